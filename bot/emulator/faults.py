@@ -1,0 +1,76 @@
+"""Error injection: make the next calls of a method fail the way Telegram can fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from bot.emulator.errors import DEFAULT_DESCRIPTIONS, ApiError
+from bot.emulator.params import Params
+
+
+@dataclass
+class FaultRule:
+    method: str  # lower-cased, as method names match case-insensitively
+    error_code: int
+    description: str
+    retry_after: int | None
+    chat_id: int | None
+    remaining: int
+
+    def matches(self, method: str, p: Params) -> bool:
+        if self.remaining <= 0 or self.method != method.lower():
+            return False
+        return self.chat_id is None or p.get("chat_id") == self.chat_id
+
+    def error(self) -> ApiError:
+        if self.retry_after is not None:
+            return ApiError(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                self.description,
+                parameters={"retry_after": self.retry_after},
+            )
+        return ApiError(self.error_code, self.description)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.rules: list[FaultRule] = []
+
+    def add(
+        self,
+        method: str,
+        *,
+        error_code: int = 400,
+        description: str | None = None,
+        retry_after: int | None = None,
+        chat_id: int | None = None,
+        times: int = 1,
+    ) -> FaultRule:
+        if retry_after is not None:
+            error_code = HTTPStatus.TOO_MANY_REQUESTS
+            description = description or f"Too Many Requests: retry after {retry_after}"
+        default = DEFAULT_DESCRIPTIONS.get(error_code, f"Error {error_code}")
+        rule = FaultRule(
+            method=method.lower(),
+            error_code=error_code,
+            description=description or default,
+            retry_after=retry_after,
+            chat_id=chat_id,
+            remaining=times,
+        )
+        self.rules.append(rule)
+        return rule
+
+    def take(self, method: str, p: Params) -> ApiError | None:
+        """The injected error for this call, if a rule still wants one; uses it up."""
+        for rule in self.rules:
+            if rule.matches(method, p):
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    self.rules.remove(rule)
+                return rule.error()
+        return None
+
+    def clear(self) -> None:
+        self.rules.clear()

@@ -1,0 +1,227 @@
+"""Uploads kept in memory: sendPhoto, sendDocument and getFile."""
+
+from __future__ import annotations
+
+import mimetypes
+import secrets
+import struct
+from typing import Any
+
+from bot.emulator.errors import bad_request
+from bot.emulator.keyboards import parse_reply_markup
+from bot.emulator.methods import apply_reply_keyboard, formatted_text, reply_target, send_options
+from bot.emulator.params import Params, Upload
+from bot.emulator.registry import method
+from bot.emulator.state import EmulatorState, StoredFile
+
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files, as the cloud Bot API does
+PHOTO_LIMIT = 10 * 1024 * 1024
+_THUMB_SIDES = (90, 320, 800, 1280)
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG, JPEG, GIF or WebP header; None if it is none of them."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        return struct.unpack("<HH", data[6:10])
+    if data.startswith(b"\xff\xd8"):
+        return _jpeg_size(data)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+        return _webp_size(data)
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+        # SOF markers carry the frame size; C4, C8 and CC share the range but are not frames.
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+            return width, height
+        i += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+def store_file(state: EmulatorState, kind: str, data: bytes, **meta: Any) -> StoredFile:
+    serial = state.next_serial()
+    prefix = {"photo": "AgACAgIAAxk", "document": "BQACAgIAAxk"}[kind]
+    folder, default_ext = {"photo": ("photos", ".jpg"), "document": ("documents", "")}[kind]
+    ext = default_ext
+    if kind == "document":
+        name = meta.get("file_name") or ""
+        ext = name[name.rfind(".") :] if "." in name else ""
+    stored = StoredFile(
+        file_id=f"{prefix}{serial}_{secrets.token_urlsafe(18)}",
+        file_unique_id=f"AQAD{serial}{secrets.token_urlsafe(6)}",
+        kind=kind,
+        data=data,
+        file_path=f"{folder}/file_{serial}{ext}",
+        **meta,
+    )
+    state.files[stored.file_id] = stored
+    state.files_by_path[stored.file_path] = stored
+    return stored
+
+
+def _input_file(state: EmulatorState, p: Params, kind: str) -> Upload | StoredFile:
+    """The upload or the already known file a send method refers to."""
+    value = p.get(kind)
+    if isinstance(value, str) and value.startswith("attach://"):
+        value = p.get(value.removeprefix("attach://"))
+    if isinstance(value, Upload):
+        return value
+    if value is None or value == "":
+        raise bad_request(f"there is no {kind} in the request")
+    if not isinstance(value, str):
+        raise bad_request("wrong file identifier/HTTP URL specified")
+    if value.startswith(("http://", "https://")):
+        # Telegram would download it; the emulator has no network, and says so like Telegram.
+        raise bad_request("failed to get HTTP URL content")
+    return _known_file(state, value, kind)
+
+
+def _known_file(state: EmulatorState, file_id: str, kind: str) -> StoredFile:
+    stored = state.files.get(file_id)
+    if stored is None:
+        raise bad_request("wrong file identifier/HTTP URL specified")
+    if stored.kind != kind:
+        raise bad_request(f"can't use file of type {stored.kind.title()} as {kind.title()}")
+    return stored
+
+
+def _photo_sizes(state: EmulatorState, source: Upload | StoredFile) -> list[dict[str, Any]]:
+    if isinstance(source, StoredFile):
+        full = source
+    else:
+        if source.size > PHOTO_LIMIT:
+            raise bad_request("PHOTO_INVALID_DIMENSIONS")
+        size = image_size(source.data)
+        if size is None or 0 in size:
+            raise bad_request("IMAGE_PROCESS_FAILED")
+        full = store_file(state, "photo", source.data, width=size[0], height=size[1])
+    width, height = full.width or 0, full.height or 0
+    sizes = []
+    # The emulator does not resample: smaller sizes describe a thumbnail but serve the original.
+    for side in _THUMB_SIDES:
+        if max(width, height) > side:
+            scale = side / max(width, height)
+            thumb = store_file(
+                state,
+                "photo",
+                full.data,
+                width=max(1, round(width * scale)),
+                height=max(1, round(height * scale)),
+            )
+            sizes.append(_photo_size(thumb))
+    sizes.append(_photo_size(full))
+    return sizes
+
+
+def _photo_size(stored: StoredFile) -> dict[str, Any]:
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": stored.file_size,
+        "width": stored.width,
+        "height": stored.height,
+    }
+
+
+def _document(state: EmulatorState, source: Upload | StoredFile) -> dict[str, Any]:
+    if isinstance(source, Upload):
+        name = source.filename or "file"
+        mime = source.content_type
+        if not mime or mime == "application/octet-stream":
+            mime = mimetypes.guess_type(name)[0] or mime or "application/octet-stream"
+        source = store_file(state, "document", source.data, file_name=name, mime_type=mime)
+    info: dict[str, Any] = {
+        "file_id": source.file_id,
+        "file_unique_id": source.file_unique_id,
+        "file_size": source.file_size,
+    }
+    if source.file_name:
+        info["file_name"] = source.file_name
+    if source.mime_type:
+        info["mime_type"] = source.mime_type
+    return info
+
+
+async def _send_media(state: EmulatorState, p: Params, kind: str) -> dict[str, Any]:
+    chat = state.chat_for(p)
+    source = _input_file(state, p, kind)
+    caption, mode, entities = formatted_text(
+        p,
+        "caption",
+        "caption_entities",
+        limit=1024,
+        empty=None,
+        too_long="message caption is too long",
+    )
+    inline, keyboard = parse_reply_markup(p.get("reply_markup"))
+    reply_to = reply_target(chat, p)
+    media: dict[str, Any] = (
+        {"photo": _photo_sizes(state, source)}
+        if kind == "photo"
+        else {"document": _document(state, source)}
+    )
+    apply_reply_keyboard(chat, keyboard)
+    message = state.add_message(
+        chat,
+        from_bot=True,
+        caption=caption,
+        caption_entities=entities,
+        parse_mode=mode,
+        reply_markup=inline,
+        reply_to=reply_to,
+        options=send_options(p),
+        **media,
+    )
+    return message.to_api()
+
+
+@method("sendPhoto")
+async def send_photo(state: EmulatorState, p: Params) -> dict[str, Any]:
+    return await _send_media(state, p, "photo")
+
+
+@method("sendDocument")
+async def send_document(state: EmulatorState, p: Params) -> dict[str, Any]:
+    return await _send_media(state, p, "document")
+
+
+@method("getFile")
+async def get_file(state: EmulatorState, p: Params) -> dict[str, Any]:
+    file_id = p.opt_str("file_id")
+    if not file_id:
+        raise bad_request("file_id is empty")
+    stored = state.files.get(file_id)
+    if stored is None:
+        raise bad_request("invalid file_id")
+    if stored.file_size > DOWNLOAD_LIMIT:
+        raise bad_request("file is too big")
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": stored.file_size,
+        "file_path": stored.file_path,
+    }

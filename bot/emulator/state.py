@@ -1,0 +1,336 @@
+"""In-memory world of the emulator: chats, messages, files, the update queue, call log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.emulator.errors import bad_request, forbidden
+from bot.emulator.markup import visible_text
+from bot.emulator.params import Params
+
+# What Telegram delivers when a bot never said otherwise (or sent an empty list).
+DEFAULT_ALLOWED_UPDATES = frozenset(
+    {
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
+    }
+)
+
+
+class Signal:
+    """Wakes every current waiter on notify(); waiters re-check their condition themselves.
+
+    A fresh Event per generation avoids the lost-wakeup and clear() races of a shared one,
+    and notify() stays synchronous so state changes never need to await.
+    """
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
+@dataclass
+class StoredFile:
+    """An uploaded file, kept whole in memory so getFile can serve it back."""
+
+    file_id: str
+    file_unique_id: str
+    kind: str  # "photo" or "document", as Telegram's "can't use file of type X" wording
+    data: bytes = field(repr=False)
+    file_path: str
+    file_name: str | None = None
+    mime_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def file_size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class EmuMessage:
+    """One message of a private chat, from either side, as the emulator keeps it."""
+
+    chat_id: int
+    message_id: int
+    from_bot: bool
+    date: int
+    sender: dict[str, Any] = field(repr=False)
+    chat: dict[str, Any] = field(repr=False)
+    text: str | None = None
+    entities: list[dict[str, Any]] | None = None
+    parse_mode: str | None = None
+    reply_markup: dict[str, Any] | None = None
+    caption: str | None = None
+    caption_entities: list[dict[str, Any]] | None = None
+    photo: list[dict[str, Any]] | None = None
+    document: dict[str, Any] | None = None
+    reply_to: EmuMessage | None = field(default=None, repr=False)
+    edit_date: int | None = None
+    edits: int = 0
+    deleted: bool = False
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def plain(self) -> str | None:
+        """The text as the user sees it: markup applied, entities' tags gone."""
+        if self.text is None or self.entities:
+            return self.text
+        return visible_text(self.text, self.parse_mode)
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        """The inline keyboard's buttons, row by row, flattened."""
+        if not self.reply_markup:
+            return []
+        return [b for row in self.reply_markup.get("inline_keyboard", []) for b in row]
+
+    @property
+    def button_texts(self) -> list[str]:
+        return [b.get("text", "") for b in self.buttons]
+
+    def to_api(self, *, with_reply: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "message_id": self.message_id,
+            "from": self.sender,
+            "chat": self.chat,
+            "date": self.date,
+        }
+        if self.reply_to is not None and with_reply:
+            data["reply_to_message"] = self.reply_to.to_api(with_reply=False)
+        if self.edit_date is not None:
+            data["edit_date"] = self.edit_date
+        if self.text is not None:
+            # Telegram answers with the visible text, never the markup it was sent with.
+            data["text"] = self.plain
+        if self.entities:
+            data["entities"] = self.entities
+        if self.photo is not None:
+            data["photo"] = self.photo
+        if self.document is not None:
+            data["document"] = self.document
+        if self.caption is not None:
+            data["caption"] = self.caption
+        if self.caption_entities:
+            data["caption_entities"] = self.caption_entities
+        if self.reply_markup is not None:
+            data["reply_markup"] = self.reply_markup
+        return data
+
+
+@dataclass
+class Chat:
+    """A private chat; it exists only once its user has written to the bot."""
+
+    id: int
+    user: dict[str, Any]
+    chat_instance: str
+    messages: list[EmuMessage] = field(default_factory=list)
+    next_message_id: int = 1
+    blocked: bool = False
+    reply_keyboard: dict[str, Any] | None = None
+    last_action: str | None = None
+
+    def api(self) -> dict[str, Any]:
+        data = {"id": self.id, "type": "private", "first_name": self.user["first_name"]}
+        for key in ("last_name", "username"):
+            if self.user.get(key):
+                data[key] = self.user[key]
+        return data
+
+    def find(self, message_id: int) -> EmuMessage | None:
+        # Ids only grow, so the list index is a good first guess before scanning.
+        index = message_id - 1
+        if 0 <= index < len(self.messages) and self.messages[index].message_id == message_id:
+            return self.messages[index]
+        return next((m for m in self.messages if m.message_id == message_id), None)
+
+
+@dataclass
+class RecordedCall:
+    time: float  # time.monotonic() when the request arrived
+    method: str
+    params: dict[str, Any]
+    ok: bool
+    error_code: int | None = None
+    description: str | None = None
+    result: Any = field(default=None, repr=False)
+    duration: float = 0.0
+
+
+@dataclass
+class CallbackQueryRecord:
+    id: str
+    user_id: int
+    chat_id: int
+    message_id: int
+    data: str
+    answered: bool = False
+
+
+@dataclass
+class WebhookConfig:
+    url: str
+    secret_token: str | None = None
+    max_connections: int = 40
+    ip_address: str | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
+class UpdateQueue:
+    """Pending updates with Telegram's confirm-by-offset semantics."""
+
+    def __init__(self, first_update_id: int = 1) -> None:
+        self.pending: list[dict[str, Any]] = []
+        self.next_id = first_update_id
+        self.allowed: frozenset[str] = DEFAULT_ALLOWED_UPDATES
+
+    def push(self, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        # Telegram never creates updates of a type the bot filtered out.
+        if kind not in self.allowed:
+            return None
+        update = {"update_id": self.next_id, kind: payload}
+        self.next_id += 1
+        self.pending.append(update)
+        return update
+
+    def confirm(self, offset: int) -> None:
+        if offset > 0:
+            self.pending = [u for u in self.pending if u["update_id"] >= offset]
+        elif offset < 0:
+            # A negative offset keeps the last -offset updates and forgets the rest.
+            self.pending = self.pending[offset:]
+
+    def take(self, limit: int) -> list[dict[str, Any]]:
+        return list(self.pending[:limit])
+
+    def set_allowed(self, kinds: list[str]) -> None:
+        self.allowed = frozenset(kinds) if kinds else DEFAULT_ALLOWED_UPDATES
+
+    def drop_all(self) -> None:
+        self.pending.clear()
+
+
+class EmulatorState:
+    """Everything the Bot API methods read and change; one per emulator."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        bot_username: str,
+        bot_first_name: str,
+        clock: Callable[[], float] = time.time,
+        first_update_id: int = 1,
+    ) -> None:
+        self.token = token
+        bot_id = token.split(":", 1)[0]
+        self.bot_user: dict[str, Any] = {
+            "id": int(bot_id) if bot_id.isdigit() else 1,
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+        }
+        self.clock = clock
+        self.chats: dict[int, Chat] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.files_by_path: dict[str, StoredFile] = {}
+        self.callback_queries: dict[str, CallbackQueryRecord] = {}
+        self.callback_answers: list[dict[str, Any]] = []
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.calls: list[RecordedCall] = []
+        self.updates = UpdateQueue(first_update_id)
+        self.update_log: list[dict[str, Any]] = []
+        self.webhook: WebhookConfig | None = None
+        self.changed = Signal()
+        self.subscribers: list[asyncio.Queue[dict[str, Any]]] = []
+        self.internal_errors: list[BaseException] = []
+        self.closing = False
+        self.poll_generation = 0
+        self._counter = 0
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def next_serial(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    # -- change notification -------------------------------------------------------------
+
+    def emit(self, event_type: str, **data: Any) -> None:
+        event = {"type": event_type, **data}
+        for queue in self.subscribers:
+            queue.put_nowait(event)
+        self.changed.notify()
+
+    def enqueue_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        update = self.updates.push(kind, payload)
+        if update is not None:
+            self.update_log.append(update)
+            self.emit("update", update=update)
+        return update
+
+    # -- lookups used by the methods -----------------------------------------------------
+
+    def chat_for(self, p: Params) -> Chat:
+        """The target chat of a method call, with Telegram's errors for bad targets."""
+        raw = p.get("chat_id")
+        if raw is None or raw == "":
+            raise bad_request("chat_id is empty")
+        chat = self.chats.get(raw) if isinstance(raw, int) else None
+        if chat is None:
+            raise bad_request("chat not found")
+        if chat.blocked:
+            raise forbidden("bot was blocked by the user")
+        return chat
+
+    def add_message(self, chat: Chat, *, from_bot: bool, **fields: Any) -> EmuMessage:
+        message = EmuMessage(
+            chat_id=chat.id,
+            message_id=chat.next_message_id,
+            from_bot=from_bot,
+            date=self.now(),
+            sender=self.bot_user if from_bot else chat.user,
+            chat=chat.api(),
+            **fields,
+        )
+        chat.next_message_id += 1
+        chat.messages.append(message)
+        self.emit("message", chat_id=chat.id, message=message.to_api())
+        return message
+
+    @staticmethod
+    def commands_key(scope: dict[str, Any] | None, language_code: str | None) -> tuple[str, str]:
+        return json.dumps(scope or {"type": "default"}, sort_keys=True), language_code or ""

@@ -1,0 +1,174 @@
+"""The stored shape of users, their practice sessions and what happened at each step."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out; SQLite would otherwise hand back naive values."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SessionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+
+
+class EventKind(enum.StrEnum):
+    SHOWN = "shown"
+    EASIER = "easier"
+    SKIPPED = "skipped"
+
+
+def _enum_column(enum_type: type[enum.StrEnum]) -> Enum:
+    # Stored as short strings (the values), so new members need no ALTER on any database.
+    return Enum(
+        enum_type, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    first_name: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # IANA zone name; NULL means the deployment's DEFAULT_TIMEZONE.
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set while the bot waits for the text of a /feedback sent without one.
+    awaiting_feedback_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    sessions: Mapped[list[PracticeSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PracticeSession(Base):
+    __tablename__ = "practice_sessions"
+    __table_args__ = (Index("ix_practice_sessions_user_status", "user_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    class_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[SessionStatus] = mapped_column(
+        Enum(
+            SessionStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    current_step: Mapped[int] = mapped_column(Integer, default=0)
+    # The deadline is stored, not kept in a timer, so a restart can re-arm it.
+    hold_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    remaining_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    # NULL until the current cue is confirmed delivered; a restart re-sends only unconfirmed cues.
+    cue_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    practised_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    # Back check-ins, 0-10, before the first cue and after the closing message.
+    back_before: Mapped[int | None] = mapped_column(Integer, default=None)
+    back_after: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+    events: Mapped[list[StepEvent]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class StepEvent(Base):
+    __tablename__ = "step_events"
+    __table_args__ = (Index("ix_step_events_session", "session_id", "step_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("practice_sessions.id", ondelete="CASCADE"))
+    step_index: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[EventKind] = mapped_column(
+        Enum(
+            EventKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        )
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    session: Mapped[PracticeSession] = relationship(back_populates="events")
+
+
+class Reminder(Base):
+    """One daily schedule per user; `next_due_at` is what the reminder tick selects on."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "enabled", "next_due_at"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    hour: Mapped[int] = mapped_column(Integer)
+    minute: Mapped[int] = mapped_column(Integer)
+    # An APScheduler day_of_week expression: "*" or e.g. "mon,wed,fri".
+    days: Mapped[str] = mapped_column(String(32), default="*")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The local date (YYYY-MM-DD) whose reminder was claimed; written before the send so a
+    # crash after sending cannot lead to a second reminder that day.
+    claimed_for: Mapped[str | None] = mapped_column(String(10), default=None)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+    # Context: the session and pose the user was on (or their last one), when known.
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practice_sessions.id", ondelete="SET NULL"), default=None
+    )
+    class_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    step_index: Mapped[int | None] = mapped_column(Integer, default=None)
+    step_id: Mapped[str | None] = mapped_column(String(64), default=None)

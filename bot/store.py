@@ -1,0 +1,219 @@
+"""The repository: every query the services need, each in its own short transaction.
+
+Moves that must not happen twice (advancing, pausing, finishing) are conditional updates
+on the session's current step, so a double tap or a timer racing a button changes the row
+once and the loser learns it lost from the row count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent, User
+
+OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
+
+
+class Store:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def upsert_user(self, user_id: int, chat_id: int, first_name: str, now: datetime) -> None:
+        async with self._sessions.begin() as db:
+            user = await db.get(User, user_id)
+            if user is None:
+                db.add(User(id=user_id, chat_id=chat_id, first_name=first_name, created_at=now))
+            else:
+                user.chat_id, user.first_name = chat_id, first_name
+
+    async def open_session_of(self, user_id: int) -> PracticeSession | None:
+        async with self._sessions() as db:
+            return await db.scalar(
+                select(PracticeSession)
+                .where(
+                    PracticeSession.user_id == user_id, PracticeSession.status.in_(OPEN_STATUSES)
+                )
+                .order_by(PracticeSession.id.desc())
+                .limit(1)
+            )
+
+    async def open_sessions(self) -> Sequence[PracticeSession]:
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(PracticeSession)
+                .where(PracticeSession.status.in_(OPEN_STATUSES))
+                .order_by(PracticeSession.id)
+            )
+            return rows.all()
+
+    async def get_session(self, session_id: int) -> PracticeSession | None:
+        async with self._sessions() as db:
+            return await db.get(PracticeSession, session_id)
+
+    async def create_session(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        class_id: str,
+        first_step_id: str,
+        now: datetime,
+        hold_ends_at: datetime,
+    ) -> PracticeSession:
+        async with self._sessions.begin() as db:
+            session = PracticeSession(
+                user_id=user_id,
+                chat_id=chat_id,
+                class_id=class_id,
+                status=SessionStatus.ACTIVE,
+                started_at=now,
+                current_step=0,
+                hold_ends_at=hold_ends_at,
+                practised_seconds=0.0,
+            )
+            db.add(session)
+            await db.flush()
+            db.add(_event(session.id, 0, first_step_id, EventKind.SHOWN, now))
+        return session
+
+    async def move_to_step(
+        self,
+        session_id: int,
+        *,
+        from_step: int,
+        from_status: SessionStatus,
+        to_step: int,
+        to_step_id: str,
+        hold_ends_at: datetime,
+        practised_seconds: float,
+        skipped_step_id: str | None,
+        now: datetime,
+    ) -> bool:
+        """Advance one step if the session is still where the caller saw it."""
+        async with self._sessions.begin() as db:
+            moved = await db.execute(
+                _on_step(session_id, from_step, from_status).values(
+                    current_step=to_step,
+                    status=SessionStatus.ACTIVE,
+                    hold_ends_at=hold_ends_at,
+                    remaining_seconds=None,
+                    cue_message_id=None,
+                    practised_seconds=practised_seconds,
+                )
+            )
+            if moved.rowcount != 1:
+                return False
+            if skipped_step_id is not None:
+                db.add(_event(session_id, from_step, skipped_step_id, EventKind.SKIPPED, now))
+            db.add(_event(session_id, to_step, to_step_id, EventKind.SHOWN, now))
+            return True
+
+    async def close_session(
+        self,
+        session_id: int,
+        *,
+        from_step: int,
+        from_status: SessionStatus,
+        status: SessionStatus,
+        practised_seconds: float,
+        skipped_step_id: str | None,
+        now: datetime,
+    ) -> bool:
+        async with self._sessions.begin() as db:
+            closed = await db.execute(
+                _on_step(session_id, from_step, from_status).values(
+                    status=status,
+                    finished_at=now,
+                    hold_ends_at=None,
+                    remaining_seconds=None,
+                    practised_seconds=practised_seconds,
+                )
+            )
+            if closed.rowcount != 1:
+                return False
+            if skipped_step_id is not None:
+                db.add(_event(session_id, from_step, skipped_step_id, EventKind.SKIPPED, now))
+            return True
+
+    async def pause(self, session_id: int, step: int, remaining_seconds: float) -> bool:
+        async with self._sessions.begin() as db:
+            paused = await db.execute(
+                _on_step(session_id, step, SessionStatus.ACTIVE).values(
+                    status=SessionStatus.PAUSED,
+                    hold_ends_at=None,
+                    remaining_seconds=remaining_seconds,
+                )
+            )
+            return paused.rowcount == 1
+
+    async def resume(self, session_id: int, step: int, hold_ends_at: datetime) -> bool:
+        async with self._sessions.begin() as db:
+            resumed = await db.execute(
+                _on_step(session_id, step, SessionStatus.PAUSED).values(
+                    status=SessionStatus.ACTIVE,
+                    hold_ends_at=hold_ends_at,
+                    remaining_seconds=None,
+                )
+            )
+            return resumed.rowcount == 1
+
+    async def confirm_cue(self, session_id: int, step: int, message_id: int) -> None:
+        async with self._sessions.begin() as db:
+            await db.execute(
+                update(PracticeSession)
+                .where(PracticeSession.id == session_id, PracticeSession.current_step == step)
+                .values(cue_message_id=message_id)
+            )
+
+    async def record_easier(self, session_id: int, step: int, step_id: str, now: datetime) -> bool:
+        """Record the reveal once per step; False when it was already revealed."""
+        async with self._sessions.begin() as db:
+            already = await db.scalar(
+                select(func.count())
+                .select_from(StepEvent)
+                .where(
+                    StepEvent.session_id == session_id,
+                    StepEvent.step_index == step,
+                    StepEvent.kind == EventKind.EASIER,
+                )
+            )
+            if already:
+                return False
+            db.add(_event(session_id, step, step_id, EventKind.EASIER, now))
+            return True
+
+    async def easier_revealed(self, session_id: int, step: int) -> bool:
+        async with self._sessions() as db:
+            found = await db.scalar(
+                select(StepEvent.id).where(
+                    StepEvent.session_id == session_id,
+                    StepEvent.step_index == step,
+                    StepEvent.kind == EventKind.EASIER,
+                )
+            )
+            return found is not None
+
+    async def event_counts(self, session_id: int) -> dict[EventKind, int]:
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(StepEvent.kind, func.count(func.distinct(StepEvent.step_index)))
+                .where(StepEvent.session_id == session_id)
+                .group_by(StepEvent.kind)
+            )
+            return {EventKind(kind): count for kind, count in rows.all()}
+
+
+def _on_step(session_id: int, step: int, status: SessionStatus):  # type: ignore[no-untyped-def]
+    return update(PracticeSession).where(
+        PracticeSession.id == session_id,
+        PracticeSession.current_step == step,
+        PracticeSession.status == status,
+    )
+
+
+def _event(session_id: int, step: int, step_id: str, kind: EventKind, at: datetime) -> StepEvent:
+    return StepEvent(session_id=session_id, step_index=step, step_id=step_id, kind=kind, at=at)

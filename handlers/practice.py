@@ -1,0 +1,89 @@
+"""The practice in Telegram: /start_practice, the cue buttons, and the intro."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.practice import Cue, StaleAction
+from handlers import render
+from handlers.context import YogaContext
+from handlers.delivery import arm_timer, cancel_timer, deliver, remove_buttons, send_cue
+
+
+async def start_practice(update: Update, context: YogaContext) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    started = await context.practice.start(user.id, chat.id, user.first_name)
+    if started.replaced is not None:
+        cancel_timer(context.job_queue, started.replaced.session_id)
+        if started.replaced.previous_message_id is not None:
+            await remove_buttons(context.bot, chat.id, started.replaced.previous_message_id)
+    await context.bot.send_message(
+        chat.id, render.intro(started.yoga_class), parse_mode=ParseMode.HTML
+    )
+    arm_timer(
+        context.job_queue,
+        context.clock,
+        session_id=started.cue.session_id,
+        index=0,
+        chat_id=chat.id,
+        deadline=started.deadline,
+    )
+    await send_cue(context, chat.id, started.cue)
+
+
+async def start_button(update: Update, context: YogaContext) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await start_practice(update, context)
+
+
+async def practice_button(update: Update, context: YogaContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    press = render.parse_button(query.data)
+    if press is None:
+        await query.answer(render.STALE_BUTTON)
+        return
+    practice = context.practice
+    try:
+        match press.action:
+            case "n":
+                transition = await practice.next(user.id, press.session_id, press.index)
+            case "s":
+                transition = await practice.stop(user.id, press.session_id, press.index)
+            case "e":
+                cue = await practice.reveal_easier(user.id, press.session_id, press.index)
+            case "p":
+                cue = await practice.pause(user.id, press.session_id, press.index)
+                cancel_timer(context.job_queue, press.session_id)
+            case "r":
+                cue, deadline = await practice.resume(user.id, press.session_id, press.index)
+                arm_timer(
+                    context.job_queue,
+                    context.clock,
+                    session_id=press.session_id,
+                    index=press.index,
+                    chat_id=query.message.chat.id if query.message else user.id,
+                    deadline=deadline,
+                )
+    except StaleAction:
+        await query.answer(render.STALE_BUTTON)
+        return
+    await query.answer()
+    if press.action in ("n", "s"):
+        await deliver(context, transition)
+    else:
+        await show_cue_again(query, cue)
+
+
+async def show_cue_again(query, cue: Cue) -> None:  # type: ignore[no-untyped-def]
+    try:
+        await query.edit_message_text(
+            render.cue_text(cue), parse_mode=ParseMode.HTML, reply_markup=render.cue_keyboard(cue)
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise

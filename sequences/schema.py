@@ -1,0 +1,162 @@
+"""Pydantic models for a yoga class kept as data (one YAML file per class)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
+Prop = Literal["strap", "block", "blanket"]
+
+# Ids end up in file names and Telegram callback data, so keep them short and URL-safe.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+# A class's hold times may drift from its advertised length, but not by more than this.
+TOTAL_TOLERANCE = 0.15
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# A cue must be readable at a glance from the mat, hence the hard length cap.
+Cue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class Step(BaseModel):
+    """One segment of a class: a pose (on one side, if sided) held for a while."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Slug
+    pose: Annotated[Text, StringConstraints(max_length=60)]
+    sanskrit: Annotated[Text, StringConstraints(max_length=60)] | None = None
+    side: Annotated[Text, StringConstraints(max_length=30)] | None = None
+    cues: list[Cue] = Field(min_length=2, max_length=5)
+    # Strict so that a quoted "60" or a YAML `yes` is reported rather than coerced.
+    hold_seconds: StrictInt = Field(ge=10, le=600)
+    easier: Annotated[Text, StringConstraints(max_length=200)]
+    props: list[Prop] = []
+
+    @property
+    def title(self) -> str:
+        """What the user sees, e.g. "Half Splits, right leg" or "Child's Pose"."""
+        return f"{self.pose}, {self.side}" if self.side else self.pose
+
+
+class YogaClass(BaseModel):
+    """A whole class: header, safety note and its steps in order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Slug
+    title: Annotated[Text, StringConstraints(max_length=100)]
+    teacher: Text
+    source: Text | None = None
+    level: Text
+    total_minutes: StrictInt = Field(ge=1, le=180)
+    props_needed: list[Prop]
+    props_optional: list[Prop] = []
+    # "Two blocks" matters when the user gathers props; 0 means the class uses none.
+    block_count: StrictInt = Field(default=0, ge=0, le=4)
+    safety_note: Annotated[Text, StringConstraints(max_length=500)]
+    steps: list[Step] = Field(min_length=1)
+
+    @property
+    def total_hold_seconds(self) -> int:
+        return sum(step.hold_seconds for step in self.steps)
+
+    def step(self, index: int) -> Step:
+        """Return the step at a 0-based index.
+
+        Negative indices are refused: a caller computing "previous step" must not wrap
+        around to the end of the class silently.
+        """
+        if not 0 <= index < len(self.steps):
+            raise IndexError(f"step index {index} out of range 0..{len(self.steps) - 1}")
+        return self.steps[index]
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        problems = [*self._step_problems(), *self._header_problems()]
+        if problems:
+            # A ValidationError (not a ValueError) keeps each problem's location, so the
+            # loader can name the offending step and field instead of the whole class.
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+    def _step_problems(self) -> list[InitErrorDetails]:
+        problems: list[InitErrorDetails] = []
+        declared = {*self.props_needed, *self.props_optional}
+        first_index: dict[str, int] = {}
+        for i, step in enumerate(self.steps):
+            if step.id in first_index:
+                problems.append(
+                    _problem(
+                        ("steps", i, "id"),
+                        step.id,
+                        "duplicate_step_id",
+                        "step id '{id}' is already used by step {other}",
+                        id=step.id,
+                        other=first_index[step.id] + 1,
+                    )
+                )
+            first_index.setdefault(step.id, i)
+            for j, prop in enumerate(step.props):
+                if prop not in declared:
+                    problems.append(
+                        _problem(
+                            ("steps", i, "props", j),
+                            prop,
+                            "undeclared_prop",
+                            "prop '{prop}' is not in props_needed or props_optional",
+                            prop=prop,
+                        )
+                    )
+        return problems
+
+    def _header_problems(self) -> list[InitErrorDetails]:
+        problems: list[InitErrorDetails] = []
+        both = sorted(set(self.props_needed) & set(self.props_optional))
+        if both:
+            problems.append(
+                _problem(
+                    ("props_optional",),
+                    both,
+                    "prop_needed_and_optional",
+                    "{props} listed as both needed and optional",
+                    props=", ".join(both),
+                )
+            )
+        uses_blocks = "block" in self.props_needed or "block" in self.props_optional
+        if uses_blocks != (self.block_count > 0):
+            problems.append(
+                _problem(
+                    ("block_count",),
+                    self.block_count,
+                    "block_count_mismatch",
+                    "block_count must be at least 1 exactly when 'block' is a listed prop",
+                )
+            )
+        target = self.total_minutes * 60
+        total = self.total_hold_seconds
+        if abs(total - target) > target * TOTAL_TOLERANCE:
+            problems.append(
+                _problem(
+                    ("total_minutes",),
+                    self.total_minutes,
+                    "total_mismatch",
+                    "steps' hold_seconds add up to {total} s ({minutes} min), more than "
+                    "{pct}% away from {target} min",
+                    total=total,
+                    minutes=round(total / 60, 1),
+                    pct=round(TOTAL_TOLERANCE * 100),
+                    target=self.total_minutes,
+                )
+            )
+        return problems
+
+
+def _problem(
+    loc: tuple[str | int, ...], value: object, kind: str, template: str, **ctx: object
+) -> InitErrorDetails:
+    return InitErrorDetails(
+        type=PydanticCustomError(kind, template, ctx or None), loc=loc, input=value
+    )

@@ -1,0 +1,49 @@
+"""Shared fixtures: a migrated file database, a manual clock and a small class."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import ManualClock
+from bot.database import create_engine, create_sessionmaker, migrate
+from bot.practice import PracticeEngine
+from bot.store import Store
+from sequences import YogaClass
+from tests.factories import make_class
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'yogabot.db'}"
+
+
+@pytest.fixture
+async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def store(db_engine: AsyncEngine) -> Store:
+    return Store(create_sessionmaker(db_engine))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def tiny_class() -> YogaClass:
+    return make_class()
+
+
+@pytest.fixture
+def engine(store: Store, clock: ManualClock, tiny_class: YogaClass) -> PracticeEngine:
+    return PracticeEngine(store, {tiny_class.id: tiny_class}, clock)

@@ -1,0 +1,279 @@
+"""The practice as a user lives it: the real Application over HTTP to the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import ManualClock
+from bot.database import create_engine, create_sessionmaker
+from bot.emulator import BotApiEmulator
+from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent
+from handlers import render
+from sequences import load_catalog
+from tests.bot_harness import TOKEN, bot_running, button_texts, cues_titled, has_message
+from tests.factories import make_class
+
+TINY = make_class()
+TINY_CATALOG = {TINY.id: TINY}
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    async with BotApiEmulator(token=TOKEN) as emu:
+        yield emu
+
+
+async def stored_sessions(database_url: str) -> list[PracticeSession]:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            return list(await db.scalars(select(PracticeSession).order_by(PracticeSession.id)))
+    finally:
+        await engine.dispose()
+
+
+async def stored_events(database_url: str) -> list[StepEvent]:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            return list(await db.scalars(select(StepEvent).order_by(StepEvent.id)))
+    finally:
+        await engine.dispose()
+
+
+async def test_start_welcomes_with_props_safety_and_a_start_button(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1001, first_name="Ana")
+    async with bot_running(emulator, database_url):
+        await user.send("/start")
+        welcome = await emulator.wait_for(has_message(user, "Safety"))
+        assert "Hello Ana" in welcome.plain
+        assert "strap" in welcome.plain
+        assert "not medical advice" in welcome.plain
+        assert button_texts(welcome) == ["Start practice"]
+        await user.tap(welcome.message_id, text="Start practice")
+        cue = await emulator.wait_for(lambda: cues_titled(user, "1/"))
+        assert button_texts(cue[0]) == ["Easier option", "Next", "Pause", "Stop"]
+
+
+async def test_help_lists_commands_and_the_menu_is_registered(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1002)
+    async with bot_running(emulator, database_url):
+        commands = {c["command"] for c in emulator.commands}
+        assert {"start", "start_practice", "help"} <= commands
+        await user.send("/help")
+        reply = await emulator.wait_for(has_message(user, "/start_practice"))
+        assert "/help" in reply.plain
+        await user.send("/nonsense")
+        await emulator.wait_for(has_message(user, "don't know that command"))
+
+
+async def test_failing_command_menu_is_logged_not_fatal(
+    emulator: BotApiEmulator, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.fail_next("setMyCommands", error_code=400, description="Bad Request: nope")
+    user = emulator.user(1003)
+    async with bot_running(emulator, database_url):
+        await user.send("/help")
+        await emulator.wait_for(has_message(user, "/start_practice"))
+    assert "could not register the command menu" in caplog.text
+
+
+async def test_whole_seed_class_runs_by_itself_to_the_closing_message(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    seed = next(iter(load_catalog().values()))
+    total = len(seed.steps)
+    user = emulator.user(1004, first_name="Ana")
+    # At this scale the 30-minute class takes about two seconds.
+    async with bot_running(emulator, database_url, time_scale=0.001):
+        await user.send("/start_practice")
+        closing = await emulator.wait_for(has_message(user, "Well done"), timeout=30)
+    intro = user.bot_messages[0]
+    assert seed.title in intro.plain and "30 min" in intro.plain
+    for number, step in enumerate(seed.steps, start=1):
+        shown = cues_titled(user, f"{number}/{total} · ")
+        assert len(shown) == 1, f"cue {number} sent {len(shown)} times"
+        assert step.title in shown[0].plain
+        # Each cue's buttons are retired once the next one arrives.
+        assert shown[0].reply_markup is None or not button_texts(shown[0])
+    assert f"Poses done: {total} of {total}" in closing.plain
+    assert "Minutes practised: 30" in closing.plain or "Minutes practised: 29" in closing.plain
+    [session] = await stored_sessions(database_url)
+    assert session.status == SessionStatus.FINISHED
+    assert session.finished_at is not None
+
+
+async def test_easier_option_edits_the_same_message_and_its_button_goes(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1005)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await user.send("/start_practice")
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.tap(cue.message_id, text="Easier option")
+        edited = await emulator.wait_for(has_message(user, "Easier:"))
+        assert edited.message_id == cue.message_id
+        assert TINY.steps[0].easier in edited.plain
+        assert button_texts(edited) == ["Next", "Pause", "Stop"]
+    events = await stored_events(database_url)
+    assert [e.kind for e in events].count(EventKind.EASIER) == 1
+
+
+async def test_next_sends_the_following_cue_at_once_and_retires_the_old_buttons(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1006)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        await user.send("/start_practice")
+        [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.tap(first.message_id, text="Next")
+        [second] = await emulator.wait_for(lambda: cues_titled(user, "2/3"))
+        assert "Pose 2, right side" in second.plain
+        await emulator.wait_for(lambda: not button_texts(first))
+        # One timer per session, now for the second pose.
+        [job] = app.job_queue.get_jobs_by_name(f"cue:{second_session_id(second)}")
+        assert job.data[1] == 1
+    events = await stored_events(database_url)
+    assert [(e.step_index, e.kind) for e in events] == [
+        (0, EventKind.SHOWN),
+        (0, EventKind.SKIPPED),
+        (1, EventKind.SHOWN),
+    ]
+
+
+def second_session_id(message) -> int:  # type: ignore[no-untyped-def]
+    data = message.reply_markup["inline_keyboard"][0][-1]["callback_data"]
+    return int(data.split(":")[2])
+
+
+async def test_double_tap_on_next_advances_once(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1007)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await user.send("/start_practice")
+        [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.tap(first.message_id, text="Next")
+        await user.tap(first.message_id, text="Next")
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 2)
+        await emulator.wait_for(lambda: cues_titled(user, "2/3"))
+        assert cues_titled(user, "3/3") == []
+        assert len(cues_titled(user, "2/3")) == 1
+        answers = [a.get("text") for a in emulator.callback_answers]
+        assert answers.count(render.STALE_BUTTON) == 1
+
+
+async def test_stale_and_foreign_buttons_get_a_short_answer_and_change_nothing(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    ana, ben = emulator.user(1008, first_name="Ana"), emulator.user(1009, first_name="Ben")
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await ana.send("/start_practice")
+        [first] = await emulator.wait_for(lambda: cues_titled(ana, "1/3"))
+        stale_next = first.reply_markup["inline_keyboard"][0][-1]["callback_data"]
+        await ana.tap(first.message_id, text="Next")
+        await emulator.wait_for(lambda: cues_titled(ana, "2/3"))
+        await ana.tap_data(first.message_id, stale_next)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 2)
+        assert emulator.callback_answers[-1]["text"] == render.STALE_BUTTON
+        # Ben sends a press carrying Ana's session: refused, Ana's practice untouched.
+        [second] = cues_titled(ana, "2/3")
+        forged = second.reply_markup["inline_keyboard"][0][-1]["callback_data"]
+        await ben.send("/help")
+        ben_message = await emulator.wait_for(has_message(ben, "/start_practice"))
+        await ben.tap_data(ben_message.message_id, forged)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 3)
+        assert emulator.callback_answers[-1]["text"] == render.STALE_BUTTON
+        assert cues_titled(ana, "3/3") == []
+        assert len(ben.bot_messages) == 1
+
+
+async def test_pause_stops_the_clock_and_resume_restarts_it(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1010)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        await user.send("/start_practice")
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        name = f"cue:{second_session_id(cue)}"
+        await user.tap(cue.message_id, text="Pause")
+        paused = await emulator.wait_for(has_message(user, "Paused"))
+        assert button_texts(paused) == ["Easier option", "Next", "Resume", "Stop"]
+        assert app.job_queue.get_jobs_by_name(name) == ()
+        await user.tap(cue.message_id, text="Resume")
+        await emulator.wait_for(lambda: "Pause" in button_texts(cue))
+        assert "Paused" not in cue.plain
+        assert len(app.job_queue.get_jobs_by_name(name)) == 1
+    [session] = await stored_sessions(database_url)
+    assert session.status == SessionStatus.ACTIVE
+
+
+async def test_stop_ends_the_session_as_stopped(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1011)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        await user.send("/start_practice")
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.tap(cue.message_id, text="Stop")
+        done = await emulator.wait_for(has_message(user, "Practice stopped"))
+        assert "1 of 3 poses" in done.plain
+        await emulator.wait_for(lambda: not button_texts(cue))
+        assert app.job_queue.jobs() == ()
+    [session] = await stored_sessions(database_url)
+    assert session.status == SessionStatus.STOPPED
+
+
+async def test_restart_mid_pose_resumes_with_no_duplicate_cue(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    clock = ManualClock()
+    ana, ben = emulator.user(1012, first_name="Ana"), emulator.user(1013, first_name="Ben")
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        await ana.send("/start_practice")
+        await emulator.wait_for(lambda: cues_titled(ana, "1/3"))
+        clock.advance(30)
+        await ben.send("/start_practice")
+        await emulator.wait_for(lambda: cues_titled(ben, "1/3"))
+    # Down for 45 s: Ana's first pose fell due meanwhile; Ben's has 15 s to go.
+    clock.advance(45)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG) as app:
+        [late] = await emulator.wait_for(lambda: cues_titled(ana, "2/3"))
+        assert cues_titled(ben, "2/3") == []
+        [ben_cue] = cues_titled(ben, "1/3")
+        [job] = app.job_queue.get_jobs_by_name(f"cue:{second_session_id(ben_cue)}")
+        assert job.data[1] == 0
+        assert job.next_t is not None
+        assert 10 < (job.next_t - datetime.now(UTC)).total_seconds() <= 15
+    assert len(cues_titled(ana, "1/3")) == 1
+    assert len(cues_titled(ana, "2/3")) == 1
+    assert len(cues_titled(ben, "1/3")) == 1
+    assert late.message_id > cues_titled(ana, "1/3")[0].message_id
+
+
+async def test_cue_whose_delivery_failed_is_sent_after_a_restart(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    clock = ManualClock()
+    user = emulator.user(1014)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        await user.send("/start_practice")
+        [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        emulator.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+        await user.tap(first.message_id, text="Next")
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 1)
+        await emulator.wait_for(
+            lambda: any(c.method == "sendMessage" and not c.ok for c in emulator.calls)
+        )
+        assert cues_titled(user, "2/3") == []
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        await emulator.wait_for(lambda: cues_titled(user, "2/3"))
+    assert len(cues_titled(user, "2/3")) == 1

@@ -1,0 +1,135 @@
+"""Settings errors are one line naming the variable; the token never reaches a log."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.logs import configure_logging
+from bot.settings import SettingsError, load_settings
+
+TOKEN = "123456:SECRET-token-value_abcdefghijklmnop"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL", "TIME_SCALE", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.bot_token is None
+    assert settings.database_url == "sqlite+aiosqlite:///yogabot.db"
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert settings.time_scale == 1.0
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"BOT_TOKEN={TOKEN}\nTIME_SCALE=0.5\n")
+    settings = load_settings()
+    assert settings.bot_token is not None
+    assert settings.bot_token.get_secret_value() == TOKEN
+    assert settings.time_scale == 0.5
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TIME_SCALE", "fast"),
+        ("TIME_SCALE", "0"),
+        ("TELEGRAM_API_URL", "api.telegram.org"),
+        ("LOG_LEVEL", "LOUD"),
+        ("DATABASE_URL", "sqlite:///yogabot.db"),
+        ("BOT_TOKEN", "not a token"),
+    ],
+)
+def test_invalid_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"{variable}:")
+    assert "\n" not in message
+
+
+def test_bad_token_error_does_not_echo_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123456:has spaces-secret")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "secret" not in str(caught.value)
+
+
+def test_cli_exits_2_with_one_line_on_bad_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TIME_SCALE", "fast")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("yogabot: TIME_SCALE:")
+    assert len(err.splitlines()) == 1
+
+
+def test_run_without_token_explains_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"]) == 2
+    assert "BOT_TOKEN" in capsys.readouterr().err
+
+
+def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env={"TIME_SCALE": "-1", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("yogabot: TIME_SCALE:")
+
+
+def test_token_is_redacted_from_logs_and_tracebacks(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", [TOKEN])
+    log = logging.getLogger("test.redaction")
+    log.info("GET https://api.telegram.org/bot%s/getMe", TOKEN)
+    try:
+        raise RuntimeError(f"failed calling /bot{TOKEN}/sendMessage")
+    except RuntimeError:
+        log.exception("request failed")
+    # httpx's own request lines are silenced below WARNING.
+    logging.getLogger("httpx").info("HTTP Request: POST https://x/bot%s/getUpdates", TOKEN)
+    output = capsys.readouterr().err
+    assert TOKEN not in output
+    assert "<token>" in output
+    assert "getUpdates" not in output
+
+
+def test_sequences_check_passes_on_the_shipped_classes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["sequences", "check"]) == 0
+    assert "ok  back-strengthening-part-1: 25 steps" in capsys.readouterr().out
+
+
+def test_sequences_check_names_file_step_and_field_of_a_broken_class(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sequences import SEQUENCES_DIR
+
+    good = (SEQUENCES_DIR / "back-strengthening-part-1.yaml").read_text()
+    broken = good.replace("hold_seconds: 45", "hold_seconds: 3", 1)
+    (tmp_path / "back-strengthening-part-1.yaml").write_text(broken)
+    assert main(["sequences", "check", "--dir", str(tmp_path)]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("back-strengthening-part-1.yaml:")
+    assert "half-splits-right" in line
+    assert "hold_seconds" in line

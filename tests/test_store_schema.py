@@ -1,0 +1,45 @@
+"""The schema exists only through migrations, and they build exactly the models."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.database import create_engine, migrate
+from bot.models import Base
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata)
+
+
+async def test_migrations_produce_exactly_the_models_schema(db_engine: AsyncEngine) -> None:
+    async with db_engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []
+
+
+async def test_an_empty_database_differs_from_the_models(database_url: str) -> None:
+    # Guards the test above: the comparison must be able to see a missing schema.
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) != []
+    finally:
+        await engine.dispose()
+
+
+async def test_migrating_twice_is_harmless(db_engine: AsyncEngine) -> None:
+    await migrate(db_engine)
+    async with db_engine.connect() as connection:
+        version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    assert version is not None
+
+
+async def test_sqlite_pragmas_are_on(db_engine: AsyncEngine) -> None:
+    async with db_engine.connect() as connection:
+        assert await connection.scalar(text("PRAGMA foreign_keys")) == 1
+        assert await connection.scalar(text("PRAGMA journal_mode")) == "wal"
+        assert await connection.scalar(text("PRAGMA busy_timeout")) == 5000
