@@ -24,7 +24,7 @@ from bot.clock import Clock, utc_now
 from bot.database import create_engine, create_sessionmaker, migrate
 from bot.practice import PracticeEngine
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import PracticeStore
 from handlers import commands, practice, render
 from handlers.context import YogaApp, YogaContext
 from handlers.delivery import resume_open_sessions
@@ -82,7 +82,10 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     await migrate(engine)
     data["engine"] = engine
     data["practice"] = PracticeEngine(
-        Store(create_sessionmaker(engine)), data["catalog"], data["clock"], settings.time_scale
+        PracticeStore(create_sessionmaker(engine)),
+        data["catalog"],
+        data["clock"],
+        settings.time_scale,
     )
     try:
         await application.bot.set_my_commands([BotCommand(*c) for c in render.COMMANDS])

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.models import EventKind, PracticeSession, SessionStatus
-from bot.store import Store
+from bot.store import PracticeStore
 from sequences import Step, YogaClass
 
 # A timer may fire a hair before its deadline; anything this close counts as due.
@@ -77,7 +77,7 @@ class Pending:
 class PracticeEngine:
     def __init__(
         self,
-        store: Store,
+        store: PracticeStore,
         catalog: dict[str, YogaClass],
         clock: Clock,
         time_scale: float = 1.0,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker, migrate
 from bot.practice import PracticeEngine
-from bot.store import Store
+from bot.store import PracticeStore
 from sequences import YogaClass
 from tests.factories import make_class
 
@@ -30,8 +30,8 @@ async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def store(db_engine: AsyncEngine) -> Store:
-    return Store(create_sessionmaker(db_engine))
+def store(db_engine: AsyncEngine) -> PracticeStore:
+    return PracticeStore(create_sessionmaker(db_engine))
 
 
 @pytest.fixture
@@ -45,5 +45,5 @@ def tiny_class() -> YogaClass:
 
 
 @pytest.fixture
-def engine(store: Store, clock: ManualClock, tiny_class: YogaClass) -> PracticeEngine:
+def engine(store: PracticeStore, clock: ManualClock, tiny_class: YogaClass) -> PracticeEngine:
     return PracticeEngine(store, {tiny_class.id: tiny_class}, clock)

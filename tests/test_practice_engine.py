@@ -9,7 +9,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.models import SessionStatus
 from bot.practice import PracticeEngine, StaleAction, Transition
-from bot.store import Store
+from bot.store import PracticeStore
 
 USER, CHAT = 42, 42
 
@@ -134,7 +134,7 @@ async def test_stop_records_a_stopped_session_with_time_practised(
 
 
 async def test_time_scale_shortens_holds_but_not_the_minutes_reported(
-    store: Store, clock: ManualClock, tiny_class
+    store: PracticeStore, clock: ManualClock, tiny_class
 ) -> None:
     fast = PracticeEngine(store, {tiny_class.id: tiny_class}, clock, time_scale=0.01)
     started = await fast.start(USER, CHAT, "Ana")

@@ -1,4 +1,7 @@
-"""The repository: every query the services need, each in its own short transaction.
+"""Practice sessions and their step events.
+
+The repository layer is this package: one module per aggregate, each opening and
+committing its own short transactions.
 
 Moves that must not happen twice (advancing, pausing, finishing) are conditional updates
 on the session's current step, so a double tap or a timer racing a button changes the row
@@ -18,7 +21,7 @@ from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent, Use
 OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
 
-class Store:
+class PracticeStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
