@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format check-sequences bench clean
+.PHONY: run playground test browser lint format check-sequences bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,11 +13,32 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/yogabot run
 
-test: $(STAMP)
+playground: $(STAMP)
+	$(VENV)/bin/yogabot playground
+
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yogabot sequences check
 	$(PY) -m pytest
+
+# The playground's browser test drives Debian's Chromium (Playwright's own download cannot
+# reach its CDN here). Installed when possible; otherwise the test skips and says why.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "browser: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "browser: installing chromium with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "browser: chromium missing and not installable here (needs root and apt-get);" \
+			"the browser test will be skipped"; \
+	fi
+
+# Benchmarks write their figures to bench/REPORT.md; not part of `make test`.
+bench: $(STAMP)
+	$(PY) bench/reminders.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

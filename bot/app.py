@@ -20,12 +20,30 @@ from telegram.ext import (
     filters,
 )
 
+from bot.checkin import CheckinService
 from bot.clock import Clock, utc_now
 from bot.database import create_engine, create_sessionmaker, migrate
+from bot.feedback import FeedbackService
 from bot.practice import PracticeEngine
+from bot.progress import ProgressService
+from bot.reminders import ReminderService
 from bot.settings import Settings
-from bot.store import PracticeStore
-from handlers import commands, practice, render
+from bot.stats import StatsService
+from bot.store import FeedbackStore, PracticeStore, ProgressStore, ReminderStore, UserStore
+from bot.userdata import UserDataService
+from handlers import (
+    admin,
+    checkin,
+    commands,
+    feedback,
+    mydata,
+    practice,
+    progress,
+    reminders,
+    render,
+    render_account,
+    render_feedback,
+)
 from handlers.context import YogaApp, YogaContext
 from handlers.delivery import resume_open_sessions
 from handlers.errors import on_error
@@ -42,6 +60,23 @@ def handler_list() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("start_practice", practice.start_practice),
         CallbackQueryHandler(practice.start_button, pattern=f"^{render.START_BUTTON_DATA}$"),
         CallbackQueryHandler(practice.practice_button, pattern=r"^p:"),
+        CallbackQueryHandler(checkin.checkin_button, pattern=r"^c:"),
+        CommandHandler("progress", progress.show_progress),
+        CommandHandler("feedback", feedback.feedback_command),
+        CallbackQueryHandler(feedback.cancel_button, pattern=f"^{render_feedback.CANCEL_DATA}$"),
+        CommandHandler("mydata", mydata.send_my_data),
+        CommandHandler("forget_me", mydata.ask_forget),
+        CallbackQueryHandler(
+            mydata.forget_button,
+            pattern=f"^({render_account.FORGET_YES}|{render_account.FORGET_NO})$",
+        ),
+        CommandHandler("stats", admin.stats),
+        CommandHandler("remind", reminders.remind),
+        CommandHandler("timezone", reminders.timezone),
+        CallbackQueryHandler(reminders.reminder_button, pattern=r"^r:"),
+        MessageHandler(filters.LOCATION, reminders.shared_location),
+        # Before the catch-alls: text awaited by /feedback; it passes anything else on.
+        MessageHandler(filters.TEXT & ~filters.COMMAND, feedback.text_message),
         MessageHandler(filters.COMMAND, commands.unknown_command),
         MessageHandler(filters.TEXT, commands.plain_text),
     ]
@@ -81,17 +116,36 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     engine = create_engine(settings.database_url)
     await migrate(engine)
     data["engine"] = engine
+    sessions = create_sessionmaker(engine)
+    practice_store = PracticeStore(sessions)
     data["practice"] = PracticeEngine(
-        PracticeStore(create_sessionmaker(engine)),
+        practice_store,
         data["catalog"],
         data["clock"],
         settings.time_scale,
+    )
+    data["checkin"] = CheckinService(practice_store)
+    data["progress"] = ProgressService(
+        ProgressStore(sessions), data["catalog"], data["clock"], settings.default_timezone
+    )
+    data["feedback"] = FeedbackService(
+        FeedbackStore(sessions), practice_store, data["catalog"], data["clock"]
+    )
+    data["userdata"] = UserDataService(
+        UserStore(sessions), data["catalog"], settings.default_timezone
+    )
+    data["stats"] = StatsService(UserStore(sessions))
+    data["reminders"] = ReminderService(
+        ReminderStore(sessions), data["clock"], settings.default_timezone
     )
     try:
         await application.bot.set_my_commands([BotCommand(*c) for c in render.COMMANDS])
     except TelegramError as exc:
         log.warning("could not register the command menu: %s", exc)
     await resume_open_sessions(YogaContext(application))  # type: ignore[arg-type]
+    # The schedule lives in the database; one repeating tick sends whatever falls due.
+    assert application.job_queue is not None
+    reminders.start_ticking(application.job_queue)
 
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]

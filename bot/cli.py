@@ -1,19 +1,27 @@
-"""`yogabot` command line: run the bot, apply migrations, check class files."""
+"""`yogabot` command line: run the bot, apply migrations, check class files, and read
+feedback and numbers out of the database."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+T = TypeVar("T")
 EXIT_USAGE = 2
 
 NO_TOKEN = (
-    "BOT_TOKEN is not set. Create a bot with @BotFather, then run: "
-    "BOT_TOKEN=123456789:ABC... make run  (or put BOT_TOKEN=... in a .env file)"
+    "no BOT_TOKEN set, so starting the local playground instead "
+    "(to serve Telegram: BOT_TOKEN=123456789:ABC... make run, or BOT_TOKEN=... in .env)"
 )
 
 
@@ -29,17 +37,36 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "feedback":
+        return _export_feedback(settings, args.since, args.format)
+    if args.command == "stats":
+        return _stats(settings)
+    if args.command == "playground":
+        return _playground(settings)
     return _run(settings)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yogabot", description="A gentle yoga coach on Telegram")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="serve the bot with long polling (needs BOT_TOKEN)")
+    commands.add_parser(
+        "run", help="serve the bot with long polling (the playground if BOT_TOKEN is unset)"
+    )
+    commands.add_parser(
+        "playground",
+        help="try the bot locally in the browser: no token, nothing leaves the machine",
+    )
     commands.add_parser("migrate", help="bring the database schema up to date")
     sequences = commands.add_parser("sequences", help="work with class files")
     sequences.add_argument("action", choices=["check"], help="validate every class file")
     sequences.add_argument("--dir", type=Path, default=None, help="folder of class files")
+    feedback = commands.add_parser("feedback", help="users' feedback, with its context")
+    feedback.add_argument("action", choices=["export"], help="write all feedback to stdout")
+    feedback.add_argument(
+        "--since", metavar="YYYY-MM-DD", help="only feedback from this date on (UTC)"
+    )
+    feedback.add_argument("--format", choices=["csv", "json"], default="csv")
+    commands.add_parser("stats", help="users, reminders, sessions and feedback, counted")
     return parser
 
 
@@ -75,17 +102,79 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
+def _read_database(
+    settings: Settings, read: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
+) -> T:
+    from bot.database import create_engine, create_sessionmaker, migrate
+
+    async def go() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            # A fresh database gets its tables, so a report on it is empty, not an error.
+            await migrate(engine)
+            return await read(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _export_feedback(settings: Settings, since_text: str | None, form: str) -> int:
+    from bot.clock import utc_now
+    from bot.feedback import FeedbackItem, FeedbackService, write_csv, write_json
+    from bot.store import FeedbackStore, PracticeStore
+    from sequences import load_catalog
+
+    since: date | None = None
+    if since_text is not None:
+        try:
+            since = datetime.strptime(since_text, "%Y-%m-%d").date()
+        except ValueError:
+            print(
+                f"yogabot: --since: expected a date like 2026-01-31, got {since_text!r}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    catalog = load_catalog()
+
+    async def read(sessions: async_sessionmaker[AsyncSession]) -> list[FeedbackItem]:
+        store = FeedbackStore(sessions)
+        return await FeedbackService(store, PracticeStore(sessions), catalog, utc_now).export(since)
+
+    items = _read_database(settings, read)
+    (write_json if form == "json" else write_csv)(items, sys.stdout)
+    return 0
+
+
+def _stats(settings: Settings) -> int:
+    from bot.stats import StatsService, as_text
+    from bot.store import UserStore
+
+    print(as_text(_read_database(settings, lambda s: StatsService(UserStore(s)).collect())))
+    return 0
+
+
 def _run(settings: Settings) -> int:
     from bot.app import build_application
     from bot.logs import configure_logging
 
     if settings.bot_token is None:
         print(f"yogabot: {NO_TOKEN}", file=sys.stderr)
-        return EXIT_USAGE
+        return _playground(settings)
     configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
     application = build_application(settings)
     application.run_polling(allowed_updates=["message", "callback_query"])
     return 0
+
+
+def _playground(settings: Settings) -> int:
+    from bot.logs import configure_logging
+    from bot.playground import run_playground
+
+    # The playground never uses a real token, but one set in the environment stays unlogged.
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    configure_logging(settings.log_level, [token])
+    return run_playground(settings)
 
 
 if __name__ == "__main__":

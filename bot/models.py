@@ -84,7 +84,11 @@ class User(Base):
 
 class PracticeSession(Base):
     __tablename__ = "practice_sessions"
-    __table_args__ = (Index("ix_practice_sessions_user_status", "user_id", "status"),)
+    __table_args__ = (
+        Index("ix_practice_sessions_user_status", "user_id", "status"),
+        # One practice per check-in message: a double tap on its buttons cannot start two.
+        Index("ux_practice_sessions_checkin", "chat_id", "checkin_message_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -110,6 +114,8 @@ class PracticeSession(Base):
     # Back check-ins, 0-10, before the first cue and after the closing message.
     back_before: Mapped[int | None] = mapped_column(Integer, default=None)
     back_after: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The check-in question whose answer started this practice, when one did.
+    checkin_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     user: Mapped[User] = relationship(back_populates="sessions")
     events: Mapped[list[StepEvent]] = relationship(
@@ -154,6 +160,9 @@ class Reminder(Base):
     # The local date (YYYY-MM-DD) whose reminder was claimed; written before the send so a
     # crash after sending cannot lead to a second reminder that day.
     claimed_for: Mapped[str | None] = mapped_column(String(10), default=None)
+    # Set when next_due_at re-delivers that local date's reminder (a snooze or a retry after a
+    # network error) rather than a new day's; NULL for a regular occurrence.
+    repeat_of: Mapped[str | None] = mapped_column(String(10), default=None)
     failures: Mapped[int] = mapped_column(Integer, default=0)
 
 

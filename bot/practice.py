@@ -97,17 +97,23 @@ class PracticeEngine:
         return step.hold_seconds * self._scale
 
     async def start(
-        self, user_id: int, chat_id: int, first_name: str, class_id: str | None = None
+        self,
+        user_id: int,
+        chat_id: int,
+        first_name: str,
+        class_id: str | None = None,
+        *,
+        back_before: int | None = None,
+        checkin_message_id: int | None = None,
     ) -> Started:
+        """Begin a class; a check-in message starts at most one (StaleAction on a repeat)."""
         yoga_class = self._catalog[class_id] if class_id else self.default_class
         now = self._clock()
         await self._store.upsert_user(user_id, chat_id, first_name, now)
-        replaced = None
         previous = await self._store.open_session_of(user_id)
-        if previous is not None:
-            replaced = await self._close(previous, SessionStatus.STOPPED, skipped=False)
         first = yoga_class.steps[0]
         deadline = now + timedelta(seconds=self.hold_of(first))
+        # Created before the previous one closes, so a refused repeat leaves that one running.
         session = await self._store.create_session(
             user_id=user_id,
             chat_id=chat_id,
@@ -115,7 +121,14 @@ class PracticeEngine:
             first_step_id=first.id,
             now=now,
             hold_ends_at=deadline,
+            back_before=back_before,
+            checkin_message_id=checkin_message_id,
         )
+        if session is None:
+            raise StaleAction
+        replaced = None
+        if previous is not None:
+            replaced = await self._close(previous, SessionStatus.STOPPED, skipped=False)
         return Started(yoga_class, self._cue(session, yoga_class, 0), deadline, replaced)
 
     async def confirm_cue(self, session_id: int, index: int, message_id: int) -> None:

@@ -10,8 +10,9 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot, JobQueue
 
 from bot.clock import Clock
+from bot.models import SessionStatus
 from bot.practice import Cue, PracticeEngine, Transition
-from handlers import render
+from handlers import render, render_checkin
 from handlers.context import YogaContext
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,12 @@ async def deliver(context: YogaContext, transition: Transition) -> None:
         await context.bot.send_message(
             transition.chat_id, render.closing(transition.summary), parse_mode=ParseMode.HTML
         )
+        if transition.summary.status == SessionStatus.FINISHED:
+            await context.bot.send_message(
+                transition.chat_id,
+                render_checkin.AFTER_QUESTION,
+                reply_markup=render_checkin.after_keyboard(session_id),
+            )
 
 
 async def send_cue(context: YogaContext, chat_id: int, cue: Cue) -> None:

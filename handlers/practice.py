@@ -6,32 +6,40 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.practice import Cue, StaleAction
-from handlers import render
+from bot.practice import Cue, StaleAction, Started
+from handlers import render, render_checkin
 from handlers.context import YogaContext
 from handlers.delivery import arm_timer, cancel_timer, deliver, remove_buttons, send_cue
 
 
 async def start_practice(update: Update, context: YogaContext) -> None:
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None and chat is not None
-    started = await context.practice.start(user.id, chat.id, user.first_name)
+    """The intro and the back check-in; the answer to the check-in starts the class
+    (handlers.checkin), so every way in — command, Start button, reminder — asks first."""
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(
+        chat.id, render.intro(context.practice.default_class), parse_mode=ParseMode.HTML
+    )
+    await context.bot.send_message(
+        chat.id, render_checkin.BEFORE_QUESTION, reply_markup=render_checkin.before_keyboard()
+    )
+
+
+async def begin(context: YogaContext, chat_id: int, started: Started) -> None:
+    """Retire a practice the new one replaced, arm the first timer, send the first cue."""
     if started.replaced is not None:
         cancel_timer(context.job_queue, started.replaced.session_id)
         if started.replaced.previous_message_id is not None:
-            await remove_buttons(context.bot, chat.id, started.replaced.previous_message_id)
-    await context.bot.send_message(
-        chat.id, render.intro(started.yoga_class), parse_mode=ParseMode.HTML
-    )
+            await remove_buttons(context.bot, chat_id, started.replaced.previous_message_id)
     arm_timer(
         context.job_queue,
         context.clock,
         session_id=started.cue.session_id,
         index=0,
-        chat_id=chat.id,
+        chat_id=chat_id,
         deadline=started.deadline,
     )
-    await send_cue(context, chat.id, started.cue)
+    await send_cue(context, chat_id, started.cue)
 
 
 async def start_button(update: Update, context: YogaContext) -> None:

@@ -17,6 +17,12 @@ START_BUTTON_DATA = "p:start"
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start_practice", "Begin today's class"),
+    ("progress", "Your practice so far, with a chart"),
+    ("remind", "Daily reminder, e.g. /remind 07:30 or /remind off"),
+    ("timezone", "Your time zone for reminders"),
+    ("feedback", "Tell the people who run me something"),
+    ("mydata", "Download everything I store about you"),
+    ("forget_me", "Delete everything I store about you"),
     ("help", "What I can do"),
     ("start", "Welcome and safety note"),
 )

@@ -10,6 +10,7 @@ from bot.clock import Clock, utc_now
 from bot.emulator import BotApiEmulator, SimulatedUser
 from bot.emulator.state import EmuMessage
 from bot.settings import load_settings
+from handlers import render_checkin
 from handlers.context import YogaApp
 from sequences import YogaClass
 
@@ -24,12 +25,14 @@ async def bot_running(
     time_scale: float = 1.0,
     clock: Clock = utc_now,
     catalog: dict[str, YogaClass] | None = None,
+    **more_settings: object,
 ) -> AsyncIterator[YogaApp]:
     settings = load_settings(
         bot_token=TOKEN,
         database_url=database_url,
         telegram_api_url=emulator.api_url,
         time_scale=time_scale,
+        **more_settings,
     )
     application = build_application(settings, clock=clock, catalog=catalog)
     async with running(application, poll_timeout=1):
@@ -50,3 +53,34 @@ def has_message(user: SimulatedUser, needle: str) -> Callable[[], EmuMessage | N
 def button_texts(message: EmuMessage) -> list[str]:
     markup = message.reply_markup or {}
     return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def answer_checkin(
+    emulator: BotApiEmulator, user: SimulatedUser, choice: str = "Skip"
+) -> EmuMessage:
+    """Tap `choice` ("Skip" or "0".."10") on the back check-in the user was just asked;
+    the answer is what starts the class."""
+    own = [m.message_id for m in user.messages if not m.from_bot]
+    after = own[-1] if own else 0
+
+    def question() -> EmuMessage | None:
+        return next(
+            (
+                m
+                for m in user.bot_messages
+                if m.message_id > after and m.plain == render_checkin.BEFORE_QUESTION
+            ),
+            None,
+        )
+
+    asked = await emulator.wait_for(question)
+    await user.tap(asked.message_id, text=choice)
+    return asked
+
+
+async def begin_practice(
+    emulator: BotApiEmulator, user: SimulatedUser, choice: str = "Skip"
+) -> EmuMessage:
+    """/start_practice and the answer to its check-in; returns the check-in question."""
+    await user.send("/start_practice")
+    return await answer_checkin(emulator, user, choice)

@@ -14,7 +14,15 @@ from bot.emulator import BotApiEmulator
 from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent
 from handlers import render
 from sequences import load_catalog
-from tests.bot_harness import TOKEN, bot_running, button_texts, cues_titled, has_message
+from tests.bot_harness import (
+    TOKEN,
+    answer_checkin,
+    begin_practice,
+    bot_running,
+    button_texts,
+    cues_titled,
+    has_message,
+)
 from tests.factories import make_class
 
 TINY = make_class()
@@ -57,6 +65,7 @@ async def test_start_welcomes_with_props_safety_and_a_start_button(
         assert "not medical advice" in welcome.plain
         assert button_texts(welcome) == ["Start practice"]
         await user.tap(welcome.message_id, text="Start practice")
+        await answer_checkin(emulator, user)
         cue = await emulator.wait_for(lambda: cues_titled(user, "1/"))
         assert button_texts(cue[0]) == ["Easier option", "Next", "Pause", "Stop"]
 
@@ -94,7 +103,7 @@ async def test_whole_seed_class_runs_by_itself_to_the_closing_message(
     user = emulator.user(1004, first_name="Ana")
     # At this scale the 30-minute class takes about two seconds.
     async with bot_running(emulator, database_url, time_scale=0.001):
-        await user.send("/start_practice")
+        await begin_practice(emulator, user)
         closing = await emulator.wait_for(has_message(user, "Well done"), timeout=30)
     intro = user.bot_messages[0]
     assert seed.title in intro.plain and "30 min" in intro.plain
@@ -116,7 +125,7 @@ async def test_easier_option_edits_the_same_message_and_its_button_goes(
 ) -> None:
     user = emulator.user(1005)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
-        await user.send("/start_practice")
+        await begin_practice(emulator, user)
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         await user.tap(cue.message_id, text="Easier option")
         edited = await emulator.wait_for(has_message(user, "Easier:"))
@@ -132,7 +141,7 @@ async def test_next_sends_the_following_cue_at_once_and_retires_the_old_buttons(
 ) -> None:
     user = emulator.user(1006)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
-        await user.send("/start_practice")
+        await begin_practice(emulator, user)
         [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         await user.tap(first.message_id, text="Next")
         [second] = await emulator.wait_for(lambda: cues_titled(user, "2/3"))
@@ -159,11 +168,11 @@ async def test_double_tap_on_next_advances_once(
 ) -> None:
     user = emulator.user(1007)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
-        await user.send("/start_practice")
+        await begin_practice(emulator, user)
         [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         await user.tap(first.message_id, text="Next")
         await user.tap(first.message_id, text="Next")
-        await emulator.wait_for(lambda: len(emulator.callback_answers) == 2)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 3)
         await emulator.wait_for(lambda: cues_titled(user, "2/3"))
         assert cues_titled(user, "3/3") == []
         assert len(cues_titled(user, "2/3")) == 1
@@ -176,13 +185,13 @@ async def test_stale_and_foreign_buttons_get_a_short_answer_and_change_nothing(
 ) -> None:
     ana, ben = emulator.user(1008, first_name="Ana"), emulator.user(1009, first_name="Ben")
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
-        await ana.send("/start_practice")
+        await begin_practice(emulator, ana)
         [first] = await emulator.wait_for(lambda: cues_titled(ana, "1/3"))
         stale_next = first.reply_markup["inline_keyboard"][0][-1]["callback_data"]
         await ana.tap(first.message_id, text="Next")
         await emulator.wait_for(lambda: cues_titled(ana, "2/3"))
         await ana.tap_data(first.message_id, stale_next)
-        await emulator.wait_for(lambda: len(emulator.callback_answers) == 2)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 3)
         assert emulator.callback_answers[-1]["text"] == render.STALE_BUTTON
         # Ben sends a press carrying Ana's session: refused, Ana's practice untouched.
         [second] = cues_titled(ana, "2/3")
@@ -190,7 +199,7 @@ async def test_stale_and_foreign_buttons_get_a_short_answer_and_change_nothing(
         await ben.send("/help")
         ben_message = await emulator.wait_for(has_message(ben, "/start_practice"))
         await ben.tap_data(ben_message.message_id, forged)
-        await emulator.wait_for(lambda: len(emulator.callback_answers) == 3)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 4)
         assert emulator.callback_answers[-1]["text"] == render.STALE_BUTTON
         assert cues_titled(ana, "3/3") == []
         assert len(ben.bot_messages) == 1
@@ -201,7 +210,7 @@ async def test_pause_stops_the_clock_and_resume_restarts_it(
 ) -> None:
     user = emulator.user(1010)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
-        await user.send("/start_practice")
+        await begin_practice(emulator, user)
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         name = f"cue:{second_session_id(cue)}"
         await user.tap(cue.message_id, text="Pause")
@@ -221,13 +230,13 @@ async def test_stop_ends_the_session_as_stopped(
 ) -> None:
     user = emulator.user(1011)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
-        await user.send("/start_practice")
+        await begin_practice(emulator, user)
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         await user.tap(cue.message_id, text="Stop")
         done = await emulator.wait_for(has_message(user, "Practice stopped"))
         assert "1 of 3 poses" in done.plain
         await emulator.wait_for(lambda: not button_texts(cue))
-        assert app.job_queue.jobs() == ()
+        assert [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []
     [session] = await stored_sessions(database_url)
     assert session.status == SessionStatus.STOPPED
 
@@ -238,10 +247,10 @@ async def test_restart_mid_pose_resumes_with_no_duplicate_cue(
     clock = ManualClock()
     ana, ben = emulator.user(1012, first_name="Ana"), emulator.user(1013, first_name="Ben")
     async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
-        await ana.send("/start_practice")
+        await begin_practice(emulator, ana)
         await emulator.wait_for(lambda: cues_titled(ana, "1/3"))
         clock.advance(30)
-        await ben.send("/start_practice")
+        await begin_practice(emulator, ben)
         await emulator.wait_for(lambda: cues_titled(ben, "1/3"))
     # Down for 45 s: Ana's first pose fell due meanwhile; Ben's has 15 s to go.
     clock.advance(45)
@@ -265,11 +274,11 @@ async def test_cue_whose_delivery_failed_is_sent_after_a_restart(
     clock = ManualClock()
     user = emulator.user(1014)
     async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
-        await user.send("/start_practice")
+        await begin_practice(emulator, user)
         [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         emulator.fail_next("sendMessage", error_code=500, description="Internal Server Error")
         await user.tap(first.message_id, text="Next")
-        await emulator.wait_for(lambda: len(emulator.callback_answers) == 1)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 2)
         await emulator.wait_for(
             lambda: any(c.method == "sendMessage" and not c.ok for c in emulator.calls)
         )

@@ -554,3 +554,15 @@ async def test_ptb_application_polls_and_stops_quickly(emu: BotApiEmulator) -> N
     # A 10 s long poll was pending the whole time; neither answers nor shutdown waited for it.
     assert time.monotonic() - started < 5
     assert emu.pending_updates == []
+
+
+async def test_open_chat_lets_the_bot_write_first(
+    emu: BotApiEmulator, http: aiohttp.ClientSession
+) -> None:
+    status, body = await api(http, "sendMessage", chat_id=31, text="hello?")
+    assert (status, body["description"]) == (400, "Bad Request: chat not found")
+    user = emu.user(31, "Di")
+    assert user.open_chat() is user.open_chat()
+    await ok(http, "sendMessage", chat_id=31, text="welcome back")
+    assert [m.plain for m in user.bot_messages] == ["welcome back"]
+    assert emu.pending_updates == []

@@ -78,9 +78,7 @@ def test_cli_exits_2_with_one_line_on_bad_setting(
     assert len(err.splitlines()) == 1
 
 
-def test_run_without_token_explains_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run"]) == 2
-    assert "BOT_TOKEN" in capsys.readouterr().err
+# `run` without BOT_TOKEN starts the local playground: see tests/test_playground.py.
 
 
 def test_console_script_reports_without_traceback(tmp_path: Path) -> None:

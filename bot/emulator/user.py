@@ -104,6 +104,18 @@ class SimulatedUser:
         self._state.enqueue_update("message", data)
         return data
 
+    async def send_location(self, latitude: float, longitude: float) -> dict[str, Any]:
+        """Share a location (the attachment menu, or a request_location keyboard button).
+
+        The update carries the coordinates; the emulator's copy of the message does not."""
+        chat = self._ensure_chat()
+        if chat.blocked:
+            raise RuntimeError("the user has blocked the bot; call unblock() first")
+        data = self._state.add_message(chat, from_bot=False).to_api()
+        data["location"] = {"latitude": latitude, "longitude": longitude}
+        self._state.enqueue_update("message", data)
+        return data
+
     async def tap(self, message_id: int, text: str) -> str:
         """Press the inline button labelled `text` on a bot message; returns the query id."""
         message = self._live_bot_message(message_id)
@@ -119,6 +131,11 @@ class SimulatedUser:
     async def tap_data(self, message_id: int, data: str) -> str:
         """Press a button with arbitrary callback data, e.g. a stale or forged one."""
         return self._press(self._live_bot_message(message_id), data)
+
+    def open_chat(self) -> Chat:
+        """The user's chat, created now if they never wrote: as if they had started the bot
+        before. The playground needs it so a practice stored before a restart can resume."""
+        return self._ensure_chat()
 
     async def block(self) -> None:
         """Block the bot: sends now fail with 403 and the bot gets a my_chat_member update."""

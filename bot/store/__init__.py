@@ -1,5 +1,9 @@
 """The repository layer: every query the services need, and nothing about Telegram."""
 
+from bot.store.feedback import FeedbackStore
 from bot.store.practice import PracticeStore
+from bot.store.progress import ProgressStore
+from bot.store.reminders import ReminderStore
+from bot.store.users import UserStore
 
-__all__ = ["PracticeStore"]
+__all__ = ["FeedbackStore", "PracticeStore", "ProgressStore", "ReminderStore", "UserStore"]

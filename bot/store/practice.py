@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent, User
@@ -66,21 +67,29 @@ class PracticeStore:
         first_step_id: str,
         now: datetime,
         hold_ends_at: datetime,
-    ) -> PracticeSession:
-        async with self._sessions.begin() as db:
-            session = PracticeSession(
-                user_id=user_id,
-                chat_id=chat_id,
-                class_id=class_id,
-                status=SessionStatus.ACTIVE,
-                started_at=now,
-                current_step=0,
-                hold_ends_at=hold_ends_at,
-                practised_seconds=0.0,
-            )
-            db.add(session)
-            await db.flush()
-            db.add(_event(session.id, 0, first_step_id, EventKind.SHOWN, now))
+        back_before: int | None = None,
+        checkin_message_id: int | None = None,
+    ) -> PracticeSession | None:
+        """The new session, or None when its check-in message already started one."""
+        try:
+            async with self._sessions.begin() as db:
+                session = PracticeSession(
+                    user_id=user_id,
+                    chat_id=chat_id,
+                    class_id=class_id,
+                    status=SessionStatus.ACTIVE,
+                    started_at=now,
+                    current_step=0,
+                    hold_ends_at=hold_ends_at,
+                    practised_seconds=0.0,
+                    back_before=back_before,
+                    checkin_message_id=checkin_message_id,
+                )
+                db.add(session)
+                await db.flush()
+                db.add(_event(session.id, 0, first_step_id, EventKind.SHOWN, now))
+        except IntegrityError:
+            return None
         return session
 
     async def move_to_step(
@@ -141,6 +150,26 @@ class PracticeStore:
             if skipped_step_id is not None:
                 db.add(_event(session_id, from_step, skipped_step_id, EventKind.SKIPPED, now))
             return True
+
+    async def record_back_after(
+        self, user_id: int, session_id: int, score: int
+    ) -> PracticeSession | None:
+        """Store the after-practice score once, on the user's own finished session; the
+        updated session, or None when refused (not theirs, not finished, already answered)."""
+        async with self._sessions.begin() as db:
+            stored = await db.execute(
+                update(PracticeSession)
+                .where(
+                    PracticeSession.id == session_id,
+                    PracticeSession.user_id == user_id,
+                    PracticeSession.status == SessionStatus.FINISHED,
+                    PracticeSession.back_after.is_(None),
+                )
+                .values(back_after=score)
+            )
+            if stored.rowcount != 1:
+                return None
+            return await db.get(PracticeSession, session_id)
 
     async def pause(self, session_id: int, step: int, remaining_seconds: float) -> bool:
         async with self._sessions.begin() as db:

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claimed_for", sa.String(length=10), nullable=True),
+        sa.Column("repeat_of", sa.String(length=10), nullable=True),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id"),
@@ -54,6 +55,10 @@ def upgrade() -> None:
     with op.batch_alter_table("practice_sessions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("back_before", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("back_after", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("checkin_message_id", sa.BigInteger(), nullable=True))
+        batch_op.create_index(
+            "ux_practice_sessions_checkin", ["chat_id", "checkin_message_id"], unique=True
+        )
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("timezone", sa.String(length=64), nullable=True))
@@ -68,6 +73,8 @@ def downgrade() -> None:
         batch_op.drop_column("timezone")
 
     with op.batch_alter_table("practice_sessions", schema=None) as batch_op:
+        batch_op.drop_index("ux_practice_sessions_checkin")
+        batch_op.drop_column("checkin_message_id")
         batch_op.drop_column("back_after")
         batch_op.drop_column("back_before")
 

@@ -1,0 +1,152 @@
+"""One process, three parts: the Bot API emulator, the real bot pointed at it, the chat page.
+
+Everything listens on 127.0.0.1 and the bot's only Bot API server is the emulator, so
+nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TextIO
+
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+
+from bot.app import build_application, running
+from bot.clock import Clock, utc_now
+from bot.emulator import BotApiEmulator, SimulatedUser
+from bot.playground.server import PlaygroundServer
+from bot.settings import Settings
+from handlers.context import YogaApp
+from sequences import YogaClass
+
+HOST = "127.0.0.1"
+# A fixed, obviously local token: the playground never needs (or sees) a real one.
+PLAYGROUND_TOKEN = "123456:PLAYGROUND"
+PLAYGROUND_DATABASE_URL = "sqlite+aiosqlite:///playground.db"
+USER_ID = 1
+USER_FIRST_NAME = "Friend"
+# The emulator's call log is for tests; a playground left running keeps only the recent past.
+MAX_RECORDED_CALLS = 1000
+
+
+class PlaygroundError(Exception):
+    """The playground cannot start; the message is one line for the terminal."""
+
+
+@dataclass(frozen=True)
+class Playground:
+    url: str
+    emulator: BotApiEmulator
+    user: SimulatedUser
+    application: YogaApp
+    settings: Settings
+
+
+def playground_settings(settings: Settings, api_url: str) -> Settings:
+    """The bot's settings inside the playground: local token and API, own database."""
+    update: dict[str, object] = {
+        "bot_token": SecretStr(PLAYGROUND_TOKEN),
+        "telegram_api_url": api_url,
+    }
+    # An explicit DATABASE_URL wins; otherwise keep playground users out of the real database.
+    if "database_url" not in settings.model_fields_set:
+        update["database_url"] = PLAYGROUND_DATABASE_URL
+    return settings.model_copy(update=update)
+
+
+@contextlib.asynccontextmanager
+async def playground(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    clock: Clock = utc_now,
+    catalog: dict[str, YogaClass] | None = None,
+    poll_timeout: int = 10,
+) -> AsyncIterator[Playground]:
+    """Run emulator, page and bot until the block ends; stop them in reverse order."""
+    emulator = BotApiEmulator(
+        PLAYGROUND_TOKEN, bot_username="yogabot_playground", max_recorded_calls=MAX_RECORDED_CALLS
+    )
+    user = emulator.user(USER_ID, first_name=USER_FIRST_NAME)
+    # The chat exists from the start, so a practice stored before a restart can resume.
+    user.open_chat()
+    server = PlaygroundServer(emulator, user)
+    async with contextlib.AsyncExitStack() as stack:
+        await emulator.start(HOST, 0)
+        stack.push_async_callback(emulator.stop)
+        page_port = settings.playground_port if port is None else port
+        try:
+            url = await server.start(HOST, page_port)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PlaygroundError(
+                    f"port {page_port} is already in use; set PLAYGROUND_PORT to a free port"
+                ) from None
+            raise
+        stack.push_async_callback(server.stop)
+        bot_settings = playground_settings(settings, emulator.api_url)
+        application = build_application(bot_settings, clock=clock, catalog=catalog)
+        await stack.enter_async_context(running(application, poll_timeout=poll_timeout))
+        yield Playground(url, emulator, user, application, bot_settings)
+
+
+def _shown_database(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return parsed.render_as_string(hide_password=True)
+
+
+def banner(pg: Playground) -> str:
+    scale = pg.settings.time_scale
+    return "\n".join(
+        [
+            "",
+            f"  yogabot playground is running: open {pg.url}",
+            "",
+            "  The real bot, a local Telegram Bot API emulator and a chat page, all on",
+            f"  127.0.0.1. Nothing leaves this machine (the emulator is at {pg.emulator.api_url}).",
+            f"  Database: {_shown_database(pg.settings.database_url)} · TIME_SCALE={scale:g}"
+            + ("" if scale != 1 else " (TIME_SCALE=0.05 makes every hold 20× shorter)"),
+            "  Ctrl-C stops everything.",
+            "",
+        ]
+    )
+
+
+async def serve(settings: Settings, *, out: TextIO = sys.stdout) -> None:
+    """Run the playground until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Installed first: a Ctrl-C during start-up then stops everything once it is up,
+    # instead of interrupting migrations halfway.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with playground(settings) as pg:
+            print(banner(pg), file=out, flush=True)
+            await stop.wait()
+            print("  stopping the playground…", file=out, flush=True)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def run_playground(settings: Settings) -> int:
+    """The `yogabot playground` command; returns the exit code."""
+    # One line per request would drown the banner; warnings still show.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    try:
+        asyncio.run(serve(settings))
+    except PlaygroundError as exc:
+        print(f"yogabot: {exc}", file=sys.stderr)
+        return 2
+    return 0

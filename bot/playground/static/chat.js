@@ -1,0 +1,368 @@
+// yogabot playground: draws the chat from the server's event stream and sends what you do.
+// Plain DOM, no framework. Bot text is built as DOM nodes (never innerHTML), allowing only
+// the tags Telegram's HTML parse mode has.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const chat = $("chat");
+  const empty = $("empty");
+  const statusLine = $("status");
+  const input = $("text");
+  const menu = $("menu");
+  const menuButton = $("menu-button");
+  const toast = $("toast");
+  const replyKeyboard = $("reply-keyboard");
+
+  let botName = "Yoga Coach";
+  let actionTimer = 0;
+  let toastTimer = 0;
+
+  // -- Telegram HTML, safely ------------------------------------------------------------
+
+  // Telegram's tags and their aliases; anything else is shown as the text it is.
+  const TAGS = {
+    b: "b", strong: "b", i: "i", em: "i", u: "u", ins: "u",
+    s: "s", strike: "s", del: "s", code: "code", pre: "pre", a: "a",
+  };
+  const TAG_RE = /<(\/?)([a-zA-Z][\w-]*)([^<>]*)>/g;
+  const ENTITY_RE = /&(#x[0-9a-f]+|#\d+|lt|gt|amp|quot|apos);/gi;
+  const NAMED = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+  const COMMAND_RE = /(^|[\s(])(\/[A-Za-z0-9_]{1,32})(?=$|[\s.,!?;:)])/g;
+  const SAFE_URL = /^(https?:|tg:|mailto:)/i;
+
+  function decode(text) {
+    return text.replace(ENTITY_RE, (match, name) => {
+      const lower = name.toLowerCase();
+      if (lower in NAMED) return NAMED[lower];
+      const code = lower.startsWith("#x") ? parseInt(lower.slice(2), 16) : parseInt(lower.slice(1), 10);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : match;
+    });
+  }
+
+  // Commands in the bot's text are tappable, as in Telegram.
+  function appendText(parent, raw, linkCommands) {
+    const text = decode(raw);
+    if (!linkCommands) {
+      parent.append(text);
+      return;
+    }
+    let last = 0;
+    for (const m of text.matchAll(COMMAND_RE)) {
+      const start = m.index + m[1].length;
+      parent.append(text.slice(last, start));
+      const link = document.createElement("button");
+      link.type = "button";
+      link.className = "cmd-link";
+      link.textContent = m[2];
+      link.addEventListener("click", () => send(m[2]));
+      parent.append(link);
+      last = start + m[2].length;
+    }
+    parent.append(text.slice(last));
+  }
+
+  function element(tag, attrs) {
+    if (tag !== "a") return document.createElement(tag);
+    const href = /href\s*=\s*(?:"([^"]*)"|'([^']*)')/i.exec(attrs);
+    const url = href ? decode(href[1] ?? href[2]).trim() : "";
+    if (!SAFE_URL.test(url)) return document.createElement("span");
+    const a = document.createElement("a");
+    a.href = url;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    return a;
+  }
+
+  function renderHtml(parent, html, linkCommands) {
+    const stack = [{ tag: null, node: parent }];
+    let last = 0;
+    for (const m of html.matchAll(TAG_RE)) {
+      const top = stack[stack.length - 1];
+      appendText(top.node, html.slice(last, m.index), linkCommands);
+      last = m.index + m[0].length;
+      const tag = TAGS[m[2].toLowerCase()];
+      if (!tag) {
+        appendText(top.node, m[0], false);
+      } else if (m[1]) {
+        if (stack.length > 1 && top.tag === tag) stack.pop();
+      } else {
+        const node = element(tag, m[3]);
+        top.node.append(node);
+        stack.push({ tag, node });
+      }
+    }
+    appendText(stack[stack.length - 1].node, html.slice(last), linkCommands);
+  }
+
+  // -- drawing messages -----------------------------------------------------------------
+
+  function clock(seconds) {
+    return new Date(seconds * 1000).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  }
+
+  function sizeText(bytes) {
+    if (bytes < 1024) return `${bytes} B`;
+    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+    return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  }
+
+  function keyboardNode(message) {
+    const keyboard = document.createElement("div");
+    keyboard.className = "keyboard";
+    for (const row of message.keyboard) {
+      const line = document.createElement("div");
+      line.className = "krow";
+      for (const button of row) {
+        let node;
+        if (button.url && SAFE_URL.test(button.url)) {
+          node = document.createElement("a");
+          node.href = button.url;
+          node.target = "_blank";
+          node.rel = "noopener noreferrer";
+        } else {
+          node = document.createElement("button");
+          node.type = "button";
+          if (button.data !== undefined) {
+            node.addEventListener("click", () => tap(node, message.id, button.data));
+          }
+        }
+        node.className = "kbutton";
+        node.textContent = button.text;
+        line.append(node);
+      }
+      keyboard.append(line);
+    }
+    return keyboard;
+  }
+
+  function messageNode(message) {
+    const row = document.createElement("div");
+    row.className = `row ${message.from_bot ? "bot" : "user"}`;
+    row.dataset.id = String(message.id);
+    row.dataset.version = String(message.version);
+    const bubble = document.createElement("div");
+    bubble.className = "bubble";
+    if (message.photo) {
+      const img = document.createElement("img");
+      img.className = "photo";
+      img.src = message.photo.url;
+      img.alt = "Photo from the bot";
+      if (message.photo.width && message.photo.height) {
+        img.width = message.photo.width;
+        img.height = message.photo.height;
+      }
+      img.addEventListener("load", () => keepAtBottom());
+      bubble.append(img);
+    }
+    if (message.document) {
+      const link = document.createElement("a");
+      link.className = "doc";
+      link.href = message.document.url;
+      link.download = message.document.name;
+      const icon = document.createElement("span");
+      icon.className = "doc-icon";
+      icon.textContent = "↓";
+      const label = document.createElement("span");
+      const name = document.createElement("span");
+      name.className = "doc-name";
+      name.textContent = message.document.name;
+      const size = document.createElement("span");
+      size.className = "doc-size";
+      size.textContent = sizeText(message.document.size);
+      label.append(name, size);
+      link.append(icon, label);
+      bubble.append(link);
+    }
+    const text = document.createElement("div");
+    text.className = "text";
+    renderHtml(text, message.caption_html ?? message.html, message.from_bot);
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = (message.edited ? "edited " : "") + clock(message.date);
+    text.append(meta);
+    bubble.append(text);
+    row.append(bubble, keyboardNode(message));
+    return row;
+  }
+
+  let stickToBottom = true;
+  chat.addEventListener("scroll", () => {
+    stickToBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
+  });
+  function keepAtBottom() {
+    if (stickToBottom) chat.scrollTop = chat.scrollHeight;
+  }
+
+  function findRow(id) {
+    return chat.querySelector(`.row[data-id="${id}"]`);
+  }
+
+  // Insert or replace by id; an event never replaces a newer version of a message.
+  function upsert(message) {
+    const existing = findRow(message.id);
+    if (existing) {
+      if (Number(existing.dataset.version) > message.version) return;
+      existing.replaceWith(messageNode(message));
+    } else {
+      const later = [...chat.querySelectorAll(".row")].find((r) => Number(r.dataset.id) > message.id);
+      chat.insertBefore(messageNode(message), later ?? null);
+    }
+    empty.hidden = true;
+    keepAtBottom();
+  }
+
+  function remove(id) {
+    findRow(id)?.remove();
+    empty.hidden = chat.querySelector(".row") !== null;
+  }
+
+  function drawCommands(commands) {
+    for (const list of [$("menu-commands"), $("empty-commands")]) {
+      list.replaceChildren();
+      for (const command of commands) {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        const name = document.createElement("span");
+        name.className = "name";
+        name.textContent = `/${command.command}`;
+        const what = document.createElement("span");
+        what.className = "what";
+        what.textContent = command.description;
+        button.append(name, what);
+        button.addEventListener("click", () => {
+          showMenu(false);
+          send(`/${command.command}`);
+        });
+        item.append(button);
+        list.append(item);
+      }
+    }
+    menuButton.hidden = commands.length === 0;
+  }
+
+  function drawReplyKeyboard(rows) {
+    replyKeyboard.replaceChildren();
+    replyKeyboard.hidden = !rows || rows.length === 0;
+    for (const row of rows ?? []) {
+      const line = document.createElement("div");
+      line.className = "krow";
+      for (const label of row) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = label;
+        button.addEventListener("click", () => send(label));
+        line.append(button);
+      }
+      replyKeyboard.append(line);
+    }
+  }
+
+  function drawState(state) {
+    botName = state.bot.name;
+    $("bot-name").textContent = botName;
+    document.title = `${botName} · yogabot playground`;
+    for (const row of chat.querySelectorAll(".row")) row.remove();
+    for (const message of state.messages) upsert(message);
+    empty.hidden = state.messages.length > 0;
+    drawCommands(state.commands);
+    drawReplyKeyboard(state.reply_keyboard);
+    stickToBottom = true;
+    keepAtBottom();
+  }
+
+  // -- status line, toasts, menu --------------------------------------------------------
+
+  function setStatus(text, kind) {
+    statusLine.textContent = text;
+    statusLine.className = `status ${kind ?? ""}`;
+  }
+
+  const ONLINE = "online · nothing leaves this machine";
+  const ACTIONS = { typing: "typing…", upload_photo: "sending a photo…", upload_document: "sending a file…" };
+
+  function showAction(action) {
+    setStatus(ACTIONS[action] ?? `${action.replaceAll("_", " ")}…`, "live");
+    clearTimeout(actionTimer);
+    // Telegram shows a chat action for five seconds or until the next message.
+    actionTimer = setTimeout(() => setStatus(ONLINE, "live"), 5000);
+  }
+
+  function showToast(text, alert) {
+    toast.textContent = text;
+    toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { toast.hidden = true; }, alert ? 6000 : 2500);
+  }
+
+  function showMenu(open) {
+    menu.hidden = !open;
+    menuButton.setAttribute("aria-expanded", String(open));
+  }
+  menuButton.addEventListener("click", () => showMenu(menu.hidden));
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") showMenu(false); });
+  document.addEventListener("click", (e) => {
+    if (!menu.hidden && !menu.contains(e.target) && e.target !== menuButton) showMenu(false);
+  });
+
+  // -- talking to the server ------------------------------------------------------------
+
+  async function post(path, body) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => ({ ok: false, error: response.statusText }));
+    if (!answer.ok) showToast(answer.error ?? "Something went wrong", false);
+    return answer;
+  }
+
+  function send(text) {
+    stickToBottom = true;
+    return post("/api/send", { text });
+  }
+
+  async function tap(button, messageId, data) {
+    button.disabled = true;
+    try {
+      await post("/api/tap", { message_id: messageId, data });
+    } finally {
+      // A redraw usually replaces the button; if the bot changed nothing, it comes back.
+      setTimeout(() => { button.disabled = false; }, 800);
+    }
+  }
+
+  $("composer").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    await send(text);
+    input.focus();
+  });
+
+  function handle(event) {
+    switch (event.type) {
+      case "state": drawState(event); break;
+      case "message":
+        upsert(event.message);
+        drawReplyKeyboard(event.reply_keyboard);
+        if (event.message.from_bot) setStatus(ONLINE, "live");
+        break;
+      case "delete": remove(event.id); break;
+      case "commands": drawCommands(event.commands); break;
+      case "toast": showToast(event.text, event.alert); break;
+      case "action": showAction(event.action); break;
+    }
+  }
+
+  // The stream starts with the whole state, so a reconnect redraws everything it missed.
+  const events = new EventSource("/api/events");
+  events.addEventListener("open", () => setStatus(ONLINE, "live"));
+  events.addEventListener("message", (e) => handle(JSON.parse(e.data)));
+  events.addEventListener("error", () => {
+    setStatus("disconnected · is the playground still running? retrying…", "down");
+  });
+})();

@@ -1,0 +1,98 @@
+"""What the chat page is told about a chat: emulator messages as small JSON views.
+
+Text goes to the page in Telegram's HTML subset either way: HTML messages as the bot sent
+them (the page allows only Telegram's tags), anything else as escaped visible text.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from bot.emulator import BotApiEmulator, EmuMessage, SimulatedUser
+
+
+def file_url(file_id: str) -> str:
+    return f"/api/files/{file_id}"
+
+
+def _as_html(text: str | None, visible: str | None, parse_mode: str | None, entities: Any) -> str:
+    if text is None:
+        return ""
+    # With explicit entities Telegram ignores parse_mode; the playground shows them plain.
+    if parse_mode == "HTML" and not entities:
+        return text
+    return escape(visible if visible is not None else text, quote=False)
+
+
+def _keyboard(markup: dict[str, Any] | None) -> list[list[dict[str, str]]]:
+    rows: list[list[dict[str, str]]] = []
+    for row in (markup or {}).get("inline_keyboard", []):
+        buttons = []
+        for button in row:
+            view = {"text": str(button.get("text", ""))}
+            if "callback_data" in button:
+                view["data"] = str(button["callback_data"])
+            elif "url" in button:
+                view["url"] = str(button["url"])
+            buttons.append(view)
+        rows.append(buttons)
+    return rows
+
+
+def _caption_html(message: EmuMessage) -> str:
+    if message.caption is None:
+        return ""
+    if message.parse_mode == "HTML" and not message.caption_entities:
+        return message.caption
+    return escape(message.caption, quote=False)
+
+
+def message_view(message: EmuMessage) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": message.message_id,
+        "from_bot": message.from_bot,
+        "date": message.date,
+        "edited": message.edit_date is not None,
+        "version": message.edits,
+        "html": _as_html(message.text, message.plain, message.parse_mode, message.entities),
+        "keyboard": _keyboard(message.reply_markup),
+    }
+    if message.photo:
+        largest = message.photo[-1]
+        view["photo"] = {
+            "url": file_url(largest["file_id"]),
+            "width": largest.get("width"),
+            "height": largest.get("height"),
+        }
+    if message.document:
+        document = message.document
+        view["document"] = {
+            "url": file_url(document["file_id"]),
+            "name": document.get("file_name") or "file",
+            "size": document.get("file_size", 0),
+        }
+    if message.caption is not None:
+        view["caption_html"] = _caption_html(message)
+    return view
+
+
+def reply_keyboard_view(user: SimulatedUser) -> list[list[str]] | None:
+    markup = user.reply_keyboard
+    if not markup:
+        return None
+    rows = markup.get("keyboard", [])
+    return [[b if isinstance(b, str) else str(b.get("text", "")) for b in row] for row in rows]
+
+
+def state_view(emulator: BotApiEmulator, user: SimulatedUser) -> dict[str, Any]:
+    """Everything the page draws, as of now."""
+    bot = emulator.state.bot_user
+    return {
+        "type": "state",
+        "bot": {"name": bot["first_name"], "username": bot.get("username")},
+        "user": {"id": user.id, "first_name": user.first_name},
+        "messages": [message_view(m) for m in user.messages if not m.deleted],
+        "commands": list(emulator.commands),
+        "reply_keyboard": reply_keyboard_view(user),
+    }

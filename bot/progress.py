@@ -1,0 +1,181 @@
+"""The numbers behind /progress: totals, streaks, recent sessions, weekly minutes.
+
+Days and weeks are the user's own: a practice at 23:30 in Lisbon belongs to that evening,
+whatever the date in UTC. Weeks start on Monday.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from statistics import fmean
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.clock import Clock
+from bot.models import PracticeSession, SessionStatus
+from bot.store import ProgressStore
+from sequences import YogaClass
+
+RECENT = 5
+EASIER_POSES = 3
+CHART_WEEKS = 8
+# A day counts towards a streak when a practice was finished or stopped on it: the closing
+# message tells a user who stopped early that it counts, and the streak agrees.
+PRACTISED = (SessionStatus.FINISHED, SessionStatus.STOPPED)
+STATUS_WORDS = {
+    SessionStatus.ACTIVE: "in progress",
+    SessionStatus.PAUSED: "paused",
+    SessionStatus.FINISHED: "finished",
+    SessionStatus.STOPPED: "stopped",
+}
+
+
+def user_zone(name: str | None, default: str) -> ZoneInfo:
+    """The user's zone, or the deployment's when unset or no longer a known zone."""
+    try:
+        return ZoneInfo(name or default)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(default)
+
+
+@dataclass(frozen=True)
+class RecentSession:
+    day: date
+    class_title: str
+    minutes: int
+    status: SessionStatus
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date
+    minutes: float
+    back_before: float | None
+    back_after: float | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    finished: int
+    total_minutes: int
+    current_streak: int
+    longest_streak: int
+    recent: list[RecentSession]
+    easier_most: list[tuple[str, int]]
+    back_before: float | None
+    back_after: float | None
+    weeks: list[Week]
+
+
+def streaks(days: Iterable[date], today: date) -> tuple[int, int]:
+    """(current, longest) runs of consecutive days. The current run may end yesterday:
+    a streak is not lost before the day is over."""
+    practised = set(days)
+    longest = 0
+    for day in practised:
+        if day - timedelta(days=1) not in practised:
+            length = 1
+            while day + timedelta(days=length) in practised:
+                length += 1
+            longest = max(longest, length)
+    end = today if today in practised else today - timedelta(days=1)
+    current = 0
+    while end - timedelta(days=current) in practised:
+        current += 1
+    return current, longest
+
+
+def class_title(catalog: dict[str, YogaClass], class_id: str) -> str:
+    yoga_class = catalog.get(class_id)
+    return yoga_class.title if yoga_class else class_id
+
+
+def pose_title(catalog: dict[str, YogaClass], class_id: str, step_id: str) -> str:
+    """The pose as the user saw it; the bare id if the class file has since changed."""
+    yoga_class = catalog.get(class_id)
+    step = next((s for s in yoga_class.steps if s.id == step_id), None) if yoga_class else None
+    return step.title if step else step_id
+
+
+def _mean(values: Iterable[int | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return fmean(present) if present else None
+
+
+class ProgressService:
+    def __init__(
+        self,
+        store: ProgressStore,
+        catalog: dict[str, YogaClass],
+        clock: Clock,
+        default_timezone: str,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._clock = clock
+        self._default_zone = default_timezone
+
+    async def report(self, user_id: int) -> Progress | None:
+        """None for someone who has never started a practice."""
+        sessions = await self._store.sessions_of(user_id)
+        if not sessions:
+            return None
+        user = await self._store.user(user_id)
+        zone = user_zone(user.timezone if user else None, self._default_zone)
+        today = self._clock().astimezone(zone).date()
+
+        def local_day(session: PracticeSession) -> date:
+            return session.started_at.astimezone(zone).date()
+
+        current, longest = streaks((local_day(s) for s in sessions if s.status in PRACTISED), today)
+        return Progress(
+            finished=sum(s.status == SessionStatus.FINISHED for s in sessions),
+            total_minutes=round(sum(s.practised_seconds for s in sessions) / 60),
+            current_streak=current,
+            longest_streak=longest,
+            recent=[
+                RecentSession(
+                    local_day(s),
+                    class_title(self._catalog, s.class_id),
+                    round(s.practised_seconds / 60),
+                    s.status,
+                )
+                for s in reversed(sessions[-RECENT:])
+            ],
+            easier_most=await self._easier_most(user_id),
+            back_before=_mean(s.back_before for s in sessions),
+            back_after=_mean(s.back_after for s in sessions),
+            weeks=self._weeks(sessions, local_day, today),
+        )
+
+    def _weeks(
+        self,
+        sessions: Sequence[PracticeSession],
+        local_day: Callable[[PracticeSession], date],
+        today: date,
+    ) -> list[Week]:
+        this_monday = today - timedelta(days=today.weekday())
+        starts = [this_monday - timedelta(weeks=n) for n in range(CHART_WEEKS - 1, -1, -1)]
+        by_week: dict[date, list[PracticeSession]] = {start: [] for start in starts}
+        for session in sessions:
+            day = local_day(session)
+            monday = day - timedelta(days=day.weekday())
+            if monday in by_week:
+                by_week[monday].append(session)
+        return [
+            Week(
+                start=start,
+                minutes=sum(s.practised_seconds for s in week) / 60,
+                back_before=_mean(s.back_before for s in week),
+                back_after=_mean(s.back_after for s in week),
+            )
+            for start, week in by_week.items()
+        ]
+
+    async def _easier_most(self, user_id: int) -> list[tuple[str, int]]:
+        counts: Counter[str] = Counter()
+        for class_id, step_id, times in await self._store.easier_counts(user_id):
+            counts[pose_title(self._catalog, class_id, step_id)] += times
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:EASIER_POSES]

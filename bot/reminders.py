@@ -1,0 +1,423 @@
+"""Daily practice reminders: when each user's reminder is due, and what the tick may send.
+
+Plain Python over the store; it never talks to Telegram. Due times come from APScheduler's
+CronTrigger in the user's own zone, so 07:30 stays 07:30 local across daylight-saving
+changes, and are stored in UTC. The tick claims due rows (writing the day it reminds and the
+next due time) before anything is sent: a crash after the claim can lose that one reminder,
+but nothing can ever send the same day's reminder twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.clock import Clock
+from bot.models import Reminder
+from bot.store.reminders import Claim, DueRow, ReminderStore
+from bot.timezones import ZoneFinder, canonical_zone, zone
+
+log = logging.getLogger(__name__)
+
+# A reminder this late (the bot was down) is no longer a nudge to practise now.
+LATE_LIMIT = timedelta(hours=2)
+SNOOZE = timedelta(minutes=30)
+# A send that failed on the network is tried again about one tick later, this often at most.
+RETRY_DELAY = timedelta(seconds=20)
+MAX_ATTEMPTS = 3
+
+EVERY_DAY = "*"
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_GROUPS = {
+    "daily": range(7),
+    "everyday": range(7),
+    "weekdays": range(5),
+    "weekday": range(5),
+    "weekends": range(5, 7),
+    "weekend": range(5, 7),
+}
+_TIME = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+TIME_EXAMPLE = "/remind 07:30"
+DAYS_EXAMPLE = "/remind 18:15 mon,wed,fri"
+ZONE_EXAMPLE = "/timezone Europe/Berlin"
+
+
+class ReminderInputError(ValueError):
+    """The user's input cannot be used; the message is one line with a correct example."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    hour: int
+    minute: int
+    # An APScheduler day_of_week expression: "*" or days in week order, e.g. "mon,wed,fri".
+    days: str = EVERY_DAY
+
+
+@dataclass(frozen=True)
+class TurnOff:
+    pass
+
+
+@dataclass(frozen=True)
+class ReminderStatus:
+    """What the user's reminders look like now, in their own zone."""
+
+    schedule: Schedule | None  # None: reminders are off
+    zone: str
+    zone_is_default: bool
+    now: datetime  # local
+    next_at: datetime | None  # local; a pending snooze counts as the next reminder
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """A claimed reminder the caller should now send, once."""
+
+    user_id: int
+    chat_id: int
+    day: date
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    reminders: list[DueReminder]
+    more: bool  # the batch was full: more rows may be due
+
+
+# -- parsing what the user typed ---------------------------------------------------------
+
+
+def parse_remind(args: Sequence[str]) -> Schedule | TurnOff | None:
+    """The arguments of /remind: None (show the setting), TurnOff, or a Schedule."""
+    if not args:
+        return None
+    first, rest = args[0], args[1:]
+    if first.lower() == "off":
+        if rest:
+            raise ReminderInputError("“off” takes nothing after it: just /remind off")
+        return TurnOff()
+    hour, minute = parse_time(first)
+    return Schedule(hour, minute, parse_days(rest) if rest else EVERY_DAY)
+
+
+def parse_time(text: str) -> tuple[int, int]:
+    shown = text[:20]
+    match = _TIME.match(text.strip())
+    if match is None:
+        if text.isdigit() and len(text) <= 2:
+            raise ReminderInputError(
+                f"“{shown}” needs minutes too. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
+            )
+        raise ReminderInputError(f"“{shown}” is not a time. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}")
+    hour, minute = int(match[1]), int(match[2])
+    if hour > 23 or minute > 59:
+        raise ReminderInputError(
+            f"{shown} is not a time of day. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
+        )
+    return hour, minute
+
+
+def parse_days(words: Sequence[str]) -> str:
+    """ "mon,wed,fri", "Mon Wed Fri", "weekdays", "sat-sun" … → canonical day_of_week."""
+    chosen: set[int] = set()
+    for token in re.split(r"[,\s]+", " ".join(words).lower()):
+        if token:
+            chosen.update(_days_of(token))
+    if len(chosen) == 7:
+        return EVERY_DAY
+    return ",".join(DAY_NAMES[i] for i in sorted(chosen))
+
+
+def _days_of(token: str) -> Iterable[int]:
+    if token in _DAY_GROUPS:
+        return _DAY_GROUPS[token]
+    first, dash, last = token.partition("-")
+    if dash:
+        start, end = _day_index(first, token), _day_index(last, token)
+        return [(start + n) % 7 for n in range((end - start) % 7 + 1)]
+    return [_day_index(token, token)]
+
+
+def _day_index(word: str, token: str) -> int:
+    if len(word) >= 3:
+        for index, name in enumerate(_FULL_DAY_NAMES):
+            if name.startswith(word):
+                return index
+    raise ReminderInputError(
+        f"I don't know the day “{token[:20]}”. Use mon–sun, weekdays, weekends or daily, "
+        f"e.g. {DAYS_EXAMPLE}"
+    )
+
+
+# -- due times ---------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _trigger(hour: int, minute: int, days: str, zone_name: str) -> CronTrigger:
+    return CronTrigger(hour=hour, minute=minute, day_of_week=days, timezone=zone(zone_name))
+
+
+def next_due(schedule: Schedule, zone_name: str, after: datetime) -> datetime:
+    """The first reminder time at or after `after`, in UTC."""
+    return _next_fire(_trigger(schedule.hour, schedule.minute, schedule.days, zone_name), after)
+
+
+def _next_fire(trigger: CronTrigger, after: datetime) -> datetime:
+    fire = trigger.get_next_fire_time(None, after.astimezone(UTC))
+    if fire is None:  # a cron trigger without an end date always has a next time
+        raise RuntimeError("reminder schedule has no next time")
+    # Normalised to UTC: APScheduler may hand back a non-existent local time (spring
+    # forward) whose wall clock reads wrong until converted.
+    return fire.astimezone(UTC)
+
+
+def _next_unclaimed(
+    trigger: CronTrigger, after: datetime, claimed: str | None, zone_name: str
+) -> datetime:
+    """The next reminder time whose local date has not had its reminder yet.
+
+    Arithmetic stays in UTC: in the repeated hour of autumn, local times are ambiguous and
+    a local "plus one microsecond" would land on the same reminder again."""
+    fire = _next_fire(trigger, after)
+    # One reminder a day at most, so two steps always leave the claimed date behind (the
+    # second covers a time that occurs twice when clocks go back).
+    for _ in range(2):
+        if claimed is None or _local_day(fire, zone_name).isoformat() != claimed:
+            break
+        fire = _next_fire(trigger, fire + _ONE_MICROSECOND)
+    return fire
+
+
+def _local_day(moment: datetime, zone_name: str) -> date:
+    return moment.astimezone(zone(zone_name)).date()
+
+
+# -- the service -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Decision:
+    claim: Claim
+    send: DueReminder | None
+
+
+class ReminderService:
+    def __init__(
+        self,
+        store: ReminderStore,
+        clock: Clock,
+        default_zone: str = "UTC",
+        finder: ZoneFinder | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._default_zone = canonical_zone(default_zone) or "UTC"
+        self._finder = finder or ZoneFinder()
+
+    # -- what the user asks for ----------------------------------------------------------
+
+    async def status(self, user_id: int) -> ReminderStatus:
+        zone_name, is_default = await self._zone_of(user_id)
+        return self._status(await self._store.reminder_of(user_id), zone_name, is_default)
+
+    async def set_schedule(
+        self, user_id: int, chat_id: int, first_name: str, schedule: Schedule
+    ) -> ReminderStatus:
+        now = self._clock()
+        await self._store.ensure_user(user_id, chat_id, first_name, now)
+        zone_name, _ = await self._zone_of(user_id)
+        existing = await self._store.reminder_of(user_id)
+        trigger = _trigger(schedule.hour, schedule.minute, schedule.days, zone_name)
+        # The day already reminded stays claimed: a new time later today waits for tomorrow.
+        claimed = existing.claimed_for if existing is not None else None
+        await self._store.save_schedule(
+            user_id,
+            chat_id,
+            hour=schedule.hour,
+            minute=schedule.minute,
+            days=schedule.days,
+            next_due_at=_next_unclaimed(trigger, now, claimed, zone_name),
+        )
+        return await self.status(user_id)
+
+    async def set_time(
+        self, user_id: int, chat_id: int, first_name: str, hour: int, minute: int
+    ) -> ReminderStatus:
+        """A new time from a button: the days the user chose before are kept."""
+        existing = await self._store.reminder_of(user_id)
+        days = existing.days if existing is not None else EVERY_DAY
+        return await self.set_schedule(user_id, chat_id, first_name, Schedule(hour, minute, days))
+
+    async def turn_off(self, user_id: int) -> ReminderStatus:
+        await self._store.turn_off(user_id)
+        return await self.status(user_id)
+
+    async def set_timezone(
+        self, user_id: int, chat_id: int, first_name: str, name: str
+    ) -> ReminderStatus:
+        canonical = canonical_zone(name)
+        if canonical is None:
+            raise ReminderInputError(
+                f"I don't know the time zone “{name[:40]}”. Use a name like {ZONE_EXAMPLE}, "
+                "or share your location."
+            )
+        await self._store.ensure_user(user_id, chat_id, first_name, self._clock())
+        await self._store.set_timezone(user_id, canonical)
+        await self._reschedule(user_id, canonical)
+        return await self.status(user_id)
+
+    async def set_timezone_at(
+        self, user_id: int, chat_id: int, first_name: str, latitude: float, longitude: float
+    ) -> ReminderStatus | None:
+        """The zone at a shared location; None when the map has no zone there."""
+        found = await self._finder.zone_at(latitude, longitude)
+        if found is None:
+            return None
+        return await self.set_timezone(user_id, chat_id, first_name, found)
+
+    async def snooze(self, user_id: int) -> ReminderStatus | None:
+        """Remind again in 30 minutes; None when reminders are off."""
+        reminder = await self._store.reminder_of(user_id)
+        if reminder is None or not reminder.enabled:
+            return None
+        zone_name, _ = await self._zone_of(user_id)
+        now = self._clock()
+        today = _local_day(now, zone_name).isoformat()
+        # The snooze stands in for today's reminder, so today's is claimed as well.
+        await self._store.move(
+            user_id, next_due_at=now + SNOOZE, claimed_for=today, repeat_of=today
+        )
+        return await self.status(user_id)
+
+    async def skip_today(self, user_id: int) -> ReminderStatus | None:
+        """No more reminders today (a pending snooze included); None when reminders are off."""
+        reminder = await self._store.reminder_of(user_id)
+        if reminder is None or not reminder.enabled:
+            return None
+        zone_name, _ = await self._zone_of(user_id)
+        now = self._clock()
+        today = _local_day(now, zone_name).isoformat()
+        trigger = _trigger(reminder.hour, reminder.minute, reminder.days, zone_name)
+        await self._store.move(
+            user_id,
+            next_due_at=_next_unclaimed(trigger, now, today, zone_name),
+            claimed_for=today,
+            repeat_of=None,
+        )
+        return await self.status(user_id)
+
+    # -- what the tick does --------------------------------------------------------------
+
+    async def claim_due(self, limit: int) -> ClaimResult:
+        """Claim up to `limit` due reminders, oldest first, and say which to send now.
+
+        Every due row is moved on to its next time; rows that are too late, already
+        reminded or already practised that local day are moved on without a send."""
+        now = self._clock()
+        rows = await self._store.due(now, limit)
+        if not rows:
+            return ClaimResult([], more=False)
+        # A practice finished on a reminder's local day: that day is at most ~2 days back.
+        finished = await self._store.finished_since(
+            {row.user_id for row in rows}, now - LATE_LIMIT - timedelta(days=2)
+        )
+        decisions = [self._decide(row, now, finished.get(row.user_id, [])) for row in rows]
+        won = await self._store.claim([d.claim for d in decisions])
+        to_send = [d.send for d in decisions if d.send is not None and d.claim.user_id in won]
+        return ClaimResult(to_send, more=len(rows) == limit)
+
+    async def delivery_failed(self, reminder: DueReminder) -> bool:
+        """A network failure: try again on a later tick, a few times; True if it will."""
+        if reminder.attempt >= MAX_ATTEMPTS:
+            log.warning(
+                "reminder for user %s (%s) failed %d times; giving up on it",
+                reminder.user_id,
+                reminder.day,
+                reminder.attempt,
+            )
+            return False
+        return await self._store.retry_later(
+            reminder.user_id,
+            reminder.day.isoformat(),
+            self._clock() + RETRY_DELAY,
+            failures=reminder.attempt,
+        )
+
+    async def unreachable(self, user_id: int) -> None:
+        """The user blocked the bot: stop reminding them until they set a reminder again."""
+        await self._store.turn_off(user_id)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _decide(self, row: DueRow, now: datetime, finished: list[datetime]) -> _Decision:
+        zone_name = canonical_zone(row.timezone or "") or self._default_zone
+        trigger = _trigger(row.hour, row.minute, row.days, zone_name)
+        occurrence: datetime | None
+        if row.repeat_of is not None:
+            # A snooze or a retry: it re-delivers a day already claimed.
+            occurrence, day = row.next_due_at, date.fromisoformat(row.repeat_of)
+            fresh = True
+        else:
+            occurrence = row.next_due_at
+            if now - occurrence >= LATE_LIMIT:
+                # Down for longer: only an occurrence within the last two hours still counts.
+                latest = _next_fire(trigger, now - LATE_LIMIT + _ONE_MICROSECOND)
+                occurrence = latest if latest <= now else None
+            day = _local_day(occurrence, zone_name) if occurrence is not None else None
+            fresh = day is not None and day.isoformat() != row.claimed_for
+        on_time = occurrence is not None and now - occurrence < LATE_LIMIT
+        practised = day is not None and any(_local_day(f, zone_name) == day for f in finished)
+        send = on_time and fresh and not practised
+        claimed = day.isoformat() if day is not None and (send or practised) else row.claimed_for
+        claim = Claim(
+            user_id=row.user_id,
+            seen_due_at=row.next_due_at,
+            seen_repeat_of=row.repeat_of,
+            next_due_at=_next_unclaimed(trigger, now, claimed, zone_name),
+            claimed_for=claimed,
+            failures=row.failures if row.repeat_of is not None else 0,
+        )
+        if not send or day is None:
+            return _Decision(claim, None)
+        attempt = row.failures + 1 if row.repeat_of is not None else 1
+        return _Decision(claim, DueReminder(row.user_id, row.chat_id, day, attempt))
+
+    async def _zone_of(self, user_id: int) -> tuple[str, bool]:
+        stored = await self._store.timezone_of(user_id)
+        usable = canonical_zone(stored) if stored else None
+        return (usable, False) if usable else (self._default_zone, True)
+
+    async def _reschedule(self, user_id: int, zone_name: str) -> None:
+        """After a zone change the same local time is a different instant."""
+        reminder = await self._store.reminder_of(user_id)
+        if reminder is None or not reminder.enabled or reminder.repeat_of is not None:
+            return  # off, or a snooze/retry at a fixed instant that the next claim moves on
+        trigger = _trigger(reminder.hour, reminder.minute, reminder.days, zone_name)
+        await self._store.move(
+            user_id,
+            next_due_at=_next_unclaimed(trigger, self._clock(), reminder.claimed_for, zone_name),
+            claimed_for=reminder.claimed_for,
+            repeat_of=None,
+        )
+
+    def _status(
+        self, reminder: Reminder | None, zone_name: str, is_default: bool
+    ) -> ReminderStatus:
+        local = zone(zone_name)
+        now = self._clock().astimezone(local)
+        if reminder is None or not reminder.enabled:
+            return ReminderStatus(None, zone_name, is_default, now, None)
+        next_at = reminder.next_due_at.astimezone(local) if reminder.next_due_at else None
+        schedule = Schedule(reminder.hour, reminder.minute, reminder.days)
+        return ReminderStatus(schedule, zone_name, is_default, now, next_at)

@@ -1,0 +1,120 @@
+"""/mydata, /forget_me and the admin-only /stats, through the real Application."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.emulator import BotApiEmulator, SimulatedUser
+from bot.emulator.state import EmuMessage
+from handlers import render, render_account
+from tests.bot_harness import TOKEN, begin_practice, bot_running, button_texts, cues_titled
+from tests.factories import make_class
+from tests.records import add_reminder, rows_about, session_ids_of
+
+TINY = make_class()
+TINY_CATALOG = {TINY.id: TINY}
+ADMIN = 4100
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    async with BotApiEmulator(token=TOKEN) as emu:
+        yield emu
+
+
+async def reply_to(user: SimulatedUser, text: str) -> EmuMessage:
+    await user.send(text)
+    return await user.wait_bot_message()
+
+
+async def practise_and_note(emulator: BotApiEmulator, user: SimulatedUser) -> None:
+    """One stopped practice with the easier option, one note, and a practice left open."""
+    await begin_practice(emulator, user, "6")
+    [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+    await user.tap(cue.message_id, text="Easier option")
+    await user.tap(cue.message_id, text="Stop")
+    await emulator.wait_for(lambda: any("stopped" in (m.plain or "") for m in user.bot_messages))
+    await reply_to(user, '/feedback Strap cue, "perfect" 🌿')
+    await begin_practice(emulator, user)
+    await emulator.wait_for(lambda: len(cues_titled(user, "1/3")) == 2)
+
+
+async def test_mydata_sends_the_history_as_a_csv_document(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(4001)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        nothing = await reply_to(user, "/mydata")
+        assert nothing.plain == render_account.NOTHING_STORED
+        await practise_and_note(emulator, user)
+        document = await reply_to(user, "/mydata")
+        assert document.document is not None
+        file = await app.bot.get_file(document.document["file_id"])
+        data = bytes(await file.download_as_bytearray())
+    assert document.document["file_name"] == render_account.MYDATA_FILENAME
+    assert document.caption == render_account.MYDATA_CAPTION
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [(r["kind"], r["status"]) for r in rows] == [
+        ("practice", "stopped"),
+        ("practice", "in progress"),
+        ("feedback", ""),
+    ]
+    assert (rows[0]["easier_used"], rows[0]["back_before"]) == ("1", "6")
+    assert rows[2]["text"] == 'Strap cue, "perfect" 🌿'
+    assert rows[2]["pose"] == "Pose 1"
+
+
+async def test_forget_me_asks_first_then_leaves_no_row_behind(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user, other = emulator.user(4002), emulator.user(4003)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        await practise_and_note(emulator, user)
+        await practise_and_note(emulator, other)
+        await add_reminder(db_engine, user.id)
+        question = await reply_to(user, "/forget_me")
+        assert button_texts(question) == ["Yes, delete everything", "No, keep it"]
+        await user.tap(question.message_id, text="No, keep it")
+        await emulator.wait_for(lambda: question.plain == render_account.KEPT)
+        ids = await session_ids_of(db_engine, user.id)
+        kept = await rows_about(db_engine, user.id, ids)
+        assert all(kept.values()), kept
+
+        question = await reply_to(user, "/forget_me")
+        await user.tap(question.message_id, text="Yes, delete everything")
+        await emulator.wait_for(lambda: question.plain == render_account.FORGOTTEN)
+        # The open practice's timer went with it; the other user's is untouched.
+        cue_timers = [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")]
+        assert cue_timers == [f"cue:{max(await session_ids_of(db_engine, other.id))}"]
+        again = await reply_to(user, "/mydata")
+        assert again.plain == render_account.NOTHING_STORED
+    assert await rows_about(db_engine, user.id, ids) == dict.fromkeys(kept, 0)
+    others = await rows_about(db_engine, other.id)
+    assert others == {**kept, "reminders": 0}
+
+
+async def test_stats_answers_admins_only(emulator: BotApiEmulator, database_url: str) -> None:
+    admin, user = emulator.user(ADMIN), emulator.user(4004)
+    async with bot_running(
+        emulator, database_url, catalog=TINY_CATALOG, admin_ids=frozenset({ADMIN})
+    ):
+        await begin_practice(emulator, user)
+        await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        refused = await reply_to(user, "/stats")
+        assert refused.plain == render.UNKNOWN_COMMAND
+        unknown = await reply_to(user, "/nonsense")
+        assert refused.plain == unknown.plain
+        numbers = await reply_to(admin, "/stats")
+        menu = {c["command"] for c in emulator.commands}
+    assert numbers.plain is not None
+    lines = numbers.plain.splitlines()
+    assert lines[0] == "users                 1"
+    assert "sessions started      1" in lines
+    assert "completion rate       0%" in lines
+    assert {"progress", "feedback", "mydata", "forget_me"} <= menu
+    assert "stats" not in menu
