@@ -20,17 +20,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.checkin import CheckinService
 from bot.clock import Clock, utc_now
-from bot.database import create_engine, create_sessionmaker, migrate
-from bot.feedback import FeedbackService
-from bot.practice import PracticeEngine
-from bot.progress import ProgressService
-from bot.reminders import ReminderService
+from bot.database import create_engine, migrate
+from bot.services import build_services
 from bot.settings import Settings
-from bot.stats import StatsService
-from bot.store import FeedbackStore, PracticeStore, ProgressStore, ReminderStore, UserStore
-from bot.userdata import UserDataService
 from handlers import (
     admin,
     checkin,
@@ -116,28 +109,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     engine = create_engine(settings.database_url)
     await migrate(engine)
     data["engine"] = engine
-    sessions = create_sessionmaker(engine)
-    practice_store = PracticeStore(sessions)
-    data["practice"] = PracticeEngine(
-        practice_store,
-        data["catalog"],
-        data["clock"],
-        settings.time_scale,
-    )
-    data["checkin"] = CheckinService(practice_store)
-    data["progress"] = ProgressService(
-        ProgressStore(sessions), data["catalog"], data["clock"], settings.default_timezone
-    )
-    data["feedback"] = FeedbackService(
-        FeedbackStore(sessions), practice_store, data["catalog"], data["clock"]
-    )
-    data["userdata"] = UserDataService(
-        UserStore(sessions), data["catalog"], settings.default_timezone
-    )
-    data["stats"] = StatsService(UserStore(sessions))
-    data["reminders"] = ReminderService(
-        ReminderStore(sessions), data["clock"], settings.default_timezone
-    )
+    data.update(build_services(settings, engine, data["catalog"], data["clock"]))
     try:
         await application.bot.set_my_commands([BotCommand(*c) for c in render.COMMANDS])
     except TelegramError as exc:

@@ -9,12 +9,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TypeVar
 
 from bot.settings import Settings, SettingsError, load_settings
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -102,17 +99,19 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _read_database(
-    settings: Settings, read: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
-) -> T:
-    from bot.database import create_engine, create_sessionmaker, migrate
+def _with_services(settings: Settings, use: Callable[[dict[str, Any]], Awaitable[T]]) -> T:
+    """Run one read against the same services the bot builds, then close the database."""
+    from bot.clock import utc_now
+    from bot.database import create_engine, migrate
+    from bot.services import build_services
+    from sequences import load_catalog
 
     async def go() -> T:
         engine = create_engine(settings.database_url)
         try:
             # A fresh database gets its tables, so a report on it is empty, not an error.
             await migrate(engine)
-            return await read(create_sessionmaker(engine))
+            return await use(build_services(settings, engine, load_catalog(), utc_now))
         finally:
             await engine.dispose()
 
@@ -120,10 +119,7 @@ def _read_database(
 
 
 def _export_feedback(settings: Settings, since_text: str | None, form: str) -> int:
-    from bot.clock import utc_now
-    from bot.feedback import FeedbackItem, FeedbackService, write_csv, write_json
-    from bot.store import FeedbackStore, PracticeStore
-    from sequences import load_catalog
+    from bot.feedback import write_csv, write_json
 
     since: date | None = None
     if since_text is not None:
@@ -135,22 +131,15 @@ def _export_feedback(settings: Settings, since_text: str | None, form: str) -> i
                 file=sys.stderr,
             )
             return EXIT_USAGE
-    catalog = load_catalog()
-
-    async def read(sessions: async_sessionmaker[AsyncSession]) -> list[FeedbackItem]:
-        store = FeedbackStore(sessions)
-        return await FeedbackService(store, PracticeStore(sessions), catalog, utc_now).export(since)
-
-    items = _read_database(settings, read)
+    items = _with_services(settings, lambda services: services["feedback"].export(since))
     (write_json if form == "json" else write_csv)(items, sys.stdout)
     return 0
 
 
 def _stats(settings: Settings) -> int:
-    from bot.stats import StatsService, as_text
-    from bot.store import UserStore
+    from bot.stats import as_text
 
-    print(as_text(_read_database(settings, lambda s: StatsService(UserStore(s)).collect())))
+    print(as_text(_with_services(settings, lambda services: services["stats"].collect())))
     return 0
 
 
