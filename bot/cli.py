@@ -150,9 +150,26 @@ def _run(settings: Settings) -> int:
     if settings.bot_token is None:
         print(f"yogabot: {NO_TOKEN}", file=sys.stderr)
         return _playground(settings)
+    from telegram.error import InvalidToken, NetworkError
+
     configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
     application = build_application(settings)
-    application.run_polling(allowed_updates=["message", "callback_query"])
+    try:
+        # A few tries at start-up ride out a network that comes up after the bot does.
+        application.run_polling(allowed_updates=["message", "callback_query"], bootstrap_retries=3)
+    except InvalidToken:
+        print(
+            "yogabot: BOT_TOKEN: Telegram refused this token; copy it again from @BotFather",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except NetworkError as exc:
+        print(
+            f"yogabot: cannot reach the Bot API at {settings.telegram_api_url} ({exc}); "
+            "check the network or TELEGRAM_API_URL",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

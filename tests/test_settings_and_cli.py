@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -131,3 +132,28 @@ def test_sequences_check_names_file_step_and_field_of_a_broken_class(
     assert line.startswith("back-strengthening-part-1.yaml:")
     assert "half-splits-right" in line
     assert "hold_seconds" in line
+
+
+async def test_run_with_a_refused_token_says_so_in_one_line(tmp_path: Path) -> None:
+    from bot.emulator import BotApiEmulator
+
+    async with BotApiEmulator(token="123456:the-real-token") as emulator:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env={
+                "PATH": "/usr/bin:/bin",
+                "BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_URL": emulator.api_url,
+                "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            },
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 2
+    last_line = stderr.decode().strip().splitlines()[-1]
+    assert last_line.startswith("yogabot: BOT_TOKEN: Telegram refused this token")
+    assert TOKEN not in stderr.decode()
