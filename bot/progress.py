@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
 from bot.models import PracticeSession, SessionStatus
-from bot.store import ProgressStore
+from bot.store import UserStore
 from sequences import YogaClass
 
 RECENT = 5
@@ -107,7 +107,7 @@ def _mean(values: Iterable[int | None]) -> float | None:
 class ProgressService:
     def __init__(
         self,
-        store: ProgressStore,
+        store: UserStore,
         catalog: dict[str, YogaClass],
         clock: Clock,
         default_timezone: str,

@@ -19,7 +19,7 @@ from bot.progress import ProgressService
 from bot.reminders import ReminderService
 from bot.settings import Settings
 from bot.stats import StatsService
-from bot.store import FeedbackStore, PracticeStore, ProgressStore, ReminderStore, UserStore
+from bot.store import FeedbackStore, PracticeStore, ReminderStore, UserStore
 from bot.userdata import UserDataService
 from sequences import YogaClass
 
@@ -35,7 +35,7 @@ def build_services(
     return {
         "practice": PracticeEngine(practice_store, catalog, clock, settings.time_scale),
         "checkin": CheckinService(practice_store),
-        "progress": ProgressService(ProgressStore(sessions), catalog, clock, zone),
+        "progress": ProgressService(users, catalog, clock, zone),
         "feedback": FeedbackService(FeedbackStore(sessions), practice_store, catalog, clock),
         "userdata": UserDataService(users, catalog, zone),
         "stats": StatsService(users),

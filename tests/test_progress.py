@@ -15,7 +15,7 @@ from bot.clock import ManualClock
 from bot.database import create_sessionmaker
 from bot.models import SessionStatus
 from bot.progress import CHART_WEEKS, ProgressService, Week, streaks
-from bot.store import ProgressStore
+from bot.store import UserStore
 from tests.factories import make_class
 from tests.records import add_session, add_user
 
@@ -24,7 +24,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def service(engine: AsyncEngine, clock: ManualClock, default_zone: str = "UTC") -> ProgressService:
-    store = ProgressStore(create_sessionmaker(engine))
+    store = UserStore(create_sessionmaker(engine))
     return ProgressService(store, {TINY.id: TINY}, clock, default_zone)
 
 

@@ -2,8 +2,7 @@
 
 from bot.store.feedback import FeedbackStore
 from bot.store.practice import PracticeStore
-from bot.store.progress import ProgressStore
 from bot.store.reminders import ReminderStore
 from bot.store.users import UserStore
 
-__all__ = ["FeedbackStore", "PracticeStore", "ProgressStore", "ReminderStore", "UserStore"]
+__all__ = ["FeedbackStore", "PracticeStore", "ReminderStore", "UserStore"]

@@ -17,7 +17,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent, User
+from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent
+from bot.store.users import upsert_user
 
 OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
@@ -28,11 +29,7 @@ class PracticeStore:
 
     async def upsert_user(self, user_id: int, chat_id: int, first_name: str, now: datetime) -> None:
         async with self._sessions.begin() as db:
-            user = await db.get(User, user_id)
-            if user is None:
-                db.add(User(id=user_id, chat_id=chat_id, first_name=first_name, created_at=now))
-            else:
-                user.chat_id, user.first_name = chat_id, first_name
+            await upsert_user(db, user_id, chat_id, first_name, now)
 
     async def open_session_of(self, user_id: int) -> PracticeSession | None:
         async with self._sessions() as db:

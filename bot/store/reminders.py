@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Select, bindparam, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import PracticeSession, Reminder, SessionStatus, User
+from bot.store.users import upsert_user
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,7 @@ class ReminderStore:
 
     async def ensure_user(self, user_id: int, chat_id: int, first_name: str, now: datetime) -> None:
         async with self._sessions.begin() as db:
-            user = await db.get(User, user_id)
-            if user is None:
-                db.add(User(id=user_id, chat_id=chat_id, first_name=first_name, created_at=now))
-            else:
-                user.chat_id, user.first_name = chat_id, first_name
+            await upsert_user(db, user_id, chat_id, first_name, now)
 
     async def timezone_of(self, user_id: int) -> str | None:
         async with self._sessions() as db:

@@ -1,10 +1,11 @@
-"""A user's whole record at once: reading it out (/mydata), deleting it (/forget_me), and
-the deployment-wide counts behind `yogabot stats`."""
+"""Users and their whole record: saving a user, reading their history (/progress, /mydata),
+deleting it (/forget_me), and the deployment-wide counts behind `yogabot stats`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,6 +32,17 @@ class Counts:
     feedback: int
 
 
+async def upsert_user(
+    db: AsyncSession, user_id: int, chat_id: int, first_name: str, now: datetime
+) -> None:
+    """Create the user or refresh their chat and name, inside the caller's transaction."""
+    user = await db.get(User, user_id)
+    if user is None:
+        db.add(User(id=user_id, chat_id=chat_id, first_name=first_name, created_at=now))
+    else:
+        user.chat_id, user.first_name = chat_id, first_name
+
+
 class UserStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -47,6 +59,17 @@ class UserStore:
                 .order_by(PracticeSession.started_at, PracticeSession.id)
             )
             return rows.all()
+
+    async def easier_counts(self, user_id: int) -> list[tuple[str, str, int]]:
+        """(class id, step id, times) for each pose where the user took the easier option."""
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(PracticeSession.class_id, StepEvent.step_id, func.count())
+                .join(PracticeSession, StepEvent.session_id == PracticeSession.id)
+                .where(PracticeSession.user_id == user_id, StepEvent.kind == EventKind.EASIER)
+                .group_by(PracticeSession.class_id, StepEvent.step_id)
+            )
+            return [(class_id, step_id, count) for class_id, step_id, count in rows.all()]
 
     async def event_counts_of(self, user_id: int) -> dict[tuple[int, EventKind], int]:
         """(session id, kind) -> number of distinct poses, for every session of the user."""
