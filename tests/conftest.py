@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker, migrate
+from bot.emulator import BotApiEmulator
 from bot.practice import PracticeEngine
 from bot.store import PracticeStore
 from sequences import YogaClass
+from tests.bot_harness import TOKEN
 from tests.factories import make_class
 
 
@@ -47,3 +49,10 @@ def tiny_class() -> YogaClass:
 @pytest.fixture
 def engine(store: PracticeStore, clock: ManualClock, tiny_class: YogaClass) -> PracticeEngine:
     return PracticeEngine(store, {tiny_class.id: tiny_class}, clock)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    """A local Bot API server for the story tests; the real Application talks to it."""
+    async with BotApiEmulator(token=TOKEN) as emu:
+        yield emu

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.emulator import BotApiEmulator, SimulatedUser
 from bot.emulator.state import EmuMessage
 from handlers import render, render_account
-from tests.bot_harness import TOKEN, begin_practice, bot_running, button_texts, cues_titled
+from tests.bot_harness import begin_practice, bot_running, button_texts, cues_titled
 from tests.factories import make_class
 from tests.records import add_reminder, rows_about, session_ids_of
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
 ADMIN = 4100
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator(token=TOKEN) as emu:
-        yield emu
 
 
 async def reply_to(user: SimulatedUser, text: str) -> EmuMessage:

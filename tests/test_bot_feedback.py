@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -15,18 +14,12 @@ from bot.emulator.state import EmuMessage
 from bot.feedback import MAX_CHARS, PER_HOUR
 from bot.models import Feedback
 from handlers import render, render_feedback
-from tests.bot_harness import TOKEN, begin_practice, bot_running, button_texts, cues_titled
+from tests.bot_harness import begin_practice, bot_running, button_texts, cues_titled
 from tests.factories import make_class
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
 TEAM_CHAT = 9000
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator(token=TOKEN) as emu:
-        yield emu
 
 
 async def stored(db_engine: AsyncEngine) -> list[Feedback]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +14,6 @@ from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent
 from handlers import render
 from sequences import load_catalog
 from tests.bot_harness import (
-    TOKEN,
     answer_checkin,
     begin_practice,
     bot_running,
@@ -27,12 +25,6 @@ from tests.factories import make_class
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator(token=TOKEN) as emu:
-        yield emu
 
 
 async def stored_sessions(database_url: str) -> list[PracticeSession]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import matplotlib.image
@@ -20,7 +19,6 @@ from bot.emulator.state import EmuMessage
 from bot.models import PracticeSession, SessionStatus
 from handlers import render_checkin, render_progress
 from tests.bot_harness import (
-    TOKEN,
     answer_checkin,
     begin_practice,
     bot_running,
@@ -33,12 +31,6 @@ from tests.records import add_session, add_user
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator(token=TOKEN) as emu:
-        yield emu
 
 
 async def sessions_in(db_engine: AsyncEngine) -> list[PracticeSession]:

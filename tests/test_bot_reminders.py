@@ -3,7 +3,6 @@ manual clock; the tick is run on demand instead of waiting for its 20 seconds.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,19 +17,13 @@ from bot.reminders import ReminderService, Schedule
 from bot.store import ReminderStore
 from handlers.context import YogaApp
 from handlers.reminders import TICK_NAME
-from tests.bot_harness import TOKEN, bot_running, button_texts, has_message
+from tests.bot_harness import bot_running, button_texts, has_message
 from tests.factories import make_class
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
 MONDAY_7AM = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
 REMINDER = "Time for your practice"
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator(token=TOKEN) as emu:
-        yield emu
 
 
 @pytest.fixture
