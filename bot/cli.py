@@ -150,7 +150,7 @@ def _run(settings: Settings) -> int:
     if settings.bot_token is None:
         print(f"yogabot: {NO_TOKEN}", file=sys.stderr)
         return _playground(settings)
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import BadRequest, InvalidToken, NetworkError
 
     configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
     application = build_application(settings)
@@ -163,6 +163,10 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    # BadRequest subclasses NetworkError but says the request, not the network, was wrong.
+    except BadRequest as exc:
+        print(f"yogabot: the Bot API refused a start-up request: {exc}", file=sys.stderr)
+        return 1
     except NetworkError as exc:
         print(
             f"yogabot: cannot reach the Bot API at {settings.telegram_api_url} ({exc}); "

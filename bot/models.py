@@ -52,6 +52,10 @@ class SessionStatus(enum.StrEnum):
     STOPPED = "stopped"
 
 
+# A session the user can still act on.
+OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
+
+
 class EventKind(enum.StrEnum):
     SHOWN = "shown"
     EASIER = "easier"
@@ -94,14 +98,7 @@ class PracticeSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(BigInteger)
     class_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[SessionStatus] = mapped_column(
-        Enum(
-            SessionStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[SessionStatus] = mapped_column(_enum_column(SessionStatus))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     current_step: Mapped[int] = mapped_column(Integer, default=0)
@@ -131,11 +128,7 @@ class StepEvent(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("practice_sessions.id", ondelete="CASCADE"))
     step_index: Mapped[int] = mapped_column(Integer)
     step_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[EventKind] = mapped_column(
-        Enum(
-            EventKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
-        )
-    )
+    kind: Mapped[EventKind] = mapped_column(_enum_column(EventKind))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     session: Mapped[PracticeSession] = relationship(back_populates="events")

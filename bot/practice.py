@@ -6,6 +6,7 @@ it was made on, and the engine refuses it unless that step is still the current 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +17,9 @@ from sequences import Step, YogaClass
 
 # A timer may fire a hair before its deadline; anything this close counts as due.
 DUE_TOLERANCE = timedelta(milliseconds=5)
+# A conditional update misses only when the row changed since it was read; a few fresh
+# reads settle any race between a timer, a button and a cue being confirmed.
+MAX_ATTEMPTS = 5
 
 
 class StaleAction(Exception):
@@ -41,6 +45,8 @@ class Summary:
     poses_done: int
     total_poses: int
     easier_used: int
+    # Only a finished class asks how the back feels afterwards; a stopped one may hurt.
+    ask_after: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class Started:
     yoga_class: YogaClass
     cue: Cue
     deadline: datetime
-    replaced: Transition | None
+    replaced: tuple[Transition, ...]
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,6 @@ class PracticeEngine:
         yoga_class = self._catalog[class_id] if class_id else self.default_class
         now = self._clock()
         await self._store.upsert_user(user_id, chat_id, first_name, now)
-        previous = await self._store.open_session_of(user_id)
         first = yoga_class.steps[0]
         deadline = now + timedelta(seconds=self.hold_of(first))
         # Created before the previous one closes, so a refused repeat leaves that one running.
@@ -126,13 +131,13 @@ class PracticeEngine:
         )
         if session is None:
             raise StaleAction
-        replaced = None
-        if previous is not None:
-            replaced = await self._close(previous, SessionStatus.STOPPED, skipped=False)
+        replaced = await self._close_others(user_id, keep=session.id)
         return Started(yoga_class, self._cue(session, yoga_class, 0), deadline, replaced)
 
-    async def confirm_cue(self, session_id: int, index: int, message_id: int) -> None:
-        await self._store.confirm_cue(session_id, index, message_id)
+    async def confirm_cue(self, session_id: int, index: int, message_id: int) -> bool:
+        """Record that the cue reached the chat; False if the practice moved on meanwhile
+        (a short hold ending while the send was under way), so its buttons are stale."""
+        return await self._store.confirm_cue(session_id, index, message_id)
 
     async def next(self, user_id: int, session_id: int, index: int) -> Transition:
         session = await self._owned(user_id, session_id, index)
@@ -149,6 +154,7 @@ class PracticeEngine:
             or session.status != SessionStatus.ACTIVE
             or session.current_step != index
             or session.hold_ends_at is None
+            or session.class_id not in self._catalog
         ):
             return None
         if session.hold_ends_at - self._clock() > DUE_TOLERANCE:
@@ -196,7 +202,7 @@ class PracticeEngine:
 
     async def current_cue(self, session_id: int) -> Cue:
         session = await self._store.get_session(session_id)
-        if session is None:
+        if session is None or session.class_id not in self._catalog:
             raise StaleAction
         yoga_class = self._catalog[session.class_id]
         index = session.current_step
@@ -227,11 +233,57 @@ class PracticeEngine:
             or session.user_id != user_id
             or session.current_step != index
             or session.status not in (SessionStatus.ACTIVE, SessionStatus.PAUSED)
+            or session.class_id not in self._catalog
         ):
             raise StaleAction
         return session
 
+    async def _close_others(self, user_id: int, *, keep: int) -> tuple[Transition, ...]:
+        """Stop every other open practice of the user: one class at a time. A close loses
+        to a timer that moved that session on meanwhile, so look again until none is left."""
+        closed: list[Transition] = []
+        for _ in range(MAX_ATTEMPTS):
+            others = [s for s in await self._store.open_sessions_of(user_id) if s.id != keep]
+            if not others:
+                break
+            for other in others:
+                transition = await self._close(other, SessionStatus.STOPPED, skipped=False)
+                if transition is not None:
+                    closed.append(transition)
+        return tuple(closed)
+
     async def _move_on(self, session: PracticeSession, *, skipped: bool) -> Transition | None:
+        return await self._until_settled(session, lambda s: self._try_move_on(s, skipped=skipped))
+
+    async def _close(
+        self, session: PracticeSession, status: SessionStatus, *, skipped: bool
+    ) -> Transition | None:
+        return await self._until_settled(
+            session, lambda s: self._try_close(s, status, skipped=skipped)
+        )
+
+    async def _until_settled(
+        self,
+        session: PracticeSession,
+        attempt: Callable[[PracticeSession], Awaitable[Transition | None]],
+    ) -> Transition | None:
+        """Run `attempt` on the session as last read. It misses when the row changed since;
+        if only the cue's delivery was confirmed meanwhile (same step, same status), read
+        the row again and retry. Any other change means someone else already acted."""
+        for _ in range(MAX_ATTEMPTS):
+            transition = await attempt(session)
+            if transition is not None:
+                return transition
+            fresh = await self._store.get_session(session.id)
+            if fresh is None or (fresh.current_step, fresh.status) != (
+                session.current_step,
+                session.status,
+            ):
+                return None
+            session = fresh
+        return None
+
+    async def _try_move_on(self, session: PracticeSession, *, skipped: bool) -> Transition | None:
         yoga_class = self._catalog[session.class_id]
         index = session.current_step
         if index + 1 >= len(yoga_class.steps):
@@ -240,9 +292,7 @@ class PracticeEngine:
         following = yoga_class.steps[index + 1]
         deadline = now + timedelta(seconds=self.hold_of(following))
         moved = await self._store.move_to_step(
-            session.id,
-            from_step=index,
-            from_status=session.status,
+            session,
             to_step=index + 1,
             to_step_id=following.id,
             hold_ends_at=deadline,
@@ -260,15 +310,15 @@ class PracticeEngine:
             deadline=deadline,
         )
 
-    async def _close(
+    async def _try_close(
         self, session: PracticeSession, status: SessionStatus, *, skipped: bool
     ) -> Transition | None:
-        yoga_class = self._catalog[session.class_id]
+        yoga_class = self._catalog.get(session.class_id)
+        if yoga_class is None:
+            return await self._close_orphan(session, status)
         practised = session.practised_seconds + self._spent_on(session, yoga_class)
         closed = await self._store.close_session(
-            session.id,
-            from_step=session.current_step,
-            from_status=session.status,
+            session,
             status=status,
             practised_seconds=practised,
             skipped_step_id=yoga_class.steps[session.current_step].id if skipped else None,
@@ -284,8 +334,22 @@ class PracticeEngine:
             poses_done=counts.get(EventKind.SHOWN, 0),
             total_poses=len(yoga_class.steps),
             easier_used=counts.get(EventKind.EASIER, 0),
+            ask_after=status == SessionStatus.FINISHED,
         )
         return Transition(session.id, session.chat_id, session.cue_message_id, summary=summary)
+
+    async def _close_orphan(
+        self, session: PracticeSession, status: SessionStatus
+    ) -> Transition | None:
+        """End a session whose class file is gone: nothing left to time or summarise."""
+        closed = await self._store.close_session(
+            session,
+            status=status,
+            practised_seconds=session.practised_seconds,
+            skipped_step_id=None,
+            now=self._clock(),
+        )
+        return Transition(session.id, session.chat_id, session.cue_message_id) if closed else None
 
     def _spent_on(self, session: PracticeSession, yoga_class: YogaClass) -> float:
         """Seconds of the class's own time spent on the current step, whatever the scale."""

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import fmean
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
 from bot.models import PracticeSession, SessionStatus
 from bot.store import UserStore
+from bot.timezones import user_zone
 from sequences import YogaClass
 
 RECENT = 5
@@ -30,14 +30,6 @@ STATUS_WORDS = {
     SessionStatus.FINISHED: "finished",
     SessionStatus.STOPPED: "stopped",
 }
-
-
-def user_zone(name: str | None, default: str) -> ZoneInfo:
-    """The user's zone, or the deployment's when unset or no longer a known zone."""
-    try:
-        return ZoneInfo(name or default)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(default)
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.timezones import canonical_zone
 
 
 class SettingsError(Exception):
@@ -60,11 +61,10 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("not an IANA time zone; use a name like Europe/Berlin") from None
-        return value
+        name = canonical_zone(value)
+        if name is None:
+            raise ValueError("not an IANA time zone; use a name like Europe/Berlin")
+        return name
 
     @field_validator("feedback_chat_id", mode="before")
     @classmethod

@@ -31,6 +31,12 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def user_zone(stored: str | None, default: str) -> ZoneInfo:
+    """The user's zone, else the deployment's, else UTC: one rule for reminders, streaks
+    and dates, so they never disagree about what "today" is."""
+    return zone(canonical_zone(stored or "") or canonical_zone(default) or "UTC")
+
+
 class ZoneFinder:
     """The zone at a latitude/longitude, from timezonefinder's bundled map.
 

@@ -6,8 +6,9 @@ import csv
 import io
 
 from bot.models import EventKind
-from bot.progress import STATUS_WORDS, class_title, pose_title, user_zone
+from bot.progress import STATUS_WORDS, class_title, pose_title
 from bot.store import UserStore
+from bot.timezones import user_zone
 from sequences import YogaClass
 
 COLUMNS = [

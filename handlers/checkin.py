@@ -9,6 +9,7 @@ from telegram.error import BadRequest
 
 from bot.practice import StaleAction
 from handlers import render_checkin
+from handlers.answers import answer
 from handlers.context import YogaContext
 from handlers.practice import begin
 
@@ -20,7 +21,7 @@ async def checkin_button(update: Update, context: YogaContext) -> None:
     assert query is not None and user is not None
     press = render_checkin.parse(query.data)
     if press is None or query.message is None:
-        await query.answer(render_checkin.ALREADY_ANSWERED)
+        await answer(query, render_checkin.ALREADY_ANSWERED)
         return
     chat_id = query.message.chat.id
     if press.after:
@@ -36,9 +37,9 @@ async def checkin_button(update: Update, context: YogaContext) -> None:
             checkin_message_id=query.message.message_id,
         )
     except StaleAction:
-        await query.answer(render_checkin.ALREADY_ANSWERED)
+        await answer(query, render_checkin.ALREADY_ANSWERED)
         return
-    await query.answer()
+    await answer(query)
     await _settle(query, render_checkin.before_answered(press.score))
     await begin(context, chat_id, started)
 
@@ -51,14 +52,14 @@ async def _after(
     press: render_checkin.CheckinPress,
 ) -> None:
     if press.score is None or press.session_id is None:
-        await query.answer()
+        await answer(query)
         await _settle(query, render_checkin.after_answered(None))
         return
     recorded = await context.checkin.record_after(user_id, press.session_id, press.score)
     if recorded is None:
-        await query.answer(render_checkin.ALREADY_ANSWERED)
+        await answer(query, render_checkin.ALREADY_ANSWERED)
         return
-    await query.answer()
+    await answer(query)
     await _settle(query, render_checkin.after_answered(recorded.after, recorded.before))
     if recorded.needs_rest_note:
         await context.bot.send_message(chat_id, render_checkin.REST_NOTE)

@@ -10,7 +10,6 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot, JobQueue
 
 from bot.clock import Clock
-from bot.models import SessionStatus
 from bot.practice import Cue, PracticeEngine, Transition
 from handlers import render, render_checkin
 from handlers.context import YogaContext
@@ -89,7 +88,7 @@ async def deliver(context: YogaContext, transition: Transition) -> None:
         await context.bot.send_message(
             transition.chat_id, render.closing(transition.summary), parse_mode=ParseMode.HTML
         )
-        if transition.summary.status == SessionStatus.FINISHED:
+        if transition.summary.ask_after:
             await context.bot.send_message(
                 transition.chat_id,
                 render_checkin.AFTER_QUESTION,
@@ -112,7 +111,9 @@ async def send_cue(context: YogaContext, chat_id: int, cue: Cue) -> None:
         cancel_timer(context.job_queue, cue.session_id)
         await practice.abandon(cue.session_id)
         return
-    await practice.confirm_cue(cue.session_id, cue.index, message.message_id)
+    if not await practice.confirm_cue(cue.session_id, cue.index, message.message_id):
+        # Whatever moved the practice on could not know this message yet.
+        await remove_buttons(context.bot, chat_id, message.message_id)
 
 
 async def remove_buttons(bot: ExtBot[None], chat_id: int, message_id: int) -> None:
@@ -126,13 +127,10 @@ async def remove_buttons(bot: ExtBot[None], chat_id: int, message_id: int) -> No
 
 
 async def resume_open_sessions(context: YogaContext) -> None:
-    """At start-up: re-send a cue whose delivery was never confirmed, re-arm every stored
-    deadline (an overdue one fires at once, so its cue arrives once, late)."""
+    """At start-up: re-arm every stored deadline (an overdue one fires at once, so its cue
+    arrives once, late) and re-send a cue whose delivery was never confirmed. One chat's
+    failure must not keep the bot, or anyone else's practice, from starting."""
     for pending in await context.practice.pending():
-        if pending.cue_unconfirmed:
-            await send_cue(
-                context, pending.chat_id, await context.practice.current_cue(pending.session_id)
-            )
         if pending.deadline is not None:
             arm_timer(
                 context.job_queue,
@@ -142,3 +140,10 @@ async def resume_open_sessions(context: YogaContext) -> None:
                 chat_id=pending.chat_id,
                 deadline=pending.deadline,
             )
+        if pending.cue_unconfirmed:
+            cue = await context.practice.current_cue(pending.session_id)
+            try:
+                await send_cue(context, pending.chat_id, cue)
+            except TelegramError as exc:
+                # Left unconfirmed, so the next start-up tries again.
+                log.warning("could not re-send cue to chat %s: %s", pending.chat_id, exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from handlers.context import YogaContext
 
@@ -19,6 +19,10 @@ async def on_error(update: object, context: YogaContext) -> None:
     where = _describe(update)
     if isinstance(error, Forbidden):
         log.info("user unreachable while handling %s: %s", where, error)
+        return
+    if isinstance(error, RetryAfter):
+        # Flood-limited: one more message (an apology) would only add to it.
+        log.warning("rate limited while handling %s: %s", where, error)
         return
     # BadRequest subclasses NetworkError, but it means our request was wrong, not the network.
     if isinstance(error, BadRequest):

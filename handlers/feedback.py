@@ -10,6 +10,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.feedback import FeedbackItem, Refusal, Refused
 from handlers import commands, render_feedback
+from handlers.answers import answer
 from handlers.context import YogaContext
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ async def cancel_button(update: Update, context: YogaContext) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     cancelled = await context.feedback.cancel_waiting(user.id)
-    await query.answer(None if cancelled else render_feedback.NOTHING_TO_CANCEL)
+    await answer(query, None if cancelled else render_feedback.NOTHING_TO_CANCEL)
     try:
         if cancelled:
             await query.edit_message_text(render_feedback.CANCELLED)

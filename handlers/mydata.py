@@ -8,6 +8,7 @@ from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
 
 from handlers import render_account
+from handlers.answers import answer
 from handlers.context import YogaContext
 from handlers.delivery import cancel_timer
 
@@ -37,18 +38,18 @@ async def forget_button(update: Update, context: YogaContext) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     if query.data != render_account.FORGET_YES:
-        await query.answer()
+        await answer(query)
         await _settle(query, render_account.KEPT)
         return
     open_sessions = await context.userdata.forget(user.id)
     if open_sessions is None:
         # A second tap, or nothing was ever stored: there is nothing left to delete.
-        await query.answer(render_account.NOTHING_STORED)
+        await answer(query, render_account.NOTHING_STORED)
         await _settle(query, render_account.FORGOTTEN)
         return
     for session_id in open_sessions:
         cancel_timer(context.job_queue, session_id)
-    await query.answer()
+    await answer(query)
     await _settle(query, render_account.FORGOTTEN)
 
 

@@ -8,6 +8,7 @@ from telegram.error import BadRequest
 
 from bot.practice import Cue, StaleAction, Started
 from handlers import render, render_checkin
+from handlers.answers import answer
 from handlers.context import YogaContext
 from handlers.delivery import arm_timer, cancel_timer, deliver, remove_buttons, send_cue
 
@@ -26,11 +27,11 @@ async def start_practice(update: Update, context: YogaContext) -> None:
 
 
 async def begin(context: YogaContext, chat_id: int, started: Started) -> None:
-    """Retire a practice the new one replaced, arm the first timer, send the first cue."""
-    if started.replaced is not None:
-        cancel_timer(context.job_queue, started.replaced.session_id)
-        if started.replaced.previous_message_id is not None:
-            await remove_buttons(context.bot, chat_id, started.replaced.previous_message_id)
+    """Retire the practices the new one replaced, arm the first timer, send the first cue."""
+    for replaced in started.replaced:
+        cancel_timer(context.job_queue, replaced.session_id)
+        if replaced.previous_message_id is not None:
+            await remove_buttons(context.bot, chat_id, replaced.previous_message_id)
     arm_timer(
         context.job_queue,
         context.clock,
@@ -44,7 +45,7 @@ async def begin(context: YogaContext, chat_id: int, started: Started) -> None:
 
 async def start_button(update: Update, context: YogaContext) -> None:
     assert update.callback_query is not None
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await start_practice(update, context)
 
 
@@ -53,7 +54,7 @@ async def practice_button(update: Update, context: YogaContext) -> None:
     assert query is not None and user is not None
     press = render.parse_button(query.data)
     if press is None:
-        await query.answer(render.STALE_BUTTON)
+        await answer(query, render.STALE_BUTTON)
         return
     practice = context.practice
     try:
@@ -78,9 +79,9 @@ async def practice_button(update: Update, context: YogaContext) -> None:
                     deadline=deadline,
                 )
     except StaleAction:
-        await query.answer(render.STALE_BUTTON)
+        await answer(query, render.STALE_BUTTON)
         return
-    await query.answer()
+    await answer(query)
     if press.action in ("n", "s"):
         await deliver(context, transition)
     else:

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import JobQueue
 
 from bot.reminders import DueReminder, ReminderInputError, TurnOff, parse_remind
 from handlers import render_reminders as render
+from handlers.answers import answer
 from handlers.context import YogaContext
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ async def reminder_button(update: Update, context: YogaContext) -> None:
     assert query is not None and user is not None and chat is not None
     press = render.parse_button(query.data)
     if press is None:
-        await query.answer(render.STALE_BUTTON)
+        await answer(query, render.STALE_BUTTON)
         return
     service = context.reminders
     yoga_class = context.practice.default_class
@@ -155,28 +156,28 @@ async def reminder_button(update: Update, context: YogaContext) -> None:
         case "snooze":
             status = await service.snooze(user.id)
             if status is None:
-                await query.answer(render.REMINDERS_ARE_OFF)
+                await answer(query, render.REMINDERS_ARE_OFF)
                 return
-            await query.answer(render.SNOOZED_ANSWER)
+            await answer(query, render.SNOOZED_ANSWER)
             await _replace(
                 query, render.snoozed(yoga_class, status), render.snoozed_keyboard(), html=True
             )
         case "skip":
             status = await service.skip_today(user.id)
             if status is None:
-                await query.answer(render.REMINDERS_ARE_OFF)
+                await answer(query, render.REMINDERS_ARE_OFF)
                 return
-            await query.answer(render.SKIPPED_ANSWER)
+            await answer(query, render.SKIPPED_ANSWER)
             await _replace(query, render.skipped(yoga_class, status), None, html=True)
         case "off":
             status = await service.turn_off(user.id)
-            await query.answer()
+            await answer(query)
             await _replace(query, render.reminders_off(status), None)
         case _:
             status = await service.set_time(
                 user.id, chat.id, user.first_name, press.hour, press.minute
             )
-            await query.answer()
+            await answer(query)
             await _replace(query, render.reminder_set(status), None)
 
 
@@ -248,6 +249,10 @@ async def send_reminder(context: YogaContext, reminder: DueReminder, window: Sen
     except RetryAfter as exc:
         log.warning("reminder to chat %s still rate limited: %s", reminder.chat_id, exc)
         await context.reminders.delivery_failed(reminder)
+    # A timeout after the request left may well have delivered it: sending again could
+    # double today's reminder, so this one is given up.
+    except TimedOut as exc:
+        log.warning("reminder to chat %s timed out, not retrying: %s", reminder.chat_id, exc)
     except NetworkError as exc:
         retrying = await context.reminders.delivery_failed(reminder)
         log.warning(

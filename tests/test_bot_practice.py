@@ -278,3 +278,20 @@ async def test_cue_whose_delivery_failed_is_sent_after_a_restart(
     async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
         await emulator.wait_for(lambda: cues_titled(user, "2/3"))
     assert len(cues_titled(user, "2/3")) == 1
+
+
+async def test_a_refused_button_answer_still_moves_the_practice_on(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    # Telegram refuses answers to presses older than ~15 s, e.g. taps queued while the bot
+    # was down; the press itself must still take effect.
+    user = emulator.user(1015)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await begin_practice(emulator, user)
+        [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        emulator.fail_next(
+            "answerCallbackQuery",
+            description="Bad Request: query is too old and response timeout expired",
+        )
+        await user.tap(first.message_id, text="Next")
+        await emulator.wait_for(lambda: cues_titled(user, "2/3"))

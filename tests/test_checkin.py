@@ -41,10 +41,10 @@ async def test_check_in_message_starts_one_practice_and_stores_the_before_score(
     assert session is not None
     assert (session.status, session.back_before) == (SessionStatus.ACTIVE, 4)
     # The refused repeat did not close the practice the first answer started.
-    assert started.replaced is not None
-    assert started.replaced.session_id == earlier.cue.session_id
-    open_now = await store.open_session_of(1)
-    assert open_now is not None and open_now.id == started.cue.session_id
+    [replaced] = started.replaced
+    assert replaced.session_id == earlier.cue.session_id
+    [open_now] = await store.open_sessions_of(1)
+    assert open_now.id == started.cue.session_id
     # The same message id in another chat is another question.
     await engine.start(2, 2, "Ben", checkin_message_id=77)
 

@@ -10,6 +10,7 @@ from bot.clock import ManualClock
 from bot.models import SessionStatus
 from bot.practice import PracticeEngine, StaleAction, Transition
 from bot.store import PracticeStore
+from tests.factories import make_class
 
 USER, CHAT = 42, 42
 
@@ -151,9 +152,9 @@ async def test_starting_again_stops_the_open_session(engine: PracticeEngine) -> 
     first = await engine.start(USER, CHAT, "Ana")
     await engine.confirm_cue(first.cue.session_id, 0, 77)
     second = await engine.start(USER, CHAT, "Ana")
-    assert second.replaced is not None
-    assert second.replaced.session_id == first.cue.session_id
-    assert second.replaced.previous_message_id == 77
+    [replaced] = second.replaced
+    assert replaced.session_id == first.cue.session_id
+    assert replaced.previous_message_id == 77
     pending = await engine.pending()
     assert [p.session_id for p in pending] == [second.cue.session_id]
 
@@ -172,3 +173,70 @@ async def test_pending_lists_deadlines_and_unconfirmed_cues(
     assert by_id[unconfirmed.cue.session_id].cue_unconfirmed
     assert by_id[paused.cue.session_id].deadline is None
     assert isinstance(by_id[confirmed.cue.session_id].deadline, datetime)
+
+
+async def test_starting_closes_every_other_open_practice(
+    engine: PracticeEngine, store: PracticeStore, clock: ManualClock, tiny_class
+) -> None:
+    # Two open practices at once (say, left by a timer racing an earlier start).
+    await store.upsert_user(USER, CHAT, "Ana", clock())
+    for _ in range(2):
+        await store.create_session(
+            user_id=USER,
+            chat_id=CHAT,
+            class_id=tiny_class.id,
+            first_step_id="pose-1",
+            now=clock(),
+            hold_ends_at=clock() + timedelta(seconds=60),
+        )
+    started = await engine.start(USER, CHAT, "Ana")
+    assert len(started.replaced) == 2
+    [still_open] = await store.open_sessions_of(USER)
+    assert still_open.id == started.cue.session_id
+
+
+async def test_a_practice_of_a_removed_class_ends_quietly(
+    store: PracticeStore, clock: ManualClock, tiny_class
+) -> None:
+    old = PracticeEngine(store, {"old-class": make_class("old-class")}, clock)
+    orphan = await old.start(USER, CHAT, "Ana")
+    await old.pause(USER, orphan.cue.session_id, 0)
+    # The class file is renamed in a deploy; the paused practice must not break anything.
+    engine = PracticeEngine(store, {tiny_class.id: tiny_class}, clock)
+    assert await engine.pending() == []
+    with pytest.raises(StaleAction):
+        await engine.next(USER, orphan.cue.session_id, 0)
+    assert await engine.advance_if_due(orphan.cue.session_id, 0) is None
+    started = await engine.start(USER, CHAT, "Ana")
+    [closed] = started.replaced
+    assert closed.session_id == orphan.cue.session_id
+    assert closed.summary is None
+    [open_now] = await store.open_sessions_of(USER)
+    assert open_now.id == started.cue.session_id
+
+
+async def test_a_cue_confirmed_after_the_read_is_never_left_with_buttons(
+    engine: PracticeEngine, store: PracticeStore, clock: ManualClock
+) -> None:
+    started = await engine.start(USER, CHAT, "Ana")
+    session_id = started.cue.session_id
+    seen = await store.get_session(session_id)
+    assert seen is not None
+    # The cue's send returns between the timer reading the row and moving it on.
+    assert await engine.confirm_cue(session_id, 0, message_id=42)
+    moved = await store.move_to_step(
+        seen,
+        to_step=1,
+        to_step_id="pose-2",
+        hold_ends_at=clock(),
+        practised_seconds=0.0,
+        skipped_step_id=None,
+        now=clock(),
+    )
+    assert moved is False
+    clock.advance(60)
+    transition = await engine.advance_if_due(session_id, 0)
+    assert isinstance(transition, Transition)
+    assert transition.previous_message_id == 42
+    # A cue whose send returns only after the practice moved on is reported as stale.
+    assert not await engine.confirm_cue(session_id, 0, message_id=43)

@@ -17,10 +17,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent
+from bot.models import OPEN_STATUSES, EventKind, PracticeSession, SessionStatus, StepEvent
 from bot.store.users import upsert_user
-
-OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
 
 class PracticeStore:
@@ -31,16 +29,16 @@ class PracticeStore:
         async with self._sessions.begin() as db:
             await upsert_user(db, user_id, chat_id, first_name, now)
 
-    async def open_session_of(self, user_id: int) -> PracticeSession | None:
+    async def open_sessions_of(self, user_id: int) -> Sequence[PracticeSession]:
         async with self._sessions() as db:
-            return await db.scalar(
+            rows = await db.scalars(
                 select(PracticeSession)
                 .where(
                     PracticeSession.user_id == user_id, PracticeSession.status.in_(OPEN_STATUSES)
                 )
-                .order_by(PracticeSession.id.desc())
-                .limit(1)
+                .order_by(PracticeSession.id)
             )
+            return rows.all()
 
     async def open_sessions(self) -> Sequence[PracticeSession]:
         async with self._sessions() as db:
@@ -91,10 +89,8 @@ class PracticeStore:
 
     async def move_to_step(
         self,
-        session_id: int,
+        seen: PracticeSession,
         *,
-        from_step: int,
-        from_status: SessionStatus,
         to_step: int,
         to_step_id: str,
         hold_ends_at: datetime,
@@ -102,10 +98,11 @@ class PracticeStore:
         skipped_step_id: str | None,
         now: datetime,
     ) -> bool:
-        """Advance one step if the session is still where the caller saw it."""
+        """Advance one step if the session is still exactly as the caller saw it."""
+        session_id, from_step = seen.id, seen.current_step
         async with self._sessions.begin() as db:
             moved = await db.execute(
-                _on_step(session_id, from_step, from_status).values(
+                _as_seen(seen).values(
                     current_step=to_step,
                     status=SessionStatus.ACTIVE,
                     hold_ends_at=hold_ends_at,
@@ -123,18 +120,18 @@ class PracticeStore:
 
     async def close_session(
         self,
-        session_id: int,
+        seen: PracticeSession,
         *,
-        from_step: int,
-        from_status: SessionStatus,
         status: SessionStatus,
         practised_seconds: float,
         skipped_step_id: str | None,
         now: datetime,
     ) -> bool:
+        """End the session if it is still exactly as the caller saw it."""
+        session_id, from_step = seen.id, seen.current_step
         async with self._sessions.begin() as db:
             closed = await db.execute(
-                _on_step(session_id, from_step, from_status).values(
+                _as_seen(seen).values(
                     status=status,
                     finished_at=now,
                     hold_ends_at=None,
@@ -190,13 +187,19 @@ class PracticeStore:
             )
             return resumed.rowcount == 1
 
-    async def confirm_cue(self, session_id: int, step: int, message_id: int) -> None:
+    async def confirm_cue(self, session_id: int, step: int, message_id: int) -> bool:
+        """Remember the cue's message; False when the session has already moved past it."""
         async with self._sessions.begin() as db:
-            await db.execute(
+            confirmed = await db.execute(
                 update(PracticeSession)
-                .where(PracticeSession.id == session_id, PracticeSession.current_step == step)
+                .where(
+                    PracticeSession.id == session_id,
+                    PracticeSession.current_step == step,
+                    PracticeSession.status.in_(OPEN_STATUSES),
+                )
                 .values(cue_message_id=message_id)
             )
+            return confirmed.rowcount == 1
 
     async def record_easier(self, session_id: int, step: int, step_id: str, now: datetime) -> bool:
         """Record the reveal once per step; False when it was already revealed."""
@@ -241,6 +244,14 @@ def _on_step(session_id: int, step: int, status: SessionStatus):  # type: ignore
         PracticeSession.id == session_id,
         PracticeSession.current_step == step,
         PracticeSession.status == status,
+    )
+
+
+def _as_seen(seen: PracticeSession):  # type: ignore[no-untyped-def]
+    # The cue's message id is part of what was seen: the caller retires those buttons, so a
+    # cue confirmed meanwhile must make this update miss rather than leave them behind.
+    return _on_step(seen.id, seen.current_step, seen.status).where(
+        PracticeSession.cue_message_id.is_not_distinct_from(seen.cue_message_id)
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import (
+    OPEN_STATUSES,
     EventKind,
     Feedback,
     PracticeSession,
@@ -19,8 +20,6 @@ from bot.models import (
     StepEvent,
     User,
 )
-
-OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
 
 @dataclass(frozen=True)
