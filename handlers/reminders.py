@@ -3,16 +3,20 @@ the repeating tick that sends whatever is due."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import JobQueue
 
+from bot.reminder_dispatch import (
+    FIRST_TICK_SECONDS,
+    REMINDERS_PER_SECOND,
+    TICK_SECONDS,
+    SendWindow,
+    dispatch_due,
+)
 from bot.reminders import DueReminder, ReminderInputError, TurnOff, parse_remind
 from handlers import render_reminders as render
 from handlers.answers import answer
@@ -21,59 +25,9 @@ from handlers.context import YogaContext
 log = logging.getLogger(__name__)
 
 TICK_NAME = "reminders"
-TICK_SECONDS = 20
-FIRST_TICK_SECONDS = 2
-# Sends claimed but not yet done: 1.5 s worth at 30/s keeps the pace steady while the next
-# batch is claimed, and bounds what a crash could leave claimed but unsent.
-IN_FLIGHT = 45
-# A tick stops claiming after this long; with the sends still in flight it ends before the
-# next tick is due, so a backlog drains at nearly the full rate with no overlapping runs
-# (and the Application, which waits for running jobs when it stops, is never held long).
-TICK_BUDGET_SECONDS = 18
 # Passed to the AIORateLimiter: on a 429 it pauses every request for `retry_after`, then
 # tries this reminder again, this many times.
 RETRY_AFTER_TRIES = 3
-# Telegram allows about 30 messages a second. PTB's AIORateLimiter holds that on average,
-# but it counts requests as they leave, and lets a burst of 30 through after a quiet spell.
-REMINDERS_PER_SECOND = 30
-
-
-class SendWindow:
-    """At most `per_second` reminder sends in any one second, as the server counts them.
-
-    A send holds one of `per_second` slots from its start until one second after it
-    finished; the server received it somewhere in between, so no one-second window there
-    ever holds more, however the network delays or bunches requests. Sends also start
-    evenly spaced rather than in bursts. Shared by every run of the tick."""
-
-    # A wake-up this late still counts from the planned time; a later one (a busy loop)
-    # counts from now, so delayed sends never catch up in a burst.
-    _TOLERANCE = 0.002
-
-    def __init__(self, per_second: int) -> None:
-        self._slots = asyncio.Semaphore(per_second)
-        self._gap = 1.0 / per_second
-        self._next = 0.0
-        self._spacing = asyncio.Lock()
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        await self._slots.acquire()
-        try:
-            await self._spaced_start()
-            yield
-        finally:
-            asyncio.get_running_loop().call_later(1.0, self._slots.release)
-
-    async def _spaced_start(self) -> None:
-        loop = asyncio.get_running_loop()
-        async with self._spacing:
-            delay = self._next - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            now = loop.time()
-            planned = self._next if now - self._next < self._TOLERANCE else now
-            self._next = planned + self._gap
 
 
 def start_ticking(job_queue: JobQueue[YogaContext]) -> None:
@@ -199,47 +153,27 @@ async def _replace(
 
 async def reminder_tick(context: YogaContext) -> None:
     assert context.job is not None and isinstance(context.job.data, SendWindow)
-    await dispatch_due(context, context.job.data)
+
+    async def send(reminder: DueReminder) -> None:
+        await send_reminder(context, reminder)
+
+    await dispatch_due(
+        context.reminders,
+        send,
+        context.job.data,
+        keep_claiming=lambda: context.application.running,
+    )
 
 
-async def dispatch_due(
-    context: YogaContext, window: SendWindow, *, budget: float = TICK_BUDGET_SECONDS
-) -> int:
-    """Claim due reminders oldest first and send them, keeping up to IN_FLIGHT sends going
-    so the send window, not this loop, sets the pace. Returns how many were claimed."""
-    loop = asyncio.get_running_loop()
-    stop_at = loop.time() + budget
-    in_flight: set[asyncio.Task[None]] = set()
-    more, claimed = True, 0
-    while True:
-        claiming = more and loop.time() < stop_at and context.application.running
-        if claiming and len(in_flight) <= IN_FLIGHT // 2:
-            batch = await context.reminders.claim_due(IN_FLIGHT - len(in_flight))
-            more = batch.more
-            claimed += len(batch.reminders)
-            in_flight.update(
-                asyncio.create_task(send_reminder(context, r, window)) for r in batch.reminders
-            )
-            if more and not in_flight:
-                continue  # the whole batch was moved on without a send; look again
-        if not in_flight:
-            return claimed
-        done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                log.error("sending a reminder failed", exc_info=task.exception())
-
-
-async def send_reminder(context: YogaContext, reminder: DueReminder, window: SendWindow) -> None:
+async def send_reminder(context: YogaContext, reminder: DueReminder) -> None:
     try:
-        async with window.slot():
-            await context.bot.send_message(
-                reminder.chat_id,
-                render.reminder_text(context.practice.default_class),
-                parse_mode=ParseMode.HTML,
-                reply_markup=render.reminder_keyboard(),
-                rate_limit_args=RETRY_AFTER_TRIES,
-            )
+        await context.bot.send_message(
+            reminder.chat_id,
+            render.reminder_text(context.practice.default_class),
+            parse_mode=ParseMode.HTML,
+            reply_markup=render.reminder_keyboard(),
+            rate_limit_args=RETRY_AFTER_TRIES,
+        )
     except Forbidden:
         log.info("chat %s blocked the bot; turning its reminders off", reminder.chat_id)
         await context.reminders.unreachable(reminder.user_id)
