@@ -12,10 +12,19 @@ from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker, migrate
 from bot.emulator import BotApiEmulator
 from bot.practice import PracticeEngine
+from bot.settings import Settings
 from bot.store import PracticeStore
 from sequences import YogaClass
 from tests.bot_harness import TOKEN
 from tests.factories import make_class
+
+
+@pytest.fixture(autouse=True)
+def settings_from_tests_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own settings (environment or .env) must not change what tests see."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
 
 
 @pytest.fixture

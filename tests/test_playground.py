@@ -286,3 +286,17 @@ def test_busy_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"yogabot: port {port} is already in use; set PLAYGROUND_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_requests_for_another_host_name_are_refused(
+    http: aiohttp.ClientSession, pg: Playground
+) -> None:
+    # A page that re-points its own domain at 127.0.0.1 must not read or drive the chat.
+    foreign = {"Host": "attacker.example"}
+    async with http.get("/api/state", headers=foreign) as response:
+        assert response.status == 403
+    async with http.post("/api/send", json={"text": "/help"}, headers=foreign) as response:
+        assert response.status == 403
+    assert pg.user.messages == []
+    async with http.get("/api/state", headers={"Host": "localhost"}) as response:
+        assert response.status == 200

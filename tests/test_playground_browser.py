@@ -72,6 +72,9 @@ def _install_chromium() -> str | None:
 def chromium() -> str:
     reason = _install_chromium()
     if reason is not None:
+        # CI must run the browser test; only a developer's machine may go without it.
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {reason}")
         print(f"\nbrowser test skipped: {reason}")
         pytest.skip(reason)
     return str(CHROMIUM)

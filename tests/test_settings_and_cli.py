@@ -12,16 +12,16 @@ import pytest
 
 from bot.cli import main
 from bot.logs import configure_logging
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 
 TOKEN = "123456:SECRET-token-value_abcdefghijklmnop"
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL", "TIME_SCALE", "LOG_LEVEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
+def dotenv_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # These tests exercise the real .env lookup, in a folder of their own.
+    monkeypatch.setitem(Settings.model_config, "env_file", ".env")
+    monkeypatch.chdir(tmp_path)
 
 
 def test_defaults() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.database import create_engine, migrate
+from bot.database import alembic_config, create_engine, migrate
 from bot.models import Base
 
 
@@ -35,7 +36,8 @@ async def test_migrating_twice_is_harmless(db_engine: AsyncEngine) -> None:
     await migrate(db_engine)
     async with db_engine.connect() as connection:
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    assert version is not None
+        assert await connection.run_sync(_differences) == []
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def test_sqlite_pragmas_are_on(db_engine: AsyncEngine) -> None:

@@ -50,6 +50,18 @@ async def _json_errors(request: web.Request, handler: Any) -> web.StreamResponse
         return fail(exc.status, exc.reason)
 
 
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@web.middleware
+async def _local_host_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Refuse requests addressed to any other host name: a web page that re-points its own
+    domain at 127.0.0.1 (DNS rebinding) would otherwise count as same-origin here."""
+    if (request.url.host or "").lower() not in LOCAL_HOSTS:
+        return fail(403, "this page answers on 127.0.0.1 or localhost only")
+    return await handler(request)  # type: ignore[no-any-return]
+
+
 async def _json_body(request: web.Request) -> dict[str, Any] | web.Response:
     # Requiring JSON makes a cross-site form post impossible without a CORS preflight.
     if request.content_type != "application/json":
@@ -89,7 +101,9 @@ class PlaygroundServer:
     # -- lifecycle -----------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024, middlewares=[_json_errors])
+        app = web.Application(
+            client_max_size=64 * 1024, middlewares=[_local_host_only, _json_errors]
+        )
         app.router.add_get("/", self.index)
         app.router.add_static("/static/", STATIC_DIR)
         app.router.add_get("/api/state", self.state)
