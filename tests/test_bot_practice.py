@@ -295,3 +295,14 @@ async def test_a_refused_button_answer_still_moves_the_practice_on(
         )
         await user.tap(first.message_id, text="Next")
         await emulator.wait_for(lambda: cues_titled(user, "2/3"))
+
+
+async def test_names_and_text_with_markup_characters_are_escaped(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    # The emulator refuses HTML Telegram would refuse, so an unescaped name fails here too.
+    user = emulator.user(1016, first_name="<3 Ana & co")
+    async with bot_running(emulator, database_url):
+        await user.send("/start")
+        welcome = await emulator.wait_for(has_message(user, "Safety"))
+    assert "Hello <3 Ana & co." in welcome.plain

@@ -191,6 +191,9 @@ async def test_keyboard_and_markup_validation(
     assert body["description"].startswith("Bad Request: can't parse entities: Unsupported")
     status, body = await api(http, "sendMessage", chat_id=9, text="1.", parse_mode="MarkdownV2")
     assert status == 400
+    status, body = await api(http, "sendMessage", chat_id=9, text="1 < 2", parse_mode="HTML")
+    assert status == 400
+    assert body["description"].startswith("Bad Request: can't parse entities: Unsupported")
     await ok(http, "sendMessage", chat_id=9, text="<b>1.</b> &amp; ok", parse_mode="HTML")
     await ok(http, "sendMessage", chat_id=9, text="*1\\.* [a](http://x.y)", parse_mode="MarkdownV2")
 

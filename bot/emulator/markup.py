@@ -74,6 +74,11 @@ def _check_html(text: str) -> str:
     if stack:
         name, _ = stack[-1]
         raise _fail(f"Can't find end tag corresponding to start tag {name}")
+    # Telegram rejects any "<" that does not open a tag: text must escape it as &lt;.
+    tag_starts = {match.start() for match in _TAG_RE.finditer(text)}
+    stray = next((i for i, c in enumerate(text) if c == "<" and i not in tag_starts), None)
+    if stray is not None:
+        raise _fail(f'Unsupported start tag "" at byte offset {_offset(text, stray)}')
     return html.unescape(_TAG_RE.sub("", text))
 
 
