@@ -300,3 +300,23 @@ async def test_requests_for_another_host_name_are_refused(
     assert pg.user.messages == []
     async with http.get("/api/state", headers={"Host": "localhost"}) as response:
         assert response.status == 200
+
+
+async def test_a_location_button_shares_a_place_and_sets_the_zone(
+    pg: Playground, http: aiohttp.ClientSession
+) -> None:
+    await post(http, "/api/send", {"text": "/timezone"})
+    await pg.emulator.wait_for(lambda: pg.user.reply_keyboard)
+    state = await (await http.get("/api/state")).json()
+    [[button]] = state["reply_keyboard"]
+    assert button["location"] is True
+    assert (await post(http, "/api/location", {"latitude": 95, "longitude": 0}))[0] == 400
+    assert (await post(http, "/api/location", {"latitude": "52"}))[0] == 400
+    status, body = await post(http, "/api/location", {"latitude": 52.52, "longitude": 13.405})
+    assert (status, body["ok"]) == (200, True)
+    await pg.emulator.wait_for(
+        lambda: any("Europe/Berlin" in (m.plain or "") for m in pg.user.bot_messages)
+    )
+    state = await (await http.get("/api/state")).json()
+    shared = next(m for m in state["messages"] if m["id"] == body["message_id"])
+    assert shared["html"].startswith("📍 Location shared (52.520, 13.405)")

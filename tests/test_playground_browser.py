@@ -215,3 +215,19 @@ def test_missing_chromium_gives_a_reason_instead_of_failing(
     reason = _install_chromium()
     assert reason is not None
     assert "needs root and apt-get" in reason
+
+
+async def test_sharing_the_browsers_location_sets_the_time_zone(
+    browser: Browser, pg: Playground
+) -> None:
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    await page.context.grant_permissions(["geolocation"])
+    await page.context.set_geolocation({"latitude": 52.52, "longitude": 13.405})
+    await send(page, "/timezone")
+    share = page.locator("#reply-keyboard button", has_text="location")
+    await expect(share).to_be_visible()
+    await share.click()
+    await expect(page.locator(".row.user").last).to_contain_text("Location shared")
+    await expect(bot_row(page, "Time zone set: Europe/Berlin")).to_be_visible()
+    assert problems == []

@@ -95,6 +95,7 @@ class EmuMessage:
     caption_entities: list[dict[str, Any]] | None = None
     photo: list[dict[str, Any]] | None = None
     document: dict[str, Any] | None = None
+    location: dict[str, float] | None = None
     reply_to: EmuMessage | None = field(default=None, repr=False)
     edit_date: int | None = None
     edits: int = 0
@@ -139,6 +140,8 @@ class EmuMessage:
             data["photo"] = self.photo
         if self.document is not None:
             data["document"] = self.document
+        if self.location is not None:
+            data["location"] = self.location
         if self.caption is not None:
             data["caption"] = self.caption
         if self.caption_entities:

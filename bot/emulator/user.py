@@ -105,14 +105,12 @@ class SimulatedUser:
         return data
 
     async def send_location(self, latitude: float, longitude: float) -> dict[str, Any]:
-        """Share a location (the attachment menu, or a request_location keyboard button).
-
-        The update carries the coordinates; the emulator's copy of the message does not."""
+        """Share a location (the attachment menu, or a request_location keyboard button)."""
         chat = self._ensure_chat()
         if chat.blocked:
             raise RuntimeError("the user has blocked the bot; call unblock() first")
-        data = self._state.add_message(chat, from_bot=False).to_api()
-        data["location"] = {"latitude": latitude, "longitude": longitude}
+        location = {"latitude": latitude, "longitude": longitude}
+        data = self._state.add_message(chat, from_bot=False, location=location).to_api()
         self._state.enqueue_update("message", data)
         return data
 

@@ -110,6 +110,7 @@ class PlaygroundServer:
         app.router.add_get("/api/events", self.events)
         app.router.add_post("/api/send", self.send)
         app.router.add_post("/api/tap", self.tap)
+        app.router.add_post("/api/location", self.location)
         app.router.add_get("/api/files/{file_id}", self.file)
         app.on_shutdown.append(self._close_streams)
         return app
@@ -233,6 +234,20 @@ class PlaygroundServer:
         if len(text) > MAX_TEXT:
             return fail(400, f"text is too long ({MAX_TEXT} characters at most)")
         sent = await self.user.send(text.strip())
+        return web.json_response({"ok": True, "message_id": sent["message_id"]})
+
+    async def location(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        latitude, longitude = body.get("latitude"), body.get("longitude")
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in (latitude, longitude)
+        ):
+            return fail(400, "latitude and longitude (numbers) are required")
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            return fail(400, "latitude must be within ±90 and longitude within ±180")
+        sent = await self.user.send_location(float(latitude), float(longitude))
         return web.json_response({"ok": True, "message_id": sent["message_id"]})
 
     async def tap(self, request: web.Request) -> web.Response:

@@ -74,15 +74,26 @@ def message_view(message: EmuMessage) -> dict[str, Any]:
         }
     if message.caption is not None:
         view["caption_html"] = _caption_html(message)
+    if message.location is not None:
+        where = f"{message.location['latitude']:.3f}, {message.location['longitude']:.3f}"
+        view["html"] = escape(f"📍 Location shared ({where})", quote=False)
     return view
 
 
-def reply_keyboard_view(user: SimulatedUser) -> list[list[str]] | None:
+def reply_keyboard_view(user: SimulatedUser) -> list[list[dict[str, Any]]] | None:
+    """Reply-keyboard buttons as {text, location}: a location button shares a place."""
     markup = user.reply_keyboard
     if not markup:
         return None
-    rows = markup.get("keyboard", [])
-    return [[b if isinstance(b, str) else str(b.get("text", "")) for b in row] for row in rows]
+    return [
+        [
+            {"text": b, "location": False}
+            if isinstance(b, str)
+            else {"text": str(b.get("text", "")), "location": bool(b.get("request_location"))}
+            for b in row
+        ]
+        for row in markup.get("keyboard", [])
+    ]
 
 
 def state_view(emulator: BotApiEmulator, user: SimulatedUser) -> dict[str, Any]:

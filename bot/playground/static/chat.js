@@ -248,11 +248,11 @@
     for (const row of rows ?? []) {
       const line = document.createElement("div");
       line.className = "krow";
-      for (const label of row) {
+      for (const { text, location } of row) {
         const button = document.createElement("button");
         button.type = "button";
-        button.textContent = label;
-        button.addEventListener("click", () => send(label));
+        button.textContent = text;
+        button.addEventListener("click", () => (location ? shareLocation() : send(text)));
         line.append(button);
       }
       replyKeyboard.append(line);
@@ -322,6 +322,22 @@
   function send(text) {
     stickToBottom = true;
     return post("/api/send", { text });
+  }
+
+  // The browser knows where it is (asked with the usual permission prompt); without that,
+  // the bot still takes a zone by name.
+  function shareLocation() {
+    const unavailable = () =>
+      showToast("Location is unavailable here; send e.g. /timezone Europe/Berlin", true);
+    if (!navigator.geolocation) return unavailable();
+    navigator.geolocation.getCurrentPosition(
+      ({ coords }) => {
+        stickToBottom = true;
+        post("/api/location", { latitude: coords.latitude, longitude: coords.longitude });
+      },
+      unavailable,
+      { timeout: 10000 },
+    );
   }
 
   async function tap(button, messageId, data) {
