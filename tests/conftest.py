@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker, migrate
 from bot.emulator import BotApiEmulator
+from bot.playground import Playground
 from bot.practice import PracticeEngine
 from bot.settings import Settings
 from bot.store import PracticeStore
 from sequences import YogaClass
 from tests.bot_harness import TOKEN
 from tests.factories import make_class
+from tests.playground_harness import running_playground
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +67,11 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
     """A local Bot API server for the story tests; the real Application talks to it."""
     async with BotApiEmulator(token=TOKEN) as emu:
         yield emu
+
+
+@pytest.fixture
+async def pg(database_url: str) -> AsyncIterator[Playground]:
+    """The whole playground (emulator, real bot, chat page) on free local ports."""
+    async with running_playground(database_url) as running:
+        yield running
+    assert running.emulator.internal_errors == []

@@ -1,6 +1,9 @@
-"""Small objects for tests: a three-pose class with one-minute holds."""
+"""Small objects for tests: a three-pose class with one-minute holds, a tiny PNG."""
 
 from __future__ import annotations
+
+import struct
+import zlib
 
 from sequences import Step, YogaClass
 
@@ -27,4 +30,18 @@ def make_class(class_id: str = "tiny-class", holds: tuple[int, ...] = (60, 60, 6
         props_needed=[],
         safety_note="Stop if anything hurts.",
         steps=steps,
+    )
+
+
+def tiny_png(width: int = 24, height: int = 16) -> bytes:
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    rows = b"".join(b"\x00" + b"\x3f\x7a\x57" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
     )

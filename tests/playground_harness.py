@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import struct
-import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -59,17 +57,3 @@ def bot_message_with(text: str) -> Callable[[dict[str, Any]], bool]:
 
 def button_data(message: dict[str, Any], label: str) -> str:
     return next(b["data"] for row in message["keyboard"] for b in row if b["text"] == label)
-
-
-def tiny_png(width: int = 24, height: int = 16) -> bytes:
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    rows = b"".join(b"\x00" + b"\x3f\x7a\x57" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 import time
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.emulator import BotApiEmulator
 from bot.emulator.registry import METHODS, MethodSpec
 from bot.emulator.state import EmulatorState
+from tests.factories import tiny_png
 
 TOKEN = "123456:TEST-TOKEN"
 NOT_MODIFIED = (
@@ -61,21 +60,6 @@ async def ok(http: aiohttp.ClientSession, method: str, **params: Any) -> Any:
     status, body = await api(http, method, **params)
     assert (status, body["ok"]) == (200, True), body
     return body["result"]
-
-
-def tiny_png(width: int, height: int) -> bytes:
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(tag + data))
-        return struct.pack(">I", len(data)) + tag + data + crc
-
-    rows = b"".join(b"\x00" + b"\x10\x80\x40" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 # -- protocol basics --------------------------------------------------------------------------

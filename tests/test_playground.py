@@ -20,23 +20,15 @@ import pytest
 from bot.playground import Playground
 from bot.playground.runner import PLAYGROUND_TOKEN, USER_ID, playground_settings
 from bot.settings import load_settings
+from tests.factories import tiny_png
 from tests.playground_harness import (
     CHECK_IN_QUESTION,
     EventStream,
     bot_message_with,
     button_data,
-    running_playground,
-    tiny_png,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-async def pg(database_url: str) -> AsyncIterator[Playground]:
-    async with running_playground(database_url) as running:
-        yield running
-    assert running.emulator.internal_errors == []
 
 
 @pytest.fixture

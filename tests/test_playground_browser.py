@@ -19,7 +19,8 @@ import pytest
 
 from bot.playground import Playground
 from bot.playground.runner import USER_ID
-from tests.playground_harness import CHECK_IN_QUESTION, running_playground, tiny_png
+from tests.factories import tiny_png
+from tests.playground_harness import CHECK_IN_QUESTION
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 
@@ -91,13 +92,6 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
-
-
-@pytest.fixture
-async def pg(database_url: str) -> AsyncIterator[Playground]:
-    async with running_playground(database_url) as running:
-        yield running
-    assert running.emulator.internal_errors == []
 
 
 async def open_page(browser: Browser, pg: Playground, problems: list[str]) -> Page:
