@@ -166,26 +166,31 @@ class PracticeStore:
             return await db.get(PracticeSession, session_id)
 
     async def pause(self, session_id: int, step: int, remaining_seconds: float) -> bool:
-        async with self._sessions.begin() as db:
-            paused = await db.execute(
-                _on_step(session_id, step, SessionStatus.ACTIVE).values(
-                    status=SessionStatus.PAUSED,
-                    hold_ends_at=None,
-                    remaining_seconds=remaining_seconds,
-                )
-            )
-            return paused.rowcount == 1
+        return await self._switch(
+            session_id,
+            step,
+            SessionStatus.ACTIVE,
+            status=SessionStatus.PAUSED,
+            hold_ends_at=None,
+            remaining_seconds=remaining_seconds,
+        )
 
     async def resume(self, session_id: int, step: int, hold_ends_at: datetime) -> bool:
+        return await self._switch(
+            session_id,
+            step,
+            SessionStatus.PAUSED,
+            status=SessionStatus.ACTIVE,
+            hold_ends_at=hold_ends_at,
+            remaining_seconds=None,
+        )
+
+    async def _switch(
+        self, session_id: int, step: int, status: SessionStatus, **values: object
+    ) -> bool:
         async with self._sessions.begin() as db:
-            resumed = await db.execute(
-                _on_step(session_id, step, SessionStatus.PAUSED).values(
-                    status=SessionStatus.ACTIVE,
-                    hold_ends_at=hold_ends_at,
-                    remaining_seconds=None,
-                )
-            )
-            return resumed.rowcount == 1
+            switched = await db.execute(_on_step(session_id, step, status).values(**values))
+            return switched.rowcount == 1
 
     async def confirm_cue(self, session_id: int, step: int, message_id: int) -> bool:
         """Remember the cue's message; False when the session has already moved past it."""
