@@ -186,10 +186,10 @@ class PracticeStore:
         )
 
     async def _switch(
-        self, session_id: int, step: int, status: SessionStatus, **values: object
+        self, session_id: int, step: int, from_status: SessionStatus, /, **values: object
     ) -> bool:
         async with self._sessions.begin() as db:
-            switched = await db.execute(_on_step(session_id, step, status).values(**values))
+            switched = await db.execute(_on_step(session_id, step, from_status).values(**values))
             return switched.rowcount == 1
 
     async def confirm_cue(self, session_id: int, step: int, message_id: int) -> bool:
