@@ -288,12 +288,10 @@ class ReminderService:
 
     async def snooze(self, user_id: int) -> ReminderStatus | None:
         """Remind again in 30 minutes; None when reminders are off."""
-        reminder = await self._store.reminder_of(user_id)
-        if reminder is None or not reminder.enabled:
+        found = await self._enabled_today(user_id)
+        if found is None:
             return None
-        zone_name, _ = await self._zone_of(user_id)
-        now = self._clock()
-        today = _local_day(now, zone_name).isoformat()
+        _, _, now, today = found
         # The snooze stands in for today's reminder, so today's is claimed as well.
         await self._store.move(
             user_id, next_due_at=now + SNOOZE, claimed_for=today, repeat_of=today
@@ -302,12 +300,10 @@ class ReminderService:
 
     async def skip_today(self, user_id: int) -> ReminderStatus | None:
         """No more reminders today (a pending snooze included); None when reminders are off."""
-        reminder = await self._store.reminder_of(user_id)
-        if reminder is None or not reminder.enabled:
+        found = await self._enabled_today(user_id)
+        if found is None:
             return None
-        zone_name, _ = await self._zone_of(user_id)
-        now = self._clock()
-        today = _local_day(now, zone_name).isoformat()
+        reminder, zone_name, now, today = found
         trigger = _trigger(reminder.hour, reminder.minute, reminder.days, zone_name)
         await self._store.move(
             user_id,
@@ -316,6 +312,15 @@ class ReminderService:
             repeat_of=None,
         )
         return await self.status(user_id)
+
+    async def _enabled_today(self, user_id: int) -> tuple[Reminder, str, datetime, str] | None:
+        """The user's reminder, zone, now and local day (ISO), or None when reminders are off."""
+        reminder = await self._store.reminder_of(user_id)
+        if reminder is None or not reminder.enabled:
+            return None
+        zone_name, _ = await self._zone_of(user_id)
+        now = self._clock()
+        return reminder, zone_name, now, _local_day(now, zone_name).isoformat()
 
     # -- what the tick does --------------------------------------------------------------
 

@@ -99,24 +99,20 @@ class PracticeStore:
         now: datetime,
     ) -> bool:
         """Advance one step if the session is still exactly as the caller saw it."""
-        session_id, from_step = seen.id, seen.current_step
-        async with self._sessions.begin() as db:
-            moved = await db.execute(
-                _as_seen(seen).values(
-                    current_step=to_step,
-                    status=SessionStatus.ACTIVE,
-                    hold_ends_at=hold_ends_at,
-                    remaining_seconds=None,
-                    cue_message_id=None,
-                    practised_seconds=practised_seconds,
-                )
-            )
-            if moved.rowcount != 1:
-                return False
-            if skipped_step_id is not None:
-                db.add(_event(session_id, from_step, skipped_step_id, EventKind.SKIPPED, now))
-            db.add(_event(session_id, to_step, to_step_id, EventKind.SHOWN, now))
-            return True
+        return await self._settle(
+            seen,
+            dict(
+                current_step=to_step,
+                status=SessionStatus.ACTIVE,
+                hold_ends_at=hold_ends_at,
+                remaining_seconds=None,
+                cue_message_id=None,
+                practised_seconds=practised_seconds,
+            ),
+            skipped_step_id=skipped_step_id,
+            shown=(to_step, to_step_id),
+            now=now,
+        )
 
     async def close_session(
         self,
@@ -128,21 +124,39 @@ class PracticeStore:
         now: datetime,
     ) -> bool:
         """End the session if it is still exactly as the caller saw it."""
-        session_id, from_step = seen.id, seen.current_step
+        return await self._settle(
+            seen,
+            dict(
+                status=status,
+                finished_at=now,
+                hold_ends_at=None,
+                remaining_seconds=None,
+                practised_seconds=practised_seconds,
+            ),
+            skipped_step_id=skipped_step_id,
+            shown=None,
+            now=now,
+        )
+
+    async def _settle(
+        self,
+        seen: PracticeSession,
+        values: dict[str, object],
+        *,
+        skipped_step_id: str | None,
+        shown: tuple[int, str] | None,
+        now: datetime,
+    ) -> bool:
+        """Apply `values` and record the step events in one transaction, or nothing at all
+        when the row changed since the caller read it."""
         async with self._sessions.begin() as db:
-            closed = await db.execute(
-                _as_seen(seen).values(
-                    status=status,
-                    finished_at=now,
-                    hold_ends_at=None,
-                    remaining_seconds=None,
-                    practised_seconds=practised_seconds,
-                )
-            )
-            if closed.rowcount != 1:
+            updated = await db.execute(_as_seen(seen).values(**values))
+            if updated.rowcount != 1:
                 return False
             if skipped_step_id is not None:
-                db.add(_event(session_id, from_step, skipped_step_id, EventKind.SKIPPED, now))
+                db.add(_event(seen.id, seen.current_step, skipped_step_id, EventKind.SKIPPED, now))
+            if shown is not None:
+                db.add(_event(seen.id, *shown, EventKind.SHOWN, now))
             return True
 
     async def record_back_after(
