@@ -37,16 +37,16 @@ from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_application, running
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker, migrate
-from bot.emulator import BotApiEmulator
-from bot.emulator.errors import too_many_requests
 from bot.models import Reminder, User
 from bot.reminders import ReminderService, Schedule, next_due
 from bot.settings import load_settings
 from bot.store import ReminderStore
 from bot.store.reminders import due_query
+from handlers.app import build_application, running
+from playground.emulator import BotApiEmulator
+from playground.emulator.errors import too_many_requests
 
 DUE_USERS = 100_000
 LATER_USERS = 20_000

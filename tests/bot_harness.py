@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
-from bot.app import build_application, running
 from bot.clock import Clock, utc_now
-from bot.emulator import BotApiEmulator, SimulatedUser
-from bot.emulator.state import EmuMessage
 from bot.settings import load_settings
 from handlers import render_checkin
+from handlers.app import build_application, running
 from handlers.context import YogaApp
+from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.emulator.state import EmuMessage
 from sequences import YogaClass
 
 TOKEN = "123456:TEST-token-for-the-emulator"

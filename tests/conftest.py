@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker, migrate
-from bot.emulator import BotApiEmulator
-from bot.playground import Playground
 from bot.practice import PracticeEngine
 from bot.settings import Settings
 from bot.store import PracticeStore
+from playground import Playground
+from playground.emulator import BotApiEmulator
 from sequences import YogaClass
 from tests.bot_harness import TOKEN
 from tests.factories import make_class

@@ -10,8 +10,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.playground import Playground, playground
 from bot.settings import load_settings
+from playground import Playground, playground
 from tests.factories import make_class
 
 TINY = make_class()

@@ -7,9 +7,9 @@ import io
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator, SimulatedUser
-from bot.emulator.state import EmuMessage
 from handlers import render, render_account
+from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.emulator.state import EmuMessage
 from tests.bot_harness import begin_practice, bot_running, button_texts, cues_titled
 from tests.factories import make_class
 from tests.records import add_reminder, rows_about, session_ids_of

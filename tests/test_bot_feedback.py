@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import create_sessionmaker
-from bot.emulator import BotApiEmulator, SimulatedUser
-from bot.emulator.state import EmuMessage
 from bot.feedback import MAX_CHARS, PER_HOUR
 from bot.models import Feedback
 from handlers import render, render_feedback
+from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.emulator.state import EmuMessage
 from tests.bot_harness import begin_practice, bot_running, button_texts, cues_titled
 from tests.factories import make_class
 

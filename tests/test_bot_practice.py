@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker
-from bot.emulator import BotApiEmulator
 from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent
 from handlers import render
+from playground.emulator import BotApiEmulator
 from sequences import load_catalog
 from tests.bot_harness import (
     answer_checkin,

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import chart
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
-from bot.emulator import BotApiEmulator, SimulatedUser
-from bot.emulator.state import EmuMessage
 from bot.models import PracticeSession, SessionStatus
 from handlers import render_checkin, render_progress
+from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.emulator.state import EmuMessage
 from tests.bot_harness import (
     answer_checkin,
     begin_practice,

@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker, migrate
-from bot.emulator import BotApiEmulator, SimulatedUser
-from bot.emulator.state import EmuMessage, RecordedCall
 from bot.models import PracticeSession, Reminder, SessionStatus, User
 from bot.reminders import ReminderService, Schedule
 from bot.store import ReminderStore
 from handlers.context import YogaApp
 from handlers.reminders import TICK_NAME
+from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.emulator.state import EmuMessage, RecordedCall
 from tests.bot_harness import bot_running, button_texts, has_message
 from tests.factories import make_class
 

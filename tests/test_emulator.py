@@ -16,9 +16,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.emulator import BotApiEmulator
-from bot.emulator.registry import METHODS, MethodSpec
-from bot.emulator.state import EmulatorState
+from playground.emulator import BotApiEmulator
+from playground.emulator.registry import METHODS, MethodSpec
+from playground.emulator.state import EmulatorState
 from tests.factories import tiny_png
 
 TOKEN = "123456:TEST-TOKEN"

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.cli import main
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
 from bot.feedback import (
@@ -29,6 +28,7 @@ from bot.feedback import (
 from bot.models import Feedback
 from bot.practice import PracticeEngine
 from bot.store import FeedbackStore, PracticeStore
+from cli import main
 from sequences import YogaClass, load_catalog
 
 UNUSUAL = 'She said "breathe, then fold",\nthen: sigh 🌿 — “quotes”, tabs\tand commas,,'

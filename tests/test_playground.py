@@ -17,9 +17,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.playground import Playground
-from bot.playground.runner import PLAYGROUND_TOKEN, USER_ID, playground_settings
 from bot.settings import load_settings
+from playground import Playground
+from playground.runner import PLAYGROUND_TOKEN, USER_ID, playground_settings
 from tests.factories import tiny_png
 from tests.playground_harness import (
     CHECK_IN_QUESTION,
@@ -232,7 +232,7 @@ def read_until(process: subprocess.Popen[bytes], needle: str, timeout: float) ->
 def test_run_without_token_starts_the_playground_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "cli", "run"],
         cwd=tmp_path,
         env=cli_env(port),
         stdout=subprocess.PIPE,
@@ -267,7 +267,7 @@ def test_busy_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "playground"],
+            [sys.executable, "-m", "cli", "playground"],
             cwd=tmp_path,
             env=cli_env(port),
             capture_output=True,

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from bot.playground import Playground
-from bot.playground.runner import USER_ID
+from playground import Playground
+from playground.runner import USER_ID
 from tests.factories import tiny_png
 from tests.playground_harness import CHECK_IN_QUESTION
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+from cli import main
 
 TOKEN = "123456:SECRET-token-value_abcdefghijklmnop"
 
@@ -84,7 +84,7 @@ def test_cli_exits_2_with_one_line_on_bad_setting(
 
 def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "cli", "run"],
         env={"TIME_SCALE": "-1", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -135,13 +135,13 @@ def test_sequences_check_names_file_step_and_field_of_a_broken_class(
 
 
 async def test_run_with_a_refused_token_says_so_in_one_line(tmp_path: Path) -> None:
-    from bot.emulator import BotApiEmulator
+    from playground.emulator import BotApiEmulator
 
     async with BotApiEmulator(token="123456:the-real-token") as emulator:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "cli",
             "run",
             env={
                 "PATH": "/usr/bin:/bin",

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.cli import main
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
 from bot.feedback import FeedbackService
@@ -20,6 +19,7 @@ from bot.stats import StatsService, as_text
 from bot.store import FeedbackStore, PracticeStore, UserStore
 from bot.store.users import Counts
 from bot.userdata import UserDataService
+from cli import main
 from sequences import YogaClass
 from tests.records import add_reminder, add_session, add_user, rows_about, session_ids_of
 

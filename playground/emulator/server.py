@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.emulator.errors import ApiError, bad_request, not_found, unauthorized
-from bot.emulator.params import read_params
+from playground.emulator.errors import ApiError, bad_request, not_found, unauthorized
+from playground.emulator.params import read_params
 
 if TYPE_CHECKING:
-    from bot.emulator.emulator import BotApiEmulator
+    from playground.emulator.emulator import BotApiEmulator
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.errors import bad_request
+from playground.emulator.errors import bad_request
 
 # Button fields that make an inline button do something; a button with none is refused.
 _INLINE_ACTIONS = (

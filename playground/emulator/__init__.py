@@ -13,12 +13,12 @@ SimulatedUser objects and inspect what the bot sent::
         await emu.wait_for(lambda: emu.callback_answers)
 """
 
-from bot.emulator.emulator import BotApiEmulator, describe_call
-from bot.emulator.errors import ApiError
-from bot.emulator.faults import FaultRule
-from bot.emulator.params import Upload
-from bot.emulator.state import EmuMessage, RecordedCall, StoredFile, WebhookConfig
-from bot.emulator.user import SimulatedUser
+from playground.emulator.emulator import BotApiEmulator, describe_call
+from playground.emulator.errors import ApiError
+from playground.emulator.faults import FaultRule
+from playground.emulator.params import Upload
+from playground.emulator.state import EmuMessage, RecordedCall, StoredFile, WebhookConfig
+from playground.emulator.user import SimulatedUser
 
 __all__ = [
     "ApiError",

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.emulator import BotApiEmulator, SimulatedUser
-from bot.playground.view import message_view, reply_keyboard_view, state_view
+from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.view import message_view, reply_keyboard_view, state_view
 
 STATIC_DIR = Path(__file__).with_name("static")
 MAX_TEXT = 4096

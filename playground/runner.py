@@ -19,12 +19,12 @@ from typing import TextIO
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from bot.app import build_application, running
 from bot.clock import Clock, utc_now
-from bot.emulator import BotApiEmulator, SimulatedUser
-from bot.playground.server import PlaygroundServer
 from bot.settings import Settings
+from handlers.app import build_application, running
 from handlers.context import YogaApp
+from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.server import PlaygroundServer
 from sequences import YogaClass
 
 HOST = "127.0.0.1"

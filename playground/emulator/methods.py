@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.emulator.errors import bad_request
-from bot.emulator.keyboards import parse_reply_markup
-from bot.emulator.markup import normalize_parse_mode, utf16_len, visible_text
-from bot.emulator.params import Params
-from bot.emulator.registry import method
-from bot.emulator.state import Chat, EmulatorState, EmuMessage
+from playground.emulator.errors import bad_request
+from playground.emulator.keyboards import parse_reply_markup
+from playground.emulator.markup import normalize_parse_mode, utf16_len, visible_text
+from playground.emulator.params import Params
+from playground.emulator.registry import method
+from playground.emulator.state import Chat, EmulatorState, EmuMessage
 
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "

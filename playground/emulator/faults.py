@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from bot.emulator.errors import DEFAULT_DESCRIPTIONS, ApiError
-from bot.emulator.params import Params
+from playground.emulator.errors import DEFAULT_DESCRIPTIONS, ApiError
+from playground.emulator.params import Params
 
 
 @dataclass

@@ -10,10 +10,10 @@ from typing import Any
 
 import aiohttp
 
-from bot.emulator.errors import bad_request, conflict
-from bot.emulator.params import Params
-from bot.emulator.registry import Described, method
-from bot.emulator.state import EmulatorState, WebhookConfig
+from playground.emulator.errors import bad_request, conflict
+from playground.emulator.params import Params
+from playground.emulator.registry import Described, method
+from playground.emulator.state import EmulatorState, WebhookConfig
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ from typing import Any, Self, TypeVar
 from aiohttp import web
 
 # Imported for their side effect of registering Bot API methods.
-from bot.emulator import media, methods, polling  # noqa: F401
-from bot.emulator.errors import ApiError, internal_error, not_found, unauthorized
-from bot.emulator.faults import FaultRule, Faults
-from bot.emulator.params import Params, coerce_params
-from bot.emulator.polling import WebhookDeliverer
-from bot.emulator.registry import Described, lookup
-from bot.emulator.server import add_routes, make_app
-from bot.emulator.state import EmulatorState, RecordedCall, WebhookConfig
-from bot.emulator.user import SimulatedUser
+from playground.emulator import media, methods, polling  # noqa: F401
+from playground.emulator.errors import ApiError, internal_error, not_found, unauthorized
+from playground.emulator.faults import FaultRule, Faults
+from playground.emulator.params import Params, coerce_params
+from playground.emulator.polling import WebhookDeliverer
+from playground.emulator.registry import Described, lookup
+from playground.emulator.server import add_routes, make_app
+from playground.emulator.state import EmulatorState, RecordedCall, WebhookConfig
+from playground.emulator.user import SimulatedUser
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -7,12 +7,17 @@ import secrets
 import struct
 from typing import Any
 
-from bot.emulator.errors import bad_request
-from bot.emulator.keyboards import parse_reply_markup
-from bot.emulator.methods import apply_reply_keyboard, formatted_text, reply_target, send_options
-from bot.emulator.params import Params, Upload
-from bot.emulator.registry import method
-from bot.emulator.state import EmulatorState, StoredFile
+from playground.emulator.errors import bad_request
+from playground.emulator.keyboards import parse_reply_markup
+from playground.emulator.methods import (
+    apply_reply_keyboard,
+    formatted_text,
+    reply_target,
+    send_options,
+)
+from playground.emulator.params import Params, Upload
+from playground.emulator.registry import method
+from playground.emulator.state import EmulatorState, StoredFile
 
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files, as the cloud Bot API does
 PHOTO_LIMIT = 10 * 1024 * 1024

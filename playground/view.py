@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from bot.emulator import BotApiEmulator, EmuMessage, SimulatedUser
+from playground.emulator import BotApiEmulator, EmuMessage, SimulatedUser
 
 
 def file_url(file_id: str) -> str:

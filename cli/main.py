@@ -144,8 +144,8 @@ def _stats(settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from bot.app import build_application
     from bot.logs import configure_logging
+    from handlers.app import build_application
 
     if settings.bot_token is None:
         print(f"yogabot: {NO_TOKEN}", file=sys.stderr)
@@ -179,7 +179,7 @@ def _run(settings: Settings) -> int:
 
 def _playground(settings: Settings) -> int:
     from bot.logs import configure_logging
-    from bot.playground import run_playground
+    from playground import run_playground
 
     # The playground never uses a real token, but one set in the environment stays unlogged.
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""

@@ -3,7 +3,7 @@
 `yogabot playground` (or `make run` without BOT_TOKEN) starts it; see runner.py.
 """
 
-from bot.playground.runner import Playground, PlaygroundError, playground, run_playground
-from bot.playground.server import PlaygroundServer
+from playground.runner import Playground, PlaygroundError, playground, run_playground
+from playground.server import PlaygroundServer
 
 __all__ = ["Playground", "PlaygroundError", "PlaygroundServer", "playground", "run_playground"]

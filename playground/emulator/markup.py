@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from bot.emulator.errors import bad_request
+from playground.emulator.errors import bad_request
 
 PARSE_MODES = {"html": "HTML", "markdown": "Markdown", "markdownv2": "MarkdownV2"}
 

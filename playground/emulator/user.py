@@ -6,11 +6,11 @@ import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from bot.emulator.markup import utf16_len
-from bot.emulator.state import CallbackQueryRecord, Chat, EmulatorState, EmuMessage
+from playground.emulator.markup import utf16_len
+from playground.emulator.state import CallbackQueryRecord, Chat, EmulatorState, EmuMessage
 
 if TYPE_CHECKING:
-    from bot.emulator.emulator import BotApiEmulator
+    from playground.emulator.emulator import BotApiEmulator
 
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![^\s])")
 

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.emulator.errors import bad_request
+from playground.emulator.errors import bad_request
 
 INT_FIELDS = frozenset(
     {

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.emulator.params import Params
-from bot.emulator.state import EmulatorState
+from playground.emulator.params import Params
+from playground.emulator.state import EmulatorState
 
 MethodImpl = Callable[[EmulatorState, Params], Awaitable[Any]]
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.errors import bad_request, forbidden
-from bot.emulator.markup import visible_text
-from bot.emulator.params import Params
+from playground.emulator.errors import bad_request, forbidden
+from playground.emulator.markup import visible_text
+from playground.emulator.params import Params
 
 # What Telegram delivers when a bot never said otherwise (or sent an empty list).
 DEFAULT_ALLOWED_UPDATES = frozenset(
