@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import graphlib
 import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -553,3 +556,61 @@ async def test_open_chat_lets_the_bot_write_first(
     await ok(http, "sendMessage", chat_id=31, text="welcome back")
     assert [m.plain for m in user.bot_messages] == ["welcome back"]
     assert emu.pending_updates == []
+
+
+# -- package structure ------------------------------------------------------------------------
+
+EMULATOR_DIR = Path(__file__).resolve().parents[1] / "playground" / "emulator"
+EMULATOR_PACKAGE = "playground.emulator"
+FIRST_PARTY = frozenset({"bot", "handlers", "playground", "cli", "sequences", "migrations"})
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every module name one file of the emulator imports, wherever the statement is:
+    TYPE_CHECKING blocks and function bodies tie the modules together just the same."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            # Relative imports in the package's files resolve against the package itself.
+            base = EMULATOR_PACKAGE.rsplit(".", node.level - 1)[0] if node.level else ""
+            source = ".".join(part for part in (base, node.module) if part)
+            names.add(source)
+            # `from package import name` may import a submodule of that name as well.
+            names.update(f"{source}.{alias.name}" for alias in node.names)
+    return names
+
+
+def emulator_imports() -> dict[str, set[str]]:
+    """{module: the names it imports} for every module of the emulator package."""
+    imports = {}
+    for path in sorted(EMULATOR_DIR.glob("*.py")):
+        module = EMULATOR_PACKAGE if path.stem == "__init__" else f"{EMULATOR_PACKAGE}.{path.stem}"
+        imports[module] = imported_names(path)
+    return imports
+
+
+def test_emulator_modules_import_without_cycles() -> None:
+    imports = emulator_imports()
+    # Only explicit imports are edges: importing a submodule runs the package __init__ first,
+    # but the submodule does not depend on what __init__ re-exports.
+    graph = {module: names & imports.keys() for module, names in imports.items()}
+    assert f"{EMULATOR_PACKAGE}.emulator" in graph[EMULATOR_PACKAGE]
+    assert f"{EMULATOR_PACKAGE}.methods" in graph[f"{EMULATOR_PACKAGE}.registry"]
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        pytest.fail(f"import cycle in the emulator: {' -> '.join(exc.args[1])}")
+
+
+def test_emulator_imports_no_code_of_the_bot() -> None:
+    # The emulator stands in for Telegram, so it must not know the bot it is testing.
+    outside = {
+        f"{module} imports {name}"
+        for module, names in emulator_imports().items()
+        for name in names
+        if name.partition(".")[0] in FIRST_PARTY
+        and not (name == EMULATOR_PACKAGE or name.startswith(f"{EMULATOR_PACKAGE}."))
+    }
+    assert outside == set()

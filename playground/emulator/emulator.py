@@ -13,13 +13,12 @@ from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
-# Imported for their side effect of registering Bot API methods.
-from playground.emulator import media, methods, polling  # noqa: F401
+from playground.emulator.contract import Described
 from playground.emulator.errors import ApiError, internal_error, not_found, unauthorized
 from playground.emulator.faults import FaultRule, Faults
 from playground.emulator.params import Params, coerce_params
 from playground.emulator.polling import WebhookDeliverer
-from playground.emulator.registry import Described, lookup
+from playground.emulator.registry import lookup
 from playground.emulator.server import add_routes, make_app
 from playground.emulator.state import EmulatorState, RecordedCall, WebhookConfig
 from playground.emulator.user import SimulatedUser

@@ -7,6 +7,7 @@ import secrets
 import struct
 from typing import Any
 
+from playground.emulator.contract import MethodTable
 from playground.emulator.errors import bad_request
 from playground.emulator.keyboards import parse_reply_markup
 from playground.emulator.methods import (
@@ -16,7 +17,6 @@ from playground.emulator.methods import (
     send_options,
 )
 from playground.emulator.params import Params, Upload
-from playground.emulator.registry import method
 from playground.emulator.state import EmulatorState, StoredFile
 
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files, as the cloud Bot API does
@@ -204,17 +204,14 @@ async def _send_media(state: EmulatorState, p: Params, kind: str) -> dict[str, A
     return message.to_api()
 
 
-@method("sendPhoto")
 async def send_photo(state: EmulatorState, p: Params) -> dict[str, Any]:
     return await _send_media(state, p, "photo")
 
 
-@method("sendDocument")
 async def send_document(state: EmulatorState, p: Params) -> dict[str, Any]:
     return await _send_media(state, p, "document")
 
 
-@method("getFile")
 async def get_file(state: EmulatorState, p: Params) -> dict[str, Any]:
     file_id = p.opt_str("file_id")
     if not file_id:
@@ -230,3 +227,10 @@ async def get_file(state: EmulatorState, p: Params) -> dict[str, Any]:
         "file_size": stored.file_size,
         "file_path": stored.file_path,
     }
+
+
+METHODS: MethodTable = {
+    "sendPhoto": send_photo,
+    "sendDocument": send_document,
+    "getFile": get_file,
+}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from playground.emulator.contract import MethodTable
 from playground.emulator.errors import bad_request
 from playground.emulator.keyboards import parse_reply_markup
 from playground.emulator.markup import normalize_parse_mode, utf16_len, visible_text
 from playground.emulator.params import Params
-from playground.emulator.registry import method
 from playground.emulator.state import Chat, EmulatorState, EmuMessage
 
 NOT_MODIFIED = (
@@ -132,7 +132,6 @@ def mark_edited(state: EmulatorState, message: EmuMessage) -> dict[str, Any]:
 # -- methods -----------------------------------------------------------------------------
 
 
-@method("getMe")
 async def get_me(state: EmulatorState, p: Params) -> dict[str, Any]:
     return {
         **state.bot_user,
@@ -144,7 +143,6 @@ async def get_me(state: EmulatorState, p: Params) -> dict[str, Any]:
     }
 
 
-@method("sendMessage")
 async def send_message(state: EmulatorState, p: Params) -> dict[str, Any]:
     chat = state.chat_for(p)
     text, mode, entities = formatted_text(
@@ -171,7 +169,6 @@ async def send_message(state: EmulatorState, p: Params) -> dict[str, Any]:
     return message.to_api()
 
 
-@method("editMessageText")
 async def edit_message_text(state: EmulatorState, p: Params) -> dict[str, Any]:
     message = editable_message(state, p)
     if message.text is None:
@@ -194,7 +191,6 @@ async def edit_message_text(state: EmulatorState, p: Params) -> dict[str, Any]:
     return mark_edited(state, message)
 
 
-@method("editMessageCaption")
 async def edit_message_caption(state: EmulatorState, p: Params) -> dict[str, Any]:
     message = editable_message(state, p)
     if message.photo is None and message.document is None:
@@ -216,7 +212,6 @@ async def edit_message_caption(state: EmulatorState, p: Params) -> dict[str, Any
     return mark_edited(state, message)
 
 
-@method("editMessageReplyMarkup")
 async def edit_message_reply_markup(state: EmulatorState, p: Params) -> dict[str, Any]:
     message = editable_message(state, p)
     markup = inline_markup_for_edit(p)
@@ -226,7 +221,6 @@ async def edit_message_reply_markup(state: EmulatorState, p: Params) -> dict[str
     return mark_edited(state, message)
 
 
-@method("deleteMessage")
 async def delete_message(state: EmulatorState, p: Params) -> bool:
     chat = state.chat_for(p)
     message_id = p.req_int(
@@ -242,7 +236,6 @@ async def delete_message(state: EmulatorState, p: Params) -> bool:
     return True
 
 
-@method("answerCallbackQuery")
 async def answer_callback_query(state: EmulatorState, p: Params) -> bool:
     query_id = p.opt_str("callback_query_id") or ""
     record = state.callback_queries.get(query_id)
@@ -265,7 +258,6 @@ async def answer_callback_query(state: EmulatorState, p: Params) -> bool:
     return True
 
 
-@method("sendChatAction")
 async def send_chat_action(state: EmulatorState, p: Params) -> bool:
     chat = state.chat_for(p)
     action = p.opt_str("action")
@@ -281,7 +273,6 @@ def _commands_key(p: Params) -> tuple[str, str]:
     return EmulatorState.commands_key(scope, p.opt_str("language_code"))
 
 
-@method("setMyCommands")
 async def set_my_commands(state: EmulatorState, p: Params) -> bool:
     commands = p.opt_list("commands", invalid="can't parse commands JSON object")
     if commands is None:
@@ -304,23 +295,36 @@ async def set_my_commands(state: EmulatorState, p: Params) -> bool:
     return True
 
 
-@method("getMyCommands")
 async def get_my_commands(state: EmulatorState, p: Params) -> list[dict[str, Any]]:
     return list(state.commands.get(_commands_key(p), []))
 
 
-@method("deleteMyCommands")
 async def delete_my_commands(state: EmulatorState, p: Params) -> bool:
     state.commands.pop(_commands_key(p), None)
     state.emit("commands", commands=[])
     return True
 
 
-@method("close")
 async def close(state: EmulatorState, p: Params) -> bool:
     return True
 
 
-@method("logOut")
 async def log_out(state: EmulatorState, p: Params) -> bool:
     return True
+
+
+METHODS: MethodTable = {
+    "getMe": get_me,
+    "sendMessage": send_message,
+    "editMessageText": edit_message_text,
+    "editMessageCaption": edit_message_caption,
+    "editMessageReplyMarkup": edit_message_reply_markup,
+    "deleteMessage": delete_message,
+    "answerCallbackQuery": answer_callback_query,
+    "sendChatAction": send_chat_action,
+    "setMyCommands": set_my_commands,
+    "getMyCommands": get_my_commands,
+    "deleteMyCommands": delete_my_commands,
+    "close": close,
+    "logOut": log_out,
+}

@@ -10,9 +10,9 @@ from typing import Any
 
 import aiohttp
 
+from playground.emulator.contract import Described, MethodTable
 from playground.emulator.errors import bad_request, conflict
 from playground.emulator.params import Params
-from playground.emulator.registry import Described, method
 from playground.emulator.state import EmulatorState, WebhookConfig
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,6 @@ def _allowed_updates(state: EmulatorState, p: Params) -> None:
         state.updates.set_allowed([str(kind) for kind in kinds])
 
 
-@method("getUpdates")
 async def get_updates(state: EmulatorState, p: Params) -> list[dict[str, Any]]:
     if state.webhook is not None:
         raise conflict(WEBHOOK_ACTIVE)
@@ -68,7 +67,6 @@ async def get_updates(state: EmulatorState, p: Params) -> list[dict[str, Any]]:
             raise conflict(WEBHOOK_ACTIVE)
 
 
-@method("setWebhook")
 async def set_webhook(state: EmulatorState, p: Params) -> Described:
     url = p.opt_str("url") or ""
     if not url:
@@ -96,7 +94,6 @@ async def set_webhook(state: EmulatorState, p: Params) -> Described:
     return Described(True, "Webhook is already set" if unchanged else "Webhook was set")
 
 
-@method("deleteWebhook")
 async def delete_webhook(state: EmulatorState, p: Params) -> Described:
     if p.flag("drop_pending_updates"):
         state.updates.drop_all()
@@ -106,7 +103,6 @@ async def delete_webhook(state: EmulatorState, p: Params) -> Described:
     return Described(True, "Webhook was deleted" if had_hook else "Webhook is already deleted")
 
 
-@method("getWebhookInfo")
 async def get_webhook_info(state: EmulatorState, p: Params) -> dict[str, Any]:
     hook = state.webhook
     info: dict[str, Any] = {
@@ -190,3 +186,11 @@ class WebhookDeliverer:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.debug("webhook delivery to %s failed: %r", hook.url, exc)
             return f"Connection failed: {exc.__class__.__name__}"
+
+
+METHODS: MethodTable = {
+    "getUpdates": get_updates,
+    "setWebhook": set_webhook,
+    "deleteWebhook": delete_webhook,
+    "getWebhookInfo": get_webhook_info,
+}

@@ -1,23 +1,13 @@
-"""The table of Bot API methods, filled by the modules that implement them."""
+"""The table of every Bot API method the emulator implements."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
-from playground.emulator.params import Params
-from playground.emulator.state import EmulatorState
-
-MethodImpl = Callable[[EmulatorState, Params], Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class Described:
-    """A successful result that Telegram answers with an extra "description" field."""
-
-    result: Any
-    description: str
+from playground.emulator.contract import MethodImpl, MethodTable
+from playground.emulator.media import METHODS as MEDIA_METHODS
+from playground.emulator.methods import METHODS as MESSAGE_METHODS
+from playground.emulator.polling import METHODS as UPDATE_METHODS
 
 
 @dataclass(frozen=True)
@@ -26,16 +16,20 @@ class MethodSpec:
     impl: MethodImpl
 
 
-# Keyed by the lower-cased name because Telegram matches method names case-insensitively.
-METHODS: dict[str, MethodSpec] = {}
+def build_table(*tables: MethodTable) -> dict[str, MethodSpec]:
+    """One table keyed by the lower-cased name, as Telegram matches names case-insensitively."""
+    specs: dict[str, MethodSpec] = {}
+    for table in tables:
+        for name, impl in table.items():
+            key = name.lower()
+            if key in specs:
+                # Merging would silently let one implementation shadow the other.
+                raise ValueError(f"Bot API method {name} is implemented twice")
+            specs[key] = MethodSpec(name, impl)
+    return specs
 
 
-def method(name: str) -> Callable[[MethodImpl], MethodImpl]:
-    def register(impl: MethodImpl) -> MethodImpl:
-        METHODS[name.lower()] = MethodSpec(name, impl)
-        return impl
-
-    return register
+METHODS: dict[str, MethodSpec] = build_table(MESSAGE_METHODS, MEDIA_METHODS, UPDATE_METHODS)
 
 
 def lookup(name: str) -> MethodSpec | None:

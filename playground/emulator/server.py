@@ -5,15 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from playground.emulator.errors import ApiError, bad_request, not_found, unauthorized
 from playground.emulator.params import read_params
-
-if TYPE_CHECKING:
-    from playground.emulator.emulator import BotApiEmulator
+from playground.emulator.state import EmulatorState
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +28,30 @@ def error_response(error: ApiError) -> web.Response:
     return json_response(error.http_status, error.payload())
 
 
+class ApiBackend(Protocol):
+    """What the HTTP layer needs from the emulator it serves."""
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def state(self) -> EmulatorState: ...
+
+    async def call(
+        self, method: str, params: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]: ...
+
+    async def on_startup(self, app: web.Application) -> None: ...
+
+    async def on_shutdown(self, app: web.Application) -> None: ...
+
+    async def on_cleanup(self, app: web.Application) -> None: ...
+
+
 class Routes:
     """aiohttp handlers bound to one emulator."""
 
-    def __init__(self, emulator: BotApiEmulator) -> None:
+    def __init__(self, emulator: ApiBackend) -> None:
         self.emulator = emulator
 
     async def api(self, request: web.Request) -> web.Response:
@@ -66,7 +84,7 @@ class Routes:
         return error_response(not_found())
 
 
-def add_routes(app: web.Application, emulator: BotApiEmulator) -> None:
+def add_routes(app: web.Application, emulator: ApiBackend) -> None:
     """Mount the Bot API (and its lifecycle hooks) into an existing aiohttp app."""
     routes = Routes(emulator)
     app.router.add_route("*", "/bot{token}/{method}", routes.api)
@@ -76,7 +94,7 @@ def add_routes(app: web.Application, emulator: BotApiEmulator) -> None:
     app.on_cleanup.append(emulator.on_cleanup)
 
 
-def make_app(emulator: BotApiEmulator) -> web.Application:
+def make_app(emulator: ApiBackend) -> web.Application:
     """A standalone app: the Bot API plus JSON 404s for every other path."""
     app = web.Application(client_max_size=CLIENT_MAX_SIZE)
     add_routes(app, emulator)

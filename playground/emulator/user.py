@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 from playground.emulator.markup import utf16_len
 from playground.emulator.state import CallbackQueryRecord, Chat, EmulatorState, EmuMessage
 
-if TYPE_CHECKING:
-    from playground.emulator.emulator import BotApiEmulator
-
+T = TypeVar("T")
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![^\s])")
 
 
@@ -27,12 +26,21 @@ def command_entities(text: str) -> list[dict[str, Any]]:
     ]
 
 
+class UserHost(Protocol):
+    """What a simulated user needs from the emulator its chat lives in."""
+
+    @property
+    def state(self) -> EmulatorState: ...
+
+    def wait_for(self, predicate: Callable[[], T | None], timeout: float = ...) -> Awaitable[T]: ...
+
+
 class SimulatedUser:
     """One user and their private chat with the bot (chat id == user id)."""
 
     def __init__(
         self,
-        emulator: BotApiEmulator,
+        emulator: UserHost,
         user_id: int,
         *,
         first_name: str,
@@ -170,7 +178,7 @@ class SimulatedUser:
             raise LookupError(f"no message {message_id} in chat {self.id}")
         return found
 
-    # timeout mirrors BotApiEmulator.wait_for, which it delegates to.
+    # timeout mirrors the emulator's wait_for, which it delegates to.
     async def wait_bot_message(
         self,
         *,
