@@ -1,6 +1,6 @@
 """Back check-ins: a 0-10 score before the first cue and after the closing message.
 
-The before score is stored when the practice starts (the engine's `start`); this module
+The before score is stored when the practice starts (PracticeService.start); this module
 records the after score and decides whether the change deserves a note to rest.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store import PracticeStore
+from bot.store import Store
 
 SCORES = range(11)
 # A rise this large is more than ordinary stiffness after moving; say so, once, plainly.
@@ -25,7 +25,7 @@ def rose_notably(before: int | None, after: int | None) -> bool:
 
 @dataclass(frozen=True)
 class AfterCheckin:
-    session_id: int
+    practice_id: int
     before: int | None
     after: int
 
@@ -35,15 +35,16 @@ class AfterCheckin:
 
 
 class CheckinService:
-    def __init__(self, store: PracticeStore) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def record_after(self, user_id: int, session_id: int, score: int) -> AfterCheckin | None:
-        """None when refused: a score out of range, someone else's or an unfinished session,
-        or a second answer to the same question."""
+    async def record_after(self, user_id: int, practice_id: int, score: int) -> AfterCheckin | None:
+        """None when refused: a score out of range, someone else's or an unfinished
+        practice, or a second answer to the same question."""
         if not valid_score(score):
             return None
-        session = await self._store.record_back_after(user_id, session_id, score)
-        if session is None:
+        async with self._store.write() as uow:
+            practice = await uow.practices.record_back_after(user_id, practice_id, score)
+        if practice is None:
             return None
-        return AfterCheckin(session_id, session.back_before, score)
+        return AfterCheckin(practice_id, practice.back_before, score)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, CursorResult, Result, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,7 +18,11 @@ from sqlalchemy.ext.asyncio import (
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+# Execution option that makes a transaction take SQLite's write lock when it begins.
+WRITE_LOCK = "sqlite_write_lock"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets a reader (stats, export) run beside the bot; busy_timeout waits for a lock
     # instead of failing; SQLite leaves foreign keys off unless asked on every connection.
     cursor = dbapi_connection.cursor()
@@ -26,17 +31,35 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The driver's own transaction handling skips BEGIN before a SELECT, so a read-then-write
+    # unit of work would not see one snapshot; SQLAlchemy emits BEGIN itself instead.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A transaction that reads and then writes must hold the write lock from its start: in
+    # WAL mode, a snapshot that another connection's commit has overtaken cannot be
+    # upgraded to a writer, and SQLite fails that at once instead of waiting busy_timeout.
+    if connection.get_execution_options().get(WRITE_LOCK):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 def create_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, write: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reading, or (write=True) for units of work that change rows."""
+    bind = engine.execution_options(**{WRITE_LOCK: True}) if write else engine
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -56,3 +79,9 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(upgrade)
+
+
+def changed_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed: what a conditional update is judged by.
+    The async session types every result as a plain Result; DML yields a CursorResult."""
+    return cast(CursorResult[Any], result).rowcount

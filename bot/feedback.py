@@ -15,9 +15,9 @@ from enum import StrEnum
 from typing import TextIO
 
 from bot.clock import Clock
-from bot.models import Feedback, SessionStatus
+from bot.models import OPEN_STATUSES, Feedback
 from bot.progress import pose_title
-from bot.store import FeedbackStore, PracticeStore
+from bot.store import Store, UnitOfWork
 from sequences import YogaClass
 
 MAX_CHARS = 2000
@@ -46,7 +46,7 @@ class FeedbackItem:
     id: int
     created_at: datetime
     user_id: int
-    session_id: int | None
+    practice_id: int | None
     class_id: str | None
     step_index: int | None
     step_id: str | None
@@ -56,17 +56,19 @@ class FeedbackItem:
     during_practice: bool = False
 
 
-EXPORT_FIELDS = [
-    "id",
-    "created_at",
-    "user_id",
-    "session_id",
-    "class_id",
-    "step_index",
-    "step_id",
-    "pose",
-    "text",
-]
+# The export's columns are a file format that people's scripts read: the practice's id
+# keeps its first column name, session_id.
+EXPORT_COLUMNS = {
+    "id": "id",
+    "created_at": "created_at",
+    "user_id": "user_id",
+    "session_id": "practice_id",
+    "class_id": "class_id",
+    "step_index": "step_index",
+    "step_id": "step_id",
+    "pose": "pose",
+    "text": "text",
+}
 
 
 def has_visible_text(text: str) -> bool:
@@ -85,15 +87,8 @@ def check_text(text: str) -> Refused | None:
 
 
 class FeedbackService:
-    def __init__(
-        self,
-        store: FeedbackStore,
-        users: PracticeStore,
-        catalog: dict[str, YogaClass],
-        clock: Clock,
-    ) -> None:
+    def __init__(self, store: Store, catalog: dict[str, YogaClass], clock: Clock) -> None:
         self._store = store
-        self._users = users
         self._catalog = catalog
         self._clock = clock
 
@@ -103,56 +98,58 @@ class FeedbackService:
         refused = check_text(text)
         if refused is not None:
             return refused
-        refused = await self._over_limit(user_id)
-        if refused is not None:
-            # Refused for the hour: stop claiming the user's messages as notes.
-            await self._store.set_waiting(user_id, None)
-            return refused
         now = self._clock()
-        await self._users.upsert_user(user_id, chat_id, first_name, now)
-        session = await self._store.latest_session(user_id)
-        row = Feedback(user_id=user_id, created_at=now, text=text.strip())
-        if session is not None:
-            row.session_id, row.class_id = session.id, session.class_id
-            row.step_index = session.current_step
-            yoga_class = self._catalog.get(session.class_id)
-            if yoga_class is not None and session.current_step < len(yoga_class.steps):
-                row.step_id = yoga_class.steps[session.current_step].id
-        await self._store.add(row)
-        during = session is not None and session.status in (
-            SessionStatus.ACTIVE,
-            SessionStatus.PAUSED,
-        )
+        async with self._store.write() as uow:
+            refused = await self._over_limit(uow, user_id)
+            if refused is not None:
+                # Refused for the hour: stop claiming the user's messages as notes.
+                await uow.feedback.set_waiting(user_id, None)
+                return refused
+            await uow.users.save(user_id, chat_id, first_name, now)
+            practice = await uow.practices.latest_of(user_id)
+            row = Feedback(user_id=user_id, created_at=now, text=text.strip())
+            if practice is not None:
+                row.practice_id, row.class_id = practice.id, practice.class_id
+                row.step_index = practice.current_step
+                yoga_class = self._catalog.get(practice.class_id)
+                if yoga_class is not None and practice.current_step < len(yoga_class.steps):
+                    row.step_id = yoga_class.steps[practice.current_step].id
+            await uow.feedback.add(row)
+        during = practice is not None and practice.status in OPEN_STATUSES
         return self._item(row, during_practice=during)
 
     async def begin_waiting(self, user_id: int, chat_id: int, first_name: str) -> Refused | None:
         """Claim the user's next message as feedback, unless they are already at the limit."""
-        refused = await self._over_limit(user_id)
-        if refused is not None:
-            return refused
         now = self._clock()
-        await self._users.upsert_user(user_id, chat_id, first_name, now)
-        await self._store.set_waiting(user_id, now)
+        async with self._store.write() as uow:
+            refused = await self._over_limit(uow, user_id)
+            if refused is not None:
+                return refused
+            await uow.users.save(user_id, chat_id, first_name, now)
+            await uow.feedback.set_waiting(user_id, now)
         return None
 
     async def is_waiting(self, user_id: int) -> bool:
-        since = await self._store.waiting_since(user_id)
+        async with self._store.read() as uow:
+            since = await uow.feedback.waiting_since(user_id)
         if since is None:
             return False
         if self._clock() - since > WAIT_FOR:
-            await self._store.set_waiting(user_id, None)
+            await self.cancel_waiting(user_id)
             return False
         return True
 
     async def cancel_waiting(self, user_id: int) -> bool:
-        return await self._store.set_waiting(user_id, None)
+        async with self._store.write() as uow:
+            return await uow.feedback.set_waiting(user_id, None)
 
     async def export(self, since: date | None = None) -> list[FeedbackItem]:
         start = datetime.combine(since, time(), tzinfo=UTC) if since else None
-        return [self._item(row) for row in await self._store.since(start)]
+        async with self._store.read() as uow:
+            return [self._item(row) for row in await uow.feedback.since(start)]
 
-    async def _over_limit(self, user_id: int) -> Refused | None:
-        recent = await self._store.count_since(user_id, self._clock() - WINDOW)
+    async def _over_limit(self, uow: UnitOfWork, user_id: int) -> Refused | None:
+        recent = await uow.feedback.count_since(user_id, self._clock() - WINDOW)
         return Refused(Refusal.TOO_MANY) if recent >= PER_HOUR else None
 
     def _item(self, row: Feedback, *, during_practice: bool = False) -> FeedbackItem:
@@ -163,7 +160,7 @@ class FeedbackService:
             id=row.id,
             created_at=row.created_at,
             user_id=row.user_id,
-            session_id=row.session_id,
+            practice_id=row.practice_id,
             class_id=row.class_id,
             step_index=row.step_index,
             step_id=row.step_id,
@@ -176,12 +173,12 @@ class FeedbackService:
 def _export_row(item: FeedbackItem) -> dict[str, object]:
     row = asdict(item)
     row["created_at"] = item.created_at.isoformat()
-    return {name: row[name] for name in EXPORT_FIELDS}
+    return {column: row[field] for column, field in EXPORT_COLUMNS.items()}
 
 
 def write_csv(items: Sequence[FeedbackItem], out: TextIO) -> None:
     # The csv module quotes commas, quotes and line breaks, so any text reads back intact.
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+    writer = csv.DictWriter(out, fieldnames=list(EXPORT_COLUMNS))
     writer.writeheader()
     writer.writerows(_export_row(item) for item in items)
 

@@ -1,4 +1,8 @@
-"""The stored shape of users, their practice sessions and what happened at each step."""
+"""The stored shape of users, their practices and what happened at each step.
+
+A practice is one run of a class by a user; its table keeps the older name
+`practice_sessions` (and `session_id` columns point at it), so the schema needs no rename.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class SessionStatus(enum.StrEnum):
+class PracticeStatus(enum.StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     FINISHED = "finished"
@@ -53,7 +57,7 @@ class SessionStatus(enum.StrEnum):
 
 
 # A session the user can still act on.
-OPEN_STATUSES = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
+OPEN_STATUSES = (PracticeStatus.ACTIVE, PracticeStatus.PAUSED)
 
 
 class EventKind(enum.StrEnum):
@@ -81,12 +85,12 @@ class User(Base):
     # Set while the bot waits for the text of a /feedback sent without one.
     awaiting_feedback_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
-    sessions: Mapped[list[PracticeSession]] = relationship(
+    practices: Mapped[list[Practice]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
-class PracticeSession(Base):
+class Practice(Base):
     __tablename__ = "practice_sessions"
     __table_args__ = (
         Index("ix_practice_sessions_user_status", "user_id", "status"),
@@ -98,7 +102,7 @@ class PracticeSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(BigInteger)
     class_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[SessionStatus] = mapped_column(_enum_column(SessionStatus))
+    status: Mapped[PracticeStatus] = mapped_column(_enum_column(PracticeStatus))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     current_step: Mapped[int] = mapped_column(Integer, default=0)
@@ -114,9 +118,9 @@ class PracticeSession(Base):
     # The check-in question whose answer started this practice, when one did.
     checkin_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
-    user: Mapped[User] = relationship(back_populates="sessions")
+    user: Mapped[User] = relationship(back_populates="practices")
     events: Mapped[list[StepEvent]] = relationship(
-        back_populates="session", cascade="all, delete-orphan", passive_deletes=True
+        back_populates="practice", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
@@ -125,13 +129,15 @@ class StepEvent(Base):
     __table_args__ = (Index("ix_step_events_session", "session_id", "step_index"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("practice_sessions.id", ondelete="CASCADE"))
+    practice_id: Mapped[int] = mapped_column(
+        "session_id", ForeignKey("practice_sessions.id", ondelete="CASCADE")
+    )
     step_index: Mapped[int] = mapped_column(Integer)
     step_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[EventKind] = mapped_column(_enum_column(EventKind))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    session: Mapped[PracticeSession] = relationship(back_populates="events")
+    practice: Mapped[Practice] = relationship(back_populates="events")
 
 
 class Reminder(Base):
@@ -167,9 +173,9 @@ class Feedback(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     text: Mapped[str] = mapped_column(Text)
-    # Context: the session and pose the user was on (or their last one), when known.
-    session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("practice_sessions.id", ondelete="SET NULL"), default=None
+    # Context: the practice and pose the user was on (or their last one), when known.
+    practice_id: Mapped[int | None] = mapped_column(
+        "session_id", ForeignKey("practice_sessions.id", ondelete="SET NULL"), default=None
     )
     class_id: Mapped[str | None] = mapped_column(String(64), default=None)
     step_index: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -1,7 +1,9 @@
-"""The practice engine: which cue comes next, when, and what is recorded.
+"""The practice service: which cue comes next, when, and what is recorded.
 
 Plain Python over the store; it never talks to Telegram. Every user action names the step
-it was made on, and the engine refuses it unless that step is still the current one.
+it was made on, and the service refuses it unless that step is still the current one.
+After every change it arms or cancels the practice's timer itself, through the `Timers`
+port, and returns one `PracticeOutcome` saying what the chat should now show.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.clock import Clock
-from bot.models import EventKind, PracticeSession, SessionStatus
-from bot.store import PracticeStore
+from bot.models import OPEN_STATUSES, EventKind, Practice, PracticeStatus
+from bot.store import Store, UnitOfWork
 from sequences import Step, YogaClass
 
 # A timer may fire a hair before its deadline; anything this close counts as due.
@@ -26,12 +29,24 @@ class StaleAction(Exception):
     """The button belongs to a pose that is over, or to someone else's practice."""
 
 
+class Timers(Protocol):
+    """Wake-ups for deadlines. A timer is disposable: the deadline itself is a column, and
+    a timer that fires for a step that is over does nothing."""
+
+    def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
+        """Fire `advance_if_due(practice_id, step)` at `at`, replacing any earlier timer."""
+
+    def cancel(self, practice_id: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class Cue:
-    session_id: int
-    index: int
+    """What is shown for a step now."""
+
+    practice_id: int
+    step: int
     total: int
-    step: Step
+    pose: Step
     hold_seconds: float
     easier_shown: bool = False
     paused: bool = False
@@ -40,7 +55,7 @@ class Cue:
 @dataclass(frozen=True)
 class Summary:
     class_title: str
-    status: SessionStatus
+    status: PracticeStatus
     minutes: int
     poses_done: int
     total_poses: int
@@ -50,42 +65,54 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class Transition:
-    """What changed when the practice moved on: a new cue, or the end."""
-
-    session_id: int
+class MessageRef:
     chat_id: int
-    previous_message_id: int | None
-    cue: Cue | None = None
-    deadline: datetime | None = None
+    message_id: int
+
+
+@dataclass(frozen=True)
+class PracticeOutcome:
+    """What a change means for the chat: messages whose buttons go, the pressed cue drawn
+    again, a new cue to send (and then confirm), and the summary once the practice ends."""
+
+    practice_id: int
+    chat_id: int
+    retire: tuple[MessageRef, ...] = ()
+    redraw: Cue | None = None
+    show: Cue | None = None
     summary: Summary | None = None
 
 
 @dataclass(frozen=True)
-class Started:
-    yoga_class: YogaClass
-    cue: Cue
-    deadline: datetime
-    replaced: tuple[Transition, ...]
+class _Change:
+    """A change made inside a unit of work, and what the timer must do once it is stored."""
+
+    outcome: PracticeOutcome
+    # (step, deadline) for the timer to arm, or cancel it: the practice no longer runs.
+    arm: tuple[int, datetime] | None = None
+    cancel: bool = False
 
 
-@dataclass(frozen=True)
-class Pending:
-    """An open session found at start-up, with what it needs to go on."""
-
-    session_id: int
-    chat_id: int
-    index: int
-    deadline: datetime | None
-    cue_unconfirmed: bool
+_Attempt = Callable[[UnitOfWork, Practice, YogaClass | None], Awaitable[_Change | None]]
 
 
-class PracticeEngine:
+class NoTimers:
+    """For processes that never run a practice (the command line's reports)."""
+
+    def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
+        raise RuntimeError("this process runs no practice timers")
+
+    def cancel(self, practice_id: int) -> None:
+        raise RuntimeError("this process runs no practice timers")
+
+
+class PracticeService:
     def __init__(
         self,
-        store: PracticeStore,
+        store: Store,
         catalog: dict[str, YogaClass],
         clock: Clock,
+        timers: Timers,
         time_scale: float = 1.0,
     ) -> None:
         if not catalog:
@@ -93,6 +120,7 @@ class PracticeEngine:
         self._store = store
         self._catalog = catalog
         self._clock = clock
+        self._timers = timers
         self._scale = time_scale
 
     @property
@@ -101,6 +129,8 @@ class PracticeEngine:
 
     def hold_of(self, step: Step) -> float:
         return step.hold_seconds * self._scale
+
+    # -- what the user does ----------------------------------------------------------------
 
     async def start(
         self,
@@ -111,272 +141,332 @@ class PracticeEngine:
         *,
         back_before: int | None = None,
         checkin_message_id: int | None = None,
-    ) -> Started:
-        """Begin a class; a check-in message starts at most one (StaleAction on a repeat)."""
+    ) -> PracticeOutcome:
+        """Begin a class and close the user's other open practices, in one unit of work;
+        a check-in message starts at most one (StaleAction on a repeat)."""
         yoga_class = self._catalog[class_id] if class_id else self.default_class
-        now = self._clock()
-        await self._store.upsert_user(user_id, chat_id, first_name, now)
         first = yoga_class.steps[0]
+        now = self._clock()
         deadline = now + timedelta(seconds=self.hold_of(first))
-        # Created before the previous one closes, so a refused repeat leaves that one running.
-        session = await self._store.create_session(
-            user_id=user_id,
-            chat_id=chat_id,
-            class_id=yoga_class.id,
-            first_step_id=first.id,
-            now=now,
-            hold_ends_at=deadline,
-            back_before=back_before,
-            checkin_message_id=checkin_message_id,
-        )
-        if session is None:
-            raise StaleAction
-        replaced = await self._close_others(user_id, keep=session.id)
-        return Started(yoga_class, self._cue(session, yoga_class, 0), deadline, replaced)
-
-    async def confirm_cue(self, session_id: int, index: int, message_id: int) -> bool:
-        """Record that the cue reached the chat; False if the practice moved on meanwhile
-        (a short hold ending while the send was under way), so its buttons are stale."""
-        return await self._store.confirm_cue(session_id, index, message_id)
-
-    async def next(self, user_id: int, session_id: int, index: int) -> Transition:
-        session = await self._owned(user_id, session_id, index)
-        transition = await self._move_on(session, skipped=True)
-        if transition is None:
-            raise StaleAction
-        return transition
-
-    async def advance_if_due(self, session_id: int, index: int) -> Transition | datetime | None:
-        """The timer's entry: move on if the hold is over, else say when to look again."""
-        session = await self._store.get_session(session_id)
-        if (
-            session is None
-            or session.status != SessionStatus.ACTIVE
-            or session.current_step != index
-            or session.hold_ends_at is None
-            or session.class_id not in self._catalog
-        ):
-            return None
-        if session.hold_ends_at - self._clock() > DUE_TOLERANCE:
-            return session.hold_ends_at
-        return await self._move_on(session, skipped=False)
-
-    async def reveal_easier(self, user_id: int, session_id: int, index: int) -> Cue:
-        session = await self._owned(user_id, session_id, index)
-        yoga_class = self._catalog[session.class_id]
-        await self._store.record_easier(
-            session_id, index, yoga_class.steps[index].id, self._clock()
-        )
-        return self._cue(session, yoga_class, index, easier_shown=True)
-
-    async def pause(self, user_id: int, session_id: int, index: int) -> Cue:
-        session = await self._owned(user_id, session_id, index)
-        if session.status != SessionStatus.ACTIVE or session.hold_ends_at is None:
-            raise StaleAction
-        remaining = max(0.0, (session.hold_ends_at - self._clock()).total_seconds())
-        if not await self._store.pause(session_id, index, remaining):
-            raise StaleAction
-        return await self.current_cue(session_id)
-
-    async def resume(self, user_id: int, session_id: int, index: int) -> tuple[Cue, datetime]:
-        session = await self._owned(user_id, session_id, index)
-        if session.status != SessionStatus.PAUSED:
-            raise StaleAction
-        deadline = self._clock() + timedelta(seconds=session.remaining_seconds or 0.0)
-        if not await self._store.resume(session_id, index, deadline):
-            raise StaleAction
-        return await self.current_cue(session_id), deadline
-
-    async def stop(self, user_id: int, session_id: int, index: int) -> Transition:
-        session = await self._owned(user_id, session_id, index)
-        transition = await self._close(session, SessionStatus.STOPPED, skipped=False)
-        if transition is None:
-            raise StaleAction
-        return transition
-
-    async def abandon(self, session_id: int) -> None:
-        """End a session the user can no longer receive (they blocked the bot)."""
-        session = await self._store.get_session(session_id)
-        if session is not None and session.status in (SessionStatus.ACTIVE, SessionStatus.PAUSED):
-            await self._close(session, SessionStatus.STOPPED, skipped=False)
-
-    async def current_cue(self, session_id: int) -> Cue:
-        session = await self._store.get_session(session_id)
-        if session is None or session.class_id not in self._catalog:
-            raise StaleAction
-        yoga_class = self._catalog[session.class_id]
-        index = session.current_step
-        return self._cue(
-            session,
-            yoga_class,
-            index,
-            easier_shown=await self._store.easier_revealed(session_id, index),
-        )
-
-    async def pending(self) -> list[Pending]:
-        return [
-            Pending(
-                session_id=s.id,
-                chat_id=s.chat_id,
-                index=s.current_step,
-                deadline=s.hold_ends_at if s.status == SessionStatus.ACTIVE else None,
-                cue_unconfirmed=s.cue_message_id is None,
+        async with self._store.write() as uow:
+            await uow.users.save(user_id, chat_id, first_name, now)
+            practice = await uow.practices.create(
+                user_id=user_id,
+                chat_id=chat_id,
+                class_id=yoga_class.id,
+                first_step_id=first.id,
+                now=now,
+                hold_ends_at=deadline,
+                back_before=back_before,
+                checkin_message_id=checkin_message_id,
             )
-            for s in await self._store.open_sessions()
-            if s.class_id in self._catalog
-        ]
-
-    async def _owned(self, user_id: int, session_id: int, index: int) -> PracticeSession:
-        session = await self._store.get_session(session_id)
-        if (
-            session is None
-            or session.user_id != user_id
-            or session.current_step != index
-            or session.status not in (SessionStatus.ACTIVE, SessionStatus.PAUSED)
-            or session.class_id not in self._catalog
-        ):
-            raise StaleAction
-        return session
-
-    async def _close_others(self, user_id: int, *, keep: int) -> tuple[Transition, ...]:
-        """Stop every other open practice of the user: one class at a time. A close loses
-        to a timer that moved that session on meanwhile, so look again until none is left."""
-        closed: list[Transition] = []
-        for _ in range(MAX_ATTEMPTS):
-            others = [s for s in await self._store.open_sessions_of(user_id) if s.id != keep]
-            if not others:
-                break
-            for other in others:
-                transition = await self._close(other, SessionStatus.STOPPED, skipped=False)
-                if transition is not None:
-                    closed.append(transition)
-        return tuple(closed)
-
-    async def _move_on(self, session: PracticeSession, *, skipped: bool) -> Transition | None:
-        return await self._until_settled(session, lambda s: self._try_move_on(s, skipped=skipped))
-
-    async def _close(
-        self, session: PracticeSession, status: SessionStatus, *, skipped: bool
-    ) -> Transition | None:
-        return await self._until_settled(
-            session, lambda s: self._try_close(s, status, skipped=skipped)
+            if practice is None:
+                raise StaleAction
+            replaced = [
+                other for other in await uow.practices.open_of(user_id) if other.id != practice.id
+            ]
+            for other in replaced:
+                # The write lock is held from the unit's start, so nothing moved them since.
+                await self._close(uow, other, PracticeStatus.STOPPED, skipped=False)
+        for other in replaced:
+            self._timers.cancel(other.id)
+        self._timers.arm(practice.id, 0, chat_id, deadline)
+        return PracticeOutcome(
+            practice.id,
+            chat_id,
+            retire=tuple(
+                MessageRef(other.chat_id, other.cue_message_id)
+                for other in replaced
+                if other.cue_message_id is not None
+            ),
+            show=self._cue(practice, yoga_class, 0),
         )
 
-    async def _until_settled(
-        self,
-        session: PracticeSession,
-        attempt: Callable[[PracticeSession], Awaitable[Transition | None]],
-    ) -> Transition | None:
-        """Run `attempt` on the session as last read. It misses when the row changed since;
-        if only the cue's delivery was confirmed meanwhile (same step, same status), read
-        the row again and retry. Any other change means someone else already acted."""
-        for _ in range(MAX_ATTEMPTS):
-            transition = await attempt(session)
-            if transition is not None:
-                return transition
-            fresh = await self._store.get_session(session.id)
-            if fresh is None or (fresh.current_step, fresh.status) != (
-                session.current_step,
-                session.status,
-            ):
+    async def delivered(self, cue: Cue, chat_id: int, message_id: int) -> PracticeOutcome:
+        """The cue reached the chat. If the practice moved on while it was being sent (a
+        short hold ending meanwhile), nothing could know this message yet: retire it."""
+        async with self._store.write() as uow:
+            confirmed = await uow.practices.confirm_cue(cue.practice_id, cue.step, message_id)
+        retire = () if confirmed else (MessageRef(chat_id, message_id),)
+        return PracticeOutcome(cue.practice_id, chat_id, retire=retire)
+
+    async def next(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        return await self._act(user_id, practice_id, step, self._next_attempt(skipped=True))
+
+    async def stop(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            return await self._close(uow, practice, PracticeStatus.STOPPED, skipped=False)
+
+        return await self._act(user_id, practice_id, step, attempt)
+
+    async def reveal_easier(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            assert yoga_class is not None
+            await uow.practices.record_easier(
+                practice.id, step, yoga_class.steps[step].id, self._clock()
+            )
+            cue = await self._shown(uow, practice, yoga_class)
+            return _Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue))
+
+        return await self._act(user_id, practice_id, step, attempt)
+
+    async def pause(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            assert yoga_class is not None
+            if practice.status != PracticeStatus.ACTIVE or practice.hold_ends_at is None:
+                raise StaleAction
+            remaining = max(0.0, (practice.hold_ends_at - self._clock()).total_seconds())
+            if not await uow.practices.pause(practice.id, step, remaining):
                 return None
-            session = fresh
+            cue = await self._shown(uow, practice, yoga_class, paused=True)
+            return _Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue), cancel=True)
+
+        return await self._act(user_id, practice_id, step, attempt)
+
+    async def resume(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            assert yoga_class is not None
+            if practice.status != PracticeStatus.PAUSED:
+                raise StaleAction
+            deadline = self._clock() + timedelta(seconds=practice.remaining_seconds or 0.0)
+            if not await uow.practices.resume(practice.id, step, deadline):
+                return None
+            cue = await self._shown(uow, practice, yoga_class, paused=False)
+            outcome = PracticeOutcome(practice.id, practice.chat_id, redraw=cue)
+            return _Change(outcome, arm=(step, deadline))
+
+        return await self._act(user_id, practice_id, step, attempt)
+
+    # -- what the timer and the process do -------------------------------------------------
+
+    async def advance_if_due(self, practice_id: int, step: int) -> PracticeOutcome | None:
+        """The timer's entry: move on if the hold is over. Before then it arms the timer
+        again for the stored deadline; for a step that is over it does nothing (None)."""
+
+        def due(practice: Practice) -> bool:
+            return practice.status == PracticeStatus.ACTIVE and practice.hold_ends_at is not None
+
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            assert practice.hold_ends_at is not None
+            if practice.hold_ends_at - self._clock() > DUE_TOLERANCE:
+                outcome = PracticeOutcome(practice.id, practice.chat_id)
+                return _Change(outcome, arm=(step, practice.hold_ends_at))
+            return await self._next_attempt(skipped=False)(uow, practice, yoga_class)
+
+        return await self._change(practice_id, step, due, attempt)
+
+    async def resume_all(self) -> list[PracticeOutcome]:
+        """At start-up: arm a timer for every stored deadline (an overdue one fires at once,
+        so its cue arrives once, late), and send again each cue never confirmed delivered."""
+        outcomes: list[PracticeOutcome] = []
+        async with self._store.read() as uow:
+            for practice in await uow.practices.all_open():
+                yoga_class = self._catalog.get(practice.class_id)
+                if yoga_class is None:
+                    continue
+                if practice.status == PracticeStatus.ACTIVE and practice.hold_ends_at:
+                    self._timers.arm(
+                        practice.id, practice.current_step, practice.chat_id, practice.hold_ends_at
+                    )
+                if practice.cue_message_id is None:
+                    cue = await self._shown(uow, practice, yoga_class)
+                    outcomes.append(PracticeOutcome(practice.id, practice.chat_id, show=cue))
+        return outcomes
+
+    async def abandon_chat(self, chat_id: int) -> None:
+        """End every open practice in a chat the bot can no longer reach."""
+
+        def still_open(practice: Practice) -> bool:
+            return practice.status in OPEN_STATUSES
+
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            return await self._close(uow, practice, PracticeStatus.STOPPED, skipped=False)
+
+        async with self._store.read() as uow:
+            open_ids = [p.id for p in await uow.practices.open_in_chat(chat_id)]
+        for practice_id in open_ids:
+            await self._change(practice_id, None, still_open, attempt, any_class=True)
+
+    async def current_cue(self, practice_id: int) -> Cue:
+        async with self._store.read() as uow:
+            practice = await uow.practices.get(practice_id)
+            if practice is None or practice.class_id not in self._catalog:
+                raise StaleAction
+            return await self._shown(uow, practice, self._catalog[practice.class_id])
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _act(
+        self, user_id: int, practice_id: int, step: int, attempt: _Attempt
+    ) -> PracticeOutcome:
+        """A user's press: only on their own open practice, on the step still current."""
+
+        def theirs(practice: Practice) -> bool:
+            return practice.user_id == user_id and practice.status in OPEN_STATUSES
+
+        outcome = await self._change(practice_id, step, theirs, attempt)
+        if outcome is None:
+            raise StaleAction
+        return outcome
+
+    async def _change(
+        self,
+        practice_id: int,
+        step: int | None,
+        allowed: Callable[[Practice], bool],
+        attempt: _Attempt,
+        *,
+        any_class: bool = False,
+    ) -> PracticeOutcome | None:
+        """Run `attempt` in a unit of work on the practice as it is now, if `allowed` and
+        still on `step`; then tell the timer. An attempt whose conditional update missed
+        (the row changed between read and write) is tried again on a fresh read."""
+        for _ in range(MAX_ATTEMPTS):
+            async with self._store.write() as uow:
+                practice = await uow.practices.get(practice_id)
+                if (
+                    practice is None
+                    or (step is not None and practice.current_step != step)
+                    or not allowed(practice)
+                    or (practice.class_id not in self._catalog and not any_class)
+                ):
+                    return None
+                change = await attempt(uow, practice, self._catalog.get(practice.class_id))
+            if change is not None:
+                # Only once the change is stored: a timer never runs ahead of its row.
+                if change.cancel:
+                    self._timers.cancel(practice_id)
+                elif change.arm is not None:
+                    self._timers.arm(practice_id, change.arm[0], practice.chat_id, change.arm[1])
+                return change.outcome
         return None
 
-    async def _try_move_on(self, session: PracticeSession, *, skipped: bool) -> Transition | None:
-        yoga_class = self._catalog[session.class_id]
-        index = session.current_step
-        if index + 1 >= len(yoga_class.steps):
-            return await self._close(session, SessionStatus.FINISHED, skipped=skipped)
-        now = self._clock()
-        following = yoga_class.steps[index + 1]
-        deadline = now + timedelta(seconds=self.hold_of(following))
-        moved = await self._store.move_to_step(
-            session,
-            to_step=index + 1,
-            to_step_id=following.id,
-            hold_ends_at=deadline,
-            practised_seconds=session.practised_seconds + self._spent_on(session, yoga_class),
-            skipped_step_id=yoga_class.steps[index].id if skipped else None,
-            now=now,
-        )
-        if not moved:
-            return None
-        return Transition(
-            session_id=session.id,
-            chat_id=session.chat_id,
-            previous_message_id=session.cue_message_id,
-            cue=self._cue(session, yoga_class, index + 1),
-            deadline=deadline,
-        )
+    def _next_attempt(self, *, skipped: bool) -> _Attempt:
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            assert yoga_class is not None
+            step = practice.current_step
+            if step + 1 >= len(yoga_class.steps):
+                return await self._close(uow, practice, PracticeStatus.FINISHED, skipped=skipped)
+            now = self._clock()
+            following = yoga_class.steps[step + 1]
+            deadline = now + timedelta(seconds=self.hold_of(following))
+            moved = await uow.practices.move_to_step(
+                practice,
+                to_step=step + 1,
+                to_step_id=following.id,
+                hold_ends_at=deadline,
+                practised_seconds=practice.practised_seconds + self._spent(practice, yoga_class),
+                skipped_step_id=yoga_class.steps[step].id if skipped else None,
+                now=now,
+            )
+            if not moved:
+                return None
+            outcome = PracticeOutcome(
+                practice.id,
+                practice.chat_id,
+                retire=_cue_message(practice),
+                show=self._cue(practice, yoga_class, step + 1),
+            )
+            return _Change(outcome, arm=(step + 1, deadline))
 
-    async def _try_close(
-        self, session: PracticeSession, status: SessionStatus, *, skipped: bool
-    ) -> Transition | None:
-        yoga_class = self._catalog.get(session.class_id)
-        if yoga_class is None:
-            return await self._close_orphan(session, status)
-        practised = session.practised_seconds + self._spent_on(session, yoga_class)
-        closed = await self._store.close_session(
-            session,
+        return attempt
+
+    async def _close(
+        self, uow: UnitOfWork, practice: Practice, status: PracticeStatus, *, skipped: bool
+    ) -> _Change | None:
+        yoga_class = self._catalog.get(practice.class_id)
+        # A practice whose class file is gone has nothing left to time or summarise.
+        spent = self._spent(practice, yoga_class) if yoga_class else 0.0
+        practised = practice.practised_seconds + spent
+        closed = await uow.practices.close(
+            practice,
             status=status,
             practised_seconds=practised,
-            skipped_step_id=yoga_class.steps[session.current_step].id if skipped else None,
+            skipped_step_id=(
+                yoga_class.steps[practice.current_step].id if skipped and yoga_class else None
+            ),
             now=self._clock(),
         )
         if not closed:
             return None
-        counts = await self._store.event_counts(session.id)
-        summary = Summary(
-            class_title=yoga_class.title,
-            status=status,
-            minutes=round(practised / 60),
-            poses_done=counts.get(EventKind.SHOWN, 0),
-            total_poses=len(yoga_class.steps),
-            easier_used=counts.get(EventKind.EASIER, 0),
-            ask_after=status == SessionStatus.FINISHED,
+        summary = None
+        if yoga_class is not None:
+            counts = await uow.practices.event_counts(practice.id)
+            summary = Summary(
+                class_title=yoga_class.title,
+                status=status,
+                minutes=round(practised / 60),
+                poses_done=counts.get(EventKind.SHOWN, 0),
+                total_poses=len(yoga_class.steps),
+                easier_used=counts.get(EventKind.EASIER, 0),
+                ask_after=status == PracticeStatus.FINISHED,
+            )
+        outcome = PracticeOutcome(
+            practice.id, practice.chat_id, retire=_cue_message(practice), summary=summary
         )
-        return Transition(session.id, session.chat_id, session.cue_message_id, summary=summary)
+        return _Change(outcome, cancel=True)
 
-    async def _close_orphan(
-        self, session: PracticeSession, status: SessionStatus
-    ) -> Transition | None:
-        """End a session whose class file is gone: nothing left to time or summarise."""
-        closed = await self._store.close_session(
-            session,
-            status=status,
-            practised_seconds=session.practised_seconds,
-            skipped_step_id=None,
-            now=self._clock(),
-        )
-        return Transition(session.id, session.chat_id, session.cue_message_id) if closed else None
-
-    def _spent_on(self, session: PracticeSession, yoga_class: YogaClass) -> float:
+    def _spent(self, practice: Practice, yoga_class: YogaClass) -> float:
         """Seconds of the class's own time spent on the current step, whatever the scale."""
-        step = yoga_class.steps[session.current_step]
-        if session.status == SessionStatus.PAUSED:
-            remaining = session.remaining_seconds or 0.0
-        elif session.hold_ends_at is not None:
-            remaining = max(0.0, (session.hold_ends_at - self._clock()).total_seconds())
+        step = yoga_class.steps[practice.current_step]
+        if practice.status == PracticeStatus.PAUSED:
+            remaining = practice.remaining_seconds or 0.0
+        elif practice.hold_ends_at is not None:
+            remaining = max(0.0, (practice.hold_ends_at - self._clock()).total_seconds())
         else:
             remaining = 0.0
         return min(step.hold_seconds, max(0.0, step.hold_seconds - remaining / self._scale))
 
+    async def _shown(
+        self,
+        uow: UnitOfWork,
+        practice: Practice,
+        yoga_class: YogaClass,
+        *,
+        paused: bool | None = None,
+    ) -> Cue:
+        """The current step's cue as stored: easier option revealed or not, paused or not."""
+        step = practice.current_step
+        easier = await uow.practices.easier_revealed(practice.id, step)
+        is_paused = practice.status == PracticeStatus.PAUSED if paused is None else paused
+        return self._cue(practice, yoga_class, step, easier_shown=easier, paused=is_paused)
+
     def _cue(
         self,
-        session: PracticeSession,
+        practice: Practice,
         yoga_class: YogaClass,
-        index: int,
+        step: int,
         *,
         easier_shown: bool = False,
+        paused: bool = False,
     ) -> Cue:
-        step = yoga_class.steps[index]
+        pose = yoga_class.steps[step]
         return Cue(
-            session_id=session.id,
-            index=index,
-            total=len(yoga_class.steps),
+            practice_id=practice.id,
             step=step,
-            hold_seconds=step.hold_seconds,
+            total=len(yoga_class.steps),
+            pose=pose,
+            hold_seconds=pose.hold_seconds,
             easier_shown=easier_shown,
-            paused=session.status == SessionStatus.PAUSED and session.current_step == index,
+            paused=paused,
         )
+
+
+def _cue_message(practice: Practice) -> tuple[MessageRef, ...]:
+    if practice.cue_message_id is None:
+        return ()
+    return (MessageRef(practice.chat_id, practice.cue_message_id),)

@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from statistics import fmean
 
 from bot.clock import Clock
-from bot.models import PracticeSession, SessionStatus
-from bot.store import UserStore
+from bot.models import Practice, PracticeStatus
+from bot.store import Store
 from bot.timezones import user_zone
 from sequences import YogaClass
 
@@ -23,21 +23,15 @@ EASIER_POSES = 3
 CHART_WEEKS = 8
 # A day counts towards a streak when a practice was finished or stopped on it: the closing
 # message tells a user who stopped early that it counts, and the streak agrees.
-PRACTISED = (SessionStatus.FINISHED, SessionStatus.STOPPED)
-STATUS_WORDS = {
-    SessionStatus.ACTIVE: "in progress",
-    SessionStatus.PAUSED: "paused",
-    SessionStatus.FINISHED: "finished",
-    SessionStatus.STOPPED: "stopped",
-}
+PRACTISED = (PracticeStatus.FINISHED, PracticeStatus.STOPPED)
 
 
 @dataclass(frozen=True)
-class RecentSession:
+class RecentPractice:
     day: date
     class_title: str
     minutes: int
-    status: SessionStatus
+    status: PracticeStatus
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,7 @@ class Progress:
     total_minutes: int
     current_streak: int
     longest_streak: int
-    recent: list[RecentSession]
+    recent: list[RecentPractice]
     easier_most: list[tuple[str, int]]
     back_before: float | None
     back_after: float | None
@@ -99,7 +93,7 @@ def _mean(values: Iterable[int | None]) -> float | None:
 class ProgressService:
     def __init__(
         self,
-        store: UserStore,
+        store: Store,
         catalog: dict[str, YogaClass],
         clock: Clock,
         default_timezone: str,
@@ -111,51 +105,54 @@ class ProgressService:
 
     async def report(self, user_id: int) -> Progress | None:
         """None for someone who has never started a practice."""
-        sessions = await self._store.sessions_of(user_id)
-        if not sessions:
-            return None
-        user = await self._store.user(user_id)
+        async with self._store.read() as uow:
+            practices = await uow.users.practices_of(user_id)
+            if not practices:
+                return None
+            user = await uow.users.get(user_id)
+            easier = await uow.users.easier_counts(user_id)
         zone = user_zone(user.timezone if user else None, self._default_zone)
         today = self._clock().astimezone(zone).date()
 
-        def local_day(session: PracticeSession) -> date:
-            return session.started_at.astimezone(zone).date()
+        def local_day(practice: Practice) -> date:
+            return practice.started_at.astimezone(zone).date()
 
-        current, longest = streaks((local_day(s) for s in sessions if s.status in PRACTISED), today)
+        days = (local_day(p) for p in practices if p.status in PRACTISED)
+        current, longest = streaks(days, today)
         return Progress(
-            finished=sum(s.status == SessionStatus.FINISHED for s in sessions),
-            total_minutes=round(sum(s.practised_seconds for s in sessions) / 60),
+            finished=sum(p.status == PracticeStatus.FINISHED for p in practices),
+            total_minutes=round(sum(p.practised_seconds for p in practices) / 60),
             current_streak=current,
             longest_streak=longest,
             recent=[
-                RecentSession(
-                    local_day(s),
-                    class_title(self._catalog, s.class_id),
-                    round(s.practised_seconds / 60),
-                    s.status,
+                RecentPractice(
+                    local_day(p),
+                    class_title(self._catalog, p.class_id),
+                    round(p.practised_seconds / 60),
+                    p.status,
                 )
-                for s in reversed(sessions[-RECENT:])
+                for p in reversed(practices[-RECENT:])
             ],
-            easier_most=await self._easier_most(user_id),
-            back_before=_mean(s.back_before for s in sessions),
-            back_after=_mean(s.back_after for s in sessions),
-            weeks=self._weeks(sessions, local_day, today),
+            easier_most=self._easier_most(easier),
+            back_before=_mean(p.back_before for p in practices),
+            back_after=_mean(p.back_after for p in practices),
+            weeks=self._weeks(practices, local_day, today),
         )
 
     def _weeks(
         self,
-        sessions: Sequence[PracticeSession],
-        local_day: Callable[[PracticeSession], date],
+        practices: Sequence[Practice],
+        local_day: Callable[[Practice], date],
         today: date,
     ) -> list[Week]:
         this_monday = today - timedelta(days=today.weekday())
         starts = [this_monday - timedelta(weeks=n) for n in range(CHART_WEEKS - 1, -1, -1)]
-        by_week: dict[date, list[PracticeSession]] = {start: [] for start in starts}
-        for session in sessions:
-            day = local_day(session)
+        by_week: dict[date, list[Practice]] = {start: [] for start in starts}
+        for practice in practices:
+            day = local_day(practice)
             monday = day - timedelta(days=day.weekday())
             if monday in by_week:
-                by_week[monday].append(session)
+                by_week[monday].append(practice)
         return [
             Week(
                 start=start,
@@ -166,8 +163,8 @@ class ProgressService:
             for start, week in by_week.items()
         ]
 
-    async def _easier_most(self, user_id: int) -> list[tuple[str, int]]:
+    def _easier_most(self, easier: list[tuple[str, str, int]]) -> list[tuple[str, int]]:
         counts: Counter[str] = Counter()
-        for class_id, step_id, times in await self._store.easier_counts(user_id):
+        for class_id, step_id, times in easier:
             counts[pose_title(self._catalog, class_id, step_id)] += times
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:EASIER_POSES]

@@ -15,12 +15,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock
 from bot.models import Reminder
-from bot.store.reminders import Claim, DueRow, ReminderStore
+from bot.store import Claim, DueRow, Store, UnitOfWork
 from bot.timezones import ZoneFinder, canonical_zone, zone
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,23 @@ _DAY_GROUPS = {
 _TIME = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
-TIME_EXAMPLE = "/remind 07:30"
-DAYS_EXAMPLE = "/remind 18:15 mon,wed,fri"
-ZONE_EXAMPLE = "/timezone Europe/Berlin"
+
+class InputProblem(StrEnum):
+    OFF_TAKES_NOTHING = "off_takes_nothing"
+    NEEDS_MINUTES = "needs_minutes"
+    NOT_A_TIME = "not_a_time"
+    NOT_A_TIME_OF_DAY = "not_a_time_of_day"
+    UNKNOWN_DAY = "unknown_day"
+    UNKNOWN_ZONE = "unknown_zone"
 
 
 class ReminderInputError(ValueError):
-    """The user's input cannot be used; the message is one line with a correct example."""
+    """The user's input cannot be used: which problem, and the part of it at fault."""
+
+    def __init__(self, problem: InputProblem, given: str = "") -> None:
+        super().__init__(f"{problem}: {given!r}")
+        self.problem = problem
+        self.given = given
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,7 @@ def parse_remind(args: Sequence[str]) -> Schedule | TurnOff | None:
     first, rest = args[0], args[1:]
     if first.lower() == "off":
         if rest:
-            raise ReminderInputError("“off” takes nothing after it: just /remind off")
+            raise ReminderInputError(InputProblem.OFF_TAKES_NOTHING, " ".join(rest))
         return TurnOff()
     hour, minute = parse_time(first)
     return Schedule(hour, minute, parse_days(rest) if rest else EVERY_DAY)
@@ -116,15 +127,11 @@ def parse_time(text: str) -> tuple[int, int]:
     match = _TIME.match(text.strip())
     if match is None:
         if text.isdigit() and len(text) <= 2:
-            raise ReminderInputError(
-                f"“{shown}” needs minutes too. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
-            )
-        raise ReminderInputError(f"“{shown}” is not a time. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}")
+            raise ReminderInputError(InputProblem.NEEDS_MINUTES, shown)
+        raise ReminderInputError(InputProblem.NOT_A_TIME, shown)
     hour, minute = int(match[1]), int(match[2])
     if hour > 23 or minute > 59:
-        raise ReminderInputError(
-            f"{shown} is not a time of day. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
-        )
+        raise ReminderInputError(InputProblem.NOT_A_TIME_OF_DAY, shown)
     return hour, minute
 
 
@@ -154,10 +161,7 @@ def _day_index(word: str, token: str) -> int:
         for index, name in enumerate(_FULL_DAY_NAMES):
             if name.startswith(word):
                 return index
-    raise ReminderInputError(
-        f"I don't know the day “{token[:20]}”. Use mon–sun, weekdays, weekends or daily, "
-        f"e.g. {DAYS_EXAMPLE}"
-    )
+    raise ReminderInputError(InputProblem.UNKNOWN_DAY, token[:20])
 
 
 # -- due times ---------------------------------------------------------------------------
@@ -215,7 +219,7 @@ class _Decision:
 class ReminderService:
     def __init__(
         self,
-        store: ReminderStore,
+        store: Store,
         clock: Clock,
         default_zone: str = "UTC",
         finder: ZoneFinder | None = None,
@@ -228,54 +232,42 @@ class ReminderService:
     # -- what the user asks for ----------------------------------------------------------
 
     async def status(self, user_id: int) -> ReminderStatus:
-        zone_name, is_default = await self._zone_of(user_id)
-        return self._status(await self._store.reminder_of(user_id), zone_name, is_default)
+        async with self._store.read() as uow:
+            return await self._status(uow, user_id)
 
     async def set_schedule(
         self, user_id: int, chat_id: int, first_name: str, schedule: Schedule
     ) -> ReminderStatus:
-        now = self._clock()
-        await self._store.ensure_user(user_id, chat_id, first_name, now)
-        zone_name, _ = await self._zone_of(user_id)
-        existing = await self._store.reminder_of(user_id)
-        trigger = _trigger(schedule.hour, schedule.minute, schedule.days, zone_name)
-        # The day already reminded stays claimed: a new time later today waits for tomorrow.
-        claimed = existing.claimed_for if existing is not None else None
-        await self._store.save_schedule(
-            user_id,
-            chat_id,
-            hour=schedule.hour,
-            minute=schedule.minute,
-            days=schedule.days,
-            next_due_at=_next_unclaimed(trigger, now, claimed, zone_name),
-        )
-        return await self.status(user_id)
+        async with self._store.write() as uow:
+            await self._save(uow, user_id, chat_id, first_name, schedule)
+            return await self._status(uow, user_id)
 
     async def set_time(
         self, user_id: int, chat_id: int, first_name: str, hour: int, minute: int
     ) -> ReminderStatus:
         """A new time from a button: the days the user chose before are kept."""
-        existing = await self._store.reminder_of(user_id)
-        days = existing.days if existing is not None else EVERY_DAY
-        return await self.set_schedule(user_id, chat_id, first_name, Schedule(hour, minute, days))
+        async with self._store.write() as uow:
+            existing = await uow.reminders.get(user_id)
+            days = existing.days if existing is not None else EVERY_DAY
+            await self._save(uow, user_id, chat_id, first_name, Schedule(hour, minute, days))
+            return await self._status(uow, user_id)
 
     async def turn_off(self, user_id: int) -> ReminderStatus:
-        await self._store.turn_off(user_id)
-        return await self.status(user_id)
+        async with self._store.write() as uow:
+            await uow.reminders.turn_off(user_id)
+            return await self._status(uow, user_id)
 
     async def set_timezone(
         self, user_id: int, chat_id: int, first_name: str, name: str
     ) -> ReminderStatus:
         canonical = canonical_zone(name)
         if canonical is None:
-            raise ReminderInputError(
-                f"I don't know the time zone “{name[:40]}”. Use a name like {ZONE_EXAMPLE}, "
-                "or share your location."
-            )
-        await self._store.ensure_user(user_id, chat_id, first_name, self._clock())
-        await self._store.set_timezone(user_id, canonical)
-        await self._reschedule(user_id, canonical)
-        return await self.status(user_id)
+            raise ReminderInputError(InputProblem.UNKNOWN_ZONE, name[:40])
+        async with self._store.write() as uow:
+            await uow.users.save(user_id, chat_id, first_name, self._clock())
+            await uow.users.set_timezone(user_id, canonical)
+            await self._reschedule(uow, user_id, canonical)
+            return await self._status(uow, user_id)
 
     async def set_timezone_at(
         self, user_id: int, chat_id: int, first_name: str, latitude: float, longitude: float
@@ -288,37 +280,60 @@ class ReminderService:
 
     async def snooze(self, user_id: int) -> ReminderStatus | None:
         """Remind again in 30 minutes; None when reminders are off."""
-        found = await self._enabled_today(user_id)
-        if found is None:
-            return None
-        _, _, now, today = found
-        # The snooze stands in for today's reminder, so today's is claimed as well.
-        await self._store.move(
-            user_id, next_due_at=now + SNOOZE, claimed_for=today, repeat_of=today
-        )
-        return await self.status(user_id)
+        async with self._store.write() as uow:
+            found = await self._enabled_today(uow, user_id)
+            if found is None:
+                return None
+            _, _, now, today = found
+            # The snooze stands in for today's reminder, so today's is claimed as well.
+            await uow.reminders.move(
+                user_id, next_due_at=now + SNOOZE, claimed_for=today, repeat_of=today
+            )
+            return await self._status(uow, user_id)
 
     async def skip_today(self, user_id: int) -> ReminderStatus | None:
         """No more reminders today (a pending snooze included); None when reminders are off."""
-        found = await self._enabled_today(user_id)
-        if found is None:
-            return None
-        reminder, zone_name, now, today = found
-        trigger = _trigger(reminder.hour, reminder.minute, reminder.days, zone_name)
-        await self._store.move(
-            user_id,
-            next_due_at=_next_unclaimed(trigger, now, today, zone_name),
-            claimed_for=today,
-            repeat_of=None,
-        )
-        return await self.status(user_id)
+        async with self._store.write() as uow:
+            found = await self._enabled_today(uow, user_id)
+            if found is None:
+                return None
+            reminder, zone_name, now, today = found
+            trigger = _trigger(reminder.hour, reminder.minute, reminder.days, zone_name)
+            await uow.reminders.move(
+                user_id,
+                next_due_at=_next_unclaimed(trigger, now, today, zone_name),
+                claimed_for=today,
+                repeat_of=None,
+            )
+            return await self._status(uow, user_id)
 
-    async def _enabled_today(self, user_id: int) -> tuple[Reminder, str, datetime, str] | None:
+    async def _save(
+        self, uow: UnitOfWork, user_id: int, chat_id: int, first_name: str, schedule: Schedule
+    ) -> None:
+        now = self._clock()
+        await uow.users.save(user_id, chat_id, first_name, now)
+        zone_name, _ = await self._zone_of(uow, user_id)
+        existing = await uow.reminders.get(user_id)
+        trigger = _trigger(schedule.hour, schedule.minute, schedule.days, zone_name)
+        # The day already reminded stays claimed: a new time later today waits for tomorrow.
+        claimed = existing.claimed_for if existing is not None else None
+        await uow.reminders.save_schedule(
+            user_id,
+            chat_id,
+            hour=schedule.hour,
+            minute=schedule.minute,
+            days=schedule.days,
+            next_due_at=_next_unclaimed(trigger, now, claimed, zone_name),
+        )
+
+    async def _enabled_today(
+        self, uow: UnitOfWork, user_id: int
+    ) -> tuple[Reminder, str, datetime, str] | None:
         """The user's reminder, zone, now and local day (ISO), or None when reminders are off."""
-        reminder = await self._store.reminder_of(user_id)
+        reminder = await uow.reminders.get(user_id)
         if reminder is None or not reminder.enabled:
             return None
-        zone_name, _ = await self._zone_of(user_id)
+        zone_name, _ = await self._zone_of(uow, user_id)
         now = self._clock()
         return reminder, zone_name, now, _local_day(now, zone_name).isoformat()
 
@@ -330,15 +345,16 @@ class ReminderService:
         Every due row is moved on to its next time; rows that are too late, already
         reminded or already practised that local day are moved on without a send."""
         now = self._clock()
-        rows = await self._store.due(now, limit)
-        if not rows:
-            return ClaimResult([], more=False)
-        # A practice finished on a reminder's local day: that day is at most ~2 days back.
-        finished = await self._store.finished_since(
-            {row.user_id for row in rows}, now - LATE_LIMIT - timedelta(days=2)
-        )
-        decisions = [self._decide(row, now, finished.get(row.user_id, [])) for row in rows]
-        won = await self._store.claim([d.claim for d in decisions])
+        async with self._store.write() as uow:
+            rows = await uow.reminders.due(now, limit)
+            if not rows:
+                return ClaimResult([], more=False)
+            # A practice finished on a reminder's local day: that day is at most ~2 days back.
+            finished = await uow.reminders.finished_since(
+                {row.user_id for row in rows}, now - LATE_LIMIT - timedelta(days=2)
+            )
+            decisions = [self._decide(row, now, finished.get(row.user_id, [])) for row in rows]
+            won = await uow.reminders.claim([d.claim for d in decisions])
         to_send = [d.send for d in decisions if d.send is not None and d.claim.user_id in won]
         return ClaimResult(to_send, more=len(rows) == limit)
 
@@ -352,16 +368,13 @@ class ReminderService:
                 reminder.attempt,
             )
             return False
-        return await self._store.retry_later(
-            reminder.user_id,
-            reminder.day.isoformat(),
-            self._clock() + RETRY_DELAY,
-            failures=reminder.attempt,
-        )
-
-    async def unreachable(self, user_id: int) -> None:
-        """The user blocked the bot: stop reminding them until they set a reminder again."""
-        await self._store.turn_off(user_id)
+        async with self._store.write() as uow:
+            return await uow.reminders.retry_later(
+                reminder.user_id,
+                reminder.day.isoformat(),
+                self._clock() + RETRY_DELAY,
+                failures=reminder.attempt,
+            )
 
     # -- internals -----------------------------------------------------------------------
 
@@ -398,27 +411,27 @@ class ReminderService:
         attempt = row.failures + 1 if row.repeat_of is not None else 1
         return _Decision(claim, DueReminder(row.user_id, row.chat_id, day, attempt))
 
-    async def _zone_of(self, user_id: int) -> tuple[str, bool]:
-        stored = await self._store.timezone_of(user_id)
+    async def _zone_of(self, uow: UnitOfWork, user_id: int) -> tuple[str, bool]:
+        stored = await uow.users.timezone_of(user_id)
         usable = canonical_zone(stored) if stored else None
         return (usable, False) if usable else (self._default_zone, True)
 
-    async def _reschedule(self, user_id: int, zone_name: str) -> None:
+    async def _reschedule(self, uow: UnitOfWork, user_id: int, zone_name: str) -> None:
         """After a zone change the same local time is a different instant."""
-        reminder = await self._store.reminder_of(user_id)
+        reminder = await uow.reminders.get(user_id)
         if reminder is None or not reminder.enabled or reminder.repeat_of is not None:
             return  # off, or a snooze/retry at a fixed instant that the next claim moves on
         trigger = _trigger(reminder.hour, reminder.minute, reminder.days, zone_name)
-        await self._store.move(
+        await uow.reminders.move(
             user_id,
             next_due_at=_next_unclaimed(trigger, self._clock(), reminder.claimed_for, zone_name),
             claimed_for=reminder.claimed_for,
             repeat_of=None,
         )
 
-    def _status(
-        self, reminder: Reminder | None, zone_name: str, is_default: bool
-    ) -> ReminderStatus:
+    async def _status(self, uow: UnitOfWork, user_id: int) -> ReminderStatus:
+        zone_name, is_default = await self._zone_of(uow, user_id)
+        reminder = await uow.reminders.get(user_id)
         local = zone(zone_name)
         now = self._clock().astimezone(local)
         if reminder is None or not reminder.enabled:

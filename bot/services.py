@@ -1,43 +1,62 @@
-"""Every service the bot uses, built once over one database engine.
+"""Every service the bot uses, built once over one database engine: the composition root.
 
-Kept apart from the Telegram wiring so a script or a benchmark can build the same
-services without an Application.
+Kept apart from the Telegram wiring so the command line or a benchmark can build the same
+services without an Application; the Application passes its JobQueue in as the timers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.account import AccountService
 from bot.checkin import CheckinService
 from bot.clock import Clock
-from bot.database import create_sessionmaker
 from bot.feedback import FeedbackService
-from bot.practice import PracticeEngine
+from bot.practice import PracticeService, Timers
 from bot.progress import ProgressService
 from bot.reminders import ReminderService
 from bot.settings import Settings
 from bot.stats import StatsService
-from bot.store import FeedbackStore, PracticeStore, ReminderStore, UserStore
-from bot.userdata import UserDataService
+from bot.store import Store
 from sequences import YogaClass
 
 
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    catalog: dict[str, YogaClass]
+    practice: PracticeService
+    checkin: CheckinService
+    reminders: ReminderService
+    progress: ProgressService
+    feedback: FeedbackService
+    account: AccountService
+    stats: StatsService
+
+
 def build_services(
-    settings: Settings, engine: AsyncEngine, catalog: dict[str, YogaClass], clock: Clock
-) -> dict[str, Any]:
-    """The services by the names handlers/context.py looks them up under."""
-    sessions = create_sessionmaker(engine)
-    practice_store = PracticeStore(sessions)
-    users = UserStore(sessions)
+    settings: Settings,
+    engine: AsyncEngine,
+    catalog: dict[str, YogaClass],
+    clock: Clock,
+    timers: Timers,
+) -> Services:
+    store = Store(engine)
     zone = settings.default_timezone
-    return {
-        "practice": PracticeEngine(practice_store, catalog, clock, settings.time_scale),
-        "checkin": CheckinService(practice_store),
-        "progress": ProgressService(users, catalog, clock, zone),
-        "feedback": FeedbackService(FeedbackStore(sessions), practice_store, catalog, clock),
-        "userdata": UserDataService(users, catalog, zone),
-        "stats": StatsService(users),
-        "reminders": ReminderService(ReminderStore(sessions), clock, zone),
-    }
+    practice = PracticeService(store, catalog, clock, timers, settings.time_scale)
+    reminders = ReminderService(store, clock, zone)
+    return Services(
+        settings=settings,
+        catalog=catalog,
+        practice=practice,
+        checkin=CheckinService(store),
+        reminders=reminders,
+        progress=ProgressService(store, catalog, clock, zone),
+        feedback=FeedbackService(store, catalog, clock),
+        account=AccountService(
+            store, catalog, zone, practice=practice, reminders=reminders, timers=timers
+        ),
+        stats=StatsService(store),
+    )

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from bot.store.users import Counts, UserStore
+from bot.store import Counts, Store
 
 
 def completion_rate(counts: Counts) -> float | None:
-    if not counts.sessions_started:
+    if not counts.practices_started:
         return None
-    return counts.sessions_finished / counts.sessions_started
-
-
-def as_text(counts: Counts) -> str:
-    rate = completion_rate(counts)
-    rows = [
-        ("users", str(counts.users)),
-        ("users with reminders", str(counts.users_with_reminders)),
-        ("sessions started", str(counts.sessions_started)),
-        ("sessions finished", str(counts.sessions_finished)),
-        ("completion rate", "-" if rate is None else f"{rate:.0%}"),
-        ("feedback", str(counts.feedback)),
-    ]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    return counts.practices_finished / counts.practices_started
 
 
 class StatsService:
-    def __init__(self, store: UserStore) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     async def collect(self) -> Counts:
-        return await self._store.counts()
+        async with self._store.read() as uow:
+            return await uow.users.counts()

@@ -9,9 +9,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -99,10 +102,11 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _with_services(settings: Settings, use: Callable[[dict[str, Any]], Awaitable[T]]) -> T:
+def _with_services(settings: Settings, use: Callable[[Services], Awaitable[T]]) -> T:
     """Run one read against the same services the bot builds, then close the database."""
     from bot.clock import utc_now
     from bot.database import create_engine, migrate
+    from bot.practice import NoTimers
     from bot.services import build_services
     from sequences import load_catalog
 
@@ -111,7 +115,8 @@ def _with_services(settings: Settings, use: Callable[[dict[str, Any]], Awaitable
         try:
             # A fresh database gets its tables, so a report on it is empty, not an error.
             await migrate(engine)
-            return await use(build_services(settings, engine, load_catalog(), utc_now))
+            services = build_services(settings, engine, load_catalog(), utc_now, NoTimers())
+            return await use(services)
         finally:
             await engine.dispose()
 
@@ -131,21 +136,21 @@ def _export_feedback(settings: Settings, since_text: str | None, form: str) -> i
                 file=sys.stderr,
             )
             return EXIT_USAGE
-    items = _with_services(settings, lambda services: services["feedback"].export(since))
+    items = _with_services(settings, lambda services: services.feedback.export(since))
     (write_json if form == "json" else write_csv)(items, sys.stdout)
     return 0
 
 
 def _stats(settings: Settings) -> int:
-    from bot.stats import as_text
+    from handlers.render.account import stats_table
 
-    print(as_text(_with_services(settings, lambda services: services["stats"].collect())))
+    print(stats_table(_with_services(settings, lambda services: services.stats.collect())))
     return 0
 
 
 def _run(settings: Settings) -> int:
     from bot.logs import configure_logging
-    from handlers.app import build_application
+    from handlers.app import build_application, serve
 
     if settings.bot_token is None:
         print(f"yogabot: {NO_TOKEN}", file=sys.stderr)
@@ -155,8 +160,7 @@ def _run(settings: Settings) -> int:
     configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
     application = build_application(settings)
     try:
-        # A few tries at start-up ride out a network that comes up after the bot does.
-        application.run_polling(allowed_updates=["message", "callback_query"], bootstrap_retries=3)
+        asyncio.run(serve(application))
     except InvalidToken:
         print(
             "yogabot: BOT_TOKEN: Telegram refused this token; copy it again from @BotFather",

@@ -1,16 +1,22 @@
-"""Application wiring: settings in, a ready PTB Application out. No business rules here."""
+"""Application wiring: settings in, a ready PTB Application out, and the one way to run it.
+
+Production, the tests and the playground all start the bot through `running`, with the
+same handlers and the same allowed updates.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
     BaseHandler,
     CallbackQueryHandler,
@@ -24,54 +30,62 @@ from bot.clock import Clock, utc_now
 from bot.database import create_engine, migrate
 from bot.services import build_services
 from bot.settings import Settings
-from handlers import (
-    admin,
-    checkin,
-    commands,
-    feedback,
-    mydata,
-    practice,
-    progress,
-    reminders,
-    render,
-    render_account,
-    render_feedback,
+from handlers import account, checkin, commands, feedback, practice, progress, reminders
+from handlers.buttons import (
+    CancelFeedback,
+    CheckinAfter,
+    CheckinBefore,
+    ForgetButton,
+    PracticeButton,
+    ReminderButton,
+    ReminderTime,
+    StartButton,
 )
-from handlers.context import YogaApp, YogaContext
-from handlers.delivery import resume_open_sessions
+from handlers.context import SERVICES, YogaApp, YogaContext
 from handlers.errors import on_error
+from handlers.reminder_tick import start_ticking
+from handlers.render import common
+from handlers.timers import JobQueueTimers
 from sequences import YogaClass, load_catalog
 
 log = logging.getLogger(__name__)
 
+# Every update type a handler below answers. Telegram sends only these, in production and
+# in tests alike, so a handler for any other type could never fire: add its type here.
+ALLOWED_UPDATES = ("message", "callback_query")
+# Text awaited by /feedback is looked at first, and taken from the ordinary handlers.
+AWAITED_TEXT_GROUP = -1
+# A few tries at start-up ride out a network that comes up after the bot does.
+BOOTSTRAP_RETRIES = 3
+ENGINE = "database_engine"
 
-def handler_list() -> list[BaseHandler]:  # type: ignore[type-arg]
+
+def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
     """Every update the bot answers, in the order PTB tries them."""
     return [
         CommandHandler("start", commands.start),
         CommandHandler("help", commands.help_command),
         CommandHandler("start_practice", practice.start_practice),
-        CallbackQueryHandler(practice.start_button, pattern=f"^{render.START_BUTTON_DATA}$"),
-        CallbackQueryHandler(practice.practice_button, pattern=r"^p:"),
-        CallbackQueryHandler(checkin.checkin_button, pattern=r"^c:"),
         CommandHandler("progress", progress.show_progress),
         CommandHandler("feedback", feedback.feedback_command),
-        CallbackQueryHandler(feedback.cancel_button, pattern=f"^{render_feedback.CANCEL_DATA}$"),
-        CommandHandler("mydata", mydata.send_my_data),
-        CommandHandler("forget_me", mydata.ask_forget),
-        CallbackQueryHandler(
-            mydata.forget_button,
-            pattern=f"^({render_account.FORGET_YES}|{render_account.FORGET_NO})$",
-        ),
-        CommandHandler("stats", admin.stats),
+        CommandHandler("mydata", account.send_my_data),
+        CommandHandler("forget_me", account.ask_forget),
+        CommandHandler("stats", account.stats),
         CommandHandler("remind", reminders.remind),
         CommandHandler("timezone", reminders.timezone),
-        CallbackQueryHandler(reminders.reminder_button, pattern=r"^r:"),
         MessageHandler(filters.LOCATION, reminders.shared_location),
-        # Before the catch-alls: text awaited by /feedback; it passes anything else on.
-        MessageHandler(filters.TEXT & ~filters.COMMAND, feedback.text_message),
         MessageHandler(filters.COMMAND, commands.unknown_command),
         MessageHandler(filters.TEXT, commands.plain_text),
+        CallbackQueryHandler(practice.start_button, pattern=StartButton.pattern),
+        CallbackQueryHandler(practice.practice_button, pattern=PracticeButton.pattern),
+        CallbackQueryHandler(checkin.before_button, pattern=CheckinBefore.pattern),
+        CallbackQueryHandler(checkin.after_button, pattern=CheckinAfter.pattern),
+        CallbackQueryHandler(reminders.reminder_button, pattern=ReminderButton.pattern),
+        CallbackQueryHandler(reminders.time_button, pattern=ReminderTime.pattern),
+        CallbackQueryHandler(feedback.cancel_button, pattern=CancelFeedback.pattern),
+        CallbackQueryHandler(account.forget_button, pattern=ForgetButton.pattern),
+        # Last: a button no scheme matches is still answered, so no spinner keeps turning.
+        CallbackQueryHandler(commands.stale_button),
     ]
 
 
@@ -91,52 +105,71 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=YogaContext))
         .rate_limiter(AIORateLimiter())
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
+        .post_init(_starting(settings, clock, catalog or load_catalog()))
+        .post_shutdown(_stopped)
         .build()
     )
-    application.bot_data.update(
-        settings=settings, clock=clock, catalog=catalog if catalog is not None else load_catalog()
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND, feedback.awaited_note),
+        group=AWAITED_TEXT_GROUP,
     )
     application.add_handlers(handler_list())
     application.add_error_handler(on_error)
     return application
 
 
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    data = application.bot_data
-    settings: Settings = data["settings"]
-    engine = create_engine(settings.database_url)
-    await migrate(engine)
-    data["engine"] = engine
-    data.update(build_services(settings, engine, data["catalog"], data["clock"]))
-    try:
-        await application.bot.set_my_commands([BotCommand(*c) for c in render.COMMANDS])
-    except TelegramError as exc:
-        log.warning("could not register the command menu: %s", exc)
-    await resume_open_sessions(YogaContext(application))  # type: ignore[arg-type]
-    # The schedule lives in the database; one repeating tick sends whatever falls due.
-    assert application.job_queue is not None
-    reminders.start_ticking(application.job_queue)
+def _starting(
+    settings: Settings, clock: Clock, catalog: dict[str, YogaClass]
+) -> Callable[[YogaApp], Coroutine[Any, Any, None]]:
+    async def post_init(application: YogaApp) -> None:
+        engine = create_engine(settings.database_url)
+        application.bot_data[ENGINE] = engine
+        await migrate(engine)
+        assert application.job_queue is not None
+        timers = JobQueueTimers(application.job_queue, clock)
+        services = build_services(settings, engine, catalog, clock, timers)
+        application.bot_data[SERVICES] = services
+        try:
+            await application.bot.set_my_commands([BotCommand(*c) for c in common.COMMANDS])
+        except TelegramError as exc:
+            log.warning("could not register the command menu: %s", exc)
+        for outcome in await services.practice.resume_all():
+            # One chat's failure must not keep the bot, or anyone else's practice, from
+            # starting; a cue left unconfirmed is sent again at the next start.
+            try:
+                await practice.present(application.bot, services, outcome)
+            except Forbidden:
+                await services.account.unreachable(outcome.chat_id)
+            except TelegramError as exc:
+                log.warning("could not re-send cue to chat %s: %s", outcome.chat_id, exc)
+        # The schedule lives in the database; one repeating tick sends whatever falls due.
+        start_ticking(application.job_queue)
+
+    return post_init
 
 
-async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
-    engine = application.bot_data.pop("engine", None)
+async def _stopped(application: YogaApp) -> None:
+    engine = application.bot_data.pop(ENGINE, None)
     if engine is not None:
         await engine.dispose()
 
 
 @contextlib.asynccontextmanager
-async def running(application: YogaApp, *, poll_timeout: int = 10) -> AsyncIterator[YogaApp]:
-    """Run the bot inside an event loop someone else owns (tests, the playground),
-    with the same start-up and shutdown steps `run_polling` performs."""
-    await application.initialize()
+async def running(
+    application: YogaApp, *, poll_timeout: int = 10, bootstrap_retries: int = 0
+) -> AsyncIterator[YogaApp]:
+    """Run the bot inside an event loop someone else owns, with the start-up and shutdown
+    steps of PTB's `run_polling`."""
+    await _initialize(application, bootstrap_retries)
     try:
         if application.post_init is not None:
             await application.post_init(application)
         assert application.updater is not None
         await application.updater.start_polling(
-            poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+            poll_interval=0,
+            timeout=poll_timeout,
+            allowed_updates=list(ALLOWED_UPDATES),
+            bootstrap_retries=bootstrap_retries,
         )
         await application.start()
         try:
@@ -149,3 +182,32 @@ async def running(application: YogaApp, *, poll_timeout: int = 10) -> AsyncItera
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+async def _initialize(application: YogaApp, retries: int) -> None:
+    """`initialize` (which asks Telegram who the bot is), tried again on network trouble."""
+    for attempt in range(retries + 1):
+        try:
+            await application.initialize()
+            return
+        except (InvalidToken, BadRequest):
+            raise
+        except NetworkError as exc:
+            if attempt == retries:
+                raise
+            log.warning("Bot API not reachable yet (%s); trying again", exc)
+            await asyncio.sleep(1)
+
+
+async def serve(application: YogaApp) -> None:
+    """Run the bot until SIGINT or SIGTERM: what `yogabot run` does."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running(application, bootstrap_retries=BOOTSTRAP_RETRIES):
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-import logging
-
-from telegram import CallbackQuery, Update
-from telegram.error import BadRequest
+from telegram import Update
 
 from bot.practice import StaleAction
-from handlers import render_checkin
-from handlers.answers import answer
+from handlers import messages
+from handlers.buttons import CheckinAfter, CheckinBefore
 from handlers.context import YogaContext
-from handlers.practice import begin
+from handlers.practice import present
+from handlers.render import checkin as render
 
-log = logging.getLogger(__name__)
 
-
-async def checkin_button(update: Update, context: YogaContext) -> None:
+async def before_button(update: Update, context: YogaContext) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    press = render_checkin.parse(query.data)
-    if press is None or query.message is None:
-        await answer(query, render_checkin.ALREADY_ANSWERED)
+    press = CheckinBefore.parse(query.data)
+    assert press is not None  # routed here by CheckinBefore.pattern
+    if query.message is None:
+        await messages.answer(query, render.ALREADY_ANSWERED)
         return
     chat_id = query.message.chat.id
-    if press.after:
-        await _after(query, context, user.id, chat_id, press)
-        return
     try:
         # Keyed by the question's own message: a second tap on it starts nothing.
-        started = await context.practice.start(
+        outcome = await context.services.practice.start(
             user.id,
             chat_id,
             user.first_name,
@@ -37,38 +31,30 @@ async def checkin_button(update: Update, context: YogaContext) -> None:
             checkin_message_id=query.message.message_id,
         )
     except StaleAction:
-        await answer(query, render_checkin.ALREADY_ANSWERED)
+        await messages.answer(query, render.ALREADY_ANSWERED)
         return
-    await answer(query)
-    await _settle(query, render_checkin.before_answered(press.score))
-    await begin(context, chat_id, started)
+    await messages.answer(query)
+    # The question becomes its answer, so its buttons cannot be pressed again.
+    await messages.edit_pressed(context.bot, query, render.answered_before(press.score))
+    await present(context.bot, context.services, outcome)
 
 
-async def _after(
-    query: CallbackQuery,
-    context: YogaContext,
-    user_id: int,
-    chat_id: int,
-    press: render_checkin.CheckinPress,
-) -> None:
-    if press.score is None or press.session_id is None:
-        await answer(query)
-        await _settle(query, render_checkin.after_answered(None))
+async def after_button(update: Update, context: YogaContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    press = CheckinAfter.parse(query.data)
+    assert press is not None  # routed here by CheckinAfter.pattern
+    if press.score is None:
+        await messages.answer(query)
+        await messages.edit_pressed(context.bot, query, render.answered_after(None))
         return
-    recorded = await context.checkin.record_after(user_id, press.session_id, press.score)
+    recorded = await context.services.checkin.record_after(user.id, press.practice, press.score)
     if recorded is None:
-        await answer(query, render_checkin.ALREADY_ANSWERED)
+        await messages.answer(query, render.ALREADY_ANSWERED)
         return
-    await answer(query)
-    await _settle(query, render_checkin.after_answered(recorded.after, recorded.before))
-    if recorded.needs_rest_note:
-        await context.bot.send_message(chat_id, render_checkin.REST_NOTE)
-
-
-async def _settle(query: CallbackQuery, text: str) -> None:
-    """Replace the question by its answer, so its buttons cannot be pressed again."""
-    try:
-        await query.edit_message_text(text)
-    except BadRequest as exc:
-        # The user deleted the question meanwhile; the answer is stored all the same.
-        log.debug("could not settle check-in %s: %s", query.data, exc)
+    await messages.answer(query)
+    await messages.edit_pressed(
+        context.bot, query, render.answered_after(recorded.after, recorded.before)
+    )
+    if recorded.needs_rest_note and query.message is not None:
+        await messages.send(context.bot, query.message.chat.id, render.rest_note())

@@ -1,33 +1,38 @@
-"""/start, /help and the replies to what the bot does not understand."""
+"""/start, /help, and the replies to what the bot does not understand."""
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
 
-from handlers import render
+from handlers import messages
 from handlers.context import YogaContext
+from handlers.render import common as render
 
 
 async def start(update: Update, context: YogaContext) -> None:
-    assert update.effective_message is not None and update.effective_user is not None
-    await update.effective_message.reply_text(
-        render.welcome(context.practice.default_class, update.effective_user.first_name),
-        parse_mode=ParseMode.HTML,
-        reply_markup=render.start_keyboard(),
-    )
+    assert update.effective_chat is not None and update.effective_user is not None
+    yoga_class = context.services.practice.default_class
+    reply = render.welcome(yoga_class, update.effective_user.first_name)
+    await messages.send(context.bot, update.effective_chat.id, reply)
 
 
 async def help_command(update: Update, context: YogaContext) -> None:
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(render.help_text())
+    assert update.effective_chat is not None
+    await messages.send(context.bot, update.effective_chat.id, render.help_text())
 
 
 async def unknown_command(update: Update, context: YogaContext) -> None:
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(render.UNKNOWN_COMMAND)
+    assert update.effective_chat is not None
+    await messages.send(context.bot, update.effective_chat.id, render.unknown_command())
 
 
 async def plain_text(update: Update, context: YogaContext) -> None:
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(render.PLAIN_TEXT)
+    assert update.effective_chat is not None
+    await messages.send(context.bot, update.effective_chat.id, render.plain_text())
+
+
+async def stale_button(update: Update, context: YogaContext) -> None:
+    """A button that matches no scheme (from an older version of the bot, or forged): its
+    spinner still stops."""
+    assert update.callback_query is not None
+    await messages.answer(update.callback_query, render.OUT_OF_DATE)

@@ -7,18 +7,21 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from handlers import messages
 from handlers.context import YogaContext
+from handlers.render import common as render
 
 log = logging.getLogger(__name__)
-
-SORRY = "Sorry, something went wrong on my side. Your practice is saved; try that again."
 
 
 async def on_error(update: object, context: YogaContext) -> None:
     error = context.error
-    where = _describe(update)
+    where = _describe(update, context)
+    chat_id = _chat_of(update, context)
     if isinstance(error, Forbidden):
-        log.info("user unreachable while handling %s: %s", where, error)
+        log.info("chat %s unreachable while handling %s: %s", chat_id, where, error)
+        if chat_id is not None:
+            await context.services.account.unreachable(chat_id)
         return
     if isinstance(error, RetryAfter):
         # Flood-limited: one more message (an apology) would only add to it.
@@ -32,15 +35,24 @@ async def on_error(update: object, context: YogaContext) -> None:
         return
     else:
         log.error("unexpected error while handling %s", where, exc_info=error)
-    if isinstance(update, Update) and update.effective_chat is not None:
+    if isinstance(update, Update) and chat_id is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, SORRY)
+            await messages.send(context.bot, chat_id, render.sorry())
         except TelegramError:
-            log.warning("could not tell chat %s about the error", update.effective_chat.id)
+            log.warning("could not tell chat %s about the error", chat_id)
 
 
-def _describe(update: object) -> str:
+def _chat_of(update: object, context: YogaContext) -> int | None:
+    if isinstance(update, Update):
+        return update.effective_chat.id if update.effective_chat else None
+    # A timer's job (a cue falling due) names the chat it runs for.
+    return context.job.chat_id if context.job is not None else None
+
+
+def _describe(update: object, context: YogaContext) -> str:
     if not isinstance(update, Update):
+        if context.job is not None:
+            return f"timer {context.job.name!r}"
         return "a timer" if update is None else type(update).__name__
     user = update.effective_user
     who = f"user {user.id}" if user else "an unknown user"

@@ -6,12 +6,13 @@ import logging
 import re
 
 from telegram import Message, Update, User
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
-from bot.feedback import FeedbackItem, Refusal, Refused
-from handlers import commands, render_feedback
-from handlers.answers import answer
+from bot.feedback import FeedbackItem, Refused
+from handlers import messages
 from handlers.context import YogaContext
+from handlers.render import feedback as render
 
 log = logging.getLogger(__name__)
 
@@ -31,59 +32,50 @@ async def feedback_command(update: Update, context: YogaContext) -> None:
     if note:
         await _submit(message, user, context, note, waiting=False)
         return
-    refused = await context.feedback.begin_waiting(user.id, message.chat_id, user.first_name)
-    if refused is not None:
-        await message.reply_text(render_feedback.refused(refused))
-        return
-    await message.reply_text(render_feedback.ASK, reply_markup=render_feedback.cancel_keyboard())
+    feedback = context.services.feedback
+    refused = await feedback.begin_waiting(user.id, message.chat_id, user.first_name)
+    reply = render.ask() if refused is None else render.refused(refused)
+    await messages.send(context.bot, message.chat_id, reply)
 
 
-async def text_message(update: Update, context: YogaContext) -> None:
-    """Plain text: the awaited note if /feedback asked for one, else the ordinary reply."""
+async def awaited_note(update: Update, context: YogaContext) -> None:
+    """Plain text while /feedback waits for a note: the note, and no other handler sees it.
+    Anything else goes on to the ordinary handlers."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    if not await context.feedback.is_waiting(user.id):
-        await commands.plain_text(update, context)
+    if not await context.services.feedback.is_waiting(user.id):
         return
     await _submit(message, user, context, message.text or "", waiting=True)
+    raise ApplicationHandlerStop
 
 
 async def cancel_button(update: Update, context: YogaContext) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    cancelled = await context.feedback.cancel_waiting(user.id)
-    await answer(query, None if cancelled else render_feedback.NOTHING_TO_CANCEL)
-    try:
-        if cancelled:
-            await query.edit_message_text(render_feedback.CANCELLED)
-        else:
-            await query.edit_message_reply_markup(reply_markup=None)
-    except BadRequest as exc:
-        log.debug("could not retire the cancel button: %s", exc)
+    cancelled = await context.services.feedback.cancel_waiting(user.id)
+    await messages.answer(query, None if cancelled else render.NOTHING_TO_CANCEL)
+    if cancelled:
+        await messages.edit_pressed(context.bot, query, render.cancelled())
+    elif query.message is not None:
+        await messages.retire(context.bot, query.message.chat.id, query.message.message_id)
 
 
 async def _submit(
     message: Message, user: User, context: YogaContext, note: str, *, waiting: bool
 ) -> None:
-    result = await context.feedback.submit(user.id, message.chat_id, user.first_name, note)
+    result = await context.services.feedback.submit(user.id, message.chat_id, user.first_name, note)
     if isinstance(result, Refused):
-        # While a note is awaited, a too-long one may simply be sent again, shorter.
-        retry = waiting and result.reason == Refusal.TOO_LONG
-        await message.reply_text(
-            render_feedback.refused(result, waiting=retry),
-            reply_markup=render_feedback.cancel_keyboard() if retry else None,
-        )
+        await messages.send(context.bot, message.chat_id, render.refused(result, waiting=waiting))
         return
-    await message.reply_text(render_feedback.THANKS)
+    await messages.send(context.bot, message.chat_id, render.thanks())
     await _forward(context, result)
 
 
 async def _forward(context: YogaContext, item: FeedbackItem) -> None:
-    chat_id = context.settings.feedback_chat_id
+    chat_id = context.services.settings.feedback_chat_id
     if chat_id is None:
         return
     try:
-        # No parse_mode: the note is the user's own text, never markup.
-        await context.bot.send_message(chat_id, render_feedback.forwarded(item))
+        await messages.send(context.bot, chat_id, render.forwarded(item))
     except TelegramError as exc:
         log.warning("could not forward feedback #%s to chat %s: %s", item.id, chat_id, exc)

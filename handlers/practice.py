@@ -1,16 +1,17 @@
-"""The practice in Telegram: /start_practice, the cue buttons, and the intro."""
+"""The practice in Telegram: /start_practice, the Start and cue buttons, and `present`,
+which turns every practice outcome into messages."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import Bot, Update
 
-from bot.practice import Cue, StaleAction, Started
-from handlers import render, render_checkin
-from handlers.answers import answer
+from bot.practice import Cue, MessageRef, PracticeOutcome, StaleAction
+from bot.services import Services
+from handlers import messages
+from handlers.buttons import PracticeAction, PracticeButton
 from handlers.context import YogaContext
-from handlers.delivery import arm_timer, cancel_timer, deliver, remove_buttons, send_cue
+from handlers.render import checkin as render_checkin
+from handlers.render import practice as render
 
 
 async def start_practice(update: Update, context: YogaContext) -> None:
@@ -18,81 +19,71 @@ async def start_practice(update: Update, context: YogaContext) -> None:
     (handlers.checkin), so every way in — command, Start button, reminder — asks first."""
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_message(
-        chat.id, render.intro(context.practice.default_class), parse_mode=ParseMode.HTML
-    )
-    await context.bot.send_message(
-        chat.id, render_checkin.BEFORE_QUESTION, reply_markup=render_checkin.before_keyboard()
-    )
-
-
-async def begin(context: YogaContext, chat_id: int, started: Started) -> None:
-    """Retire the practices the new one replaced, arm the first timer, send the first cue."""
-    for replaced in started.replaced:
-        cancel_timer(context.job_queue, replaced.session_id)
-        if replaced.previous_message_id is not None:
-            await remove_buttons(context.bot, chat_id, replaced.previous_message_id)
-    arm_timer(
-        context.job_queue,
-        context.clock,
-        session_id=started.cue.session_id,
-        index=0,
-        chat_id=chat_id,
-        deadline=started.deadline,
-    )
-    await send_cue(context, chat_id, started.cue)
+    yoga_class = context.services.practice.default_class
+    await messages.send(context.bot, chat.id, render.intro(yoga_class))
+    await messages.send(context.bot, chat.id, render_checkin.before_question())
 
 
 async def start_button(update: Update, context: YogaContext) -> None:
     assert update.callback_query is not None
-    await answer(update.callback_query)
+    await messages.answer(update.callback_query)
     await start_practice(update, context)
 
 
 async def practice_button(update: Update, context: YogaContext) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    press = render.parse_button(query.data)
-    if press is None:
-        await answer(query, render.STALE_BUTTON)
-        return
-    practice = context.practice
+    press = PracticeButton.parse(query.data)
+    assert press is not None  # routed here by PracticeButton.pattern
+    practice = context.services.practice
+    act = {
+        PracticeAction.NEXT: practice.next,
+        PracticeAction.STOP: practice.stop,
+        PracticeAction.EASIER: practice.reveal_easier,
+        PracticeAction.PAUSE: practice.pause,
+        PracticeAction.RESUME: practice.resume,
+    }[press.action]
     try:
-        match press.action:
-            case "n":
-                transition = await practice.next(user.id, press.session_id, press.index)
-            case "s":
-                transition = await practice.stop(user.id, press.session_id, press.index)
-            case "e":
-                cue = await practice.reveal_easier(user.id, press.session_id, press.index)
-            case "p":
-                cue = await practice.pause(user.id, press.session_id, press.index)
-                cancel_timer(context.job_queue, press.session_id)
-            case "r":
-                cue, deadline = await practice.resume(user.id, press.session_id, press.index)
-                arm_timer(
-                    context.job_queue,
-                    context.clock,
-                    session_id=press.session_id,
-                    index=press.index,
-                    chat_id=query.message.chat.id if query.message else user.id,
-                    deadline=deadline,
-                )
+        outcome = await act(user.id, press.practice, press.step)
     except StaleAction:
-        await answer(query, render.STALE_BUTTON)
+        await messages.answer(query, render.STALE_BUTTON)
         return
-    await answer(query)
-    if press.action in ("n", "s"):
-        await deliver(context, transition)
-    else:
-        await show_cue_again(query, cue)
+    await messages.answer(query)
+    pressed = MessageRef(query.message.chat.id, query.message.message_id) if query.message else None
+    await present(context.bot, context.services, outcome, pressed=pressed)
 
 
-async def show_cue_again(query, cue: Cue) -> None:  # type: ignore[no-untyped-def]
-    try:
-        await query.edit_message_text(
-            render.cue_text(cue), parse_mode=ParseMode.HTML, reply_markup=render.cue_keyboard(cue)
+async def present(
+    bot: Bot,
+    services: Services,
+    outcome: PracticeOutcome | None,
+    *,
+    pressed: MessageRef | None = None,
+) -> None:
+    """Show what a practice change means: retire old buttons, redraw the pressed cue, send
+    the new cue (and confirm it), then the summary and the after-practice check-in."""
+    if outcome is None:
+        return
+    for old in outcome.retire:
+        await messages.retire(bot, old.chat_id, old.message_id)
+    if outcome.redraw is not None and pressed is not None:
+        afresh = await messages.edit(
+            bot, pressed.chat_id, pressed.message_id, render.cue(outcome.redraw)
         )
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
+        if afresh is not None:
+            await _confirm(bot, services, outcome.redraw, afresh.chat.id, afresh.message_id)
+    if outcome.show is not None:
+        sent = await messages.send(bot, outcome.chat_id, render.cue(outcome.show))
+        await _confirm(bot, services, outcome.show, outcome.chat_id, sent.message_id)
+    summary = outcome.summary
+    if summary is not None:
+        await messages.send(bot, outcome.chat_id, render.closing(summary))
+        if summary.ask_after:
+            question = render_checkin.after_question(outcome.practice_id)
+            await messages.send(bot, outcome.chat_id, question)
+
+
+async def _confirm(bot: Bot, services: Services, cue: Cue, chat_id: int, message_id: int) -> None:
+    # A cue counts as delivered only once Telegram returned its message: until then a
+    # restart sends it again (at least once).
+    await present(bot, services, await services.practice.delivered(cue, chat_id, message_id))

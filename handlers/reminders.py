@@ -1,197 +1,99 @@
-"""Reminders in Telegram: /remind, /timezone, a shared location, the reminder's buttons, and
-the repeating tick that sends whatever is due."""
+"""Reminders in Telegram: /remind, /timezone, a shared location and the reminder's buttons."""
 
 from __future__ import annotations
 
-import logging
+from telegram import Update
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import JobQueue
-
-from bot.reminder_dispatch import (
-    FIRST_TICK_SECONDS,
-    REMINDERS_PER_SECOND,
-    TICK_SECONDS,
-    SendWindow,
-    dispatch_due,
-)
-from bot.reminders import DueReminder, ReminderInputError, TurnOff, parse_remind
-from handlers import render_reminders as render
-from handlers.answers import answer
+from bot.reminders import ReminderInputError, TurnOff, parse_remind
+from handlers import messages
+from handlers.buttons import ReminderAction, ReminderButton, ReminderTime
 from handlers.context import YogaContext
-
-log = logging.getLogger(__name__)
-
-TICK_NAME = "reminders"
-# Passed to the AIORateLimiter: on a 429 it pauses every request for `retry_after`, then
-# tries this reminder again, this many times.
-RETRY_AFTER_TRIES = 3
-
-
-def start_ticking(job_queue: JobQueue[YogaContext]) -> None:
-    job_queue.run_repeating(
-        reminder_tick,
-        interval=TICK_SECONDS,
-        first=FIRST_TICK_SECONDS,
-        name=TICK_NAME,
-        data=SendWindow(REMINDERS_PER_SECOND),
-        # A tick delayed by a busy loop should still run; the schedule is in the database.
-        job_kwargs={"misfire_grace_time": TICK_SECONDS * 6, "coalesce": True},
-    )
-
-
-# -- commands --------------------------------------------------------------------------------
+from handlers.render import reminders as render
 
 
 async def remind(update: Update, context: YogaContext) -> None:
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    assert message is not None and user is not None and chat is not None
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    service = context.services.reminders
     try:
         request = parse_remind(context.args or [])
     except ReminderInputError as exc:
-        await message.reply_text(str(exc))
+        await messages.send(context.bot, message.chat_id, render.input_error(exc))
         return
-    service = context.reminders
     if request is None:
-        status = await service.status(user.id)
-        await message.reply_text(
-            render.reminder_status(status), reply_markup=render.remind_keyboard(status)
-        )
+        reply = render.reminder_status(await service.status(user.id))
     elif isinstance(request, TurnOff):
-        await message.reply_text(render.reminders_off(await service.turn_off(user.id)))
+        await service.turn_off(user.id)
+        reply = render.reminders_off()
     else:
-        status = await service.set_schedule(user.id, chat.id, user.first_name, request)
-        await message.reply_text(render.reminder_set(status))
+        status = await service.set_schedule(user.id, message.chat_id, user.first_name, request)
+        reply = render.reminder_set(status)
+    await messages.send(context.bot, message.chat_id, reply)
 
 
 async def timezone(update: Update, context: YogaContext) -> None:
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    assert message is not None and user is not None and chat is not None
-    service = context.reminders
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    service = context.services.reminders
     if not context.args:
-        status = await service.status(user.id)
-        await message.reply_text(
-            render.timezone_status(status), reply_markup=render.location_keyboard()
-        )
-        return
-    try:
-        status = await service.set_timezone(
-            user.id, chat.id, user.first_name, " ".join(context.args)
-        )
-    except ReminderInputError as exc:
-        await message.reply_text(str(exc))
-        return
-    await message.reply_text(render.timezone_set(status), reply_markup=render.REMOVE_KEYBOARD)
+        reply = render.timezone_status(await service.status(user.id))
+    else:
+        try:
+            status = await service.set_timezone(
+                user.id, message.chat_id, user.first_name, " ".join(context.args)
+            )
+        except ReminderInputError as exc:
+            reply = render.input_error(exc)
+        else:
+            reply = render.timezone_set(status)
+    await messages.send(context.bot, message.chat_id, reply)
 
 
 async def shared_location(update: Update, context: YogaContext) -> None:
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    assert message is not None and message.location is not None
-    assert user is not None and chat is not None
-    status = await context.reminders.set_timezone_at(
-        user.id, chat.id, user.first_name, message.location.latitude, message.location.longitude
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and message.location is not None and user is not None
+    where = message.location
+    status = await context.services.reminders.set_timezone_at(
+        user.id, message.chat_id, user.first_name, where.latitude, where.longitude
     )
-    text = render.NO_ZONE_THERE if status is None else render.timezone_set(status)
-    await message.reply_text(text, reply_markup=render.REMOVE_KEYBOARD)
+    reply = render.no_zone_there() if status is None else render.timezone_set(status)
+    await messages.send(context.bot, message.chat_id, reply)
 
 
 async def reminder_button(update: Update, context: YogaContext) -> None:
+    """Snooze, Skip today, or Off."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    press = ReminderButton.parse(query.data)
+    assert press is not None  # routed here by ReminderButton.pattern
+    service = context.services.reminders
+    yoga_class = context.services.practice.default_class
+    if press.action == ReminderAction.OFF:
+        await service.turn_off(user.id)
+        await messages.answer(query)
+        await messages.edit_pressed(context.bot, query, render.reminders_off())
+        return
+    snooze = press.action == ReminderAction.SNOOZE
+    status = await (service.snooze(user.id) if snooze else service.skip_today(user.id))
+    if status is None:
+        await messages.answer(query, render.REMINDERS_ARE_OFF)
+        return
+    if snooze:
+        await messages.answer(query, render.SNOOZED_ANSWER)
+        await messages.edit_pressed(context.bot, query, render.snoozed(yoga_class, status))
+    else:
+        await messages.answer(query, render.SKIPPED_ANSWER)
+        await messages.edit_pressed(context.bot, query, render.skipped(yoga_class, status))
+
+
+async def time_button(update: Update, context: YogaContext) -> None:
+    """One of /remind's common times: the days chosen before are kept."""
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None and chat is not None
-    press = render.parse_button(query.data)
-    if press is None:
-        await answer(query, render.STALE_BUTTON)
-        return
-    service = context.reminders
-    yoga_class = context.practice.default_class
-    match press.action:
-        case "snooze":
-            status = await service.snooze(user.id)
-            if status is None:
-                await answer(query, render.REMINDERS_ARE_OFF)
-                return
-            await answer(query, render.SNOOZED_ANSWER)
-            await _replace(
-                query, render.snoozed(yoga_class, status), render.snoozed_keyboard(), html=True
-            )
-        case "skip":
-            status = await service.skip_today(user.id)
-            if status is None:
-                await answer(query, render.REMINDERS_ARE_OFF)
-                return
-            await answer(query, render.SKIPPED_ANSWER)
-            await _replace(query, render.skipped(yoga_class, status), None, html=True)
-        case "off":
-            status = await service.turn_off(user.id)
-            await answer(query)
-            await _replace(query, render.reminders_off(status), None)
-        case _:
-            status = await service.set_time(
-                user.id, chat.id, user.first_name, press.hour, press.minute
-            )
-            await answer(query)
-            await _replace(query, render.reminder_set(status), None)
-
-
-async def _replace(
-    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None, *, html: bool = False
-) -> None:
-    try:
-        await query.edit_message_text(
-            text, parse_mode=ParseMode.HTML if html else None, reply_markup=markup
-        )
-    except BadRequest as exc:
-        # A double tap edits to the same content; anything else is a real refusal.
-        if "not modified" not in str(exc).lower():
-            raise
-
-
-# -- the tick --------------------------------------------------------------------------------
-
-
-async def reminder_tick(context: YogaContext) -> None:
-    assert context.job is not None and isinstance(context.job.data, SendWindow)
-
-    async def send(reminder: DueReminder) -> None:
-        await send_reminder(context, reminder)
-
-    await dispatch_due(
-        context.reminders,
-        send,
-        context.job.data,
-        keep_claiming=lambda: context.application.running,
+    press = ReminderTime.parse(query.data)
+    assert press is not None  # routed here by ReminderTime.pattern
+    status = await context.services.reminders.set_time(
+        user.id, chat.id, user.first_name, press.at.hour, press.at.minute
     )
-
-
-async def send_reminder(context: YogaContext, reminder: DueReminder) -> None:
-    try:
-        await context.bot.send_message(
-            reminder.chat_id,
-            render.reminder_text(context.practice.default_class),
-            parse_mode=ParseMode.HTML,
-            reply_markup=render.reminder_keyboard(),
-            rate_limit_args=RETRY_AFTER_TRIES,
-        )
-    except Forbidden:
-        log.info("chat %s blocked the bot; turning its reminders off", reminder.chat_id)
-        await context.reminders.unreachable(reminder.user_id)
-    # BadRequest subclasses NetworkError, but a refused request will not succeed if repeated.
-    except BadRequest as exc:
-        log.warning("reminder to chat %s refused: %s", reminder.chat_id, exc)
-    except RetryAfter as exc:
-        log.warning("reminder to chat %s still rate limited: %s", reminder.chat_id, exc)
-        await context.reminders.delivery_failed(reminder)
-    # A timeout after the request left may well have delivered it: sending again could
-    # double today's reminder, so this one is given up.
-    except TimedOut as exc:
-        log.warning("reminder to chat %s timed out, not retrying: %s", reminder.chat_id, exc)
-    except NetworkError as exc:
-        retrying = await context.reminders.delivery_failed(reminder)
-        log.warning(
-            "reminder to chat %s failed (%s); %s",
-            reminder.chat_id,
-            exc,
-            "will retry" if retrying else "not retrying",
-        )
+    await messages.answer(query)
+    await messages.edit_pressed(context.bot, query, render.reminder_set(status))

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Callable
 
 from bot.clock import Clock, utc_now
 from bot.settings import load_settings
-from handlers import render_checkin
 from handlers.app import build_application, running
 from handlers.context import YogaApp
+from handlers.render import checkin as render_checkin
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from sequences import YogaClass

@@ -9,15 +9,16 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
-from bot.database import create_engine, create_sessionmaker, migrate
-from bot.practice import PracticeEngine
+from bot.database import create_engine, migrate
+from bot.practice import PracticeService
 from bot.settings import Settings
-from bot.store import PracticeStore
+from bot.store import Store
 from playground import Playground
 from playground.emulator import BotApiEmulator
 from sequences import YogaClass
 from tests.bot_harness import TOKEN
 from tests.factories import make_class
+from tests.fakes import FakeTimers
 from tests.playground_harness import running_playground
 
 
@@ -43,8 +44,8 @@ async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def store(db_engine: AsyncEngine) -> PracticeStore:
-    return PracticeStore(create_sessionmaker(db_engine))
+def store(db_engine: AsyncEngine) -> Store:
+    return Store(db_engine)
 
 
 @pytest.fixture
@@ -58,8 +59,15 @@ def tiny_class() -> YogaClass:
 
 
 @pytest.fixture
-def engine(store: PracticeStore, clock: ManualClock, tiny_class: YogaClass) -> PracticeEngine:
-    return PracticeEngine(store, {tiny_class.id: tiny_class}, clock)
+def timers() -> FakeTimers:
+    return FakeTimers()
+
+
+@pytest.fixture
+def practice(
+    store: Store, clock: ManualClock, tiny_class: YogaClass, timers: FakeTimers
+) -> PracticeService:
+    return PracticeService(store, {tiny_class.id: tiny_class}, clock, timers)
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from bot.database import create_sessionmaker
 from bot.models import (
     EventKind,
     Feedback,
-    PracticeSession,
+    Practice,
+    PracticeStatus,
     Reminder,
-    SessionStatus,
     StepEvent,
     User,
 )
@@ -38,7 +38,7 @@ async def add_session(
     user_id: int,
     started_at: datetime,
     *,
-    status: SessionStatus = SessionStatus.FINISHED,
+    status: PracticeStatus = PracticeStatus.FINISHED,
     minutes: float = 3,
     back_before: int | None = None,
     back_after: int | None = None,
@@ -47,14 +47,14 @@ async def add_session(
 ) -> int:
     await add_user(engine, user_id)
     async with create_sessionmaker(engine).begin() as db:
-        session = PracticeSession(
+        session = Practice(
             user_id=user_id,
             chat_id=user_id,
             class_id=class_id,
             status=status,
             started_at=started_at,
             finished_at=None
-            if status in (SessionStatus.ACTIVE, SessionStatus.PAUSED)
+            if status in (PracticeStatus.ACTIVE, PracticeStatus.PAUSED)
             else started_at + timedelta(minutes=minutes),
             current_step=2,
             practised_seconds=minutes * 60,
@@ -79,9 +79,7 @@ async def add_reminder(engine: AsyncEngine, user_id: int, *, enabled: bool = Tru
 
 async def session_ids_of(engine: AsyncEngine, user_id: int) -> list[int]:
     async with create_sessionmaker(engine)() as db:
-        rows = await db.scalars(
-            select(PracticeSession.id).where(PracticeSession.user_id == user_id)
-        )
+        rows = await db.scalars(select(Practice.id).where(Practice.user_id == user_id))
         return list(rows)
 
 
@@ -94,7 +92,7 @@ async def rows_about(
         own = (
             session_ids
             if session_ids is not None
-            else select(PracticeSession.id).where(PracticeSession.user_id == user_id)
+            else select(Practice.id).where(Practice.user_id == user_id)
         )
 
         async def count(query) -> int:  # type: ignore[no-untyped-def]
@@ -103,13 +101,13 @@ async def rows_about(
         return {
             "users": await count(select(func.count()).where(User.id == user_id)),
             "practice_sessions": await count(
-                select(func.count()).where(PracticeSession.user_id == user_id)
+                select(func.count()).where(Practice.user_id == user_id)
             ),
-            "step_events": await count(select(func.count()).where(StepEvent.session_id.in_(own))),
+            "step_events": await count(select(func.count()).where(StepEvent.practice_id.in_(own))),
             "reminders": await count(select(func.count()).where(Reminder.user_id == user_id)),
             "feedback": await count(select(func.count()).where(Feedback.user_id == user_id)),
         }
 
 
 def _event(session_id: int, index: int, step_id: str, kind: EventKind, at: datetime) -> StepEvent:
-    return StepEvent(session_id=session_id, step_index=index, step_id=step_id, kind=kind, at=at)
+    return StepEvent(practice_id=session_id, step_index=index, step_id=step_id, kind=kind, at=at)

@@ -7,7 +7,8 @@ import io
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers import render, render_account
+from handlers.render import account as render_account
+from handlers.render import common as render
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from tests.bot_harness import begin_practice, bot_running, button_texts, cues_titled

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.database import create_sessionmaker
 from bot.feedback import MAX_CHARS, PER_HOUR
 from bot.models import Feedback
-from handlers import render, render_feedback
+from handlers.render import common as render
+from handlers.render import feedback as render_feedback
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from tests.bot_harness import begin_practice, bot_running, button_texts, cues_titled
@@ -58,12 +59,12 @@ async def test_feedback_with_text_is_stored_thanked_and_forwarded_as_plain_text(
     assert thanks.plain == render_feedback.THANKS
     [row] = await stored(db_engine)
     assert (row.user_id, row.text, row.step_index, row.step_id) == (3001, note, 1, "pose-2")
-    assert row.session_id is not None
+    assert row.practice_id is not None
     [copy] = forwarded
     assert copy.parse_mode is None and not copy.entities
     assert copy.text is not None and copy.text.endswith(note)
     assert f"Feedback #{row.id} from user 3001" in copy.text
-    where = f"During practice: tiny-class, pose 2: Pose 2, right side (session {row.session_id})"
+    where = f"During practice: tiny-class, pose 2: Pose 2, right side (session {row.practice_id})"
     assert where in copy.text.splitlines()
 
 
@@ -83,7 +84,7 @@ async def test_feedback_alone_asks_for_the_next_message_even_across_a_restart(
         assert after.plain == render.PLAIN_TEXT
     [row] = await stored(db_engine)
     assert row.text == "The second pose felt long,\nbut good."
-    assert row.session_id is None  # no practice yet: no context
+    assert row.practice_id is None  # no practice yet: no context
 
 
 async def test_cancel_stores_nothing_and_text_is_chat_again(

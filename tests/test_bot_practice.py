@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker
-from bot.models import EventKind, PracticeSession, SessionStatus, StepEvent
-from handlers import render
+from bot.models import EventKind, Practice, PracticeStatus, StepEvent
+from handlers.render import practice as render
 from playground.emulator import BotApiEmulator
 from sequences import load_catalog
 from tests.bot_harness import (
@@ -27,11 +27,11 @@ TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
 
 
-async def stored_sessions(database_url: str) -> list[PracticeSession]:
+async def stored_sessions(database_url: str) -> list[Practice]:
     engine = create_engine(database_url)
     try:
         async with create_sessionmaker(engine)() as db:
-            return list(await db.scalars(select(PracticeSession).order_by(PracticeSession.id)))
+            return list(await db.scalars(select(Practice).order_by(Practice.id)))
     finally:
         await engine.dispose()
 
@@ -108,7 +108,7 @@ async def test_whole_seed_class_runs_by_itself_to_the_closing_message(
     assert f"Poses done: {total} of {total}" in closing.plain
     assert "Minutes practised: 30" in closing.plain or "Minutes practised: 29" in closing.plain
     [session] = await stored_sessions(database_url)
-    assert session.status == SessionStatus.FINISHED
+    assert session.status == PracticeStatus.FINISHED
     assert session.finished_at is not None
 
 
@@ -214,7 +214,7 @@ async def test_pause_stops_the_clock_and_resume_restarts_it(
         assert "Paused" not in cue.plain
         assert len(app.job_queue.get_jobs_by_name(name)) == 1
     [session] = await stored_sessions(database_url)
-    assert session.status == SessionStatus.ACTIVE
+    assert session.status == PracticeStatus.ACTIVE
 
 
 async def test_stop_ends_the_session_as_stopped(
@@ -230,7 +230,7 @@ async def test_stop_ends_the_session_as_stopped(
         await emulator.wait_for(lambda: not button_texts(cue))
         assert [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []
     [session] = await stored_sessions(database_url)
-    assert session.status == SessionStatus.STOPPED
+    assert session.status == PracticeStatus.STOPPED
 
 
 async def test_restart_mid_pose_resumes_with_no_duplicate_cue(

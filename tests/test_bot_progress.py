@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import chart
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
-from bot.models import PracticeSession, SessionStatus
-from handlers import render_checkin, render_progress
+from bot.models import Practice, PracticeStatus
+from handlers.render import checkin as render_checkin
+from handlers.render import progress as render_progress
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from tests.bot_harness import (
@@ -33,9 +34,9 @@ TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
 
 
-async def sessions_in(db_engine: AsyncEngine) -> list[PracticeSession]:
+async def sessions_in(db_engine: AsyncEngine) -> list[Practice]:
     async with create_sessionmaker(db_engine)() as db:
-        return list(await db.scalars(select(PracticeSession).order_by(PracticeSession.id)))
+        return list(await db.scalars(select(Practice).order_by(Practice.id)))
 
 
 async def next_through_the_class(emulator: BotApiEmulator, user: SimulatedUser) -> None:
@@ -76,7 +77,7 @@ async def test_check_in_before_and_after_is_stored_and_a_rise_gets_a_note(
         await emulator.wait_for(lambda: len(emulator.callback_answers) == 6)
     [session] = await sessions_in(db_engine)
     assert (session.status, session.back_before, session.back_after) == (
-        SessionStatus.FINISHED,
+        PracticeStatus.FINISHED,
         3,
         7,
     )
@@ -128,7 +129,7 @@ async def test_double_tap_on_the_check_in_starts_one_practice(
         assert len(cues_titled(user, "1/3")) == 1
         assert len([j for j in app.job_queue.jobs() if j.name.startswith("cue:")]) == 1
     [session] = await sessions_in(db_engine)
-    assert (session.status, session.back_before) == (SessionStatus.ACTIVE, 5)
+    assert (session.status, session.back_before) == (PracticeStatus.ACTIVE, 5)
     answers = [a.get("text") for a in emulator.callback_answers]
     assert answers.count(render_checkin.ALREADY_ANSWERED) == 1
 
@@ -160,7 +161,7 @@ async def test_progress_shows_the_numbers_then_a_png_chart(
             db_engine,
             2006,
             start + timedelta(days=day),
-            status=SessionStatus.STOPPED if day == 1 else SessionStatus.FINISHED,
+            status=PracticeStatus.STOPPED if day == 1 else PracticeStatus.FINISHED,
             minutes=12,
             back_before=5,
             back_after=3,

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker, migrate
-from bot.models import PracticeSession, Reminder, SessionStatus, User
+from bot.models import Practice, PracticeStatus, Reminder, User
 from bot.reminders import ReminderService, Schedule
-from bot.store import ReminderStore
+from bot.store import Store
 from handlers.context import YogaApp
-from handlers.reminders import TICK_NAME
+from handlers.reminder_tick import TICK_NAME
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage, RecordedCall
 from tests.bot_harness import bot_running, button_texts, has_message
@@ -72,7 +72,7 @@ async def seed_reminders(
     engine = create_engine(database_url)
     try:
         await migrate(engine)
-        service = ReminderService(ReminderStore(create_sessionmaker(engine)), clock)
+        service = ReminderService(Store(engine), clock)
         for user_id in user_ids:
             await service.set_schedule(user_id, user_id, "Test", schedule)
     finally:
@@ -84,11 +84,11 @@ async def finish_practice(database_url: str, user_id: int, at: datetime) -> None
     try:
         async with create_sessionmaker(engine).begin() as db:
             db.add(
-                PracticeSession(
+                Practice(
                     user_id=user_id,
                     chat_id=user_id,
                     class_id=TINY.id,
-                    status=SessionStatus.FINISHED,
+                    status=PracticeStatus.FINISHED,
                     started_at=at - timedelta(minutes=3),
                     finished_at=at,
                 )
@@ -386,7 +386,7 @@ async def test_a_crash_after_the_claim_never_leads_to_a_second_reminder(
     # A process claims the 07:30 reminder (the intent is stored) and dies before sending.
     clock.now = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
     engine = create_engine(database_url)
-    dying = ReminderService(ReminderStore(create_sessionmaker(engine)), clock)
+    dying = ReminderService(Store(engine), clock)
     assert len((await dying.claim_due(10)).reminders) == 1
     await engine.dispose()
     clock.advance(60)

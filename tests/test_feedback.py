@@ -26,17 +26,19 @@ from bot.feedback import (
     check_text,
 )
 from bot.models import Feedback
-from bot.practice import PracticeEngine
-from bot.store import FeedbackStore, PracticeStore
+from bot.practice import PracticeService
+from bot.store import Store
 from cli import main
 from sequences import YogaClass, load_catalog
+from tests.fakes import FakeTimers
 
 UNUSUAL = 'She said "breathe, then fold",\nthen: sigh 🌿 — “quotes”, tabs\tand commas,,'
 
 
-def service(db_engine: AsyncEngine, clock: ManualClock, catalog: dict[str, YogaClass]):  # type: ignore[no-untyped-def]
-    sessions = create_sessionmaker(db_engine)
-    return FeedbackService(FeedbackStore(sessions), PracticeStore(sessions), catalog, clock)
+def service(
+    db_engine: AsyncEngine, clock: ManualClock, catalog: dict[str, YogaClass]
+) -> FeedbackService:
+    return FeedbackService(Store(db_engine), catalog, clock)
 
 
 @pytest.fixture
@@ -75,19 +77,23 @@ async def test_refused_text_stores_nothing(
 
 
 async def test_note_is_filed_under_the_pose_the_user_is_on_or_their_last_one(
-    feedback: FeedbackService, engine: PracticeEngine, clock: ManualClock
+    feedback: FeedbackService, practice: PracticeService, clock: ManualClock
 ) -> None:
     before_any = await feedback.submit(1, 1, "Ana", "Hello")
     assert isinstance(before_any, FeedbackItem)
-    assert (before_any.session_id, before_any.pose) == (None, None)
+    assert (before_any.practice_id, before_any.pose) == (None, None)
 
-    started = await engine.start(1, 1, "Ana")
-    session_id = started.cue.session_id
-    await engine.next(1, session_id, 0)
+    started = await practice.start(1, 1, "Ana")
+    practice_id = started.practice_id
+    await practice.next(1, practice_id, 0)
     during = await feedback.submit(1, 1, "Ana", "  Loved the strap cue  ")
     assert isinstance(during, FeedbackItem)
     assert during.text == "Loved the strap cue"
-    assert (during.session_id, during.class_id, during.step_index) == (session_id, "tiny-class", 1)
+    assert (during.practice_id, during.class_id, during.step_index) == (
+        practice_id,
+        "tiny-class",
+        1,
+    )
     assert (during.step_id, during.pose, during.during_practice) == (
         "pose-2",
         "Pose 2, right side",
@@ -95,10 +101,14 @@ async def test_note_is_filed_under_the_pose_the_user_is_on_or_their_last_one(
     )
     assert during.created_at == clock.now
 
-    await engine.stop(1, session_id, 1)
+    await practice.stop(1, practice_id, 1)
     after = await feedback.submit(1, 1, "Ana", "Thanks")
     assert isinstance(after, FeedbackItem)
-    assert (after.session_id, after.step_id, after.during_practice) == (session_id, "pose-2", False)
+    assert (after.practice_id, after.step_id, after.during_practice) == (
+        practice_id,
+        "pose-2",
+        False,
+    )
 
 
 async def test_ten_notes_an_hour_counted_from_the_database(
@@ -172,7 +182,6 @@ async def exported_csv(capsys: pytest.CaptureFixture[str], *args: str) -> list[d
 async def test_export_csv_round_trips_unusual_text(
     db_engine: AsyncEngine,
     clock: ManualClock,
-    engine: PracticeEngine,
     tiny_class: YogaClass,
     capsys: pytest.CaptureFixture[str],
     cli_env: None,
@@ -192,21 +201,22 @@ async def test_export_csv_round_trips_unusual_text(
 async def test_export_json_round_trips_unusual_text_with_context(
     db_engine: AsyncEngine,
     clock: ManualClock,
-    store: PracticeStore,
+    store: Store,
+    timers: FakeTimers,
     capsys: pytest.CaptureFixture[str],
     cli_env: None,
 ) -> None:
     # The CLI names poses from the shipped classes, so this note is made in one of them.
     catalog = load_catalog()
     seed = next(iter(catalog.values()))
-    started = await PracticeEngine(store, catalog, clock).start(3, 3, "Cy")
+    started = await PracticeService(store, catalog, clock, timers).start(3, 3, "Cy")
     await service(db_engine, clock, catalog).submit(3, 3, "Cy", UNUSUAL)
     assert await run_cli("feedback", "export", "--format", "json") == 0
     out = capsys.readouterr().out
     assert "🌿" in out  # ensure_ascii=False: readable as written
     [row] = json.loads(out)
     assert row["text"] == UNUSUAL
-    assert (row["session_id"], row["class_id"]) == (started.cue.session_id, seed.id)
+    assert (row["session_id"], row["class_id"]) == (started.practice_id, seed.id)
     first = seed.steps[0]
     assert (row["step_index"], row["step_id"], row["pose"]) == (0, first.id, first.title)
 

@@ -12,10 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chart import weekly_chart
 from bot.clock import ManualClock
-from bot.database import create_sessionmaker
-from bot.models import SessionStatus
+from bot.models import PracticeStatus
 from bot.progress import CHART_WEEKS, ProgressService, Week, streaks
-from bot.store import UserStore
+from bot.store import Store
 from tests.factories import make_class
 from tests.records import add_session, add_user
 
@@ -24,7 +23,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def service(engine: AsyncEngine, clock: ManualClock, default_zone: str = "UTC") -> ProgressService:
-    store = UserStore(create_sessionmaker(engine))
+    store = Store(engine)
     return ProgressService(store, {TINY.id: TINY}, clock, default_zone)
 
 
@@ -57,7 +56,7 @@ async def test_totals_recent_sessions_easier_poses_and_back_averages(
             db_engine,
             7,
             base + timedelta(days=n),
-            status=SessionStatus.STOPPED if n == 4 else SessionStatus.FINISHED,
+            status=PracticeStatus.STOPPED if n == 4 else PracticeStatus.FINISHED,
             minutes=10,
             back_before=6 if n % 2 else 4,
             back_after=3 if n % 2 else None,
@@ -73,7 +72,7 @@ async def test_totals_recent_sessions_easier_poses_and_back_averages(
     # Practised 5..10 Jan; today is the 12th, so the run has ended.
     assert (report.current_streak, report.longest_streak) == (0, 6)
     assert [r.day for r in report.recent] == [date(2026, 1, d) for d in (10, 9, 8, 7, 6)]
-    assert report.recent[1].status == SessionStatus.STOPPED
+    assert report.recent[1].status == PracticeStatus.STOPPED
     assert report.recent[0].class_title == "Tiny Class"
     assert report.recent[0].minutes == 10
     assert report.easier_most == [("Pose 2, right side", 6), ("Pose 1", 3)]

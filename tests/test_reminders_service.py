@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
-from bot.models import PracticeSession, Reminder, SessionStatus
+from bot.models import Practice, PracticeStatus, Reminder
 from bot.reminders import (
     MAX_ATTEMPTS,
     RETRY_DELAY,
     DueReminder,
+    InputProblem,
     ReminderInputError,
     ReminderService,
     Schedule,
@@ -23,8 +24,9 @@ from bot.reminders import (
     next_due,
     parse_remind,
 )
-from bot.store import ReminderStore
+from bot.store import Store
 from bot.timezones import ZoneFinder, canonical_zone
+from handlers.render.reminders import input_error
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -33,7 +35,7 @@ ANA = 501
 
 @pytest.fixture
 def reminders(db_engine: AsyncEngine, clock: ManualClock) -> ReminderService:
-    return ReminderService(ReminderStore(create_sessionmaker(db_engine)), clock, "UTC")
+    return ReminderService(Store(db_engine), clock, "UTC")
 
 
 def utc(*args: int) -> datetime:
@@ -85,11 +87,11 @@ async def stored(db_engine: AsyncEngine, user_id: int = ANA) -> Reminder:
 async def finish_practice(db_engine: AsyncEngine, user_id: int, at: datetime) -> None:
     async with create_sessionmaker(db_engine).begin() as db:
         db.add(
-            PracticeSession(
+            Practice(
                 user_id=user_id,
                 chat_id=user_id,
                 class_id="tiny-class",
-                status=SessionStatus.FINISHED,
+                status=PracticeStatus.FINISHED,
                 started_at=at - timedelta(minutes=30),
                 finished_at=at,
             )
@@ -140,18 +142,26 @@ def test_bad_remind_arguments_explain_in_one_line_with_an_example(
 ) -> None:
     with pytest.raises(ReminderInputError) as caught:
         parse_remind(args)
-    message = str(caught.value)
+    message = input_error(caught.value).text
     assert "\n" not in message
     assert example in message
 
 
-def test_error_messages_name_what_was_wrong() -> None:
-    with pytest.raises(ReminderInputError, match="25:99 is not a time of day"):
-        parse_remind(["25:99"])
-    with pytest.raises(ReminderInputError, match="“7” needs minutes"):
-        parse_remind(["7"])
-    with pytest.raises(ReminderInputError, match="the day “funday”"):
-        parse_remind(["07:30", "funday"])
+@pytest.mark.parametrize(
+    ("args", "problem", "said"),
+    [
+        (["25:99"], InputProblem.NOT_A_TIME_OF_DAY, "25:99 is not a time of day"),
+        (["7"], InputProblem.NEEDS_MINUTES, "“7” needs minutes"),
+        (["07:30", "funday"], InputProblem.UNKNOWN_DAY, "the day “funday”"),
+    ],
+)
+def test_error_messages_name_what_was_wrong(
+    args: list[str], problem: InputProblem, said: str
+) -> None:
+    with pytest.raises(ReminderInputError) as caught:
+        parse_remind(args)
+    assert caught.value.problem == problem
+    assert said in input_error(caught.value).text
 
 
 def test_zone_names_are_matched_without_regard_to_case_and_never_as_paths() -> None:
@@ -170,8 +180,10 @@ async def test_unknown_zone_is_refused_and_changes_nothing(
     before = await reminders.status(ANA)
     with pytest.raises(ReminderInputError) as caught:
         await reminders.set_timezone(ANA, ANA, "Ana", "Mars/Base")
-    assert "/timezone Europe/Berlin" in str(caught.value)
-    assert "\n" not in str(caught.value)
+    assert caught.value.problem == InputProblem.UNKNOWN_ZONE
+    message = input_error(caught.value).text
+    assert "/timezone Europe/Berlin" in message
+    assert "\n" not in message
     assert await reminders.status(ANA) == before
 
 
@@ -430,15 +442,6 @@ async def test_a_network_failure_is_retried_a_few_times_then_dropped(
     assert await claim_at(reminders, clock, utc(2026, 1, 5, 8, 0)) == []
 
 
-async def test_a_blocked_user_has_reminders_turned_off(
-    reminders: ReminderService, clock: ManualClock
-) -> None:
-    await set_up(reminders, clock, utc(2026, 1, 5, 6), Schedule(7, 30))
-    await reminders.unreachable(ANA)
-    assert (await reminders.status(ANA)).schedule is None
-    assert await claim_at(reminders, clock, utc(2026, 1, 5, 7, 30)) == []
-
-
 async def test_due_rows_are_claimed_oldest_first_in_batches(
     reminders: ReminderService, clock: ManualClock, db_engine: AsyncEngine
 ) -> None:
@@ -477,7 +480,7 @@ async def test_the_schedule_is_stored_next_to_its_utc_due_time(
 async def test_the_deployment_default_zone_applies_until_the_user_sets_one(
     db_engine: AsyncEngine, clock: ManualClock
 ) -> None:
-    service = ReminderService(ReminderStore(create_sessionmaker(db_engine)), clock, "Europe/Berlin")
+    service = ReminderService(Store(db_engine), clock, "Europe/Berlin")
     await set_up(service, clock, utc(2026, 1, 5, 5), Schedule(7, 30))
     status = await service.status(ANA)
     assert status.zone == "Europe/Berlin" and status.zone_is_default

@@ -1,8 +1,23 @@
-"""The repository layer: every query the services need, and nothing about Telegram."""
+"""The repository layer: every query the services need, and nothing about Telegram.
 
-from bot.store.feedback import FeedbackStore
-from bot.store.practice import PracticeStore
-from bot.store.reminders import ReminderStore
-from bot.store.users import UserStore
+One module per aggregate; each repository works on the caller's database session, and a
+`Store` hands out units of work that hold one session each.
+"""
 
-__all__ = ["FeedbackStore", "PracticeStore", "ReminderStore", "UserStore"]
+from bot.store.feedback import FeedbackRepository
+from bot.store.practice import PracticeRepository
+from bot.store.reminders import Claim, DueRow, ReminderRepository
+from bot.store.unit_of_work import Store, UnitOfWork
+from bot.store.users import Counts, UserRepository
+
+__all__ = [
+    "Claim",
+    "Counts",
+    "DueRow",
+    "FeedbackRepository",
+    "PracticeRepository",
+    "ReminderRepository",
+    "Store",
+    "UnitOfWork",
+    "UserRepository",
+]

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select, true, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, Select, Update, bindparam, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import PracticeSession, Reminder, SessionStatus, User
-from bot.store.users import upsert_user
+from bot.database import changed_rows
+from bot.models import Practice, PracticeStatus, Reminder, User
 
 
 @dataclass(frozen=True)
@@ -45,25 +45,12 @@ class Claim:
     failures: int
 
 
-class ReminderStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+class ReminderRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self._db = db
 
-    async def ensure_user(self, user_id: int, chat_id: int, first_name: str, now: datetime) -> None:
-        async with self._sessions.begin() as db:
-            await upsert_user(db, user_id, chat_id, first_name, now)
-
-    async def timezone_of(self, user_id: int) -> str | None:
-        async with self._sessions() as db:
-            return await db.scalar(select(User.timezone).where(User.id == user_id))
-
-    async def set_timezone(self, user_id: int, name: str) -> None:
-        async with self._sessions.begin() as db:
-            await db.execute(update(User).where(User.id == user_id).values(timezone=name))
-
-    async def reminder_of(self, user_id: int) -> Reminder | None:
-        async with self._sessions() as db:
-            return await db.get(Reminder, user_id)
+    async def get(self, user_id: int) -> Reminder | None:
+        return await self._db.get(Reminder, user_id, populate_existing=True)
 
     async def save_schedule(
         self,
@@ -76,15 +63,15 @@ class ReminderStore:
         next_due_at: datetime,
     ) -> None:
         """Create or replace the schedule, keeping which day was already reminded."""
-        async with self._sessions.begin() as db:
-            reminder = await db.get(Reminder, user_id)
-            if reminder is None:
-                reminder = Reminder(user_id=user_id, claimed_for=None)
-                db.add(reminder)
-            reminder.chat_id = chat_id
-            reminder.hour, reminder.minute, reminder.days = hour, minute, days
-            reminder.enabled, reminder.next_due_at = True, next_due_at
-            reminder.repeat_of, reminder.failures = None, 0
+        reminder = await self.get(user_id)
+        if reminder is None:
+            reminder = Reminder(user_id=user_id, claimed_for=None)
+            self._db.add(reminder)
+        reminder.chat_id = chat_id
+        reminder.hour, reminder.minute, reminder.days = hour, minute, days
+        reminder.enabled, reminder.next_due_at = True, next_due_at
+        reminder.repeat_of, reminder.failures = None, 0
+        await self._db.flush()
 
     async def move(
         self,
@@ -96,57 +83,52 @@ class ReminderStore:
         failures: int = 0,
     ) -> bool:
         """Point an enabled reminder at a new due time (snooze, skip, new zone)."""
-        async with self._sessions.begin() as db:
-            moved = await db.execute(
-                update(Reminder)
-                .where(Reminder.user_id == user_id, Reminder.enabled == true())
-                .values(
-                    next_due_at=next_due_at,
-                    claimed_for=claimed_for,
-                    repeat_of=repeat_of,
-                    failures=failures,
-                )
+        moved = await self._db.execute(
+            _update()
+            .where(Reminder.user_id == user_id, Reminder.enabled == true())
+            .values(
+                next_due_at=next_due_at,
+                claimed_for=claimed_for,
+                repeat_of=repeat_of,
+                failures=failures,
             )
-            return moved.rowcount == 1
+        )
+        return changed_rows(moved) == 1
 
     async def retry_later(self, user_id: int, day: str, at: datetime, failures: int) -> bool:
         """Re-deliver `day`'s reminder at `at`, unless the user changed something since."""
-        async with self._sessions.begin() as db:
-            moved = await db.execute(
-                update(Reminder)
-                .where(
-                    Reminder.user_id == user_id,
-                    Reminder.enabled == true(),
-                    Reminder.claimed_for == day,
-                    Reminder.repeat_of.is_(None),
-                )
-                .values(next_due_at=at, repeat_of=day, failures=failures)
+        moved = await self._db.execute(
+            _update()
+            .where(
+                Reminder.user_id == user_id,
+                Reminder.enabled == true(),
+                Reminder.claimed_for == day,
+                Reminder.repeat_of.is_(None),
             )
-            return moved.rowcount == 1
+            .values(next_due_at=at, repeat_of=day, failures=failures)
+        )
+        return changed_rows(moved) == 1
 
     async def turn_off(self, user_id: int) -> bool:
-        async with self._sessions.begin() as db:
-            turned = await db.execute(
-                update(Reminder)
-                .where(Reminder.user_id == user_id, Reminder.enabled == true())
-                .values(enabled=False, next_due_at=None, repeat_of=None, failures=0)
-            )
-            return turned.rowcount == 1
+        turned = await self._db.execute(
+            _update()
+            .where(Reminder.user_id == user_id, Reminder.enabled == true())
+            .values(enabled=False, next_due_at=None, repeat_of=None, failures=0)
+        )
+        return changed_rows(turned) == 1
 
     async def due(self, now: datetime, limit: int) -> list[DueRow]:
-        async with self._sessions() as db:
-            rows = await db.execute(due_query(now, limit))
-            return [DueRow(*row) for row in rows.all()]
+        rows = await self._db.execute(due_query(now, limit))
+        return [DueRow(*row) for row in rows.all()]
 
     async def claim(self, claims: Sequence[Claim]) -> set[int]:
-        """Apply the claims in one short transaction; the user ids whose row was as seen."""
+        """Apply the claims; the user ids whose row was as seen."""
         if not claims:
             return set()
-        async with self._sessions.begin() as db:
-            connection = await db.connection()
-            # One hop into the driver's thread for the whole batch, one Core statement per
-            # row: each row's own count says whether its claim held.
-            return await connection.run_sync(_apply_claims, claims)
+        connection = await self._db.connection()
+        # One hop into the driver's thread for the whole batch, one Core statement per
+        # row: each row's own count says whether its claim held.
+        return await connection.run_sync(_apply_claims, claims)
 
     async def finished_since(
         self, user_ids: Iterable[int], since: datetime
@@ -156,17 +138,21 @@ class ReminderStore:
         found: dict[int, list[datetime]] = {}
         if not ids:
             return found
-        async with self._sessions() as db:
-            rows = await db.execute(
-                select(PracticeSession.user_id, PracticeSession.finished_at).where(
-                    PracticeSession.user_id.in_(ids),
-                    PracticeSession.status == SessionStatus.FINISHED,
-                    PracticeSession.finished_at >= since,
-                )
+        rows = await self._db.execute(
+            select(Practice.user_id, Practice.finished_at).where(
+                Practice.user_id.in_(ids),
+                Practice.status == PracticeStatus.FINISHED,
+                Practice.finished_at >= since,
             )
-            for user_id, finished_at in rows.all():
-                found.setdefault(user_id, []).append(finished_at)
+        )
+        for user_id, finished_at in rows.all():
+            found.setdefault(user_id, []).append(finished_at)
         return found
+
+
+def _update() -> Update:
+    # A conditional update leaves the rows this unit of work already read as they were seen.
+    return update(Reminder).execution_options(synchronize_session=False)
 
 
 def due_query(now: datetime, limit: int) -> Select[tuple[Any, ...]]:

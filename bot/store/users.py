@@ -6,17 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
     OPEN_STATUSES,
     EventKind,
     Feedback,
-    PracticeSession,
+    Practice,
+    PracticeStatus,
     Reminder,
-    SessionStatus,
     StepEvent,
     User,
 )
@@ -26,115 +27,116 @@ from bot.models import (
 class Counts:
     users: int
     users_with_reminders: int
-    sessions_started: int
-    sessions_finished: int
+    practices_started: int
+    practices_finished: int
     feedback: int
 
 
-async def upsert_user(
-    db: AsyncSession, user_id: int, chat_id: int, first_name: str, now: datetime
-) -> None:
-    """Create the user or refresh their chat and name, inside the caller's transaction."""
-    user = await db.get(User, user_id)
-    if user is None:
-        db.add(User(id=user_id, chat_id=chat_id, first_name=first_name, created_at=now))
-    else:
-        user.chat_id, user.first_name = chat_id, first_name
+class UserRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self._db = db
 
+    async def save(self, user_id: int, chat_id: int, first_name: str, now: datetime) -> None:
+        """Create the user, or refresh their chat and name: the one upsert of a user."""
+        user = await self._db.get(User, user_id)
+        if user is None:
+            self._db.add(User(id=user_id, chat_id=chat_id, first_name=first_name, created_at=now))
+        else:
+            user.chat_id, user.first_name = chat_id, first_name
+        await self._db.flush()
 
-class UserStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    async def get(self, user_id: int) -> User | None:
+        return await self._db.get(User, user_id)
 
-    async def user(self, user_id: int) -> User | None:
-        async with self._sessions() as db:
-            return await db.get(User, user_id)
+    async def timezone_of(self, user_id: int) -> str | None:
+        return await self._db.scalar(select(User.timezone).where(User.id == user_id))
 
-    async def sessions_of(self, user_id: int) -> Sequence[PracticeSession]:
-        async with self._sessions() as db:
-            rows = await db.scalars(
-                select(PracticeSession)
-                .where(PracticeSession.user_id == user_id)
-                .order_by(PracticeSession.started_at, PracticeSession.id)
-            )
-            return rows.all()
+    async def set_timezone(self, user_id: int, name: str) -> None:
+        await self._db.execute(update(User).where(User.id == user_id).values(timezone=name))
+
+    async def in_chat(self, chat_id: int) -> Sequence[int]:
+        return (await self._db.scalars(select(User.id).where(User.chat_id == chat_id))).all()
+
+    async def practices_of(self, user_id: int) -> Sequence[Practice]:
+        rows = await self._db.scalars(
+            select(Practice)
+            .where(Practice.user_id == user_id)
+            .order_by(Practice.started_at, Practice.id)
+        )
+        return rows.all()
 
     async def easier_counts(self, user_id: int) -> list[tuple[str, str, int]]:
         """(class id, step id, times) for each pose where the user took the easier option."""
-        async with self._sessions() as db:
-            rows = await db.execute(
-                select(PracticeSession.class_id, StepEvent.step_id, func.count())
-                .join(PracticeSession, StepEvent.session_id == PracticeSession.id)
-                .where(PracticeSession.user_id == user_id, StepEvent.kind == EventKind.EASIER)
-                .group_by(PracticeSession.class_id, StepEvent.step_id)
-            )
-            return [(class_id, step_id, count) for class_id, step_id, count in rows.all()]
+        rows = await self._db.execute(
+            select(Practice.class_id, StepEvent.step_id, func.count())
+            .join(Practice, StepEvent.practice_id == Practice.id)
+            .where(Practice.user_id == user_id, StepEvent.kind == EventKind.EASIER)
+            .group_by(Practice.class_id, StepEvent.step_id)
+        )
+        return [(class_id, step_id, count) for class_id, step_id, count in rows.all()]
 
     async def event_counts_of(self, user_id: int) -> dict[tuple[int, EventKind], int]:
-        """(session id, kind) -> number of distinct poses, for every session of the user."""
-        async with self._sessions() as db:
-            rows = await db.execute(
-                select(
-                    StepEvent.session_id,
-                    StepEvent.kind,
-                    func.count(func.distinct(StepEvent.step_index)),
-                )
-                .join(PracticeSession, StepEvent.session_id == PracticeSession.id)
-                .where(PracticeSession.user_id == user_id)
-                .group_by(StepEvent.session_id, StepEvent.kind)
+        """(practice id, kind) -> number of distinct poses, for every practice of the user."""
+        rows = await self._db.execute(
+            select(
+                StepEvent.practice_id,
+                StepEvent.kind,
+                func.count(func.distinct(StepEvent.step_index)),
             )
-            return {(session_id, EventKind(kind)): n for session_id, kind, n in rows.all()}
+            .join(Practice, StepEvent.practice_id == Practice.id)
+            .where(Practice.user_id == user_id)
+            .group_by(StepEvent.practice_id, StepEvent.kind)
+        )
+        return {(practice_id, EventKind(kind)): n for practice_id, kind, n in rows.all()}
 
     async def feedback_of(self, user_id: int) -> Sequence[Feedback]:
-        async with self._sessions() as db:
-            rows = await db.scalars(
-                select(Feedback)
-                .where(Feedback.user_id == user_id)
-                .order_by(Feedback.created_at, Feedback.id)
-            )
-            return rows.all()
+        rows = await self._db.scalars(
+            select(Feedback)
+            .where(Feedback.user_id == user_id)
+            .order_by(Feedback.created_at, Feedback.id)
+        )
+        return rows.all()
 
-    async def forget(self, user_id: int) -> list[int] | None:
-        """Delete every row about the user; the ids of sessions that were still open (their
-        timers must go too), or None if nothing was stored. Deleted table by table rather
-        than trusting ON DELETE CASCADE, which SQLite only honours with a pragma."""
-        async with self._sessions.begin() as db:
-            if await db.get(User, user_id) is None:
-                return None
-            open_ids = list(
-                await db.scalars(
-                    select(PracticeSession.id).where(
-                        PracticeSession.user_id == user_id,
-                        PracticeSession.status.in_(OPEN_STATUSES),
-                    )
+    async def delete(self, user_id: int) -> list[int] | None:
+        """Delete every row about the user; the ids of practices that were still open, or
+        None if nothing was stored. Deleted table by table rather than trusting ON DELETE
+        CASCADE, which SQLite only honours with a pragma."""
+        db = self._db
+        if await db.get(User, user_id) is None:
+            return None
+        open_ids = list(
+            await db.scalars(
+                select(Practice.id).where(
+                    Practice.user_id == user_id, Practice.status.in_(OPEN_STATUSES)
                 )
             )
-            own_sessions = select(PracticeSession.id).where(PracticeSession.user_id == user_id)
-            await db.execute(delete(StepEvent).where(StepEvent.session_id.in_(own_sessions)))
-            await db.execute(delete(Feedback).where(Feedback.user_id == user_id))
-            await db.execute(delete(Reminder).where(Reminder.user_id == user_id))
-            await db.execute(delete(PracticeSession).where(PracticeSession.user_id == user_id))
-            await db.execute(delete(User).where(User.id == user_id))
-            return open_ids
+        )
+        own_practices = select(Practice.id).where(Practice.user_id == user_id)
+        await db.execute(delete(StepEvent).where(StepEvent.practice_id.in_(own_practices)))
+        await db.execute(delete(Feedback).where(Feedback.user_id == user_id))
+        await db.execute(delete(Reminder).where(Reminder.user_id == user_id))
+        await db.execute(delete(Practice).where(Practice.user_id == user_id))
+        await db.execute(delete(User).where(User.id == user_id))
+        # The identity map still holds the deleted user; a later get() must not return it.
+        db.expunge_all()
+        return open_ids
 
     async def counts(self) -> Counts:
-        async with self._sessions() as db:
+        async def count(query: Select[Any]) -> int:
+            return (await self._db.scalar(query)) or 0
 
-            async def count(query) -> int:  # type: ignore[no-untyped-def]
-                return (await db.scalar(query)) or 0
-
-            return Counts(
-                users=await count(select(func.count()).select_from(User)),
-                users_with_reminders=await count(
-                    select(func.count(func.distinct(Reminder.user_id))).where(
-                        Reminder.enabled.is_(True)
-                    )
-                ),
-                sessions_started=await count(select(func.count()).select_from(PracticeSession)),
-                sessions_finished=await count(
-                    select(func.count())
-                    .select_from(PracticeSession)
-                    .where(PracticeSession.status == SessionStatus.FINISHED)
-                ),
-                feedback=await count(select(func.count()).select_from(Feedback)),
-            )
+        return Counts(
+            users=await count(select(func.count()).select_from(User)),
+            users_with_reminders=await count(
+                select(func.count(func.distinct(Reminder.user_id))).where(
+                    Reminder.enabled.is_(True)
+                )
+            ),
+            practices_started=await count(select(func.count()).select_from(Practice)),
+            practices_finished=await count(
+                select(func.count())
+                .select_from(Practice)
+                .where(Practice.status == PracticeStatus.FINISHED)
+            ),
+            feedback=await count(select(func.count()).select_from(Feedback)),
+        )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.feedback import MAX_CHARS, PER_HOUR, FeedbackItem, Refusal, Refused
-
-CANCEL_DATA = "fb:cancel"
+from handlers.buttons import CancelFeedback
+from handlers.render import Reply, plain
 
 ASK = (
     "What would you like to tell the people who run me? Send it as your next message: "
@@ -18,10 +18,31 @@ NOTHING_TO_CANCEL = "There is nothing to cancel."
 
 
 def cancel_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton("Cancel", callback_data=CANCEL_DATA)]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Cancel", callback_data=CancelFeedback().pack())]]
+    )
 
 
-def refused(refusal: Refused, *, waiting: bool = False) -> str:
+def ask() -> Reply:
+    return plain(ASK, cancel_keyboard())
+
+
+def thanks() -> Reply:
+    return plain(THANKS)
+
+
+def cancelled() -> Reply:
+    return plain(CANCELLED)
+
+
+def refused(refusal: Refused, *, waiting: bool = False) -> Reply:
+    """Why a note was not saved. While a note is awaited, a too-long one may simply be sent
+    again, shorter, so the Cancel button stays with the answer."""
+    retry = waiting and refusal.reason == Refusal.TOO_LONG
+    return plain(_refusal_text(refusal, retry=retry), cancel_keyboard() if retry else None)
+
+
+def _refusal_text(refusal: Refused, *, retry: bool) -> str:
     match refusal.reason:
         case Refusal.EMPTY:
             return (
@@ -29,7 +50,7 @@ def refused(refusal: Refused, *, waiting: bool = False) -> str:
                 "e.g. /feedback The strap cue helped."
             )
         case Refusal.TOO_LONG:
-            again = "Send a shorter version, or tap Cancel." if waiting else "Please shorten it."
+            again = "Send a shorter version, or tap Cancel." if retry else "Please shorten it."
             return (
                 f"That note is {refusal.length:,} characters; I can take up to "
                 f"{MAX_CHARS:,}, so I saved nothing. {again}"
@@ -41,16 +62,16 @@ def refused(refusal: Refused, *, waiting: bool = False) -> str:
             )
 
 
-def forwarded(item: FeedbackItem) -> str:
+def forwarded(item: FeedbackItem) -> Reply:
     """Plain text, sent without parse_mode: a user's `<b>` or `*` must arrive as typed."""
-    if item.session_id is None:
+    if item.practice_id is None:
         where = "No practice yet"
     else:
         when = "During practice" if item.during_practice else "Last practice"
         pose = item.pose or "unknown pose"
         number = "" if item.step_index is None else f"pose {item.step_index + 1}: "
-        where = f"{when}: {item.class_id}, {number}{pose} (session {item.session_id})"
-    return (
+        where = f"{when}: {item.class_id}, {number}{pose} (session {item.practice_id})"
+    return plain(
         f"Feedback #{item.id} from user {item.user_id}\n"
         f"{where}\n"
         f"{item.created_at:%Y-%m-%d %H:%M} UTC\n\n"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.progress import STATUS_WORDS, Progress, RecentSession
+from bot.progress import Progress, RecentPractice
+from handlers.render import Reply, html, plain
+from handlers.render.common import STATUS_WORDS, start_keyboard
 
 NO_PRACTICE_YET = (
     "No practice yet, so nothing to show. Your first class is one tap away; "
@@ -17,16 +19,20 @@ def _days(n: int) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
 
 
-def _session_line(s: RecentSession) -> str:
-    day = f"{s.day:%a} {s.day.day} {s.day:%b}"
-    return f"• {day} · {escape(s.class_title)} · {s.minutes} min · {STATUS_WORDS[s.status]}"
+def _practice_line(p: RecentPractice) -> str:
+    day = f"{p.day:%a} {p.day.day} {p.day:%b}"
+    return f"• {day} · {escape(p.class_title)} · {p.minutes} min · {STATUS_WORDS[p.status]}"
 
 
 def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def progress(p: Progress) -> str:
+def no_practice_yet() -> Reply:
+    return plain(NO_PRACTICE_YET, start_keyboard())
+
+
+def progress(p: Progress) -> Reply:
     lines = [
         "<b>Your practice so far</b>",
         "",
@@ -35,7 +41,7 @@ def progress(p: Progress) -> str:
         f"Current streak: {_days(p.current_streak)} · longest: {_days(p.longest_streak)}",
         "",
         "<b>Last sessions</b>",
-        *(_session_line(s) for s in p.recent),
+        *(_practice_line(r) for r in p.recent),
     ]
     if p.easier_most:
         lines += ["", "<b>Where you chose the easier option</b>"]
@@ -49,4 +55,4 @@ def progress(p: Progress) -> str:
             f"Back, on average (0–10): {_score(p.back_before)} before · "
             f"{_score(p.back_after)} after",
         ]
-    return "\n".join(lines)
+    return html("\n".join(lines))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from html import escape
 
 from telegram import (
@@ -17,50 +15,29 @@ from telegram import (
 
 from bot.reminders import (
     DAY_NAMES,
-    DAYS_EXAMPLE,
     EVERY_DAY,
-    TIME_EXAMPLE,
-    ZONE_EXAMPLE,
+    InputProblem,
+    ReminderInputError,
     ReminderStatus,
     Schedule,
 )
-from handlers.render import START_BUTTON_DATA
+from handlers.buttons import ReminderAction, ReminderButton, ReminderTime, StartButton
+from handlers.render import Reply, html, plain
 from sequences import YogaClass
 
-COMMON_TIMES: tuple[tuple[int, int], ...] = ((7, 0), (12, 30), (18, 0), (21, 0))
-SNOOZE_DATA = "r:snooze"
-SKIP_DATA = "r:skip"
-OFF_DATA = "r:off"
-_SET = re.compile(r"^r:set:(\d{2})(\d{2})$")
+COMMON_TIMES = (time(7, 0), time(12, 30), time(18, 0), time(21, 0))
+TIME_EXAMPLE = "/remind 07:30"
+DAYS_EXAMPLE = "/remind 18:15 mon,wed,fri"
+ZONE_EXAMPLE = "/timezone Europe/Berlin"
 
 SNOOZED_ANSWER = "Snoozed for 30 minutes."
 SKIPPED_ANSWER = "Skipped for today."
 REMINDERS_ARE_OFF = "Reminders are off. Send /remind to set one."
 STALE_BUTTON = "That button is out of date. Send /remind to see your reminder."
 NO_ZONE_THERE = f"I couldn't find a time zone for that place. Send it instead: {ZONE_EXAMPLE}"
-REMOVE_KEYBOARD = ReplyKeyboardRemove()
 
 _WEEKDAYS = ",".join(DAY_NAMES[:5])
 _WEEKENDS = ",".join(DAY_NAMES[5:])
-
-
-@dataclass(frozen=True)
-class ReminderButton:
-    action: str  # "snooze", "skip", "off" or "set"
-    hour: int = 0
-    minute: int = 0
-
-
-def parse_button(data: str | None) -> ReminderButton | None:
-    if data in (SNOOZE_DATA, SKIP_DATA, OFF_DATA):
-        return ReminderButton(data.removeprefix("r:"))
-    match = _SET.match(data or "")
-    if match is None:
-        return None
-    hour, minute = int(match[1]), int(match[2])
-    if hour > 23 or minute > 59:
-        return None
-    return ReminderButton("set", hour, minute)
 
 
 # -- pieces --------------------------------------------------------------------------------
@@ -112,19 +89,44 @@ def _default_zone_note(status: ReminderStatus) -> str:
 # -- /remind -------------------------------------------------------------------------------
 
 
-def reminder_set(status: ReminderStatus) -> str:
+def input_error(error: ReminderInputError) -> Reply:
+    """One line saying what was wrong, with an example that works."""
+    given = error.given
+    match error.problem:
+        case InputProblem.OFF_TAKES_NOTHING:
+            text = "“off” takes nothing after it: just /remind off"
+        case InputProblem.NEEDS_MINUTES:
+            text = f"“{given}” needs minutes too. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
+        case InputProblem.NOT_A_TIME:
+            text = f"“{given}” is not a time. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
+        case InputProblem.NOT_A_TIME_OF_DAY:
+            text = f"{given} is not a time of day. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
+        case InputProblem.UNKNOWN_DAY:
+            text = (
+                f"I don't know the day “{given}”. Use mon–sun, weekdays, weekends or daily, "
+                f"e.g. {DAYS_EXAMPLE}"
+            )
+        case InputProblem.UNKNOWN_ZONE:
+            text = (
+                f"I don't know the time zone “{given}”. Use a name like {ZONE_EXAMPLE}, "
+                "or share your location."
+            )
+    return plain(text)
+
+
+def reminder_set(status: ReminderStatus) -> Reply:
     assert status.schedule is not None
     lines = [f"Done. I'll remind you {schedule_phrase(status.schedule)}.", next_line(status)]
     if status.zone_is_default:
         lines += ["", _default_zone_note(status)]
-    return "\n".join(lines)
+    return plain("\n".join(lines))
 
 
-def reminders_off(status: ReminderStatus) -> str:
-    return "Reminders are off. Send /remind whenever you want them back."
+def reminders_off() -> Reply:
+    return plain("Reminders are off. Send /remind whenever you want them back.")
 
 
-def reminder_status(status: ReminderStatus) -> str:
+def reminder_status(status: ReminderStatus) -> Reply:
     if status.schedule is None:
         lines = [
             "Reminders are off.",
@@ -140,24 +142,25 @@ def reminder_status(status: ReminderStatus) -> str:
         ]
     if status.zone_is_default:
         lines += ["", _default_zone_note(status)]
-    return "\n".join(lines)
+    return plain("\n".join(lines), _remind_keyboard(status))
 
 
-def remind_keyboard(status: ReminderStatus) -> InlineKeyboardMarkup:
+def _remind_keyboard(status: ReminderStatus) -> InlineKeyboardMarkup:
     times = [
-        InlineKeyboardButton(f"{h:02d}:{m:02d}", callback_data=f"r:set:{h:02d}{m:02d}")
-        for h, m in COMMON_TIMES
+        InlineKeyboardButton(f"{at:%H:%M}", callback_data=ReminderTime(at).pack())
+        for at in COMMON_TIMES
     ]
     rows = [times]
     if status.schedule is not None:
-        rows.append([InlineKeyboardButton("Off", callback_data=OFF_DATA)])
+        off = ReminderButton(ReminderAction.OFF).pack()
+        rows.append([InlineKeyboardButton("Off", callback_data=off)])
     return InlineKeyboardMarkup(rows)
 
 
 # -- /timezone -----------------------------------------------------------------------------
 
 
-def timezone_status(status: ReminderStatus) -> str:
+def timezone_status(status: ReminderStatus) -> Reply:
     if status.zone_is_default:
         first = (
             f"I'm using {status.zone}, as you haven't set your time zone yet "
@@ -165,25 +168,30 @@ def timezone_status(status: ReminderStatus) -> str:
         )
     else:
         first = f"Your time zone: {status.zone} (it's {clock_time(status.now)} there now)."
-    return (
-        f"{first}\nTo change it, send your zone, e.g. {ZONE_EXAMPLE}, "
-        "or tap the button below to share your location."
-    )
-
-
-def location_keyboard() -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
+    location = ReplyKeyboardMarkup(
         [[KeyboardButton("Share my location", request_location=True)]],
         resize_keyboard=True,
         one_time_keyboard=True,
     )
+    return plain(
+        f"{first}\nTo change it, send your zone, e.g. {ZONE_EXAMPLE}, "
+        "or tap the button below to share your location.",
+        location,
+    )
 
 
-def timezone_set(status: ReminderStatus) -> str:
+def timezone_set(status: ReminderStatus) -> Reply:
+    """The new zone; the location button, if it was showing, goes."""
     first = f"Time zone set: {status.zone} (it's {clock_time(status.now)} there now)."
     if status.schedule is None:
-        return f"{first}\nReminders are off; {TIME_EXAMPLE} sets one."
-    return f"{first}\n{next_line(status)}"
+        text = f"{first}\nReminders are off; {TIME_EXAMPLE} sets one."
+    else:
+        text = f"{first}\n{next_line(status)}"
+    return plain(text, ReplyKeyboardRemove())
+
+
+def no_zone_there() -> Reply:
+    return plain(NO_ZONE_THERE, ReplyKeyboardRemove())
 
 
 # -- the reminder itself -------------------------------------------------------------------
@@ -193,40 +201,40 @@ def _class_line(yoga_class: YogaClass) -> str:
     return f"<b>{escape(yoga_class.title)}</b> · {yoga_class.total_minutes} min"
 
 
-def reminder_text(yoga_class: YogaClass) -> str:
-    return (
-        "Time for your practice 🌿\n"
-        f"{_class_line(yoga_class)}\n\n"
-        "A few quiet minutes for your back. Start when you're on the mat."
-    )
+def _start_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton("Start practice", callback_data=StartButton().pack())
 
 
-def reminder_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+def reminder(yoga_class: YogaClass) -> Reply:
+    def button(label: str, action: ReminderAction) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=ReminderButton(action).pack())
+
+    keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton("Start practice", callback_data=START_BUTTON_DATA)],
+            [_start_button()],
             [
-                InlineKeyboardButton("Snooze 30 min", callback_data=SNOOZE_DATA),
-                InlineKeyboardButton("Skip today", callback_data=SKIP_DATA),
+                button("Snooze 30 min", ReminderAction.SNOOZE),
+                button("Skip today", ReminderAction.SKIP),
             ],
         ]
     )
-
-
-def snoozed(yoga_class: YogaClass, status: ReminderStatus) -> str:
-    assert status.next_at is not None
-    return (
+    return html(
+        "Time for your practice 🌿\n"
         f"{_class_line(yoga_class)}\n\n"
-        f"Snoozed. I'll remind you again at {clock_time(status.next_at)} ({escape(status.zone)})."
+        "A few quiet minutes for your back. Start when you're on the mat.",
+        keyboard,
     )
 
 
-def snoozed_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Start practice", callback_data=START_BUTTON_DATA)]]
+def snoozed(yoga_class: YogaClass, status: ReminderStatus) -> Reply:
+    assert status.next_at is not None
+    return html(
+        f"{_class_line(yoga_class)}\n\n"
+        f"Snoozed. I'll remind you again at {clock_time(status.next_at)} ({escape(status.zone)}).",
+        InlineKeyboardMarkup([[_start_button()]]),
     )
 
 
-def skipped(yoga_class: YogaClass, status: ReminderStatus) -> str:
+def skipped(yoga_class: YogaClass, status: ReminderStatus) -> Reply:
     rest = escape(next_line(status))
-    return f"{_class_line(yoga_class)}\n\nSkipped for today. Rest well.\n{rest}"
+    return html(f"{_class_line(yoga_class)}\n\nSkipped for today. Rest well.\n{rest}")

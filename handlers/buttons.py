@@ -1,0 +1,185 @@
+"""Every button's callback data, as typed codecs: one class per scheme.
+
+In the spirit of aiogram's `CallbackData`: a frozen dataclass whose fields are annotated
+with a wire codec. `pack()` writes the short wire form (refused past Telegram's 64 bytes),
+`parse()` reads it back or returns None, and `pattern` is the anchored regex that the
+Application routes on, derived from the same fields, so a pattern matches exactly what
+`parse()` accepts::
+
+    PracticeButton(PracticeAction.NEXT, practice=12, step=3).pack() == "p:n:12:3"
+
+The wire forms are those the bot has always sent: buttons in users' chats outlive deploys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import time
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar, get_type_hints
+
+MAX_BYTES = 64  # Telegram refuses longer callback data
+SEPARATOR = ":"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Codec(Generic[T]):
+    """How one field is written on the wire: a regex for exactly the valid texts."""
+
+    regex: str
+    encode: Callable[[T], str]
+    decode: Callable[[str], T]
+
+
+def _whole_number(digits: int) -> Codec[int]:
+    return Codec(rf"\d{{1,{digits}}}", str, int)
+
+
+def _choice(enum_type: type[StrEnum]) -> Codec[Any]:
+    return Codec("|".join(re.escape(m.value) for m in enum_type), str, enum_type)
+
+
+# Database ids and steps: bounded, so every packed value fits in 64 bytes.
+ROW_ID = _whole_number(12)
+STEP = _whole_number(3)
+# A back score 0-10, or "s" for a skipped check-in.
+SCORE: Codec[int | None] = Codec(
+    r"10|[0-9]|s",
+    lambda score: "s" if score is None else str(score),
+    lambda text: None if text == "s" else int(text),
+)
+# A time of day as HHMM.
+CLOCK: Codec[time] = Codec(
+    r"(?:[01][0-9]|2[0-3])[0-5][0-9]",
+    lambda at: f"{at.hour:02d}{at.minute:02d}",
+    lambda text: time(int(text[:2]), int(text[2:])),
+)
+
+
+class Button:
+    """The base of every scheme. A subclass names its `prefix` and annotates each field
+    with its codec: `step: Annotated[int, STEP]`."""
+
+    prefix: ClassVar[str]
+    pattern: ClassVar[re.Pattern[str]]
+    _codecs: ClassVar[dict[str, Codec[Any]]]
+
+    def __init_subclass__(cls, *, prefix: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.prefix = prefix
+        hints = get_type_hints(cls, include_extras=True)
+        cls._codecs = {
+            name: next(m for m in hint.__metadata__ if isinstance(m, Codec))
+            for name, hint in hints.items()
+            if hasattr(hint, "__metadata__")
+        }
+        parts = [re.escape(prefix), *(f"({c.regex})" for c in cls._codecs.values())]
+        cls.pattern = re.compile(f"^{SEPARATOR.join(parts)}$")
+
+    def pack(self) -> str:
+        values = [codec.encode(getattr(self, name)) for name, codec in self._codecs.items()]
+        data = SEPARATOR.join([self.prefix, *values])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data {data!r} is over {MAX_BYTES} bytes")
+        return data
+
+    @classmethod
+    def parse(cls, data: str | None) -> Self | None:
+        match = cls.pattern.match(data or "")
+        if match is None:
+            return None
+        decoded = {
+            name: codec.decode(text)
+            for (name, codec), text in zip(cls._codecs.items(), match.groups(), strict=True)
+        }
+        return cls(**decoded)
+
+
+class PracticeAction(StrEnum):
+    EASIER = "e"
+    NEXT = "n"
+    PAUSE = "p"
+    RESUME = "r"
+    STOP = "s"
+
+
+@dataclass(frozen=True)
+class StartButton(Button, prefix="p:start"):
+    """Start practice: under /start, /progress and each reminder."""
+
+
+@dataclass(frozen=True)
+class PracticeButton(Button, prefix="p"):
+    """A cue's Easier option / Next / Pause / Resume / Stop, for the step it was shown on."""
+
+    action: Annotated[PracticeAction, _choice(PracticeAction)]
+    practice: Annotated[int, ROW_ID]
+    step: Annotated[int, STEP]
+
+
+@dataclass(frozen=True)
+class CheckinBefore(Button, prefix="c:b"):
+    """An answer to the back check-in before practice; it starts the class."""
+
+    score: Annotated[int | None, SCORE]
+
+
+@dataclass(frozen=True)
+class CheckinAfter(Button, prefix="c:a"):
+    """An answer to the back check-in after a finished practice."""
+
+    practice: Annotated[int, ROW_ID]
+    score: Annotated[int | None, SCORE]
+
+
+class ReminderAction(StrEnum):
+    SNOOZE = "snooze"
+    SKIP = "skip"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class ReminderButton(Button, prefix="r"):
+    """Snooze 30 min / Skip today under a reminder, and Off under /remind."""
+
+    action: Annotated[ReminderAction, _choice(ReminderAction)]
+
+
+@dataclass(frozen=True)
+class ReminderTime(Button, prefix="r:set"):
+    """One of /remind's common times."""
+
+    at: Annotated[time, CLOCK]
+
+
+@dataclass(frozen=True)
+class CancelFeedback(Button, prefix="fb:cancel"):
+    """Cancel under /feedback's request for a note."""
+
+
+class Confirm(StrEnum):
+    YES = "yes"
+    NO = "no"
+
+
+@dataclass(frozen=True)
+class ForgetButton(Button, prefix="fm"):
+    """The answer to /forget_me's question."""
+
+    answer: Annotated[Confirm, _choice(Confirm)]
+
+
+SCHEMES: tuple[type[Button], ...] = (
+    StartButton,
+    PracticeButton,
+    CheckinBefore,
+    CheckinAfter,
+    ReminderButton,
+    ReminderTime,
+    CancelFeedback,
+    ForgetButton,
+)

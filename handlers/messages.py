@@ -1,0 +1,86 @@
+"""Sending, editing and retiring messages, with one policy for what Telegram refuses.
+
+- An edit to the same content ("message is not modified", a double tap) is done already.
+- An edit of a message that is gone or too old to edit sends the reply afresh instead:
+  what the user should see must still reach them.
+- Retiring buttons that are already gone is done already; any other failure to retire is
+  only logged, as stale buttons are answered "out of date" anyway.
+- A button's answer may be refused (a press queued while the bot was down); the change is
+  stored by then and its reply still goes out, so that too is only logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Bot, CallbackQuery, Message
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
+
+from handlers.render import Reply
+
+log = logging.getLogger(__name__)
+
+_UNCHANGED = "message is not modified"
+_GONE = ("message to edit not found", "message can't be edited", "message not found")
+
+
+async def send(
+    bot: ExtBot[Any], chat_id: int, reply: Reply, *, retries_after_429: int | None = None
+) -> Message:
+    """Send `reply`; with `retries_after_429`, the rate limiter waits out that many 429s."""
+    return await bot.send_message(
+        chat_id,
+        reply.text,
+        parse_mode=reply.parse_mode,
+        reply_markup=reply.markup,
+        rate_limit_args=retries_after_429,
+    )
+
+
+async def edit(bot: ExtBot[Any], chat_id: int, message_id: int, reply: Reply) -> Message | None:
+    """Show `reply` in place of the message; the new message if it had to be sent afresh."""
+    try:
+        await bot.edit_message_text(
+            reply.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=reply.parse_mode,
+            reply_markup=reply.markup,  # type: ignore[arg-type]  # an edit takes inline keyboards only
+        )
+    except BadRequest as exc:
+        reason = str(exc).lower()
+        if _UNCHANGED in reason:
+            return None
+        if not any(gone in reason for gone in _GONE):
+            raise
+        log.info("message %s/%s is gone (%s); sending afresh", chat_id, message_id, exc)
+        return await send(bot, chat_id, reply)
+    return None
+
+
+async def edit_pressed(bot: ExtBot[Any], query: CallbackQuery, reply: Reply) -> Message | None:
+    """Show `reply` in place of the message whose button was pressed."""
+    message = query.message
+    if message is None:  # too old for Telegram to say which message it was
+        return None
+    return await edit(bot, message.chat.id, message.message_id, reply)
+
+
+async def retire(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Take the buttons off a message."""
+    try:
+        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+    except BadRequest as exc:
+        log.debug("buttons of %s/%s already gone: %s", chat_id, message_id, exc)
+    except TelegramError as exc:
+        log.warning("could not retire buttons of %s/%s: %s", chat_id, message_id, exc)
+
+
+async def answer(query: CallbackQuery, text: str | None = None) -> None:
+    """Stop the button's spinner, with a short note when there is one."""
+    try:
+        await query.answer(text)
+    except TelegramError as exc:
+        log.info("could not answer button %r: %s", query.data, exc)

@@ -1,0 +1,85 @@
+"""/start, /help, the command menu, and the replies to what the bot does not understand."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.models import PracticeStatus
+from handlers.buttons import StartButton
+from handlers.render import Reply, html, plain
+from sequences import YogaClass
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start_practice", "Begin today's class"),
+    ("progress", "Your practice so far, with a chart"),
+    ("remind", "Daily reminder, e.g. /remind 07:30 or /remind off"),
+    ("timezone", "Your time zone for reminders"),
+    ("feedback", "Tell the people who run me something"),
+    ("mydata", "Download everything I store about you"),
+    ("forget_me", "Delete everything I store about you"),
+    ("help", "What I can do"),
+    ("start", "Welcome and safety note"),
+)
+
+UNKNOWN_COMMAND = "I don't know that command. Try /start_practice, or /help for the list."
+PLAIN_TEXT = "I follow commands rather than chat. Send /start_practice to begin, or /help."
+SORRY = "Sorry, something went wrong on my side. Your practice is saved; try that again."
+OUT_OF_DATE = "This button is out of date."
+STATUS_WORDS = {
+    PracticeStatus.ACTIVE: "in progress",
+    PracticeStatus.PAUSED: "paused",
+    PracticeStatus.FINISHED: "finished",
+    PracticeStatus.STOPPED: "stopped",
+}
+
+
+def props_line(yoga_class: YogaClass) -> str:
+    needed = ", ".join(_prop_names(yoga_class.props_needed, yoga_class))
+    optional = ", ".join(_prop_names(yoga_class.props_optional, yoga_class))
+    return f"{needed}; optional: {optional}" if optional else needed
+
+
+def _prop_names(props: list[str], yoga_class: YogaClass) -> list[str]:
+    blocks = yoga_class.block_count
+    return [f"{blocks} blocks" if p == "block" and blocks > 1 else p for p in props]
+
+
+def start_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Start practice", callback_data=StartButton().pack())]]
+    )
+
+
+def welcome(yoga_class: YogaClass, first_name: str) -> Reply:
+    greeting = f"Hello {escape(first_name)}." if first_name else "Hello."
+    return html(
+        f"{greeting} I'm your yoga coach for a steadier lower back.\n\n"
+        f"I guide you through <b>{escape(yoga_class.title)}</b> "
+        f"({yoga_class.total_minutes} min), one pose at a time. Each cue comes by itself "
+        "when the hold is over; tap <b>Easier option</b> for a gentler version, "
+        "<b>Next</b> to move on.\n\n"
+        f"You'll need: {escape(props_line(yoga_class))}.\n\n"
+        f"<b>Safety:</b> {escape(yoga_class.safety_note)}",
+        start_keyboard(),
+    )
+
+
+def help_text() -> Reply:
+    lines = ["Here is what I can do:", ""]
+    lines += [f"/{name} — {description}" for name, description in COMMANDS]
+    lines += ["", "During a practice: Easier option, Next, Pause or Stop under each pose."]
+    return plain("\n".join(lines))
+
+
+def unknown_command() -> Reply:
+    return plain(UNKNOWN_COMMAND)
+
+
+def plain_text() -> Reply:
+    return plain(PLAIN_TEXT)
+
+
+def sorry() -> Reply:
+    return plain(SORRY)

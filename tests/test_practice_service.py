@@ -1,0 +1,281 @@
+"""The practice service alone: no Telegram, time moved by hand, timers faked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.models import PracticeStatus
+from bot.practice import MessageRef, PracticeOutcome, PracticeService, StaleAction
+from bot.store import Store
+from tests.factories import make_class
+from tests.fakes import Armed, FakeTimers
+
+USER, CHAT = 42, 42
+
+
+def first_cue(outcome: PracticeOutcome) -> tuple[int, int]:
+    assert outcome.show is not None
+    return outcome.show.practice_id, outcome.show.step
+
+
+async def test_start_shows_the_first_pose_and_arms_its_deadline(
+    practice: PracticeService, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    assert started.show is not None
+    assert (started.show.step, started.show.total, started.show.pose.id) == (0, 3, "pose-1")
+    assert timers.armed == {started.practice_id: Armed(0, CHAT, clock() + timedelta(seconds=60))}
+
+
+async def test_timer_before_the_deadline_arms_itself_again(
+    practice: PracticeService, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    deadline = timers.armed[started.practice_id].at
+    timers.armed.clear()
+    clock.advance(30)
+    early = await practice.advance_if_due(started.practice_id, 0)
+    assert early is not None and (early.show, early.retire, early.summary) == (None, (), None)
+    assert timers.armed == {started.practice_id: Armed(0, CHAT, deadline)}
+
+
+async def test_timer_after_the_deadline_moves_on_once(
+    practice: PracticeService, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    assert started.show is not None
+    await practice.delivered(started.show, CHAT, message_id=10)
+    clock.advance(60)
+    moved = await practice.advance_if_due(started.practice_id, 0)
+    assert moved is not None and moved.show is not None and moved.show.step == 1
+    assert moved.retire == (MessageRef(CHAT, 10),)
+    assert timers.armed[started.practice_id] == Armed(1, CHAT, clock() + timedelta(seconds=60))
+    # The same timer firing twice (or a restart re-arming it) finds the step already over.
+    assert await practice.advance_if_due(started.practice_id, 0) is None
+
+
+async def test_next_skips_ahead_and_a_second_tap_is_stale(practice: PracticeService) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    moved = await practice.next(USER, started.practice_id, 0)
+    assert moved.show is not None and moved.show.step == 1
+    with pytest.raises(StaleAction):
+        await practice.next(USER, started.practice_id, 0)
+
+
+async def test_someone_elses_button_changes_nothing(practice: PracticeService) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    with pytest.raises(StaleAction):
+        await practice.next(USER + 1, started.practice_id, 0)
+    with pytest.raises(StaleAction):
+        await practice.stop(USER + 1, started.practice_id, 0)
+    assert (await practice.current_cue(started.practice_id)).step == 0
+
+
+async def test_easier_option_is_recorded_once_and_redrawn(practice: PracticeService) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    practice_id = started.practice_id
+    revealed = await practice.reveal_easier(USER, practice_id, 0)
+    assert revealed.redraw is not None and revealed.redraw.easier_shown
+    assert revealed.show is None
+    await practice.reveal_easier(USER, practice_id, 0)
+    assert (await practice.current_cue(practice_id)).easier_shown
+    await practice.next(USER, practice_id, 0)
+    await practice.next(USER, practice_id, 1)
+    closing = await practice.next(USER, practice_id, 2)
+    assert closing.summary is not None
+    assert closing.summary.easier_used == 1
+
+
+async def test_pause_stops_the_clock_and_resume_keeps_the_rest(
+    practice: PracticeService, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    practice_id = started.practice_id
+    clock.advance(20)
+    paused = await practice.pause(USER, practice_id, 0)
+    assert paused.redraw is not None and paused.redraw.paused
+    assert practice_id not in timers.armed and timers.cancelled == [practice_id]
+    clock.advance(600)
+    # A paused pose never falls due, however long the break.
+    assert await practice.advance_if_due(practice_id, 0) is None
+    with pytest.raises(StaleAction):
+        await practice.pause(USER, practice_id, 0)
+    resumed = await practice.resume(USER, practice_id, 0)
+    assert resumed.redraw is not None and not resumed.redraw.paused
+    assert timers.armed[practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=40))
+
+
+async def test_whole_class_by_timer_ends_with_a_summary(
+    practice: PracticeService, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    practice_id, step = started.practice_id, 0
+    while True:
+        clock.advance(60)
+        outcome = await practice.advance_if_due(practice_id, step)
+        assert outcome is not None
+        if outcome.summary is not None:
+            break
+        assert outcome.show is not None
+        step = outcome.show.step
+    summary = outcome.summary
+    assert summary.status == PracticeStatus.FINISHED
+    assert (summary.minutes, summary.poses_done, summary.easier_used) == (3, 3, 0)
+    assert summary.ask_after
+    assert timers.armed == {} and timers.cancelled == [practice_id]
+    assert await practice.resume_all() == []
+
+
+async def test_stop_records_a_stopped_practice_with_time_practised(
+    practice: PracticeService, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    clock.advance(60)
+    await practice.advance_if_due(started.practice_id, 0)
+    clock.advance(30)
+    stopped = await practice.stop(USER, started.practice_id, 1)
+    assert stopped.summary is not None
+    assert stopped.summary.status == PracticeStatus.STOPPED
+    assert stopped.summary.poses_done == 2
+    assert stopped.summary.minutes == round(90 / 60)
+    assert not stopped.summary.ask_after
+    assert started.practice_id not in timers.armed
+    with pytest.raises(StaleAction):
+        await practice.next(USER, started.practice_id, 1)
+
+
+async def test_time_scale_shortens_holds_but_not_the_minutes_reported(
+    store: Store, clock: ManualClock, tiny_class, timers: FakeTimers
+) -> None:
+    fast = PracticeService(store, {tiny_class.id: tiny_class}, clock, timers, time_scale=0.01)
+    started = await fast.start(USER, CHAT, "Ana")
+    assert timers.armed[started.practice_id].at - clock() == timedelta(seconds=0.6)
+    for step in range(3):
+        clock.advance(0.6)
+        outcome = await fast.advance_if_due(started.practice_id, step)
+        assert outcome is not None
+    assert outcome.summary is not None and outcome.summary.minutes == 3
+
+
+async def test_starting_again_stops_the_open_practice_and_its_timer(
+    practice: PracticeService, timers: FakeTimers
+) -> None:
+    first = await practice.start(USER, CHAT, "Ana")
+    assert first.show is not None
+    await practice.delivered(first.show, CHAT, 77)
+    second = await practice.start(USER, CHAT, "Ana")
+    assert second.retire == (MessageRef(CHAT, 77),)
+    assert first.practice_id in timers.cancelled
+    assert list(timers.armed) == [second.practice_id]
+    [resent] = await practice.resume_all()
+    assert resent.practice_id == second.practice_id
+
+
+async def test_resume_all_arms_deadlines_and_resends_unconfirmed_cues(
+    practice: PracticeService, clock: ManualClock, timers: FakeTimers
+) -> None:
+    confirmed = await practice.start(USER, CHAT, "Ana")
+    assert confirmed.show is not None
+    await practice.delivered(confirmed.show, CHAT, 5)
+    unconfirmed = await practice.start(USER + 1, CHAT + 1, "Ben")
+    paused = await practice.start(USER + 2, CHAT + 2, "Cy")
+    await practice.pause(USER + 2, paused.practice_id, 0)
+    deadline = timers.armed[confirmed.practice_id].at
+    timers.armed.clear()
+
+    outcomes = await practice.resume_all()
+
+    resent = {o.practice_id: o for o in outcomes}
+    # The confirmed cue is not sent again; the other two are (the paused one, as paused).
+    assert set(resent) == {unconfirmed.practice_id, paused.practice_id}
+    paused_cue = resent[paused.practice_id].show
+    assert paused_cue is not None and paused_cue.paused
+    # A paused practice has no deadline, so no timer.
+    assert timers.armed == {
+        confirmed.practice_id: Armed(0, CHAT, deadline),
+        unconfirmed.practice_id: Armed(0, CHAT + 1, deadline),
+    }
+
+
+async def test_starting_closes_every_other_open_practice(
+    practice: PracticeService, store: Store, clock: ManualClock, tiny_class
+) -> None:
+    # Two open practices at once (say, left by a timer racing an earlier start).
+    async with store.write() as uow:
+        await uow.users.save(USER, CHAT, "Ana", clock())
+        for _ in range(2):
+            await uow.practices.create(
+                user_id=USER,
+                chat_id=CHAT,
+                class_id=tiny_class.id,
+                first_step_id="pose-1",
+                now=clock(),
+                hold_ends_at=clock() + timedelta(seconds=60),
+            )
+    started = await practice.start(USER, CHAT, "Ana")
+    async with store.read() as uow:
+        [still_open] = await uow.practices.open_of(USER)
+    assert still_open.id == started.practice_id
+
+
+async def test_a_practice_of_a_removed_class_ends_quietly(
+    store: Store, clock: ManualClock, tiny_class, timers: FakeTimers
+) -> None:
+    old = PracticeService(store, {"old-class": make_class("old-class")}, clock, timers)
+    orphan = await old.start(USER, CHAT, "Ana")
+    await old.pause(USER, orphan.practice_id, 0)
+    # The class file is renamed in a deploy; the paused practice must not break anything.
+    practice = PracticeService(store, {tiny_class.id: tiny_class}, clock, timers)
+    assert await practice.resume_all() == []
+    with pytest.raises(StaleAction):
+        await practice.next(USER, orphan.practice_id, 0)
+    assert await practice.advance_if_due(orphan.practice_id, 0) is None
+    started = await practice.start(USER, CHAT, "Ana")
+    async with store.read() as uow:
+        [open_now] = await uow.practices.open_of(USER)
+    assert open_now.id == started.practice_id
+
+
+async def test_a_cue_confirmed_after_the_read_is_never_left_with_buttons(
+    practice: PracticeService, store: Store, clock: ManualClock
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    assert started.show is not None
+    async with store.read() as uow:
+        seen = await uow.practices.get(started.practice_id)
+    assert seen is not None
+    # The cue's send returns between the timer reading the row and moving it on.
+    assert (await practice.delivered(started.show, CHAT, message_id=42)).retire == ()
+    async with store.write() as uow:
+        moved = await uow.practices.move_to_step(
+            seen,
+            to_step=1,
+            to_step_id="pose-2",
+            hold_ends_at=clock(),
+            practised_seconds=0.0,
+            skipped_step_id=None,
+            now=clock(),
+        )
+    assert moved is False
+    clock.advance(60)
+    outcome = await practice.advance_if_due(started.practice_id, 0)
+    assert outcome is not None and outcome.retire == (MessageRef(CHAT, 42),)
+    # A cue whose send returns only after the practice moved on is retired at once.
+    late = await practice.delivered(started.show, CHAT, message_id=43)
+    assert late.retire == (MessageRef(CHAT, 43),)
+
+
+async def test_an_unreachable_chat_ends_its_open_practices(
+    practice: PracticeService, store: Store, timers: FakeTimers
+) -> None:
+    mine = await practice.start(USER, CHAT, "Ana")
+    other = await practice.start(USER + 1, CHAT + 1, "Ben")
+    await practice.abandon_chat(CHAT)
+    async with store.read() as uow:
+        assert await uow.practices.open_of(USER) == []
+        [still_open] = await uow.practices.open_of(USER + 1)
+    assert still_open.id == other.practice_id
+    assert mine.practice_id in timers.cancelled and list(timers.armed) == [other.practice_id]
