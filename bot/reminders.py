@@ -178,7 +178,7 @@ def next_due(schedule: Schedule, zone_name: str, after: datetime) -> datetime:
 
 
 def _next_fire(trigger: CronTrigger, after: datetime) -> datetime:
-    fire = trigger.get_next_fire_time(None, after.astimezone(UTC))
+    fire: datetime | None = trigger.get_next_fire_time(None, after.astimezone(UTC))
     if fire is None:  # a cron trigger without an end date always has a next time
         raise RuntimeError("reminder schedule has no next time")
     # Normalised to UTC: APScheduler may hand back a non-existent local time (spring
@@ -381,10 +381,10 @@ class ReminderService:
     def _decide(self, row: DueRow, now: datetime, finished: list[datetime]) -> _Decision:
         zone_name = canonical_zone(row.timezone or "") or self._default_zone
         trigger = _trigger(row.hour, row.minute, row.days, zone_name)
-        occurrence: datetime | None
         if row.repeat_of is not None:
             # A snooze or a retry: it re-delivers a day already claimed.
-            occurrence, day = row.next_due_at, date.fromisoformat(row.repeat_of)
+            occurrence: datetime | None = row.next_due_at
+            day: date | None = date.fromisoformat(row.repeat_of)
             fresh = True
         else:
             occurrence = row.next_due_at

@@ -93,6 +93,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning pydantic's report into one line naming the variable."""
     try:
+        # Overrides are validated by pydantic like the environment; mypy cannot see their types.
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -22,6 +22,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    JobQueue,
     MessageHandler,
     filters,
 )
@@ -104,6 +105,7 @@ def build_application(
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=YogaContext))
+        .job_queue(JobQueue[YogaContext]())
         .rate_limiter(AIORateLimiter())
         .post_init(_starting(settings, clock, catalog or load_catalog()))
         .post_shutdown(_stopped)

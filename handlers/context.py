@@ -11,7 +11,8 @@ from bot.services import Services
 SERVICES = "services"
 
 
-class YogaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
+# The bot's type argument is what its rate limiter takes per call: AIORateLimiter's retries.
+class YogaContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     @property
     def services(self) -> Services:
         services: Services = self.bot_data[SERVICES]
@@ -19,5 +20,5 @@ class YogaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
 
 
 YogaApp = Application[
-    ExtBot[None], YogaContext, dict[Any, Any], dict[Any, Any], dict[str, Any], JobQueue[YogaContext]
+    ExtBot[int], YogaContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], JobQueue[YogaContext]
 ]

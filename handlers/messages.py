@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Bot, CallbackQuery, Message
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
@@ -47,7 +47,8 @@ async def edit(bot: ExtBot[Any], chat_id: int, message_id: int, reply: Reply) ->
             chat_id=chat_id,
             message_id=message_id,
             parse_mode=reply.parse_mode,
-            reply_markup=reply.markup,  # type: ignore[arg-type]  # an edit takes inline keyboards only
+            # An edit carries inline keyboards only; a reply keyboard belongs to a new message.
+            reply_markup=reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None,
         )
     except BadRequest as exc:
         reason = str(exc).lower()

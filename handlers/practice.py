@@ -3,7 +3,10 @@ which turns every practice outcome into messages."""
 
 from __future__ import annotations
 
-from telegram import Bot, Update
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ExtBot
 
 from bot.practice import Cue, MessageRef, PracticeOutcome, StaleAction
 from bot.services import Services
@@ -54,7 +57,7 @@ async def practice_button(update: Update, context: YogaContext) -> None:
 
 
 async def present(
-    bot: Bot,
+    bot: ExtBot[Any],
     services: Services,
     outcome: PracticeOutcome | None,
     *,
@@ -83,7 +86,9 @@ async def present(
             await messages.send(bot, outcome.chat_id, question)
 
 
-async def _confirm(bot: Bot, services: Services, cue: Cue, chat_id: int, message_id: int) -> None:
+async def _confirm(
+    bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int, message_id: int
+) -> None:
     # A cue counts as delivered only once Telegram returned its message: until then a
     # restart sends it again (at least once).
     await present(bot, services, await services.practice.delivered(cue, chat_id, message_id))

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.view import message_view, reply_keyboard_view, state_view
@@ -35,15 +36,20 @@ _IMAGE_MAGIC = (
 )
 
 
+def _is_number(value: object) -> TypeGuard[int | float]:
+    # JSON true/false arrive as bool, which Python counts as an int.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def fail(status: int, error: str) -> web.Response:
     return web.json_response({"ok": False, "error": error}, status=status)
 
 
 @web.middleware
-async def _json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Unknown API paths and wrong methods answer in JSON too, never an HTML page."""
     try:
-        return await handler(request)  # type: ignore[no-any-return]
+        return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise
@@ -54,12 +60,12 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @web.middleware
-async def _local_host_only(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _local_host_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse requests addressed to any other host name: a web page that re-points its own
     domain at 127.0.0.1 (DNS rebinding) would otherwise count as same-origin here."""
     if (request.url.host or "").lower() not in LOCAL_HOSTS:
         return fail(403, "this page answers on 127.0.0.1 or localhost only")
-    return await handler(request)  # type: ignore[no-any-return]
+    return await handler(request)
 
 
 async def _json_body(request: web.Request) -> dict[str, Any] | web.Response:
@@ -241,9 +247,7 @@ class PlaygroundServer:
         if isinstance(body, web.Response):
             return body
         latitude, longitude = body.get("latitude"), body.get("longitude")
-        if not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in (latitude, longitude)
-        ):
+        if not (_is_number(latitude) and _is_number(longitude)):
             return fail(400, "latitude and longitude (numbers) are required")
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             return fail(400, "latitude must be within ±90 and longitude within ±180")

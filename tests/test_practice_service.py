@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -279,3 +280,18 @@ async def test_an_unreachable_chat_ends_its_open_practices(
         [still_open] = await uow.practices.open_of(USER + 1)
     assert still_open.id == other.practice_id
     assert mine.practice_id in timers.cancelled and list(timers.armed) == [other.practice_id]
+
+
+async def test_many_users_at_once_never_meet_a_locked_database(
+    practice: PracticeService, store: Store
+) -> None:
+    # Each start reads the user's open practices and then writes: on SQLite such a unit
+    # must hold the write lock from its start, or a commit beside it fails it at once.
+    users = range(100, 130)
+    started = await asyncio.gather(*(practice.start(u, u, "Ana") for u in users))
+    moved = await asyncio.gather(
+        *(practice.next(u, s.practice_id, 0) for u, s in zip(users, started, strict=True))
+    )
+    assert all(m.show is not None and m.show.step == 1 for m in moved)
+    async with store.read() as uow:
+        assert len(await uow.practices.all_open()) == len(users)

@@ -146,7 +146,8 @@ class ReminderRepository:
             )
         )
         for user_id, finished_at in rows.all():
-            found.setdefault(user_id, []).append(finished_at)
+            if finished_at is not None:  # always set on a finished practice
+                found.setdefault(user_id, []).append(finished_at)
         return found
 
 
@@ -155,7 +156,7 @@ def _update() -> Update:
     return update(Reminder).execution_options(synchronize_session=False)
 
 
-def due_query(now: datetime, limit: int) -> Select[tuple[Any, ...]]:
+def due_query(now: datetime, limit: int) -> Select[*tuple[Any, ...]]:
     """Enabled reminders due by `now`, oldest first: a range scan of ix_reminders_due
     (enabled, next_due_at) that stops after `limit` rows, however many are due."""
     return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -41,7 +42,7 @@ def props_line(yoga_class: YogaClass) -> str:
     return f"{needed}; optional: {optional}" if optional else needed
 
 
-def _prop_names(props: list[str], yoga_class: YogaClass) -> list[str]:
+def _prop_names(props: Sequence[str], yoga_class: YogaClass) -> list[str]:
     blocks = yoga_class.block_count
     return [f"{blocks} blocks" if p == "block" and blocks > 1 else p for p in props]
 

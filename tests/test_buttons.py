@@ -1,0 +1,133 @@
+"""The button table: every scheme packs within Telegram's 64 bytes, reads back what it
+packed, and no two schemes' patterns ever claim the same data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from telegram import InlineKeyboardMarkup
+
+from bot.practice import Cue
+from bot.reminders import ReminderStatus, Schedule
+from handlers.app import handler_list
+from handlers.buttons import (
+    MAX_BYTES,
+    SCHEMES,
+    Button,
+    CancelFeedback,
+    CheckinAfter,
+    CheckinBefore,
+    Confirm,
+    ForgetButton,
+    PracticeAction,
+    PracticeButton,
+    ReminderAction,
+    ReminderButton,
+    ReminderTime,
+    StartButton,
+)
+from handlers.render import account, checkin, common, feedback, practice, reminders
+from tests.factories import make_class
+
+ROW_IDS = st.integers(min_value=0, max_value=10**12 - 1)
+SCORES = st.none() | st.integers(min_value=0, max_value=10)
+
+BUTTONS: st.SearchStrategy[Button] = st.one_of(
+    st.just(StartButton()),
+    st.builds(
+        PracticeButton,
+        action=st.sampled_from(PracticeAction),
+        practice=ROW_IDS,
+        step=st.integers(min_value=0, max_value=999),
+    ),
+    st.builds(CheckinBefore, score=SCORES),
+    st.builds(CheckinAfter, practice=ROW_IDS, score=SCORES),
+    st.builds(ReminderButton, action=st.sampled_from(ReminderAction)),
+    st.builds(ReminderTime, at=st.times().map(lambda t: time(t.hour, t.minute))),
+    st.just(CancelFeedback()),
+    st.builds(ForgetButton, answer=st.sampled_from(Confirm)),
+)
+
+
+def schemes_matching(data: str) -> list[type[Button]]:
+    return [scheme for scheme in SCHEMES if scheme.pattern.match(data)]
+
+
+@given(BUTTONS)
+def test_every_packed_button_reads_back_under_its_own_scheme_only(button: Button) -> None:
+    data = button.pack()
+    assert len(data.encode()) <= MAX_BYTES
+    assert schemes_matching(data) == [type(button)]
+    assert type(button).parse(data) == button
+
+
+@given(st.text(max_size=80))
+def test_a_pattern_matches_exactly_what_its_scheme_parses(data: str) -> None:
+    for scheme in SCHEMES:
+        assert (scheme.pattern.match(data) is not None) == (scheme.parse(data) is not None)
+    assert len(schemes_matching(data)) <= 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["c:b:11", "c:a:7", "c:b:-1", "c:x:1", "r:set:2400", "r:set:0760", "p:x:1:0", "p:start:1"],
+)
+def test_malformed_or_out_of_range_data_matches_no_scheme(data: str) -> None:
+    assert schemes_matching(data) == []
+
+
+def test_the_wire_forms_stay_those_already_in_users_chats() -> None:
+    assert PracticeButton(PracticeAction.NEXT, practice=12, step=3).pack() == "p:n:12:3"
+    assert StartButton().pack() == "p:start"
+    assert CheckinBefore(score=None).pack() == "c:b:s"
+    assert CheckinAfter(practice=42, score=7).pack() == "c:a:42:7"
+    assert ReminderTime(time(7, 30)).pack() == "r:set:0730"
+    assert ReminderButton(ReminderAction.SNOOZE).pack() == "r:snooze"
+    assert CancelFeedback().pack() == "fb:cancel"
+    assert ForgetButton(Confirm.YES).pack() == "fm:yes"
+
+
+def test_data_over_64_bytes_is_refused_when_packed() -> None:
+    too_big = PracticeButton(PracticeAction.NEXT, practice=10**60, step=0)
+    with pytest.raises(ValueError, match="64 bytes"):
+        too_big.pack()
+
+
+def test_every_scheme_routes_to_a_handler_and_anything_else_to_the_catch_all() -> None:
+    handlers = [h for h in handler_list() if type(h).__name__ == "CallbackQueryHandler"]
+    patterns = [getattr(h, "pattern", None) for h in handlers]
+    assert patterns[:-1] == [scheme.pattern for scheme in SCHEMES]
+    assert patterns[-1] is None  # the last one answers any button at all
+
+
+def _keyboard_data(markup: object) -> list[str]:
+    assert isinstance(markup, InlineKeyboardMarkup)
+    return [str(b.callback_data) for row in markup.inline_keyboard for b in row]
+
+
+def test_every_keyboard_the_bot_renders_carries_parseable_data() -> None:
+    tiny = make_class()
+    cue = Cue(practice_id=10**12 - 1, step=2, total=3, pose=tiny.steps[2], hold_seconds=60)
+    paused = Cue(practice_id=1, step=0, total=3, pose=tiny.steps[0], hold_seconds=60, paused=True)
+    now = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    status = ReminderStatus(Schedule(7, 30), "UTC", False, now, now)
+    markups = [
+        common.welcome(tiny, "Ana").markup,
+        practice.cue(cue).markup,
+        practice.cue(paused).markup,
+        checkin.before_question().markup,
+        checkin.after_question(10**12 - 1).markup,
+        feedback.ask().markup,
+        account.forget_question().markup,
+        reminders.reminder_status(status).markup,
+        reminders.reminder(tiny).markup,
+        reminders.snoozed(tiny, status).markup,
+    ]
+    data = [d for markup in markups for d in _keyboard_data(markup)]
+    # Start; two cues of four; 0-10 and Skip twice; Cancel; Yes/No; four times and Off; a
+    # reminder's three; a snoozed reminder's Start.
+    assert len(data) == 1 + 4 + 4 + 12 + 12 + 1 + 2 + 5 + 3 + 1
+    assert all(len(schemes_matching(d)) == 1 for d in data), data
