@@ -38,11 +38,11 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
-from bot.database import create_engine, create_sessionmaker, migrate
+from bot.database import create_engine, migrate
 from bot.models import Reminder, User
 from bot.reminders import ReminderService, Schedule, next_due
 from bot.settings import load_settings
-from bot.store import ReminderStore
+from bot.store import Store
 from bot.store.reminders import due_query
 from handlers.app import build_application, running
 from playground.emulator import BotApiEmulator
@@ -142,7 +142,12 @@ def sql_of(limit: int) -> tuple[str, dict[str, Any], list[Any]]:
 
 
 async def measure_select(engine: AsyncEngine) -> dict[str, Any]:
-    store = ReminderStore(create_sessionmaker(engine))
+    store = Store(engine)
+
+    async def due(limit: int) -> list[Any]:
+        async with store.read() as uow:
+            return await uow.reminders.due(DUE_AT, limit)
+
     results: dict[str, Any] = {}
     for label, limit, repeats in (("batch", 45, 200), ("all", DUE_USERS, 3)):
         sql, params, binds = sql_of(limit)
@@ -156,7 +161,7 @@ async def measure_select(engine: AsyncEngine) -> dict[str, Any]:
         indexed, rows = await timed(lambda sql=sql: raw(sql), repeats)
         unindexed, slow_rows = await timed(lambda sql=bypassed: raw(sql), repeats)
         assert len(rows) == len(slow_rows) == limit
-        store_time, _ = await timed(lambda limit=limit: store.due(DUE_AT, limit), repeats)
+        store_time, _ = await timed(lambda limit=limit: due(limit), repeats)
         python_time, naive = await timed(lambda limit=limit: naive_due(engine, limit), 3)
         assert len(naive) == limit
         results[label] = {
@@ -197,7 +202,7 @@ async def naive_due(engine: AsyncEngine, limit: int) -> list[Any]:
 
 async def measure_claims(engine: AsyncEngine) -> dict[str, Any]:
     clock = ManualClock(DUE_AT + timedelta(seconds=30))
-    service = ReminderService(ReminderStore(create_sessionmaker(engine)), clock)
+    service = ReminderService(Store(engine), clock)
     batches, claimed = 40, 0
     started = time.perf_counter()
     for _ in range(batches):

@@ -56,7 +56,7 @@ class PracticeStatus(enum.StrEnum):
     STOPPED = "stopped"
 
 
-# A session the user can still act on.
+# A practice the user can still act on.
 OPEN_STATUSES = (PracticeStatus.ACTIVE, PracticeStatus.PAUSED)
 
 

@@ -162,11 +162,10 @@ class PracticeService:
             )
             if practice is None:
                 raise StaleAction
-            replaced = [
-                other for other in await uow.practices.open_of(user_id) if other.id != practice.id
-            ]
+            # Locked as they are read, so no timer moves them on before they are closed.
+            opened = await uow.practices.open_of(user_id, lock=True)
+            replaced = [other for other in opened if other.id != practice.id]
             for other in replaced:
-                # The write lock is held from the unit's start, so nothing moved them since.
                 await self._close(uow, other, PracticeStatus.STOPPED, skipped=False)
         for other in replaced:
             self._timers.cancel(other.id)

@@ -1,4 +1,4 @@
-"""The numbers behind /progress: totals, streaks, recent sessions, weekly minutes.
+"""The numbers behind /progress: totals, streaks, recent practices, weekly minutes.
 
 Days and weeks are the user's own: a practice at 23:30 in Lisbon belongs to that evening,
 whatever the date in UTC. Weeks start on Monday.

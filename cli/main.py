@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "--since", metavar="YYYY-MM-DD", help="only feedback from this date on (UTC)"
     )
     feedback.add_argument("--format", choices=["csv", "json"], default="csv")
-    commands.add_parser("stats", help="users, reminders, sessions and feedback, counted")
+    commands.add_parser("stats", help="users, reminders, practices and feedback, counted")
     return parser
 
 

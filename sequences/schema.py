@@ -17,7 +17,7 @@ TOTAL_TOLERANCE = 0.15
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # A cue must be readable at a glance from the mat, hence the hard length cap.
-Cue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+CueLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
 class Step(BaseModel):
@@ -29,7 +29,7 @@ class Step(BaseModel):
     pose: Annotated[Text, StringConstraints(max_length=60)]
     sanskrit: Annotated[Text, StringConstraints(max_length=60)] | None = None
     side: Annotated[Text, StringConstraints(max_length=30)] | None = None
-    cues: list[Cue] = Field(min_length=2, max_length=5)
+    cues: list[CueLine] = Field(min_length=2, max_length=5)
     # Strict so that a quoted "60" or a YAML `yes` is reported rather than coerced.
     hold_seconds: StrictInt = Field(ge=10, le=600)
     easier: Annotated[Text, StringConstraints(max_length=200)]

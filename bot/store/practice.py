@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Update, func, select, update
+from sqlalchemy import ColumnElement, Update, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,27 +25,22 @@ class PracticeRepository:
     async def get(self, practice_id: int) -> Practice | None:
         return await self._db.get(Practice, practice_id, populate_existing=True)
 
-    async def open_of(self, user_id: int) -> Sequence[Practice]:
-        rows = await self._db.scalars(
-            select(Practice)
-            .where(Practice.user_id == user_id, Practice.status.in_(OPEN_STATUSES))
-            .order_by(Practice.id)
-        )
-        return rows.all()
+    async def open_of(self, user_id: int, *, lock: bool = False) -> Sequence[Practice]:
+        """The user's open practices; with `lock`, held until the unit of work ends."""
+        return await self._open(Practice.user_id == user_id, lock=lock)
 
     async def open_in_chat(self, chat_id: int) -> Sequence[Practice]:
-        rows = await self._db.scalars(
-            select(Practice)
-            .where(Practice.chat_id == chat_id, Practice.status.in_(OPEN_STATUSES))
-            .order_by(Practice.id)
-        )
-        return rows.all()
+        return await self._open(Practice.chat_id == chat_id)
 
     async def all_open(self) -> Sequence[Practice]:
-        rows = await self._db.scalars(
-            select(Practice).where(Practice.status.in_(OPEN_STATUSES)).order_by(Practice.id)
-        )
-        return rows.all()
+        return await self._open()
+
+    async def _open(self, *where: ColumnElement[bool], lock: bool = False) -> Sequence[Practice]:
+        query = select(Practice).where(Practice.status.in_(OPEN_STATUSES), *where)
+        if lock:
+            # SQLite has no row locks (a writing unit holds the whole database instead).
+            query = query.with_for_update()
+        return (await self._db.scalars(query.order_by(Practice.id))).all()
 
     async def latest_of(self, user_id: int) -> Practice | None:
         """The open practice if there is one (it is always the newest), else the last one."""

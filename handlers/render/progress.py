@@ -1,4 +1,4 @@
-"""The /progress message: totals, streaks, recent sessions, and the chart's caption."""
+"""The /progress message: totals, streaks, recent practices, and the chart's caption."""
 
 from __future__ import annotations
 
