@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker
-from bot.models import EventKind, Practice, PracticeStatus, StepEvent
+from bot.models import EventKind, Practice, PracticeStatus, Reminder, StepEvent
 from handlers.render import practice as render
 from playground.emulator import BotApiEmulator
 from sequences import load_catalog
@@ -306,3 +306,32 @@ async def test_names_and_text_with_markup_characters_are_escaped(
         await user.send("/start")
         welcome = await emulator.wait_for(has_message(user, "Safety"))
     assert "Hello <3 Ana & co." in welcome.plain
+
+
+async def test_a_user_who_blocks_the_bot_mid_practice_is_left_in_peace(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    clock = ManualClock()
+    user = emulator.user(1030)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG) as app:
+        await user.send("/remind 07:30")
+        await emulator.wait_for(has_message(user, "Done."))
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.block()
+        clock.advance(60)
+        [job] = app.job_queue.get_jobs_by_name(f"cue:{second_session_id(cue)}")
+        # The hold is over; the next cue is refused with 403, which ends the practice.
+        await job.run(app)
+        await emulator.wait_for(
+            lambda: [j for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []
+        )
+    [practice] = await stored_sessions(database_url)
+    assert practice.status == PracticeStatus.STOPPED
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            reminder = await db.get(Reminder, user.id)
+    finally:
+        await engine.dispose()
+    assert reminder is not None and not reminder.enabled
