@@ -1,0 +1,43 @@
+"""The Application's wiring: every handler can fire in production, in a known order."""
+
+from __future__ import annotations
+
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+
+from bot.settings import load_settings
+from handlers import feedback
+from handlers.app import ALLOWED_UPDATES, AWAITED_TEXT_GROUP, build_application, handler_list
+from handlers.buttons import SCHEMES
+from tests.bot_harness import TOKEN
+from tests.factories import make_class
+
+UPDATE_TYPE = {
+    CommandHandler: "message",
+    MessageHandler: "message",
+    CallbackQueryHandler: "callback_query",
+}
+
+
+def test_telegram_is_asked_for_every_update_type_a_handler_answers() -> None:
+    tiny = make_class()
+    application = build_application(load_settings(bot_token=TOKEN), catalog={tiny.id: tiny})
+    handlers = [h for group in application.handlers.values() for h in group]
+    # A handler of a type not listed here would pass no test and never fire in production.
+    assert {type(h) for h in handlers} <= set(UPDATE_TYPE)
+    assert {UPDATE_TYPE[type(h)] for h in handlers} == set(ALLOWED_UPDATES)
+
+
+def test_text_awaited_by_feedback_is_looked_at_before_the_ordinary_handlers() -> None:
+    tiny = make_class()
+    application = build_application(load_settings(bot_token=TOKEN), catalog={tiny.id: tiny})
+    groups = sorted(application.handlers)
+    assert groups == [AWAITED_TEXT_GROUP, 0]
+    [awaited] = application.handlers[AWAITED_TEXT_GROUP]
+    assert getattr(awaited, "callback", None) is feedback.awaited_note
+
+
+def test_every_scheme_routes_to_a_handler_and_anything_else_to_the_catch_all() -> None:
+    handlers = [h for h in handler_list() if type(h).__name__ == "CallbackQueryHandler"]
+    patterns = [getattr(h, "pattern", None) for h in handlers]
+    assert patterns[:-1] == [scheme.pattern for scheme in SCHEMES]
+    assert patterns[-1] is None  # the last one answers any button at all
