@@ -22,7 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import Clock
 from bot.models import Reminder
 from bot.store import Claim, DueRow, Store, UnitOfWork
-from bot.timezones import ZoneFinder, canonical_zone, zone
+from bot.timezones import ZoneFinder, canonical_zone, user_zone_name, zone
 
 log = logging.getLogger(__name__)
 
@@ -379,7 +379,7 @@ class ReminderService:
     # -- internals -----------------------------------------------------------------------
 
     def _decide(self, row: DueRow, now: datetime, finished: list[datetime]) -> _Decision:
-        zone_name = canonical_zone(row.timezone or "") or self._default_zone
+        zone_name, _ = user_zone_name(row.timezone, self._default_zone)
         trigger = _trigger(row.hour, row.minute, row.days, zone_name)
         if row.repeat_of is not None:
             # A snooze or a retry: it re-delivers a day already claimed.
@@ -412,9 +412,7 @@ class ReminderService:
         return _Decision(claim, DueReminder(row.user_id, row.chat_id, day, attempt))
 
     async def _zone_of(self, uow: UnitOfWork, user_id: int) -> tuple[str, bool]:
-        stored = await uow.users.timezone_of(user_id)
-        usable = canonical_zone(stored) if stored else None
-        return (usable, False) if usable else (self._default_zone, True)
+        return user_zone_name(await uow.users.timezone_of(user_id), self._default_zone)
 
     async def _reschedule(self, uow: UnitOfWork, user_id: int, zone_name: str) -> None:
         """After a zone change the same local time is a different instant."""

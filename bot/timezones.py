@@ -31,10 +31,18 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def user_zone_name(stored: str | None, default: str) -> tuple[str, bool]:
+    """The user's zone, else the deployment's, else UTC, and whether it is not the user's
+    own: one rule for reminders, streaks and dates, so they never disagree about what
+    "today" is."""
+    own = canonical_zone(stored or "")
+    if own is not None:
+        return own, False
+    return canonical_zone(default) or "UTC", True
+
+
 def user_zone(stored: str | None, default: str) -> ZoneInfo:
-    """The user's zone, else the deployment's, else UTC: one rule for reminders, streaks
-    and dates, so they never disagree about what "today" is."""
-    return zone(canonical_zone(stored or "") or canonical_zone(default) or "UTC")
+    return zone(user_zone_name(stored, default)[0])
 
 
 class ZoneFinder:
