@@ -10,9 +10,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -58,7 +58,6 @@ ALLOWED_UPDATES = ("message", "callback_query")
 AWAITED_TEXT_GROUP = -1
 # A few tries at start-up ride out a network that comes up after the bot does.
 BOOTSTRAP_RETRIES = 3
-ENGINE = "database_engine"
 
 
 def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
@@ -99,6 +98,7 @@ def build_application(
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is required to build the bot")
     api = settings.telegram_api_url
+    lifecycle = _Lifecycle(settings, clock, load_catalog() if catalog is None else catalog)
     application: YogaApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -107,8 +107,8 @@ def build_application(
         .context_types(ContextTypes(context=YogaContext))
         .job_queue(JobQueue[YogaContext]())
         .rate_limiter(AIORateLimiter())
-        .post_init(_starting(settings, clock, catalog or load_catalog()))
-        .post_shutdown(_stopped)
+        .post_init(lifecycle.post_init)
+        .post_shutdown(lifecycle.post_shutdown)
         .build()
     )
     application.add_handler(
@@ -120,16 +120,20 @@ def build_application(
     return application
 
 
-def _starting(
-    settings: Settings, clock: Clock, catalog: dict[str, YogaClass]
-) -> Callable[[YogaApp], Coroutine[Any, Any, None]]:
-    async def post_init(application: YogaApp) -> None:
-        engine = create_engine(settings.database_url)
-        application.bot_data[ENGINE] = engine
+class _Lifecycle:
+    """What the Application does once it is initialized, and after it shut down: the
+    database engine it opens at start-up is the one it closes."""
+
+    def __init__(self, settings: Settings, clock: Clock, catalog: dict[str, YogaClass]) -> None:
+        self._settings, self._clock, self._catalog = settings, clock, catalog
+        self._engine: AsyncEngine | None = None
+
+    async def post_init(self, application: YogaApp) -> None:
+        self._engine = engine = create_engine(self._settings.database_url)
         await migrate(engine)
         assert application.job_queue is not None
-        timers = JobQueueTimers(application.job_queue, clock)
-        services = build_services(settings, engine, catalog, clock, timers)
+        timers = JobQueueTimers(application.job_queue, self._clock)
+        services = build_services(self._settings, engine, self._catalog, self._clock, timers)
         application.bot_data[SERVICES] = services
         try:
             await application.bot.set_my_commands([BotCommand(*c) for c in common.COMMANDS])
@@ -147,13 +151,10 @@ def _starting(
         # The schedule lives in the database; one repeating tick sends whatever falls due.
         start_ticking(application.job_queue)
 
-    return post_init
-
-
-async def _stopped(application: YogaApp) -> None:
-    engine = application.bot_data.pop(ENGINE, None)
-    if engine is not None:
-        await engine.dispose()
+    async def post_shutdown(self, application: YogaApp) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
 
 
 @contextlib.asynccontextmanager
