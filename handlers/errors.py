@@ -35,6 +35,9 @@ async def on_error(update: object, context: YogaContext) -> None:
         return
     else:
         log.error("unexpected error while handling %s", where, exc_info=error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        # The press may have failed before it was answered; its spinner must stop.
+        await messages.answer(update.callback_query)
     if isinstance(update, Update) and chat_id is not None:
         try:
             await messages.send(context.bot, chat_id, render.sorry())

@@ -335,3 +335,22 @@ async def test_a_user_who_blocks_the_bot_mid_practice_is_left_in_peace(
     finally:
         await engine.dispose()
     assert reminder is not None and not reminder.enabled
+
+
+async def test_a_press_that_fails_inside_is_still_answered_and_explained(
+    emulator: BotApiEmulator, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = emulator.user(1031)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+
+        async def broken(*args: object) -> None:
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(app.bot_data["services"].practice, "next", broken)
+        answered = len(emulator.callback_answers)
+        await user.tap(cue.message_id, text="Next")
+        await emulator.wait_for(has_message(user, "something went wrong on my side"))
+        await emulator.wait_for(lambda: len(emulator.callback_answers) > answered)
+        assert "Next" in button_texts(cue)  # nothing changed: the pose is still on
