@@ -3,7 +3,7 @@ and /stats for the people who run the bot, which to anyone else is an unknown co
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import ChatMember, Update
 
 from handlers import messages
 from handlers.buttons import Confirm, ForgetButton
@@ -47,6 +47,15 @@ async def forget_button(update: Update, context: YogaContext) -> None:
         # A second tap, or nothing was ever stored: there is nothing left to delete.
         await messages.answer(query, render.NOTHING_STORED)
     await messages.edit_pressed(context.bot, query, render.forgotten())
+
+
+async def membership_changed(update: Update, context: YogaContext) -> None:
+    """The user blocked the bot (or removed it from a chat): stop everything for that chat
+    now, rather than at the next refused send."""
+    change = update.my_chat_member
+    assert change is not None
+    if change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
+        await context.services.account.unreachable(change.chat.id)
 
 
 async def stats(update: Update, context: YogaContext) -> None:

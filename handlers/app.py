@@ -20,10 +20,12 @@ from telegram.ext import (
     ApplicationBuilder,
     BaseHandler,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     JobQueue,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -53,9 +55,14 @@ log = logging.getLogger(__name__)
 
 # Every update type a handler below answers. Telegram sends only these, in production and
 # in tests alike, so a handler for any other type could never fire: add its type here.
-ALLOWED_UPDATES = ("message", "callback_query")
-# Text awaited by /feedback is looked at first, and taken from the ordinary handlers.
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+# Updates with no user behind them (an anonymous admin's post) are dropped first.
+SENDERLESS_GROUP = -2
+# Text awaited by /feedback is looked at next, and taken from the ordinary handlers.
 AWAITED_TEXT_GROUP = -1
+# On a 429 the rate limiter waits `retry_after`, then tries the same call again, this many
+# times: a refused call was not delivered, so sending it again cannot double it.
+RETRIES_AFTER_429 = 3
 # A few tries at start-up ride out a network that comes up after the bot does.
 BOOTSTRAP_RETRIES = 3
 
@@ -84,6 +91,7 @@ def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
         CallbackQueryHandler(reminders.time_button, pattern=ReminderTime.pattern),
         CallbackQueryHandler(feedback.cancel_button, pattern=CancelFeedback.pattern),
         CallbackQueryHandler(account.forget_button, pattern=ForgetButton.pattern),
+        ChatMemberHandler(account.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
         # Last: a button no scheme matches is still answered, so no spinner keeps turning.
         CallbackQueryHandler(commands.stale_button),
     ]
@@ -106,11 +114,12 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=YogaContext))
         .job_queue(JobQueue[YogaContext]())
-        .rate_limiter(AIORateLimiter())
+        .rate_limiter(AIORateLimiter(max_retries=RETRIES_AFTER_429))
         .post_init(lifecycle.post_init)
         .post_shutdown(lifecycle.post_shutdown)
         .build()
     )
+    application.add_handler(TypeHandler(Update, commands.drop_senderless), group=SENDERLESS_GROUP)
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND, feedback.awaited_note),
         group=AWAITED_TEXT_GROUP,

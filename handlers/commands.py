@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import ApplicationHandlerStop
 
 from handlers import messages
 from handlers.context import YogaContext
@@ -29,6 +30,13 @@ async def unknown_command(update: Update, context: YogaContext) -> None:
 async def plain_text(update: Update, context: YogaContext) -> None:
     assert update.effective_chat is not None
     await messages.send(context.bot, update.effective_chat.id, render.plain_text())
+
+
+async def drop_senderless(update: Update, context: YogaContext) -> None:
+    """An update with no user behind it (a post by an anonymous group admin, say) has no
+    practice or settings to act on: no handler sees it."""
+    if update.effective_user is None:
+        raise ApplicationHandlerStop
 
 
 async def stale_button(update: Update, context: YogaContext) -> None:

@@ -26,16 +26,9 @@ _UNCHANGED = "message is not modified"
 _GONE = ("message to edit not found", "message can't be edited", "message not found")
 
 
-async def send(
-    bot: ExtBot[Any], chat_id: int, reply: Reply, *, retries_after_429: int | None = None
-) -> Message:
-    """Send `reply`; with `retries_after_429`, the rate limiter waits out that many 429s."""
+async def send(bot: ExtBot[Any], chat_id: int, reply: Reply) -> Message:
     return await bot.send_message(
-        chat_id,
-        reply.text,
-        parse_mode=reply.parse_mode,
-        reply_markup=reply.markup,
-        rate_limit_args=retries_after_429,
+        chat_id, reply.text, parse_mode=reply.parse_mode, reply_markup=reply.markup
     )
 
 

@@ -27,9 +27,6 @@ from handlers.render import reminders as render
 log = logging.getLogger(__name__)
 
 TICK_NAME = "reminders"
-# Passed to the AIORateLimiter: on a 429 it pauses every request for `retry_after`, then
-# tries this reminder again, this many times.
-RETRY_AFTER_TRIES = 3
 
 
 def start_ticking(job_queue: JobQueue[YogaContext]) -> None:
@@ -62,9 +59,7 @@ async def reminder_tick(context: YogaContext) -> None:
 async def send_reminder(context: YogaContext, services: Services, reminder: DueReminder) -> None:
     reply = render.reminder(services.practice.default_class)
     try:
-        await messages.send(
-            context.bot, reminder.chat_id, reply, retries_after_429=RETRY_AFTER_TRIES
-        )
+        await messages.send(context.bot, reminder.chat_id, reply)
     except Forbidden:
         log.info("chat %s blocked the bot", reminder.chat_id)
         await services.account.unreachable(reminder.chat_id)

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 
+import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.database import create_sessionmaker
+from bot.models import Practice, PracticeStatus, Reminder
 from handlers.render import account as render_account
 from handlers.render import common as render
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
-from tests.bot_harness import begin_practice, bot_running, button_texts, cues_titled
+from tests.bot_harness import (
+    answer_checkin,
+    begin_practice,
+    bot_running,
+    button_texts,
+    cues_titled,
+)
 from tests.factories import make_class
 from tests.records import add_reminder, rows_about, session_ids_of
 
@@ -111,3 +122,45 @@ async def test_stats_answers_admins_only(emulator: BotApiEmulator, database_url:
     assert "completion rate       0%" in lines
     assert {"progress", "feedback", "mydata", "forget_me"} <= menu
     assert "stats" not in menu
+
+
+async def test_blocking_the_bot_stops_the_practice_and_reminders_at_once(
+    emulator: BotApiEmulator, db_engine: AsyncEngine, database_url: str
+) -> None:
+    user = emulator.user(4101)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        await reply_to(user, "/remind 07:30")
+        await user.send("/start_practice")
+        await answer_checkin(emulator, user)
+        await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        sent_before = len(user.bot_messages)
+        # Telegram tells the bot with a my_chat_member update; no send has to fail first.
+        await user.block()
+        await emulator.wait_for(
+            lambda: [j for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []
+        )
+    async with create_sessionmaker(db_engine)() as db:
+        [practice] = (await db.scalars(select(Practice))).all()
+        reminder = await db.get(Reminder, user.id)
+    assert practice.status == PracticeStatus.STOPPED
+    assert reminder is not None and not reminder.enabled
+    assert len(user.bot_messages) == sent_before
+
+
+async def test_a_message_with_no_sender_is_ignored_quietly(
+    emulator: BotApiEmulator, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = emulator.user(4102)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await reply_to(user, "/help")
+        chat = user.open_chat()
+        # As an anonymous group admin's post arrives: a sender_chat and no "from".
+        anonymous = chat.messages[0].to_api()
+        anonymous.pop("from", None)
+        anonymous["message_id"] = 10_000
+        anonymous["text"] = "/start_practice"
+        anonymous["entities"] = [{"type": "bot_command", "offset": 0, "length": 15}]
+        emulator.state.enqueue_update("message", anonymous)
+        await reply_to(user, "/help")
+    assert not [m for m in user.bot_messages if "does your back feel" in (m.plain or "")]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
