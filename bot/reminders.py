@@ -54,6 +54,7 @@ class InputProblem(StrEnum):
     NOT_A_TIME = "not_a_time"
     NOT_A_TIME_OF_DAY = "not_a_time_of_day"
     UNKNOWN_DAY = "unknown_day"
+    NO_DAYS = "no_days"
     UNKNOWN_ZONE = "unknown_zone"
 
 
@@ -141,6 +142,8 @@ def parse_days(words: Sequence[str]) -> str:
     for token in re.split(r"[,\s]+", " ".join(words).lower()):
         if token:
             chosen.update(_days_of(token))
+    if not chosen:  # only separators, e.g. "/remind 07:30 ,,,"
+        raise ReminderInputError(InputProblem.NO_DAYS, " ".join(words)[:20])
     if len(chosen) == 7:
         return EVERY_DAY
     return ",".join(DAY_NAMES[i] for i in sorted(chosen))

@@ -200,6 +200,10 @@ async def test_remind_alone_shows_the_setting_with_time_buttons_and_off(
             "e.g. /remind 18:15 mon,wed,fri",
         ),
         (
+            "/remind 07:30 ,,,,",
+            "Which days? Name them after the time, e.g. /remind 18:15 mon,wed,fri",
+        ),
+        (
             "/timezone Mars/Base",
             "I don't know the time zone “Mars/Base”. Use a name like /timezone Europe/Berlin, "
             "or share your location.",

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -135,6 +137,8 @@ def test_remind_arguments(args: list[str], expected: object) -> None:
         (["07:30", "mon,", "xyz"], "/remind 18:15 mon,wed,fri"),
         (["07:30", "mo"], "/remind 18:15 mon,wed,fri"),
         (["off", "now"], "/remind off"),
+        (["07:30", ",,,,"], "/remind 18:15 mon,wed,fri"),
+        (["07:30", ","], "/remind 18:15 mon,wed,fri"),
     ],
 )
 def test_bad_remind_arguments_explain_in_one_line_with_an_example(
@@ -162,6 +166,21 @@ def test_error_messages_name_what_was_wrong(
         parse_remind(args)
     assert caught.value.problem == problem
     assert said in input_error(caught.value).text
+
+
+@given(st.lists(st.text(max_size=30), max_size=5))
+def test_any_remind_arguments_give_a_schedule_or_one_line_with_an_example(
+    args: list[str],
+) -> None:
+    try:
+        request = parse_remind(args)
+    except ReminderInputError as refused:
+        message = input_error(refused).text
+        assert "\n" not in message and "/remind" in message
+        return
+    if isinstance(request, Schedule):
+        # Whatever was accepted must be a schedule the cron trigger can compute.
+        assert next_due(request, "Europe/Berlin", utc(2026, 1, 5, 6)) > utc(2026, 1, 5, 6)
 
 
 def test_zone_names_are_matched_without_regard_to_case_and_never_as_paths() -> None:

@@ -91,7 +91,8 @@ def _default_zone_note(status: ReminderStatus) -> str:
 
 def input_error(error: ReminderInputError) -> Reply:
     """One line saying what was wrong, with an example that works."""
-    given = error.given
+    # What the user typed is quoted back on one line, however it was spaced.
+    given = " ".join(error.given.split())
     match error.problem:
         case InputProblem.OFF_TAKES_NOTHING:
             text = "“off” takes nothing after it: just /remind off"
@@ -106,6 +107,8 @@ def input_error(error: ReminderInputError) -> Reply:
                 f"I don't know the day “{given}”. Use mon–sun, weekdays, weekends or daily, "
                 f"e.g. {DAYS_EXAMPLE}"
             )
+        case InputProblem.NO_DAYS:
+            text = f"Which days? Name them after the time, e.g. {DAYS_EXAMPLE}"
         case InputProblem.UNKNOWN_ZONE:
             text = (
                 f"I don't know the time zone “{given}”. Use a name like {ZONE_EXAMPLE}, "
