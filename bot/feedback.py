@@ -6,7 +6,6 @@ column, so neither is lost or reset by a restart.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -14,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TextIO
 
+from bot import spreadsheet
 from bot.clock import Clock
 from bot.models import OPEN_STATUSES, Feedback
 from bot.progress import pose_title
@@ -177,10 +177,7 @@ def _export_row(item: FeedbackItem) -> dict[str, object]:
 
 
 def write_csv(items: Sequence[FeedbackItem], out: TextIO) -> None:
-    # The csv module quotes commas, quotes and line breaks, so any text reads back intact.
-    writer = csv.DictWriter(out, fieldnames=list(EXPORT_COLUMNS))
-    writer.writeheader()
-    writer.writerows(_export_row(item) for item in items)
+    spreadsheet.write_csv(out, list(EXPORT_COLUMNS), (_export_row(item) for item in items))
 
 
 def write_json(items: Sequence[FeedbackItem], out: TextIO) -> None:

@@ -164,3 +164,17 @@ async def test_a_message_with_no_sender_is_ignored_quietly(
         await reply_to(user, "/help")
     assert not [m for m in user.bot_messages if "does your back feel" in (m.plain or "")]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_mydata_writes_a_formula_like_note_as_text(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(4005)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        await reply_to(user, '/feedback =HYPERLINK("http://x","click me")')
+        document = await reply_to(user, "/mydata")
+        assert document.document is not None
+        file = await app.bot.get_file(document.document["file_id"])
+        data = bytes(await file.download_as_bytearray())
+    [row] = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert row["text"] == '\'=HYPERLINK("http://x","click me")'

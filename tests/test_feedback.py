@@ -242,3 +242,23 @@ def test_export_of_an_empty_database_is_just_the_header(
 
 def test_waiting_window_is_an_hour() -> None:
     assert timedelta(hours=1) == WAIT_FOR
+
+
+FORMULAS = ['=HYPERLINK("http://x","click")', "+1+1", "-2+3", "@SUM(A1)"]
+
+
+async def test_export_csv_neutralises_formulas_and_json_keeps_them_exact(
+    db_engine: AsyncEngine,
+    clock: ManualClock,
+    tiny_class: YogaClass,
+    capsys: pytest.CaptureFixture[str],
+    cli_env: None,
+) -> None:
+    feedback = service(db_engine, clock, {tiny_class.id: tiny_class})
+    for text in [*FORMULAS, "a - b = c"]:
+        await feedback.submit(1, 1, "Ana", text)
+    rows = await exported_csv(capsys)
+    # A spreadsheet shows these as text: the apostrophe tells it not to calculate.
+    assert [r["text"] for r in rows] == [*(f"'{t}" for t in FORMULAS), "a - b = c"]
+    assert await run_cli("feedback", "export", "--format", "json") == 0
+    assert [r["text"] for r in json.loads(capsys.readouterr().out)] == [*FORMULAS, "a - b = c"]

@@ -3,13 +3,13 @@ bot (/stats, `yogabot stats`)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.account import History
+from bot.spreadsheet import write_csv
 from bot.stats import completion_rate
 from bot.store import Counts
 from handlers.buttons import Confirm, ForgetButton
@@ -74,10 +74,7 @@ def history_csv(history: History) -> bytes:
         for n in history.notes
     ]
     out = io.StringIO()
-    # The csv module quotes commas, quotes and line breaks, so any note reads back intact.
-    writer = csv.DictWriter(out, fieldnames=HISTORY_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
+    write_csv(out, HISTORY_COLUMNS, rows)
     # The BOM lets spreadsheet apps detect UTF-8, so names and emoji open intact.
     return out.getvalue().encode("utf-8-sig")
 
