@@ -106,6 +106,7 @@ class AccountService:
             open_practices = await uow.users.delete(user_id)
         if open_practices is None:
             return False
+        await self._store.leave_no_trace()
         for practice_id in open_practices:
             self._timers.cancel(practice_id)
         return True

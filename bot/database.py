@@ -30,6 +30,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows are overwritten, not just unlinked: /forget_me must leave nothing readable
+    # in the file (the WAL is emptied after it; see checkpoint below).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
     # The driver's own transaction handling skips BEGIN before a SELECT, so a read-then-write
     # unit of work would not see one snapshot; SQLAlchemy emits BEGIN itself instead.
@@ -40,7 +43,10 @@ def _sqlite_begin(connection: Connection) -> None:
     # A transaction that reads and then writes must hold the write lock from its start: in
     # WAL mode, a snapshot that another connection's commit has overtaken cannot be
     # upgraded to a writer, and SQLite fails that at once instead of waiting busy_timeout.
-    if connection.get_execution_options().get(WRITE_LOCK):
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    if options.get(WRITE_LOCK):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         connection.exec_driver_sql("BEGIN")
@@ -79,6 +85,16 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(upgrade)
+
+
+async def checkpoint(engine: AsyncEngine) -> None:
+    """Copy SQLite's write-ahead log into the database file and empty it, so that rows
+    just deleted survive in neither. Other databases keep no such file: nothing to do."""
+    if engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as connection:
+        outside_any_transaction = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await outside_any_transaction.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def changed_rows(result: Result[Any]) -> int:

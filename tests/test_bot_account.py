@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -178,3 +179,21 @@ async def test_mydata_writes_a_formula_like_note_as_text(
         data = bytes(await file.download_as_bytearray())
     [row] = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert row["text"] == '\'=HYPERLINK("http://x","click me")'
+
+
+async def test_forget_me_leaves_nothing_readable_in_the_database_files(
+    emulator: BotApiEmulator, database_url: str, tmp_path: Path
+) -> None:
+    user = emulator.user(4006, first_name="Zephyrine")
+    note = "my back-story-7f3a9c is private"
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await reply_to(user, f"/feedback {note}")
+        files = [tmp_path / "yogabot.db", tmp_path / "yogabot.db-wal"]
+        assert any(note.encode() in f.read_bytes() for f in files if f.exists())
+        question = await reply_to(user, "/forget_me")
+        await user.tap(question.message_id, text="Yes, delete everything")
+        await emulator.wait_for(lambda: question.plain == render_account.FORGOTTEN)
+        # Read while the bot still holds the database open, WAL and all.
+        leftovers = b"".join(f.read_bytes() for f in files if f.exists())
+    assert note.encode() not in leftovers
+    assert b"Zephyrine" not in leftovers

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.database import create_sessionmaker
+from bot.database import checkpoint, create_sessionmaker
 from bot.store.feedback import FeedbackRepository
 from bot.store.practice import PracticeRepository
 from bot.store.reminders import ReminderRepository
@@ -31,6 +31,7 @@ class UnitOfWork:
 
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._readers = create_sessionmaker(engine)
         self._writers = create_sessionmaker(engine, write=True)
 
@@ -45,3 +46,7 @@ class Store:
         """A unit that changes rows: committed when the block ends, rolled back on error."""
         async with self._writers.begin() as db:
             yield UnitOfWork(db)
+
+    async def leave_no_trace(self) -> None:
+        """After a deletion: nothing of the deleted rows stays readable on disk."""
+        await checkpoint(self._engine)
