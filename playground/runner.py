@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import errno
 import logging
+import secrets
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -20,16 +21,15 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from bot.clock import Clock, utc_now
+from bot.logs import RedactSecrets
 from bot.settings import Settings
 from handlers.app import build_application, running
 from handlers.context import YogaApp
 from playground.emulator import BotApiEmulator, SimulatedUser
-from playground.server import PlaygroundServer
+from playground.server import LOCAL_HOSTS, PlaygroundServer
 from sequences import YogaClass
 
 HOST = "127.0.0.1"
-# A fixed, obviously local token: the playground never needs (or sees) a real one.
-PLAYGROUND_TOKEN = "123456:PLAYGROUND"
 PLAYGROUND_DATABASE_URL = "sqlite+aiosqlite:///playground.db"
 USER_ID = 1
 USER_FIRST_NAME = "Friend"
@@ -50,10 +50,39 @@ class Playground:
     settings: Settings
 
 
-def playground_settings(settings: Settings, api_url: str) -> Settings:
+def new_token() -> str:
+    """A token for one run, shaped like Telegram's: `<bot id>:<35 url-safe characters>`.
+
+    Whoever knows the token can act as the bot on the emulator (read the chat, send to it);
+    a fixed token would be known to every local process and web page, a fresh one only to
+    this process.
+    """
+    bot_id = 10**9 + secrets.randbelow(9 * 10**9)
+    return f"{bot_id}:{secrets.token_urlsafe(26)}"
+
+
+@contextlib.contextmanager
+def redacted(secret: str) -> Iterator[None]:
+    """Keep `secret` out of every log line while the block runs.
+
+    The command line configures logging (and its redaction) before the playground makes
+    its token, so the token joins the redaction here, on the same handlers.
+    """
+    redactor = RedactSecrets([secret])
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(redactor)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(redactor)
+
+
+def playground_settings(settings: Settings, api_url: str, token: str) -> Settings:
     """The bot's settings inside the playground: local token and API, own database."""
     update: dict[str, object] = {
-        "bot_token": SecretStr(PLAYGROUND_TOKEN),
+        "bot_token": SecretStr(token),
         "telegram_api_url": api_url,
     }
     # An explicit DATABASE_URL wins; otherwise keep playground users out of the real database.
@@ -72,14 +101,20 @@ async def playground(
     poll_timeout: int = 10,
 ) -> AsyncIterator[Playground]:
     """Run emulator, page and bot until the block ends; stop them in reverse order."""
+    token = new_token()
+    # The chat page's host names only: DNS rebinding cannot reach the bot's API either.
     emulator = BotApiEmulator(
-        PLAYGROUND_TOKEN, bot_username="yogabot_playground", max_recorded_calls=MAX_RECORDED_CALLS
+        token,
+        bot_username="yogabot_playground",
+        max_recorded_calls=MAX_RECORDED_CALLS,
+        allowed_hosts=LOCAL_HOSTS,
     )
     user = emulator.user(USER_ID, first_name=USER_FIRST_NAME)
     # The chat exists from the start, so a practice stored before a restart can resume.
     user.open_chat()
     server = PlaygroundServer(emulator, user)
     async with contextlib.AsyncExitStack() as stack:
+        stack.enter_context(redacted(token))
         await emulator.start(HOST, 0)
         stack.push_async_callback(emulator.stop)
         page_port = settings.playground_port if port is None else port
@@ -92,7 +127,7 @@ async def playground(
                 ) from None
             raise
         stack.push_async_callback(server.stop)
-        bot_settings = playground_settings(settings, emulator.api_url)
+        bot_settings = playground_settings(settings, emulator.api_url, token)
         application = build_application(bot_settings, clock=clock, catalog=catalog)
         await stack.enter_async_context(running(application, poll_timeout=poll_timeout))
         yield Playground(url, emulator, user, application, bot_settings)

@@ -21,6 +21,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from playground.emulator import BotApiEmulator
 from playground.emulator.registry import METHODS, MethodSpec
+from playground.emulator.server import host_name
 from playground.emulator.state import EmulatorState
 from tests.factories import tiny_png
 
@@ -30,6 +31,11 @@ NOT_MODIFIED = (
     "are exactly the same as a current content and reply markup of the message"
 )
 KEYBOARD = {"inline_keyboard": [[{"text": "Next", "callback_data": "p:n:1:0"}]]}
+REFUSED = {
+    "ok": False,
+    "error_code": 403,
+    "description": "Forbidden: this server answers only for 127.0.0.1, ::1, localhost",
+}
 
 
 @pytest.fixture
@@ -123,6 +129,69 @@ async def test_error_shapes(emu: BotApiEmulator, http: aiohttp.ClientSession) ->
         assert response.status == 400
         assert (await response.json())["error_code"] == 400
     assert [c.ok for c in emu.calls][-1] is False
+
+
+async def test_only_local_host_names_are_answered(
+    emu: BotApiEmulator, http: aiohttp.ClientSession
+) -> None:
+    # A web page that re-points its own domain at 127.0.0.1 must not reach the Bot API.
+    foreign = {"Host": "evil.example:1234"}
+    for path in (f"/bot{TOKEN}/getMe", f"/file/bot{TOKEN}/documents/1", "/elsewhere"):
+        async with http.post(path, json={}, headers=foreign) as response:
+            assert (response.status, response.content_type) == (403, "application/json")
+            assert await response.json() == REFUSED
+    assert emu.calls == []
+    port = emu.port
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}"):
+        async with http.get(f"/bot{TOKEN}/getMe", headers={"Host": host}) as response:
+            assert (response.status, (await response.json())["ok"]) == (200, True), host
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ("127.0.0.1:34475", "127.0.0.1"),
+        ("LOCALHOST", "localhost"),
+        ("localhost:", "localhost"),
+        ("[::1]:8080", "::1"),
+        ("[::1]", "::1"),
+        ("evil.example:1234", "evil.example"),
+        # Malformed: no name that could be trusted.
+        ("", None),
+        ("::1", None),
+        ("[::1", None),
+        ("127.0.0.1:80:90", None),
+        ("localhost:8o", None),
+        ("user@localhost:80", None),
+        ("localhost@evil.example", None),
+        ("local host", None),
+    ],
+)
+def test_host_header_names(header: str, name: str | None) -> None:
+    assert host_name(header) == name
+
+
+async def get_me_as(emu: BotApiEmulator, host: str) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession(base_url=emu.api_url) as http,
+        http.get(f"/bot{TOKEN}/getMe", headers={"Host": host}) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_allowed_hosts_can_be_other_names_or_any() -> None:
+    async with BotApiEmulator(TOKEN, allowed_hosts={"Bot-API.internal"}) as named:
+        assert (await get_me_as(named, "bot-api.internal:8081"))[0] == 200
+        assert await get_me_as(named, f"127.0.0.1:{named.port}") == (
+            403,
+            {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: this server answers only for bot-api.internal",
+            },
+        )
+    async with BotApiEmulator(TOKEN, allowed_hosts=None) as anywhere:
+        assert (await get_me_as(anywhere, "evil.example:1234"))[0] == 200
 
 
 async def test_edit_delete_and_not_modified(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+import re
 import select
 import signal
 import socket
@@ -19,16 +22,19 @@ import pytest
 
 from bot.settings import load_settings
 from playground import Playground
-from playground.runner import PLAYGROUND_TOKEN, USER_ID, playground_settings
+from playground.runner import USER_ID, new_token, playground_settings
 from tests.factories import tiny_png
 from tests.playground_harness import (
     CHECK_IN_QUESTION,
     EventStream,
     bot_message_with,
     button_data,
+    running_playground,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+# What Telegram's tokens look like, and so the playground's: a bot id, then 35 characters.
+TOKEN_SHAPE = re.compile(r"[1-9]\d{9}:[A-Za-z0-9_-]{35}")
 
 
 @pytest.fixture
@@ -61,13 +67,54 @@ def test_playground_settings_keep_real_token_and_database_apart(
 ) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     real = load_settings(bot_token="42:REAL-token")
-    local = playground_settings(real, "http://127.0.0.1:9")
+    token = new_token()
+    local = playground_settings(real, "http://127.0.0.1:9", token)
     assert local.bot_token is not None
-    assert local.bot_token.get_secret_value() == PLAYGROUND_TOKEN
+    assert local.bot_token.get_secret_value() == token
     assert local.telegram_api_url == "http://127.0.0.1:9"
     assert local.database_url == "sqlite+aiosqlite:///playground.db"
     chosen = load_settings(database_url="sqlite+aiosqlite:///mine.db")
-    assert playground_settings(chosen, "http://x").database_url == "sqlite+aiosqlite:///mine.db"
+    mine = playground_settings(chosen, "http://x", token).database_url
+    assert mine == "sqlite+aiosqlite:///mine.db"
+
+
+def test_new_tokens_are_fresh_and_shaped_like_telegrams() -> None:
+    tokens = {new_token() for _ in range(50)}
+    assert len(tokens) == 50
+    for token in tokens:
+        assert TOKEN_SHAPE.fullmatch(token), token
+        # The bot's own token check accepts it, as it would a token from @BotFather.
+        checked = load_settings(bot_token=token).bot_token
+        assert checked is not None
+        assert checked.get_secret_value() == token
+
+
+async def test_each_run_has_its_own_token_which_no_log_line_shows(tmp_path: Path) -> None:
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    tokens: list[str] = []
+    try:
+        for run in ("first", "second"):
+            async with running_playground(f"sqlite+aiosqlite:///{tmp_path / run}.db") as pg:
+                assert pg.settings.bot_token is not None
+                token = pg.settings.bot_token.get_secret_value()
+                assert pg.emulator.token == token
+                me = await pg.application.bot.get_me()
+                assert me.id == int(token.partition(":")[0])
+                logging.getLogger("tests").warning(
+                    "asked %s/bot%s/getMe", pg.emulator.api_url, token
+                )
+                tokens.append(token)
+    finally:
+        root.removeHandler(handler)
+    assert tokens[0] != tokens[1]
+    logged = lines.getvalue()
+    assert logged.count("/bot<token>/getMe") == 2
+    assert not any(token in logged for token in tokens)
+    # The redaction ends with the run; nothing is left on the handler.
+    assert handler.filters == []
 
 
 async def test_page_and_static_files_are_served(http: aiohttp.ClientSession) -> None:
@@ -258,6 +305,7 @@ def test_run_without_token_starts_the_playground_and_stops_on_ctrl_c(tmp_path: P
     assert "starting the local playground" in err
     assert "Traceback" not in err
     assert "stopping the playground" in out
+    assert TOKEN_SHAPE.search(out + err) is None
     assert (tmp_path / "playground.db").exists()
 
 
@@ -292,6 +340,15 @@ async def test_requests_for_another_host_name_are_refused(
     assert pg.user.messages == []
     async with http.get("/api/state", headers={"Host": "localhost"}) as response:
         assert response.status == 200
+    # Nor may it talk to the emulator as the bot would.
+    token = pg.emulator.token
+    async with (
+        aiohttp.ClientSession(base_url=pg.emulator.api_url) as api,
+        api.post(f"/bot{token}/getUpdates", json={}, headers=foreign) as response,
+    ):
+        assert response.status == 403
+        body = await response.json()
+        assert (body["ok"], body["error_code"]) == (False, 403)
 
 
 async def test_a_location_button_shares_a_place_and_sets_the_zone(

@@ -7,7 +7,7 @@ import inspect
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -19,7 +19,7 @@ from playground.emulator.faults import FaultRule, Faults
 from playground.emulator.params import Params, coerce_params
 from playground.emulator.polling import WebhookDeliverer
 from playground.emulator.registry import lookup
-from playground.emulator.server import add_routes, make_app
+from playground.emulator.server import LOCAL_HOSTS, add_routes, make_app
 from playground.emulator.state import EmulatorState, RecordedCall, WebhookConfig
 from playground.emulator.user import SimulatedUser
 
@@ -48,7 +48,11 @@ def _describe_predicate(predicate: Callable[..., Any]) -> str:
 
 
 class BotApiEmulator:
-    """A local Telegram Bot API server holding private chats with simulated users."""
+    """A local Telegram Bot API server holding private chats with simulated users.
+
+    It answers only requests addressed to one of `allowed_hosts` (by the Host header, port
+    aside), 127.0.0.1, localhost and ::1 unless told otherwise; None accepts any host name.
+    """
 
     def __init__(
         self,
@@ -60,8 +64,12 @@ class BotApiEmulator:
         first_update_id: int = 1,
         webhook_timeout: float = 10.0,
         max_recorded_calls: int | None = None,
+        allowed_hosts: Collection[str] | None = LOCAL_HOSTS,
     ) -> None:
         self.token = token
+        self.allowed_hosts = (
+            None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
+        )
         # Long-running playgrounds and benchmarks cap the call log; tests keep everything.
         self.max_recorded_calls = max_recorded_calls
         self.state = EmulatorState(

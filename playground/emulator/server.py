@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
-from playground.emulator.errors import ApiError, bad_request, not_found, unauthorized
+from playground.emulator.errors import ApiError, bad_request, forbidden, not_found, unauthorized
 from playground.emulator.params import read_params
 from playground.emulator.state import EmulatorState
 
@@ -18,6 +20,11 @@ log = logging.getLogger(__name__)
 # Bots may upload documents up to 50 MB; leave room for the multipart framing.
 CLIENT_MAX_SIZE = 60 * 1024 * 1024
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
+# The names a client on this machine uses for a server listening on loopback.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# `name`, `name:port`, `[v6]` or `[v6]:port`; anything else has no trustworthy name.
+_HOST_HEADER = re.compile(r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[^\[\]:@\s]+))(?::\d*)?")
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def json_response(status: int, body: dict[str, Any]) -> web.Response:
@@ -28,11 +35,22 @@ def error_response(error: ApiError) -> web.Response:
     return json_response(error.http_status, error.payload())
 
 
+def host_name(header: str) -> str | None:
+    """The lower-cased host name of a Host header without its port; None if malformed."""
+    match = _HOST_HEADER.fullmatch(header)
+    if match is None:
+        return None
+    return (match["v6"] or match["name"]).lower()
+
+
 class ApiBackend(Protocol):
     """What the HTTP layer needs from the emulator it serves."""
 
     @property
     def token(self) -> str: ...
+
+    @property
+    def allowed_hosts(self) -> frozenset[str] | None: ...
 
     @property
     def state(self) -> EmulatorState: ...
@@ -83,12 +101,31 @@ class Routes:
     async def fallback(self, request: web.Request) -> web.Response:
         return error_response(not_found())
 
+    def checking_host(self, handler: RouteHandler) -> RouteHandler:
+        """`handler`, answering 403 to requests addressed to a host name not allowed.
+
+        A web page that re-points its own domain at 127.0.0.1 (DNS rebinding) would
+        otherwise reach a loopback emulator from the browser; its requests carry that
+        domain in the Host header, which the page cannot change.
+        """
+
+        @functools.wraps(handler)
+        async def checked(request: web.Request) -> web.StreamResponse:
+            allowed = self.emulator.allowed_hosts
+            name = host_name(request.headers.get(hdrs.HOST, ""))
+            if allowed is not None and name not in allowed:
+                names = ", ".join(sorted(allowed))
+                return error_response(forbidden(f"this server answers only for {names}"))
+            return await handler(request)
+
+        return checked
+
 
 def add_routes(app: web.Application, emulator: ApiBackend) -> None:
     """Mount the Bot API (and its lifecycle hooks) into an existing aiohttp app."""
     routes = Routes(emulator)
-    app.router.add_route("*", "/bot{token}/{method}", routes.api)
-    app.router.add_route("*", "/file/bot{token}/{path:.+}", routes.download)
+    app.router.add_route("*", "/bot{token}/{method}", routes.checking_host(routes.api))
+    app.router.add_route("*", "/file/bot{token}/{path:.+}", routes.checking_host(routes.download))
     app.on_startup.append(emulator.on_startup)
     app.on_shutdown.append(emulator.on_shutdown)
     app.on_cleanup.append(emulator.on_cleanup)
@@ -98,5 +135,6 @@ def make_app(emulator: ApiBackend) -> web.Application:
     """A standalone app: the Bot API plus JSON 404s for every other path."""
     app = web.Application(client_max_size=CLIENT_MAX_SIZE)
     add_routes(app, emulator)
-    app.router.add_route("*", "/{tail:.*}", Routes(emulator).fallback)
+    routes = Routes(emulator)
+    app.router.add_route("*", "/{tail:.*}", routes.checking_host(routes.fallback))
     return app
