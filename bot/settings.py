@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.timezones import canonical_zone
+
+# Telegram accepts 1-256 of these characters as a webhook's secret_token. The secret is all
+# that keeps anyone else from posting updates to the bot, so 32 is our floor: not guessable.
+WEBHOOK_SECRET_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+WEBHOOK_SECRET_MIN = 32
+WEBHOOK_SECRET_MAX = 256
 
 
 class SettingsError(Exception):
@@ -27,10 +36,17 @@ class Settings(BaseSettings):
     feedback_chat_id: int | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     playground_port: int = Field(default=8080, ge=1, le=65535)
+    # Set, the bot takes updates on a webhook instead of long polling. Declared before the
+    # secret, whose check needs to see it.
+    webhook_url: str | None = None
+    # Validated even when unset: a webhook without a secret must not start.
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
 
-    @field_validator("bot_token", mode="before")
+    @field_validator("bot_token", "webhook_url", "webhook_secret", mode="before")
     @classmethod
-    def _blank_token_is_none(cls, value: object) -> object:
+    def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("bot_token")
@@ -50,6 +66,46 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "expected the bot's public address, e.g. https://bot.example.org/telegram"
+            )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # Only the rule that was broken is named, never the value.
+        if value is None:
+            if info.data.get("webhook_url") is not None:
+                raise ValueError(
+                    "required when WEBHOOK_URL is set: "
+                    f"{WEBHOOK_SECRET_MIN} or more of A-Z a-z 0-9 _ -"
+                )
+            return None
+        secret = value.get_secret_value()
+        if not WEBHOOK_SECRET_MIN <= len(secret) <= WEBHOOK_SECRET_MAX:
+            raise ValueError(
+                f"must be {WEBHOOK_SECRET_MIN} to {WEBHOOK_SECRET_MAX} characters long"
+            )
+        if not WEBHOOK_SECRET_CHARS.fullmatch(secret):
+            raise ValueError("may contain only A-Z a-z 0-9 _ - (what Telegram allows)")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError("expected an IP address to listen on, e.g. 127.0.0.1") from None
 
     @field_validator("database_url")
     @classmethod

@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yogabot", description="A gentle yoga coach on Telegram")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
-        "run", help="serve the bot with long polling (the playground if BOT_TOKEN is unset)"
+        "run",
+        help="serve the bot: long polling, or a webhook if WEBHOOK_URL is set "
+        "(the playground if BOT_TOKEN is unset)",
     )
     commands.add_parser(
         "playground",
@@ -150,17 +152,24 @@ def _stats(settings: Settings) -> int:
 
 def _run(settings: Settings) -> int:
     from bot.logs import configure_logging
-    from handlers.app import build_application, serve
+    from handlers.app import Webhook, WebhookListenError, build_application, serve
 
     if settings.bot_token is None:
         print(f"yogabot: {NO_TOKEN}", file=sys.stderr)
         return _playground(settings)
     from telegram.error import BadRequest, InvalidToken, NetworkError
 
-    configure_logging(settings.log_level, [settings.bot_token.get_secret_value()])
+    # PTB logs every call's parameters at DEBUG, setWebhook's secret_token among them.
+    secrets = [settings.bot_token.get_secret_value()]
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    configure_logging(settings.log_level, secrets)
     application = build_application(settings)
     try:
-        asyncio.run(serve(application))
+        asyncio.run(serve(application, Webhook.from_settings(settings)))
+    except WebhookListenError as exc:
+        print(f"yogabot: {exc}", file=sys.stderr)
+        return 1
     except InvalidToken:
         print(
             "yogabot: BOT_TOKEN: Telegram refused this token; copy it again from @BotFather",

@@ -1,7 +1,8 @@
 """Application wiring: settings in, a ready PTB Application out, and the one way to run it.
 
 Production, the tests and the playground all start the bot through `running`, with the
-same handlers and the same allowed updates.
+same handlers and the same allowed updates, by long polling or (given a `Webhook`) on
+PTB's webhook server.
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
@@ -65,6 +70,44 @@ AWAITED_TEXT_GROUP = -1
 RETRIES_AFTER_429 = 3
 # A few tries at start-up ride out a network that comes up after the bot does.
 BOOTSTRAP_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts updates (`url`), and where the bot's own server listens for them.
+
+    The server answers on the path of `url` (`https://bot.example.org/telegram` is served at
+    `/telegram`, a bare host at `/`), so a reverse proxy in front forwards paths unchanged.
+    """
+
+    url: str
+    secret_token: SecretStr
+    listen: str = "127.0.0.1"
+    port: int = 8443
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Webhook | None:
+        """The webhook the settings ask for, or None for long polling."""
+        if settings.webhook_url is None:
+            return None
+        # Settings refuse a WEBHOOK_URL without a valid secret, so this cannot fail.
+        assert settings.webhook_secret is not None
+        return cls(
+            settings.webhook_url,
+            settings.webhook_secret,
+            settings.webhook_listen,
+            settings.webhook_port,
+        )
+
+    @property
+    def url_path(self) -> str:
+        # PTB's server takes the path as a regular expression (and adds an optional trailing
+        # slash itself), so a '.' or '+' in it must match only itself.
+        return re.escape(urlsplit(self.url).path.rstrip("/"))
+
+
+class WebhookListenError(Exception):
+    """The webhook server cannot listen where it was told; the message is one line."""
 
 
 def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
@@ -168,25 +211,55 @@ class _Lifecycle:
 
 @contextlib.asynccontextmanager
 async def running(
-    application: YogaApp, *, poll_timeout: int = 10, bootstrap_retries: int = 0
+    application: YogaApp,
+    *,
+    poll_timeout: int = 10,
+    bootstrap_retries: int = 0,
+    webhook: Webhook | None = None,
 ) -> AsyncIterator[YogaApp]:
     """Run the bot inside an event loop someone else owns, with the start-up and shutdown
-    steps of PTB's `run_polling`."""
+    steps of PTB's `run_polling`, or of `run_webhook` when a `webhook` is given."""
     await _initialize(application, bootstrap_retries)
     try:
         if application.post_init is not None:
             await application.post_init(application)
         assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0,
-            timeout=poll_timeout,
-            allowed_updates=list(ALLOWED_UPDATES),
-            bootstrap_retries=bootstrap_retries,
-        )
+        if webhook is None:
+            await application.updater.start_polling(
+                poll_interval=0,
+                timeout=poll_timeout,
+                allowed_updates=list(ALLOWED_UPDATES),
+                bootstrap_retries=bootstrap_retries,
+            )
+        else:
+            try:
+                # Registers the webhook with Telegram (setWebhook), then listens. With a
+                # secret_token, PTB's server answers 403 to a request whose
+                # X-Telegram-Bot-Api-Secret-Token header is missing or wrong.
+                await application.updater.start_webhook(
+                    listen=webhook.listen,
+                    port=webhook.port,
+                    url_path=webhook.url_path,
+                    webhook_url=webhook.url,
+                    secret_token=webhook.secret_token.get_secret_value(),
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    bootstrap_retries=bootstrap_retries,
+                )
+            except OSError as exc:
+                # Telegram errors arrive as TelegramError; an OSError here is the bind.
+                raise WebhookListenError(
+                    f"cannot listen for the webhook on {webhook.listen}:{webhook.port} "
+                    f"({exc.strerror or exc}); set WEBHOOK_LISTEN or WEBHOOK_PORT"
+                ) from None
         await application.start()
         try:
             yield application
         finally:
+            # Stops polling, or closes the webhook server and its open connections. The
+            # webhook is left registered, as run_webhook leaves it: during a deploy, deleting
+            # it could remove the one a newer instance has just set; Telegram holds the
+            # updates meanwhile for the next start, which registers it again; and a start in
+            # polling mode deletes it first.
             if application.updater.running:
                 await application.updater.stop()
             await application.stop()
@@ -211,14 +284,14 @@ async def _initialize(application: YogaApp, retries: int) -> None:
             await asyncio.sleep(1)
 
 
-async def serve(application: YogaApp) -> None:
+async def serve(application: YogaApp, webhook: Webhook | None = None) -> None:
     """Run the bot until SIGINT or SIGTERM: what `yogabot run` does."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with running(application, bootstrap_retries=BOOTSTRAP_RETRIES):
+        async with running(application, bootstrap_retries=BOOTSTRAP_RETRIES, webhook=webhook):
             await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

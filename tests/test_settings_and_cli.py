@@ -157,3 +157,47 @@ async def test_run_with_a_refused_token_says_so_in_one_line(tmp_path: Path) -> N
     last_line = stderr.decode().strip().splitlines()[-1]
     assert last_line.startswith("yogabot: BOT_TOKEN: Telegram refused this token")
     assert TOKEN not in stderr.decode()
+
+
+def test_webhook_defaults_to_long_polling() -> None:
+    settings = load_settings()
+    assert settings.webhook_url is None
+    assert settings.webhook_secret is None
+    assert settings.webhook_listen == "127.0.0.1"
+    assert settings.webhook_port == 8443
+
+
+def test_webhook_settings_from_dotenv(tmp_path: Path) -> None:
+    secret = "A" * 16 + "b_-9" * 4
+    (tmp_path / ".env").write_text(
+        f"WEBHOOK_URL=https://bot.example.org/telegram\nWEBHOOK_SECRET={secret}\n"
+        "WEBHOOK_LISTEN=0.0.0.0\nWEBHOOK_PORT=8081\n"
+    )
+    settings = load_settings()
+    assert settings.webhook_url == "https://bot.example.org/telegram"
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.get_secret_value() == secret
+    assert (settings.webhook_listen, settings.webhook_port) == ("0.0.0.0", 8081)
+    assert secret not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WEBHOOK_URL", "bot.example.org/telegram"),
+        ("WEBHOOK_URL", "https://"),
+        ("WEBHOOK_PORT", "0"),
+        ("WEBHOOK_PORT", "https"),
+        ("WEBHOOK_LISTEN", "everywhere"),
+        ("WEBHOOK_SECRET", "short"),
+    ],
+)
+def test_invalid_webhook_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"{variable}:")
+    assert "\n" not in message
