@@ -111,6 +111,9 @@ class Practice(Base):
     remaining_seconds: Mapped[float | None] = mapped_column(Float, default=None)
     # NULL until the current cue is confirmed delivered; a restart re-sends only unconfirmed cues.
     cue_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Failed sends of the current cue so far; past a few, the practice pauses until the user
+    # is back (their next message or tap sends it again).
+    cue_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     practised_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     # Back check-ins, 0-10, before the first cue and after the closing message.
     back_before: Mapped[int | None] = mapped_column(Integer, default=None)

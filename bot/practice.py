@@ -8,6 +8,7 @@ port, and returns one `PracticeOutcome` saying what the chat should now show.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.models import OPEN_STATUSES, EventKind, Practice, PracticeStatus
-from bot.store import Store, UnitOfWork
+from bot.store import Store, StoreUnavailable, UnitOfWork
 from sequences import Step, YogaClass
 
 # A timer may fire a hair before its deadline; anything this close counts as due.
@@ -23,6 +24,16 @@ DUE_TOLERANCE = timedelta(milliseconds=5)
 # A conditional update misses only when the row changed since it was read; a few fresh
 # reads settle any race between a timer, a button and a cue being confirmed.
 MAX_ATTEMPTS = 5
+# A cue that Telegram did not take is sent again after these pauses (seconds); after the
+# last one the practice pauses until the user is back, so no pose is ever skipped unseen.
+CUE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
+# When the database did not record a delivered cue, look at the practice again this soon.
+STORE_RETRY = timedelta(seconds=2)
+# A cue send that has neither succeeded nor failed this long after its hold ended is taken
+# as lost (the rate limiter may hold a send through a few 429s, so this is generous).
+SEND_GRACE = timedelta(seconds=60)
+
+log = logging.getLogger(__name__)
 
 
 class StaleAction(Exception):
@@ -154,7 +165,6 @@ class PracticeService:
                 user_id=user_id,
                 chat_id=chat_id,
                 class_id=yoga_class.id,
-                first_step_id=first.id,
                 now=now,
                 hold_ends_at=deadline,
                 back_before=back_before,
@@ -182,12 +192,87 @@ class PracticeService:
         )
 
     async def delivered(self, cue: Cue, chat_id: int, message_id: int) -> PracticeOutcome:
-        """The cue reached the chat. If the practice moved on while it was being sent (a
-        short hold ending meanwhile), nothing could know this message yet: retire it."""
+        """The cue reached the chat: only now is it shown. Its hold runs to the deadline set
+        when the practice moved on, or from now if the cue came late. If the practice moved
+        on while the cue was being sent, nothing could know this message yet: retire it."""
+        now = self._clock()
+        deadline = now + timedelta(seconds=self.hold_of(cue.pose))
+        try:
+            async with self._store.write() as uow:
+                confirmed = await uow.practices.confirm_cue(
+                    cue.practice_id,
+                    cue.step,
+                    cue.pose.id,
+                    message_id,
+                    now=now,
+                    hold_ends_at=deadline,
+                )
+                practice = await uow.practices.get(cue.practice_id)
+        except StoreUnavailable:
+            # Delivered but not recorded: look again soon, when the cue is sent once more
+            # (at least once) and the class goes on from there.
+            self._timers.arm(cue.practice_id, cue.step, chat_id, now + STORE_RETRY)
+            raise
+        if not confirmed:
+            return PracticeOutcome(
+                cue.practice_id, chat_id, retire=(MessageRef(chat_id, message_id),)
+            )
+        assert practice is not None
+        if practice.status == PracticeStatus.ACTIVE and practice.hold_ends_at is not None:
+            self._timers.arm(cue.practice_id, cue.step, chat_id, practice.hold_ends_at)
+        return PracticeOutcome(cue.practice_id, chat_id)
+
+    async def undelivered(self, cue: Cue, chat_id: int) -> None:
+        """Telegram did not take the cue (or did not say it did): send it again after a
+        pause, a few times; then pause the practice until the user is back."""
         async with self._store.write() as uow:
-            confirmed = await uow.practices.confirm_cue(cue.practice_id, cue.step, message_id)
-        retire = () if confirmed else (MessageRef(chat_id, message_id),)
-        return PracticeOutcome(cue.practice_id, chat_id, retire=retire)
+            practice = await uow.practices.cue_failed(cue.practice_id, cue.step)
+            if practice is None:
+                return  # moved on, or delivered after all
+            failed = practice.cue_attempts
+            if failed <= len(CUE_RETRY_DELAYS):
+                delay = CUE_RETRY_DELAYS[failed - 1]
+                at = self._clock() + timedelta(seconds=delay)
+                retry = True
+            else:
+                retry = False
+                if practice.status == PracticeStatus.ACTIVE:
+                    await uow.practices.pause(practice.id, cue.step, self.hold_of(cue.pose))
+        if retry:
+            self._timers.arm(cue.practice_id, cue.step, chat_id, at)
+            return
+        self._timers.cancel(cue.practice_id)
+        log.warning(
+            "practice %s paused: its cue could not be sent %d times", cue.practice_id, failed
+        )
+
+    async def bring_back(self, user_id: int) -> PracticeOutcome | None:
+        """The user is here again: a practice paused because its cue could not be sent goes
+        on, with that cue (its hold begins once it is delivered)."""
+        async with self._store.read() as uow:
+            stalled = [
+                p
+                for p in await uow.practices.open_of(user_id)
+                if p.status == PracticeStatus.PAUSED and p.cue_message_id is None
+            ]
+        if not stalled:
+            return None
+
+        def still_stalled(practice: Practice) -> bool:
+            return practice.status == PracticeStatus.PAUSED and practice.cue_message_id is None
+
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            assert yoga_class is not None
+            deadline = self._clock() + timedelta(seconds=practice.remaining_seconds or 0.0)
+            if not await uow.practices.resume(practice.id, practice.current_step, deadline):
+                return None
+            cue = await self._shown(uow, practice, yoga_class, paused=False)
+            return _Change(PracticeOutcome(practice.id, practice.chat_id, show=cue))
+
+        practice = stalled[0]
+        return await self._change(practice.id, practice.current_step, still_stalled, attempt)
 
     async def next(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         return await self._act(user_id, practice_id, step, self._next_attempt(skipped=True))
@@ -256,8 +341,19 @@ class PracticeService:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
         ) -> _Change | None:
-            assert practice.hold_ends_at is not None
-            if practice.hold_ends_at - self._clock() > DUE_TOLERANCE:
+            assert practice.hold_ends_at is not None and yoga_class is not None
+            now = self._clock()
+            if practice.cue_message_id is None:
+                # The cue is not known to have arrived. After a failed send it goes again
+                # now; otherwise its send may still be under way, and only a send silent for
+                # far longer than any send takes counts as failed.
+                given_up_at = practice.hold_ends_at + SEND_GRACE
+                if practice.cue_attempts == 0 and now < given_up_at:
+                    outcome = PracticeOutcome(practice.id, practice.chat_id)
+                    return _Change(outcome, arm=(step, given_up_at))
+                cue = await self._shown(uow, practice, yoga_class)
+                return _Change(PracticeOutcome(practice.id, practice.chat_id, show=cue))
+            if practice.hold_ends_at - now > DUE_TOLERANCE:
                 outcome = PracticeOutcome(practice.id, practice.chat_id)
                 return _Change(outcome, arm=(step, practice.hold_ends_at))
             return await self._next_attempt(skipped=False)(uow, practice, yoga_class)
@@ -266,20 +362,21 @@ class PracticeService:
 
     async def resume_all(self) -> list[PracticeOutcome]:
         """At start-up: arm a timer for every stored deadline (an overdue one fires at once,
-        so its cue arrives once, late), and send again each cue never confirmed delivered."""
+        so the next cue arrives once, late), and send again each cue never confirmed
+        delivered. A practice paused because its cue could not be sent waits for the user."""
         outcomes: list[PracticeOutcome] = []
         async with self._store.read() as uow:
             for practice in await uow.practices.all_open():
                 yoga_class = self._catalog.get(practice.class_id)
-                if yoga_class is None:
+                if yoga_class is None or practice.status != PracticeStatus.ACTIVE:
                     continue
-                if practice.status == PracticeStatus.ACTIVE and practice.hold_ends_at:
-                    self._timers.arm(
-                        practice.id, practice.current_step, practice.chat_id, practice.hold_ends_at
-                    )
                 if practice.cue_message_id is None:
                     cue = await self._shown(uow, practice, yoga_class)
                     outcomes.append(PracticeOutcome(practice.id, practice.chat_id, show=cue))
+                elif practice.hold_ends_at is not None:
+                    self._timers.arm(
+                        practice.id, practice.current_step, practice.chat_id, practice.hold_ends_at
+                    )
         return outcomes
 
     async def abandon_chat(self, chat_id: int) -> None:
@@ -366,7 +463,6 @@ class PracticeService:
             moved = await uow.practices.move_to_step(
                 practice,
                 to_step=step + 1,
-                to_step_id=following.id,
                 hold_ends_at=deadline,
                 practised_seconds=practice.practised_seconds + self._spent(practice, yoga_class),
                 skipped_step_id=yoga_class.steps[step].id if skipped else None,

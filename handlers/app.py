@@ -62,7 +62,9 @@ log = logging.getLogger(__name__)
 # in tests alike, so a handler for any other type could never fire: add its type here.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 # Updates with no user behind them (an anonymous admin's post) are dropped first.
-SENDERLESS_GROUP = -2
+SENDERLESS_GROUP = -3
+# Then any update from a user brings back a practice that stalled on an undeliverable cue.
+WELCOME_BACK_GROUP = -2
 # Text awaited by /feedback is looked at next, and taken from the ordinary handlers.
 AWAITED_TEXT_GROUP = -1
 # On a 429 the rate limiter waits `retry_after`, then tries the same call again, this many
@@ -163,6 +165,7 @@ def build_application(
         .build()
     )
     application.add_handler(TypeHandler(Update, commands.drop_senderless), group=SENDERLESS_GROUP)
+    application.add_handler(TypeHandler(Update, practice.welcome_back), group=WELCOME_BACK_GROUP)
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND, feedback.awaited_note),
         group=AWAITED_TEXT_GROUP,

@@ -7,8 +7,10 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.store import StoreUnavailable
 from handlers import messages
 from handlers.context import YogaContext
+from handlers.render import Reply
 from handlers.render import common as render
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,11 @@ async def on_error(update: object, context: YogaContext) -> None:
         if chat_id is not None:
             await context.services.account.unreachable(chat_id)
         return
+    if isinstance(error, StoreUnavailable):
+        # Nothing of the update was stored; the same tap or command works once it answers.
+        log.warning("database unavailable while handling %s: %s", where, error)
+        await _tell(update, context, chat_id, render.not_saved())
+        return
     if isinstance(error, RetryAfter):
         # Flood-limited: one more message (an apology) would only add to it.
         log.warning("rate limited while handling %s: %s", where, error)
@@ -35,12 +42,19 @@ async def on_error(update: object, context: YogaContext) -> None:
         return
     else:
         log.error("unexpected error while handling %s", where, exc_info=error)
-    if isinstance(update, Update) and update.callback_query is not None:
+    await _tell(update, context, chat_id, render.sorry())
+
+
+async def _tell(update: object, context: YogaContext, chat_id: int | None, reply: Reply) -> None:
+    """Say so to the user who was waiting for an answer (a timer has nobody waiting)."""
+    if not isinstance(update, Update):
+        return
+    if update.callback_query is not None:
         # The press may have failed before it was answered; its spinner must stop.
         await messages.answer(update.callback_query)
-    if isinstance(update, Update) and chat_id is not None:
+    if chat_id is not None:
         try:
-            await messages.send(context.bot, chat_id, render.sorry())
+            await messages.send(context.bot, chat_id, reply)
         except TelegramError:
             log.warning("could not tell chat %s about the error", chat_id)
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 from handlers.render import Reply
@@ -70,6 +71,21 @@ async def retire(bot: Bot, chat_id: int, message_id: int) -> None:
         log.debug("buttons of %s/%s already gone: %s", chat_id, message_id, exc)
     except TelegramError as exc:
         log.warning("could not retire buttons of %s/%s: %s", chat_id, message_id, exc)
+
+
+def surely_undelivered(error: TelegramError) -> bool:
+    """Whether a failed send surely did not reach the chat: Telegram answered with an error
+    (a 429, a 5xx), or no connection was ever made. A timeout or a connection that broke
+    after the request left may well have delivered it."""
+    if isinstance(error, TimedOut):
+        return False
+    if isinstance(error, RetryAfter | BadRequest | Forbidden):
+        return True
+    cause = error.__cause__
+    if isinstance(cause, httpx.HTTPError):
+        # PTB wraps transport failures; only a refused or unreachable connection is safe.
+        return isinstance(cause, httpx.ConnectError)
+    return isinstance(error, NetworkError)  # an HTTP error status, e.g. 500 or 502
 
 
 async def answer(query: CallbackQuery, text: str | None = None) -> None:

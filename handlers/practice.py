@@ -3,9 +3,11 @@ which turns every practice outcome into messages."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from telegram import Update
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.practice import Cue, MessageRef, PracticeOutcome, StaleAction
@@ -15,6 +17,8 @@ from handlers.buttons import PracticeAction, PracticeButton
 from handlers.context import YogaContext
 from handlers.render import checkin as render_checkin
 from handlers.render import practice as render
+
+log = logging.getLogger(__name__)
 
 
 async def start_practice(update: Update, context: YogaContext) -> None:
@@ -31,6 +35,17 @@ async def start_button(update: Update, context: YogaContext) -> None:
     assert update.callback_query is not None
     await messages.answer(update.callback_query)
     await start_practice(update, context)
+
+
+async def welcome_back(update: Update, context: YogaContext) -> None:
+    """Whatever the user sends or taps: a practice paused because its cue could not be
+    sent goes on now, with that cue. Nothing else about the update changes."""
+    if update.effective_user is None or not (update.message or update.callback_query):
+        return  # e.g. the my_chat_member that says the user blocked the bot
+    services = context.services
+    outcome = await services.practice.bring_back(update.effective_user.id)
+    if outcome is not None:
+        await present(context.bot, services, outcome)
 
 
 async def practice_button(update: Update, context: YogaContext) -> None:
@@ -76,14 +91,28 @@ async def present(
         if afresh is not None:
             await _confirm(bot, services, outcome.redraw, afresh.chat.id, afresh.message_id)
     if outcome.show is not None:
-        sent = await messages.send(bot, outcome.chat_id, render.cue(outcome.show))
-        await _confirm(bot, services, outcome.show, outcome.chat_id, sent.message_id)
+        await _send_cue(bot, services, outcome.show, outcome.chat_id)
     summary = outcome.summary
     if summary is not None:
         await messages.send(bot, outcome.chat_id, render.closing(summary))
         if summary.ask_after:
             question = render_checkin.after_question(outcome.practice_id)
             await messages.send(bot, outcome.chat_id, question)
+
+
+async def _send_cue(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int) -> None:
+    """A cue goes out at least once: a send Telegram did not take (a 429 past the rate
+    limiter's retries, a 5xx, a timeout, a dropped connection, a refusal) is tried again
+    by the practice's own timer; a blocked chat goes to the error handler."""
+    try:
+        sent = await messages.send(bot, chat_id, render.cue(cue))
+    except Forbidden:
+        raise
+    except TelegramError as exc:
+        log.warning("cue %s/%s to chat %s not sent: %s", cue.practice_id, cue.step, chat_id, exc)
+        await services.practice.undelivered(cue, chat_id)
+        return
+    await _confirm(bot, services, cue, chat_id, sent.message_id)
 
 
 async def _confirm(

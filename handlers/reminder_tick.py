@@ -7,8 +7,9 @@ send whose outcome is unknown (a timeout) is not tried again.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import JobQueue
 
 from bot.reminder_dispatch import (
@@ -20,13 +21,24 @@ from bot.reminder_dispatch import (
 )
 from bot.reminders import DueReminder
 from bot.services import Services
+from bot.store import StoreUnavailable
 from handlers import messages
 from handlers.context import YogaContext
+from handlers.messages import surely_undelivered
 from handlers.render import reminders as render
 
 log = logging.getLogger(__name__)
 
 TICK_NAME = "reminders"
+
+
+@dataclass
+class Tick:
+    """What one run of the tick leaves for the next."""
+
+    window: SendWindow
+    # The database did not answer at the last run (warned once; the next run tries again).
+    store_trouble: bool = False
 
 
 def start_ticking(job_queue: JobQueue[YogaContext]) -> None:
@@ -35,25 +47,34 @@ def start_ticking(job_queue: JobQueue[YogaContext]) -> None:
         interval=TICK_SECONDS,
         first=FIRST_TICK_SECONDS,
         name=TICK_NAME,
-        data=SendWindow(REMINDERS_PER_SECOND),
+        data=Tick(SendWindow(REMINDERS_PER_SECOND)),
         # A tick delayed by a busy loop should still run; the schedule is in the database.
         job_kwargs={"misfire_grace_time": TICK_SECONDS * 6, "coalesce": True},
     )
 
 
 async def reminder_tick(context: YogaContext) -> None:
-    assert context.job is not None and isinstance(context.job.data, SendWindow)
-    services = context.services
+    assert context.job is not None and isinstance(context.job.data, Tick)
+    tick, services = context.job.data, context.services
 
     async def send(reminder: DueReminder) -> None:
         await send_reminder(context, services, reminder)
 
-    await dispatch_due(
-        services.reminders,
-        send,
-        context.job.data,
-        keep_claiming=lambda: context.application.running,
-    )
+    try:
+        await dispatch_due(
+            services.reminders,
+            send,
+            tick.window,
+            keep_claiming=lambda: context.application.running,
+        )
+    except StoreUnavailable as exc:
+        if not tick.store_trouble:
+            log.warning("reminders wait: the database does not answer (%s)", exc)
+        tick.store_trouble = True
+        return
+    if tick.store_trouble:
+        log.info("reminders go on: the database answers again")
+        tick.store_trouble = False
 
 
 async def send_reminder(context: YogaContext, services: Services, reminder: DueReminder) -> None:
@@ -66,15 +87,10 @@ async def send_reminder(context: YogaContext, services: Services, reminder: DueR
     # BadRequest subclasses NetworkError, but a refused request will not succeed if repeated.
     except BadRequest as exc:
         log.warning("reminder to chat %s refused: %s", reminder.chat_id, exc)
-    except RetryAfter as exc:
-        log.warning("reminder to chat %s still rate limited: %s", reminder.chat_id, exc)
-        await services.reminders.delivery_failed(reminder)
-    # A timeout after the request left may well have delivered it: sending again could
-    # double today's reminder, so this one is given up.
-    except TimedOut as exc:
-        log.warning("reminder to chat %s timed out, not retrying: %s", reminder.chat_id, exc)
-    except NetworkError as exc:
-        retrying = await services.reminders.delivery_failed(reminder)
+    except TelegramError as exc:
+        # At most once: tried again only when it surely did not arrive. After a timeout or
+        # a connection that broke once the request was out, it may well have arrived.
+        retrying = surely_undelivered(exc) and await services.reminders.delivery_failed(reminder)
         log.warning(
             "reminder to chat %s failed (%s); %s",
             reminder.chat_id,

@@ -16,6 +16,7 @@ from handlers.app import (
     ALLOWED_UPDATES,
     AWAITED_TEXT_GROUP,
     SENDERLESS_GROUP,
+    WELCOME_BACK_GROUP,
     build_application,
     handler_list,
 )
@@ -49,7 +50,7 @@ def test_text_awaited_by_feedback_is_looked_at_before_the_ordinary_handlers() ->
     tiny = make_class()
     application = build_application(load_settings(bot_token=TOKEN), catalog={tiny.id: tiny})
     groups = sorted(application.handlers)
-    assert groups == [SENDERLESS_GROUP, AWAITED_TEXT_GROUP, 0]
+    assert groups == [SENDERLESS_GROUP, WELCOME_BACK_GROUP, AWAITED_TEXT_GROUP, 0]
     [awaited] = application.handlers[AWAITED_TEXT_GROUP]
     assert getattr(awaited, "callback", None) is feedback.awaited_note
 

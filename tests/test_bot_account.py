@@ -134,12 +134,15 @@ async def test_blocking_the_bot_stops_the_practice_and_reminders_at_once(
         await user.send("/start_practice")
         await answer_checkin(emulator, user)
         await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+
+        def cue_timers() -> list[str]:
+            return [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")]
+
+        await emulator.wait_for(cue_timers)  # the cue is delivered and its hold runs
         sent_before = len(user.bot_messages)
         # Telegram tells the bot with a my_chat_member update; no send has to fail first.
         await user.block()
-        await emulator.wait_for(
-            lambda: [j for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []
-        )
+        await emulator.wait_for(lambda: not cue_timers())
     async with create_sessionmaker(db_engine)() as db:
         [practice] = (await db.scalars(select(Practice))).all()
         reminder = await db.get(Reminder, user.id)

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from bot.clock import ManualClock
 from bot.models import PracticeStatus
-from bot.practice import MessageRef, PracticeOutcome, PracticeService, StaleAction
-from bot.store import Store
+from bot.practice import (
+    CUE_RETRY_DELAYS,
+    SEND_GRACE,
+    STORE_RETRY,
+    MessageRef,
+    PracticeOutcome,
+    PracticeService,
+    StaleAction,
+)
+from bot.store import Store, StoreUnavailable, UnitOfWork
 from tests.factories import make_class
 from tests.fakes import Armed, FakeTimers
 
 USER, CHAT = 42, 42
 
 
-def first_cue(outcome: PracticeOutcome) -> tuple[int, int]:
-    assert outcome.show is not None
-    return outcome.show.practice_id, outcome.show.step
+async def shown(practice: PracticeService, outcome: PracticeOutcome | None, message_id: int) -> int:
+    """Deliver the outcome's cue as the presenter does; its step."""
+    assert outcome is not None and outcome.show is not None
+    await practice.delivered(outcome.show, outcome.chat_id, message_id)
+    return outcome.show.step
 
 
 async def test_start_shows_the_first_pose_and_arms_its_deadline(
@@ -35,6 +47,7 @@ async def test_timer_before_the_deadline_arms_itself_again(
     practice: PracticeService, clock: ManualClock, timers: FakeTimers
 ) -> None:
     started = await practice.start(USER, CHAT, "Ana")
+    await shown(practice, started, 10)
     deadline = timers.armed[started.practice_id].at
     timers.armed.clear()
     clock.advance(30)
@@ -113,15 +126,14 @@ async def test_whole_class_by_timer_ends_with_a_summary(
     practice: PracticeService, clock: ManualClock, timers: FakeTimers
 ) -> None:
     started = await practice.start(USER, CHAT, "Ana")
-    practice_id, step = started.practice_id, 0
+    practice_id, step = started.practice_id, await shown(practice, started, 10)
     while True:
         clock.advance(60)
         outcome = await practice.advance_if_due(practice_id, step)
         assert outcome is not None
         if outcome.summary is not None:
             break
-        assert outcome.show is not None
-        step = outcome.show.step
+        step = await shown(practice, outcome, 11 + step)
     summary = outcome.summary
     assert summary.status == PracticeStatus.FINISHED
     assert (summary.minutes, summary.poses_done, summary.easier_used) == (3, 3, 0)
@@ -134,8 +146,9 @@ async def test_stop_records_a_stopped_practice_with_time_practised(
     practice: PracticeService, clock: ManualClock, timers: FakeTimers
 ) -> None:
     started = await practice.start(USER, CHAT, "Ana")
+    await shown(practice, started, 10)
     clock.advance(60)
-    await practice.advance_if_due(started.practice_id, 0)
+    await shown(practice, await practice.advance_if_due(started.practice_id, 0), 11)
     clock.advance(30)
     stopped = await practice.stop(USER, started.practice_id, 1)
     assert stopped.summary is not None
@@ -154,7 +167,9 @@ async def test_time_scale_shortens_holds_but_not_the_minutes_reported(
     fast = PracticeService(store, {tiny_class.id: tiny_class}, clock, timers, time_scale=0.01)
     started = await fast.start(USER, CHAT, "Ana")
     assert timers.armed[started.practice_id].at - clock() == timedelta(seconds=0.6)
+    outcome: PracticeOutcome | None = started
     for step in range(3):
+        await shown(fast, outcome, 10 + step)
         clock.advance(0.6)
         outcome = await fast.advance_if_due(started.practice_id, step)
         assert outcome is not None
@@ -189,16 +204,11 @@ async def test_resume_all_arms_deadlines_and_resends_unconfirmed_cues(
 
     outcomes = await practice.resume_all()
 
-    resent = {o.practice_id: o for o in outcomes}
-    # The confirmed cue is not sent again; the other two are (the paused one, as paused).
-    assert set(resent) == {unconfirmed.practice_id, paused.practice_id}
-    paused_cue = resent[paused.practice_id].show
-    assert paused_cue is not None and paused_cue.paused
-    # A paused practice has no deadline, so no timer.
-    assert timers.armed == {
-        confirmed.practice_id: Armed(0, CHAT, deadline),
-        unconfirmed.practice_id: Armed(0, CHAT + 1, deadline),
-    }
+    # The confirmed cue is not sent again; the unconfirmed one is, and its timer is armed
+    # once it is delivered (or fails). A paused practice has no deadline, so no timer.
+    [resent] = outcomes
+    assert resent.practice_id == unconfirmed.practice_id and resent.show is not None
+    assert timers.armed == {confirmed.practice_id: Armed(0, CHAT, deadline)}
 
 
 async def test_starting_closes_every_other_open_practice(
@@ -212,7 +222,6 @@ async def test_starting_closes_every_other_open_practice(
                 user_id=USER,
                 chat_id=CHAT,
                 class_id=tiny_class.id,
-                first_step_id="pose-1",
                 now=clock(),
                 hold_ends_at=clock() + timedelta(seconds=60),
             )
@@ -254,7 +263,6 @@ async def test_a_cue_confirmed_after_the_read_is_never_left_with_buttons(
         moved = await uow.practices.move_to_step(
             seen,
             to_step=1,
-            to_step_id="pose-2",
             hold_ends_at=clock(),
             practised_seconds=0.0,
             skipped_step_id=None,
@@ -295,3 +303,90 @@ async def test_many_users_at_once_never_meet_a_locked_database(
     assert all(m.show is not None and m.show.step == 1 for m in moved)
     async with store.read() as uow:
         assert len(await uow.practices.all_open()) == len(users)
+
+
+async def shown_steps(store: Store, practice_id: int) -> list[int]:
+    async with store.read() as uow:
+        counts = await uow.users.event_counts_of(USER)
+    return [n for (pid, kind), n in counts.items() if pid == practice_id and kind == "shown"]
+
+
+async def test_a_cue_telegram_did_not_take_is_sent_again_and_its_hold_waits(
+    practice: PracticeService, store: Store, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    assert started.show is not None
+    # Only a delivered cue counts as shown.
+    assert await shown_steps(store, started.practice_id) == []
+    await practice.undelivered(started.show, CHAT)
+    assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=1))
+    clock.advance(1)
+    again = await practice.advance_if_due(started.practice_id, 0)
+    assert again is not None and again.show == started.show
+    clock.advance(120)  # long past the first deadline: the hold had not begun for the user
+    assert (await practice.delivered(started.show, CHAT, 5)).retire == ()
+    assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=60))
+    assert await shown_steps(store, started.practice_id) == [1]
+
+
+async def test_a_cue_that_cannot_be_sent_pauses_the_practice_until_the_user_is_back(
+    practice: PracticeService, store: Store, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    assert started.show is not None
+    delays = []
+    for _ in range(len(CUE_RETRY_DELAYS) + 1):
+        await practice.undelivered(started.show, CHAT)
+        armed = timers.armed.get(started.practice_id)
+        delays.append(None if armed is None else (armed.at - clock()).total_seconds())
+    assert delays == [*CUE_RETRY_DELAYS, None]
+    async with store.read() as uow:
+        stalled = await uow.practices.get(started.practice_id)
+    assert stalled is not None and stalled.status == PracticeStatus.PAUSED
+    # Not resent at a restart: it waits for the user.
+    assert await practice.resume_all() == []
+    assert await practice.bring_back(USER + 1) is None
+    back = await practice.bring_back(USER)
+    assert back is not None and back.show is not None and back.show.step == 0
+    assert not back.show.paused
+    await practice.delivered(back.show, CHAT, 9)
+    assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=60))
+    assert await practice.bring_back(USER) is None
+
+
+async def test_a_send_that_never_answers_is_taken_as_lost_only_after_a_grace(
+    practice: PracticeService, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    deadline = timers.armed[started.practice_id].at
+    clock.advance(60)
+    # The hold is over but the send may still be under way: look again later, send nothing.
+    waiting = await practice.advance_if_due(started.practice_id, 0)
+    assert waiting is not None and waiting.show is None
+    assert timers.armed[started.practice_id].at == deadline + SEND_GRACE
+    clock.advance(SEND_GRACE.total_seconds())
+    resent = await practice.advance_if_due(started.practice_id, 0)
+    assert resent is not None and resent.show is not None and resent.show.step == 0
+
+
+async def test_a_delivered_cue_the_database_could_not_record_is_looked_at_again(
+    practice: PracticeService, clock: ManualClock, timers: FakeTimers, tiny_class
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    assert started.show is not None
+    broken = PracticeService(BrokenStore(), {tiny_class.id: tiny_class}, clock, timers)
+    with pytest.raises(StoreUnavailable):
+        await broken.delivered(started.show, CHAT, 5)
+    assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + STORE_RETRY)
+
+
+class BrokenStore(Store):
+    """A store whose database never answers."""
+
+    def __init__(self) -> None:
+        pass
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[UnitOfWork]:
+        raise StoreUnavailable("database is locked")
+        yield  # pragma: no cover

@@ -7,7 +7,7 @@ One module per aggregate; each repository works on the caller's database session
 from bot.store.feedback import FeedbackRepository
 from bot.store.practice import PracticeRepository
 from bot.store.reminders import Claim, DueRow, ReminderRepository
-from bot.store.unit_of_work import Store, UnitOfWork
+from bot.store.unit_of_work import Store, StoreUnavailable, UnitOfWork
 from bot.store.users import Counts, UserRepository
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "PracticeRepository",
     "ReminderRepository",
     "Store",
+    "StoreUnavailable",
     "UnitOfWork",
     "UserRepository",
 ]

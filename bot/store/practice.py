@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Update, func, select, update
+from sqlalchemy import ColumnElement, Update, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +57,6 @@ class PracticeRepository:
         user_id: int,
         chat_id: int,
         class_id: str,
-        first_step_id: str,
         now: datetime,
         hold_ends_at: datetime,
         back_before: int | None = None,
@@ -83,7 +82,6 @@ class PracticeRepository:
                 await self._db.flush()
         except IntegrityError:
             return None
-        self._db.add(_event(practice.id, 0, first_step_id, EventKind.SHOWN, now))
         return practice
 
     async def move_to_step(
@@ -91,7 +89,6 @@ class PracticeRepository:
         seen: Practice,
         *,
         to_step: int,
-        to_step_id: str,
         hold_ends_at: datetime,
         practised_seconds: float,
         skipped_step_id: str | None,
@@ -106,10 +103,10 @@ class PracticeRepository:
                 hold_ends_at=hold_ends_at,
                 remaining_seconds=None,
                 cue_message_id=None,
+                cue_attempts=0,
                 practised_seconds=practised_seconds,
             ),
             skipped_step_id=skipped_step_id,
-            shown=(to_step, to_step_id),
             now=now,
         )
 
@@ -133,7 +130,6 @@ class PracticeRepository:
                 practised_seconds=practised_seconds,
             ),
             skipped_step_id=skipped_step_id,
-            shown=None,
             now=now,
         )
 
@@ -143,11 +139,10 @@ class PracticeRepository:
         values: dict[str, object],
         *,
         skipped_step_id: str | None,
-        shown: tuple[int, str] | None,
         now: datetime,
     ) -> bool:
-        """Apply `values` and record the step events, or nothing at all when the row
-        changed since the caller read it."""
+        """Apply `values` and record a skip, or nothing at all when the row changed since
+        the caller read it."""
         updated = await self._db.execute(_as_seen(seen).values(**values))
         if changed_rows(updated) != 1:
             return False
@@ -155,8 +150,6 @@ class PracticeRepository:
             self._db.add(
                 _event(seen.id, seen.current_step, skipped_step_id, EventKind.SKIPPED, now)
             )
-        if shown is not None:
-            self._db.add(_event(seen.id, *shown, EventKind.SHOWN, now))
         await self._db.flush()
         return True
 
@@ -205,18 +198,64 @@ class PracticeRepository:
         switched = await self._db.execute(_on_step(practice_id, step, from_status).values(**values))
         return changed_rows(switched) == 1
 
-    async def confirm_cue(self, practice_id: int, step: int, message_id: int) -> bool:
-        """Remember the cue's message; False when the practice has already moved past it."""
-        confirmed = await self._db.execute(
+    async def confirm_cue(
+        self,
+        practice_id: int,
+        step: int,
+        step_id: str,
+        message_id: int,
+        *,
+        now: datetime,
+        hold_ends_at: datetime,
+    ) -> bool:
+        """Remember the cue's message; False when the practice has already moved past it.
+
+        The first confirmation of a step records it as shown. If the cue arrives late (after
+        failed sends, or re-sent after a restart past its deadline), its hold starts again
+        at `hold_ends_at`: the user has the whole hold with the pose, however late it came.
+        A later confirmation (the cue sent afresh) only replaces the message."""
+        on_step = (
+            Practice.id == practice_id,
+            Practice.current_step == step,
+            Practice.status.in_(OPEN_STATUSES),
+        )
+        first = await self._db.execute(
+            _update()
+            .where(*on_step, Practice.cue_message_id.is_(None))
+            .values(
+                cue_message_id=message_id,
+                cue_attempts=0,
+                hold_ends_at=case(
+                    (
+                        (Practice.status == PracticeStatus.ACTIVE)
+                        & ((Practice.cue_attempts > 0) | (Practice.hold_ends_at <= now)),
+                        hold_ends_at,
+                    ),
+                    else_=Practice.hold_ends_at,
+                ),
+            )
+        )
+        if changed_rows(first) == 1:
+            self._db.add(_event(practice_id, step, step_id, EventKind.SHOWN, now))
+            await self._db.flush()
+            return True
+        again = await self._db.execute(_update().where(*on_step).values(cue_message_id=message_id))
+        return changed_rows(again) == 1
+
+    async def cue_failed(self, practice_id: int, step: int) -> Practice | None:
+        """Count a failed send of the step's cue; the practice as it is now, or None when
+        it has moved on or the cue was delivered meanwhile."""
+        counted = await self._db.execute(
             _update()
             .where(
                 Practice.id == practice_id,
                 Practice.current_step == step,
                 Practice.status.in_(OPEN_STATUSES),
+                Practice.cue_message_id.is_(None),
             )
-            .values(cue_message_id=message_id)
+            .values(cue_attempts=Practice.cue_attempts + 1)
         )
-        return changed_rows(confirmed) == 1
+        return await self.get(practice_id) if changed_rows(counted) == 1 else None
 
     async def record_easier(self, practice_id: int, step: int, step_id: str, now: datetime) -> bool:
         """Record the reveal once per step; False when it was already revealed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.database import checkpoint, create_sessionmaker
@@ -17,6 +18,16 @@ from bot.store.feedback import FeedbackRepository
 from bot.store.practice import PracticeRepository
 from bot.store.reminders import ReminderRepository
 from bot.store.users import UserRepository
+
+
+class StoreUnavailable(Exception):
+    """The database did not answer (locked past busy_timeout, read-only, gone): nothing of
+    the unit of work was stored, and the same change may simply be tried again later."""
+
+
+# What a database that is busy, locked, read-only or unreachable raises; an IntegrityError
+# is an answer (a rule the change broke), not trouble.
+_TROUBLE = (OperationalError, InterfaceError)
 
 
 class UnitOfWork:
@@ -38,15 +49,29 @@ class Store:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
         """A unit that only reads; whatever it did is rolled back at the end."""
-        async with self._readers() as db:
-            yield UnitOfWork(db)
+        try:
+            async with self._readers() as db:
+                yield UnitOfWork(db)
+        except _TROUBLE as exc:
+            raise StoreUnavailable(_reason(exc)) from exc
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """A unit that changes rows: committed when the block ends, rolled back on error."""
-        async with self._writers.begin() as db:
-            yield UnitOfWork(db)
+        try:
+            async with self._writers.begin() as db:
+                yield UnitOfWork(db)
+        except _TROUBLE as exc:
+            raise StoreUnavailable(_reason(exc)) from exc
 
     async def leave_no_trace(self) -> None:
         """After a deletion: nothing of the deleted rows stays readable on disk."""
-        await checkpoint(self._engine)
+        try:
+            await checkpoint(self._engine)
+        except _TROUBLE as exc:
+            raise StoreUnavailable(_reason(exc)) from exc
+
+
+def _reason(exc: OperationalError | InterfaceError) -> str:
+    # The driver's own words ("database is locked"), without the statement and its values.
+    return str(exc.orig) if exc.orig is not None else type(exc).__name__

@@ -27,6 +27,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 UNKNOWN_COMMAND = "I don't know that command. Try /start_practice, or /help for the list."
 PLAIN_TEXT = "I follow commands rather than chat. Send /start_practice to begin, or /help."
 SORRY = "Sorry, something went wrong on my side. Your practice is saved; try that again."
+NOT_SAVED = "I couldn't save that just now. Please try again in a moment."
 OUT_OF_DATE = "This button is out of date."
 STATUS_WORDS = {
     PracticeStatus.ACTIVE: "in progress",
@@ -84,3 +85,7 @@ def plain_text() -> Reply:
 
 def sorry() -> Reply:
     return plain(SORRY)
+
+
+def not_saved() -> Reply:
+    return plain(NOT_SAVED)
