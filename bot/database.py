@@ -20,6 +20,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 # Execution option that makes a transaction take SQLite's write lock when it begins.
 WRITE_LOCK = "sqlite_write_lock"
+# How long a statement waits for another connection's lock before the database counts as
+# unavailable (then the practice's timer tries again later; see StoreUnavailable).
+BUSY_TIMEOUT_MS = 5000
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,7 +30,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # instead of failing; SQLite leaves foreign keys off unless asked on every connection.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Deleted rows are overwritten, not just unlinked: /forget_me must leave nothing readable

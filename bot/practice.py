@@ -133,6 +133,9 @@ class PracticeService:
         self._clock = clock
         self._timers = timers
         self._scale = time_scale
+        # Cues Telegram took while the database could not record it: recorded when the
+        # practice's timer looks again (this process's timer, so this process's memory).
+        self._unrecorded: dict[int, tuple[Cue, int, int]] = {}
 
     @property
     def default_class(self) -> YogaClass:
@@ -209,8 +212,8 @@ class PracticeService:
                 )
                 practice = await uow.practices.get(cue.practice_id)
         except StoreUnavailable:
-            # Delivered but not recorded: look again soon, when the cue is sent once more
-            # (at least once) and the class goes on from there.
+            # Delivered but not recorded: try recording it again soon (advance_if_due).
+            self._unrecorded[cue.practice_id] = (cue, chat_id, message_id)
             self._timers.arm(cue.practice_id, cue.step, chat_id, now + STORE_RETRY)
             raise
         if not confirmed:
@@ -334,6 +337,9 @@ class PracticeService:
     async def advance_if_due(self, practice_id: int, step: int) -> PracticeOutcome | None:
         """The timer's entry: move on if the hold is over. Before then it arms the timer
         again for the stored deadline; for a step that is over it does nothing (None)."""
+        unrecorded = self._unrecorded.pop(practice_id, None)
+        if unrecorded is not None:
+            return await self.delivered(*unrecorded)
 
         def due(practice: Practice) -> bool:
             return practice.status == PracticeStatus.ACTIVE and practice.hold_ends_at is not None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from bot.clock import Clock, utc_now
+from bot.database import create_engine, create_sessionmaker
+from bot.models import Practice
 from bot.settings import load_settings
 from handlers.app import build_application, running
 from handlers.context import YogaApp
@@ -37,6 +40,22 @@ async def bot_running(
     application = build_application(settings, clock=clock, catalog=catalog)
     async with running(application, poll_timeout=1):
         yield application
+
+
+async def cue_recorded(database_url: str, practice_id: int) -> None:
+    """Until the bot has recorded the practice's current cue as delivered (just after
+    Telegram's answer reaches it), within a few seconds."""
+    engine = create_engine(database_url)
+    try:
+        async with asyncio.timeout(5):
+            while True:
+                async with create_sessionmaker(engine)() as db:
+                    practice = await db.get(Practice, practice_id)
+                if practice is not None and practice.cue_message_id is not None:
+                    return
+                await asyncio.sleep(0.02)
+    finally:
+        await engine.dispose()
 
 
 def cues_titled(user: SimulatedUser, prefix: str) -> list[EmuMessage]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +18,7 @@ from tests.bot_harness import (
     begin_practice,
     bot_running,
     button_texts,
+    cue_recorded,
     cues_titled,
     has_message,
 )
@@ -35,17 +35,6 @@ async def stored_sessions(database_url: str) -> list[Practice]:
             return list(await db.scalars(select(Practice).order_by(Practice.id)))
     finally:
         await engine.dispose()
-
-
-async def delivered(database_url: str, practice_id: int) -> None:
-    """Until the bot has recorded the current cue as delivered (just after Telegram's
-    answer reaches it), within a few seconds."""
-    async with asyncio.timeout(5):
-        while True:
-            practice = next(p for p in await stored_sessions(database_url) if p.id == practice_id)
-            if practice.cue_message_id is not None:
-                return
-            await asyncio.sleep(0.02)
 
 
 async def stored_events(database_url: str) -> list[StepEvent]:
@@ -331,7 +320,7 @@ async def test_a_user_who_blocks_the_bot_mid_practice_is_left_in_peace(
         await begin_practice(emulator, user)
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         name = f"cue:{second_session_id(cue)}"
-        await delivered(database_url, second_session_id(cue))
+        await cue_recorded(database_url, second_session_id(cue))
         # Blocked with no my_chat_member update reaching the bot (it can be missed while the
         # bot is down): the next send's 403 is how the bot learns it.
         user.open_chat().blocked = True

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.models import PracticeStatus
@@ -369,24 +370,35 @@ async def test_a_send_that_never_answers_is_taken_as_lost_only_after_a_grace(
     assert resent is not None and resent.show is not None and resent.show.step == 0
 
 
-async def test_a_delivered_cue_the_database_could_not_record_is_looked_at_again(
-    practice: PracticeService, clock: ManualClock, timers: FakeTimers, tiny_class
+async def test_a_delivered_cue_the_database_could_not_record_is_recorded_later(
+    db_engine: AsyncEngine, clock: ManualClock, timers: FakeTimers, tiny_class
 ) -> None:
+    store = FlakyStore(db_engine)
+    practice = PracticeService(store, {tiny_class.id: tiny_class}, clock, timers)
     started = await practice.start(USER, CHAT, "Ana")
     assert started.show is not None
-    broken = PracticeService(BrokenStore(), {tiny_class.id: tiny_class}, clock, timers)
+    store.broken = True
     with pytest.raises(StoreUnavailable):
-        await broken.delivered(started.show, CHAT, 5)
+        await practice.delivered(started.show, CHAT, 5)
     assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + STORE_RETRY)
+    store.broken = False
+    clock.advance(STORE_RETRY.total_seconds())
+    # The timer records the delivery it could not record before: no second copy is sent.
+    looked_again = await practice.advance_if_due(started.practice_id, 0)
+    assert looked_again is not None and looked_again.show is None
+    async with store.read() as uow:
+        recorded = await uow.practices.get(started.practice_id)
+    assert recorded is not None and recorded.cue_message_id == 5
 
 
-class BrokenStore(Store):
-    """A store whose database never answers."""
+class FlakyStore(Store):
+    """A store whose database stops answering while `broken`."""
 
-    def __init__(self) -> None:
-        pass
+    broken = False
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
-        raise StoreUnavailable("database is locked")
-        yield  # pragma: no cover
+        if self.broken:
+            raise StoreUnavailable("database is locked")
+        async with super().write() as uow:
+            yield uow

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from playground.emulator.contract import Described
 from playground.emulator.errors import ApiError, internal_error, not_found, unauthorized
-from playground.emulator.faults import FaultRule, Faults
+from playground.emulator.faults import Drop, DroppedConnection, FaultRule, Faults
 from playground.emulator.params import Params, coerce_params
 from playground.emulator.polling import WebhookDeliverer
 from playground.emulator.registry import lookup
@@ -177,13 +177,21 @@ class BotApiEmulator:
             if spec is None:
                 raise not_found("method not found")
             p = Params(values)
-            injected = self.faults.take(spec.name, p)
-            if injected is not None:
-                raise injected
+            fault = self.faults.take(spec.name, p)
+            if fault is not None and fault.drop is None:
+                raise fault.error()
+            if fault is not None and fault.drop == "before":
+                self._record(started, name, values, ok=False, dropped=True)
+                raise DroppedConnection
             result = await spec.impl(self.state, p)
+            if fault is not None:  # dropped after: carried out, never answered
+                self._record(started, name, values, ok=True, result=result, dropped=True)
+                raise DroppedConnection
         except ApiError as exc:
             self._record(started, name, values, ok=False, error=exc)
             return exc.http_status, exc.payload()
+        except DroppedConnection:
+            raise
         except Exception as exc:
             log.exception("Bot API emulator failed in %s", name)
             self.state.internal_errors.append(exc)
@@ -205,6 +213,7 @@ class BotApiEmulator:
         ok: bool,
         error: ApiError | None = None,
         result: Any = None,
+        dropped: bool = False,
     ) -> None:
         self.state.calls.append(
             RecordedCall(
@@ -216,6 +225,7 @@ class BotApiEmulator:
                 description=error.description if error else None,
                 result=result,
                 duration=time.monotonic() - started,
+                dropped=dropped,
             )
         )
         limit = self.max_recorded_calls
@@ -332,10 +342,13 @@ class BotApiEmulator:
         retry_after: int | None = None,
         chat_id: int | None = None,
         times: int = 1,
+        drop: Drop | None = None,
     ) -> FaultRule:
         """Answer the next `times` calls of `method` (for `chat_id` only, if given) with an error.
 
         retry_after makes it Telegram's flood error: HTTP 429 with parameters.retry_after.
+        drop closes the connection with no answer at all: "before" the call is carried out
+        (nothing happened) or "after" (it happened, but the client cannot know).
         """
         return self.faults.add(
             method,
@@ -344,6 +357,7 @@ class BotApiEmulator:
             retry_after=retry_after,
             chat_id=chat_id,
             times=times,
+            drop=drop,
         )
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:

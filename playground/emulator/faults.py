@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Literal
 
 from playground.emulator.errors import DEFAULT_DESCRIPTIONS, ApiError
 from playground.emulator.params import Params
+
+# When a dropped connection happens: before the call is carried out (nothing delivered), or
+# after (delivered, but the client never hears so).
+Drop = Literal["before", "after"]
+
+
+class DroppedConnection(Exception):
+    """The HTTP layer closes the connection without an answer."""
 
 
 @dataclass
@@ -17,6 +26,7 @@ class FaultRule:
     retry_after: int | None
     chat_id: int | None
     remaining: int
+    drop: Drop | None = None
 
     def matches(self, method: str, p: Params) -> bool:
         if self.remaining <= 0 or self.method != method.lower():
@@ -46,6 +56,7 @@ class Faults:
         retry_after: int | None = None,
         chat_id: int | None = None,
         times: int = 1,
+        drop: Drop | None = None,
     ) -> FaultRule:
         if retry_after is not None:
             error_code = HTTPStatus.TOO_MANY_REQUESTS
@@ -58,18 +69,19 @@ class Faults:
             retry_after=retry_after,
             chat_id=chat_id,
             remaining=times,
+            drop=drop,
         )
         self.rules.append(rule)
         return rule
 
-    def take(self, method: str, p: Params) -> ApiError | None:
-        """The injected error for this call, if a rule still wants one; uses it up."""
+    def take(self, method: str, p: Params) -> FaultRule | None:
+        """The rule that wants this call to fail, if one still does; uses it up."""
         for rule in self.rules:
             if rule.matches(method, p):
                 rule.remaining -= 1
                 if rule.remaining <= 0:
                     self.rules.remove(rule)
-                return rule.error()
+                return rule
         return None
 
     def clear(self) -> None:

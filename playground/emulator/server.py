@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from aiohttp import hdrs, web
 
 from playground.emulator.errors import ApiError, bad_request, forbidden, not_found, unauthorized
+from playground.emulator.faults import DroppedConnection
 from playground.emulator.params import read_params
 from playground.emulator.state import EmulatorState
 
@@ -85,7 +86,13 @@ class Routes:
         except Exception as exc:
             log.warning("unreadable Bot API request to %s: %r", method, exc)
             return error_response(bad_request(f"can't parse request: {exc}"))
-        status, body = await self.emulator.call(method, values, token=token)
+        try:
+            status, body = await self.emulator.call(method, values, token=token)
+        except DroppedConnection:
+            if request.transport is not None:
+                request.transport.close()
+            # Nothing reaches the client: the connection is already gone.
+            raise web.HTTPException() from None
         return json_response(status, body)
 
     async def download(self, request: web.Request) -> web.StreamResponse:

@@ -189,6 +189,8 @@ class RecordedCall:
     description: str | None = None
     result: Any = field(default=None, repr=False)
     duration: float = 0.0
+    # The connection was closed without an answer (before or after the call was carried out).
+    dropped: bool = False
 
 
 @dataclass
