@@ -74,7 +74,9 @@ def _describe(update: object, context: YogaContext) -> str:
     user = update.effective_user
     who = f"user {user.id}" if user else "an unknown user"
     if update.callback_query is not None:
-        return f"button {update.callback_query.data!r} from {who}"
-    if update.effective_message is not None and update.effective_message.text:
-        return f"message {update.effective_message.text[:40]!r} from {who}"
-    return f"update {update.update_id} from {who}"
+        what = f"button {update.callback_query.data!r}"
+    elif update.effective_message is not None and update.effective_message.text:
+        what = f"message {update.effective_message.text[:40]!r}"
+    else:
+        what = "an update"
+    return f"{what} from {who} (update {update.update_id})"

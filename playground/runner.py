@@ -26,7 +26,8 @@ from bot.settings import Settings
 from handlers.app import build_application, running
 from handlers.context import YogaApp
 from playground.emulator import BotApiEmulator, SimulatedUser
-from playground.server import LOCAL_HOSTS, PlaygroundServer
+from playground.emulator.server import LOCAL_HOSTS
+from playground.server import PlaygroundServer
 from sequences import YogaClass
 
 HOST = "127.0.0.1"

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.emulator.server import LOCAL_HOSTS, host_name
 from playground.view import message_view, reply_keyboard_view, state_view
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -56,14 +57,12 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return fail(exc.status, exc.reason)
 
 
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
 @web.middleware
 async def _local_host_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse requests addressed to any other host name: a web page that re-points its own
     domain at 127.0.0.1 (DNS rebinding) would otherwise count as same-origin here."""
-    if (request.url.host or "").lower() not in LOCAL_HOSTS:
+    # Read from the header itself: request.url fails on a malformed one.
+    if host_name(request.headers.get(hdrs.HOST, "")) not in LOCAL_HOSTS:
         return fail(403, "this page answers on 127.0.0.1 or localhost only")
     return await handler(request)
 

@@ -338,6 +338,10 @@ async def test_requests_for_another_host_name_are_refused(
     async with http.post("/api/send", json={"text": "/help"}, headers=foreign) as response:
         assert response.status == 403
     assert pg.user.messages == []
+    # A malformed Host header is refused too, rather than failing inside the server.
+    for malformed in ("::1", "127.0.0.1:80:90", "user@localhost:80"):
+        async with http.get("/api/state", headers={"Host": malformed}) as response:
+            assert response.status == 403, malformed
     async with http.get("/api/state", headers={"Host": "localhost"}) as response:
         assert response.status == 200
     # Nor may it talk to the emulator as the bot would.
