@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run playground test browser lint format check-sequences bench clean
+.PHONY: run playground test browser lint format check-sequences bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,6 +40,11 @@ browser:
 # Benchmarks write their figures to bench/REPORT.md; not part of `make test`.
 bench: $(STAMP)
 	$(PY) bench/reminders.py
+
+# The crash test (tests/test_crash.py) for 20 classes in a row, each with its own seed;
+# not part of `make test`, which runs it for one class. CRASH_SEED=<n> replays a run.
+soak: $(STAMP)
+	SOAK_CLASSES=20 $(PY) -m pytest -q tests/test_crash.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

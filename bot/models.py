@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -114,6 +115,9 @@ class Practice(Base):
     # Failed sends of the current cue so far; past a few, the practice pauses until the user
     # is back (their next message or tap sends it again).
     cue_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A finished or stopped practice whose closing message has not been delivered yet; a
+    # restart sends it (at least once), so the user always hears how the class went.
+    summary_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     practised_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     # Back check-ins, 0-10, before the first cue and after the closing message.
     back_before: Mapped[int | None] = mapped_column(Integer, default=None)

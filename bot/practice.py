@@ -284,7 +284,9 @@ class PracticeService:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
         ) -> _Change | None:
-            return await self._close(uow, practice, PracticeStatus.STOPPED, skipped=False)
+            return await self._close(
+                uow, practice, PracticeStatus.STOPPED, skipped=False, announce=True
+            )
 
         return await self._act(user_id, practice_id, step, attempt)
 
@@ -383,7 +385,20 @@ class PracticeService:
                     self._timers.arm(
                         practice.id, practice.current_step, practice.chat_id, practice.hold_ends_at
                     )
+            for closed in await uow.practices.owing_summary():
+                yoga_class = self._catalog.get(closed.class_id)
+                if yoga_class is None:
+                    continue
+                summary = await self._summary(
+                    uow, closed.id, yoga_class, closed.status, closed.practised_seconds
+                )
+                outcomes.append(PracticeOutcome(closed.id, closed.chat_id, summary=summary))
         return outcomes
+
+    async def summary_shown(self, practice_id: int) -> None:
+        """The closing message reached the chat: nothing is owed any more."""
+        async with self._store.write() as uow:
+            await uow.practices.summary_shown(practice_id)
 
     async def abandon_chat(self, chat_id: int) -> None:
         """End every open practice in a chat the bot can no longer reach."""
@@ -462,7 +477,9 @@ class PracticeService:
             assert yoga_class is not None
             step = practice.current_step
             if step + 1 >= len(yoga_class.steps):
-                return await self._close(uow, practice, PracticeStatus.FINISHED, skipped=skipped)
+                return await self._close(
+                    uow, practice, PracticeStatus.FINISHED, skipped=skipped, announce=True
+                )
             now = self._clock()
             following = yoga_class.steps[step + 1]
             deadline = now + timedelta(seconds=self.hold_of(following))
@@ -487,8 +504,17 @@ class PracticeService:
         return attempt
 
     async def _close(
-        self, uow: UnitOfWork, practice: Practice, status: PracticeStatus, *, skipped: bool
+        self,
+        uow: UnitOfWork,
+        practice: Practice,
+        status: PracticeStatus,
+        *,
+        skipped: bool,
+        announce: bool = False,
     ) -> _Change | None:
+        """End the practice. With `announce` (the user stopped it, or it finished), its
+        summary is shown and owed until delivered; a practice replaced by a new one or in a
+        chat that cannot be reached ends quietly."""
         yoga_class = self._catalog.get(practice.class_id)
         # A practice whose class file is gone has nothing left to time or summarise.
         spent = self._spent(practice, yoga_class) if yoga_class else 0.0
@@ -501,25 +527,36 @@ class PracticeService:
                 yoga_class.steps[practice.current_step].id if skipped and yoga_class else None
             ),
             now=self._clock(),
+            announce=announce and yoga_class is not None,
         )
         if not closed:
             return None
         summary = None
-        if yoga_class is not None:
-            counts = await uow.practices.event_counts(practice.id)
-            summary = Summary(
-                class_title=yoga_class.title,
-                status=status,
-                minutes=round(practised / 60),
-                poses_done=counts.get(EventKind.SHOWN, 0),
-                total_poses=len(yoga_class.steps),
-                easier_used=counts.get(EventKind.EASIER, 0),
-                ask_after=status == PracticeStatus.FINISHED,
-            )
+        if announce and yoga_class is not None:
+            summary = await self._summary(uow, practice.id, yoga_class, status, practised)
         outcome = PracticeOutcome(
             practice.id, practice.chat_id, retire=_cue_message(practice), summary=summary
         )
         return _Change(outcome, cancel=True)
+
+    async def _summary(
+        self,
+        uow: UnitOfWork,
+        practice_id: int,
+        yoga_class: YogaClass,
+        status: PracticeStatus,
+        practised_seconds: float,
+    ) -> Summary:
+        counts = await uow.practices.event_counts(practice_id)
+        return Summary(
+            class_title=yoga_class.title,
+            status=status,
+            minutes=round(practised_seconds / 60),
+            poses_done=counts.get(EventKind.SHOWN, 0),
+            total_poses=len(yoga_class.steps),
+            easier_used=counts.get(EventKind.EASIER, 0),
+            ask_after=status == PracticeStatus.FINISHED,
+        )
 
     def _spent(self, practice: Practice, yoga_class: YogaClass) -> float:
         """Seconds of the class's own time spent on the current step, whatever the scale."""

@@ -98,6 +98,8 @@ async def present(
         if summary.ask_after:
             question = render_checkin.after_question(outcome.practice_id)
             await messages.send(bot, outcome.chat_id, question)
+        # Until now a restart sends them again (at least once).
+        await services.practice.summary_shown(outcome.practice_id)
 
 
 async def _send_cue(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int) -> None:

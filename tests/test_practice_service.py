@@ -140,6 +140,10 @@ async def test_whole_class_by_timer_ends_with_a_summary(
     assert (summary.minutes, summary.poses_done, summary.easier_used) == (3, 3, 0)
     assert summary.ask_after
     assert timers.armed == {} and timers.cancelled == [practice_id]
+    # Until the closing message is delivered, a restart sends it again.
+    [owed] = await practice.resume_all()
+    assert owed.summary == summary and owed.show is None
+    await practice.summary_shown(practice_id)
     assert await practice.resume_all() == []
 
 
@@ -402,3 +406,12 @@ class FlakyStore(Store):
             raise StoreUnavailable("database is locked")
         async with super().write() as uow:
             yield uow
+
+
+async def test_a_practice_replaced_or_in_an_unreachable_chat_ends_without_a_summary(
+    practice: PracticeService,
+) -> None:
+    await practice.start(USER, CHAT, "Ana")
+    await practice.start(USER, CHAT, "Ana")  # replaces the first
+    await practice.abandon_chat(CHAT)  # ends the second
+    assert [o.summary for o in await practice.resume_all()] == []

@@ -42,6 +42,18 @@ class PracticeRepository:
             query = query.with_for_update()
         return (await self._db.scalars(query.order_by(Practice.id))).all()
 
+    async def owing_summary(self) -> Sequence[Practice]:
+        """Closed practices whose closing message was never delivered."""
+        rows = await self._db.scalars(
+            select(Practice).where(Practice.summary_pending.is_(True)).order_by(Practice.id)
+        )
+        return rows.all()
+
+    async def summary_shown(self, practice_id: int) -> None:
+        await self._db.execute(
+            _update().where(Practice.id == practice_id).values(summary_pending=False)
+        )
+
     async def latest_of(self, user_id: int) -> Practice | None:
         """The open practice if there is one (it is always the newest), else the last one."""
         return await self._db.scalar(
@@ -118,8 +130,10 @@ class PracticeRepository:
         practised_seconds: float,
         skipped_step_id: str | None,
         now: datetime,
+        announce: bool = False,
     ) -> bool:
-        """End the practice if it is still exactly as the caller saw it."""
+        """End the practice if it is still exactly as the caller saw it; with `announce`,
+        its closing message is owed to the user until `summary_shown`."""
         return await self._settle(
             seen,
             dict(
@@ -128,6 +142,7 @@ class PracticeRepository:
                 hold_ends_at=None,
                 remaining_seconds=None,
                 practised_seconds=practised_seconds,
+                summary_pending=announce,
             ),
             skipped_step_id=skipped_step_id,
             now=now,

@@ -1,4 +1,4 @@
-"""cue delivery attempts
+"""cue delivery attempts, and closing messages still to show
 
 Revision ID: 0003
 Revises: 0002
@@ -21,8 +21,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("cue_attempts", sa.Integer(), nullable=False, server_default="0")
         )
+        batch_op.add_column(
+            sa.Column("summary_pending", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("practice_sessions", schema=None) as batch_op:
+        batch_op.drop_column("summary_pending")
         batch_op.drop_column("cue_attempts")
