@@ -15,7 +15,13 @@ from aiohttp import web
 
 from playground.emulator.contract import Described
 from playground.emulator.errors import ApiError, internal_error, not_found, unauthorized
-from playground.emulator.faults import Drop, DroppedConnection, FaultRule, Faults
+from playground.emulator.faults import (
+    SILENCE_SECONDS,
+    Drop,
+    DroppedConnection,
+    FaultRule,
+    Faults,
+)
 from playground.emulator.params import Params, coerce_params
 from playground.emulator.polling import WebhookDeliverer
 from playground.emulator.registry import lookup
@@ -184,9 +190,9 @@ class BotApiEmulator:
                 self._record(started, name, values, ok=False, dropped=True)
                 raise DroppedConnection
             result = await spec.impl(self.state, p)
-            if fault is not None:  # dropped after: carried out, never answered
+            if fault is not None:  # carried out, never answered
                 self._record(started, name, values, ok=True, result=result, dropped=True)
-                raise DroppedConnection
+                raise DroppedConnection(SILENCE_SECONDS if fault.drop == "silent" else 0.0)
         except ApiError as exc:
             self._record(started, name, values, ok=False, error=exc)
             return exc.http_status, exc.payload()

@@ -9,13 +9,20 @@ from typing import Literal
 from playground.emulator.errors import DEFAULT_DESCRIPTIONS, ApiError
 from playground.emulator.params import Params
 
-# When a dropped connection happens: before the call is carried out (nothing delivered), or
-# after (delivered, but the client never hears so).
-Drop = Literal["before", "after"]
+# When a dropped connection happens: before the call is carried out (nothing delivered),
+# after (delivered, but the client never hears so), or after it and a long silence (the
+# client's own timeout ends the wait).
+Drop = Literal["before", "after", "silent"]
+# Longer than python-telegram-bot's default read timeout of 5 s.
+SILENCE_SECONDS = 6.0
 
 
 class DroppedConnection(Exception):
-    """The HTTP layer closes the connection without an answer."""
+    """The HTTP layer closes the connection without an answer, after `silence` seconds."""
+
+    def __init__(self, silence: float = 0.0) -> None:
+        super().__init__(silence)
+        self.silence = silence
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -88,7 +89,9 @@ class Routes:
             return error_response(bad_request(f"can't parse request: {exc}"))
         try:
             status, body = await self.emulator.call(method, values, token=token)
-        except DroppedConnection:
+        except DroppedConnection as dropped:
+            if dropped.silence:
+                await asyncio.sleep(dropped.silence)
             if request.transport is not None:
                 request.transport.close()
             # Nothing reaches the client: the connection is already gone.
