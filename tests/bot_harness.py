@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
+from sqlalchemy import select
+
 from bot.clock import Clock, utc_now
 from bot.database import create_engine, create_sessionmaker
-from bot.models import Practice
+from bot.models import Practice, StepEvent
 from bot.settings import load_settings
 from handlers.app import build_application, running
 from handlers.context import YogaApp
@@ -54,6 +56,24 @@ async def cue_recorded(database_url: str, practice_id: int) -> None:
                 if practice is not None and practice.cue_message_id is not None:
                     return
                 await asyncio.sleep(0.02)
+    finally:
+        await engine.dispose()
+
+
+async def stored_practices(database_url: str) -> list[Practice]:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            return list(await db.scalars(select(Practice).order_by(Practice.id)))
+    finally:
+        await engine.dispose()
+
+
+async def stored_events(database_url: str) -> list[StepEvent]:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            return list(await db.scalars(select(StepEvent).order_by(StepEvent.id)))
     finally:
         await engine.dispose()
 

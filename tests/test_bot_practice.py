@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker
-from bot.models import EventKind, Practice, PracticeStatus, Reminder, StepEvent
+from bot.models import EventKind, PracticeStatus, Reminder
 from handlers.render import practice as render
 from playground.emulator import BotApiEmulator
 from sequences import load_catalog
@@ -21,29 +20,13 @@ from tests.bot_harness import (
     cue_recorded,
     cues_titled,
     has_message,
+    stored_events,
+    stored_practices,
 )
 from tests.factories import make_class
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
-
-
-async def stored_sessions(database_url: str) -> list[Practice]:
-    engine = create_engine(database_url)
-    try:
-        async with create_sessionmaker(engine)() as db:
-            return list(await db.scalars(select(Practice).order_by(Practice.id)))
-    finally:
-        await engine.dispose()
-
-
-async def stored_events(database_url: str) -> list[StepEvent]:
-    engine = create_engine(database_url)
-    try:
-        async with create_sessionmaker(engine)() as db:
-            return list(await db.scalars(select(StepEvent).order_by(StepEvent.id)))
-    finally:
-        await engine.dispose()
 
 
 async def test_start_welcomes_with_props_safety_and_a_start_button(
@@ -108,7 +91,7 @@ async def test_whole_seed_class_runs_by_itself_to_the_closing_message(
         assert shown[0].reply_markup is None or not button_texts(shown[0])
     assert f"Poses done: {total} of {total}" in closing.plain
     assert "Minutes practised: 30" in closing.plain or "Minutes practised: 29" in closing.plain
-    [session] = await stored_sessions(database_url)
+    [session] = await stored_practices(database_url)
     assert session.status == PracticeStatus.FINISHED
     assert session.finished_at is not None
 
@@ -214,7 +197,7 @@ async def test_pause_stops_the_clock_and_resume_restarts_it(
         await emulator.wait_for(lambda: "Pause" in button_texts(cue))
         assert "Paused" not in cue.plain
         assert len(app.job_queue.get_jobs_by_name(name)) == 1
-    [session] = await stored_sessions(database_url)
+    [session] = await stored_practices(database_url)
     assert session.status == PracticeStatus.ACTIVE
 
 
@@ -230,7 +213,7 @@ async def test_stop_ends_the_session_as_stopped(
         assert "1 of 3 poses" in done.plain
         await emulator.wait_for(lambda: not button_texts(cue))
         assert [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []
-    [session] = await stored_sessions(database_url)
+    [session] = await stored_practices(database_url)
     assert session.status == PracticeStatus.STOPPED
 
 
@@ -331,7 +314,7 @@ async def test_a_user_who_blocks_the_bot_mid_practice_is_left_in_peace(
         await emulator.wait_for(
             lambda: [j for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []
         )
-    [practice] = await stored_sessions(database_url)
+    [practice] = await stored_practices(database_url)
     assert practice.status == PracticeStatus.STOPPED
     engine = create_engine(database_url)
     try:

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 
 from bot import database
 from bot.clock import ManualClock
-from bot.database import create_engine, create_sessionmaker
 from bot.models import EventKind, Practice, PracticeStatus, StepEvent
 from handlers.render import common
 from playground.emulator import BotApiEmulator, SimulatedUser
@@ -33,6 +32,8 @@ from tests.bot_harness import (
     cue_recorded,
     cues_titled,
     has_message,
+    stored_events,
+    stored_practices,
 )
 from tests.factories import make_class
 
@@ -41,14 +42,7 @@ TINY_CATALOG = {TINY.id: TINY}
 
 
 async def stored(database_url: str) -> tuple[list[Practice], list[StepEvent]]:
-    engine = create_engine(database_url)
-    try:
-        async with create_sessionmaker(engine)() as db:
-            practices = list(await db.scalars(select(Practice).order_by(Practice.id)))
-            events = list(await db.scalars(select(StepEvent).order_by(StepEvent.id)))
-            return practices, events
-    finally:
-        await engine.dispose()
+    return await stored_practices(database_url), await stored_events(database_url)
 
 
 def shown_steps(events: list[StepEvent], practice_id: int) -> list[int]:
@@ -227,22 +221,25 @@ def locked(database_file: Path) -> Iterator[None]:
         other.close()
 
 
-async def test_a_locked_database_delays_the_class_but_never_ends_it(
+@pytest.mark.parametrize("trouble", ["locked", "read-only"])
+async def test_database_trouble_delays_the_class_but_never_ends_it(
     emulator: BotApiEmulator,
     database_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    trouble: str,
 ) -> None:
     monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
     clock = ManualClock()
     user = emulator.user(6007)
+    troubled = locked(tmp_path / "yogabot.db") if trouble == "locked" else read_only_database()
     async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG) as app:
         await begin_practice(emulator, user)
         await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         await cue_recorded(database_url, 1)
         [job] = app.job_queue.get_jobs_by_name("cue:1")
-        with locked(tmp_path / "yogabot.db"):
+        with troubled:
             clock.advance(60)
             await job.run(app)  # the hold is over, but the database does not answer
             await user.send("/remind 07:30")
@@ -284,23 +281,3 @@ def read_only_database() -> Iterator[None]:
         yield
     finally:
         event.remove(Engine, "before_cursor_execute", refuse)
-
-
-async def test_a_read_only_disk_delays_the_class_but_never_ends_it(
-    emulator: BotApiEmulator, database_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    clock = ManualClock()
-    user = emulator.user(6009)
-    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG) as app:
-        await begin_practice(emulator, user)
-        await emulator.wait_for(lambda: cues_titled(user, "1/3"))
-        await cue_recorded(database_url, 1)
-        [job] = app.job_queue.get_jobs_by_name("cue:1")
-        with read_only_database():
-            clock.advance(60)
-            await job.run(app)
-            await user.send("/remind 07:30")
-            await emulator.wait_for(has_message(user, common.NOT_SAVED))
-        await emulator.wait_for(lambda: cues_titled(user, "2/3"), timeout=10)
-    assert len([r for r in caplog.records if "database does not answer" in r.getMessage()]) == 1
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
