@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -18,6 +19,8 @@ from handlers.render import checkin as render_checkin
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from sequences import YogaClass
+
+T = TypeVar("T")
 
 TOKEN = "123456:TEST-token-for-the-emulator"
 
@@ -61,19 +64,20 @@ async def cue_recorded(database_url: str, practice_id: int) -> None:
 
 
 async def stored_practices(database_url: str) -> list[Practice]:
-    engine = create_engine(database_url)
-    try:
-        async with create_sessionmaker(engine)() as db:
-            return list(await db.scalars(select(Practice).order_by(Practice.id)))
-    finally:
-        await engine.dispose()
+    return await _all(database_url, Practice)
 
 
 async def stored_events(database_url: str) -> list[StepEvent]:
+    return await _all(database_url, StepEvent)
+
+
+async def _all(database_url: str, model: type[T]) -> list[T]:
+    """Every row of `model`, in the order they were written, read as another process would."""
     engine = create_engine(database_url)
     try:
         async with create_sessionmaker(engine)() as db:
-            return list(await db.scalars(select(StepEvent).order_by(StepEvent.id)))
+            rows = await db.scalars(select(model).order_by(model.id))  # type: ignore[attr-defined]
+            return list(rows)
     finally:
         await engine.dispose()
 
