@@ -65,6 +65,38 @@ class EventKind(enum.StrEnum):
     SHOWN = "shown"
     EASIER = "easier"
     SKIPPED = "skipped"
+    # The user said the pose hurt (the It hurts button, or pain words typed during it).
+    HURT = "hurt"
+
+
+class PracticeQuestion(enum.StrEnum):
+    """What an open practice is asking the user; its clock is stopped until they answer."""
+
+    # It hurts: try the easier version, skip the pose, or end for today?
+    HURT = "hurt"
+    # The same, after the user typed of numbness or tingling: advice to stop comes first.
+    NUMB = "numb"
+    # Stop: end the practice, or keep going?
+    STOP = "stop"
+    # A new practice was asked for while this one was open: continue it, or start over?
+    RESTART = "restart"
+
+
+class StopReason(enum.StrEnum):
+    """Why a practice was stopped; a stop the user chose can be continued for a while."""
+
+    BY_USER = "by_user"
+    FOR_PAIN = "for_pain"
+    REPLACED = "replaced"
+    UNREACHABLE = "unreachable"
+
+
+class ScreenAnswer(enum.StrEnum):
+    """The answer to the red-flag screen (bot.safety)."""
+
+    CLEAR = "clear"
+    SEE_CLINICIAN = "clinician"
+    URGENT = "urgent"
 
 
 def _enum_column(enum_type: type[enum.StrEnum]) -> Enum:
@@ -85,6 +117,13 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     # Set while the bot waits for the text of a /feedback sent without one.
     awaiting_feedback_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The message that asked for that text, so it can say so once the request has expired.
+    feedback_prompt_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The red-flag screen: the last answer and when it was given (bot.safety).
+    screen_answer: Mapped[ScreenAnswer | None] = mapped_column(
+        _enum_column(ScreenAnswer), default=None
+    )
+    screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     practices: Mapped[list[Practice]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -124,6 +163,16 @@ class Practice(Base):
     back_after: Mapped[int | None] = mapped_column(Integer, default=None)
     # The check-in question whose answer started this practice, when one did.
     checkin_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Started as a gentle practice (a sore day): every pose in its easier version.
+    gentle: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Steps (ids, comma-separated) shown in their easier version from the start because the
+    # user's history says so (bot.pose_memory); fixed when the practice starts.
+    easier_from_start: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What the practice is asking while its clock is stopped, if anything.
+    question: Mapped[PracticeQuestion | None] = mapped_column(
+        _enum_column(PracticeQuestion), default=None
+    )
+    stop_reason: Mapped[StopReason | None] = mapped_column(_enum_column(StopReason), default=None)
 
     user: Mapped[User] = relationship(back_populates="practices")
     events: Mapped[list[StepEvent]] = relationship(

@@ -17,6 +17,7 @@ from bot.feedback import FeedbackService
 from bot.practice import PracticeService, Timers
 from bot.progress import ProgressService
 from bot.reminders import ReminderService
+from bot.safety import SafetyService
 from bot.settings import Settings
 from bot.stats import StatsService
 from bot.store import Store
@@ -29,6 +30,7 @@ class Services:
     catalog: dict[str, YogaClass]
     practice: PracticeService
     checkin: CheckinService
+    safety: SafetyService
     reminders: ReminderService
     progress: ProgressService
     feedback: FeedbackService
@@ -52,6 +54,7 @@ def build_services(
         catalog=catalog,
         practice=practice,
         checkin=CheckinService(store),
+        safety=SafetyService(store, clock, zone),
         reminders=reminders,
         progress=ProgressService(store, catalog, clock, zone),
         feedback=FeedbackService(store, catalog, clock),

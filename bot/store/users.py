@@ -18,6 +18,7 @@ from bot.models import (
     Practice,
     PracticeStatus,
     Reminder,
+    ScreenAnswer,
     StepEvent,
     User,
 )
@@ -53,6 +54,11 @@ class UserRepository:
 
     async def set_timezone(self, user_id: int, name: str) -> None:
         await self._db.execute(update(User).where(User.id == user_id).values(timezone=name))
+
+    async def set_screen(self, user_id: int, answer: ScreenAnswer, at: datetime) -> None:
+        await self._db.execute(
+            update(User).where(User.id == user_id).values(screen_answer=answer, screened_at=at)
+        )
 
     async def in_chat(self, chat_id: int) -> Sequence[int]:
         return (await self._db.scalars(select(User.id).where(User.chat_id == chat_id))).all()
