@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.models import EventKind, PracticeStatus
+from bot.models import EventKind, PracticeStatus, ScreenAnswer
 from bot.practice import PracticeService, Timers
 from bot.progress import class_title, pose_title
 from bot.reminders import ReminderService
@@ -25,6 +25,8 @@ class PracticeRecord:
     easier_used: int
     back_before: int | None
     back_after: int | None
+    # Every pose in its easier version (a sore day).
+    gentle: bool
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,18 @@ class NoteRecord:
 
 
 @dataclass(frozen=True)
+class ScreenRecord:
+    """The last answer to the red-flag screen."""
+
+    at: datetime  # local to the user
+    answer: ScreenAnswer
+
+
+@dataclass(frozen=True)
 class History:
     practices: list[PracticeRecord]
     notes: list[NoteRecord]
+    screen: ScreenRecord | None
 
 
 class AccountService:
@@ -60,8 +71,8 @@ class AccountService:
         self._timers = timers
 
     async def history(self, user_id: int) -> History | None:
-        """Practices, then notes, each oldest first, times in the user's zone; None when
-        nothing is stored about the user."""
+        """Practices, then notes, each oldest first, and the red-flag screen's answer, times
+        in the user's zone; None when nothing is stored about the user."""
         async with self._store.read() as uow:
             user = await uow.users.get(user_id)
             if user is None:
@@ -81,6 +92,7 @@ class AccountService:
                     easier_used=counts.get((p.id, EventKind.EASIER), 0),
                     back_before=p.back_before,
                     back_after=p.back_after,
+                    gentle=p.gentle,
                 )
                 for p in practices
             ],
@@ -97,6 +109,11 @@ class AccountService:
                 )
                 for n in notes
             ],
+            screen=(
+                ScreenRecord(user.screened_at.astimezone(zone), user.screen_answer)
+                if user.screen_answer is not None and user.screened_at is not None
+                else None
+            ),
         )
 
     async def forget(self, user_id: int) -> bool:

@@ -1,26 +1,22 @@
 """Back check-ins: a 0-10 score before the first cue and after the closing message.
 
-The before score is stored when the practice starts (PracticeService.start); this module
-records the after score and decides whether the change deserves a note to rest.
+The before score leads through the pain gate (bot.safety.gate) and is stored when the
+practice starts (PracticeService.start); this module records the after score and reads
+it with the pain-monitoring model (bot.safety.after_verdict).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.safety import AfterVerdict, after_verdict
 from bot.store import Store
 
 SCORES = range(11)
-# A rise this large is more than ordinary stiffness after moving; say so, once, plainly.
-RISE_WORTH_A_NOTE = 3
 
 
 def valid_score(value: int) -> bool:
     return value in SCORES
-
-
-def rose_notably(before: int | None, after: int | None) -> bool:
-    return before is not None and after is not None and after - before >= RISE_WORTH_A_NOTE
 
 
 @dataclass(frozen=True)
@@ -30,8 +26,8 @@ class AfterCheckin:
     after: int
 
     @property
-    def needs_rest_note(self) -> bool:
-        return rose_notably(self.before, self.after)
+    def verdict(self) -> AfterVerdict:
+        return after_verdict(self.before, self.after)
 
 
 class CheckinService:

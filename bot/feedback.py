@@ -1,7 +1,8 @@
 """Feedback from users: what is accepted, how often, and the practice it is filed under.
 
 The hourly limit is counted from stored rows and the "waiting for your note" state is a
-column, so neither is lost or reset by a restart.
+column, so neither is lost or reset by a restart. A wait ends with the note, a cancel, or
+once the user has moved on or left it too long: then its prompt is withdrawn.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from sequences import YogaClass
 MAX_CHARS = 2000
 PER_HOUR = 10
 WINDOW = timedelta(hours=1)
-# A /feedback left unanswered this long no longer claims the user's next message.
-WAIT_FOR = timedelta(hours=1)
+# A /feedback left unanswered this long no longer claims the user's next message: by then
+# the user has most likely forgotten it and is talking about something else.
+WAIT_FOR = timedelta(minutes=10)
 
 
 class Refusal(StrEnum):
@@ -37,6 +39,14 @@ class Refusal(StrEnum):
 class Refused:
     reason: Refusal
     length: int = 0
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The message that asked for a note, withdrawn: it should now say it has expired."""
+
+    chat_id: int
+    message_id: int
 
 
 @dataclass(frozen=True)
@@ -129,15 +139,31 @@ class FeedbackService:
             await uow.feedback.set_waiting(user_id, now)
         return None
 
+    async def prompt_sent(self, user_id: int, message_id: int) -> None:
+        """Remember the message that asked for the note, to withdraw it later."""
+        async with self._store.write() as uow:
+            await uow.feedback.set_prompt(user_id, message_id)
+
     async def is_waiting(self, user_id: int) -> bool:
         async with self._store.read() as uow:
             since = await uow.feedback.waiting_since(user_id)
-        if since is None:
-            return False
-        if self._clock() - since > WAIT_FOR:
-            await self.cancel_waiting(user_id)
-            return False
-        return True
+        # A wait past its time is left for withdraw_prompt to end, so its prompt says so.
+        return since is not None and not self._expired(since)
+
+    async def withdraw_prompt(self, user_id: int, *, moved_on: bool) -> Prompt | None:
+        """End a wait the user has moved on from (another command, a practice starting) or
+        left longer than WAIT_FOR. The prompt to mark expired comes back once: a repeat,
+        or a wait that ended otherwise, gives None."""
+        async with self._store.read() as uow:
+            wait = await uow.feedback.wait_of(user_id)
+        if wait is None or not (moved_on or self._expired(wait.since)):
+            return None
+        async with self._store.write() as uow:
+            if not await uow.feedback.end_wait(user_id, wait.since):
+                return None
+        if wait.prompt_message_id is None:
+            return None  # it was never sent, e.g. the bot stopped right after the wait began
+        return Prompt(wait.chat_id, wait.prompt_message_id)
 
     async def cancel_waiting(self, user_id: int) -> bool:
         async with self._store.write() as uow:
@@ -147,6 +173,9 @@ class FeedbackService:
         start = datetime.combine(since, time(), tzinfo=UTC) if since else None
         async with self._store.read() as uow:
             return [self._item(row) for row in await uow.feedback.since(start)]
+
+    def _expired(self, since: datetime) -> bool:
+        return self._clock() - since > WAIT_FOR
 
     async def _over_limit(self, uow: UnitOfWork, user_id: int) -> Refused | None:
         recent = await uow.feedback.count_since(user_id, self._clock() - WINDOW)

@@ -14,10 +14,54 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot import pose_memory
 from bot.clock import Clock
-from bot.models import OPEN_STATUSES, EventKind, Practice, PracticeStatus
+from bot.cues import (
+    ContinueOffer,
+    Cue,
+    EasierReason,
+    Heard,
+    MessageRef,
+    PracticeOutcome,
+    ReadyToCheckIn,
+    ScreenFirst,
+    Summary,
+    WayIn,
+)
+from bot.models import (
+    OPEN_STATUSES,
+    EventKind,
+    Practice,
+    PracticeQuestion,
+    PracticeStatus,
+    StopReason,
+)
+from bot.safety import (
+    Gate,
+    PainSignal,
+    ScreenStatus,
+    felt_worse,
+    gate,
+    pain_in,
+    screen_status,
+)
 from bot.store import Store, StoreUnavailable, UnitOfWork
+from bot.timezones import user_zone
 from sequences import Step, YogaClass
+
+__all__ = [
+    "CUE_RETRY_DELAYS",
+    "SEND_GRACE",
+    "STORE_RETRY",
+    "Cue",
+    "MessageRef",
+    "PracticeOutcome",
+    "PracticePaused",
+    "PracticeService",
+    "StaleAction",
+    "Summary",
+    "Timers",
+]
 
 # A timer may fire a hair before its deadline; anything this close counts as due.
 DUE_TOLERANCE = timedelta(milliseconds=5)
@@ -32,12 +76,24 @@ STORE_RETRY = timedelta(seconds=2)
 # A cue send that has neither succeeded nor failed this long after its hold ended is taken
 # as lost (the rate limiter may hold a send through a few 429s, so this is generous).
 SEND_GRACE = timedelta(seconds=60)
+# A practice the user stopped (Stop, or End for today) can be carried on this long after.
+CONTINUE_WITHIN = timedelta(hours=2)
+# Stops the user chose; a practice replaced by a new one or in an unreachable chat ended
+# without them asking, and is not offered again.
+CHOSEN_STOPS = (StopReason.BY_USER, StopReason.FOR_PAIN)
+# While one of these questions is open, only its own answers count.
+PAIN_QUESTIONS = (PracticeQuestion.HURT, PracticeQuestion.NUMB)
 
 log = logging.getLogger(__name__)
 
 
 class StaleAction(Exception):
     """The button belongs to a pose that is over, or to someone else's practice."""
+
+
+class PracticePaused(StaleAction):
+    """The practice waits for the answer to "continue or start over?"; its cue's buttons
+    do nothing until then."""
 
 
 class Timers(Protocol):
@@ -48,50 +104,6 @@ class Timers(Protocol):
         """Fire `advance_if_due(practice_id, step)` at `at`, replacing any earlier timer."""
 
     def cancel(self, practice_id: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class Cue:
-    """What is shown for a step now."""
-
-    practice_id: int
-    step: int
-    total: int
-    pose: Step
-    hold_seconds: float
-    easier_shown: bool = False
-    paused: bool = False
-
-
-@dataclass(frozen=True)
-class Summary:
-    class_title: str
-    status: PracticeStatus
-    minutes: int
-    poses_done: int
-    total_poses: int
-    easier_used: int
-    # Only a finished class asks how the back feels afterwards; a stopped one may hurt.
-    ask_after: bool = False
-
-
-@dataclass(frozen=True)
-class MessageRef:
-    chat_id: int
-    message_id: int
-
-
-@dataclass(frozen=True)
-class PracticeOutcome:
-    """What a change means for the chat: messages whose buttons go, the pressed cue drawn
-    again, a new cue to send (and then confirm), and the summary once the practice ends."""
-
-    practice_id: int
-    chat_id: int
-    retire: tuple[MessageRef, ...] = ()
-    redraw: Cue | None = None
-    show: Cue | None = None
-    summary: Summary | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,7 @@ class PracticeService:
         clock: Clock,
         timers: Timers,
         time_scale: float = 1.0,
+        default_timezone: str = "UTC",
     ) -> None:
         if not catalog:
             raise ValueError("the catalog has no class")
@@ -133,6 +146,7 @@ class PracticeService:
         self._clock = clock
         self._timers = timers
         self._scale = time_scale
+        self._default_zone = default_timezone
         # Cues Telegram took while the database could not record it: recorded when the
         # practice's timer looks again (this process's timer, so this process's memory).
         self._unrecorded: dict[int, tuple[Cue, int, int]] = {}
@@ -143,6 +157,143 @@ class PracticeService:
 
     def hold_of(self, step: Step) -> float:
         return step.hold_seconds * self._scale
+
+    # -- the way in ------------------------------------------------------------------------
+
+    async def way_in(self, user_id: int, *, offer_continue: bool = True) -> WayIn:
+        """What /start_practice (or a Start button) leads to. An open practice is paused at
+        once and offered to continue, and so is one the user stopped within the last two
+        hours; then the red-flag screen, if it is due or reported a sign today; else the
+        intro and check-in."""
+        if offer_continue:
+            offer = await self._continue_offer(user_id)
+            if offer is not None:
+                return offer
+        async with self._store.read() as uow:
+            user = await uow.users.get(user_id)
+            latest = await uow.practices.latest_of(user_id)
+        now = self._clock()
+        zone = user_zone(user.timezone if user else None, self._default_zone)
+        status = screen_status(
+            user.screen_answer if user else None, user.screened_at if user else None, now, zone
+        )
+        if status != ScreenStatus.CLEAR:
+            return ScreenFirst(status)
+        return ReadyToCheckIn(self.default_class, felt_worse_last_time=_felt_worse(latest))
+
+    async def checked_in(
+        self,
+        user_id: int,
+        chat_id: int,
+        first_name: str,
+        score: int | None,
+        *,
+        checkin_message_id: int,
+    ) -> PracticeOutcome | Gate:
+        """The answer to the back check-in: the class begins, or the pain gate asks first
+        (a sore day, a day for rest, or a practice that left the back worse last time)."""
+        async with self._store.read() as uow:
+            if await uow.practices.started_by(chat_id, checkin_message_id):
+                raise StaleAction  # a second tap on the same question
+            worse = _felt_worse(await uow.practices.latest_of(user_id))
+        decision = gate(score, felt_worse_last_time=worse)
+        if decision != Gate.BEGIN:
+            return decision
+        return await self.start(
+            user_id,
+            chat_id,
+            first_name,
+            back_before=score,
+            checkin_message_id=checkin_message_id,
+        )
+
+    async def _continue_offer(self, user_id: int) -> ContinueOffer | None:
+        async with self._store.read() as uow:
+            opened = [
+                p for p in await uow.practices.open_of(user_id) if p.class_id in self._catalog
+            ]
+            stopped = None if opened else await uow.practices.latest_stopped(user_id)
+        if opened:
+            practice = opened[-1]
+
+            def still_open(row: Practice) -> bool:
+                return row.status in OPEN_STATUSES
+
+            async def attempt(
+                uow: UnitOfWork, row: Practice, yoga_class: YogaClass | None
+            ) -> _Change | None:
+                if not await uow.practices.ask(row, PracticeQuestion.RESTART, self._left(row)):
+                    return None
+                return _Change(PracticeOutcome(row.id, row.chat_id), cancel=True)
+
+            paused = await self._change(practice.id, None, still_open, attempt)
+            if paused is None:
+                return None
+            async with self._store.read() as uow:
+                now_paused = await uow.practices.get(practice.id)
+            assert now_paused is not None
+            return self._offer(now_paused, stopped=False)
+        if stopped is None or not self._continuable(stopped):
+            return None
+        return self._offer(stopped, stopped=True)
+
+    def _continuable(self, practice: Practice) -> bool:
+        return (
+            practice.status == PracticeStatus.STOPPED
+            and practice.stop_reason in CHOSEN_STOPS
+            and practice.finished_at is not None
+            and self._clock() - practice.finished_at < CONTINUE_WITHIN
+            and practice.class_id in self._catalog
+        )
+
+    def _offer(self, practice: Practice, *, stopped: bool) -> ContinueOffer:
+        yoga_class = self._catalog[practice.class_id]
+        minutes_ago = 0
+        if stopped and practice.finished_at is not None:
+            minutes_ago = int((self._clock() - practice.finished_at).total_seconds() // 60)
+        return ContinueOffer(
+            practice_id=practice.id,
+            step=practice.current_step,
+            total=len(yoga_class.steps),
+            pose_title=yoga_class.steps[practice.current_step].title,
+            stopped=stopped,
+            minutes_ago=minutes_ago,
+        )
+
+    async def carry_on(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        """Continue: the practice paused by a new /start_practice goes on with its pose's
+        remaining hold, or the one stopped a while ago goes on with the pose it stopped on.
+        The cue is sent afresh, under the question; the old cue's buttons go."""
+
+        def theirs(practice: Practice) -> bool:
+            return practice.user_id == user_id and (
+                practice.question == PracticeQuestion.RESTART or self._continuable(practice)
+            )
+
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            assert yoga_class is not None
+            now = self._clock()
+            if practice.status == PracticeStatus.STOPPED:
+                hold = self.hold_of(yoga_class.steps[step])
+                deadline = now + timedelta(seconds=hold)
+                if not await uow.practices.reopen(practice, deadline):
+                    return None
+            else:
+                deadline = now + timedelta(seconds=practice.remaining_seconds or 0.0)
+                if not await uow.practices.resume(practice.id, step, deadline):
+                    return None
+            cue = await self._shown(uow, practice, yoga_class, paused=False, question=None)
+            outcome = PracticeOutcome(
+                practice.id, practice.chat_id, retire=_cue_message(practice), show=cue
+            )
+            return _Change(outcome, arm=(step, deadline))
+
+        outcome = await self._change(practice_id, step, theirs, attempt)
+        if outcome is None:
+            raise StaleAction
+        return outcome
 
     # -- what the user does ----------------------------------------------------------------
 
@@ -155,6 +306,7 @@ class PracticeService:
         *,
         back_before: int | None = None,
         checkin_message_id: int | None = None,
+        gentle: bool = False,
     ) -> PracticeOutcome:
         """Begin a class and close the user's other open practices, in one unit of work;
         a check-in message starts at most one (StaleAction on a repeat)."""
@@ -164,6 +316,9 @@ class PracticeService:
         deadline = now + timedelta(seconds=self.hold_of(first))
         async with self._store.write() as uow:
             await uow.users.save(user_id, chat_id, first_name, now)
+            remembered = pose_memory.easier_from_start(
+                await uow.practices.past_events(user_id, yoga_class.id)
+            )
             practice = await uow.practices.create(
                 user_id=user_id,
                 chat_id=chat_id,
@@ -172,6 +327,8 @@ class PracticeService:
                 hold_ends_at=deadline,
                 back_before=back_before,
                 checkin_message_id=checkin_message_id,
+                gentle=gentle,
+                easier_from_start=pose_memory.pack(remembered),
             )
             if practice is None:
                 raise StaleAction
@@ -179,7 +336,9 @@ class PracticeService:
             opened = await uow.practices.open_of(user_id, lock=True)
             replaced = [other for other in opened if other.id != practice.id]
             for other in replaced:
-                await self._close(uow, other, PracticeStatus.STOPPED, skipped=False)
+                await self._close(
+                    uow, other, PracticeStatus.STOPPED, skipped=False, reason=StopReason.REPLACED
+                )
         for other in replaced:
             self._timers.cancel(other.id)
         self._timers.arm(practice.id, 0, chat_id, deadline)
@@ -252,17 +411,19 @@ class PracticeService:
     async def bring_back(self, user_id: int) -> PracticeOutcome | None:
         """The user is here again: a practice paused because its cue could not be sent goes
         on, with that cue (its hold begins once it is delivered)."""
-        async with self._store.read() as uow:
-            stalled = [
-                p
-                for p in await uow.practices.open_of(user_id)
-                if p.status == PracticeStatus.PAUSED and p.cue_message_id is None
-            ]
-        if not stalled:
-            return None
 
         def still_stalled(practice: Practice) -> bool:
-            return practice.status == PracticeStatus.PAUSED and practice.cue_message_id is None
+            return (
+                practice.status == PracticeStatus.PAUSED
+                and practice.cue_message_id is None
+                and practice.question is None
+                and practice.cue_attempts > len(CUE_RETRY_DELAYS)
+            )
+
+        async with self._store.read() as uow:
+            stalled = [p for p in await uow.practices.open_of(user_id) if still_stalled(p)]
+        if not stalled:
+            return None
 
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
@@ -280,23 +441,13 @@ class PracticeService:
     async def next(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         return await self._act(user_id, practice_id, step, self._next_attempt(skipped=True))
 
-    async def stop(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
-        async def attempt(
-            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
-            return await self._close(
-                uow, practice, PracticeStatus.STOPPED, skipped=False, announce=True
-            )
-
-        return await self._act(user_id, practice_id, step, attempt)
-
     async def reveal_easier(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
         ) -> _Change | None:
             assert yoga_class is not None
-            await uow.practices.record_easier(
-                practice.id, step, yoga_class.steps[step].id, self._clock()
+            await uow.practices.record_once(
+                practice.id, step, yoga_class.steps[step].id, EventKind.EASIER, self._clock()
             )
             cue = await self._shown(uow, practice, yoga_class)
             return _Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue))
@@ -310,7 +461,7 @@ class PracticeService:
             assert yoga_class is not None
             if practice.status != PracticeStatus.ACTIVE or practice.hold_ends_at is None:
                 raise StaleAction
-            remaining = max(0.0, (practice.hold_ends_at - self._clock()).total_seconds())
+            remaining = self._left(practice)
             if not await uow.practices.pause(practice.id, step, remaining):
                 return None
             cue = await self._shown(uow, practice, yoga_class, paused=True)
@@ -322,17 +473,129 @@ class PracticeService:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
         ) -> _Change | None:
-            assert yoga_class is not None
             if practice.status != PracticeStatus.PAUSED:
                 raise StaleAction
-            deadline = self._clock() + timedelta(seconds=practice.remaining_seconds or 0.0)
+            return await self._go_on(uow, practice, yoga_class)
+
+        return await self._act(user_id, practice_id, step, attempt)
+
+    # -- Stop, and its question --------------------------------------------------------------
+
+    async def stop(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        """Stop asks once (End practice / Keep going), with the clock stopped meanwhile."""
+        return await self._act(user_id, practice_id, step, self._ask(PracticeQuestion.STOP))
+
+    async def end(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            return await self._close(
+                uow,
+                practice,
+                PracticeStatus.STOPPED,
+                skipped=False,
+                announce=True,
+                reason=StopReason.BY_USER,
+            )
+
+        return await self._answer(user_id, practice_id, step, (PracticeQuestion.STOP,), attempt)
+
+    async def keep_going(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        return await self._answer(user_id, practice_id, step, (PracticeQuestion.STOP,), self._go_on)
+
+    # -- It hurts, and its question ----------------------------------------------------------
+
+    async def hurts(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        """It hurts: the pose's clock stops, the pain is recorded for the pose, and the cue
+        asks how to go on."""
+        return await self._act(
+            user_id, practice_id, step, self._ask(PracticeQuestion.HURT), during_question=True
+        )
+
+    async def pain_heard(self, user_id: int, signal: PainSignal) -> PracticeOutcome | None:
+        """Pain words typed during a practice: the It hurts question for the current pose,
+        sent afresh beside the user's words (the old cue's buttons go). None when the user
+        has no open practice."""
+        async with self._store.read() as uow:
+            opened = [
+                p for p in await uow.practices.open_of(user_id) if p.class_id in self._catalog
+            ]
+        if not opened:
+            return None
+        question = PracticeQuestion.NUMB if signal == PainSignal.NERVE else PracticeQuestion.HURT
+        practice = opened[-1]
+        ask = self._ask(question)
+
+        async def attempt(
+            uow: UnitOfWork, row: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            change = await ask(uow, row, yoga_class)
+            if change is None or change.outcome.redraw is None:
+                return change
+            outcome = PracticeOutcome(
+                row.id, row.chat_id, retire=_cue_message(row), show=change.outcome.redraw
+            )
+            return _Change(outcome, cancel=True)
+
+        return await self._act(
+            user_id, practice.id, practice.current_step, attempt, during_question=True
+        )
+
+    async def heard(self, user_id: int, text: str) -> PracticeOutcome | Heard:
+        """Typed words: pain words during a practice ask the It hurts question; anything
+        else only needs a reply."""
+        signal = pain_in(text)
+        if signal is not None:
+            # A practice that moves on meanwhile is asked about the pose now on screen.
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    outcome = await self.pain_heard(user_id, signal)
+                except StaleAction:
+                    continue
+                return Heard.PAIN_OUTSIDE_PRACTICE if outcome is None else outcome
+        async with self._store.read() as uow:
+            opened = await uow.practices.open_of(user_id)
+        return Heard.DURING_PRACTICE if opened else Heard.CHAT
+
+    async def try_easier(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        """After It hurts: the easier version, and the hold starts again from the top."""
+
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            assert yoga_class is not None
+            pose = yoga_class.steps[step]
+            await uow.practices.record_once(
+                practice.id, step, pose.id, EventKind.EASIER, self._clock()
+            )
+            deadline = self._clock() + timedelta(seconds=self.hold_of(pose))
             if not await uow.practices.resume(practice.id, step, deadline):
                 return None
-            cue = await self._shown(uow, practice, yoga_class, paused=False)
+            cue = await self._shown(uow, practice, yoga_class, paused=False, question=None)
             outcome = PracticeOutcome(practice.id, practice.chat_id, redraw=cue)
             return _Change(outcome, arm=(step, deadline))
 
-        return await self._act(user_id, practice_id, step, attempt)
+        return await self._answer(user_id, practice_id, step, PAIN_QUESTIONS, attempt)
+
+    async def skip_pose(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        return await self._answer(
+            user_id, practice_id, step, PAIN_QUESTIONS, self._next_attempt(skipped=True)
+        )
+
+    async def end_for_pain(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            return await self._close(
+                uow,
+                practice,
+                PracticeStatus.STOPPED,
+                skipped=False,
+                announce=True,
+                reason=StopReason.FOR_PAIN,
+            )
+
+        return await self._answer(user_id, practice_id, step, PAIN_QUESTIONS, attempt)
 
     # -- what the timer and the process do -------------------------------------------------
 
@@ -371,7 +634,8 @@ class PracticeService:
     async def resume_all(self) -> list[PracticeOutcome]:
         """At start-up: arm a timer for every stored deadline (an overdue one fires at once,
         so the next cue arrives once, late), and send again each cue never confirmed
-        delivered. A practice paused because its cue could not be sent waits for the user."""
+        delivered. A paused practice (by the user, by a question, or because its cue could
+        not be sent) waits for the user."""
         outcomes: list[PracticeOutcome] = []
         async with self._store.read() as uow:
             for practice in await uow.practices.all_open():
@@ -389,9 +653,7 @@ class PracticeService:
                 yoga_class = self._catalog.get(closed.class_id)
                 if yoga_class is None:
                     continue
-                summary = await self._summary(
-                    uow, closed.id, yoga_class, closed.status, closed.practised_seconds
-                )
+                summary = await self._summary(uow, closed, yoga_class, closed.status)
                 outcomes.append(PracticeOutcome(closed.id, closed.chat_id, summary=summary))
         return outcomes
 
@@ -409,7 +671,9 @@ class PracticeService:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
         ) -> _Change | None:
-            return await self._close(uow, practice, PracticeStatus.STOPPED, skipped=False)
+            return await self._close(
+                uow, practice, PracticeStatus.STOPPED, skipped=False, reason=StopReason.UNREACHABLE
+            )
 
         async with self._store.read() as uow:
             open_ids = [p.id for p in await uow.practices.open_in_chat(chat_id)]
@@ -426,17 +690,96 @@ class PracticeService:
     # -- internals -------------------------------------------------------------------------
 
     async def _act(
-        self, user_id: int, practice_id: int, step: int, attempt: _Attempt
+        self,
+        user_id: int,
+        practice_id: int,
+        step: int,
+        attempt: _Attempt,
+        *,
+        during_question: bool = False,
     ) -> PracticeOutcome:
-        """A user's press: only on their own open practice, on the step still current."""
+        """A user's press: only on their own open practice, on the step still current, and
+        (unless `during_question`) with no question waiting for its answer."""
+        paused_for_restart = False
 
         def theirs(practice: Practice) -> bool:
-            return practice.user_id == user_id and practice.status in OPEN_STATUSES
+            nonlocal paused_for_restart
+            if practice.user_id != user_id or practice.status not in OPEN_STATUSES:
+                return False
+            if practice.question == PracticeQuestion.RESTART and not during_question:
+                paused_for_restart = True
+                return False
+            return practice.question is None or during_question
 
         outcome = await self._change(practice_id, step, theirs, attempt)
         if outcome is None:
+            raise PracticePaused if paused_for_restart else StaleAction
+        return outcome
+
+    async def _answer(
+        self,
+        user_id: int,
+        practice_id: int,
+        step: int,
+        questions: tuple[PracticeQuestion, ...],
+        attempt: _Attempt,
+    ) -> PracticeOutcome:
+        """An answer to one of `questions`, while that question is the one open."""
+
+        def asked(practice: Practice) -> bool:
+            return (
+                practice.user_id == user_id
+                and practice.status in OPEN_STATUSES
+                and practice.question in questions
+            )
+
+        outcome = await self._change(practice_id, step, asked, attempt)
+        if outcome is None:
             raise StaleAction
         return outcome
+
+    def _ask(self, question: PracticeQuestion) -> _Attempt:
+        """Stop the pose's clock and draw the cue again with `question`. Asking what is
+        already asked changes nothing but draws it again (a double tap)."""
+
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> _Change | None:
+            assert yoga_class is not None
+            step = practice.current_step
+            if question in PAIN_QUESTIONS:
+                await uow.practices.record_once(
+                    practice.id, step, yoga_class.steps[step].id, EventKind.HURT, self._clock()
+                )
+            if practice.question != question and not await uow.practices.ask(
+                practice, question, self._left(practice)
+            ):
+                return None
+            cue = await self._shown(uow, practice, yoga_class, paused=True, question=question)
+            return _Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue), cancel=True)
+
+        return attempt
+
+    async def _go_on(
+        self, uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+    ) -> _Change | None:
+        """The clock runs again for what is left of the hold."""
+        assert yoga_class is not None
+        step = practice.current_step
+        deadline = self._clock() + timedelta(seconds=practice.remaining_seconds or 0.0)
+        if not await uow.practices.resume(practice.id, step, deadline):
+            return None
+        cue = await self._shown(uow, practice, yoga_class, paused=False, question=None)
+        outcome = PracticeOutcome(practice.id, practice.chat_id, redraw=cue)
+        return _Change(outcome, arm=(step, deadline))
+
+    def _left(self, practice: Practice) -> float:
+        """Seconds left of the current hold, as the clock stands now (scaled time)."""
+        if practice.status == PracticeStatus.PAUSED:
+            return practice.remaining_seconds or 0.0
+        if practice.hold_ends_at is None:
+            return 0.0
+        return max(0.0, (practice.hold_ends_at - self._clock()).total_seconds())
 
     async def _change(
         self,
@@ -511,6 +854,7 @@ class PracticeService:
         *,
         skipped: bool,
         announce: bool = False,
+        reason: StopReason | None = None,
     ) -> _Change | None:
         """End the practice. With `announce` (the user stopped it, or it finished), its
         summary is shown and owed until delivered; a practice replaced by a new one or in a
@@ -528,45 +872,42 @@ class PracticeService:
             ),
             now=self._clock(),
             announce=announce and yoga_class is not None,
+            stop_reason=reason,
         )
         if not closed:
             return None
         summary = None
         if announce and yoga_class is not None:
-            summary = await self._summary(uow, practice.id, yoga_class, status, practised)
+            ended = await uow.practices.get(practice.id)
+            assert ended is not None
+            summary = await self._summary(uow, ended, yoga_class, status)
         outcome = PracticeOutcome(
             practice.id, practice.chat_id, retire=_cue_message(practice), summary=summary
         )
         return _Change(outcome, cancel=True)
 
     async def _summary(
-        self,
-        uow: UnitOfWork,
-        practice_id: int,
-        yoga_class: YogaClass,
-        status: PracticeStatus,
-        practised_seconds: float,
+        self, uow: UnitOfWork, practice: Practice, yoga_class: YogaClass, status: PracticeStatus
     ) -> Summary:
-        counts = await uow.practices.event_counts(practice_id)
+        counts = await uow.practices.event_counts(practice.id)
+        stopped = status == PracticeStatus.STOPPED
         return Summary(
             class_title=yoga_class.title,
             status=status,
-            minutes=round(practised_seconds / 60),
+            minutes=round(practice.practised_seconds / 60),
             poses_done=counts.get(EventKind.SHOWN, 0),
             total_poses=len(yoga_class.steps),
             easier_used=counts.get(EventKind.EASIER, 0),
             ask_after=status == PracticeStatus.FINISHED,
+            gentle=practice.gentle,
+            stop_reason=practice.stop_reason if stopped else None,
+            stopped_at=practice.current_step if stopped else None,
         )
 
     def _spent(self, practice: Practice, yoga_class: YogaClass) -> float:
         """Seconds of the class's own time spent on the current step, whatever the scale."""
         step = yoga_class.steps[practice.current_step]
-        if practice.status == PracticeStatus.PAUSED:
-            remaining = practice.remaining_seconds or 0.0
-        elif practice.hold_ends_at is not None:
-            remaining = max(0.0, (practice.hold_ends_at - self._clock()).total_seconds())
-        else:
-            remaining = 0.0
+        remaining = self._left(practice)
         return min(step.hold_seconds, max(0.0, step.hold_seconds - remaining / self._scale))
 
     async def _shown(
@@ -576,12 +917,22 @@ class PracticeService:
         yoga_class: YogaClass,
         *,
         paused: bool | None = None,
+        question: PracticeQuestion | bool | None = True,
     ) -> Cue:
-        """The current step's cue as stored: easier option revealed or not, paused or not."""
+        """The current step's cue as stored: easier version or not, paused or not, and the
+        question it asks (`question=True`: as stored)."""
         step = practice.current_step
-        easier = await uow.practices.easier_revealed(practice.id, step)
+        events = await uow.practices.events_at(practice.id, step)
         is_paused = practice.status == PracticeStatus.PAUSED if paused is None else paused
-        return self._cue(practice, yoga_class, step, easier_shown=easier, paused=is_paused)
+        asked = practice.question if question is True else question
+        return self._cue(
+            practice,
+            yoga_class,
+            step,
+            events=events,
+            paused=is_paused,
+            question=asked if isinstance(asked, PracticeQuestion) else None,
+        )
 
     def _cue(
         self,
@@ -589,8 +940,9 @@ class PracticeService:
         yoga_class: YogaClass,
         step: int,
         *,
-        easier_shown: bool = False,
+        events: set[EventKind] | None = None,
         paused: bool = False,
+        question: PracticeQuestion | None = None,
     ) -> Cue:
         pose = yoga_class.steps[step]
         return Cue(
@@ -599,9 +951,24 @@ class PracticeService:
             total=len(yoga_class.steps),
             pose=pose,
             hold_seconds=pose.hold_seconds,
-            easier_shown=easier_shown,
+            easier=_easier_reason(practice, pose, events or set()),
             paused=paused,
+            question=question,
         )
+
+
+def _easier_reason(practice: Practice, pose: Step, events: set[EventKind]) -> EasierReason | None:
+    if EventKind.EASIER in events:
+        return EasierReason.HURT_NOW if EventKind.HURT in events else EasierReason.ASKED
+    if practice.gentle:
+        return EasierReason.GENTLE
+    if pose.id in pose_memory.unpack(practice.easier_from_start):
+        return EasierReason.HURT_LAST_TIME
+    return None
+
+
+def _felt_worse(practice: Practice | None) -> bool:
+    return practice is not None and felt_worse(practice.back_before, practice.back_after)
 
 
 def _cue_message(practice: Practice) -> tuple[MessageRef, ...]:

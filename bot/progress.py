@@ -32,6 +32,7 @@ class RecentPractice:
     class_title: str
     minutes: int
     status: PracticeStatus
+    gentle: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class ProgressService:
                     class_title(self._catalog, p.class_id),
                     round(p.practised_seconds / 60),
                     p.status,
+                    p.gentle,
                 )
                 for p in reversed(practices[-RECENT:])
             ],

@@ -13,7 +13,7 @@ import functools
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock
 from bot.models import Reminder
+from bot.safety import felt_worse
 from bot.store import Claim, DueRow, Store, UnitOfWork
 from bot.timezones import ZoneFinder, canonical_zone, user_zone_name, zone
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 # A reminder this late (the bot was down) is no longer a nudge to practise now.
 LATE_LIMIT = timedelta(hours=2)
 SNOOZE = timedelta(minutes=30)
+# A practice that left the back worse is mentioned in the reminders of the next two days.
+HARD_DAY_REMEMBERED = timedelta(days=2)
 # A send that failed on the network is tried again about one tick later, this often at most.
 RETRY_DELAY = timedelta(seconds=20)
 MAX_ATTEMPTS = 3
@@ -99,6 +102,8 @@ class DueReminder:
     chat_id: int
     day: date
     attempt: int
+    # The last practice, lately, left the user's back worse: the reminder says so kindly.
+    after_a_hard_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -358,7 +363,16 @@ class ReminderService:
             )
             decisions = [self._decide(row, now, finished.get(row.user_id, [])) for row in rows]
             won = await uow.reminders.claim([d.claim for d in decisions])
-        to_send = [d.send for d in decisions if d.send is not None and d.claim.user_id in won]
+            to_send = [d.send for d in decisions if d.send is not None and d.claim.user_id in won]
+            latest = await uow.practices.latest_of_each([r.user_id for r in to_send])
+        hard = {
+            user_id
+            for user_id, practice in latest.items()
+            if felt_worse(practice.back_before, practice.back_after)
+            and practice.finished_at is not None
+            and now - practice.finished_at < HARD_DAY_REMEMBERED
+        }
+        to_send = [replace(r, after_a_hard_day=r.user_id in hard) for r in to_send]
         return ClaimResult(to_send, more=len(rows) == limit)
 
     async def delivery_failed(self, reminder: DueReminder) -> bool:

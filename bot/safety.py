@@ -135,6 +135,11 @@ def after_verdict(before: int | None, after: int) -> AfterVerdict:
     return AfterVerdict.FINE
 
 
+def felt_worse(before: int | None, after: int | None) -> bool:
+    """A practice with this check-in left the back worse: the next one starts gentler."""
+    return after is not None and after_verdict(before, after) == AfterVerdict.WORSE
+
+
 @dataclass(frozen=True)
 class ScreenState:
     status: ScreenStatus

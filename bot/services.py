@@ -47,7 +47,7 @@ def build_services(
 ) -> Services:
     store = Store(engine)
     zone = settings.default_timezone
-    practice = PracticeService(store, catalog, clock, timers, settings.time_scale)
+    practice = PracticeService(store, catalog, clock, timers, settings.time_scale, zone)
     reminders = ReminderService(store, clock, zone)
     return Services(
         settings=settings,

@@ -38,15 +38,17 @@ from bot.clock import Clock, utc_now
 from bot.database import create_engine, migrate
 from bot.services import build_services
 from bot.settings import Settings
-from handlers import account, checkin, commands, feedback, practice, progress, reminders
+from handlers import account, checkin, commands, feedback, practice, progress, reminders, safety
 from handlers.buttons import (
     CancelFeedback,
     CheckinAfter,
     CheckinBefore,
     ForgetButton,
+    PainGateButton,
     PracticeButton,
     ReminderButton,
     ReminderTime,
+    SafetyButton,
     StartButton,
 )
 from handlers.context import SERVICES, YogaApp, YogaContext
@@ -61,10 +63,13 @@ log = logging.getLogger(__name__)
 # Every update type a handler below answers. Telegram sends only these, in production and
 # in tests alike, so a handler for any other type could never fire: add its type here.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
-# Updates with no user behind them (an anonymous admin's post) are dropped first.
-SENDERLESS_GROUP = -3
+# Updates with no user behind them (an anonymous admin's post), and presses with no data,
+# are dropped first.
+UNUSABLE_GROUP = -4
 # Then any update from a user brings back a practice that stalled on an undeliverable cue.
-WELCOME_BACK_GROUP = -2
+WELCOME_BACK_GROUP = -3
+# Then a /feedback prompt the user has moved on from, or left too long, is withdrawn.
+FEEDBACK_EXPIRY_GROUP = -2
 # Text awaited by /feedback is looked at next, and taken from the ordinary handlers.
 AWAITED_TEXT_GROUP = -1
 # On a 429 the rate limiter waits `retry_after`, then tries the same call again, this many
@@ -118,6 +123,7 @@ def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
         CommandHandler("start", commands.start),
         CommandHandler("help", commands.help_command),
         CommandHandler("start_practice", practice.start_practice),
+        CommandHandler("safety", safety.safety_command),
         CommandHandler("progress", progress.show_progress),
         CommandHandler("feedback", feedback.feedback_command),
         CommandHandler("mydata", account.send_my_data),
@@ -127,15 +133,17 @@ def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
         CommandHandler("timezone", reminders.timezone),
         MessageHandler(filters.LOCATION, reminders.shared_location),
         MessageHandler(filters.COMMAND, commands.unknown_command),
-        MessageHandler(filters.TEXT, commands.plain_text),
+        MessageHandler(filters.TEXT, practice.text_message),
         CallbackQueryHandler(practice.start_button, pattern=StartButton.pattern),
         CallbackQueryHandler(practice.practice_button, pattern=PracticeButton.pattern),
         CallbackQueryHandler(checkin.before_button, pattern=CheckinBefore.pattern),
+        CallbackQueryHandler(checkin.gate_button, pattern=PainGateButton.pattern),
         CallbackQueryHandler(checkin.after_button, pattern=CheckinAfter.pattern),
         CallbackQueryHandler(reminders.reminder_button, pattern=ReminderButton.pattern),
         CallbackQueryHandler(reminders.time_button, pattern=ReminderTime.pattern),
         CallbackQueryHandler(feedback.cancel_button, pattern=CancelFeedback.pattern),
         CallbackQueryHandler(account.forget_button, pattern=ForgetButton.pattern),
+        CallbackQueryHandler(safety.screen_button, pattern=SafetyButton.pattern),
         ChatMemberHandler(account.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
         # Last: a button no scheme matches is still answered, so no spinner keeps turning.
         CallbackQueryHandler(commands.stale_button),
@@ -164,8 +172,11 @@ def build_application(
         .post_shutdown(lifecycle.post_shutdown)
         .build()
     )
-    application.add_handler(TypeHandler(Update, commands.drop_senderless), group=SENDERLESS_GROUP)
+    application.add_handler(TypeHandler(Update, commands.drop_unusable), group=UNUSABLE_GROUP)
     application.add_handler(TypeHandler(Update, practice.welcome_back), group=WELCOME_BACK_GROUP)
+    application.add_handler(
+        TypeHandler(Update, feedback.withdraw_prompt), group=FEEDBACK_EXPIRY_GROUP
+    )
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND, feedback.awaited_note),
         group=AWAITED_TEXT_GROUP,

@@ -58,6 +58,8 @@ CLOCK: Codec[time] = Codec(
     lambda at: f"{at.hour:02d}{at.minute:02d}",
     lambda text: time(int(text[:2]), int(text[2:])),
 )
+# A yes/no flag as 1 or 0.
+FLAG: Codec[bool] = Codec(r"[01]", lambda on: "1" if on else "0", lambda text: text == "1")
 
 
 class Button:
@@ -105,6 +107,17 @@ class PracticeAction(StrEnum):
     PAUSE = "p"
     RESUME = "r"
     STOP = "s"
+    # Stop's question.
+    END = "d"
+    KEEP_GOING = "g"
+    # It hurts, and its question.
+    HURT = "h"
+    TRY_EASIER = "t"
+    SKIP = "k"
+    END_FOR_PAIN = "x"
+    # "Continue or start over?" when a new practice is asked for.
+    CONTINUE = "c"
+    START_OVER = "o"
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,9 @@ class StartButton(Button, prefix="p:start"):
 
 @dataclass(frozen=True)
 class PracticeButton(Button, prefix="p"):
-    """A cue's Easier option / Next / Pause / Resume / Stop, for the step it was shown on."""
+    """A cue's buttons (Easier option, Next, It hurts, Pause, Resume, Stop), the answers to
+    the questions a practice asks, and Continue / Start over, for the step they were shown
+    on."""
 
     action: Annotated[PracticeAction, _choice(PracticeAction)]
     practice: Annotated[int, ROW_ID]
@@ -125,6 +140,21 @@ class PracticeButton(Button, prefix="p"):
 class CheckinBefore(Button, prefix="c:b"):
     """An answer to the back check-in before practice; it starts the class."""
 
+    score: Annotated[int | None, SCORE]
+
+
+class GateChoice(StrEnum):
+    GENTLE = "g"
+    USUAL = "u"
+    NOT_TODAY = "n"
+
+
+@dataclass(frozen=True)
+class PainGateButton(Button, prefix="c:g"):
+    """The choice on a sore day (or after a practice that left the back worse): a gentle
+    practice, the usual one, or not today. Carries the check-in's score."""
+
+    choice: Annotated[GateChoice, _choice(GateChoice)]
     score: Annotated[int | None, SCORE]
 
 
@@ -173,13 +203,35 @@ class ForgetButton(Button, prefix="fm"):
     answer: Annotated[Confirm, _choice(Confirm)]
 
 
+class SafetyChoice(StrEnum):
+    NONE = "n"
+    SOME = "s"
+    # The follow-up: is it one of the emergency signs?
+    URGENT = "u"
+    OTHER = "o"
+    # Answer the screen again (a sign tapped by mistake).
+    AGAIN = "a"
+
+
+@dataclass(frozen=True)
+class SafetyButton(Button, prefix="sf"):
+    """An answer to the red-flag screen or its follow-up, and "answer again". `start`: the
+    screen was asked on the way into a class, which goes on once it is answered None of
+    these."""
+
+    choice: Annotated[SafetyChoice, _choice(SafetyChoice)]
+    start: Annotated[bool, FLAG]
+
+
 SCHEMES: tuple[type[Button], ...] = (
     StartButton,
     PracticeButton,
     CheckinBefore,
+    PainGateButton,
     CheckinAfter,
     ReminderButton,
     ReminderTime,
     CancelFeedback,
     ForgetButton,
+    SafetyButton,
 )

@@ -1,12 +1,14 @@
-"""The back check-in buttons: before the class (its answer starts the class) and after."""
+"""The back check-in buttons: before the class (its answer starts the class, or the pain
+gate asks first) and after it."""
 
 from __future__ import annotations
 
 from telegram import Update
 
 from bot.practice import StaleAction
+from bot.safety import Gate
 from handlers import messages
-from handlers.buttons import CheckinAfter, CheckinBefore
+from handlers.buttons import CheckinAfter, CheckinBefore, GateChoice, PainGateButton
 from handlers.context import YogaContext
 from handlers.practice import present
 from handlers.render import checkin as render
@@ -20,22 +22,55 @@ async def before_button(update: Update, context: YogaContext) -> None:
     if query.message is None:
         await messages.answer(query, render.ALREADY_ANSWERED)
         return
-    chat_id = query.message.chat.id
     try:
         # Keyed by the question's own message: a second tap on it starts nothing.
-        outcome = await context.services.practice.start(
+        result = await context.services.practice.checked_in(
             user.id,
-            chat_id,
+            query.message.chat.id,
             user.first_name,
-            back_before=press.score,
+            press.score,
             checkin_message_id=query.message.message_id,
         )
     except StaleAction:
         await messages.answer(query, render.ALREADY_ANSWERED)
         return
     await messages.answer(query)
+    if isinstance(result, Gate):
+        # The question becomes the pain gate's choice, on the same message.
+        await messages.edit_pressed(context.bot, query, render.pain_gate(result, press.score))
+        return
     # The question becomes its answer, so its buttons cannot be pressed again.
     await messages.edit_pressed(context.bot, query, render.answered_before(press.score))
+    await present(context.bot, context.services, result)
+
+
+async def gate_button(update: Update, context: YogaContext) -> None:
+    """Gentle practice, the usual one, or not today (nothing is recorded then)."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    press = PainGateButton.parse(query.data)
+    assert press is not None  # routed here by PainGateButton.pattern
+    if query.message is None:
+        await messages.answer(query, render.ALREADY_ANSWERED)
+        return
+    if press.choice == GateChoice.NOT_TODAY:
+        await messages.answer(query)
+        await messages.edit_pressed(context.bot, query, render.gate_answered(press.choice, None))
+        return
+    try:
+        outcome = await context.services.practice.start(
+            user.id,
+            query.message.chat.id,
+            user.first_name,
+            back_before=press.score,
+            checkin_message_id=query.message.message_id,
+            gentle=press.choice == GateChoice.GENTLE,
+        )
+    except StaleAction:
+        await messages.answer(query, render.ALREADY_ANSWERED)
+        return
+    await messages.answer(query)
+    await messages.edit_pressed(context.bot, query, render.gate_answered(press.choice, press.score))
     await present(context.bot, context.services, outcome)
 
 
@@ -56,5 +91,6 @@ async def after_button(update: Update, context: YogaContext) -> None:
     await messages.edit_pressed(
         context.bot, query, render.answered_after(recorded.after, recorded.before)
     )
-    if recorded.needs_rest_note and query.message is not None:
-        await messages.send(context.bot, query.message.chat.id, render.rest_note())
+    if query.message is not None:
+        note = render.after_note(recorded.verdict, recorded.before, recorded.after)
+        await messages.send(context.bot, query.message.chat.id, note)

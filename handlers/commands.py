@@ -1,4 +1,4 @@
-"""/start, /help, and the replies to what the bot does not understand."""
+"""/start, /help, and the replies to commands and buttons the bot does not know."""
 
 from __future__ import annotations
 
@@ -27,15 +27,16 @@ async def unknown_command(update: Update, context: YogaContext) -> None:
     await messages.send(context.bot, update.effective_chat.id, render.unknown_command())
 
 
-async def plain_text(update: Update, context: YogaContext) -> None:
-    assert update.effective_chat is not None
-    await messages.send(context.bot, update.effective_chat.id, render.plain_text())
-
-
-async def drop_senderless(update: Update, context: YogaContext) -> None:
+async def drop_unusable(update: Update, context: YogaContext) -> None:
     """An update with no user behind it (a post by an anonymous group admin, say) has no
-    practice or settings to act on: no handler sees it."""
+    practice or settings to act on: no handler sees it. Nor does a press with no callback
+    data (a forged one: Telegram's buttons always carry some), which PTB would otherwise
+    hand to the first button handler whatever its pattern; it is still answered."""
     if update.effective_user is None:
+        raise ApplicationHandlerStop
+    query = update.callback_query
+    if query is not None and not query.data:
+        await messages.answer(query, render.OUT_OF_DATE)
         raise ApplicationHandlerStop
 
 

@@ -1,5 +1,5 @@
-"""The practice in Telegram: /start_practice, the Start and cue buttons, and `present`,
-which turns every practice outcome into messages."""
+"""The practice in Telegram: /start_practice and its ways in, the cue buttons, words typed
+during a practice, and `present`, which turns every practice outcome into messages."""
 
 from __future__ import annotations
 
@@ -10,25 +10,44 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ExtBot
 
-from bot.practice import Cue, MessageRef, PracticeOutcome, StaleAction
+from bot.cues import ContinueOffer, Heard, ReadyToCheckIn, ScreenFirst, WayIn
+from bot.practice import Cue, MessageRef, PracticeOutcome, PracticePaused, StaleAction
+from bot.safety import ScreenStatus
 from bot.services import Services
 from handlers import messages
 from handlers.buttons import PracticeAction, PracticeButton
 from handlers.context import YogaContext
 from handlers.render import checkin as render_checkin
+from handlers.render import common as render_common
 from handlers.render import practice as render
+from handlers.render import safety as render_safety
 
 log = logging.getLogger(__name__)
 
 
 async def start_practice(update: Update, context: YogaContext) -> None:
-    """The intro and the back check-in; the answer to the check-in starts the class
-    (handlers.checkin), so every way in — command, Start button, reminder — asks first."""
-    chat = update.effective_chat
-    assert chat is not None
-    yoga_class = context.services.practice.default_class
-    await messages.send(context.bot, chat.id, render.intro(yoga_class))
-    await messages.send(context.bot, chat.id, render_checkin.before_question())
+    """The way into a class: continue or start over, the red-flag screen, or the intro and
+    the back check-in, whose answer starts the class (handlers.checkin). Every way in (the
+    command, a Start button, a reminder) asks first."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    way_in = await context.services.practice.way_in(user.id)
+    await show_way_in(context, chat.id, way_in)
+
+
+async def show_way_in(context: YogaContext, chat_id: int, way_in: WayIn) -> None:
+    match way_in:
+        case ContinueOffer():
+            await messages.send(context.bot, chat_id, render.continue_offer(way_in))
+        case ScreenFirst(status=ScreenStatus.DUE):
+            await messages.send(context.bot, chat_id, render_safety.screen(start=True))
+        case ScreenFirst(status=status):
+            await messages.send(context.bot, chat_id, render_safety.rest_today(status))
+        case ReadyToCheckIn(yoga_class=yoga_class, felt_worse_last_time=worse):
+            await messages.send(
+                context.bot, chat_id, render.intro(yoga_class, felt_worse_last_time=worse)
+            )
+            await messages.send(context.bot, chat_id, render_checkin.before_question())
 
 
 async def start_button(update: Update, context: YogaContext) -> None:
@@ -54,21 +73,60 @@ async def practice_button(update: Update, context: YogaContext) -> None:
     press = PracticeButton.parse(query.data)
     assert press is not None  # routed here by PracticeButton.pattern
     practice = context.services.practice
+    if press.action == PracticeAction.START_OVER:
+        await messages.answer(query)
+        await messages.edit_pressed(context.bot, query, render.continue_answered(press.action))
+        if query.message is not None:
+            way_in = await practice.way_in(user.id, offer_continue=False)
+            await show_way_in(context, query.message.chat.id, way_in)
+        return
     act = {
         PracticeAction.NEXT: practice.next,
-        PracticeAction.STOP: practice.stop,
         PracticeAction.EASIER: practice.reveal_easier,
         PracticeAction.PAUSE: practice.pause,
         PracticeAction.RESUME: practice.resume,
+        PracticeAction.STOP: practice.stop,
+        PracticeAction.END: practice.end,
+        PracticeAction.KEEP_GOING: practice.keep_going,
+        PracticeAction.HURT: practice.hurts,
+        PracticeAction.TRY_EASIER: practice.try_easier,
+        PracticeAction.SKIP: practice.skip_pose,
+        PracticeAction.END_FOR_PAIN: practice.end_for_pain,
+        PracticeAction.CONTINUE: practice.carry_on,
     }[press.action]
     try:
         outcome = await act(user.id, press.practice, press.step)
+    except PracticePaused:
+        await messages.answer(query, render.PAUSED_BUTTON)
+        return
     except StaleAction:
         await messages.answer(query, render.STALE_BUTTON)
         return
     await messages.answer(query)
+    if press.action == PracticeAction.CONTINUE:
+        # The question is answered; the pose follows as a new message under it.
+        await messages.edit_pressed(context.bot, query, render.continue_answered(press.action))
+        await present(context.bot, context.services, outcome)
+        return
     pressed = MessageRef(query.message.chat.id, query.message.message_id) if query.message else None
     await present(context.bot, context.services, outcome, pressed=pressed)
+
+
+async def text_message(update: Update, context: YogaContext) -> None:
+    """Typed words: pain words during a practice ask how to go on with the pose; other
+    words get one line about the buttons (or, outside a practice, about commands)."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    heard = await context.services.practice.heard(user.id, message.text or "")
+    if isinstance(heard, PracticeOutcome):
+        await present(context.bot, context.services, heard)
+        return
+    reply = {
+        Heard.CHAT: render_common.plain_text,
+        Heard.DURING_PRACTICE: render.during_practice,
+        Heard.PAIN_OUTSIDE_PRACTICE: render.pain_outside_practice,
+    }[heard]()
+    await messages.send(context.bot, message.chat_id, reply)
 
 
 async def present(

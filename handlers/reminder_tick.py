@@ -78,7 +78,9 @@ async def reminder_tick(context: YogaContext) -> None:
 
 
 async def send_reminder(context: YogaContext, services: Services, reminder: DueReminder) -> None:
-    reply = render.reminder(services.practice.default_class)
+    reply = render.reminder(
+        services.practice.default_class, after_a_hard_day=reminder.after_a_hard_day
+    )
     try:
         await messages.send(context.bot, reminder.chat_id, reply)
     except Forbidden:

@@ -98,32 +98,63 @@ def button_texts(message: EmuMessage) -> list[str]:
     return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
+SCREEN_CLEAR = "None of these"
+
+
 async def answer_checkin(
     emulator: BotApiEmulator, user: SimulatedUser, choice: str = "Skip"
 ) -> EmuMessage:
     """Tap `choice` ("Skip" or "0".."10") on the back check-in the user was just asked;
-    the answer is what starts the class."""
+    the answer is what starts the class. A red-flag screen asked first (a user's first
+    practice) is answered "None of these"."""
     own = [m.message_id for m in user.messages if not m.from_bot]
     after = own[-1] if own else 0
 
-    def question() -> EmuMessage | None:
-        return next(
-            (
-                m
-                for m in user.bot_messages
-                if m.message_id > after and m.plain == render_checkin.BEFORE_QUESTION
-            ),
-            None,
-        )
+    def asked(is_it: Callable[[EmuMessage], bool]) -> Callable[[], EmuMessage | None]:
+        def find() -> EmuMessage | None:
+            return next((m for m in user.bot_messages if m.message_id > after and is_it(m)), None)
 
-    asked = await emulator.wait_for(question)
-    await user.tap(asked.message_id, text=choice)
-    return asked
+        return find
+
+    def question_or_screen(m: EmuMessage) -> bool:
+        return m.plain == render_checkin.BEFORE_QUESTION or SCREEN_CLEAR in button_texts(m)
+
+    first = await emulator.wait_for(asked(question_or_screen))
+    if first.plain != render_checkin.BEFORE_QUESTION:
+        await user.tap(first.message_id, text=SCREEN_CLEAR)
+        first = await emulator.wait_for(asked(lambda m: m.plain == render_checkin.BEFORE_QUESTION))
+    await user.tap(first.message_id, text=choice)
+    return first
 
 
 async def begin_practice(
     emulator: BotApiEmulator, user: SimulatedUser, choice: str = "Skip"
 ) -> EmuMessage:
-    """/start_practice and the answer to its check-in; returns the check-in question."""
+    """/start_practice and the answer to its check-in (and to the red-flag screen, the
+    first time); returns the check-in question."""
     await user.send("/start_practice")
     return await answer_checkin(emulator, user, choice)
+
+
+async def screened(emulator: BotApiEmulator, user: SimulatedUser) -> None:
+    """Answer the red-flag screen "None of these" through /safety, so /start_practice goes
+    straight to the check-in."""
+    await user.send("/safety")
+    screen = await emulator.wait_for(has_button(user, SCREEN_CLEAR))
+    await user.tap(screen.message_id, text=SCREEN_CLEAR)
+    await emulator.wait_for(lambda: not button_texts(screen))
+
+
+def has_button(user: SimulatedUser, label: str) -> Callable[[], EmuMessage | None]:
+    def find() -> EmuMessage | None:
+        return next((m for m in reversed(user.bot_messages) if label in button_texts(m)), None)
+
+    return find
+
+
+async def stop_practice(emulator: BotApiEmulator, user: SimulatedUser, cue: EmuMessage) -> None:
+    """Stop as a user does: Pause, Stop, then End practice, each on the cue."""
+    for label, then in (("Pause", "Stop"), ("Stop", "End practice"), ("End practice", None)):
+        await user.tap(cue.message_id, text=label)
+        if then is not None:
+            await emulator.wait_for(lambda then=then: then in button_texts(cue))  # type: ignore[misc]

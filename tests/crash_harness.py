@@ -35,6 +35,7 @@ from bot.database import create_engine
 from bot.models import EventKind, Practice, StepEvent
 from playground.emulator import BotApiEmulator, EmuMessage, SimulatedUser, describe_call
 from sequences import YogaClass, load_catalog
+from tests.bot_harness import SCREEN_CLEAR, button_texts
 
 T = TypeVar("T")
 
@@ -533,6 +534,12 @@ async def _start_class(bot: _Bot, run: CrashRun, user: SimulatedUser) -> None:
     await bot.spawn()
     await bot.wait(lambda: bot.called_since_spawn("deleteWebhook"), START_TIMEOUT, "first start")
     await user.send("/start_practice")
+    screen = await bot.wait(
+        lambda: next((m for m in user.bot_messages if SCREEN_CLEAR in button_texts(m)), None),
+        STEP_TIMEOUT,
+        "the red-flag screen",
+    )
+    await user.tap(screen.message_id, text=SCREEN_CLEAR)
     question = await bot.wait(
         lambda: next(
             (m for m in user.bot_messages if (m.plain or "").startswith(CHECKIN_QUESTION)),

@@ -17,6 +17,7 @@ from tests.factories import make_class
 TINY = make_class()
 # The back check-in (another feature) may come before cue 1; the page answers it with Skip.
 CHECK_IN_QUESTION = "does your back feel"
+SCREEN_QUESTION = "do any of these apply to you"
 
 
 @contextlib.asynccontextmanager

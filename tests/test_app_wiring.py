@@ -15,7 +15,8 @@ from handlers import feedback
 from handlers.app import (
     ALLOWED_UPDATES,
     AWAITED_TEXT_GROUP,
-    SENDERLESS_GROUP,
+    FEEDBACK_EXPIRY_GROUP,
+    UNUSABLE_GROUP,
     WELCOME_BACK_GROUP,
     build_application,
     handler_list,
@@ -50,7 +51,16 @@ def test_text_awaited_by_feedback_is_looked_at_before_the_ordinary_handlers() ->
     tiny = make_class()
     application = build_application(load_settings(bot_token=TOKEN), catalog={tiny.id: tiny})
     groups = sorted(application.handlers)
-    assert groups == [SENDERLESS_GROUP, WELCOME_BACK_GROUP, AWAITED_TEXT_GROUP, 0]
+    assert groups == [
+        UNUSABLE_GROUP,
+        WELCOME_BACK_GROUP,
+        FEEDBACK_EXPIRY_GROUP,
+        AWAITED_TEXT_GROUP,
+        0,
+    ]
+    # A prompt the user has moved on from is withdrawn before its text could be taken.
+    [expiry] = application.handlers[FEEDBACK_EXPIRY_GROUP]
+    assert getattr(expiry, "callback", None) is feedback.withdraw_prompt
     [awaited] = application.handlers[AWAITED_TEXT_GROUP]
     assert getattr(awaited, "callback", None) is feedback.awaited_note
 

@@ -23,6 +23,7 @@ from tests.bot_harness import (
     bot_running,
     button_texts,
     cues_titled,
+    stop_practice,
 )
 from tests.factories import make_class
 from tests.records import add_reminder, rows_about, session_ids_of
@@ -39,13 +40,17 @@ async def reply_to(user: SimulatedUser, text: str) -> EmuMessage:
 
 async def practise_and_note(emulator: BotApiEmulator, user: SimulatedUser) -> None:
     """One stopped practice with the easier option, one note, and a practice left open."""
-    await begin_practice(emulator, user, "6")
+    await begin_practice(emulator, user, "5")
     [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
     await user.tap(cue.message_id, text="Easier option")
-    await user.tap(cue.message_id, text="Stop")
+    await emulator.wait_for(lambda: "Easier:" in (cue.plain or ""))
+    await stop_practice(emulator, user, cue)
     await emulator.wait_for(lambda: any("stopped" in (m.plain or "") for m in user.bot_messages))
     await reply_to(user, '/feedback Strap cue, "perfect" 🌿')
-    await begin_practice(emulator, user)
+    # Stopped a moment ago, so it is offered to continue: start over instead.
+    offer = await reply_to(user, "/start_practice")
+    await user.tap(offer.message_id, text="Start over")
+    await answer_checkin(emulator, user)
     await emulator.wait_for(lambda: len(cues_titled(user, "1/3")) == 2)
 
 
@@ -68,8 +73,9 @@ async def test_mydata_sends_the_history_as_a_csv_document(
         ("practice", "stopped"),
         ("practice", "in progress"),
         ("feedback", ""),
+        ("safety screen", ""),
     ]
-    assert (rows[0]["easier_used"], rows[0]["back_before"]) == ("1", "6")
+    assert (rows[0]["easier_used"], rows[0]["back_before"]) == ("1", "5")
     assert rows[2]["text"] == 'Strap cue, "perfect" 🌿'
     assert rows[2]["pose"] == "Pose 1"
 

@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import ManualClock
 from bot.database import create_sessionmaker
 from bot.feedback import MAX_CHARS, PER_HOUR
 from bot.models import Feedback
+from handlers.buttons import CheckinBefore
 from handlers.render import common as render
 from handlers.render import feedback as render_feedback
 from playground.emulator import BotApiEmulator, SimulatedUser
@@ -163,3 +165,116 @@ async def test_a_failed_forward_is_logged_and_the_note_still_kept(
     assert len(team.bot_messages) == 1  # only the /help reply
     assert "could not forward feedback" in caplog.text
     assert not any("went wrong" in (m.plain or "") for m in user.bot_messages)
+
+
+# -- a prompt the user has moved on from expires ----------------------------------------
+
+
+async def expired_prompt(emulator: BotApiEmulator, ask: EmuMessage) -> None:
+    await emulator.wait_for(lambda: ask.plain == render_feedback.EXPIRED)
+    assert button_texts(ask) == []
+
+
+@pytest.mark.parametrize("command", ["/help", "/progress", "/foo"])
+async def test_another_command_expires_the_prompt_and_text_is_chat_again(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine, command: str
+) -> None:
+    user = emulator.user(3007)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        ask = await reply_to(emulator, user, "/feedback")
+        assert ask.plain == render_feedback.ASK and "within 10 minutes" in ask.plain
+        await reply_to(emulator, user, command)
+        await expired_prompt(emulator, ask)
+        after = await reply_to(emulator, user, "hello again")
+        assert after.plain == render.PLAIN_TEXT
+        await reply_to(emulator, user, "/help")
+    assert await stored(db_engine) == []
+    assert ask.edits == 1  # the commands after it found nothing more to withdraw
+
+
+async def test_after_ten_minutes_the_prompt_expires_on_the_next_message(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    user = emulator.user(3008)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        ask = await reply_to(emulator, user, "/feedback")
+    clock.advance(11 * 60)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        # No timer and no sweep at start-up: the user's next message is what notices.
+        assert (ask.plain, ask.edits) == (render_feedback.ASK, 0)
+        after = await reply_to(emulator, user, "hello again")
+        assert after.plain == render.PLAIN_TEXT
+        await expired_prompt(emulator, ask)
+    assert await stored(db_engine) == []
+
+
+async def test_a_note_within_ten_minutes_is_stored_and_the_prompt_left_as_it_is(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    user = emulator.user(3009)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        ask = await reply_to(emulator, user, "/feedback")
+        clock.advance(10 * 60)
+        thanks = await reply_to(emulator, user, "my note")
+        assert thanks.plain == render_feedback.THANKS
+    [row] = await stored(db_engine)
+    assert row.text == "my note"
+    assert (ask.plain, ask.edits) == (render_feedback.ASK, 0)
+
+
+async def test_feedback_again_keeps_the_wait_and_expires_nothing(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user = emulator.user(3010)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        first = await reply_to(emulator, user, "/feedback")
+        second = await reply_to(emulator, user, "/feedback")
+        thanks = await reply_to(emulator, user, "my note")
+        assert thanks.plain == render_feedback.THANKS
+    assert (first.edits, second.edits) == (0, 0)
+    assert [row.text for row in await stored(db_engine)] == ["my note"]
+
+
+async def test_starting_a_practice_expires_the_prompt_once_however_often_tapped(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user = emulator.user(3011)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        welcome = await reply_to(emulator, user, "/start")
+        ask = await reply_to(emulator, user, "/feedback")
+        taps = [await user.tap(welcome.message_id, text="Start practice") for _ in range(2)]
+        await expired_prompt(emulator, ask)
+        await emulator.wait_for(
+            lambda: {a["callback_query_id"] for a in emulator.callback_answers} >= set(taps)
+        )
+    assert ask.edits == 1
+    assert await stored(db_engine) == []
+
+
+async def test_answering_the_back_check_in_expires_the_prompt(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user = emulator.user(3012)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        welcome = await reply_to(emulator, user, "/start")
+        ask = await reply_to(emulator, user, "/feedback")
+        # What the check-in's Skip sends; the check-in itself is another test's story.
+        await user.tap_data(welcome.message_id, CheckinBefore(score=None).pack())
+        await expired_prompt(emulator, ask)
+
+
+async def test_a_prompt_that_cannot_be_edited_still_ends_the_wait(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user = emulator.user(3013)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        ask = await reply_to(emulator, user, "/feedback")
+        emulator.fail_next(
+            "editMessageText", chat_id=3013, error_code=400, description="Bad Request: boom"
+        )
+        helped = await reply_to(emulator, user, "/help")
+        assert "/feedback" in (helped.plain or "")
+        after = await reply_to(emulator, user, "hello again")
+        assert after.plain == render.PLAIN_TEXT
+    assert ask.plain == render_feedback.ASK
+    assert await stored(db_engine) == []

@@ -43,7 +43,7 @@ async def test_start_welcomes_with_props_safety_and_a_start_button(
         await user.tap(welcome.message_id, text="Start practice")
         await answer_checkin(emulator, user)
         cue = await emulator.wait_for(lambda: cues_titled(user, "1/"))
-        assert button_texts(cue[0]) == ["Easier option", "Next", "Pause", "Stop"]
+        assert button_texts(cue[0]) == ["Easier option", "Next", "It hurts", "Pause"]
 
 
 async def test_help_lists_commands_and_the_menu_is_registered(
@@ -81,7 +81,7 @@ async def test_whole_seed_class_runs_by_itself_to_the_closing_message(
     async with bot_running(emulator, database_url, time_scale=0.001):
         await begin_practice(emulator, user)
         closing = await emulator.wait_for(has_message(user, "Well done"), timeout=30)
-    intro = user.bot_messages[0]
+    intro = await emulator.wait_for(has_message(user, "Set up your mat"))
     assert seed.title in intro.plain and "30 min" in intro.plain
     for number, step in enumerate(seed.steps, start=1):
         shown = cues_titled(user, f"{number}/{total} · ")
@@ -107,7 +107,7 @@ async def test_easier_option_edits_the_same_message_and_its_button_goes(
         edited = await emulator.wait_for(has_message(user, "Easier:"))
         assert edited.message_id == cue.message_id
         assert TINY.steps[0].easier in edited.plain
-        assert button_texts(edited) == ["Next", "Pause", "Stop"]
+        assert button_texts(edited) == ["Next", "It hurts", "Pause"]
     events = await stored_events(database_url)
     assert [e.kind for e in events].count(EventKind.EASIER) == 1
 
@@ -146,9 +146,10 @@ async def test_double_tap_on_next_advances_once(
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
         await begin_practice(emulator, user)
         [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        answered = len(emulator.callback_answers)
         await user.tap(first.message_id, text="Next")
         await user.tap(first.message_id, text="Next")
-        await emulator.wait_for(lambda: len(emulator.callback_answers) == 3)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == answered + 2)
         await emulator.wait_for(lambda: cues_titled(user, "2/3"))
         assert cues_titled(user, "3/3") == []
         assert len(cues_titled(user, "2/3")) == 1
@@ -166,8 +167,9 @@ async def test_stale_and_foreign_buttons_get_a_short_answer_and_change_nothing(
         stale_next = first.reply_markup["inline_keyboard"][0][-1]["callback_data"]
         await ana.tap(first.message_id, text="Next")
         await emulator.wait_for(lambda: cues_titled(ana, "2/3"))
+        answered = len(emulator.callback_answers)
         await ana.tap_data(first.message_id, stale_next)
-        await emulator.wait_for(lambda: len(emulator.callback_answers) == 3)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == answered + 1)
         assert emulator.callback_answers[-1]["text"] == render.STALE_BUTTON
         # Ben sends a press carrying Ana's session: refused, Ana's practice untouched.
         [second] = cues_titled(ana, "2/3")
@@ -175,7 +177,7 @@ async def test_stale_and_foreign_buttons_get_a_short_answer_and_change_nothing(
         await ben.send("/help")
         ben_message = await emulator.wait_for(has_message(ben, "/start_practice"))
         await ben.tap_data(ben_message.message_id, forged)
-        await emulator.wait_for(lambda: len(emulator.callback_answers) == 4)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == answered + 2)
         assert emulator.callback_answers[-1]["text"] == render.STALE_BUTTON
         assert cues_titled(ana, "3/3") == []
         assert len(ben.bot_messages) == 1
@@ -191,7 +193,8 @@ async def test_pause_stops_the_clock_and_resume_restarts_it(
         name = f"cue:{second_session_id(cue)}"
         await user.tap(cue.message_id, text="Pause")
         paused = await emulator.wait_for(has_message(user, "Paused"))
-        assert button_texts(paused) == ["Easier option", "Next", "Resume", "Stop"]
+        # Stop only once paused, under Resume: never one slip of the thumb away.
+        assert button_texts(paused) == ["Resume", "It hurts", "Stop"]
         assert app.job_queue.get_jobs_by_name(name) == ()
         await user.tap(cue.message_id, text="Resume")
         await emulator.wait_for(lambda: "Pause" in button_texts(cue))
@@ -201,15 +204,22 @@ async def test_pause_stops_the_clock_and_resume_restarts_it(
     assert session.status == PracticeStatus.ACTIVE
 
 
-async def test_stop_ends_the_session_as_stopped(
+async def test_stop_asks_once_then_ends_the_practice_as_stopped(
     emulator: BotApiEmulator, database_url: str
 ) -> None:
     user = emulator.user(1011)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
         await begin_practice(emulator, user)
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.tap(cue.message_id, text="Pause")
+        await emulator.wait_for(lambda: "Stop" in button_texts(cue))
         await user.tap(cue.message_id, text="Stop")
+        await emulator.wait_for(lambda: "End practice" in button_texts(cue))
+        assert "End the practice here?" in cue.plain
+        assert button_texts(cue) == ["End practice", "Keep going"]
+        await user.tap(cue.message_id, text="End practice")
         done = await emulator.wait_for(has_message(user, "Practice stopped"))
+        assert "within 2 hours" in done.plain
         assert "1 of 3 poses" in done.plain
         await emulator.wait_for(lambda: not button_texts(cue))
         assert [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []

@@ -26,6 +26,8 @@ from tests.bot_harness import (
     button_texts,
     cues_titled,
     has_message,
+    screened,
+    stop_practice,
 )
 from tests.factories import make_class
 from tests.records import add_session, add_user
@@ -54,6 +56,7 @@ async def test_check_in_before_and_after_is_stored_and_a_rise_gets_a_note(
 ) -> None:
     user = emulator.user(2001)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await screened(emulator, user)
         await user.send("/start_practice")
         question = await emulator.wait_for(has_message(user, "How does your back feel right now?"))
         assert button_texts(question) == [*(str(n) for n in range(11)), "Skip"]
@@ -73,8 +76,9 @@ async def test_check_in_before_and_after_is_stored_and_a_rise_gets_a_note(
         assert asked.plain == render_checkin.after_answered(7, 3)
         assert button_texts(asked) == []
         # A second answer to the same question (a stale tap) changes nothing.
+        answered = len(emulator.callback_answers)
         await user.tap_data(asked.message_id, second_answer)
-        await emulator.wait_for(lambda: len(emulator.callback_answers) == 6)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == answered + 1)
     [session] = await sessions_in(db_engine)
     assert (session.status, session.back_before, session.back_after) == (
         PracticeStatus.FINISHED,
@@ -108,7 +112,7 @@ async def test_a_stopped_practice_is_not_asked_again(
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
         await begin_practice(emulator, user, "4")
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
-        await user.tap(cue.message_id, text="Stop")
+        await stop_practice(emulator, user, cue)
         await emulator.wait_for(has_message(user, "Practice stopped"))
         await user.send("/help")
         await emulator.wait_for(has_message(user, "/progress"))
@@ -120,11 +124,15 @@ async def test_double_tap_on_the_check_in_starts_one_practice(
 ) -> None:
     user = emulator.user(2004)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        await screened(emulator, user)
         await user.send("/start_practice")
         question = await emulator.wait_for(has_message(user, "How does your back feel right now?"))
+        answered = len(emulator.callback_answers)
         await user.tap(question.message_id, text="5")
+        # A sore score as the second tap: it must not turn the answered question into the
+        # pain gate's choice either.
         await user.tap(question.message_id, text="6")
-        await emulator.wait_for(lambda: len(emulator.callback_answers) == 2)
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == answered + 2)
         await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         assert len(cues_titled(user, "1/3")) == 1
         assert len([j for j in app.job_queue.jobs() if j.name.startswith("cue:")]) == 1
@@ -132,6 +140,7 @@ async def test_double_tap_on_the_check_in_starts_one_practice(
     assert (session.status, session.back_before) == (PracticeStatus.ACTIVE, 5)
     answers = [a.get("text") for a in emulator.callback_answers]
     assert answers.count(render_checkin.ALREADY_ANSWERED) == 1
+    assert question.plain == render_checkin.before_answered(5)
 
 
 async def test_a_new_user_gets_a_friendly_start_instead_of_an_empty_table(

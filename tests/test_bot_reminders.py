@@ -17,7 +17,7 @@ from handlers.context import YogaApp
 from handlers.reminder_tick import TICK_NAME
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage, RecordedCall
-from tests.bot_harness import bot_running, button_texts, has_message
+from tests.bot_harness import bot_running, button_texts, has_message, screened
 from tests.factories import make_class
 
 TINY = make_class()
@@ -257,14 +257,18 @@ async def test_reminder_arrives_when_due_and_start_practice_starts_the_class(
         [reminder] = await emulator.wait_for(lambda: reminders_of(user))
         assert "Tiny Class · 3 min" in reminder.plain
         assert button_texts(reminder) == ["Start practice", "Snooze 30 min", "Skip today"]
-        before = len(user.bot_messages)
+        await screened(emulator, user)
+        await screened(emulator, other)
+        before, other_before = len(user.bot_messages), len(other.bot_messages)
         await user.tap(reminder.message_id, text="Start practice")
         # Exactly what /start_practice does, message for message.
         await other.send("/start_practice")
         await emulator.wait_for(has_message(other, "Tiny Class · 3 min · with"))
-        await emulator.wait_for(lambda: len(user.bot_messages) - before == len(other.bot_messages))
+        await emulator.wait_for(
+            lambda: len(user.bot_messages) - before == len(other.bot_messages) - other_before
+        )
         started = [(m.plain, button_texts(m)) for m in user.bot_messages[before:]]
-        assert started == [(m.plain, button_texts(m)) for m in other.bot_messages]
+        assert started == [(m.plain, button_texts(m)) for m in other.bot_messages[other_before:]]
         await tick(app)
     assert len(reminders_of(user)) == 1
 

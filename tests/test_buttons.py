@@ -3,6 +3,7 @@ packed, and no two schemes' patterns ever claim the same data."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time
 
 import pytest
@@ -10,8 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram import InlineKeyboardMarkup
 
+from bot.cues import ContinueOffer
+from bot.models import PracticeQuestion
 from bot.practice import Cue
 from bot.reminders import ReminderStatus, Schedule
+from bot.safety import Gate
 from handlers.buttons import (
     MAX_BYTES,
     SCHEMES,
@@ -21,14 +25,18 @@ from handlers.buttons import (
     CheckinBefore,
     Confirm,
     ForgetButton,
+    GateChoice,
+    PainGateButton,
     PracticeAction,
     PracticeButton,
     ReminderAction,
     ReminderButton,
     ReminderTime,
+    SafetyButton,
+    SafetyChoice,
     StartButton,
 )
-from handlers.render import account, checkin, common, feedback, practice, reminders
+from handlers.render import account, checkin, common, feedback, practice, reminders, safety
 from tests.factories import make_class
 
 ROW_IDS = st.integers(min_value=0, max_value=10**12 - 1)
@@ -44,6 +52,8 @@ BUTTONS: st.SearchStrategy[Button] = st.one_of(
     ),
     st.builds(CheckinBefore, score=SCORES),
     st.builds(CheckinAfter, practice=ROW_IDS, score=SCORES),
+    st.builds(PainGateButton, choice=st.sampled_from(GateChoice), score=SCORES),
+    st.builds(SafetyButton, choice=st.sampled_from(SafetyChoice), start=st.booleans()),
     st.builds(ReminderButton, action=st.sampled_from(ReminderAction)),
     st.builds(ReminderTime, at=st.times().map(lambda t: time(t.hour, t.minute))),
     st.just(CancelFeedback()),
@@ -72,7 +82,7 @@ def test_a_pattern_matches_exactly_what_its_scheme_parses(data: str) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    ["c:b:11", "c:a:7", "c:b:-1", "c:x:1", "r:set:2400", "r:set:0760", "p:x:1:0", "p:start:1"],
+    ["c:b:11", "c:a:7", "c:b:-1", "c:x:1", "r:set:2400", "r:set:0760", "p:z:1:0", "p:start:1"],
 )
 def test_malformed_or_out_of_range_data_matches_no_scheme(data: str) -> None:
     assert schemes_matching(data) == []
@@ -104,12 +114,24 @@ def test_every_keyboard_the_bot_renders_carries_parseable_data() -> None:
     tiny = make_class()
     cue = Cue(practice_id=10**12 - 1, step=2, total=3, pose=tiny.steps[2], hold_seconds=60)
     paused = Cue(practice_id=1, step=0, total=3, pose=tiny.steps[0], hold_seconds=60, paused=True)
+    hurt = replace(paused, question=PracticeQuestion.HURT)
+    stop = replace(paused, question=PracticeQuestion.STOP)
+    offer = ContinueOffer(
+        practice_id=10**12 - 1, step=2, total=3, pose_title="Pose 3", stopped=True
+    )
     now = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
     status = ReminderStatus(Schedule(7, 30), "UTC", False, now, now)
     markups = [
         common.welcome(tiny, "Ana").markup,
         practice.cue(cue).markup,
         practice.cue(paused).markup,
+        practice.cue(hurt).markup,
+        practice.cue(stop).markup,
+        practice.continue_offer(offer).markup,
+        checkin.pain_gate(Gate.SORE_DAY, 7).markup,
+        checkin.pain_gate(Gate.SUGGEST_GENTLE, None).markup,
+        safety.screen(start=True).markup,
+        safety.follow_up(start=False).markup,
         checkin.before_question().markup,
         checkin.after_question(10**12 - 1).markup,
         feedback.ask().markup,
@@ -119,7 +141,9 @@ def test_every_keyboard_the_bot_renders_carries_parseable_data() -> None:
         reminders.snoozed(tiny, status).markup,
     ]
     data = [d for markup in markups for d in _keyboard_data(markup)]
-    # Start; two cues of four; 0-10 and Skip twice; Cancel; Yes/No; four times and Off; a
+    # Start; a running cue's four and a paused one's three; It hurts' three answers and
+    # Stop's two; Continue / Start over; two pain gates of two; the screen's two and its
+    # follow-up's two; 0-10 and Skip twice; Cancel; Yes/No; four times and Off; a
     # reminder's three; a snoozed reminder's Start.
-    assert len(data) == 1 + 4 + 4 + 12 + 12 + 1 + 2 + 5 + 3 + 1
+    assert len(data) == 1 + 4 + 3 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 3 + 1
     assert all(len(schemes_matching(d)) == 1 for d in data), data

@@ -6,21 +6,32 @@ from typing import Any
 
 import pytest
 
-from bot.checkin import CheckinService, rose_notably
+from bot.checkin import AfterCheckin, CheckinService
 from bot.clock import ManualClock
 from bot.models import PracticeStatus
 from bot.practice import PracticeService, StaleAction
+from bot.safety import AfterVerdict
 from bot.store import Store
 
 
 @pytest.mark.parametrize(
-    ("before", "after", "note"),
-    [(3, 6, True), (0, 10, True), (3, 5, False), (6, 2, False), (None, 9, False), (4, None, False)],
+    ("before", "after", "verdict"),
+    [
+        (3, 6, AfterVerdict.WORSE),  # a rise of three
+        (0, 10, AfterVerdict.WORSE),
+        (1, 3, AfterVerdict.FINE),  # a rise of two, within 0-5
+        (3, 5, AfterVerdict.FINE),
+        (5, 5, AfterVerdict.FINE),
+        (6, 6, AfterVerdict.WORSE),  # above five, though no rise
+        (6, 2, AfterVerdict.BETTER),
+        (None, 5, AfterVerdict.FINE),
+        (None, 9, AfterVerdict.WORSE),
+    ],
 )
-def test_a_rise_of_three_or_more_gets_the_note(
-    before: int | None, after: int | None, note: bool
+def test_the_after_score_is_read_with_the_pain_monitoring_model(
+    before: int | None, after: int, verdict: AfterVerdict
 ) -> None:
-    assert rose_notably(before, after) is note
+    assert AfterCheckin(1, before, after).verdict == verdict
 
 
 async def finish(practice: PracticeService, user_id: int, **start: Any) -> int:
@@ -60,7 +71,7 @@ async def test_after_score_is_stored_once_on_the_users_own_finished_practice(
     assert await checkin.record_after(1, practice_id, 11) is None  # out of range
     recorded = await checkin.record_after(1, practice_id, 7)
     assert recorded is not None
-    assert (recorded.before, recorded.after, recorded.needs_rest_note) == (3, 7, True)
+    assert (recorded.before, recorded.after, recorded.verdict) == (3, 7, AfterVerdict.WORSE)
     assert await checkin.record_after(1, practice_id, 2) is None  # answered already
     async with store.read() as uow:
         stored = await uow.practices.get(practice_id)

@@ -32,6 +32,7 @@ from tests.bot_harness import (
     cue_recorded,
     cues_titled,
     has_message,
+    screened,
     stored_events,
     stored_practices,
 )
@@ -56,6 +57,7 @@ async def checked_in_after(
 ) -> None:
     """/start_practice, then the fault for the next send to the user (the first cue, once
     the check-in is answered)."""
+    await screened(emulator, user)
     await user.send("/start_practice")
     await emulator.wait_for(has_message(user, "does your back feel"))
     emulator.fail_next("sendMessage", chat_id=user.id, **fault)
@@ -91,7 +93,7 @@ async def test_a_cue_whose_send_fails_once_still_arrives_and_the_class_goes_on(
             timeout=15,
         )
         live = cues[-1]
-        assert button_texts(live) == ["Easier option", "Next", "Pause", "Stop"]
+        assert button_texts(live) == ["Easier option", "Next", "It hurts", "Pause"]
         await ana.tap(live.message_id, text="Next")
         await emulator.wait_for(lambda: cues_titled(ana, "2/3"))
     assert len(cues_titled(ana, "1/3")) == copies
@@ -103,7 +105,7 @@ async def test_a_cue_whose_send_fails_once_still_arrives_and_the_class_goes_on(
     # Ben's class was not touched: his first pose still holds, with its buttons.
     ben_practice = next(p for p in practices if p.user_id == ben.id)
     assert (ben_practice.current_step, ben_practice.status) == (0, PracticeStatus.ACTIVE)
-    assert button_texts(ben_cue) == ["Easier option", "Next", "Pause", "Stop"]
+    assert button_texts(ben_cue) == ["Easier option", "Next", "It hurts", "Pause"]
 
 
 async def test_a_cue_that_cannot_be_sent_pauses_the_class_until_the_user_is_back(
@@ -126,7 +128,7 @@ async def test_a_cue_that_cannot_be_sent_pauses_the_class_until_the_user_is_back
         # Any message brings the class back, with the pose it stopped at.
         await user.send("/help")
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
-        assert button_texts(cue) == ["Easier option", "Next", "Pause", "Stop"]
+        assert button_texts(cue) == ["Easier option", "Next", "It hurts", "Pause"]
     practices, events = await stored(database_url)
     assert practices[0].status == PracticeStatus.ACTIVE
     assert shown_steps(events, practices[0].id) == [0]
@@ -162,7 +164,7 @@ async def test_a_vanished_cue_is_redrawn_afresh_when_easier_is_tapped(
             lambda: next((m for m in cues_titled(user, "1/3") if "Easier:" in m.plain), None)
         )
         assert afresh.message_id != cue.message_id
-        assert button_texts(afresh) == ["Next", "Pause", "Stop"]
+        assert button_texts(afresh) == ["Next", "It hurts", "Pause"]
         await user.tap(afresh.message_id, text="Next")
         await emulator.wait_for(lambda: cues_titled(user, "2/3"))
     assert not [m for m in user.bot_messages if m.plain == common.SORRY]
@@ -206,7 +208,9 @@ async def test_random_button_data_is_always_answered(
     assert not [m for m in user.bot_messages if m.plain == common.SORRY]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     practices, _ = await stored(database_url)
-    assert [(p.current_step, p.status) for p in practices] == [(0, PracticeStatus.ACTIVE)]
+    assert [(p.current_step, p.status, p.question) for p in practices] == [
+        (0, PracticeStatus.ACTIVE, None)
+    ]
 
 
 @contextmanager

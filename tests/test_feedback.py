@@ -21,6 +21,7 @@ from bot.feedback import (
     WAIT_FOR,
     FeedbackItem,
     FeedbackService,
+    Prompt,
     Refusal,
     Refused,
     check_text,
@@ -102,6 +103,7 @@ async def test_note_is_filed_under_the_pose_the_user_is_on_or_their_last_one(
     assert during.created_at == clock.now
 
     await practice.stop(1, practice_id, 1)
+    await practice.end(1, practice_id, 1)
     after = await feedback.submit(1, 1, "Ana", "Thanks")
     assert isinstance(after, FeedbackItem)
     assert (after.practice_id, after.step_id, after.during_practice) == (
@@ -148,6 +150,68 @@ async def test_waiting_for_a_note_is_stored_ends_with_the_note_and_expires(
 
     await feedback.begin_waiting(1, 1, "Ana")
     clock.advance(WAIT_FOR.total_seconds() + 1)
+    assert not await feedback.is_waiting(1)
+
+
+async def test_a_wait_expires_after_ten_minutes_and_not_before(
+    feedback: FeedbackService, clock: ManualClock
+) -> None:
+    assert await feedback.begin_waiting(1, 501, "Ana") is None
+    await feedback.prompt_sent(1, 77)
+    clock.advance(WAIT_FOR.total_seconds())
+    assert await feedback.is_waiting(1)
+    assert await feedback.withdraw_prompt(1, moved_on=False) is None
+    assert await feedback.is_waiting(1)
+
+    clock.advance(1)
+    assert not await feedback.is_waiting(1)
+    assert await feedback.withdraw_prompt(1, moved_on=False) == Prompt(501, 77)
+    assert await feedback.withdraw_prompt(1, moved_on=False) is None
+    assert await feedback.withdraw_prompt(1, moved_on=True) is None
+
+
+async def test_moving_on_withdraws_the_prompt_once_even_across_a_restart(
+    db_engine: AsyncEngine, clock: ManualClock, tiny_class: YogaClass
+) -> None:
+    catalog = {tiny_class.id: tiny_class}
+    feedback = service(db_engine, clock, catalog)
+    assert await feedback.withdraw_prompt(1, moved_on=True) is None  # nothing awaited
+
+    await feedback.begin_waiting(1, 501, "Ana")
+    await feedback.prompt_sent(1, 42)
+    restarted = service(db_engine, clock, catalog)
+    assert await restarted.withdraw_prompt(1, moved_on=True) == Prompt(501, 42)
+    assert await restarted.withdraw_prompt(1, moved_on=True) is None
+    assert await feedback.withdraw_prompt(1, moved_on=True) is None
+    assert not await restarted.is_waiting(1)
+
+
+async def test_only_the_latest_prompt_of_a_wait_still_on_is_withdrawn(
+    feedback: FeedbackService,
+) -> None:
+    await feedback.begin_waiting(1, 501, "Ana")
+    await feedback.prompt_sent(1, 42)
+    await feedback.submit(1, 501, "Ana", "the note")
+    assert await feedback.withdraw_prompt(1, moved_on=True) is None  # answered already
+
+    await feedback.begin_waiting(1, 501, "Ana")
+    await feedback.prompt_sent(1, 43)
+    assert await feedback.cancel_waiting(1)
+    await feedback.prompt_sent(1, 44)  # arrives after the cancel: no wait to attach it to
+    assert await feedback.withdraw_prompt(1, moved_on=True) is None
+
+    await feedback.begin_waiting(1, 501, "Ana")
+    await feedback.prompt_sent(1, 45)
+    await feedback.begin_waiting(1, 501, "Ana")  # /feedback again
+    await feedback.prompt_sent(1, 46)
+    assert await feedback.withdraw_prompt(1, moved_on=True) == Prompt(501, 46)
+
+
+async def test_a_wait_whose_prompt_was_never_sent_ends_with_nothing_to_edit(
+    feedback: FeedbackService,
+) -> None:
+    await feedback.begin_waiting(1, 501, "Ana")
+    assert await feedback.withdraw_prompt(1, moved_on=True) is None
     assert not await feedback.is_waiting(1)
 
 
@@ -240,8 +304,8 @@ def test_export_of_an_empty_database_is_just_the_header(
     )
 
 
-def test_waiting_window_is_an_hour() -> None:
-    assert timedelta(hours=1) == WAIT_FOR
+def test_waiting_window_is_ten_minutes() -> None:
+    assert timedelta(minutes=10) == WAIT_FOR
 
 
 FORMULAS = ['=HYPERLINK("http://x","click")', "+1+1", "-2+3", "@SUM(A1)"]

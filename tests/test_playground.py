@@ -26,6 +26,7 @@ from playground.runner import USER_ID, new_token, playground_settings
 from tests.factories import tiny_png
 from tests.playground_harness import (
     CHECK_IN_QUESTION,
+    SCREEN_QUESTION,
     EventStream,
     bot_message_with,
     button_data,
@@ -50,10 +51,22 @@ async def post(http: aiohttp.ClientSession, path: str, body: Any) -> tuple[int, 
 
 
 async def first_cue(http: aiohttp.ClientSession, stream: EventStream) -> dict[str, Any]:
-    """Cue 1, after skipping the back check-in if the bot asks one first."""
+    """Cue 1, after answering the red-flag screen (None of these) and skipping the back
+    check-in, if the bot asks them first."""
     event = await stream.next(
-        lambda e: bot_message_with("1/3 ·")(e) or bot_message_with(CHECK_IN_QUESTION)(e)
+        lambda e: (
+            bot_message_with("1/3 ·")(e)
+            or bot_message_with(CHECK_IN_QUESTION)(e)
+            or bot_message_with(SCREEN_QUESTION)(e)
+        )
     )
+    if SCREEN_QUESTION in event["message"]["html"]:
+        screen = event["message"]
+        data = button_data(screen, "None of these")
+        await post(http, "/api/tap", {"message_id": screen["id"], "data": data})
+        event = await stream.next(
+            lambda e: bot_message_with("1/3 ·")(e) or bot_message_with(CHECK_IN_QUESTION)(e)
+        )
     if CHECK_IN_QUESTION in event["message"]["html"]:
         check_in = event["message"]
         data = button_data(check_in, "Skip")
@@ -151,7 +164,7 @@ async def test_send_and_tap_drive_the_real_bot_and_changes_stream_live(
         cue = await first_cue(http, stream)
         assert "<b>1/3 · Pose 1</b>" in cue["html"]
         labels = [b["text"] for row in cue["keyboard"] for b in row]
-        assert labels == ["Easier option", "Next", "Pause", "Stop"]
+        assert labels == ["Easier option", "Next", "It hurts", "Pause"]
 
         easier = button_data(cue, "Easier option")
         status, body = await post(http, "/api/tap", {"message_id": cue["id"], "data": easier})
@@ -159,7 +172,11 @@ async def test_send_and_tap_drive_the_real_bot_and_changes_stream_live(
         edited = (await stream.next(bot_message_with("Easier:")))["message"]
         assert edited["id"] == cue["id"]
         assert edited["edited"] and edited["version"] >= 1
-        assert [b["text"] for row in edited["keyboard"] for b in row] == ["Next", "Pause", "Stop"]
+        assert [b["text"] for row in edited["keyboard"] for b in row] == [
+            "Next",
+            "It hurts",
+            "Pause",
+        ]
 
         next_data = button_data(edited, "Next")
         await post(http, "/api/tap", {"message_id": cue["id"], "data": next_data})

@@ -20,7 +20,7 @@ import pytest
 from playground import Playground
 from playground.runner import USER_ID
 from tests.factories import tiny_png
-from tests.playground_harness import CHECK_IN_QUESTION
+from tests.playground_harness import CHECK_IN_QUESTION, SCREEN_QUESTION
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 
@@ -126,14 +126,21 @@ async def test_a_class_followed_in_the_browser(
 
     await send(page, "/start_practice")
     await expect(page.locator(".row.user").last).to_contain_text("/start_practice")
+    screen = bot_row(page, re.compile(SCREEN_QUESTION, re.IGNORECASE))
     check_in = bot_row(page, re.compile(CHECK_IN_QUESTION, re.IGNORECASE))
     cue = bot_row(page, "1/3 · Pose 1")
+    # A new user is screened first; the signs are listed and None of these goes on.
+    await expect(screen).to_be_visible()
+    await expect(screen).to_contain_text("bladder or bowels")
+    await screen.get_by_role("button", name="None of these").click()
     await expect(check_in.or_(cue).first).to_be_visible()
     if await check_in.count():
         await check_in.get_by_role("button", name="Skip", exact=True).click()
 
     await expect(cue).to_have_count(1)
-    await expect(cue.locator(".kbutton")).to_have_text(["Easier option", "Next", "Pause", "Stop"])
+    await expect(cue.locator(".kbutton")).to_have_text(
+        ["Easier option", "Next", "It hurts", "Pause"]
+    )
     # The bot's HTML arrives as formatting, not as tags.
     await expect(cue.locator(".text b").first).to_have_text("1/3 · Pose 1")
     cue_id = await cue.get_attribute("data-id")
@@ -142,7 +149,7 @@ async def test_a_class_followed_in_the_browser(
     await cue.get_by_role("button", name="Easier option").click()
     await expect(same_message).to_contain_text("Easier:")
     await expect(same_message).to_contain_text("Easier pose 1: keep the knees down.")
-    await expect(same_message.locator(".kbutton")).to_have_text(["Next", "Pause", "Stop"])
+    await expect(same_message.locator(".kbutton")).to_have_text(["Next", "It hurts", "Pause"])
     await expect(same_message.locator(".meta")).to_contain_text("edited")
 
     await same_message.get_by_role("button", name="Next").click()

@@ -155,7 +155,10 @@ async def test_stop_records_a_stopped_practice_with_time_practised(
     clock.advance(60)
     await shown(practice, await practice.advance_if_due(started.practice_id, 0), 11)
     clock.advance(30)
-    stopped = await practice.stop(USER, started.practice_id, 1)
+    asked = await practice.stop(USER, started.practice_id, 1)
+    assert asked.summary is None  # Stop asks first
+    clock.advance(120)  # the clock stands still while it asks
+    stopped = await practice.end(USER, started.practice_id, 1)
     assert stopped.summary is not None
     assert stopped.summary.status == PracticeStatus.STOPPED
     assert stopped.summary.poses_done == 2

@@ -24,7 +24,7 @@ from handlers.app import ALLOWED_UPDATES, Webhook, WebhookListenError, build_app
 from handlers.context import YogaApp
 from handlers.render import checkin as render_checkin
 from playground.emulator import BotApiEmulator, SimulatedUser
-from tests.bot_harness import TOKEN, cues_titled, has_message
+from tests.bot_harness import TOKEN, cues_titled, has_message, screened
 from tests.factories import make_class
 
 TINY = make_class()
@@ -92,6 +92,7 @@ async def test_a_practice_starts_through_the_webhook(
 ) -> None:
     user = emulator.user(5001, first_name="Ana")
     async with webhook_bot(emulator, database_url, free_port()):
+        await screened(emulator, user)
         await user.send("/start_practice")
         intro = await emulator.wait_for(has_message(user, TINY.title))
         asked = await emulator.wait_for(has_message(user, render_checkin.BEFORE_QUESTION))

@@ -7,7 +7,7 @@ once and the loser learns it lost from the row count.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Update, case, func, select, update
@@ -15,7 +15,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.database import changed_rows
-from bot.models import OPEN_STATUSES, EventKind, Practice, PracticeStatus, StepEvent
+from bot.models import (
+    OPEN_STATUSES,
+    EventKind,
+    Practice,
+    PracticeQuestion,
+    PracticeStatus,
+    StepEvent,
+    StopReason,
+)
+from bot.pose_memory import LOOK_BACK, PastEvent
 
 
 class PracticeRepository:
@@ -63,6 +72,25 @@ class PracticeRepository:
             .limit(1)
         )
 
+    async def latest_of_each(self, user_ids: Collection[int]) -> dict[int, Practice]:
+        """Each user's newest practice, in one query."""
+        newest = (
+            select(func.max(Practice.id))
+            .where(Practice.user_id.in_(user_ids))
+            .group_by(Practice.user_id)
+        )
+        rows = await self._db.scalars(select(Practice).where(Practice.id.in_(newest)))
+        return {practice.user_id: practice for practice in rows}
+
+    async def started_by(self, chat_id: int, checkin_message_id: int) -> bool:
+        """A practice was started by this check-in message already."""
+        found = await self._db.scalar(
+            select(Practice.id).where(
+                Practice.chat_id == chat_id, Practice.checkin_message_id == checkin_message_id
+            )
+        )
+        return found is not None
+
     async def create(
         self,
         *,
@@ -73,6 +101,8 @@ class PracticeRepository:
         hold_ends_at: datetime,
         back_before: int | None = None,
         checkin_message_id: int | None = None,
+        gentle: bool = False,
+        easier_from_start: str = "",
     ) -> Practice | None:
         """The new practice, or None when its check-in message already started one."""
         practice = Practice(
@@ -86,6 +116,9 @@ class PracticeRepository:
             practised_seconds=0.0,
             back_before=back_before,
             checkin_message_id=checkin_message_id,
+            gentle=gentle,
+            easier_from_start=easier_from_start,
+            question=None,
         )
         try:
             # A savepoint: a refused duplicate leaves the rest of the unit of work intact.
@@ -117,6 +150,7 @@ class PracticeRepository:
                 cue_message_id=None,
                 cue_attempts=0,
                 practised_seconds=practised_seconds,
+                question=None,
             ),
             skipped_step_id=skipped_step_id,
             now=now,
@@ -131,6 +165,7 @@ class PracticeRepository:
         skipped_step_id: str | None,
         now: datetime,
         announce: bool = False,
+        stop_reason: StopReason | None = None,
     ) -> bool:
         """End the practice if it is still exactly as the caller saw it; with `announce`,
         its closing message is owed to the user until `summary_shown`."""
@@ -143,6 +178,8 @@ class PracticeRepository:
                 remaining_seconds=None,
                 practised_seconds=practised_seconds,
                 summary_pending=announce,
+                question=None,
+                stop_reason=stop_reason,
             ),
             skipped_step_id=skipped_step_id,
             now=now,
@@ -187,6 +224,38 @@ class PracticeRepository:
             return None
         return await self.get(practice_id)
 
+    async def ask(
+        self, seen: Practice, question: PracticeQuestion, remaining_seconds: float
+    ) -> bool:
+        """Stop the clock (if it runs) and ask `question`, if the practice is still exactly
+        as the caller saw it."""
+        asked = await self._db.execute(
+            _as_seen(seen).values(
+                status=PracticeStatus.PAUSED,
+                hold_ends_at=None,
+                remaining_seconds=remaining_seconds,
+                question=question,
+            )
+        )
+        return changed_rows(asked) == 1
+
+    async def reopen(self, seen: Practice, hold_ends_at: datetime) -> bool:
+        """A stopped practice goes on where it stopped, with that pose's cue sent afresh."""
+        reopened = await self._db.execute(
+            _as_seen(seen).values(
+                status=PracticeStatus.ACTIVE,
+                finished_at=None,
+                hold_ends_at=hold_ends_at,
+                remaining_seconds=None,
+                cue_message_id=None,
+                cue_attempts=0,
+                summary_pending=False,
+                stop_reason=None,
+                question=None,
+            )
+        )
+        return changed_rows(reopened) == 1
+
     async def pause(self, practice_id: int, step: int, remaining_seconds: float) -> bool:
         return await self._switch(
             practice_id,
@@ -205,6 +274,7 @@ class PracticeRepository:
             status=PracticeStatus.ACTIVE,
             hold_ends_at=hold_ends_at,
             remaining_seconds=None,
+            question=None,
         )
 
     async def _switch(
@@ -272,23 +342,44 @@ class PracticeRepository:
         )
         return await self.get(practice_id) if changed_rows(counted) == 1 else None
 
-    async def record_easier(self, practice_id: int, step: int, step_id: str, now: datetime) -> bool:
-        """Record the reveal once per step; False when it was already revealed."""
-        if await self.easier_revealed(practice_id, step):
+    async def record_once(
+        self, practice_id: int, step: int, step_id: str, kind: EventKind, now: datetime
+    ) -> bool:
+        """Record `kind` for the step once; False when it was already recorded."""
+        if kind in await self.events_at(practice_id, step):
             return False
-        self._db.add(_event(practice_id, step, step_id, EventKind.EASIER, now))
+        self._db.add(_event(practice_id, step, step_id, kind, now))
         await self._db.flush()
         return True
 
-    async def easier_revealed(self, practice_id: int, step: int) -> bool:
-        found = await self._db.scalar(
-            select(StepEvent.id).where(
-                StepEvent.practice_id == practice_id,
-                StepEvent.step_index == step,
-                StepEvent.kind == EventKind.EASIER,
+    async def events_at(self, practice_id: int, step: int) -> set[EventKind]:
+        kinds = await self._db.scalars(
+            select(StepEvent.kind).where(
+                StepEvent.practice_id == practice_id, StepEvent.step_index == step
             )
         )
-        return found is not None
+        return {EventKind(kind) for kind in kinds}
+
+    async def past_events(self, user_id: int, class_id: str) -> list[PastEvent]:
+        """The step events of the user's last few practices of the class, for the pose
+        memory (bot.pose_memory)."""
+        recent = (
+            select(Practice.id)
+            .where(Practice.user_id == user_id, Practice.class_id == class_id)
+            .order_by(Practice.id.desc())
+            .limit(LOOK_BACK)
+        )
+        rows = await self._db.execute(
+            select(StepEvent.practice_id, StepEvent.step_id, StepEvent.kind).where(
+                StepEvent.practice_id.in_(recent)
+            )
+        )
+        return [PastEvent(pid, step_id, EventKind(kind)) for pid, step_id, kind in rows.all()]
+
+    async def latest_stopped(self, user_id: int) -> Practice | None:
+        """The user's newest practice, if it is a stopped one."""
+        latest = await self.latest_of(user_id)
+        return latest if latest is not None and latest.status == PracticeStatus.STOPPED else None
 
     async def event_counts(self, practice_id: int) -> dict[EventKind, int]:
         rows = await self._db.execute(

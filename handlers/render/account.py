@@ -15,6 +15,7 @@ from bot.store import Counts
 from handlers.buttons import Confirm, ForgetButton
 from handlers.render import Reply, html, plain
 from handlers.render.common import STATUS_WORDS
+from handlers.render.safety import ANSWER_WORDS
 
 MYDATA_FILENAME = "yogabot-my-data.csv"
 MYDATA_CAPTION = "Your practices and notes, as a spreadsheet file."
@@ -37,6 +38,7 @@ HISTORY_COLUMNS = [
     "minutes",
     "poses_done",
     "easier_used",
+    "gentle",
     "back_before",
     "back_after",
     "text",
@@ -48,7 +50,7 @@ def nothing_stored() -> Reply:
 
 
 def history_csv(history: History) -> bytes:
-    """Practices, then notes, as one spreadsheet file."""
+    """Practices, then notes, then the red-flag screen's answer, as one spreadsheet file."""
     rows: list[dict[str, object]] = [
         {
             "kind": "practice",
@@ -58,6 +60,7 @@ def history_csv(history: History) -> bytes:
             "minutes": p.minutes,
             "poses_done": p.poses_done,
             "easier_used": p.easier_used,
+            "gentle": "yes" if p.gentle else "no",
             "back_before": p.back_before,
             "back_after": p.back_after,
         }
@@ -73,6 +76,14 @@ def history_csv(history: History) -> bytes:
         }
         for n in history.notes
     ]
+    if history.screen is not None:
+        rows.append(
+            {
+                "kind": "safety screen",
+                "at": history.screen.at.isoformat(timespec="minutes"),
+                "text": ANSWER_WORDS[history.screen.answer],
+            }
+        )
     out = io.StringIO()
     write_csv(out, HISTORY_COLUMNS, rows)
     # The BOM lets spreadsheet apps detect UTF-8, so names and emoji open intact.

@@ -20,6 +20,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("feedback", "Tell the people who run me something"),
     ("mydata", "Download everything I store about you"),
     ("forget_me", "Delete everything I store about you"),
+    ("safety", "Signs to see a doctor about first"),
     ("help", "What I can do"),
     ("start", "Welcome and safety note"),
 )
@@ -61,7 +62,7 @@ def welcome(yoga_class: YogaClass, first_name: str) -> Reply:
         f"I guide you through <b>{escape(yoga_class.title)}</b> "
         f"({yoga_class.total_minutes} min), one pose at a time. Each cue comes by itself "
         "when the hold is over; tap <b>Easier option</b> for a gentler version, "
-        "<b>Next</b> to move on.\n\n"
+        "<b>Next</b> to move on, and <b>It hurts</b> whenever something does.\n\n"
         f"You'll need: {escape(props_line(yoga_class))}.\n\n"
         f"<b>Safety:</b> {escape(yoga_class.safety_note)}",
         start_keyboard(),
@@ -71,7 +72,11 @@ def welcome(yoga_class: YogaClass, first_name: str) -> Reply:
 def help_text() -> Reply:
     lines = ["Here is what I can do:", ""]
     lines += [f"/{name} — {description}" for name, description in COMMANDS]
-    lines += ["", "During a practice: Easier option, Next, Pause or Stop under each pose."]
+    lines += [
+        "",
+        "During a practice: Easier option, Next, It hurts and Pause under each pose "
+        "(Stop is under Pause).",
+    ]
     return plain("\n".join(lines))
 
 

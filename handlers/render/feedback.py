@@ -1,16 +1,24 @@
-"""/feedback: the prompt, the thanks, the refusals, and the copy for the team's chat."""
+"""/feedback: the prompt and its expiry, the thanks, the refusals, and the copy for the
+team's chat."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.feedback import MAX_CHARS, PER_HOUR, FeedbackItem, Refusal, Refused
+from bot.feedback import MAX_CHARS, PER_HOUR, WAIT_FOR, FeedbackItem, Refusal, Refused
 from handlers.buttons import CancelFeedback
 from handlers.render import Reply, plain
 
 ASK = (
-    "What would you like to tell the people who run me? Send it as your next message: "
-    "a cue that helped, one that confused you, anything."
+    "What would you like to tell the people who run me? Send it as your next message "
+    f"(within {WAIT_FOR // timedelta(minutes=1)} minutes): a cue that helped, one that "
+    "confused you, anything."
+)
+EXPIRED = (
+    "This request for feedback has expired. "
+    "Send /feedback when you'd like to write to the people who run me."
 )
 THANKS = "Thank you. Your note is saved and passed on to the people who run me. 🙏"
 CANCELLED = "All right, no note sent."
@@ -33,6 +41,11 @@ def thanks() -> Reply:
 
 def cancelled() -> Reply:
     return plain(CANCELLED)
+
+
+def expired() -> Reply:
+    """In place of the prompt, without its Cancel button: the next message is no note."""
+    return plain(EXPIRED)
 
 
 def refused(refusal: Refused, *, waiting: bool = False) -> Reply:

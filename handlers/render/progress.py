@@ -21,7 +21,8 @@ def _days(n: int) -> str:
 
 def _practice_line(p: RecentPractice) -> str:
     day = f"{p.day:%a} {p.day.day} {p.day:%b}"
-    return f"• {day} · {escape(p.class_title)} · {p.minutes} min · {STATUS_WORDS[p.status]}"
+    gentle = " · gentle" if p.gentle else ""
+    return f"• {day} · {escape(p.class_title)}{gentle} · {p.minutes} min · {STATUS_WORDS[p.status]}"
 
 
 def _score(value: float | None) -> str:

@@ -208,7 +208,12 @@ def _start_button() -> InlineKeyboardButton:
     return InlineKeyboardButton("Start practice", callback_data=StartButton().pack())
 
 
-def reminder(yoga_class: YogaClass) -> Reply:
+AFTER_A_HARD_DAY = (
+    "Last time your back felt worse afterwards. A gentle practice is fine today, or rest."
+)
+
+
+def reminder(yoga_class: YogaClass, *, after_a_hard_day: bool = False) -> Reply:
     def button(label: str, action: ReminderAction) -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=ReminderButton(action).pack())
 
@@ -221,12 +226,12 @@ def reminder(yoga_class: YogaClass) -> Reply:
             ],
         ]
     )
-    return html(
-        "Time for your practice 🌿\n"
-        f"{_class_line(yoga_class)}\n\n"
-        "A few quiet minutes for your back. Start when you're on the mat.",
-        keyboard,
+    nudge = (
+        AFTER_A_HARD_DAY
+        if after_a_hard_day
+        else "A few quiet minutes for your back. Start when you're on the mat."
     )
+    return html(f"Time for your practice 🌿\n{_class_line(yoga_class)}\n\n{nudge}", keyboard)
 
 
 def snoozed(yoga_class: YogaClass, status: ReminderStatus) -> Reply:

@@ -20,9 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("feedback_prompt_message_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("screen_answer", sa.String(length=16), nullable=True))
-        batch_op.add_column(
-            sa.Column("screened_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("screened_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("practice_sessions", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("gentle", sa.Boolean(), nullable=False, server_default=sa.false())

@@ -1,0 +1,124 @@
+"""What the practice service tells the chat: the cue shown for a step, the closing summary,
+an outcome of every change, and the ways into a new practice. Facts only, no sentences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.models import PracticeQuestion, PracticeStatus, StopReason
+from bot.safety import ScreenStatus
+from sequences import Step, YogaClass
+
+
+class EasierReason(StrEnum):
+    """Why a cue shows its pose's easier version."""
+
+    # The user tapped Easier option.
+    ASKED = "asked"
+    # A gentle practice: every pose in its easier version.
+    GENTLE = "gentle"
+    # The pose hurt the last time the user met it (bot.pose_memory).
+    HURT_LAST_TIME = "hurt_last_time"
+    # It hurt just now, and the user chose to try the easier version.
+    HURT_NOW = "hurt_now"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """What is shown for a step now."""
+
+    practice_id: int
+    step: int
+    total: int
+    pose: Step
+    hold_seconds: float
+    easier: EasierReason | None = None
+    paused: bool = False
+    # A question the cue asks while its clock is stopped (It hurts, Stop).
+    question: PracticeQuestion | None = None
+
+    @property
+    def easier_shown(self) -> bool:
+        return self.easier is not None
+
+    @property
+    def last(self) -> bool:
+        return self.step + 1 == self.total
+
+
+@dataclass(frozen=True)
+class Summary:
+    class_title: str
+    status: PracticeStatus
+    minutes: int
+    poses_done: int
+    total_poses: int
+    easier_used: int
+    # Only a finished class asks how the back feels afterwards; a stopped one may hurt.
+    ask_after: bool = False
+    gentle: bool = False
+    stop_reason: StopReason | None = None
+    # The pose it stopped on (0-based), for "carry on within 2 hours".
+    stopped_at: int | None = None
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class PracticeOutcome:
+    """What a change means for the chat: messages whose buttons go, the pressed cue drawn
+    again, a new cue to send (and then confirm), and the summary once the practice ends."""
+
+    practice_id: int
+    chat_id: int
+    retire: tuple[MessageRef, ...] = ()
+    redraw: Cue | None = None
+    show: Cue | None = None
+    summary: Summary | None = None
+
+
+# -- the ways into a new practice (PracticeService.way_in) -----------------------------------
+
+
+@dataclass(frozen=True)
+class ContinueOffer:
+    """A practice the user may carry on with: open (paused just now, since a new one was
+    asked for) or stopped a little while ago."""
+
+    practice_id: int
+    step: int
+    total: int
+    pose_title: str
+    stopped: bool
+    minutes_ago: int = 0
+
+
+@dataclass(frozen=True)
+class ScreenFirst:
+    """The red-flag screen comes first: it is due, or a sign was reported today."""
+
+    status: ScreenStatus
+
+
+@dataclass(frozen=True)
+class ReadyToCheckIn:
+    """Nothing stands in the way: the intro and the back check-in."""
+
+    yoga_class: YogaClass
+    felt_worse_last_time: bool = False
+
+
+WayIn = ContinueOffer | ScreenFirst | ReadyToCheckIn
+
+
+class Heard(StrEnum):
+    """What a typed message (not a command) means, when it changes no practice."""
+
+    CHAT = "chat"
+    DURING_PRACTICE = "during_practice"
+    PAIN_OUTSIDE_PRACTICE = "pain_outside_practice"

@@ -1,0 +1,140 @@
+"""The red-flag screen (bot.safety): its question, the follow-up about the emergency
+signs, the answers, the reminder on a rest day, and /safety.
+
+The bot is not a clinician: it names the signs, says who should look at them, and never
+says what they mean. Each message is read on a mat, in a few seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.models import ScreenAnswer
+from bot.safety import ScreenState, ScreenStatus
+from handlers.buttons import SafetyButton, SafetyChoice
+from handlers.render import Reply, plain
+
+QUESTION = "Before we start: do any of these apply to you?"
+# The cauda equina syndrome signs that NHS services treat as an emergency (GIRFT national
+# pathway for suspected cauda equina syndrome; NHS, "Back pain", when to get medical help).
+EMERGENCY_SIGNS = (
+    "New numbness around your groin, buttocks or inner thighs",
+    "New trouble controlling your bladder or bowels",
+    "Legs that are quickly getting weaker",
+)
+# The other red flags: NHS, "Back pain — when to get medical help" (nhs.uk), and NICE NG59
+# 1.1.1 (think of other causes before treating low back pain).
+OTHER_SIGNS = (
+    "Pain that began after a fall or accident",
+    "Fever, or feeling generally unwell",
+    "Weight loss you can't explain",
+    "Having had cancer",
+    "Pain that is constant and worse at night",
+    "Back pain that is new, and you're under 20 or over 55",
+)
+ALREADY_CHECKED = (
+    "If a clinician has already checked this and said gentle exercise is fine, "
+    "choose None of these."
+)
+NOT_ADVICE = "I'm not a clinician, and this is not medical advice."
+FOLLOW_UP = "Is it one of these?"
+
+NONE_OF_THESE = "None of these"
+I_HAVE_ONE = "I have one of these"
+YES_EMERGENCY = "Yes, one of these"
+NO_SOMETHING_ELSE = "No, something else"
+ANSWER_AGAIN = "Answer again"
+
+URGENT = (
+    "Please get urgent medical care now: call your local emergency number (999 in the UK) "
+    "or go to the emergency department (A&E).\n\n"
+    "These signs need a doctor today, so there is no class today. Take care."
+)
+SEE_CLINICIAN = (
+    "Thank you for telling me. Please see a doctor or physiotherapist before you start "
+    "these classes.\n\n"
+    "For today, rest, or lie in a comfortable position and breathe slowly. Once a "
+    "clinician has seen you, send /safety to answer again."
+)
+CLEARED = "Thank you."
+READY_WHEN_YOU_ARE = "Send /start_practice when you're ready."
+REST_TODAY = (
+    "Today is for rest. Please see a doctor or physiotherapist about what you told me "
+    "before you practise. Tapped it by mistake? Answer again below."
+)
+
+# The stored answer as /safety and /mydata name it.
+ANSWER_WORDS = {
+    ScreenAnswer.CLEAR: NONE_OF_THESE,
+    ScreenAnswer.SEE_CLINICIAN: "a sign to see a clinician about",
+    ScreenAnswer.URGENT: "an emergency sign",
+}
+
+
+def _bullets(signs: tuple[str, ...]) -> list[str]:
+    return [f"• {sign}" for sign in signs]
+
+
+def _keyboard(start: bool, *labelled: tuple[str, SafetyChoice]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=SafetyButton(choice, start).pack())]
+            for label, choice in labelled
+        ]
+    )
+
+
+def screen(start: bool) -> Reply:
+    """The screen; with `start`, answering None of these goes on to the class."""
+    signs = _bullets(EMERGENCY_SIGNS + OTHER_SIGNS)
+    text = "\n".join([QUESTION, *signs, "", ALREADY_CHECKED, NOT_ADVICE])
+    keyboard = _keyboard(start, (NONE_OF_THESE, SafetyChoice.NONE), (I_HAVE_ONE, SafetyChoice.SOME))
+    return plain(text, keyboard)
+
+
+def follow_up(start: bool) -> Reply:
+    """After I have one of these: only the emergency signs, to tell urgent from the rest."""
+    text = "\n".join([FOLLOW_UP, *_bullets(EMERGENCY_SIGNS)])
+    keyboard = _keyboard(
+        start, (YES_EMERGENCY, SafetyChoice.URGENT), (NO_SOMETHING_ELSE, SafetyChoice.OTHER)
+    )
+    return plain(text, keyboard)
+
+
+def urgent() -> Reply:
+    return plain(URGENT)
+
+
+def see_clinician() -> Reply:
+    return plain(SEE_CLINICIAN)
+
+
+def cleared(start: bool) -> Reply:
+    """None of these; on the way into a class the class follows, so nothing more is said."""
+    return plain(CLEARED if start else f"{CLEARED} {READY_WHEN_YOU_ARE}")
+
+
+def rest_today(status: ScreenStatus) -> Reply:
+    """A new practice asked for on the day a sign was reported (a *_TODAY status)."""
+    if status == ScreenStatus.URGENT_TODAY:
+        return urgent()
+    # In case the sign was tapped by mistake: the screen again, on the way into the class.
+    return plain(REST_TODAY, _keyboard(True, (ANSWER_AGAIN, SafetyChoice.AGAIN)))
+
+
+def last_answer(state: ScreenState, zone: tzinfo) -> str | None:
+    """The stored answer and the day it was given, in the user's zone; None before the
+    first answer."""
+    if state.answer is None or state.answered_at is None:
+        return None
+    day = state.answered_at.astimezone(zone)
+    return f"Last answer: {ANSWER_WORDS[state.answer]}, on {day.day} {day:%b}."
+
+
+def safety_screen(state: ScreenState, zone: tzinfo) -> Reply:
+    """/safety: the screen, under the answer already stored, if any."""
+    reply = screen(start=False)
+    told = last_answer(state, zone)
+    return reply if told is None else plain(f"{told}\n\n{reply.text}", reply.markup)
