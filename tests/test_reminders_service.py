@@ -29,6 +29,7 @@ from bot.reminders import (
 from bot.store import Store
 from bot.timezones import ZoneFinder, canonical_zone
 from handlers.render.reminders import input_error
+from tests.records import add_session
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -387,6 +388,26 @@ async def test_a_snoozed_reminder_is_dropped_once_the_user_practised(
     await reminders.snooze(ANA)
     await finish_practice(db_engine, ANA, utc(2026, 1, 5, 7, 55))
     assert await claim_at(reminders, clock, utc(2026, 1, 5, 8, 0)) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "hard"), [(2, 5, True), (2, 7, True), (2, 4, False), (None, None, False)]
+)
+async def test_the_reminder_after_a_practice_that_left_the_back_worse_says_so(
+    reminders: ReminderService,
+    clock: ManualClock,
+    db_engine: AsyncEngine,
+    before: int | None,
+    after: int | None,
+    hard: bool,
+) -> None:
+    await set_up(reminders, clock, utc(2026, 1, 5, 7), Schedule(7, 30))
+    await add_session(db_engine, ANA, utc(2026, 1, 4, 18), back_before=before, back_after=after)
+    [reminder] = await claim_at(reminders, clock, utc(2026, 1, 5, 7, 30))
+    assert reminder.after_a_hard_day is hard
+    # Two days on, the hard day is no longer mentioned.
+    [later] = await claim_at(reminders, clock, utc(2026, 1, 7, 7, 30))
+    assert later.after_a_hard_day is False
 
 
 # -- restarts, crashes, failures -------------------------------------------------------------
