@@ -1,25 +1,22 @@
-"""The practice service: which cue comes next, when, and what is recorded.
+"""The practice service: which cue comes next, when, and what is recorded; the ways into a
+practice; and the questions a practice asks when something hurts or the user stops.
 
 Plain Python over the store; it never talks to Telegram. Every user action names the step
 it was made on, and the service refuses it unless that step is still the current one.
 After every change it arms or cancels the practice's timer itself, through the `Timers`
-port, and returns one `PracticeOutcome` saying what the chat should now show.
+port, and returns one `PracticeOutcome` saying what the chat should now show. The
+machinery every action shares is in bot.practice_core.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
 
 from bot import pose_memory
-from bot.clock import Clock
 from bot.cues import (
     ContinueOffer,
     Cue,
-    EasierReason,
     Heard,
     MessageRef,
     PracticeOutcome,
@@ -36,25 +33,37 @@ from bot.models import (
     PracticeStatus,
     StopReason,
 )
-from bot.safety import (
-    Gate,
-    PainSignal,
-    ScreenStatus,
-    felt_worse,
-    gate,
-    pain_in,
-    screen_status,
+from bot.practice_core import (
+    CHOSEN_STOPS,
+    CONTINUE_WITHIN,
+    CUE_RETRY_DELAYS,
+    DUE_TOLERANCE,
+    MAX_ATTEMPTS,
+    PAIN_QUESTIONS,
+    SEND_GRACE,
+    STORE_RETRY,
+    Change,
+    NoTimers,
+    PracticeCore,
+    PracticePaused,
+    StaleAction,
+    Timers,
+    cue_message,
+    felt_worse_after,
 )
-from bot.store import Store, StoreUnavailable, UnitOfWork
+from bot.safety import Gate, PainSignal, ScreenStatus, gate, pain_in, screen_status
+from bot.store import StoreUnavailable, UnitOfWork
 from bot.timezones import user_zone
-from sequences import Step, YogaClass
+from sequences import YogaClass
 
 __all__ = [
+    "CONTINUE_WITHIN",
     "CUE_RETRY_DELAYS",
     "SEND_GRACE",
     "STORE_RETRY",
     "Cue",
     "MessageRef",
+    "NoTimers",
     "PracticeOutcome",
     "PracticePaused",
     "PracticeService",
@@ -63,101 +72,10 @@ __all__ = [
     "Timers",
 ]
 
-# A timer may fire a hair before its deadline; anything this close counts as due.
-DUE_TOLERANCE = timedelta(milliseconds=5)
-# A conditional update misses only when the row changed since it was read; a few fresh
-# reads settle any race between a timer, a button and a cue being confirmed.
-MAX_ATTEMPTS = 5
-# A cue that Telegram did not take is sent again after these pauses (seconds); after the
-# last one the practice pauses until the user is back, so no pose is ever skipped unseen.
-CUE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
-# When the database did not record a delivered cue, look at the practice again this soon.
-STORE_RETRY = timedelta(seconds=2)
-# A cue send that has neither succeeded nor failed this long after its hold ended is taken
-# as lost (the rate limiter may hold a send through a few 429s, so this is generous).
-SEND_GRACE = timedelta(seconds=60)
-# A practice the user stopped (Stop, or End for today) can be carried on this long after.
-CONTINUE_WITHIN = timedelta(hours=2)
-# Stops the user chose; a practice replaced by a new one or in an unreachable chat ended
-# without them asking, and is not offered again.
-CHOSEN_STOPS = (StopReason.BY_USER, StopReason.FOR_PAIN)
-# While one of these questions is open, only its own answers count.
-PAIN_QUESTIONS = (PracticeQuestion.HURT, PracticeQuestion.NUMB)
-
 log = logging.getLogger(__name__)
 
 
-class StaleAction(Exception):
-    """The button belongs to a pose that is over, or to someone else's practice."""
-
-
-class PracticePaused(StaleAction):
-    """The practice waits for the answer to "continue or start over?"; its cue's buttons
-    do nothing until then."""
-
-
-class Timers(Protocol):
-    """Wake-ups for deadlines. A timer is disposable: the deadline itself is a column, and
-    a timer that fires for a step that is over does nothing."""
-
-    def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
-        """Fire `advance_if_due(practice_id, step)` at `at`, replacing any earlier timer."""
-
-    def cancel(self, practice_id: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class _Change:
-    """A change made inside a unit of work, and what the timer must do once it is stored."""
-
-    outcome: PracticeOutcome
-    # (step, deadline) for the timer to arm, or cancel it: the practice no longer runs.
-    arm: tuple[int, datetime] | None = None
-    cancel: bool = False
-
-
-_Attempt = Callable[[UnitOfWork, Practice, YogaClass | None], Awaitable[_Change | None]]
-
-
-class NoTimers:
-    """For processes that never run a practice (the command line's reports)."""
-
-    def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
-        raise RuntimeError("this process runs no practice timers")
-
-    def cancel(self, practice_id: int) -> None:
-        raise RuntimeError("this process runs no practice timers")
-
-
-class PracticeService:
-    def __init__(
-        self,
-        store: Store,
-        catalog: dict[str, YogaClass],
-        clock: Clock,
-        timers: Timers,
-        time_scale: float = 1.0,
-        default_timezone: str = "UTC",
-    ) -> None:
-        if not catalog:
-            raise ValueError("the catalog has no class")
-        self._store = store
-        self._catalog = catalog
-        self._clock = clock
-        self._timers = timers
-        self._scale = time_scale
-        self._default_zone = default_timezone
-        # Cues Telegram took while the database could not record it: recorded when the
-        # practice's timer looks again (this process's timer, so this process's memory).
-        self._unrecorded: dict[int, tuple[Cue, int, int]] = {}
-
-    @property
-    def default_class(self) -> YogaClass:
-        return next(iter(self._catalog.values()))
-
-    def hold_of(self, step: Step) -> float:
-        return step.hold_seconds * self._scale
-
+class PracticeService(PracticeCore):
     # -- the way in ------------------------------------------------------------------------
 
     async def way_in(self, user_id: int, *, offer_continue: bool = True) -> WayIn:
@@ -179,7 +97,7 @@ class PracticeService:
         )
         if status != ScreenStatus.CLEAR:
             return ScreenFirst(status)
-        return ReadyToCheckIn(self.default_class, felt_worse_last_time=_felt_worse(latest))
+        return ReadyToCheckIn(self.default_class, felt_worse_last_time=felt_worse_after(latest))
 
     async def checked_in(
         self,
@@ -195,7 +113,7 @@ class PracticeService:
         async with self._store.read() as uow:
             if await uow.practices.started_by(chat_id, checkin_message_id):
                 raise StaleAction  # a second tap on the same question
-            worse = _felt_worse(await uow.practices.latest_of(user_id))
+            worse = felt_worse_after(await uow.practices.latest_of(user_id))
         decision = gate(score, felt_worse_last_time=worse)
         if decision != Gate.BEGIN:
             return decision
@@ -221,10 +139,10 @@ class PracticeService:
 
             async def attempt(
                 uow: UnitOfWork, row: Practice, yoga_class: YogaClass | None
-            ) -> _Change | None:
+            ) -> Change | None:
                 if not await uow.practices.ask(row, PracticeQuestion.RESTART, self._left(row)):
                     return None
-                return _Change(PracticeOutcome(row.id, row.chat_id), cancel=True)
+                return Change(PracticeOutcome(row.id, row.chat_id), cancel=True)
 
             paused = await self._change(practice.id, None, still_open, attempt)
             if paused is None:
@@ -272,7 +190,7 @@ class PracticeService:
 
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             assert yoga_class is not None
             now = self._clock()
             if practice.status == PracticeStatus.STOPPED:
@@ -284,11 +202,10 @@ class PracticeService:
                 deadline = now + timedelta(seconds=practice.remaining_seconds or 0.0)
                 if not await uow.practices.resume(practice.id, step, deadline):
                     return None
-            cue = await self._shown(uow, practice, yoga_class, paused=False, question=None)
-            outcome = PracticeOutcome(
-                practice.id, practice.chat_id, retire=_cue_message(practice), show=cue
-            )
-            return _Change(outcome, arm=(step, deadline))
+            old_cue = cue_message(practice)
+            cue = await self._shown_now(uow, practice.id, yoga_class)
+            outcome = PracticeOutcome(practice.id, practice.chat_id, retire=old_cue, show=cue)
+            return Change(outcome, arm=(step, deadline))
 
         outcome = await self._change(practice_id, step, theirs, attempt)
         if outcome is None:
@@ -427,13 +344,13 @@ class PracticeService:
 
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             assert yoga_class is not None
             deadline = self._clock() + timedelta(seconds=practice.remaining_seconds or 0.0)
             if not await uow.practices.resume(practice.id, practice.current_step, deadline):
                 return None
-            cue = await self._shown(uow, practice, yoga_class, paused=False)
-            return _Change(PracticeOutcome(practice.id, practice.chat_id, show=cue))
+            cue = await self._shown_now(uow, practice.id, yoga_class)
+            return Change(PracticeOutcome(practice.id, practice.chat_id, show=cue))
 
         practice = stalled[0]
         return await self._change(practice.id, practice.current_step, still_stalled, attempt)
@@ -444,35 +361,35 @@ class PracticeService:
     async def reveal_easier(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             assert yoga_class is not None
             await uow.practices.record_once(
                 practice.id, step, yoga_class.steps[step].id, EventKind.EASIER, self._clock()
             )
             cue = await self._shown(uow, practice, yoga_class)
-            return _Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue))
+            return Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue))
 
         return await self._act(user_id, practice_id, step, attempt)
 
     async def pause(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             assert yoga_class is not None
             if practice.status != PracticeStatus.ACTIVE or practice.hold_ends_at is None:
                 raise StaleAction
             remaining = self._left(practice)
             if not await uow.practices.pause(practice.id, step, remaining):
                 return None
-            cue = await self._shown(uow, practice, yoga_class, paused=True)
-            return _Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue), cancel=True)
+            cue = await self._shown_now(uow, practice.id, yoga_class)
+            return Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue), cancel=True)
 
         return await self._act(user_id, practice_id, step, attempt)
 
     async def resume(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             if practice.status != PracticeStatus.PAUSED:
                 raise StaleAction
             return await self._go_on(uow, practice, yoga_class)
@@ -488,7 +405,7 @@ class PracticeService:
     async def end(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             return await self._close(
                 uow,
                 practice,
@@ -528,14 +445,15 @@ class PracticeService:
 
         async def attempt(
             uow: UnitOfWork, row: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
+            old_cue = cue_message(row)
             change = await ask(uow, row, yoga_class)
             if change is None or change.outcome.redraw is None:
                 return change
             outcome = PracticeOutcome(
-                row.id, row.chat_id, retire=_cue_message(row), show=change.outcome.redraw
+                row.id, row.chat_id, retire=old_cue, show=change.outcome.redraw
             )
-            return _Change(outcome, cancel=True)
+            return Change(outcome, cancel=True)
 
         return await self._act(
             user_id, practice.id, practice.current_step, attempt, during_question=True
@@ -562,7 +480,7 @@ class PracticeService:
 
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             assert yoga_class is not None
             pose = yoga_class.steps[step]
             await uow.practices.record_once(
@@ -571,9 +489,9 @@ class PracticeService:
             deadline = self._clock() + timedelta(seconds=self.hold_of(pose))
             if not await uow.practices.resume(practice.id, step, deadline):
                 return None
-            cue = await self._shown(uow, practice, yoga_class, paused=False, question=None)
+            cue = await self._shown_now(uow, practice.id, yoga_class)
             outcome = PracticeOutcome(practice.id, practice.chat_id, redraw=cue)
-            return _Change(outcome, arm=(step, deadline))
+            return Change(outcome, arm=(step, deadline))
 
         return await self._answer(user_id, practice_id, step, PAIN_QUESTIONS, attempt)
 
@@ -585,7 +503,7 @@ class PracticeService:
     async def end_for_pain(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             return await self._close(
                 uow,
                 practice,
@@ -611,7 +529,7 @@ class PracticeService:
 
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             assert practice.hold_ends_at is not None and yoga_class is not None
             now = self._clock()
             if practice.cue_message_id is None:
@@ -621,12 +539,12 @@ class PracticeService:
                 given_up_at = practice.hold_ends_at + SEND_GRACE
                 if practice.cue_attempts == 0 and now < given_up_at:
                     outcome = PracticeOutcome(practice.id, practice.chat_id)
-                    return _Change(outcome, arm=(step, given_up_at))
+                    return Change(outcome, arm=(step, given_up_at))
                 cue = await self._shown(uow, practice, yoga_class)
-                return _Change(PracticeOutcome(practice.id, practice.chat_id, show=cue))
+                return Change(PracticeOutcome(practice.id, practice.chat_id, show=cue))
             if practice.hold_ends_at - now > DUE_TOLERANCE:
                 outcome = PracticeOutcome(practice.id, practice.chat_id)
-                return _Change(outcome, arm=(step, practice.hold_ends_at))
+                return Change(outcome, arm=(step, practice.hold_ends_at))
             return await self._next_attempt(skipped=False)(uow, practice, yoga_class)
 
         return await self._change(practice_id, step, due, attempt)
@@ -670,7 +588,7 @@ class PracticeService:
 
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
+        ) -> Change | None:
             return await self._close(
                 uow, practice, PracticeStatus.STOPPED, skipped=False, reason=StopReason.UNREACHABLE
             )
@@ -686,292 +604,3 @@ class PracticeService:
             if practice is None or practice.class_id not in self._catalog:
                 raise StaleAction
             return await self._shown(uow, practice, self._catalog[practice.class_id])
-
-    # -- internals -------------------------------------------------------------------------
-
-    async def _act(
-        self,
-        user_id: int,
-        practice_id: int,
-        step: int,
-        attempt: _Attempt,
-        *,
-        during_question: bool = False,
-    ) -> PracticeOutcome:
-        """A user's press: only on their own open practice, on the step still current, and
-        (unless `during_question`) with no question waiting for its answer."""
-        paused_for_restart = False
-
-        def theirs(practice: Practice) -> bool:
-            nonlocal paused_for_restart
-            if practice.user_id != user_id or practice.status not in OPEN_STATUSES:
-                return False
-            if practice.question == PracticeQuestion.RESTART and not during_question:
-                paused_for_restart = True
-                return False
-            return practice.question is None or during_question
-
-        outcome = await self._change(practice_id, step, theirs, attempt)
-        if outcome is None:
-            raise PracticePaused if paused_for_restart else StaleAction
-        return outcome
-
-    async def _answer(
-        self,
-        user_id: int,
-        practice_id: int,
-        step: int,
-        questions: tuple[PracticeQuestion, ...],
-        attempt: _Attempt,
-    ) -> PracticeOutcome:
-        """An answer to one of `questions`, while that question is the one open."""
-
-        def asked(practice: Practice) -> bool:
-            return (
-                practice.user_id == user_id
-                and practice.status in OPEN_STATUSES
-                and practice.question in questions
-            )
-
-        outcome = await self._change(practice_id, step, asked, attempt)
-        if outcome is None:
-            raise StaleAction
-        return outcome
-
-    def _ask(self, question: PracticeQuestion) -> _Attempt:
-        """Stop the pose's clock and draw the cue again with `question`. Asking what is
-        already asked changes nothing but draws it again (a double tap)."""
-
-        async def attempt(
-            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
-            assert yoga_class is not None
-            step = practice.current_step
-            if question in PAIN_QUESTIONS:
-                await uow.practices.record_once(
-                    practice.id, step, yoga_class.steps[step].id, EventKind.HURT, self._clock()
-                )
-            if practice.question != question and not await uow.practices.ask(
-                practice, question, self._left(practice)
-            ):
-                return None
-            cue = await self._shown(uow, practice, yoga_class, paused=True, question=question)
-            return _Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue), cancel=True)
-
-        return attempt
-
-    async def _go_on(
-        self, uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-    ) -> _Change | None:
-        """The clock runs again for what is left of the hold."""
-        assert yoga_class is not None
-        step = practice.current_step
-        deadline = self._clock() + timedelta(seconds=practice.remaining_seconds or 0.0)
-        if not await uow.practices.resume(practice.id, step, deadline):
-            return None
-        cue = await self._shown(uow, practice, yoga_class, paused=False, question=None)
-        outcome = PracticeOutcome(practice.id, practice.chat_id, redraw=cue)
-        return _Change(outcome, arm=(step, deadline))
-
-    def _left(self, practice: Practice) -> float:
-        """Seconds left of the current hold, as the clock stands now (scaled time)."""
-        if practice.status == PracticeStatus.PAUSED:
-            return practice.remaining_seconds or 0.0
-        if practice.hold_ends_at is None:
-            return 0.0
-        return max(0.0, (practice.hold_ends_at - self._clock()).total_seconds())
-
-    async def _change(
-        self,
-        practice_id: int,
-        step: int | None,
-        allowed: Callable[[Practice], bool],
-        attempt: _Attempt,
-        *,
-        any_class: bool = False,
-    ) -> PracticeOutcome | None:
-        """Run `attempt` in a unit of work on the practice as it is now, if `allowed` and
-        still on `step`; then tell the timer. An attempt whose conditional update missed
-        (the row changed between read and write) is tried again on a fresh read."""
-        for _ in range(MAX_ATTEMPTS):
-            async with self._store.write() as uow:
-                practice = await uow.practices.get(practice_id)
-                if (
-                    practice is None
-                    or (step is not None and practice.current_step != step)
-                    or not allowed(practice)
-                    or (practice.class_id not in self._catalog and not any_class)
-                ):
-                    return None
-                change = await attempt(uow, practice, self._catalog.get(practice.class_id))
-            if change is not None:
-                # Only once the change is stored: a timer never runs ahead of its row.
-                if change.cancel:
-                    self._timers.cancel(practice_id)
-                elif change.arm is not None:
-                    self._timers.arm(practice_id, change.arm[0], practice.chat_id, change.arm[1])
-                return change.outcome
-        return None
-
-    def _next_attempt(self, *, skipped: bool) -> _Attempt:
-        async def attempt(
-            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> _Change | None:
-            assert yoga_class is not None
-            step = practice.current_step
-            if step + 1 >= len(yoga_class.steps):
-                return await self._close(
-                    uow, practice, PracticeStatus.FINISHED, skipped=skipped, announce=True
-                )
-            now = self._clock()
-            following = yoga_class.steps[step + 1]
-            deadline = now + timedelta(seconds=self.hold_of(following))
-            moved = await uow.practices.move_to_step(
-                practice,
-                to_step=step + 1,
-                hold_ends_at=deadline,
-                practised_seconds=practice.practised_seconds + self._spent(practice, yoga_class),
-                skipped_step_id=yoga_class.steps[step].id if skipped else None,
-                now=now,
-            )
-            if not moved:
-                return None
-            outcome = PracticeOutcome(
-                practice.id,
-                practice.chat_id,
-                retire=_cue_message(practice),
-                show=self._cue(practice, yoga_class, step + 1),
-            )
-            return _Change(outcome, arm=(step + 1, deadline))
-
-        return attempt
-
-    async def _close(
-        self,
-        uow: UnitOfWork,
-        practice: Practice,
-        status: PracticeStatus,
-        *,
-        skipped: bool,
-        announce: bool = False,
-        reason: StopReason | None = None,
-    ) -> _Change | None:
-        """End the practice. With `announce` (the user stopped it, or it finished), its
-        summary is shown and owed until delivered; a practice replaced by a new one or in a
-        chat that cannot be reached ends quietly."""
-        yoga_class = self._catalog.get(practice.class_id)
-        # A practice whose class file is gone has nothing left to time or summarise.
-        spent = self._spent(practice, yoga_class) if yoga_class else 0.0
-        practised = practice.practised_seconds + spent
-        closed = await uow.practices.close(
-            practice,
-            status=status,
-            practised_seconds=practised,
-            skipped_step_id=(
-                yoga_class.steps[practice.current_step].id if skipped and yoga_class else None
-            ),
-            now=self._clock(),
-            announce=announce and yoga_class is not None,
-            stop_reason=reason,
-        )
-        if not closed:
-            return None
-        summary = None
-        if announce and yoga_class is not None:
-            ended = await uow.practices.get(practice.id)
-            assert ended is not None
-            summary = await self._summary(uow, ended, yoga_class, status)
-        outcome = PracticeOutcome(
-            practice.id, practice.chat_id, retire=_cue_message(practice), summary=summary
-        )
-        return _Change(outcome, cancel=True)
-
-    async def _summary(
-        self, uow: UnitOfWork, practice: Practice, yoga_class: YogaClass, status: PracticeStatus
-    ) -> Summary:
-        counts = await uow.practices.event_counts(practice.id)
-        stopped = status == PracticeStatus.STOPPED
-        return Summary(
-            class_title=yoga_class.title,
-            status=status,
-            minutes=round(practice.practised_seconds / 60),
-            poses_done=counts.get(EventKind.SHOWN, 0),
-            total_poses=len(yoga_class.steps),
-            easier_used=counts.get(EventKind.EASIER, 0),
-            ask_after=status == PracticeStatus.FINISHED,
-            gentle=practice.gentle,
-            stop_reason=practice.stop_reason if stopped else None,
-            stopped_at=practice.current_step if stopped else None,
-        )
-
-    def _spent(self, practice: Practice, yoga_class: YogaClass) -> float:
-        """Seconds of the class's own time spent on the current step, whatever the scale."""
-        step = yoga_class.steps[practice.current_step]
-        remaining = self._left(practice)
-        return min(step.hold_seconds, max(0.0, step.hold_seconds - remaining / self._scale))
-
-    async def _shown(
-        self,
-        uow: UnitOfWork,
-        practice: Practice,
-        yoga_class: YogaClass,
-        *,
-        paused: bool | None = None,
-        question: PracticeQuestion | bool | None = True,
-    ) -> Cue:
-        """The current step's cue as stored: easier version or not, paused or not, and the
-        question it asks (`question=True`: as stored)."""
-        step = practice.current_step
-        events = await uow.practices.events_at(practice.id, step)
-        is_paused = practice.status == PracticeStatus.PAUSED if paused is None else paused
-        asked = practice.question if question is True else question
-        return self._cue(
-            practice,
-            yoga_class,
-            step,
-            events=events,
-            paused=is_paused,
-            question=asked if isinstance(asked, PracticeQuestion) else None,
-        )
-
-    def _cue(
-        self,
-        practice: Practice,
-        yoga_class: YogaClass,
-        step: int,
-        *,
-        events: set[EventKind] | None = None,
-        paused: bool = False,
-        question: PracticeQuestion | None = None,
-    ) -> Cue:
-        pose = yoga_class.steps[step]
-        return Cue(
-            practice_id=practice.id,
-            step=step,
-            total=len(yoga_class.steps),
-            pose=pose,
-            hold_seconds=pose.hold_seconds,
-            easier=_easier_reason(practice, pose, events or set()),
-            paused=paused,
-            question=question,
-        )
-
-
-def _easier_reason(practice: Practice, pose: Step, events: set[EventKind]) -> EasierReason | None:
-    if EventKind.EASIER in events:
-        return EasierReason.HURT_NOW if EventKind.HURT in events else EasierReason.ASKED
-    if practice.gentle:
-        return EasierReason.GENTLE
-    if pose.id in pose_memory.unpack(practice.easier_from_start):
-        return EasierReason.HURT_LAST_TIME
-    return None
-
-
-def _felt_worse(practice: Practice | None) -> bool:
-    return practice is not None and felt_worse(practice.back_before, practice.back_after)
-
-
-def _cue_message(practice: Practice) -> tuple[MessageRef, ...]:
-    if practice.cue_message_id is None:
-        return ()
-    return (MessageRef(practice.chat_id, practice.cue_message_id),)
