@@ -37,6 +37,8 @@ class Cue:
     paused: bool = False
     # A question the cue asks while its clock is stopped (It hurts, Stop).
     question: PracticeQuestion | None = None
+    # The practice ended on this cue: drawn as it was, with nothing left to press.
+    over: bool = False
 
     @property
     def easier_shown(self) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -295,6 +295,7 @@ class PracticeCore:
         chat that cannot be reached ends quietly."""
         yoga_class = self._catalog.get(practice.class_id)
         old_cue = cue_message(practice)
+        answered = practice.question is not None
         # A practice whose class file is gone has nothing left to time or summarise.
         spent = self._spent(practice, yoga_class) if yoga_class else 0.0
         practised = practice.practised_seconds + spent
@@ -311,12 +312,17 @@ class PracticeCore:
         )
         if not closed:
             return None
-        summary = None
+        summary, last = None, None
         if announce and yoga_class is not None:
             ended = await uow.practices.get(practice.id)
             assert ended is not None
             summary = await self._summary(uow, ended, yoga_class, status)
-        outcome = PracticeOutcome(practice.id, practice.chat_id, retire=old_cue, summary=summary)
+            if answered:
+                # Ended from a question on the cue: the cue no longer asks it.
+                last = replace(await self._shown(uow, ended, yoga_class), over=True)
+        outcome = PracticeOutcome(
+            practice.id, practice.chat_id, retire=old_cue, redraw=last, summary=summary
+        )
         return Change(outcome, cancel=True)
 
     async def _summary(

@@ -146,7 +146,7 @@ async def present(
         afresh = await messages.edit(
             bot, pressed.chat_id, pressed.message_id, render.cue(outcome.redraw)
         )
-        if afresh is not None:
+        if afresh is not None and not outcome.redraw.over:
             await _confirm(bot, services, outcome.redraw, afresh.chat.id, afresh.message_id)
     if outcome.show is not None:
         await _send_cue(bot, services, outcome.show, outcome.chat_id)

@@ -159,6 +159,9 @@ async def test_pain_typed_during_a_paused_pose_asks_beside_the_words(
         await user.tap(asked.message_id, text="End for today")
         done = await emulator.wait_for(has_message(user, "Practice ended for today"))
         assert "right call" in done.plain
+        # The cue it ended on no longer asks, and has nothing left to press.
+        await emulator.wait_for(lambda: "ease off" not in (asked.plain or ""))
+        assert asked.plain.startswith("1/3 · Pose 1") and not button_texts(asked)
         # After the class, pain words get a kind word and where to look for help.
         await user.send("still sore")
         await emulator.wait_for(has_message(user, render.PAIN_OUTSIDE_PRACTICE))

@@ -220,6 +220,7 @@ async def test_stop_asks_once_then_ends_the_practice_as_stopped(
         await user.tap(cue.message_id, text="End practice")
         done = await emulator.wait_for(has_message(user, "Practice stopped"))
         assert "within 2 hours" in done.plain
+        await emulator.wait_for(lambda: "End the practice here?" not in (cue.plain or ""))
         assert "1 of 3 poses" in done.plain
         await emulator.wait_for(lambda: not button_texts(cue))
         assert [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []

@@ -81,7 +81,7 @@ async def test_safety_shows_the_screen_and_none_of_these_is_stored(
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
         screen = await reply_to(user, "/safety")
         assert screen.plain is not None
-        assert screen.plain.startswith(render.QUESTION)
+        assert screen.plain.startswith(render.ASKED_AGAIN)
         assert "Last answer" not in screen.plain
         assert all(sign in screen.plain for sign in render.EMERGENCY_SIGNS + render.OTHER_SIGNS)
         assert button_texts(screen) == [render.NONE_OF_THESE, render.I_HAVE_ONE]
@@ -161,7 +161,7 @@ async def test_safety_says_what_was_answered_and_when_in_the_users_zone(
     assert again.plain.splitlines()[:3] == [
         "Last answer: None of these, on 3 Nov.",
         "",
-        render.QUESTION,
+        render.ASKED_AGAIN,
     ]
     assert button_texts(again) == [render.NONE_OF_THESE, render.I_HAVE_ONE]
 

@@ -83,6 +83,8 @@ def cue(cue: Cue) -> Reply:
         because = EASIER_BECAUSE.get(cue.easier)
         if because:
             lines.append(f"<i>{because}</i>")
+    if cue.over:
+        return html("\n".join(lines))
     if cue.question is not None:
         lines += ["", QUESTION_TEXT[cue.question]]
     elif cue.paused:
@@ -151,10 +153,8 @@ def continue_offer(offer: ContinueOffer) -> Reply:
         carry_on = "Continue"
     keyboard = InlineKeyboardMarkup(
         [
-            [
-                button(carry_on, PracticeAction.CONTINUE),
-                button("Start over", PracticeAction.START_OVER),
-            ]
+            [button(carry_on, PracticeAction.CONTINUE)],
+            [button("Start over", PracticeAction.START_OVER)],
         ]
     )
     return html(text, keyboard)

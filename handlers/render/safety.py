@@ -17,6 +17,8 @@ from handlers.buttons import SafetyButton, SafetyChoice
 from handlers.render import Reply, plain
 
 QUESTION = "Before we start: do any of these apply to you?"
+# The same question outside the way into a class (/safety).
+ASKED_AGAIN = "Do any of these apply to you?"
 # The cauda equina syndrome signs that NHS services treat as an emergency (GIRFT national
 # pathway for suspected cauda equina syndrome; NHS, "Back pain", when to get medical help).
 EMERGENCY_SIGNS = (
@@ -89,7 +91,8 @@ def _keyboard(start: bool, *labelled: tuple[str, SafetyChoice]) -> InlineKeyboar
 def screen(start: bool) -> Reply:
     """The screen; with `start`, answering None of these goes on to the class."""
     signs = _bullets(EMERGENCY_SIGNS + OTHER_SIGNS)
-    text = "\n".join([QUESTION, *signs, "", ALREADY_CHECKED, NOT_ADVICE])
+    question = QUESTION if start else ASKED_AGAIN
+    text = "\n".join([question, *signs, "", ALREADY_CHECKED, NOT_ADVICE])
     keyboard = _keyboard(start, (NONE_OF_THESE, SafetyChoice.NONE), (I_HAVE_ONE, SafetyChoice.SOME))
     return plain(text, keyboard)
 
