@@ -64,7 +64,8 @@ def welcome(yoga_class: YogaClass, first_name: str) -> Reply:
         "when the hold is over; tap <b>Easier option</b> for a gentler version, "
         "<b>Next</b> to move on, and <b>It hurts</b> whenever something does.\n\n"
         f"You'll need: {escape(props_line(yoga_class))}.\n\n"
-        f"<b>Safety:</b> {escape(yoga_class.safety_note)}",
+        f"<b>Safety:</b> {escape(yoga_class.safety_note)} /safety lists the signs that need "
+        "a doctor first.",
         start_keyboard(),
     )
 
