@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from bot.clock import Clock
@@ -144,7 +144,10 @@ def felt_worse(before: int | None, after: int | None) -> bool:
 class ScreenState:
     status: ScreenStatus
     answer: ScreenAnswer | None
-    answered_at: datetime | None
+    # The user's own day of the answer (in their zone), for "Last answer: ..., on 3 Nov".
+    answered_on: date | None
+    # The screen was clear already when this answer came (a second tap on None of these).
+    was_clear: bool = False
 
 
 class SafetyService:
@@ -160,16 +163,22 @@ class SafetyService:
     ) -> ScreenState:
         now = self._clock()
         async with self._store.write() as uow:
+            before = await uow.users.get(user_id)
+            zone = user_zone(before.timezone if before else None, self._default_zone)
+            was_clear = before is not None and (
+                screen_status(before.screen_answer, before.screened_at, now, zone)
+                == ScreenStatus.CLEAR
+            )
             await uow.users.save(user_id, chat_id, first_name, now)
             await uow.users.set_screen(user_id, answer, now)
-            zone = user_zone(await uow.users.timezone_of(user_id), self._default_zone)
-        return ScreenState(screen_status(answer, now, now, zone), answer, now)
+        status = screen_status(answer, now, now, zone)
+        return ScreenState(status, answer, now.astimezone(zone).date(), was_clear=was_clear)
 
     async def state(self, user_id: int) -> ScreenState:
         async with self._store.read() as uow:
             user = await uow.users.get(user_id)
-        if user is None:
+        if user is None or user.screened_at is None:
             return ScreenState(ScreenStatus.DUE, None, None)
         zone = user_zone(user.timezone, self._default_zone)
         status = screen_status(user.screen_answer, user.screened_at, self._clock(), zone)
-        return ScreenState(status, user.screen_answer, user.screened_at)
+        return ScreenState(status, user.screen_answer, user.screened_at.astimezone(zone).date())

@@ -7,8 +7,6 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.models import ScreenAnswer
-from bot.safety import ScreenStatus
-from bot.timezones import zone
 from handlers import messages, practice
 from handlers.buttons import SafetyButton, SafetyChoice
 from handlers.context import YogaContext
@@ -19,11 +17,8 @@ from handlers.render import safety as render
 async def safety_command(update: Update, context: YogaContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
-    services = context.services
-    state = await services.safety.state(user.id)
-    # The zone reminders and streaks use too, so the date shown is the user's own day.
-    user_zone = zone((await services.reminders.status(user.id)).zone)
-    await messages.send(context.bot, chat.id, render.safety_screen(state, user_zone))
+    state = await context.services.safety.state(user.id)
+    await messages.send(context.bot, chat.id, render.safety_screen(state))
 
 
 async def screen_button(update: Update, context: YogaContext) -> None:
@@ -52,11 +47,10 @@ async def screen_button(update: Update, context: YogaContext) -> None:
             await messages.answer(query)
             await messages.edit_pressed(context.bot, query, render.see_clinician())
         case SafetyChoice.NONE:
+            state = await safety.answer(user.id, chat_id, user.first_name, ScreenAnswer.CLEAR)
             # A second tap that reached the bot before its buttons were gone finds the
             # screen clear already: the class it asked for is under way, so it starts nothing.
-            was_clear = (await safety.state(user.id)).status == ScreenStatus.CLEAR
-            await safety.answer(user.id, chat_id, user.first_name, ScreenAnswer.CLEAR)
-            goes_on = press.start and not was_clear
+            goes_on = press.start and not state.was_clear
             await messages.answer(query)
             await messages.edit_pressed(context.bot, query, render.cleared(start=goes_on))
             if goes_on:

@@ -7,8 +7,6 @@ says what they mean. Each message is read on a mat, in a few seconds.
 
 from __future__ import annotations
 
-from datetime import tzinfo
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.models import ScreenAnswer
@@ -127,17 +125,16 @@ def rest_today(status: ScreenStatus) -> Reply:
     return plain(REST_TODAY, _keyboard(True, (ANSWER_AGAIN, SafetyChoice.AGAIN)))
 
 
-def last_answer(state: ScreenState, zone: tzinfo) -> str | None:
-    """The stored answer and the day it was given, in the user's zone; None before the
-    first answer."""
-    if state.answer is None or state.answered_at is None:
+def last_answer(state: ScreenState) -> str | None:
+    """The stored answer and the user's day it was given; None before the first answer."""
+    if state.answer is None or state.answered_on is None:
         return None
-    day = state.answered_at.astimezone(zone)
+    day = state.answered_on
     return f"Last answer: {ANSWER_WORDS[state.answer]}, on {day.day} {day:%b}."
 
 
-def safety_screen(state: ScreenState, zone: tzinfo) -> Reply:
+def safety_screen(state: ScreenState) -> Reply:
     """/safety: the screen, under the answer already stored, if any."""
     reply = screen(start=False)
-    told = last_answer(state, zone)
+    told = last_answer(state)
     return reply if told is None else plain(f"{told}\n\n{reply.text}", reply.markup)
