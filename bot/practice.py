@@ -403,18 +403,7 @@ class PracticeService(PracticeCore):
         return await self._act(user_id, practice_id, step, self._ask(PracticeQuestion.STOP))
 
     async def end(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
-        async def attempt(
-            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> Change | None:
-            return await self._close(
-                uow,
-                practice,
-                PracticeStatus.STOPPED,
-                skipped=False,
-                announce=True,
-                reason=StopReason.BY_USER,
-            )
-
+        attempt = self._stop_attempt(StopReason.BY_USER)
         return await self._answer(user_id, practice_id, step, (PracticeQuestion.STOP,), attempt)
 
     async def keep_going(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
@@ -501,18 +490,7 @@ class PracticeService(PracticeCore):
         )
 
     async def end_for_pain(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
-        async def attempt(
-            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
-        ) -> Change | None:
-            return await self._close(
-                uow,
-                practice,
-                PracticeStatus.STOPPED,
-                skipped=False,
-                announce=True,
-                reason=StopReason.FOR_PAIN,
-            )
-
+        attempt = self._stop_attempt(StopReason.FOR_PAIN)
         return await self._answer(user_id, practice_id, step, PAIN_QUESTIONS, attempt)
 
     # -- what the timer and the process do -------------------------------------------------

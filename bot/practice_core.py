@@ -280,6 +280,18 @@ class PracticeCore:
 
         return attempt
 
+    def _stop_attempt(self, reason: StopReason) -> Attempt:
+        """End the practice as stopped, for `reason`, with its closing message."""
+
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> Change | None:
+            return await self._close(
+                uow, practice, PracticeStatus.STOPPED, skipped=False, announce=True, reason=reason
+            )
+
+        return attempt
+
     async def _close(
         self,
         uow: UnitOfWork,
