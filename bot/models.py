@@ -67,6 +67,8 @@ class EventKind(enum.StrEnum):
     SKIPPED = "skipped"
     # The user said the pose hurt (the It hurts button, or pain words typed during it).
     HURT = "hurt"
+    # +15 s on the pose's hold (once per press).
+    MORE_TIME = "more_time"
 
 
 class PracticeQuestion(enum.StrEnum):
@@ -99,6 +101,28 @@ class ScreenAnswer(enum.StrEnum):
     URGENT = "urgent"
 
 
+class ClassLength(enum.StrEnum):
+    FULL = "full"
+    # The steps a class file marks `short: true`.
+    SHORT = "short"
+
+
+class Pace(enum.StrEnum):
+    SLOW = "slow"
+    NORMAL = "normal"
+    QUICK = "quick"
+
+
+class EasierMode(enum.StrEnum):
+    """When a cue shows its pose's easier version from the start."""
+
+    # Only when the user taps Easier option (a pose that hurt last time still comes gentler).
+    AS_ASKED = "as_asked"
+    # As the user's history says (bot.pose_memory).
+    REMEMBERED = "remembered"
+    ALWAYS = "always"
+
+
 def _enum_column(enum_type: type[enum.StrEnum]) -> Enum:
     # Stored as short strings (the values), so new members need no ALTER on any database.
     return Enum(
@@ -124,6 +148,22 @@ class User(Base):
         _enum_column(ScreenAnswer), default=None
     )
     screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # /settings (bot.user_settings); every practice takes them as it starts.
+    class_length: Mapped[ClassLength] = mapped_column(
+        _enum_column(ClassLength), default=ClassLength.FULL, server_default=ClassLength.FULL.value
+    )
+    pace: Mapped[Pace] = mapped_column(
+        _enum_column(Pace), default=Pace.NORMAL, server_default=Pace.NORMAL.value
+    )
+    easier_mode: Mapped[EasierMode] = mapped_column(
+        _enum_column(EasierMode),
+        default=EasierMode.REMEMBERED,
+        server_default=EasierMode.REMEMBERED.value,
+    )
+    # The slow pace was suggested once (after extra time on many poses); never again.
+    slow_pace_suggested: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     practices: Mapped[list[Practice]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -173,6 +213,13 @@ class Practice(Base):
         _enum_column(PracticeQuestion), default=None
     )
     stop_reason: Mapped[StopReason | None] = mapped_column(_enum_column(StopReason), default=None)
+    # The settings the practice started with: which steps it runs, and how long each hold is.
+    class_length: Mapped[ClassLength] = mapped_column(
+        _enum_column(ClassLength), default=ClassLength.FULL, server_default=ClassLength.FULL.value
+    )
+    pace_factor: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    # Seconds (class time) added to the current step's hold with +15 s; 0 on a new step.
+    extra_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     user: Mapped[User] = relationship(back_populates="practices")
     events: Mapped[list[StepEvent]] = relationship(

@@ -21,6 +21,7 @@ from bot.safety import SafetyService
 from bot.settings import Settings
 from bot.stats import StatsService
 from bot.store import Store
+from bot.user_settings import UserSettingsService
 from sequences import YogaClass
 
 
@@ -31,6 +32,7 @@ class Services:
     practice: PracticeService
     checkin: CheckinService
     safety: SafetyService
+    user_settings: UserSettingsService
     reminders: ReminderService
     progress: ProgressService
     feedback: FeedbackService
@@ -55,6 +57,7 @@ def build_services(
         practice=practice,
         checkin=CheckinService(store),
         safety=SafetyService(store, clock, zone),
+        user_settings=UserSettingsService(store, clock),
         reminders=reminders,
         progress=ProgressService(store, catalog, clock, zone),
         feedback=FeedbackService(store, catalog, clock),

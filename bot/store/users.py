@@ -6,15 +6,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.database import changed_rows
 from bot.models import (
     OPEN_STATUSES,
+    ClassLength,
+    EasierMode,
     EventKind,
     Feedback,
+    Pace,
     Practice,
     PracticeStatus,
     Reminder,
@@ -54,6 +59,26 @@ class UserRepository:
 
     async def set_timezone(self, user_id: int, name: str) -> None:
         await self._db.execute(update(User).where(User.id == user_id).values(timezone=name))
+
+    async def settings_of(self, user_id: int) -> tuple[ClassLength, Pace, EasierMode] | None:
+        row = (
+            await self._db.execute(
+                select(User.class_length, User.pace, User.easier_mode).where(User.id == user_id)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    async def set_setting(self, user_id: int, column: str, value: StrEnum) -> None:
+        await self._db.execute(update(User).where(User.id == user_id).values({column: value}))
+
+    async def mark_slow_pace_suggested(self, user_id: int) -> bool:
+        """Once per user: False when it was suggested already."""
+        marked = await self._db.execute(
+            update(User)
+            .where(User.id == user_id, User.slow_pace_suggested.is_(False))
+            .values(slow_pace_suggested=True)
+        )
+        return changed_rows(marked) == 1
 
     async def set_screen(self, user_id: int, answer: ScreenAnswer, at: datetime) -> None:
         await self._db.execute(

@@ -1,0 +1,70 @@
+"""A user's /settings: class length, pace and when easier options show, stored per user.
+
+Every practice takes the settings in force when it starts and keeps them (a change in the
+middle of a class applies from the next one), so a restart never changes a running class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.clock import Clock
+from bot.models import ClassLength, EasierMode, Pace
+from bot.store import Store, UnitOfWork
+
+# Holds are multiplied by these, on top of the deployment's TIME_SCALE.
+PACE_FACTORS = {Pace.SLOW: 1.25, Pace.NORMAL: 1.0, Pace.QUICK: 0.75}
+
+
+class Setting(StrEnum):
+    CLASS_LENGTH = "class_length"
+    PACE = "pace"
+    EASIER_MODE = "easier_mode"
+
+
+CHOICES: dict[Setting, type[StrEnum]] = {
+    Setting.CLASS_LENGTH: ClassLength,
+    Setting.PACE: Pace,
+    Setting.EASIER_MODE: EasierMode,
+}
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    class_length: ClassLength = ClassLength.FULL
+    pace: Pace = Pace.NORMAL
+    easier_mode: EasierMode = EasierMode.REMEMBERED
+
+    @property
+    def pace_factor(self) -> float:
+        return PACE_FACTORS[self.pace]
+
+
+class UserSettingsService:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def of(self, user_id: int) -> UserSettings:
+        """The user's settings; the defaults for someone not stored yet."""
+        async with self._store.read() as uow:
+            return await settings_in(uow, user_id)
+
+    async def change(
+        self, user_id: int, chat_id: int, first_name: str, setting: Setting, value: StrEnum
+    ) -> UserSettings:
+        """Set one setting (a value of its own kind, else ValueError); the settings now."""
+        kind = CHOICES[setting]
+        if not isinstance(value, kind):
+            raise ValueError(f"{value!r} is not a {kind.__name__}")
+        async with self._store.write() as uow:
+            await uow.users.save(user_id, chat_id, first_name, self._clock())
+            await uow.users.set_setting(user_id, setting.value, value)
+            return await settings_in(uow, user_id)
+
+
+async def settings_in(uow: UnitOfWork, user_id: int) -> UserSettings:
+    """The user's settings, read inside a unit of work someone else opened."""
+    stored = await uow.users.settings_of(user_id)
+    return UserSettings() if stored is None else UserSettings(*stored)
