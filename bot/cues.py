@@ -3,25 +3,13 @@ an outcome of every change, and the ways into a new practice. Facts only, no sen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.models import PracticeQuestion, PracticeStatus, StopReason
+from bot.models import EasierReason, PracticeQuestion, PracticeStatus, StopReason
 from bot.safety import ScreenStatus
+from bot.user_settings import UserSettings
 from sequences import Step, YogaClass
-
-
-class EasierReason(StrEnum):
-    """Why a cue shows its pose's easier version."""
-
-    # The user tapped Easier option.
-    ASKED = "asked"
-    # A gentle practice: every pose in its easier version.
-    GENTLE = "gentle"
-    # The pose hurt the last time the user met it (bot.pose_memory).
-    HURT_LAST_TIME = "hurt_last_time"
-    # It hurt just now, and the user chose to try the easier version.
-    HURT_NOW = "hurt_now"
 
 
 @dataclass(frozen=True)
@@ -39,6 +27,8 @@ class Cue:
     question: PracticeQuestion | None = None
     # The practice ended on this cue: drawn as it was, with nothing left to press.
     over: bool = False
+    # The pose after this one in the practice, if any ("Next: …").
+    following: Step | None = None
 
     @property
     def easier_shown(self) -> bool:
@@ -63,6 +53,8 @@ class Summary:
     stop_reason: StopReason | None = None
     # The pose it stopped on (0-based), for "carry on within 2 hours".
     stopped_at: int | None = None
+    # Time was added to many poses lately: offer the slow pace (once ever).
+    suggest_slow_pace: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +105,9 @@ class ReadyToCheckIn:
 
     yoga_class: YogaClass
     felt_worse_last_time: bool = False
+    # The settings the class will run with (the gate may still make it gentle and short).
+    settings: UserSettings = field(default_factory=UserSettings)
+    minutes: int = 0
 
 
 WayIn = ContinueOffer | ScreenFirst | ReadyToCheckIn

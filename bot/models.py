@@ -69,6 +69,8 @@ class EventKind(enum.StrEnum):
     HURT = "hurt"
     # +15 s on the pose's hold (once per press).
     MORE_TIME = "more_time"
+    # Usual version: the easier version shown from the start taken back.
+    USUAL = "usual"
 
 
 class PracticeQuestion(enum.StrEnum):
@@ -120,6 +122,23 @@ class EasierMode(enum.StrEnum):
     AS_ASKED = "as_asked"
     # As the user's history says (bot.pose_memory).
     REMEMBERED = "remembered"
+    ALWAYS = "always"
+
+
+class EasierReason(enum.StrEnum):
+    """Why a cue shows its pose's easier version."""
+
+    # The user tapped Easier option.
+    ASKED = "asked"
+    # A gentle practice: every pose in its easier version.
+    GENTLE = "gentle"
+    # The pose hurt the last time the user met it (bot.pose_memory).
+    HURT_LAST_TIME = "hurt_last_time"
+    # It hurt just now, and the user chose to try the easier version.
+    HURT_NOW = "hurt_now"
+    # The user often chose it for this pose (bot.pose_memory).
+    REMEMBERED = "remembered"
+    # The easier-options setting is Always.
     ALWAYS = "always"
 
 

@@ -3,20 +3,32 @@
 One rule set, decided when a practice starts and kept with it, so a restart or a later
 change to the history never changes what the class shows mid-way.
 
-- A pose that hurt (It hurts, or pain words typed during it) the last time the user met
-  it is shown in its easier version from the start, with a line saying why. Only the last
-  time counts: a pose that went well since is back to its usual version.
+- **It hurt last time.** A pose that hurt (It hurts, or pain words typed during it) the
+  last time the user met it is shown in its easier version from the start, with a line
+  saying why, whatever the easier-options setting. Only the last time counts: a pose that
+  went well since is back to its usual version.
+- **Remembered easier options** (the default setting). A pose the user did in its easier
+  version in at least two of the last three practices that reached it is shown that way
+  from the start, with a line saying so. A practice counts as easier for a pose when the
+  version on screen at the end was the easier one: revealed with Easier option, or shown
+  from the start and kept (Usual version takes it back, so the memory can fade).
+- **Always**: every pose in its easier version. **As I ask**: only the first rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from bot.models import EventKind
+from bot.models import EasierMode, EasierReason, EventKind
 
-# Earlier practices of the same class looked at; the last one that reached a pose decides.
+# Earlier practices of the same class looked at.
 LOOK_BACK = 10
+# "At least two of the last three practices that reached it".
+REMEMBER_OF_LAST = 3
+REMEMBER_WHEN = 2
+# The events that switch the version on screen, the last one winning.
+TOGGLES = (EventKind.EASIER, EventKind.USUAL)
 
 
 @dataclass(frozen=True)
@@ -26,28 +38,58 @@ class PastEvent:
     kind: EventKind
 
 
-def easier_from_start(events: Iterable[PastEvent]) -> set[str]:
-    """Step ids to show in their easier version because they hurt the last time.
+@dataclass(frozen=True)
+class PastPractice:
+    """An earlier practice of the class: what it showed easier from the start, and its
+    step events in the order they happened."""
 
-    `events` come from earlier practices, newest practice first (ids decide the order)."""
-    by_practice: dict[int, dict[str, set[EventKind]]] = {}
-    for event in events:
-        by_practice.setdefault(event.practice_id, {}).setdefault(event.step_id, set()).add(
-            event.kind
-        )
-    decided: dict[str, bool] = {}
-    for practice_id in sorted(by_practice, reverse=True):
-        for step_id, kinds in by_practice[practice_id].items():
-            # The newest practice that reached the pose (showed it) decides.
-            if step_id not in decided and EventKind.SHOWN in kinds:
-                decided[step_id] = EventKind.HURT in kinds
-    return {step_id for step_id, hurt in decided.items() if hurt}
+    id: int
+    easier_from_start: dict[str, EasierReason] = field(default_factory=dict)
+    events: Sequence[PastEvent] = ()
+
+    def reached(self, step_id: str) -> bool:
+        return any(e.step_id == step_id and e.kind == EventKind.SHOWN for e in self.events)
+
+    def hurt(self, step_id: str) -> bool:
+        return any(e.step_id == step_id and e.kind == EventKind.HURT for e in self.events)
+
+    def ended_easier(self, step_id: str) -> bool:
+        """The easier version was on screen when the pose ended."""
+        toggles = [e.kind for e in self.events if e.step_id == step_id and e.kind in TOGGLES]
+        if toggles:
+            return toggles[-1] == EventKind.EASIER
+        return step_id in self.easier_from_start
 
 
-def pack(step_ids: Iterable[str]) -> str:
-    """The stored form: step ids are slugs, so a comma cannot occur in one."""
-    return ",".join(sorted(step_ids))
+def decide(
+    past: Iterable[PastPractice], step_ids: Iterable[str], mode: EasierMode
+) -> dict[str, EasierReason]:
+    """The steps to show in their easier version from the start, and why."""
+    newest_first = sorted(past, key=lambda p: p.id, reverse=True)
+    decided: dict[str, EasierReason] = {}
+    for step_id in step_ids:
+        reached = [p for p in newest_first if p.reached(step_id)]
+        if reached and reached[0].hurt(step_id):
+            decided[step_id] = EasierReason.HURT_LAST_TIME
+        elif mode == EasierMode.ALWAYS:
+            decided[step_id] = EasierReason.ALWAYS
+        elif mode == EasierMode.REMEMBERED:
+            recent = reached[:REMEMBER_OF_LAST]
+            if sum(p.ended_easier(step_id) for p in recent) >= REMEMBER_WHEN:
+                decided[step_id] = EasierReason.REMEMBERED
+    return decided
 
 
-def unpack(stored: str) -> frozenset[str]:
-    return frozenset(filter(None, stored.split(",")))
+def pack(decided: dict[str, EasierReason]) -> str:
+    """The stored form, "step-id=reason,…": step ids are slugs, so neither separator can
+    occur in one."""
+    return ",".join(f"{step_id}={reason.value}" for step_id, reason in sorted(decided.items()))
+
+
+def unpack(stored: str) -> dict[str, EasierReason]:
+    decided: dict[str, EasierReason] = {}
+    for item in filter(None, stored.split(",")):
+        step_id, _, reason = item.partition("=")
+        # A bare id is the first stored form, written when only pain was remembered.
+        decided[step_id] = EasierReason(reason) if reason else EasierReason.HURT_LAST_TIME
+    return decided

@@ -27,6 +27,7 @@ from bot.cues import (
 )
 from bot.models import (
     OPEN_STATUSES,
+    ClassLength,
     EventKind,
     Practice,
     PracticeQuestion,
@@ -39,6 +40,7 @@ from bot.practice_core import (
     CUE_RETRY_DELAYS,
     DUE_TOLERANCE,
     MAX_ATTEMPTS,
+    MORE_TIME_SECONDS,
     PAIN_QUESTIONS,
     SEND_GRACE,
     STORE_RETRY,
@@ -54,6 +56,7 @@ from bot.practice_core import (
 from bot.safety import Gate, PainSignal, ScreenStatus, gate, pain_in, screen_status
 from bot.store import StoreUnavailable, UnitOfWork
 from bot.timezones import user_zone
+from bot.user_settings import settings_in
 from sequences import YogaClass
 
 __all__ = [
@@ -90,6 +93,7 @@ class PracticeService(PracticeCore):
         async with self._store.read() as uow:
             user = await uow.users.get(user_id)
             latest = await uow.practices.latest_of(user_id)
+            settings = await settings_in(uow, user_id)
         now = self._clock()
         zone = user_zone(user.timezone if user else None, self._default_zone)
         status = screen_status(
@@ -97,7 +101,14 @@ class PracticeService(PracticeCore):
         )
         if status != ScreenStatus.CLEAR:
             return ScreenFirst(status)
-        return ReadyToCheckIn(self.default_class, felt_worse_last_time=felt_worse_after(latest))
+        yoga_class = self.default_class
+        holds = sum(step.hold_seconds for step in yoga_class.steps_for(settings.class_length))
+        return ReadyToCheckIn(
+            yoga_class,
+            felt_worse_last_time=felt_worse_after(latest),
+            settings=settings,
+            minutes=round(holds * settings.pace_factor / 60),
+        )
 
     async def checked_in(
         self,
@@ -165,15 +176,15 @@ class PracticeService(PracticeCore):
         )
 
     def _offer(self, practice: Practice, *, stopped: bool) -> ContinueOffer:
-        yoga_class = self._catalog[practice.class_id]
+        steps = self._steps(practice, self._catalog[practice.class_id])
         minutes_ago = 0
         if stopped and practice.finished_at is not None:
             minutes_ago = int((self._clock() - practice.finished_at).total_seconds() // 60)
         return ContinueOffer(
             practice_id=practice.id,
             step=practice.current_step,
-            total=len(yoga_class.steps),
-            pose_title=yoga_class.steps[practice.current_step].title,
+            total=len(steps),
+            pose_title=steps[practice.current_step].title,
             stopped=stopped,
             minutes_ago=minutes_ago,
         )
@@ -194,8 +205,8 @@ class PracticeService(PracticeCore):
             assert yoga_class is not None
             now = self._clock()
             if practice.status == PracticeStatus.STOPPED:
-                hold = self.hold_of(yoga_class.steps[step])
-                deadline = now + timedelta(seconds=hold)
+                pose = self._steps(practice, yoga_class)[step]
+                deadline = now + timedelta(seconds=self._timer_seconds(self._hold(practice, pose)))
                 if not await uow.practices.reopen(practice, deadline):
                     return None
             else:
@@ -228,14 +239,20 @@ class PracticeService(PracticeCore):
         """Begin a class and close the user's other open practices, in one unit of work;
         a check-in message starts at most one (StaleAction on a repeat)."""
         yoga_class = self._catalog[class_id] if class_id else self.default_class
-        first = yoga_class.steps[0]
         now = self._clock()
-        deadline = now + timedelta(seconds=self.hold_of(first))
         async with self._store.write() as uow:
             await uow.users.save(user_id, chat_id, first_name, now)
-            remembered = pose_memory.easier_from_start(
-                await uow.practices.past_events(user_id, yoga_class.id)
+            settings = await settings_in(uow, user_id)
+            # A gentle practice is the short class, every pose in its easier version.
+            length = ClassLength.SHORT if gentle else settings.class_length
+            steps = yoga_class.steps_for(length.value)
+            remembered = pose_memory.decide(
+                await uow.practices.past_practices(user_id, yoga_class.id),
+                (step.id for step in steps),
+                settings.easier_mode,
             )
+            hold = steps[0].hold_seconds * settings.pace_factor
+            deadline = now + timedelta(seconds=self._timer_seconds(hold))
             practice = await uow.practices.create(
                 user_id=user_id,
                 chat_id=chat_id,
@@ -246,6 +263,8 @@ class PracticeService(PracticeCore):
                 checkin_message_id=checkin_message_id,
                 gentle=gentle,
                 easier_from_start=pose_memory.pack(remembered),
+                class_length=length,
+                pace_factor=settings.pace_factor,
             )
             if practice is None:
                 raise StaleAction
@@ -275,7 +294,7 @@ class PracticeService(PracticeCore):
         when the practice moved on, or from now if the cue came late. If the practice moved
         on while the cue was being sent, nothing could know this message yet: retire it."""
         now = self._clock()
-        deadline = now + timedelta(seconds=self.hold_of(cue.pose))
+        deadline = now + timedelta(seconds=self._timer_seconds(cue.hold_seconds))
         try:
             async with self._store.write() as uow:
                 confirmed = await uow.practices.confirm_cue(
@@ -316,7 +335,9 @@ class PracticeService(PracticeCore):
             else:
                 retry = False
                 if practice.status == PracticeStatus.ACTIVE:
-                    await uow.practices.pause(practice.id, cue.step, self.hold_of(cue.pose))
+                    await uow.practices.pause(
+                        practice.id, cue.step, self._timer_seconds(cue.hold_seconds)
+                    )
         if retry:
             self._timers.arm(cue.practice_id, cue.step, chat_id, at)
             return
@@ -362,12 +383,42 @@ class PracticeService(PracticeCore):
         async def attempt(
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
         ) -> Change | None:
+            return await self._toggle(uow, practice, yoga_class, EventKind.EASIER)
+
+        return await self._act(user_id, practice_id, step, attempt)
+
+    async def usual_version(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        """Usual version: the easier version the practice showed from the start taken back
+        (and remembered so: the pose memory can fade)."""
+
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> Change | None:
+            return await self._toggle(uow, practice, yoga_class, EventKind.USUAL)
+
+        return await self._act(user_id, practice_id, step, attempt)
+
+    async def more_time(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
+        """+15 s on the current hold, running or paused, as often as the user likes."""
+
+        async def attempt(
+            uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
+        ) -> Change | None:
             assert yoga_class is not None
-            await uow.practices.record_once(
-                practice.id, step, yoga_class.steps[step].id, EventKind.EASIER, self._clock()
+            pose = self._steps(practice, yoga_class)[step]
+            if not await uow.practices.add_time(
+                practice, MORE_TIME_SECONDS, self._timer_seconds(MORE_TIME_SECONDS)
+            ):
+                return None
+            await uow.practices.record(
+                practice.id, step, pose.id, EventKind.MORE_TIME, self._clock()
             )
-            cue = await self._shown(uow, practice, yoga_class)
-            return Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue))
+            cue = await self._shown_now(uow, practice.id, yoga_class)
+            outcome = PracticeOutcome(practice.id, practice.chat_id, redraw=cue)
+            moved = await uow.practices.get(practice.id)
+            if moved is None or moved.hold_ends_at is None:
+                return Change(outcome)  # paused: the clock starts again on Resume
+            return Change(outcome, arm=(step, moved.hold_ends_at))
 
         return await self._act(user_id, practice_id, step, attempt)
 
@@ -471,11 +522,10 @@ class PracticeService(PracticeCore):
             uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
         ) -> Change | None:
             assert yoga_class is not None
-            pose = yoga_class.steps[step]
-            await uow.practices.record_once(
-                practice.id, step, pose.id, EventKind.EASIER, self._clock()
-            )
-            deadline = self._clock() + timedelta(seconds=self.hold_of(pose))
+            pose = self._steps(practice, yoga_class)[step]
+            await uow.practices.record(practice.id, step, pose.id, EventKind.EASIER, self._clock())
+            hold = self._hold(practice, pose, extra=practice.extra_seconds)
+            deadline = self._clock() + timedelta(seconds=self._timer_seconds(hold))
             if not await uow.practices.resume(practice.id, step, deadline):
                 return None
             cue = await self._shown_now(uow, practice.id, yoga_class)

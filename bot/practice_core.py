@@ -6,17 +6,19 @@ closing, drawing a cue). The actions themselves are in bot.practice."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot import pose_memory
 from bot.clock import Clock
-from bot.cues import Cue, EasierReason, MessageRef, PracticeOutcome, Summary
+from bot.cues import Cue, MessageRef, PracticeOutcome, Summary
 from bot.models import (
     OPEN_STATUSES,
+    EasierReason,
     EventKind,
+    Pace,
     Practice,
     PracticeQuestion,
     PracticeStatus,
@@ -24,6 +26,7 @@ from bot.models import (
 )
 from bot.safety import felt_worse
 from bot.store import Store, UnitOfWork
+from bot.user_settings import settings_in
 from sequences import Step, YogaClass
 
 # A timer may fire a hair before its deadline; anything this close counts as due.
@@ -44,6 +47,10 @@ CONTINUE_WITHIN = timedelta(hours=2)
 # Stops the user chose; a practice replaced by a new one or in an unreachable chat ended
 # without them asking, and is not offered again.
 CHOSEN_STOPS = (StopReason.BY_USER, StopReason.FOR_PAIN)
+# What +15 s adds to a hold, in class seconds.
+MORE_TIME_SECONDS = 15.0
+# Poses given more time, in each of two practices in a row, before the slow pace is offered.
+SUGGEST_SLOW_AFTER_POSES = 3
 # While one of these questions is open, only its own answers count.
 PAIN_QUESTIONS = (PracticeQuestion.HURT, PracticeQuestion.NUMB)
 
@@ -120,8 +127,18 @@ class PracticeCore:
     def default_class(self) -> YogaClass:
         return next(iter(self._catalog.values()))
 
-    def hold_of(self, step: Step) -> float:
-        return step.hold_seconds * self._scale
+    def _steps(self, practice: Practice, yoga_class: YogaClass) -> Sequence[Step]:
+        """The steps this practice runs: the whole class, or its short selection."""
+        return yoga_class.steps_for(practice.class_length.value)
+
+    def _hold(self, practice: Practice, pose: Step, *, extra: float = 0.0) -> float:
+        """The pose's hold in class seconds, as this practice runs it: at its pace, with
+        any time the user added."""
+        return pose.hold_seconds * practice.pace_factor + extra
+
+    def _timer_seconds(self, class_seconds: float) -> float:
+        """Class seconds as the clock counts them, at the deployment's TIME_SCALE."""
+        return class_seconds * self._scale
 
     async def _act(
         self,
@@ -183,7 +200,11 @@ class PracticeCore:
             step = practice.current_step
             if question in PAIN_QUESTIONS:
                 await uow.practices.record_once(
-                    practice.id, step, yoga_class.steps[step].id, EventKind.HURT, self._clock()
+                    practice.id,
+                    step,
+                    self._steps(practice, yoga_class)[step].id,
+                    EventKind.HURT,
+                    self._clock(),
                 )
             if practice.question != question and not await uow.practices.ask(
                 practice, question, self._left(practice)
@@ -193,6 +214,18 @@ class PracticeCore:
             return Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue), cancel=True)
 
         return attempt
+
+    async def _toggle(
+        self, uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None, kind: EventKind
+    ) -> Change | None:
+        """Easier option or Usual version: the version on screen switches; the last toggle
+        counts (bot.practice_core.easier_reason)."""
+        assert yoga_class is not None
+        step = practice.current_step
+        pose = self._steps(practice, yoga_class)[step]
+        await uow.practices.record(practice.id, step, pose.id, kind, self._clock())
+        cue = await self._shown(uow, practice, yoga_class)
+        return Change(PracticeOutcome(practice.id, practice.chat_id, redraw=cue))
 
     async def _go_on(
         self, uow: UnitOfWork, practice: Practice, yoga_class: YogaClass | None
@@ -253,19 +286,21 @@ class PracticeCore:
         ) -> Change | None:
             assert yoga_class is not None
             step = practice.current_step
-            if step + 1 >= len(yoga_class.steps):
+            steps = self._steps(practice, yoga_class)
+            if step + 1 >= len(steps):
                 return await self._close(
                     uow, practice, PracticeStatus.FINISHED, skipped=skipped, announce=True
                 )
             now = self._clock()
-            following = yoga_class.steps[step + 1]
-            deadline = now + timedelta(seconds=self.hold_of(following))
+            following = steps[step + 1]
+            hold = self._timer_seconds(self._hold(practice, following))
+            deadline = now + timedelta(seconds=hold)
             moved = await uow.practices.move_to_step(
                 practice,
                 to_step=step + 1,
                 hold_ends_at=deadline,
                 practised_seconds=practice.practised_seconds + self._spent(practice, yoga_class),
-                skipped_step_id=yoga_class.steps[step].id if skipped else None,
+                skipped_step_id=steps[step].id if skipped else None,
                 now=now,
             )
             if not moved:
@@ -316,7 +351,9 @@ class PracticeCore:
             status=status,
             practised_seconds=practised,
             skipped_step_id=(
-                yoga_class.steps[practice.current_step].id if skipped and yoga_class else None
+                self._steps(practice, yoga_class)[practice.current_step].id
+                if skipped and yoga_class
+                else None
             ),
             now=self._clock(),
             announce=announce and yoga_class is not None,
@@ -328,7 +365,7 @@ class PracticeCore:
         if announce and yoga_class is not None:
             ended = await uow.practices.get(practice.id)
             assert ended is not None
-            summary = await self._summary(uow, ended, yoga_class, status)
+            summary = await self._summary(uow, ended, yoga_class, status, may_suggest=True)
             if answered:
                 # Ended from a question on the cue: the cue no longer asks it.
                 last = replace(await self._shown(uow, ended, yoga_class), over=True)
@@ -338,28 +375,56 @@ class PracticeCore:
         return Change(outcome, cancel=True)
 
     async def _summary(
-        self, uow: UnitOfWork, practice: Practice, yoga_class: YogaClass, status: PracticeStatus
+        self,
+        uow: UnitOfWork,
+        practice: Practice,
+        yoga_class: YogaClass,
+        status: PracticeStatus,
+        *,
+        may_suggest: bool = False,
     ) -> Summary:
+        """The closing message's facts. With `may_suggest` (a writing unit of work, as the
+        practice ends), the slow pace may be suggested, once per user."""
         counts = await uow.practices.event_counts(practice.id)
         stopped = status == PracticeStatus.STOPPED
+        suggest = may_suggest and await self._suggest_slow_pace(uow, practice, counts)
         return Summary(
             class_title=yoga_class.title,
             status=status,
             minutes=round(practice.practised_seconds / 60),
             poses_done=counts.get(EventKind.SHOWN, 0),
-            total_poses=len(yoga_class.steps),
+            total_poses=len(self._steps(practice, yoga_class)),
             easier_used=counts.get(EventKind.EASIER, 0),
             ask_after=status == PracticeStatus.FINISHED,
             gentle=practice.gentle,
             stop_reason=practice.stop_reason if stopped else None,
             stopped_at=practice.current_step if stopped else None,
+            suggest_slow_pace=suggest,
         )
+
+    async def _suggest_slow_pace(
+        self, uow: UnitOfWork, practice: Practice, counts: dict[EventKind, int]
+    ) -> bool:
+        """Time added to at least three poses in each of two practices in a row, by someone
+        not on the slow pace: suggest it, once ever."""
+        if counts.get(EventKind.MORE_TIME, 0) < SUGGEST_SLOW_AFTER_POSES:
+            return False
+        if (await settings_in(uow, practice.user_id)).pace == Pace.SLOW:
+            return False
+        previous = await uow.practices.previous_of(practice.user_id, practice.id)
+        if previous is None:
+            return False
+        before = await uow.practices.event_counts(previous.id)
+        if before.get(EventKind.MORE_TIME, 0) < SUGGEST_SLOW_AFTER_POSES:
+            return False
+        return await uow.users.mark_slow_pace_suggested(practice.user_id)
 
     def _spent(self, practice: Practice, yoga_class: YogaClass) -> float:
         """Seconds of the class's own time spent on the current step, whatever the scale."""
-        step = yoga_class.steps[practice.current_step]
+        pose = self._steps(practice, yoga_class)[practice.current_step]
+        hold = self._hold(practice, pose, extra=practice.extra_seconds)
         remaining = self._left(practice)
-        return min(step.hold_seconds, max(0.0, step.hold_seconds - remaining / self._scale))
+        return min(hold, max(0.0, hold - remaining / self._scale))
 
     async def _shown(self, uow: UnitOfWork, practice: Practice, yoga_class: YogaClass) -> Cue:
         """The current step's cue as stored: easier version or not, paused or not, and the
@@ -388,31 +453,40 @@ class PracticeCore:
         yoga_class: YogaClass,
         step: int,
         *,
-        events: set[EventKind] | None = None,
+        events: Sequence[EventKind] = (),
         paused: bool = False,
         question: PracticeQuestion | None = None,
     ) -> Cue:
-        pose = yoga_class.steps[step]
+        steps = self._steps(practice, yoga_class)
+        pose = steps[step]
+        # Added time belongs to the current step; a step just moved to has none yet.
+        extra = practice.extra_seconds if step == practice.current_step else 0.0
         return Cue(
             practice_id=practice.id,
             step=step,
-            total=len(yoga_class.steps),
+            total=len(steps),
             pose=pose,
-            hold_seconds=pose.hold_seconds,
-            easier=easier_reason(practice, pose, events or set()),
+            hold_seconds=self._hold(practice, pose, extra=extra),
+            easier=easier_reason(practice, pose, events),
             paused=paused,
             question=question,
+            following=steps[step + 1] if step + 1 < len(steps) else None,
         )
 
 
-def easier_reason(practice: Practice, pose: Step, events: set[EventKind]) -> EasierReason | None:
-    if EventKind.EASIER in events:
+def easier_reason(
+    practice: Practice, pose: Step, events: Sequence[EventKind]
+) -> EasierReason | None:
+    """Why the pose is on screen in its easier version, if it is: the user's last toggle
+    (Easier option / Usual version) wins over what the practice decided at its start."""
+    toggles = [kind for kind in events if kind in pose_memory.TOGGLES]
+    if toggles and toggles[-1] == EventKind.USUAL:
+        return None
+    if toggles:
         return EasierReason.HURT_NOW if EventKind.HURT in events else EasierReason.ASKED
     if practice.gentle:
         return EasierReason.GENTLE
-    if pose.id in pose_memory.unpack(practice.easier_from_start):
-        return EasierReason.HURT_LAST_TIME
-    return None
+    return pose_memory.unpack(practice.easier_from_start).get(pose.id)
 
 
 def felt_worse_after(practice: Practice | None) -> bool:

@@ -15,6 +15,7 @@ from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from sequences import Step
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -82,11 +83,18 @@ def _check_sequences(directory: Path | None) -> int:
     if errors:
         return 1
     for yoga_class in load_catalog(directory).values():
-        print(
-            f"ok  {yoga_class.id}: {len(yoga_class.steps)} steps, "
-            f"{yoga_class.total_hold_seconds / 60:.1f} min"
-        )
+        short = _length(yoga_class.short_steps) if yoga_class.short_steps else "none marked"
+        print(f"ok  {yoga_class.id}: {_length(yoga_class.steps)} · short: {short}")
+        # Only a warning: the class is valid, its short version merely an odd length.
+        warning = yoga_class.short_length_warning()
+        if warning is not None:
+            print(f"{yoga_class.id}: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _length(steps: list[Step]) -> str:
+    seconds = sum(step.hold_seconds for step in steps)
+    return f"{len(steps)} steps, {(seconds + 30) // 60} min"  # whole minutes, halves up
 
 
 def _migrate(settings: Settings) -> int:

@@ -39,6 +39,7 @@ from bot.database import create_engine, migrate
 from bot.services import build_services
 from bot.settings import Settings
 from handlers import account, checkin, commands, feedback, practice, progress, reminders, safety
+from handlers import settings as user_settings
 from handlers.buttons import (
     CancelFeedback,
     CheckinAfter,
@@ -49,6 +50,8 @@ from handlers.buttons import (
     ReminderButton,
     ReminderTime,
     SafetyButton,
+    SettingButton,
+    SlowPaceButton,
     StartButton,
 )
 from handlers.context import SERVICES, YogaApp, YogaContext
@@ -131,11 +134,13 @@ def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
         CommandHandler("stats", account.stats),
         CommandHandler("remind", reminders.remind),
         CommandHandler("timezone", reminders.timezone),
+        CommandHandler("settings", user_settings.settings_command),
         MessageHandler(filters.LOCATION, reminders.shared_location),
         MessageHandler(filters.COMMAND, commands.unknown_command),
         MessageHandler(filters.TEXT, practice.text_message),
         CallbackQueryHandler(practice.start_button, pattern=StartButton.pattern),
         CallbackQueryHandler(practice.practice_button, pattern=PracticeButton.pattern),
+        CallbackQueryHandler(practice.slow_pace_button, pattern=SlowPaceButton.pattern),
         CallbackQueryHandler(checkin.before_button, pattern=CheckinBefore.pattern),
         CallbackQueryHandler(checkin.gate_button, pattern=PainGateButton.pattern),
         CallbackQueryHandler(checkin.after_button, pattern=CheckinAfter.pattern),
@@ -144,6 +149,7 @@ def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
         CallbackQueryHandler(feedback.cancel_button, pattern=CancelFeedback.pattern),
         CallbackQueryHandler(account.forget_button, pattern=ForgetButton.pattern),
         CallbackQueryHandler(safety.screen_button, pattern=SafetyButton.pattern),
+        CallbackQueryHandler(user_settings.setting_button, pattern=SettingButton.pattern),
         ChatMemberHandler(account.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
         # Last: a button no scheme matches is still answered, so no spinner keeps turning.
         CallbackQueryHandler(commands.stale_button),

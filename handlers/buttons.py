@@ -20,6 +20,8 @@ from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar, get_type_hints
 
+from bot.user_settings import CHOICES, Setting
+
 MAX_BYTES = 64  # Telegram refuses longer callback data
 SEPARATOR = ":"
 
@@ -118,6 +120,9 @@ class PracticeAction(StrEnum):
     # "Continue or start over?" when a new practice is asked for.
     CONTINUE = "c"
     START_OVER = "o"
+    # +15 s on the hold, and the usual version back in place of an easier one.
+    MORE_TIME = "m"
+    USUAL = "u"
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,12 @@ class PracticeButton(Button, prefix="p"):
     action: Annotated[PracticeAction, _choice(PracticeAction)]
     practice: Annotated[int, ROW_ID]
     step: Annotated[int, STEP]
+
+
+@dataclass(frozen=True)
+class SlowPaceButton(Button, prefix="sp:slow"):
+    """Use the slow pace: offered once, under a closing message, after extra time on many
+    poses."""
 
 
 @dataclass(frozen=True)
@@ -223,9 +234,38 @@ class SafetyButton(Button, prefix="sf"):
     start: Annotated[bool, FLAG]
 
 
+# /settings' buttons name the setting by a letter and the value by its stored name, which
+# no two settings share, so a value reads back as the member it was.
+_SETTING_LETTERS = {Setting.CLASS_LENGTH: "l", Setting.PACE: "p", Setting.EASIER_MODE: "e"}
+_SETTINGS_BY_LETTER = {letter: setting for setting, letter in _SETTING_LETTERS.items()}
+_SETTING_VALUES: dict[str, StrEnum] = {
+    member.value: member for kind in CHOICES.values() for member in kind
+}
+SETTING: Codec[Setting] = Codec(
+    "|".join(_SETTINGS_BY_LETTER), _SETTING_LETTERS.__getitem__, _SETTINGS_BY_LETTER.__getitem__
+)
+SETTING_VALUE: Codec[StrEnum] = Codec(
+    "|".join(re.escape(value) for value in _SETTING_VALUES), str, _SETTING_VALUES.__getitem__
+)
+
+
+@dataclass(frozen=True)
+class SettingButton(Button, prefix="st"):
+    """One value of one setting under /settings. The data can pair a value with another
+    setting's name (a forged press); `fits` says whether it belongs to its setting."""
+
+    setting: Annotated[Setting, SETTING]
+    value: Annotated[StrEnum, SETTING_VALUE]
+
+    @property
+    def fits(self) -> bool:
+        return isinstance(self.value, CHOICES[self.setting])
+
+
 SCHEMES: tuple[type[Button], ...] = (
     StartButton,
     PracticeButton,
+    SlowPaceButton,
     CheckinBefore,
     PainGateButton,
     CheckinAfter,
@@ -234,4 +274,5 @@ SCHEMES: tuple[type[Button], ...] = (
     CancelFeedback,
     ForgetButton,
     SafetyButton,
+    SettingButton,
 )

@@ -11,9 +11,11 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.cues import ContinueOffer, Heard, ReadyToCheckIn, ScreenFirst, WayIn
+from bot.models import Pace
 from bot.practice import Cue, MessageRef, PracticeOutcome, PracticePaused, StaleAction
 from bot.safety import ScreenStatus
 from bot.services import Services
+from bot.user_settings import Setting
 from handlers import messages
 from handlers.buttons import PracticeAction, PracticeButton
 from handlers.context import YogaContext
@@ -43,10 +45,14 @@ async def show_way_in(context: YogaContext, chat_id: int, way_in: WayIn) -> None
             await messages.send(context.bot, chat_id, render_safety.screen(start=True))
         case ScreenFirst(status=status):
             await messages.send(context.bot, chat_id, render_safety.rest_today(status))
-        case ReadyToCheckIn(yoga_class=yoga_class, felt_worse_last_time=worse):
-            await messages.send(
-                context.bot, chat_id, render.intro(yoga_class, felt_worse_last_time=worse)
+        case ReadyToCheckIn():
+            intro = render.intro(
+                way_in.yoga_class,
+                felt_worse_last_time=way_in.felt_worse_last_time,
+                settings=way_in.settings,
+                minutes=way_in.minutes,
             )
+            await messages.send(context.bot, chat_id, intro)
             await messages.send(context.bot, chat_id, render_checkin.before_question())
 
 
@@ -93,6 +99,8 @@ async def practice_button(update: Update, context: YogaContext) -> None:
         PracticeAction.SKIP: practice.skip_pose,
         PracticeAction.END_FOR_PAIN: practice.end_for_pain,
         PracticeAction.CONTINUE: practice.carry_on,
+        PracticeAction.MORE_TIME: practice.more_time,
+        PracticeAction.USUAL: practice.usual_version,
     }[press.action]
     try:
         outcome = await act(user.id, press.practice, press.step)
@@ -110,6 +118,20 @@ async def practice_button(update: Update, context: YogaContext) -> None:
         return
     pressed = MessageRef(query.message.chat.id, query.message.message_id) if query.message else None
     await present(context.bot, context.services, outcome, pressed=pressed)
+
+
+async def slow_pace_button(update: Update, context: YogaContext) -> None:
+    """Use the slow pace, from the closing message that suggested it."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    chat_id = query.message.chat.id if query.message else user.id
+    await context.services.user_settings.change(
+        user.id, chat_id, user.first_name, Setting.PACE, Pace.SLOW
+    )
+    await messages.answer(query)
+    if query.message is not None:
+        await messages.retire(context.bot, chat_id, query.message.message_id)
+    await messages.send(context.bot, chat_id, render.slow_pace_on())
 
 
 async def text_message(update: Update, context: YogaContext) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 Prop = Literal["strap", "block", "blanket"]
@@ -13,6 +21,9 @@ Prop = Literal["strap", "block", "blanket"]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 # A class's hold times may drift from its advertised length, but not by more than this.
 TOTAL_TOLERANCE = 0.15
+# A short class should still be a practice, yet fit a busy day. Taste differs between
+# teachers, so outside this range `yogabot sequences check` warns but the class still loads.
+SHORT_MINUTES = (10, 16)
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -29,11 +40,14 @@ class Step(BaseModel):
     pose: Annotated[Text, StringConstraints(max_length=60)]
     sanskrit: Annotated[Text, StringConstraints(max_length=60)] | None = None
     side: Annotated[Text, StringConstraints(max_length=30)] | None = None
-    cues: list[CueLine] = Field(min_length=2, max_length=5)
+    # Three lines at most: a cue is read in one glance between breaths, not studied.
+    cues: list[CueLine] = Field(min_length=2, max_length=3)
     # Strict so that a quoted "60" or a YAML `yes` is reported rather than coerced.
     hold_seconds: StrictInt = Field(ge=10, le=600)
     easier: Annotated[Text, StringConstraints(max_length=200)]
     props: list[Prop] = []
+    # Part of the class's short version. Strict like hold_seconds: a quoted "true" is a typo.
+    short: StrictBool = False
 
     @property
     def title(self) -> str:
@@ -63,6 +77,36 @@ class YogaClass(BaseModel):
     def total_hold_seconds(self) -> int:
         return sum(step.hold_seconds for step in self.steps)
 
+    @property
+    def short_steps(self) -> list[Step]:
+        """The steps marked ``short: true``, in class order; empty if the class marks none."""
+        return [step for step in self.steps if step.short]
+
+    @property
+    def short_hold_seconds(self) -> int:
+        """The short selection's total hold; 0 when the class marks no step short."""
+        return sum(step.hold_seconds for step in self.short_steps)
+
+    def steps_for(self, length: str) -> list[Step]:
+        """The steps to run for a class length, "full" or "short".
+
+        A class that marks no step short runs in full at either length, so every class
+        can be offered short.
+        """
+        if length == "full":
+            return list(self.steps)
+        if length == "short":
+            return self.short_steps or list(self.steps)
+        raise ValueError(f"unknown class length {length!r}: expected 'full' or 'short'")
+
+    def short_length_warning(self) -> str | None:
+        """Why the short selection's length looks off, or None (also when there is none)."""
+        low, high = SHORT_MINUTES
+        seconds = self.short_hold_seconds
+        if not self.short_steps or low * 60 <= seconds <= high * 60:
+            return None
+        return f"the short class lasts {seconds / 60:.1f} min; aim for {low} to {high} min"
+
     def step(self, index: int) -> Step:
         """Return the step at a 0-based index.
 
@@ -75,7 +119,7 @@ class YogaClass(BaseModel):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
-        problems = [*self._step_problems(), *self._header_problems()]
+        problems = [*self._step_problems(), *self._short_problems(), *self._header_problems()]
         if problems:
             # A ValidationError (not a ValueError) keeps each problem's location, so the
             # loader can name the offending step and field instead of the whole class.
@@ -110,6 +154,45 @@ class YogaClass(BaseModel):
                             prop=prop,
                         )
                     )
+        return problems
+
+    def _short_problems(self) -> list[InitErrorDetails]:
+        if not self.short_steps:
+            return []
+        problems: list[InitErrorDetails] = []
+        # Stopping after one side of a lunge or a twist leaves the body lopsided, so the
+        # sides of a pose are short together; the unmarked side is the one reported.
+        first_short_side: dict[str, int] = {}
+        for i, step in enumerate(self.steps):
+            if step.side and step.short:
+                first_short_side.setdefault(step.pose, i)
+        for i, step in enumerate(self.steps):
+            other = first_short_side.get(step.pose)
+            if step.side and not step.short and other is not None:
+                problems.append(
+                    _problem(
+                        ("steps", i, "short"),
+                        step.short,
+                        "short_splits_sides",
+                        "'{pose}' is short on step {other} but not on this side: "
+                        "mark every side of a pose alike",
+                        pose=step.pose,
+                        other=other + 1,
+                    )
+                )
+        # Even a short class arrives gently and ends lying still.
+        bookends = {0: "start with its first step", len(self.steps) - 1: "end with its last step"}
+        for i, must in bookends.items():
+            if not self.steps[i].short:
+                problems.append(
+                    _problem(
+                        ("steps", i, "short"),
+                        self.steps[i].short,
+                        "short_bookend_missing",
+                        "the short class must {must}: mark this step short: true",
+                        must=must,
+                    )
+                )
         return problems
 
     def _header_problems(self) -> list[InitErrorDetails]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cues import EasierReason
-from bot.models import PracticeQuestion, PracticeStatus, StopReason
+from bot.models import EasierReason, PracticeQuestion, PracticeStatus, StopReason
 from handlers.render import checkin as render_checkin
 from handlers.render import practice as render
 from playground.emulator import BotApiEmulator, SimulatedUser
@@ -67,7 +66,7 @@ async def test_a_sore_day_offers_the_gentle_practice(
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         # Every pose in its easier version from the start.
         assert TINY.steps[0].easier in cue.plain
-        assert button_texts(cue) == ["Next", "It hurts", "Pause"]
+        assert button_texts(cue) == ["Usual version", "Next", "It hurts", "+15 s", "Pause"]
         assert "Gentle practice" in question.plain and not button_texts(question)
         await user.tap(cue.message_id, text="Next")
         [second] = await emulator.wait_for(lambda: cues_titled(user, "2/3"))
@@ -109,7 +108,7 @@ async def test_it_hurts_asks_how_to_go_on_and_the_easier_version_restarts_the_ho
         await user.tap(cue.message_id, text="Try the easier version")
         await emulator.wait_for(lambda: "Easier:" in (cue.plain or ""))
         assert render.EASIER_BECAUSE[EasierReason.HURT_NOW] in cue.plain
-        assert button_texts(cue) == ["Next", "It hurts", "Pause"]
+        assert button_texts(cue) == ["Usual version", "Next", "It hurts", "+15 s", "Pause"]
         assert len(cue_jobs(app)) == 1
     [practice] = await stored_practices(database_url)
     assert (practice.status, practice.question) == (PracticeStatus.ACTIVE, None)
@@ -224,6 +223,7 @@ async def test_a_stopped_practice_is_offered_to_continue_from_its_pose(
             "Easier option",
             "Next",
             "It hurts",
+            "+15 s",
             "Pause",
         ]
     [practice] = await stored_practices(database_url)

@@ -43,7 +43,7 @@ async def test_start_welcomes_with_props_safety_and_a_start_button(
         await user.tap(welcome.message_id, text="Start practice")
         await answer_checkin(emulator, user)
         cue = await emulator.wait_for(lambda: cues_titled(user, "1/"))
-        assert button_texts(cue[0]) == ["Easier option", "Next", "It hurts", "Pause"]
+        assert button_texts(cue[0]) == ["Easier option", "Next", "It hurts", "+15 s", "Pause"]
 
 
 async def test_help_lists_commands_and_the_menu_is_registered(
@@ -107,7 +107,7 @@ async def test_easier_option_edits_the_same_message_and_its_button_goes(
         edited = await emulator.wait_for(has_message(user, "Easier:"))
         assert edited.message_id == cue.message_id
         assert TINY.steps[0].easier in edited.plain
-        assert button_texts(edited) == ["Next", "It hurts", "Pause"]
+        assert button_texts(edited) == ["Usual version", "Next", "It hurts", "+15 s", "Pause"]
     events = await stored_events(database_url)
     assert [e.kind for e in events].count(EventKind.EASIER) == 1
 
@@ -194,7 +194,7 @@ async def test_pause_stops_the_clock_and_resume_restarts_it(
         await user.tap(cue.message_id, text="Pause")
         paused = await emulator.wait_for(has_message(user, "Paused"))
         # Stop only once paused, under Resume: never one slip of the thumb away.
-        assert button_texts(paused) == ["Resume", "It hurts", "Stop"]
+        assert button_texts(paused) == ["Resume", "It hurts", "+15 s", "Stop"]
         assert app.job_queue.get_jobs_by_name(name) == ()
         await user.tap(cue.message_id, text="Resume")
         await emulator.wait_for(lambda: "Pause" in button_texts(cue))

@@ -15,6 +15,7 @@ from bot import chart
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
 from bot.models import Practice, PracticeStatus
+from bot.progress import AfterPractice, BackChange, MonthOverMonth
 from handlers.render import checkin as render_checkin
 from handlers.render import progress as render_progress
 from playground.emulator import BotApiEmulator, SimulatedUser
@@ -194,7 +195,10 @@ async def test_progress_shows_the_numbers_then_a_png_chart(
     assert photo_message.caption == render_progress.CHART_CAPTION
     data = bytes(downloaded)
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
-    assert matplotlib.image.imread(io.BytesIO(data), format="png").shape[:2] == (450, 800)
+    assert matplotlib.image.imread(io.BytesIO(data), format="png").shape[:2] == (
+        round(chart.FIGURE_HEIGHT * chart.DPI),
+        round(chart.FIGURE_WIDTH * chart.DPI),
+    )
 
 
 def photos(user: SimulatedUser) -> list[EmuMessage]:
@@ -232,3 +236,69 @@ async def test_when_the_chart_fails_the_text_still_comes(
     assert has_message(ben, "Your practice so far")() is not None
     assert photos(ana) == [] and photos(ben) == []
     assert not any(m.plain and "went wrong" in m.plain for m in ana.bot_messages)
+
+
+async def test_progress_names_the_back_easing_in_words(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user = emulator.user(2020)
+    # Wednesday 4 March: the last eight weeks start on Monday 12 January.
+    clock = ManualClock(datetime(2026, 3, 4, 18, 0, tzinfo=UTC))
+    first_monday = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
+    # Two practices a week, the back easing week by week and 2 points after each practice.
+    for week, before in enumerate((6, 6, 5, 5, 4, 4, 3, 3)):
+        for day in (0, 2):
+            await add_session(
+                db_engine,
+                2020,
+                first_monday + timedelta(weeks=week, days=day),
+                minutes=15,
+                back_before=before,
+                back_after=before - 2,
+            )
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        await user.send("/progress")
+        text = await emulator.wait_for(has_message(user, "Your practice so far"))
+        await emulator.wait_for(lambda: next(iter(photos(user)), None))
+    lines = (text.plain or "").splitlines()
+    assert "Back, on average (0–10): 4.5 before · 2.5 after" in lines
+    assert "Your back felt 2 points easier after practice, on average. Well done!" in lines
+    assert (
+        "Your back before practice is easier than a month ago: 5.5 → 3.5. Lovely progress." in lines
+    )
+
+
+@pytest.mark.parametrize(
+    ("after_practice", "sentence"),
+    [
+        (
+            AfterPractice(BackChange.EASIER, 5.0, 3.5, 6),
+            "Your back felt 1.5 points easier after practice, on average. Well done!",
+        ),
+        (
+            AfterPractice(BackChange.EASIER, 5.0, 4.0, 3),
+            "Your back felt 1 point easier after practice, on average. Well done!",
+        ),
+        (
+            AfterPractice(BackChange.ABOUT_THE_SAME, 4.0, 4.25, 4),
+            "Your back felt about the same after practice, on average.",
+        ),
+        (
+            AfterPractice(BackChange.MORE_TENDER, 3.0, 4.5, 4),
+            "Your back felt a little more tender after practice, on average — "
+            "the gentle practice may suit you.",
+        ),
+    ],
+)
+def test_the_change_after_practice_in_words(after_practice: AfterPractice, sentence: str) -> None:
+    assert render_progress.after_practice_line(after_practice) == sentence
+
+
+def test_the_change_since_a_month_ago_in_words() -> None:
+    assert (
+        render_progress.month_over_month_line(MonthOverMonth(BackChange.ABOUT_THE_SAME, 4.2, 4.0))
+        == "Your back before practice is about the same as a month ago: 4.2 → 4.0."
+    )
+    tender = render_progress.month_over_month_line(MonthOverMonth(BackChange.MORE_TENDER, 3.0, 4.5))
+    assert tender.startswith("Your back before practice is a little more tender than a month")
+    assert "3.0 → 4.5" in tender

@@ -263,7 +263,7 @@ async def test_reminder_arrives_when_due_and_start_practice_starts_the_class(
         await user.tap(reminder.message_id, text="Start practice")
         # Exactly what /start_practice does, message for message.
         await other.send("/start_practice")
-        await emulator.wait_for(has_message(other, "Tiny Class · 3 min · with"))
+        await emulator.wait_for(has_message(other, "Full class · normal pace · about 3 min"))
         await emulator.wait_for(
             lambda: len(user.bot_messages) - before == len(other.bot_messages) - other_before
         )

@@ -16,6 +16,7 @@ from bot.models import PracticeQuestion
 from bot.practice import Cue
 from bot.reminders import ReminderStatus, Schedule
 from bot.safety import Gate
+from bot.user_settings import CHOICES, UserSettings
 from handlers.buttons import (
     MAX_BYTES,
     SCHEMES,
@@ -34,16 +35,24 @@ from handlers.buttons import (
     ReminderTime,
     SafetyButton,
     SafetyChoice,
+    SettingButton,
+    SlowPaceButton,
     StartButton,
 )
 from handlers.render import account, checkin, common, feedback, practice, reminders, safety
+from handlers.render import settings as render_settings
 from tests.factories import make_class
 
 ROW_IDS = st.integers(min_value=0, max_value=10**12 - 1)
 SCORES = st.none() | st.integers(min_value=0, max_value=10)
+# Every setting with each of its own values.
+SETTING_VALUES = st.sampled_from(
+    [(setting, value) for setting, kind in CHOICES.items() for value in kind]
+)
 
 BUTTONS: st.SearchStrategy[Button] = st.one_of(
     st.just(StartButton()),
+    st.just(SlowPaceButton()),
     st.builds(
         PracticeButton,
         action=st.sampled_from(PracticeAction),
@@ -58,6 +67,7 @@ BUTTONS: st.SearchStrategy[Button] = st.one_of(
     st.builds(ReminderTime, at=st.times().map(lambda t: time(t.hour, t.minute))),
     st.just(CancelFeedback()),
     st.builds(ForgetButton, answer=st.sampled_from(Confirm)),
+    SETTING_VALUES.map(lambda pair: SettingButton(*pair)),
 )
 
 
@@ -139,11 +149,16 @@ def test_every_keyboard_the_bot_renders_carries_parseable_data() -> None:
         reminders.reminder_status(status).markup,
         reminders.reminder(tiny).markup,
         reminders.snoozed(tiny, status).markup,
+        render_settings.settings_message(UserSettings(), tiny).markup,
+        practice.slow_pace_keyboard(),
     ]
     data = [d for markup in markups for d in _keyboard_data(markup)]
-    # Start; a running cue's four and a paused one's three; It hurts' three answers and
+    # Start; a running cue's five and a paused one's four; It hurts' three answers and
     # Stop's two; Continue / Start over; two pain gates of two; the screen's two and its
     # follow-up's two; 0-10 and Skip twice; Cancel; Yes/No; four times and Off; a
-    # reminder's three; a snoozed reminder's Start.
-    assert len(data) == 1 + 4 + 3 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 3 + 1
+    # reminder's three; a snoozed reminder's Start; /settings' two lengths, three paces and
+    # three easier modes; Use the slow pace.
+    assert len(data) == (
+        1 + 5 + 4 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 3 + 1 + 8 + 1
+    )
     assert all(len(schemes_matching(d)) == 1 for d in data), data

@@ -93,7 +93,7 @@ async def test_a_cue_whose_send_fails_once_still_arrives_and_the_class_goes_on(
             timeout=15,
         )
         live = cues[-1]
-        assert button_texts(live) == ["Easier option", "Next", "It hurts", "Pause"]
+        assert button_texts(live) == ["Easier option", "Next", "It hurts", "+15 s", "Pause"]
         await ana.tap(live.message_id, text="Next")
         await emulator.wait_for(lambda: cues_titled(ana, "2/3"))
     assert len(cues_titled(ana, "1/3")) == copies
@@ -105,7 +105,7 @@ async def test_a_cue_whose_send_fails_once_still_arrives_and_the_class_goes_on(
     # Ben's class was not touched: his first pose still holds, with its buttons.
     ben_practice = next(p for p in practices if p.user_id == ben.id)
     assert (ben_practice.current_step, ben_practice.status) == (0, PracticeStatus.ACTIVE)
-    assert button_texts(ben_cue) == ["Easier option", "Next", "It hurts", "Pause"]
+    assert button_texts(ben_cue) == ["Easier option", "Next", "It hurts", "+15 s", "Pause"]
 
 
 async def test_a_cue_that_cannot_be_sent_pauses_the_class_until_the_user_is_back(
@@ -128,7 +128,7 @@ async def test_a_cue_that_cannot_be_sent_pauses_the_class_until_the_user_is_back
         # Any message brings the class back, with the pose it stopped at.
         await user.send("/help")
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
-        assert button_texts(cue) == ["Easier option", "Next", "It hurts", "Pause"]
+        assert button_texts(cue) == ["Easier option", "Next", "It hurts", "+15 s", "Pause"]
     practices, events = await stored(database_url)
     assert practices[0].status == PracticeStatus.ACTIVE
     assert shown_steps(events, practices[0].id) == [0]
@@ -164,7 +164,7 @@ async def test_a_vanished_cue_is_redrawn_afresh_when_easier_is_tapped(
             lambda: next((m for m in cues_titled(user, "1/3") if "Easier:" in m.plain), None)
         )
         assert afresh.message_id != cue.message_id
-        assert button_texts(afresh) == ["Next", "It hurts", "Pause"]
+        assert button_texts(afresh) == ["Usual version", "Next", "It hurts", "+15 s", "Pause"]
         await user.tap(afresh.message_id, text="Next")
         await emulator.wait_for(lambda: cues_titled(user, "2/3"))
     assert not [m for m in user.bot_messages if m.plain == common.SORRY]

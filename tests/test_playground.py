@@ -164,7 +164,7 @@ async def test_send_and_tap_drive_the_real_bot_and_changes_stream_live(
         cue = await first_cue(http, stream)
         assert "<b>1/3 · Pose 1</b>" in cue["html"]
         labels = [b["text"] for row in cue["keyboard"] for b in row]
-        assert labels == ["Easier option", "Next", "It hurts", "Pause"]
+        assert labels == ["Easier option", "Next", "It hurts", "+15 s", "Pause"]
 
         easier = button_data(cue, "Easier option")
         status, body = await post(http, "/api/tap", {"message_id": cue["id"], "data": easier})
@@ -173,8 +173,10 @@ async def test_send_and_tap_drive_the_real_bot_and_changes_stream_live(
         assert edited["id"] == cue["id"]
         assert edited["edited"] and edited["version"] >= 1
         assert [b["text"] for row in edited["keyboard"] for b in row] == [
+            "Usual version",
             "Next",
             "It hurts",
+            "+15 s",
             "Pause",
         ]
 

@@ -139,7 +139,7 @@ async def test_a_class_followed_in_the_browser(
 
     await expect(cue).to_have_count(1)
     await expect(cue.locator(".kbutton")).to_have_text(
-        ["Easier option", "Next", "It hurts", "Pause"]
+        ["Easier option", "Next", "It hurts", "+15 s", "Pause"]
     )
     # The bot's HTML arrives as formatting, not as tags.
     await expect(cue.locator(".text b").first).to_have_text("1/3 · Pose 1")
@@ -149,7 +149,9 @@ async def test_a_class_followed_in_the_browser(
     await cue.get_by_role("button", name="Easier option").click()
     await expect(same_message).to_contain_text("Easier:")
     await expect(same_message).to_contain_text("Easier pose 1: keep the knees down.")
-    await expect(same_message.locator(".kbutton")).to_have_text(["Next", "It hurts", "Pause"])
+    await expect(same_message.locator(".kbutton")).to_have_text(
+        ["Usual version", "Next", "It hurts", "+15 s", "Pause"]
+    )
     await expect(same_message.locator(".meta")).to_contain_text("edited")
 
     await same_message.get_by_role("button", name="Next").click()

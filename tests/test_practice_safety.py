@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import ManualClock
-from bot.cues import ContinueOffer, EasierReason, Heard, ReadyToCheckIn, ScreenFirst
+from bot.cues import ContinueOffer, Heard, ReadyToCheckIn, ScreenFirst
 from bot.models import (
+    EasierMode,
+    EasierReason,
     EventKind,
     Practice,
     PracticeQuestion,
@@ -28,6 +30,7 @@ from bot.practice import (
 )
 from bot.safety import Gate, SafetyService, ScreenStatus
 from bot.store import Store
+from bot.user_settings import Setting, UserSettingsService
 from tests.fakes import Armed, FakeTimers
 
 USER, CHAT = 42, 42
@@ -214,9 +217,24 @@ async def test_other_words_change_nothing(practice: PracticeService, store: Stor
     assert (await row(store, practice_id)).status == PracticeStatus.ACTIVE
 
 
-async def test_a_pose_that_hurt_comes_gentler_the_next_time_only(
+@pytest.mark.parametrize(
+    ("mode", "third_time"),
+    [
+        # Hurt memory alone: it went well in its gentler version, so the usual one is back.
+        (EasierMode.AS_ASKED, None),
+        # Remembered too: the easier version was on screen at the end of both practices.
+        (EasierMode.REMEMBERED, EasierReason.REMEMBERED),
+    ],
+)
+async def test_a_pose_that_hurt_comes_gentler_the_next_time(
     practice: PracticeService,
+    store: Store,
+    clock: ManualClock,
+    mode: EasierMode,
+    third_time: EasierReason | None,
 ) -> None:
+    settings = UserSettingsService(store, clock)
+    await settings.change(USER, CHAT, "Ana", Setting.EASIER_MODE, mode)
     first = await running(practice)
     moved = await practice.next(USER, first, 0)
     await shown(practice, moved, 11)
@@ -232,11 +250,10 @@ async def test_a_pose_that_hurt_comes_gentler_the_next_time_only(
     await shown(practice, moved, 21)
     await finish(practice, second.practice_id, first_step=1)
 
-    # It went well in its gentler version: the next practice shows the usual one again.
     third = await practice.start(USER, CHAT, "Ana")
     await shown(practice, third, 30)
     moved = await practice.next(USER, third.practice_id, 0)
-    assert moved.show is not None and moved.show.easier is None
+    assert moved.show is not None and moved.show.easier == third_time
 
 
 # -- Stop asks once ---------------------------------------------------------------------------

@@ -6,14 +6,27 @@ import io
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import matplotlib.figure
 import matplotlib.image
+import matplotlib.text
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.chart import weekly_chart
+from bot import chart
+from bot.chart import build_figure, weekly_chart
 from bot.clock import ManualClock
-from bot.models import PracticeStatus
-from bot.progress import CHART_WEEKS, ProgressService, Week, streaks
+from bot.database import create_sessionmaker
+from bot.models import Practice, PracticeStatus
+from bot.progress import (
+    CHART_WEEKS,
+    BackChange,
+    MonthOverMonth,
+    ProgressService,
+    Week,
+    back_change,
+    streaks,
+)
 from bot.store import Store
 from tests.factories import make_class
 from tests.records import add_session, add_user
@@ -147,22 +160,201 @@ async def test_weeks_are_the_last_eight_local_weeks_from_monday(
     assert sum(w.minutes for w in weeks) == 35
 
 
+async def mark_gentle(engine: AsyncEngine, practice_id: int) -> None:
+    async with create_sessionmaker(engine).begin() as db:
+        await db.execute(update(Practice).where(Practice.id == practice_id).values(gentle=True))
+
+
+async def test_weeks_count_their_gentle_practices(
+    db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    clock.now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday; this week is 2 March
+    for day, gentle in (
+        (datetime(2026, 2, 16, 7, 0, tzinfo=UTC), False),
+        (datetime(2026, 2, 23, 7, 0, tzinfo=UTC), True),
+        (datetime(2026, 2, 24, 7, 0, tzinfo=UTC), False),
+        (datetime(2026, 2, 25, 7, 0, tzinfo=UTC), True),
+        (datetime(2026, 3, 3, 7, 0, tzinfo=UTC), True),
+    ):
+        practice_id = await add_session(db_engine, 14, day)
+        if gentle:
+            await mark_gentle(db_engine, practice_id)
+
+    report = await service(db_engine, clock).report(14)
+    assert report is not None
+    assert [w.gentle for w in report.weeks] == [0, 0, 0, 0, 0, 0, 2, 1]
+    assert [r.gentle for r in report.recent] == [True, True, False, True, False]
+
+
+# Wednesday 4 March 2026: the chart's weeks run from Monday 12 January to this week, the
+# last four from 9 February.
+TODAY = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+LAST_MONTH = datetime(2026, 2, 9, 7, 0, tzinfo=UTC)
+MONTH_BEFORE = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
+
+
+async def scored(
+    engine: AsyncEngine,
+    user_id: int,
+    first: datetime,
+    scores: list[tuple[int | None, int | None]],
+) -> None:
+    """A practice every second day from `first`, with these (before, after) scores."""
+    for n, (before, after) in enumerate(scores):
+        await add_session(
+            engine, user_id, first + timedelta(days=2 * n), back_before=before, back_after=after
+        )
+
+
+@pytest.mark.parametrize(
+    ("scores", "change", "points"),
+    [
+        ([(6, 4), (5, 3), (7, 5), (4, None)], BackChange.EASIER, 2.0),
+        ([(5, 4), (5, 5), (3, 3), (4, 4)], BackChange.ABOUT_THE_SAME, 0.25),
+        # Half a point either way is still about the same.
+        ([(5, 4), (5, 4), (4, 4), (4, 4)], BackChange.ABOUT_THE_SAME, 0.5),
+        ([(3, 4), (4, 4)], None, None),  # two pairs are too few for a claim
+        ([(3, 5), (2, 3), (4, 4)], BackChange.MORE_TENDER, 1.0),
+    ],
+)
+async def test_after_practice_says_which_way_the_back_moved_on_average(
+    db_engine: AsyncEngine,
+    clock: ManualClock,
+    scores: list[tuple[int | None, int | None]],
+    change: BackChange | None,
+    points: float | None,
+) -> None:
+    clock.now = TODAY
+    await scored(db_engine, 15, LAST_MONTH, scores)
+    report = await service(db_engine, clock).report(15)
+    assert report is not None
+    if change is None:
+        assert report.after_practice is None
+        return
+    assert report.after_practice is not None
+    assert report.after_practice.change == change
+    assert report.after_practice.points == pytest.approx(points)
+    assert report.after_practice.practices == sum(a is not None for _, a in scores)
+
+
+def test_half_a_point_exactly_is_about_the_same() -> None:
+    assert back_change(4.0, 3.5) == BackChange.ABOUT_THE_SAME
+    assert back_change(13 / 3, 23 / 6) == BackChange.ABOUT_THE_SAME  # means of thirds
+    assert back_change(4.0, 3.4) == BackChange.EASIER
+    assert back_change(4.0, 4.6) == BackChange.MORE_TENDER
+
+
+async def test_before_practice_this_month_against_the_month_before(
+    db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    clock.now = TODAY
+    await add_session(db_engine, 16, datetime(2025, 12, 1, 7, 0, tzinfo=UTC), back_before=10)
+    await scored(db_engine, 16, MONTH_BEFORE, [(5, 3), (6, None), (None, 2), (4, 3)])
+    await scored(db_engine, 16, LAST_MONTH, [(4, 3), (3, 2), (4, None)])
+
+    report = await service(db_engine, clock).report(16)
+    assert report is not None
+    # The practice of December is older than the chart and left out of "a month ago".
+    assert report.month_over_month == MonthOverMonth(
+        BackChange.EASIER, pytest.approx(5.0), pytest.approx(11 / 3)
+    )
+
+
+@pytest.mark.parametrize(
+    ("earlier", "recent", "change"),
+    [
+        ([3, 4], [5, 5, 6], BackChange.MORE_TENDER),
+        ([4, 5], [4, 5, 4], BackChange.ABOUT_THE_SAME),
+        ([4], [2, 2], None),  # one score a month ago is too few
+        ([5, 6], [3], None),
+        ([], [], None),
+    ],
+)
+async def test_month_over_month_needs_two_scores_in_each_month(
+    db_engine: AsyncEngine,
+    clock: ManualClock,
+    earlier: list[int],
+    recent: list[int],
+    change: BackChange | None,
+) -> None:
+    clock.now = TODAY
+    # Each month also has a practice scored only after: it adds nothing to "before".
+    await scored(db_engine, 17, MONTH_BEFORE, [(None, 3), *((b, None) for b in earlier)])
+    await scored(db_engine, 17, LAST_MONTH, [(None, 3), *((b, None) for b in recent)])
+    report = await service(db_engine, clock).report(17)
+    assert report is not None
+    if change is None:
+        assert report.month_over_month is None
+    else:
+        assert report.month_over_month is not None
+        assert report.month_over_month.change == change
+
+
+def eight_weeks(*, gentle: bool = True) -> list[Week]:
+    """A history like a real one: practice most weeks, sore weeks gentle, the back easing."""
+    start = date(2025, 11, 3)
+    minutes = [45, 60, 20, 75, 90, 0, 80, 55]
+    before = [6.0, 5.5, 6.5, 5.0, 4.5, None, 3.5, 3.0]
+    after = [4.0, 3.5, 5.0, 3.0, None, None, 2.0, 2.0]
+    gentle_count = [1, 0, 2, 0, 0, 0, 1, 0] if gentle else [0] * CHART_WEEKS
+    return [
+        Week(start + timedelta(weeks=n), minutes[n], before[n], after[n], gentle_count[n])
+        for n in range(CHART_WEEKS)
+    ]
+
+
 def _read_png(data: bytes):  # type: ignore[no-untyped-def]
     assert data.startswith(PNG_SIGNATURE)
     return matplotlib.image.imread(io.BytesIO(data), format="png")
 
 
-def test_chart_is_a_png_that_reads_back() -> None:
-    start = date(2026, 1, 5)
-    weeks = [
-        Week(start + timedelta(weeks=n), 10.0 * n, 5.0 if n % 2 else None, 3.0 if n > 4 else None)
-        for n in range(CHART_WEEKS)
+def test_chart_is_a_phone_shaped_png_and_the_same_weeks_give_the_same_bytes() -> None:
+    weeks = eight_weeks()
+    data = weekly_chart(weeks)
+    height, width = _read_png(data).shape[:2]
+    # A little taller than wide: the bubble is narrow, and the photo fits a screen at once.
+    assert width < height <= 1.35 * width
+    # Sharp on a dense screen, yet no side over 1280 px, where Telegram would shrink it.
+    assert width >= 2 * chart.PHONE_WIDTH_PX and max(width, height) <= 1280
+    assert weekly_chart(weeks) == data
+    assert weekly_chart(list(weeks)) == data
+    assert b"Software" not in data  # no matplotlib version in the metadata
+
+
+def visible_texts(figure: matplotlib.figure.Figure) -> list[matplotlib.text.Text]:
+    figure.draw_without_rendering()  # tick labels and layout are settled at draw time
+    return [
+        t
+        for t in figure.findobj(matplotlib.text.Text)
+        if isinstance(t, matplotlib.text.Text) and t.get_visible() and t.get_text().strip()
     ]
-    image = _read_png(weekly_chart(weeks))
-    height, width = image.shape[:2]
-    assert (width, height) == (800, 450)
+
+
+@pytest.mark.parametrize("gentle", [True, False])
+def test_every_label_is_at_least_12_px_tall_on_a_390_px_phone(gentle: bool) -> None:
+    figure = build_figure(eight_weeks(gentle=gentle))
+    texts = visible_texts(figure)
+    width_px = figure.get_figwidth() * figure.dpi
+    on_phone = chart.PHONE_WIDTH_PX / width_px
+    smallest = min(t.get_fontsize() for t in texts)
+    assert smallest * figure.dpi / 72 * on_phone >= 12
+    words = {t.get_text() for t in texts}
+    assert "Back score (0–10, lower is better)" in words
+    assert {"before practice", "after practice"} <= words
+    assert ("gentle" in words) == gentle
+    # Short dates, every other week, ending at this one.
+    assert {"10 Nov", "24 Nov", "8 Dec", "22 Dec"} <= words
+    assert "3 Nov" not in words
+
+
+def test_chart_has_one_y_axis_per_panel_and_the_panels_share_the_weeks() -> None:
+    figure = build_figure(eight_weeks())
+    minutes_axis, back_axis = figure.axes
+    assert minutes_axis.get_shared_x_axes().joined(minutes_axis, back_axis)
+    assert back_axis.get_ylim() == (0, 10)
 
 
 def test_chart_of_weeks_without_any_practice_still_draws() -> None:
     weeks = [Week(date(2026, 1, 5) + timedelta(weeks=n), 0.0, None, None) for n in range(8)]
-    assert _read_png(weekly_chart(weeks)).shape[0] == 450
+    height, width = _read_png(weekly_chart(weeks)).shape[:2]
+    assert width < height

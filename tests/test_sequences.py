@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.models import ClassLength
 from sequences import (
     SEQUENCES_DIR,
     SequenceError,
@@ -19,6 +20,7 @@ from sequences import (
     load_class,
 )
 from sequences import loader as loader_module
+from tests.factories import make_class
 
 SEED_ID = "back-strengthening-part-1"
 SEED_FILE = SEQUENCES_DIR / f"{SEED_ID}.yaml"
@@ -88,9 +90,9 @@ def test_seed_lasts_27_to_33_minutes(seed: YogaClass) -> None:
     assert seed.total_hold_seconds == sum(step.hold_seconds for step in seed.steps)
 
 
-def test_seed_cues_are_short_and_2_to_5_per_step(seed: YogaClass) -> None:
+def test_seed_cues_are_short_and_2_to_3_per_step(seed: YogaClass) -> None:
     for step in seed.steps:
-        assert 2 <= len(step.cues) <= 5, step.id
+        assert 2 <= len(step.cues) <= 3, step.id
         assert all(0 < len(cue) <= 120 for cue in step.cues), step.id
         assert step.easier, step.id
 
@@ -106,6 +108,78 @@ def test_seed_does_both_sides(seed: YogaClass) -> None:
     # The class always starts a pair on the right.
     for step_id in (i for i in sided if i.endswith("-right")):
         assert ids.index(step_id) < ids.index(step_id.removesuffix("-right") + "-left")
+
+
+def test_seed_short_selection_keeps_class_order_and_both_ends(seed: YogaClass) -> None:
+    short = seed.short_steps
+    assert short == [step for step in seed.steps if step.short]
+    positions = [seed.steps.index(step) for step in short]
+    assert positions == sorted(positions)
+    assert short[0] is seed.steps[0]
+    assert short[0].pose == "Child's Pose"
+    assert short[-1] is seed.steps[-1]
+    assert short[-1].pose == "Final Rest"
+
+
+def test_seed_short_selection_keeps_both_sides_together(seed: YogaClass) -> None:
+    sided_poses = {step.pose for step in seed.steps if step.side}
+    for pose in sided_poses:
+        marks = {step.short for step in seed.steps if step.pose == pose and step.side}
+        assert len(marks) == 1, pose
+    assert {"Low Lunge", "Seated Twist"} <= {step.pose for step in seed.short_steps}
+
+
+def test_seed_short_selection_lasts_12_to_15_minutes(seed: YogaClass) -> None:
+    assert 12 * 60 <= seed.short_hold_seconds <= 15 * 60
+    assert seed.short_hold_seconds == sum(step.hold_seconds for step in seed.short_steps)
+    assert seed.short_length_warning() is None
+
+
+def test_seed_short_selection_strengthens_and_mobilises(seed: YogaClass) -> None:
+    ids = {step.id for step in seed.short_steps}
+    assert {"belly-lift-strap", "locust-alternating-legs", "sphinx-heels-together"} <= ids
+    assert {"low-lunge-right", "seated-twist-right", "side-childs-pose-right"} <= ids
+
+
+def test_steps_for_each_length(seed: YogaClass) -> None:
+    assert seed.steps_for("full") == seed.steps
+    assert seed.steps_for("short") == seed.short_steps
+    assert len(seed.short_steps) < len(seed.steps)
+
+
+@pytest.mark.parametrize("length", list(ClassLength))
+def test_steps_for_accepts_every_class_length(seed: YogaClass, length: ClassLength) -> None:
+    assert seed.steps_for(length) == seed.steps_for(length.value)
+
+
+def test_class_without_short_steps_runs_in_full_when_short() -> None:
+    tiny = make_class()
+    assert tiny.short_steps == []
+    assert tiny.short_hold_seconds == 0
+    assert tiny.steps_for("short") == tiny.steps == tiny.steps_for("full")
+    assert tiny.short_length_warning() is None
+
+
+def test_steps_for_returns_a_copy(seed: YogaClass) -> None:
+    seed.steps_for("full").clear()
+    seed.steps_for("short").clear()
+    assert len(seed.steps) == 25
+
+
+def test_steps_for_refuses_an_unknown_length(seed: YogaClass) -> None:
+    with pytest.raises(ValueError, match="unknown class length 'long'"):
+        seed.steps_for("long")
+
+
+def test_short_selection_of_odd_length_is_only_a_warning() -> None:
+    data = seed_data()
+    for step in data["steps"][1:-1]:
+        step["short"] = False
+    only_ends = YogaClass.model_validate(data)
+    assert only_ends.short_hold_seconds == 160
+    assert only_ends.short_length_warning() == (
+        "the short class lasts 2.7 min; aim for 10 to 16 min"
+    )
 
 
 def test_seed_uses_props_it_declares(seed: YogaClass) -> None:
@@ -208,11 +282,47 @@ BROKEN = {
         "id",
         "already used by step 3",
     ),
-    "too many cues": (
-        _set_step(0, "cues", [f"Breathe {n}." for n in range(6)]),
+    "four cue lines": (
+        _set_step(0, "cues", [f"Breathe {n}." for n in range(4)]),
         "1 (childs-pose)",
         "cues",
-        "at most 5 items",
+        "at most 3 items",
+    ),
+    "short as text": (
+        _set_step(0, "short", "true"),
+        "1 (childs-pose)",
+        "short",
+        "valid boolean",
+    ),
+    "short selection splits a pair": (
+        _set_step(3, "short", False),
+        "4 (low-lunge-left)",
+        "short",
+        "'Low Lunge' is short on step 2 but not on this side",
+    ),
+    "only one side of a pair marked short": (
+        _set_step(2, "short", True),
+        "5 (half-splits-left)",
+        "short",
+        "'Half Splits' is short on step 3 but not on this side",
+    ),
+    "short selection drops one of three sides": (
+        _set_step(15, "short", False),
+        "16 (seated-twist-other-grip)",
+        "short",
+        "'Seated Twist' is short on step 14 but not on this side",
+    ),
+    "short selection without the first step": (
+        _set_step(0, "short", False),
+        "1 (childs-pose)",
+        "short",
+        "the short class must start with its first step",
+    ),
+    "short selection without the last step": (
+        _set_step(24, "short", False),
+        "25 (final-rest)",
+        "short",
+        "the short class must end with its last step",
     ),
     "cue too long": (
         _set_step(2, "cues", ["Short.", "x" * 121]),
@@ -258,6 +368,19 @@ def test_broken_file_names_file_step_and_field(tmp_path: Path, case: str) -> Non
     assert message.startswith(f"{path.name}: {where}: ")
     assert fragment in message
     assert "\n" not in message
+
+
+def test_short_problems_are_reported_once_each(tmp_path: Path) -> None:
+    data = seed_data()
+    data["steps"][3]["short"] = False  # low-lunge-left
+    data["steps"][-1]["short"] = False  # final-rest
+    write_class(tmp_path, data)
+
+    lines = check_all(tmp_path)
+
+    assert len(lines) == 2
+    assert "step 4 (low-lunge-left), field 'short'" in lines[0]
+    assert "step 25 (final-rest), field 'short'" in lines[1]
 
 
 def test_error_line_format_is_exact(tmp_path: Path) -> None:

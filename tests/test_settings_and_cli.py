@@ -134,6 +134,38 @@ def test_sequences_check_names_file_step_and_field_of_a_broken_class(
     assert "hold_seconds" in line
 
 
+def test_sequences_check_prints_full_and_short_length(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sequences", "check"]) == 0
+    out, err = capsys.readouterr()
+    assert "ok  back-strengthening-part-1: 25 steps, 30 min · short: 12 steps, 14 min\n" in out
+    assert err == ""
+
+
+def test_sequences_check_warns_about_an_odd_short_length_but_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sequences import SEQUENCES_DIR
+
+    good = (SEQUENCES_DIR / "back-strengthening-part-1.yaml").read_text()
+    unmarked = good.replace("    short: true\n", "")
+    only_ends = unmarked.replace(
+        "  - id: childs-pose\n", "  - id: childs-pose\n    short: true\n"
+    ).replace("  - id: final-rest\n", "  - id: final-rest\n    short: true\n")
+    (tmp_path / "back-strengthening-part-1.yaml").write_text(only_ends)
+    assert main(["sequences", "check", "--dir", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "ok  back-strengthening-part-1: 25 steps, 30 min · short: 2 steps, 3 min\n"
+    assert err == (
+        "back-strengthening-part-1: warning: the short class lasts 2.7 min; aim for 10 to 16 min\n"
+    )
+
+    (tmp_path / "back-strengthening-part-1.yaml").write_text(unmarked)
+    assert main(["sequences", "check", "--dir", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "ok  back-strengthening-part-1: 25 steps, 30 min · short: none marked\n"
+    assert err == ""
+
+
 async def test_run_with_a_refused_token_says_so_in_one_line(tmp_path: Path) -> None:
     from playground.emulator import BotApiEmulator
 

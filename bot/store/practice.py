@@ -8,7 +8,7 @@ once and the loser learns it lost from the row count.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Update, case, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.database import changed_rows
 from bot.models import (
     OPEN_STATUSES,
+    ClassLength,
+    EasierReason,
     EventKind,
     Practice,
     PracticeQuestion,
@@ -24,7 +26,7 @@ from bot.models import (
     StepEvent,
     StopReason,
 )
-from bot.pose_memory import LOOK_BACK, PastEvent
+from bot.pose_memory import LOOK_BACK, PastEvent, PastPractice, unpack
 
 
 class PracticeRepository:
@@ -103,6 +105,8 @@ class PracticeRepository:
         checkin_message_id: int | None = None,
         gentle: bool = False,
         easier_from_start: str = "",
+        class_length: ClassLength = ClassLength.FULL,
+        pace_factor: float = 1.0,
     ) -> Practice | None:
         """The new practice, or None when its check-in message already started one."""
         practice = Practice(
@@ -119,6 +123,9 @@ class PracticeRepository:
             gentle=gentle,
             easier_from_start=easier_from_start,
             question=None,
+            class_length=class_length,
+            pace_factor=pace_factor,
+            extra_seconds=0.0,
         )
         try:
             # A savepoint: a refused duplicate leaves the rest of the unit of work intact.
@@ -151,6 +158,7 @@ class PracticeRepository:
                 cue_attempts=0,
                 practised_seconds=practised_seconds,
                 question=None,
+                extra_seconds=0.0,
             ),
             skipped_step_id=skipped_step_id,
             now=now,
@@ -252,6 +260,7 @@ class PracticeRepository:
                 summary_pending=False,
                 stop_reason=None,
                 question=None,
+                extra_seconds=0.0,
             )
         )
         return changed_rows(reopened) == 1
@@ -348,33 +357,71 @@ class PracticeRepository:
         """Record `kind` for the step once; False when it was already recorded."""
         if kind in await self.events_at(practice_id, step):
             return False
-        self._db.add(_event(practice_id, step, step_id, kind, now))
-        await self._db.flush()
+        await self.record(practice_id, step, step_id, kind, now)
         return True
 
-    async def events_at(self, practice_id: int, step: int) -> set[EventKind]:
-        kinds = await self._db.scalars(
-            select(StepEvent.kind).where(
-                StepEvent.practice_id == practice_id, StepEvent.step_index == step
-            )
-        )
-        return {EventKind(kind) for kind in kinds}
+    async def record(
+        self, practice_id: int, step: int, step_id: str, kind: EventKind, now: datetime
+    ) -> None:
+        self._db.add(_event(practice_id, step, step_id, kind, now))
+        await self._db.flush()
 
-    async def past_events(self, user_id: int, class_id: str) -> list[PastEvent]:
-        """The step events of the user's last few practices of the class, for the pose
+    async def events_at(self, practice_id: int, step: int) -> list[EventKind]:
+        """The step's events in the order they happened."""
+        kinds = await self._db.scalars(
+            select(StepEvent.kind)
+            .where(StepEvent.practice_id == practice_id, StepEvent.step_index == step)
+            .order_by(StepEvent.id)
+        )
+        return [EventKind(kind) for kind in kinds]
+
+    async def past_practices(self, user_id: int, class_id: str) -> list[PastPractice]:
+        """The user's last few practices of the class with their step events, for the pose
         memory (bot.pose_memory)."""
-        recent = (
-            select(Practice.id)
-            .where(Practice.user_id == user_id, Practice.class_id == class_id)
-            .order_by(Practice.id.desc())
-            .limit(LOOK_BACK)
+        practices = list(
+            await self._db.scalars(
+                select(Practice)
+                .where(Practice.user_id == user_id, Practice.class_id == class_id)
+                .order_by(Practice.id.desc())
+                .limit(LOOK_BACK)
+            )
         )
         rows = await self._db.execute(
-            select(StepEvent.practice_id, StepEvent.step_id, StepEvent.kind).where(
-                StepEvent.practice_id.in_(recent)
-            )
+            select(StepEvent.practice_id, StepEvent.step_id, StepEvent.kind)
+            .where(StepEvent.practice_id.in_([p.id for p in practices]))
+            .order_by(StepEvent.id)
         )
-        return [PastEvent(pid, step_id, EventKind(kind)) for pid, step_id, kind in rows.all()]
+        events: dict[int, list[PastEvent]] = {p.id: [] for p in practices}
+        for practice_id, step_id, kind in rows.all():
+            events[practice_id].append(PastEvent(practice_id, step_id, EventKind(kind)))
+        return [
+            PastPractice(
+                p.id,
+                # A gentle practice showed every pose it reached in its easier version.
+                _every_step(events[p.id]) if p.gentle else unpack(p.easier_from_start),
+                events[p.id],
+            )
+            for p in practices
+        ]
+
+    async def add_time(self, seen: Practice, class_seconds: float, clock_seconds: float) -> bool:
+        """More time on the current hold (+15 s), if the practice is still as seen."""
+        values: dict[str, object] = {"extra_seconds": Practice.extra_seconds + class_seconds}
+        if seen.status == PracticeStatus.PAUSED:
+            values["remaining_seconds"] = Practice.remaining_seconds + clock_seconds
+        elif seen.hold_ends_at is not None:
+            values["hold_ends_at"] = seen.hold_ends_at + timedelta(seconds=clock_seconds)
+        added = await self._db.execute(_as_seen(seen).values(**values))
+        return changed_rows(added) == 1
+
+    async def previous_of(self, user_id: int, practice_id: int) -> Practice | None:
+        """The user's practice before this one."""
+        return await self._db.scalar(
+            select(Practice)
+            .where(Practice.user_id == user_id, Practice.id < practice_id)
+            .order_by(Practice.id.desc())
+            .limit(1)
+        )
 
     async def latest_stopped(self, user_id: int) -> Practice | None:
         """The user's newest practice, if it is a stopped one."""
@@ -410,6 +457,10 @@ def _as_seen(seen: Practice) -> Update:
     return _on_step(seen.id, seen.current_step, seen.status).where(
         Practice.cue_message_id.is_not_distinct_from(seen.cue_message_id)
     )
+
+
+def _every_step(events: Sequence[PastEvent]) -> dict[str, EasierReason]:
+    return {e.step_id: EasierReason.GENTLE for e in events if e.kind == EventKind.SHOWN}
 
 
 def _event(practice_id: int, step: int, step_id: str, kind: EventKind, at: datetime) -> StepEvent:

@@ -36,11 +36,11 @@ NOT_TODAY = (
 GATE_TEXT = {
     Gate.SUGGEST_GENTLE: (
         "Last time your back felt worse afterwards. How about the gentle practice today? "
-        "Every pose comes in its easier version."
+        "It is the short class, every pose in its easier version."
     ),
     Gate.SORE_DAY: (
-        "That's a sore day. The gentle practice shows every pose in its easier version. "
-        "Or rest today: that's fine too."
+        "That's a sore day. The gentle practice is the short class, every pose in its "
+        "easier version. Or rest today: that's fine too."
     ),
     Gate.REST_DAY: (
         "That's a lot of pain. Today, rest and gentle movement are best, like a short walk "
@@ -74,7 +74,7 @@ def before_answered(score: int | None) -> str:
 
 def gentle_begun(score: int | None) -> str:
     told = f"Your back before practice: {score}/10. " if score is not None else ""
-    return f"{told}Gentle practice: every pose in its easier version."
+    return f"{told}Gentle practice: the short class, every pose in its easier version."
 
 
 def usual_begun(score: int | None) -> str:

@@ -7,12 +7,13 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.cues import ContinueOffer, Cue, EasierReason, Summary
-from bot.models import PracticeQuestion, PracticeStatus, StopReason
-from handlers.buttons import PracticeAction, PracticeButton
+from bot.cues import ContinueOffer, Cue, Summary
+from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, PracticeStatus, StopReason
+from bot.user_settings import UserSettings
+from handlers.buttons import PracticeAction, PracticeButton, SlowPaceButton
 from handlers.render import Reply, html, plain
 from handlers.render.common import props_line
-from sequences import YogaClass
+from sequences import Step, YogaClass
 
 STALE_BUTTON = "This pose is already over."
 PAUSED_BUTTON = "This practice is paused. Answer the question below it."
@@ -33,6 +34,7 @@ FELT_WORSE_LAST_TIME = (
 EASIER_BECAUSE = {
     EasierReason.HURT_LAST_TIME: "Last time this one bothered you, so here is the gentler version.",
     EasierReason.HURT_NOW: "Gentler now. Move only as far as feels fine.",
+    EasierReason.REMEMBERED: "You often choose this one. Usual version is a tap away.",
 }
 
 # The question a cue asks while its clock is stopped; nerve signs come first, plainly.
@@ -54,10 +56,25 @@ def duration(seconds: float) -> str:
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
-def intro(yoga_class: YogaClass, *, felt_worse_last_time: bool = False) -> Reply:
+LENGTH_WORDS = {ClassLength.FULL: "Full class", ClassLength.SHORT: "Short class"}
+PACE_WORDS = {Pace.SLOW: "slow pace", Pace.NORMAL: "normal pace", Pace.QUICK: "quick pace"}
+
+
+def intro(
+    yoga_class: YogaClass,
+    *,
+    felt_worse_last_time: bool = False,
+    settings: UserSettings | None = None,
+    minutes: int | None = None,
+) -> Reply:
+    settings = settings or UserSettings()
+    minutes = yoga_class.total_minutes if minutes is None else minutes
+    in_force = (
+        f"{LENGTH_WORDS[settings.class_length]} · {PACE_WORDS[settings.pace]} · about {minutes} min"
+    )
     lines = [
-        f"<b>{escape(yoga_class.title)}</b> · {yoga_class.total_minutes} min · "
-        f"with {escape(yoga_class.teacher)}",
+        f"<b>{escape(yoga_class.title)}</b> · with {escape(yoga_class.teacher)}",
+        f"{in_force} (/settings)",
         f"Props: {escape(props_line(yoga_class))}.",
         "",
         "Set up your mat. The first pose follows.",
@@ -83,6 +100,8 @@ def cue(cue: Cue) -> Reply:
         because = EASIER_BECAUSE.get(cue.easier)
         if because:
             lines.append(f"<i>{because}</i>")
+    if cue.following is not None:
+        lines += ["", next_line(pose, cue.following)]
     if cue.over:
         return html("\n".join(lines))
     if cue.question is not None:
@@ -90,6 +109,14 @@ def cue(cue: Cue) -> Reply:
     elif cue.paused:
         lines += ["", "Paused. Tap Resume when you are ready."]
     return html("\n".join(lines), cue_keyboard(cue))
+
+
+def next_line(pose: Step, following: Step) -> str:
+    """What comes next, with the props to reach for when they change."""
+    line = f"Next: {escape(following.title)}"
+    if following.props and set(following.props) != set(pose.props):
+        line += f" · {escape(', '.join(following.props))}"
+    return line
 
 
 def cue_keyboard(cue: Cue) -> InlineKeyboardMarkup:
@@ -117,20 +144,23 @@ def cue_keyboard(cue: Cue) -> InlineKeyboardMarkup:
                 [button("Keep going", PracticeAction.KEEP_GOING)],
             ]
         )
+    hurts, more = button("It hurts", PracticeAction.HURT), button("+15 s", PracticeAction.MORE_TIME)
     if cue.paused:
         return InlineKeyboardMarkup(
             [
                 [button("Resume", PracticeAction.RESUME)],
-                [button("It hurts", PracticeAction.HURT), button("Stop", PracticeAction.STOP)],
+                [hurts, more, button("Stop", PracticeAction.STOP)],
             ]
         )
-    first_row = [button("Next", PracticeAction.NEXT)]
-    if not cue.easier_shown:
-        first_row.insert(0, button("Easier option", PracticeAction.EASIER))
+    version = (
+        button("Usual version", PracticeAction.USUAL)
+        if cue.easier_shown
+        else button("Easier option", PracticeAction.EASIER)
+    )
     return InlineKeyboardMarkup(
         [
-            first_row,
-            [button("It hurts", PracticeAction.HURT), button("Pause", PracticeAction.PAUSE)],
+            [version, button("Next", PracticeAction.NEXT)],
+            [hurts, more, button("Pause", PracticeAction.PAUSE)],
         ]
     )
 
@@ -180,7 +210,10 @@ def _minutes(minutes: int) -> str:
 
 def closing(summary: Summary) -> Reply:
     if summary.status == PracticeStatus.STOPPED:
-        return html(_stopped(summary))
+        stopped = _stopped(summary)
+        if summary.suggest_slow_pace:
+            return html(f"{stopped}\n\n{SLOW_PACE_SUGGESTION}", slow_pace_keyboard())
+        return html(stopped)
     if summary.gentle:
         easier = "Every pose in its gentler version: a kind choice on a sore day."
     elif summary.easier_used:
@@ -191,7 +224,7 @@ def closing(summary: Summary) -> Reply:
     else:
         easier = "You did every pose as cued."
     kind = "the gentle practice of " if summary.gentle else ""
-    return html(
+    text = (
         f"Well done. You finished {kind}<b>{escape(summary.class_title)}</b> 🌿\n\n"
         f"Minutes practised: {summary.minutes}\n"
         f"Poses done: {summary.poses_done} of {summary.total_poses}\n"
@@ -199,6 +232,25 @@ def closing(summary: Summary) -> Reply:
         "Stay in your rest as long as you like, then get up slowly. "
         "Notice how your back feels now."
     )
+    if not summary.suggest_slow_pace:
+        return html(text)
+    return html(f"{text}\n\n{SLOW_PACE_SUGGESTION}", slow_pace_keyboard())
+
+
+SLOW_PACE_SUGGESTION = (
+    "You gave yourself extra time on several poses, two classes in a row. The slow pace "
+    "makes every hold a little longer."
+)
+SLOW_PACE_ON = "Slow pace is on from your next class. /settings changes it."
+
+
+def slow_pace_keyboard() -> InlineKeyboardMarkup:
+    data = SlowPaceButton().pack()
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Use the slow pace", callback_data=data)]])
+
+
+def slow_pace_on() -> Reply:
+    return plain(SLOW_PACE_ON)
 
 
 def _stopped(summary: Summary) -> str:

@@ -1,10 +1,11 @@
-"""The /progress message: totals, streaks, recent practices, and the chart's caption."""
+"""The /progress message: totals, streaks, recent practices, the back's trend in words, and
+the chart's caption."""
 
 from __future__ import annotations
 
 from html import escape
 
-from bot.progress import Progress, RecentPractice
+from bot.progress import AfterPractice, BackChange, MonthOverMonth, Progress, RecentPractice
 from handlers.render import Reply, html, plain
 from handlers.render.common import STATUS_WORDS, start_keyboard
 
@@ -27,6 +28,35 @@ def _practice_line(p: RecentPractice) -> str:
 
 def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
+
+
+def _points(value: float) -> str:
+    rounded = round(value, 1)
+    return "1 point" if rounded == 1 else f"{rounded:g} points"
+
+
+def after_practice_line(a: AfterPractice) -> str:
+    if a.change == BackChange.EASIER:
+        return f"Your back felt {_points(a.points)} easier after practice, on average. Well done!"
+    if a.change == BackChange.MORE_TENDER:
+        # Said softly: a rise on the whole is a reason to go gentler, not a reason to worry.
+        return (
+            "Your back felt a little more tender after practice, on average — "
+            "the gentle practice may suit you."
+        )
+    return "Your back felt about the same after practice, on average."
+
+
+def month_over_month_line(m: MonthOverMonth) -> str:
+    scores = f"{m.earlier:.1f} → {m.recent:.1f}"
+    if m.change == BackChange.EASIER:
+        return f"Your back before practice is easier than a month ago: {scores}. Lovely progress."
+    if m.change == BackChange.MORE_TENDER:
+        return (
+            f"Your back before practice is a little more tender than a month ago: {scores}. "
+            "Go gently; if it keeps rising, a doctor or physiotherapist can help."
+        )
+    return f"Your back before practice is about the same as a month ago: {scores}."
 
 
 def no_practice_yet() -> Reply:
@@ -56,4 +86,8 @@ def progress(p: Progress) -> Reply:
             f"Back, on average (0–10): {_score(p.back_before)} before · "
             f"{_score(p.back_after)} after",
         ]
+    if p.after_practice is not None:
+        lines.append(after_practice_line(p.after_practice))
+    if p.month_over_month is not None:
+        lines.append(month_over_month_line(p.month_over_month))
     return html("\n".join(lines))
