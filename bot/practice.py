@@ -56,7 +56,7 @@ from bot.practice_core import (
 from bot.safety import Gate, PainSignal, ScreenStatus, gate, pain_in, screen_status
 from bot.store import StoreUnavailable, UnitOfWork
 from bot.timezones import user_zone
-from bot.user_settings import settings_in
+from bot.user_settings import paced_hold, settings_in
 from sequences import YogaClass
 
 __all__ = [
@@ -102,12 +102,13 @@ class PracticeService(PracticeCore):
         if status != ScreenStatus.CLEAR:
             return ScreenFirst(status)
         yoga_class = self.default_class
-        holds = sum(step.hold_seconds for step in yoga_class.steps_for(settings.class_length))
+        steps = yoga_class.steps_for(settings.class_length)
+        holds = sum(paced_hold(step.hold_seconds, settings.pace_factor) for step in steps)
         return ReadyToCheckIn(
             yoga_class,
             felt_worse_last_time=felt_worse_after(latest),
             settings=settings,
-            minutes=round(holds * settings.pace_factor / 60),
+            minutes=round(holds / 60),
         )
 
     async def checked_in(
@@ -251,7 +252,7 @@ class PracticeService(PracticeCore):
                 (step.id for step in steps),
                 settings.easier_mode,
             )
-            hold = steps[0].hold_seconds * settings.pace_factor
+            hold = paced_hold(steps[0].hold_seconds, settings.pace_factor)
             deadline = now + timedelta(seconds=self._timer_seconds(hold))
             practice = await uow.practices.create(
                 user_id=user_id,

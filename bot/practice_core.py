@@ -26,7 +26,7 @@ from bot.models import (
 )
 from bot.safety import felt_worse
 from bot.store import Store, UnitOfWork
-from bot.user_settings import settings_in
+from bot.user_settings import paced_hold, settings_in
 from sequences import Step, YogaClass
 
 # A timer may fire a hair before its deadline; anything this close counts as due.
@@ -134,7 +134,7 @@ class PracticeCore:
     def _hold(self, practice: Practice, pose: Step, *, extra: float = 0.0) -> float:
         """The pose's hold in class seconds, as this practice runs it: at its pace, with
         any time the user added."""
-        return pose.hold_seconds * practice.pace_factor + extra
+        return paced_hold(pose.hold_seconds, practice.pace_factor) + extra
 
     def _timer_seconds(self, class_seconds: float) -> float:
         """Class seconds as the clock counts them, at the deployment's TIME_SCALE."""

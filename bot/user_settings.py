@@ -17,6 +17,17 @@ from bot.store import Store, UnitOfWork
 PACE_FACTORS = {Pace.SLOW: 1.25, Pace.NORMAL: 1.0, Pace.QUICK: 0.75}
 
 
+# A paced hold is rounded to this many seconds, so a cue never says "1 min 34 s".
+PACED_TO = 5
+
+
+def paced_hold(hold_seconds: float, pace_factor: float) -> float:
+    """A pose's hold at a pace, in class seconds."""
+    if pace_factor == 1.0:
+        return hold_seconds
+    return max(PACED_TO, round(hold_seconds * pace_factor / PACED_TO) * PACED_TO)
+
+
 class Setting(StrEnum):
     CLASS_LENGTH = "class_length"
     PACE = "pace"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.user_settings import paced_hold
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from sequences import load_catalog
@@ -47,7 +48,7 @@ async def test_two_people_get_different_practices_from_the_same_class(
         ana_intro = await emulator.wait_for(has_message(ana, "Full class"))
         ben_intro = await emulator.wait_for(has_message(ben, "Short class"))
     assert "Full class · normal pace · about 30 min" in ana_intro.plain
-    slow_minutes = round(sum(s.hold_seconds for s in SHORT) * 1.25 / 60)
+    slow_minutes = round(sum(paced_hold(s.hold_seconds, 1.25) for s in SHORT) / 60)
     assert f"Short class · slow pace · about {slow_minutes} min" in ben_intro.plain
     first = SEED.steps[0]
     # Ana: the whole class, the usual hold, the easier option a tap away.

@@ -12,7 +12,7 @@ from bot.clock import ManualClock
 from bot.database import create_sessionmaker
 from bot.models import ClassLength, EasierMode, Pace, User
 from bot.store import Store
-from bot.user_settings import Setting, UserSettings, UserSettingsService
+from bot.user_settings import Setting, UserSettings, UserSettingsService, paced_hold
 
 
 @pytest.fixture
@@ -90,3 +90,11 @@ async def test_a_value_of_another_setting_is_refused_and_nothing_changes(
 )
 def test_slow_holds_longer_and_quick_shorter(pace: Pace, factor: float) -> None:
     assert UserSettings(pace=pace).pace_factor == factor
+
+
+@pytest.mark.parametrize(
+    ("hold", "factor", "paced"),
+    [(80, 1.0, 80), (80, 1.25, 100), (75, 1.25, 95), (45, 0.75, 35), (10, 0.75, 10), (37, 1.0, 37)],
+)
+def test_a_paced_hold_is_rounded_to_five_seconds(hold: int, factor: float, paced: int) -> None:
+    assert paced_hold(hold, factor) == paced
