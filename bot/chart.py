@@ -1,9 +1,10 @@
 """The /progress chart, sized for a phone: minutes per week as bars on top, the weekly back
 scores before and after practice as lines below, sharing the weeks; PNG bytes.
 
-Telegram shows a photo at the chat bubble's width, about 390 CSS pixels on a phone, so
-every size here is chosen for that width: at FIGURE_WIDTH inches, a font of F points is
-F × 390 / (72 × FIGURE_WIDTH) pixels tall on the phone, whatever the DPI. The DPI only sets
+Telegram shows a photo at the chat bubble's width: on a 390-pixel-wide phone the bubble is
+about 320 CSS pixels, so every size here is chosen for that width: at FIGURE_WIDTH inches,
+a font of F points is F × 320 / (72 × FIGURE_WIDTH) pixels tall on the phone, whatever the
+DPI. The DPI only sets
 how sharp the picture is on a dense screen; it stays under Telegram's 1280-pixel side, so
 the photo is not scaled down again on the way.
 
@@ -31,11 +32,13 @@ from matplotlib.ticker import FixedLocator
 
 from bot.progress import Week
 
-PHONE_WIDTH_PX = 390
-FIGURE_WIDTH = 4.8  # inches
-FIGURE_HEIGHT = 6.0  # taller than wide: it fills the bubble without scrolling past it
-DPI = 200  # 960 × 1200 pixels
-# 11 pt is 12.4 px on the phone; nothing is drawn smaller.
+# The photo's width in a chat bubble on a 390-pixel-wide phone.
+PHONE_WIDTH_PX = 320
+FIGURE_WIDTH = 4.0  # inches
+FIGURE_HEIGHT = 5.0  # taller than wide: it fills the bubble without scrolling past it
+DPI = 240  # 960 × 1200 pixels
+# 11 pt is 12.2 px in the bubble (14.9 px if the photo spans a 390-pixel screen); nothing is
+# drawn smaller.
 SMALL = 11.0
 TITLE = 13.0
 

@@ -331,7 +331,7 @@ def visible_texts(figure: matplotlib.figure.Figure) -> list[matplotlib.text.Text
 
 
 @pytest.mark.parametrize("gentle", [True, False])
-def test_every_label_is_at_least_12_px_tall_on_a_390_px_phone(gentle: bool) -> None:
+def test_every_label_is_at_least_12_px_tall_in_a_phone_chat_bubble(gentle: bool) -> None:
     figure = build_figure(eight_weeks(gentle=gentle))
     texts = visible_texts(figure)
     width_px = figure.get_figwidth() * figure.dpi
