@@ -76,7 +76,7 @@ def help_text() -> Reply:
     lines += [f"/{name} — {description}" for name, description in COMMANDS]
     lines += [
         "",
-        "During a practice: Easier option, Next, It hurts and Pause under each pose "
+        "During a practice: Easier option, Next, It hurts, +15 s and Pause under each pose "
         "(Stop is under Pause).",
     ]
     return plain("\n".join(lines))
