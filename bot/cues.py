@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from bot.models import EasierReason, PracticeQuestion, PracticeStatus, StopReason
 from bot.safety import ScreenStatus
+from bot.uploads import Picture
 from bot.user_settings import UserSettings
 from sequences import Step, YogaClass
 
@@ -29,6 +30,8 @@ class Cue:
     over: bool = False
     # The pose after this one in the practice, if any ("Next: …").
     following: Step | None = None
+    # The pose's picture, when it has one and the practice shows pictures.
+    picture: Picture | None = None
 
     @property
     def easier_shown(self) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -115,6 +116,13 @@ class Pace(enum.StrEnum):
     QUICK = "quick"
 
 
+class Pictures(enum.StrEnum):
+    """Cues with a picture of the pose, or text only (stored as users.pictures)."""
+
+    ON = "on"
+    OFF = "off"
+
+
 class EasierMode(enum.StrEnum):
     """When a cue shows its pose's easier version from the start."""
 
@@ -183,6 +191,8 @@ class User(Base):
     slow_pace_suggested: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # /settings: each cue with a picture of its pose, or text only.
+    pictures: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     practices: Mapped[list[Practice]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -239,6 +249,8 @@ class Practice(Base):
     pace_factor: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
     # Seconds (class time) added to the current step's hold with +15 s; 0 on a new step.
     extra_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # Cues come with a picture of their pose (the user's setting as the practice started).
+    pictures: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     user: Mapped[User] = relationship(back_populates="practices")
     events: Mapped[list[StepEvent]] = relationship(
@@ -285,6 +297,17 @@ class Reminder(Base):
     # network error) rather than a new day's; NULL for a regular occurrence.
     repeat_of: Mapped[str | None] = mapped_column(String(10), default=None)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UploadedPicture(Base):
+    """A pose picture Telegram already has: later sends use its file_id, not the bytes."""
+
+    __tablename__ = "uploaded_pictures"
+
+    # The picture's content hash (bot.pictures), so a redrawn figure is uploaded afresh.
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    file_id: Mapped[str] = mapped_column(String(256))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Feedback(Base):

@@ -29,6 +29,7 @@ from bot.models import (
     OPEN_STATUSES,
     ClassLength,
     EventKind,
+    Pictures,
     Practice,
     PracticeQuestion,
     PracticeStatus,
@@ -266,6 +267,7 @@ class PracticeService(PracticeCore):
                 easier_from_start=pose_memory.pack(remembered),
                 class_length=length,
                 pace_factor=settings.pace_factor,
+                pictures=settings.pictures == Pictures.ON,
             )
             if practice is None:
                 raise StaleAction

@@ -26,6 +26,7 @@ from bot.models import (
 )
 from bot.safety import felt_worse
 from bot.store import Store, UnitOfWork
+from bot.uploads import NoPictures, PictureSource
 from bot.user_settings import paced_hold, settings_in
 from sequences import Step, YogaClass
 
@@ -110,6 +111,7 @@ class PracticeCore:
         timers: Timers,
         time_scale: float = 1.0,
         default_timezone: str = "UTC",
+        pictures: PictureSource | None = None,
     ) -> None:
         if not catalog:
             raise ValueError("the catalog has no class")
@@ -119,6 +121,7 @@ class PracticeCore:
         self._timers = timers
         self._scale = time_scale
         self._default_zone = default_timezone
+        self._pictures: PictureSource = pictures or NoPictures()
         # Cues Telegram took while the database could not record it: recorded when the
         # practice's timer looks again (this process's timer, so this process's memory).
         self._unrecorded: dict[int, tuple[Cue, int, int]] = {}
@@ -471,6 +474,7 @@ class PracticeCore:
             paused=paused,
             question=question,
             following=steps[step + 1] if step + 1 < len(steps) else None,
+            picture=self._pictures.for_step(pose) if practice.pictures else None,
         )
 
 

@@ -21,6 +21,7 @@ from bot.safety import SafetyService
 from bot.settings import Settings
 from bot.stats import StatsService
 from bot.store import Store
+from bot.uploads import PictureSource, UploadService
 from bot.user_settings import UserSettingsService
 from sequences import YogaClass
 
@@ -33,6 +34,7 @@ class Services:
     checkin: CheckinService
     safety: SafetyService
     user_settings: UserSettingsService
+    uploads: UploadService
     reminders: ReminderService
     progress: ProgressService
     feedback: FeedbackService
@@ -46,10 +48,13 @@ def build_services(
     catalog: dict[str, YogaClass],
     clock: Clock,
     timers: Timers,
+    pictures: PictureSource | None = None,
 ) -> Services:
     store = Store(engine)
     zone = settings.default_timezone
-    practice = PracticeService(store, catalog, clock, timers, settings.time_scale, zone)
+    practice = PracticeService(
+        store, catalog, clock, timers, settings.time_scale, zone, pictures=pictures
+    )
     reminders = ReminderService(store, clock, zone)
     return Services(
         settings=settings,
@@ -58,6 +63,7 @@ def build_services(
         checkin=CheckinService(store),
         safety=SafetyService(store, clock, zone),
         user_settings=UserSettingsService(store, clock),
+        uploads=UploadService(store, clock),
         reminders=reminders,
         progress=ProgressService(store, catalog, clock, zone),
         feedback=FeedbackService(store, catalog, clock),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.clock import Clock
-from bot.models import ClassLength, EasierMode, Pace
+from bot.models import ClassLength, EasierMode, Pace, Pictures
 from bot.store import Store, UnitOfWork
 
 # Holds are multiplied by these, on top of the deployment's TIME_SCALE.
@@ -32,12 +32,14 @@ class Setting(StrEnum):
     CLASS_LENGTH = "class_length"
     PACE = "pace"
     EASIER_MODE = "easier_mode"
+    PICTURES = "pictures"
 
 
 CHOICES: dict[Setting, type[StrEnum]] = {
     Setting.CLASS_LENGTH: ClassLength,
     Setting.PACE: Pace,
     Setting.EASIER_MODE: EasierMode,
+    Setting.PICTURES: Pictures,
 }
 
 
@@ -46,6 +48,7 @@ class UserSettings:
     class_length: ClassLength = ClassLength.FULL
     pace: Pace = Pace.NORMAL
     easier_mode: EasierMode = EasierMode.REMEMBERED
+    pictures: Pictures = Pictures.ON
 
     @property
     def pace_factor(self) -> float:
@@ -71,11 +74,16 @@ class UserSettingsService:
             raise ValueError(f"{value!r} is not a {kind.__name__}")
         async with self._store.write() as uow:
             await uow.users.save(user_id, chat_id, first_name, self._clock())
-            await uow.users.set_setting(user_id, setting.value, value)
+            # Pictures is a yes/no column; the others store their value as it is.
+            stored: object = value == Pictures.ON if setting == Setting.PICTURES else value
+            await uow.users.set_setting(user_id, setting.value, stored)
             return await settings_in(uow, user_id)
 
 
 async def settings_in(uow: UnitOfWork, user_id: int) -> UserSettings:
     """The user's settings, read inside a unit of work someone else opened."""
     stored = await uow.users.settings_of(user_id)
-    return UserSettings() if stored is None else UserSettings(*stored)
+    if stored is None:
+        return UserSettings()
+    length, pace, easier, pictures = stored
+    return UserSettings(length, pace, easier, Pictures.ON if pictures else Pictures.OFF)

@@ -38,6 +38,7 @@ from bot.clock import Clock, utc_now
 from bot.database import create_engine, migrate
 from bot.services import build_services
 from bot.settings import Settings
+from bot.uploads import PictureSource
 from handlers import account, checkin, commands, feedback, practice, progress, reminders, safety
 from handlers import settings as user_settings
 from handlers.buttons import (
@@ -161,11 +162,14 @@ def build_application(
     *,
     clock: Clock = utc_now,
     catalog: dict[str, YogaClass] | None = None,
+    pictures: PictureSource | None = None,
 ) -> YogaApp:
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is required to build the bot")
     api = settings.telegram_api_url
-    lifecycle = _Lifecycle(settings, clock, load_catalog() if catalog is None else catalog)
+    lifecycle = _Lifecycle(
+        settings, clock, load_catalog() if catalog is None else catalog, pictures
+    )
     application: YogaApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -196,8 +200,15 @@ class _Lifecycle:
     """What the Application does once it is initialized, and after it shut down: the
     database engine it opens at start-up is the one it closes."""
 
-    def __init__(self, settings: Settings, clock: Clock, catalog: dict[str, YogaClass]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        catalog: dict[str, YogaClass],
+        pictures: PictureSource | None,
+    ) -> None:
         self._settings, self._clock, self._catalog = settings, clock, catalog
+        self._pictures = pictures
         self._engine: AsyncEngine | None = None
 
     async def post_init(self, application: YogaApp) -> None:
@@ -205,7 +216,9 @@ class _Lifecycle:
         await migrate(engine)
         assert application.job_queue is not None
         timers = JobQueueTimers(application.job_queue, self._clock)
-        services = build_services(self._settings, engine, self._catalog, self._clock, timers)
+        services = build_services(
+            self._settings, engine, self._catalog, self._clock, timers, self._pictures
+        )
         application.bot_data[SERVICES] = services
         try:
             await application.bot.set_my_commands([BotCommand(*c) for c in common.COMMANDS])

@@ -236,7 +236,12 @@ class SafetyButton(Button, prefix="sf"):
 
 # /settings' buttons name the setting by a letter and the value by its stored name, which
 # no two settings share, so a value reads back as the member it was.
-_SETTING_LETTERS = {Setting.CLASS_LENGTH: "l", Setting.PACE: "p", Setting.EASIER_MODE: "e"}
+_SETTING_LETTERS = {
+    Setting.CLASS_LENGTH: "l",
+    Setting.PACE: "p",
+    Setting.EASIER_MODE: "e",
+    Setting.PICTURES: "i",
+}
 _SETTINGS_BY_LETTER = {letter: setting for setting, letter in _SETTING_LETTERS.items()}
 _SETTING_VALUES: dict[str, StrEnum] = {
     member.value: member for kind in CHOICES.values() for member in kind

@@ -33,19 +33,33 @@ async def send(bot: ExtBot[Any], chat_id: int, reply: Reply) -> Message:
     )
 
 
-async def edit(bot: ExtBot[Any], chat_id: int, message_id: int, reply: Reply) -> Message | None:
-    """Show `reply` in place of the message; the new message if it had to be sent afresh."""
+async def send_photo(bot: ExtBot[Any], chat_id: int, photo: str | bytes, reply: Reply) -> Message:
+    """A photo (a known file_id, or the bytes to upload) with `reply` as its caption."""
+    return await bot.send_photo(
+        chat_id, photo, caption=reply.text, parse_mode=reply.parse_mode, reply_markup=reply.markup
+    )
+
+
+async def edit(
+    bot: ExtBot[Any],
+    chat_id: int,
+    message_id: int,
+    reply: Reply,
+    *,
+    caption: bool = False,
+    switched: bool = False,
+) -> Message | None:
+    """Show `reply` in place of the message; the new message if it had to be sent afresh.
+
+    A photo's words are its caption (`caption`: the message is expected to be a photo); a
+    message that turns out to be the other kind (a picture that went as text) is edited as
+    what it is."""
     try:
-        await bot.edit_message_text(
-            reply.text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=reply.parse_mode,
-            # An edit carries inline keyboards only; a reply keyboard belongs to a new message.
-            reply_markup=reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None,
-        )
+        await _edit_words(bot, chat_id, message_id, reply, caption=caption)
     except BadRequest as exc:
         reason = str(exc).lower()
+        if _OTHER_KIND[caption] in reason and not switched:
+            return await edit(bot, chat_id, message_id, reply, caption=not caption, switched=True)
         if _UNCHANGED in reason:
             return None
         if not any(gone in reason for gone in _GONE):
@@ -53,6 +67,37 @@ async def edit(bot: ExtBot[Any], chat_id: int, message_id: int, reply: Reply) ->
         log.info("message %s/%s is gone (%s); sending afresh", chat_id, message_id, exc)
         return await send(bot, chat_id, reply)
     return None
+
+
+# What Telegram says when the edit was of the wrong kind: text asked of a photo, or a
+# caption asked of a text message.
+_OTHER_KIND = {
+    False: "there is no text in the message to edit",
+    True: "there is no caption in the message to edit",
+}
+
+
+async def _edit_words(
+    bot: ExtBot[Any], chat_id: int, message_id: int, reply: Reply, *, caption: bool
+) -> None:
+    # An edit carries inline keyboards only; a reply keyboard belongs to a new message.
+    markup = reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None
+    if caption:
+        await bot.edit_message_caption(
+            chat_id=chat_id,
+            message_id=message_id,
+            caption=reply.text,
+            parse_mode=reply.parse_mode,
+            reply_markup=markup,
+        )
+    else:
+        await bot.edit_message_text(
+            reply.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=reply.parse_mode,
+            reply_markup=markup,
+        )
 
 
 async def edit_pressed(bot: ExtBot[Any], query: CallbackQuery, reply: Reply) -> Message | None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Update
-from telegram.error import Forbidden, TelegramError
+from telegram import Message, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.cues import ContinueOffer, Heard, ReadyToCheckIn, ScreenFirst, WayIn
@@ -165,11 +165,16 @@ async def present(
     for old in outcome.retire:
         await messages.retire(bot, old.chat_id, old.message_id)
     if outcome.redraw is not None and pressed is not None:
+        redraw = outcome.redraw
         afresh = await messages.edit(
-            bot, pressed.chat_id, pressed.message_id, render.cue(outcome.redraw)
+            bot,
+            pressed.chat_id,
+            pressed.message_id,
+            render.cue(redraw),
+            caption=redraw.picture is not None,
         )
-        if afresh is not None and not outcome.redraw.over:
-            await _confirm(bot, services, outcome.redraw, afresh.chat.id, afresh.message_id)
+        if afresh is not None and not redraw.over:
+            await _confirm(bot, services, redraw, afresh.chat.id, afresh.message_id)
     if outcome.show is not None:
         await _send_cue(bot, services, outcome.show, outcome.chat_id)
     summary = outcome.summary
@@ -187,7 +192,7 @@ async def _send_cue(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int
     limiter's retries, a 5xx, a timeout, a dropped connection, a refusal) is tried again
     by the practice's own timer; a blocked chat goes to the error handler."""
     try:
-        sent = await messages.send(bot, chat_id, render.cue(cue))
+        sent = await _deliver(bot, services, cue, chat_id)
     except Forbidden:
         raise
     except TelegramError as exc:
@@ -195,6 +200,34 @@ async def _send_cue(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int
         await services.practice.undelivered(cue, chat_id)
         return
     await _confirm(bot, services, cue, chat_id, sent.message_id)
+
+
+async def _deliver(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int) -> Message:
+    """The cue as a photo with its words as the caption, or as text when it has no picture.
+
+    Each picture is uploaded once per bot and sent by its file_id after. A refused send
+    (a file_id Telegram no longer knows) uploads it again, and if that is refused too the
+    cue goes as text: a picture never stops a practice. Network trouble is the caller's
+    (the cue is sent again, picture and all)."""
+    reply, picture = render.cue(cue), cue.picture
+    if picture is None:
+        return await messages.send(bot, chat_id, reply)
+    known = await services.uploads.file_id(picture)
+    if known is not None:
+        try:
+            return await messages.send_photo(bot, chat_id, known, reply)
+        except BadRequest as exc:
+            log.info("picture %s refused by its file_id (%s); uploading it again", picture.key, exc)
+            await services.uploads.refused(picture)
+    try:
+        sent = await messages.send_photo(bot, chat_id, picture.path.read_bytes(), reply)
+    except BadRequest as exc:
+        log.warning("picture %s refused (%s); the cue goes as text", picture.key, exc)
+        return await messages.send(bot, chat_id, reply)
+    if sent.photo:
+        # The largest size's id: Telegram serves the whole picture by it.
+        await services.uploads.uploaded(picture, sent.photo[-1].file_id)
+    return sent
 
 
 async def _confirm(

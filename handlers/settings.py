@@ -53,3 +53,5 @@ def _in_force(settings: UserSettings, setting: Setting) -> StrEnum:
             return settings.pace
         case Setting.EASIER_MODE:
             return settings.easier_mode
+        case Setting.PICTURES:
+            return settings.pictures

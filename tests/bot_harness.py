@@ -13,6 +13,7 @@ from bot.clock import Clock, utc_now
 from bot.database import create_engine, create_sessionmaker
 from bot.models import Practice, StepEvent
 from bot.settings import load_settings
+from bot.uploads import PictureSource
 from handlers.app import build_application, running
 from handlers.context import YogaApp
 from handlers.render import checkin as render_checkin
@@ -33,6 +34,7 @@ async def bot_running(
     time_scale: float = 1.0,
     clock: Clock = utc_now,
     catalog: dict[str, YogaClass] | None = None,
+    pictures: PictureSource | None = None,
     **more_settings: object,
 ) -> AsyncIterator[YogaApp]:
     settings = load_settings(
@@ -42,7 +44,7 @@ async def bot_running(
         time_scale=time_scale,
         **more_settings,
     )
-    application = build_application(settings, clock=clock, catalog=catalog)
+    application = build_application(settings, clock=clock, catalog=catalog, pictures=pictures)
     async with running(application, poll_timeout=1):
         yield application
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
-from bot.models import ClassLength, EasierMode, Pace, User
+from bot.models import ClassLength, EasierMode, Pace, Pictures, User
 from bot.store import Store
 from bot.user_settings import Setting, UserSettings, UserSettingsService
 from handlers.buttons import SettingButton
@@ -73,16 +73,18 @@ async def test_settings_shows_the_defaults_marked_and_their_minutes(
     async with bot_running(emulator, database_url, catalog=CATALOG):
         message = await show_settings(user)
         assert message.plain is not None
-        assert message.plain.splitlines()[:4] == [
+        assert message.plain.splitlines()[:5] == [
             render.TITLE,
             "Class length: Full (about 12 min)",
             "Pace: Normal",
             "Easier options: Remembered — shown from the start where you often chose them",
+            "Cues: Pictures on — a picture of each pose",
         ]
         assert rows(message) == [
             ["✓ Full", "Short"],
             ["Slow", "✓ Normal", "Quick"],
             ["As I ask", "✓ Remembered", "Always"],
+            ["✓ Pictures on", "Text only"],
         ]
         # The value in force, tapped again: answered, and nothing to redraw.
         await user.tap(message.message_id, text="✓ Normal")
@@ -104,7 +106,7 @@ async def test_tapping_short_edits_the_same_message_and_stores_it(
         assert user.message(message.message_id) is message
         assert user.last_bot_message is message
         assert (message.plain or "").splitlines()[1] == "Class length: Short (about 2 min)"
-        assert marked(message) == ["Short", "Normal", "Remembered"]
+        assert marked(message) == ["Short", "Normal", "Remembered", "Pictures on"]
         await emulator.wait_for(lambda: emulator.callback_answers)
     assert emulator.callback_answers[-1]["text"] == "Class length: Short"
     async with create_sessionmaker(db_engine)() as db:
@@ -127,9 +129,11 @@ async def test_settings_survive_a_restart_and_old_buttons_still_work(
         await emulator.wait_for(lambda: "✓ Slow" in button_texts(first))
         await user.tap(first.message_id, text="Always")
         await emulator.wait_for(lambda: "✓ Always" in button_texts(first))
+        await user.tap(first.message_id, text="Text only")
+        await emulator.wait_for(lambda: "✓ Text only" in button_texts(first))
     async with bot_running(emulator, database_url, catalog=CATALOG):
         second = await show_settings(user)
-        assert marked(second) == ["Full", "Slow", "Always"]
+        assert marked(second) == ["Full", "Slow", "Always", "Text only"]
         assert (second.plain or "").splitlines()[2:4] == [
             "Pace: Slow — longer holds",
             "Easier options: Always — shown from the start on every pose",
@@ -138,7 +142,7 @@ async def test_settings_survive_a_restart_and_old_buttons_still_work(
         await user.tap(first.message_id, text="Short")
         await emulator.wait_for(lambda: "✓ Short" in button_texts(first))
     assert await stored_settings(db_engine, user.id) == UserSettings(
-        ClassLength.SHORT, Pace.SLOW, EasierMode.ALWAYS
+        ClassLength.SHORT, Pace.SLOW, EasierMode.ALWAYS, Pictures.OFF
     )
 
 
@@ -171,7 +175,7 @@ async def test_a_forged_press_is_answered_and_changes_nothing(
         await emulator.wait_for(lambda: len(emulator.callback_answers) == 3)
     assert [a["text"] for a in emulator.callback_answers] == [common.OUT_OF_DATE] * 3
     assert message.edits == 0
-    assert marked(message) == ["Full", "Normal", "Remembered"]
+    assert marked(message) == ["Full", "Normal", "Remembered", "Pictures on"]
     assert await stored_settings(db_engine, user.id) == UserSettings()
     async with create_sessionmaker(db_engine)() as db:
         assert await db.get(User, user.id) is None

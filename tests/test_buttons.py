@@ -156,9 +156,9 @@ def test_every_keyboard_the_bot_renders_carries_parseable_data() -> None:
     # Start; a running cue's five and a paused one's four; It hurts' three answers and
     # Stop's two; Continue / Start over; two pain gates of two; the screen's two and its
     # follow-up's two; 0-10 and Skip twice; Cancel; Yes/No; four times and Off; a
-    # reminder's three; a snoozed reminder's Start; /settings' two lengths, three paces and
-    # three easier modes; Use the slow pace.
+    # reminder's three; a snoozed reminder's Start; /settings' two lengths, three paces,
+    # three easier modes and two picture choices; Use the slow pace.
     assert len(data) == (
-        1 + 5 + 4 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 3 + 1 + 8 + 1
+        1 + 5 + 4 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 3 + 1 + 10 + 1
     )
     assert all(len(schemes_matching(d)) == 1 for d in data), data

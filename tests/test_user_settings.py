@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
-from bot.models import ClassLength, EasierMode, Pace, User
+from bot.models import ClassLength, EasierMode, Pace, Pictures, User
 from bot.store import Store
 from bot.user_settings import Setting, UserSettings, UserSettingsService, paced_hold
 
@@ -38,6 +38,7 @@ async def test_someone_not_stored_yet_has_the_defaults(
         (Setting.PACE, Pace.QUICK, UserSettings(pace=Pace.QUICK)),
         (Setting.EASIER_MODE, EasierMode.ALWAYS, UserSettings(easier_mode=EasierMode.ALWAYS)),
         (Setting.EASIER_MODE, EasierMode.AS_ASKED, UserSettings(easier_mode=EasierMode.AS_ASKED)),
+        (Setting.PICTURES, Pictures.OFF, UserSettings(pictures=Pictures.OFF)),
     ],
 )
 async def test_a_change_is_stored_for_that_user_alone(

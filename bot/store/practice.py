@@ -107,6 +107,7 @@ class PracticeRepository:
         easier_from_start: str = "",
         class_length: ClassLength = ClassLength.FULL,
         pace_factor: float = 1.0,
+        pictures: bool = True,
     ) -> Practice | None:
         """The new practice, or None when its check-in message already started one."""
         practice = Practice(
@@ -126,6 +127,7 @@ class PracticeRepository:
             class_length=class_length,
             pace_factor=pace_factor,
             extra_seconds=0.0,
+            pictures=pictures,
         )
         try:
             # A savepoint: a refused duplicate leaves the rest of the unit of work intact.

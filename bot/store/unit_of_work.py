@@ -17,6 +17,7 @@ from bot.database import checkpoint, create_sessionmaker
 from bot.store.feedback import FeedbackRepository
 from bot.store.practice import PracticeRepository
 from bot.store.reminders import ReminderRepository
+from bot.store.uploads import UploadRepository
 from bot.store.users import UserRepository
 
 
@@ -38,6 +39,7 @@ class UnitOfWork:
         self.practices = PracticeRepository(db)
         self.reminders = ReminderRepository(db)
         self.feedback = FeedbackRepository(db)
+        self.uploads = UploadRepository(db)
 
 
 class Store:

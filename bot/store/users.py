@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
@@ -60,15 +59,17 @@ class UserRepository:
     async def set_timezone(self, user_id: int, name: str) -> None:
         await self._db.execute(update(User).where(User.id == user_id).values(timezone=name))
 
-    async def settings_of(self, user_id: int) -> tuple[ClassLength, Pace, EasierMode] | None:
+    async def settings_of(self, user_id: int) -> tuple[ClassLength, Pace, EasierMode, bool] | None:
         row = (
             await self._db.execute(
-                select(User.class_length, User.pace, User.easier_mode).where(User.id == user_id)
+                select(User.class_length, User.pace, User.easier_mode, User.pictures).where(
+                    User.id == user_id
+                )
             )
         ).first()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1], row[2], row[3])
 
-    async def set_setting(self, user_id: int, column: str, value: StrEnum) -> None:
+    async def set_setting(self, user_id: int, column: str, value: object) -> None:
         await self._db.execute(update(User).where(User.id == user_id).values({column: value}))
 
     async def mark_slow_pace_suggested(self, user_id: int) -> bool:

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.models import ClassLength, EasierMode, Pace
+from bot.models import ClassLength, EasierMode, Pace, Pictures
 from bot.user_settings import Setting, UserSettings
 from handlers.buttons import SettingButton
 from handlers.render import Reply, plain
@@ -21,6 +21,7 @@ SETTING_NAMES = {
     Setting.CLASS_LENGTH: "Class length",
     Setting.PACE: "Pace",
     Setting.EASIER_MODE: "Easier options",
+    Setting.PICTURES: "Cues",
 }
 # Three to a row on a phone: every label stays a word or two.
 LABELS: dict[StrEnum, str] = {
@@ -32,6 +33,8 @@ LABELS: dict[StrEnum, str] = {
     EasierMode.AS_ASKED: "As I ask",
     EasierMode.REMEMBERED: "Remembered",
     EasierMode.ALWAYS: "Always",
+    Pictures.ON: "Pictures on",
+    Pictures.OFF: "Text only",
 }
 # What a value does, after its label, where the label alone does not say.
 MEANINGS: dict[StrEnum, str] = {
@@ -40,6 +43,7 @@ MEANINGS: dict[StrEnum, str] = {
     EasierMode.AS_ASKED: "when you tap Easier option",
     EasierMode.REMEMBERED: "shown from the start where you often chose them",
     EasierMode.ALWAYS: "shown from the start on every pose",
+    Pictures.ON: "a picture of each pose",
 }
 
 
@@ -65,6 +69,7 @@ def _rows(settings: UserSettings) -> list[tuple[Setting, StrEnum, list[StrEnum]]
         (Setting.CLASS_LENGTH, settings.class_length, list(ClassLength)),
         (Setting.PACE, settings.pace, list(Pace)),
         (Setting.EASIER_MODE, settings.easier_mode, list(EasierMode)),
+        (Setting.PICTURES, settings.pictures, list(Pictures)),
     ]
 
 

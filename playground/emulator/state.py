@@ -104,10 +104,13 @@ class EmuMessage:
 
     @property
     def plain(self) -> str | None:
-        """The text as the user sees it: markup applied, entities' tags gone."""
-        if self.text is None or self.entities:
-            return self.text
-        return visible_text(self.text, self.parse_mode)
+        """The words as the user sees them (a photo's are its caption): markup applied,
+        entities' tags gone."""
+        if self.text is not None:
+            return self.text if self.entities else visible_text(self.text, self.parse_mode)
+        if self.caption is None or self.caption_entities:
+            return self.caption
+        return visible_text(self.caption, self.parse_mode)
 
     @property
     def buttons(self) -> list[dict[str, Any]]:

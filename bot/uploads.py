@@ -1,0 +1,56 @@
+"""Pose pictures on their way to Telegram: which picture a step shows, and the file_id of
+each one already uploaded, so every picture is uploaded once per bot and sent by id after.
+
+The pictures themselves are drawn from data (bot.pictures); this module only needs a
+`PictureSource` that turns a step into a file on disk, named by its content hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.store import Store
+from sequences import Step
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A rendered pose picture: `key` is its content hash, the same for the same drawing."""
+
+    key: str
+    path: Path
+
+
+class PictureSource(Protocol):
+    def for_step(self, step: Step) -> Picture | None:
+        """The step's picture, or None when it has no figure."""
+
+
+class NoPictures:
+    """Text-only cues: for a class without figures, or a process that sends no cues."""
+
+    def for_step(self, step: Step) -> Picture | None:
+        return None
+
+
+class UploadService:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def file_id(self, picture: Picture) -> str | None:
+        """The id Telegram gave this picture, if it was uploaded before."""
+        async with self._store.read() as uow:
+            return await uow.uploads.file_id(picture.key)
+
+    async def uploaded(self, picture: Picture, file_id: str) -> None:
+        async with self._store.write() as uow:
+            await uow.uploads.remember(picture.key, file_id, self._clock())
+
+    async def refused(self, picture: Picture) -> None:
+        """Telegram no longer knows the id: the next send uploads the picture again."""
+        async with self._store.write() as uow:
+            await uow.uploads.forget(picture.key)

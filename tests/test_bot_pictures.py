@@ -1,0 +1,137 @@
+"""Cues with a picture of the pose, through the real Application and the emulator: a photo
+with the cue as its caption, edits of the caption, one upload per picture, and a picture
+that never stops a practice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.database import create_sessionmaker
+from bot.models import UploadedPicture
+from bot.uploads import Picture
+from playground.emulator import BotApiEmulator
+from sequences import Step
+from tests.bot_harness import begin_practice, bot_running, button_texts, cues_titled, has_message
+from tests.factories import make_class, tiny_png
+
+TINY = make_class()
+CATALOG = {TINY.id: TINY}
+
+
+class TinyPictures:
+    """A different small PNG for each step, written once to `folder`."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    def for_step(self, step: Step) -> Picture | None:
+        width = 20 + int(step.id.rsplit("-", 1)[1])
+        path = self._folder / f"{step.id}.png"
+        if not path.exists():
+            path.write_bytes(tiny_png(width, 16))
+        return Picture(key=step.id, path=path)
+
+
+@pytest.fixture
+def pictures(tmp_path: Path) -> TinyPictures:
+    return TinyPictures(tmp_path)
+
+
+def uploads(emulator: BotApiEmulator) -> int:
+    return sum(1 for f in emulator.state.files.values() if f.kind == "photo")
+
+
+async def through_the_class(emulator: BotApiEmulator, user, round_: int) -> None:  # type: ignore[no-untyped-def]
+    for number in (1, 2, 3):
+        cue = (await emulator.wait_for(lambda n=number: cues_titled(user, f"{n}/3")[round_ - 1 :]))[
+            -1
+        ]  # type: ignore[misc]
+        await emulator.wait_for(lambda c=cue: "Next" in button_texts(c))  # type: ignore[misc]
+        await user.tap(cue.message_id, text="Next")
+
+
+async def test_a_cue_is_a_photo_and_easier_edits_its_caption(
+    emulator: BotApiEmulator, database_url: str, pictures: TinyPictures
+) -> None:
+    user = emulator.user(9001)
+    async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        assert cue.photo is not None and cue.text is None
+        assert "Inhale, lengthen into pose 1." in cue.plain
+        assert button_texts(cue) == ["Easier option", "Next", "It hurts", "+15 s", "Pause"]
+        await user.tap(cue.message_id, text="Easier option")
+        await emulator.wait_for(lambda: "Easier:" in (cue.plain or ""))
+        assert cue.photo is not None  # the picture stays
+        [edit] = emulator.calls_of("editMessageCaption")
+        assert edit.params["message_id"] == cue.message_id
+        assert all(
+            c.params.get("message_id") != cue.message_id
+            for c in emulator.calls_of("editMessageText")
+        )
+
+
+async def test_each_picture_is_uploaded_once_however_many_practices(
+    emulator: BotApiEmulator, database_url: str, pictures: TinyPictures
+) -> None:
+    ana, ben = emulator.user(9002), emulator.user(9003)
+    async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
+        await begin_practice(emulator, ana)
+        await through_the_class(emulator, ana, 1)
+        await emulator.wait_for(has_message(ana, "Well done"))
+        await begin_practice(emulator, ben)
+        await through_the_class(emulator, ben, 1)
+        await begin_practice(emulator, ana)
+        await through_the_class(emulator, ana, 2)
+        await emulator.wait_for(lambda: len(cues_titled(ana, "3/3")) == 2)
+    assert len(emulator.calls_of("sendPhoto")) == 9
+    assert uploads(emulator) == 3  # one per distinct picture
+
+
+async def test_a_file_id_telegram_forgot_is_uploaded_again(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine, pictures: TinyPictures
+) -> None:
+    ana, ben = emulator.user(9004), emulator.user(9014)
+    async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
+        await begin_practice(emulator, ana)
+        await emulator.wait_for(lambda: cues_titled(ana, "1/3"))
+        async with create_sessionmaker(db_engine).begin() as db:
+            await db.execute(update(UploadedPicture).values(file_id="AgACAgIAAxkForgotten"))
+        await begin_practice(emulator, ben)  # the same first pose, sent by the stale id
+        [cue] = await emulator.wait_for(lambda: cues_titled(ben, "1/3"))
+        assert cue.photo is not None
+        sent = emulator.calls_of("sendPhoto")
+        assert sent[-2].params["photo"] == "AgACAgIAAxkForgotten"  # refused
+    assert uploads(emulator) == 2
+
+
+async def test_a_picture_refused_twice_sends_the_cue_as_text(
+    emulator: BotApiEmulator, database_url: str, pictures: TinyPictures
+) -> None:
+    user = emulator.user(9005)
+    async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
+        emulator.fail_next("sendPhoto", description="Bad Request: IMAGE_PROCESS_FAILED", times=2)
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        assert cue.photo is None and cue.text is not None
+        # The practice goes on; an edit of the text cue is a text edit.
+        await user.tap(cue.message_id, text="Easier option")
+        await emulator.wait_for(lambda: "Easier:" in (cue.plain or ""))
+
+
+async def test_pictures_off_in_settings_sends_text_cues(
+    emulator: BotApiEmulator, database_url: str, pictures: TinyPictures
+) -> None:
+    user = emulator.user(9006)
+    async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
+        await user.send("/settings")
+        panel = await emulator.wait_for(has_message(user, "Your settings"))
+        await user.tap(panel.message_id, text="Text only")
+        await emulator.wait_for(lambda: "✓ Text only" in button_texts(panel))
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+    assert cue.photo is None and emulator.calls_of("sendPhoto") == []
