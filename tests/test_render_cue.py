@@ -104,3 +104,15 @@ def test_added_time_shows_as_the_new_hold() -> None:
     pose = SEED.steps[0]
     lines = plain_lines(0, hold_seconds=pose.hold_seconds + 30)
     assert f"Hold {render.duration(pose.hold_seconds + 30)}" in lines
+
+
+# Telegram's limit for a photo's caption.
+CAPTION_LIMIT = 1024
+
+
+@pytest.mark.parametrize("step", range(len(SEED.steps)))
+def test_every_cue_fits_a_photo_caption_in_its_longest_state(step: int) -> None:
+    longest = cue_of(
+        step, easier=EasierReason.HURT_LAST_TIME, paused=True, question=PracticeQuestion.NUMB
+    )
+    assert len(render.cue(longest).text) <= CAPTION_LIMIT
