@@ -160,3 +160,21 @@ async def stop_practice(emulator: BotApiEmulator, user: SimulatedUser, cue: EmuM
         await user.tap(cue.message_id, text=label)
         if then is not None:
             await emulator.wait_for(lambda then=then: then in button_texts(cue))  # type: ignore[misc]
+
+
+async def next_through_the_class(
+    emulator: BotApiEmulator, user: SimulatedUser, total: int = 3, *, practice: int = 1
+) -> None:
+    """Tap Next on every cue of the user's `practice`-th practice (1 for their first)."""
+    for number in range(1, total + 1):
+
+        def cue(number: int = number) -> list[EmuMessage]:
+            return cues_titled(user, f"{number}/{total} · ")[practice - 1 :]
+
+        shown = (await emulator.wait_for(cue))[-1]
+        await emulator.wait_for(has_button_on(shown, "Next"))
+        await user.tap(shown.message_id, text="Next")
+
+
+def has_button_on(message: EmuMessage, label: str) -> Callable[[], bool]:
+    return lambda: label in button_texts(message)

@@ -19,6 +19,7 @@ from tests.bot_harness import (
     cues_titled,
     has_button,
     has_message,
+    next_through_the_class,
     screened,
     stop_practice,
     stored_practices,
@@ -40,13 +41,6 @@ async def checked_in_with(emulator: BotApiEmulator, user: SimulatedUser, score: 
     question = await emulator.wait_for(has_message(user, "How does your back feel right now?"))
     await user.tap(question.message_id, text=score)
     return question
-
-
-async def through_the_class(emulator: BotApiEmulator, user: SimulatedUser) -> None:
-    for number in (1, 2, 3):
-        cue = (await emulator.wait_for(lambda n=number: cues_titled(user, f"{n}/3")))[-1]  # type: ignore[misc]
-        await emulator.wait_for(lambda c=cue: "Next" in button_texts(c))  # type: ignore[misc]
-        await user.tap(cue.message_id, text="Next")
 
 
 # -- the pain gate ---------------------------------------------------------------------------
@@ -281,7 +275,7 @@ async def finished_with(
 ) -> EmuMessage:
     """A whole class checked in with `before`, then `after`; the after question."""
     await checked_in_with(emulator, user, before)
-    await through_the_class(emulator, user)
+    await next_through_the_class(emulator, user)
     asked = await emulator.wait_for(has_message(user, render_checkin.AFTER_QUESTION))
     await user.tap(asked.message_id, text=after)
     return asked
@@ -333,7 +327,7 @@ async def test_a_high_score_after_without_a_rise_still_gets_the_note(
         question = await checked_in_with(emulator, user, "6")
         await emulator.wait_for(lambda: "Gentle practice" in button_texts(question))
         await user.tap(question.message_id, text="Gentle practice")
-        await through_the_class(emulator, user)
+        await next_through_the_class(emulator, user)
         closing = await emulator.wait_for(has_message(user, "Well done"))
         assert "gentle practice" in closing.plain
         asked = await emulator.wait_for(has_message(user, render_checkin.AFTER_QUESTION))

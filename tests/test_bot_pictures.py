@@ -15,7 +15,14 @@ from bot.models import UploadedPicture
 from bot.uploads import Picture
 from playground.emulator import BotApiEmulator
 from sequences import Step
-from tests.bot_harness import begin_practice, bot_running, button_texts, cues_titled, has_message
+from tests.bot_harness import (
+    begin_practice,
+    bot_running,
+    button_texts,
+    cues_titled,
+    has_message,
+    next_through_the_class,
+)
 from tests.factories import make_class, tiny_png
 
 TINY = make_class()
@@ -45,15 +52,6 @@ def uploads(emulator: BotApiEmulator) -> int:
     return sum(1 for f in emulator.state.files.values() if f.kind == "photo")
 
 
-async def through_the_class(emulator: BotApiEmulator, user, round_: int) -> None:  # type: ignore[no-untyped-def]
-    for number in (1, 2, 3):
-        cue = (await emulator.wait_for(lambda n=number: cues_titled(user, f"{n}/3")[round_ - 1 :]))[
-            -1
-        ]  # type: ignore[misc]
-        await emulator.wait_for(lambda c=cue: "Next" in button_texts(c))  # type: ignore[misc]
-        await user.tap(cue.message_id, text="Next")
-
-
 async def test_a_cue_is_a_photo_and_easier_edits_its_caption(
     emulator: BotApiEmulator, database_url: str, pictures: TinyPictures
 ) -> None:
@@ -81,12 +79,12 @@ async def test_each_picture_is_uploaded_once_however_many_practices(
     ana, ben = emulator.user(9002), emulator.user(9003)
     async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
         await begin_practice(emulator, ana)
-        await through_the_class(emulator, ana, 1)
+        await next_through_the_class(emulator, ana, practice=1)
         await emulator.wait_for(has_message(ana, "Well done"))
         await begin_practice(emulator, ben)
-        await through_the_class(emulator, ben, 1)
+        await next_through_the_class(emulator, ben, practice=1)
         await begin_practice(emulator, ana)
-        await through_the_class(emulator, ana, 2)
+        await next_through_the_class(emulator, ana, practice=2)
         await emulator.wait_for(lambda: len(cues_titled(ana, "3/3")) == 2)
     assert len(emulator.calls_of("sendPhoto")) == 9
     assert uploads(emulator) == 3  # one per distinct picture

@@ -27,6 +27,7 @@ from tests.bot_harness import (
     button_texts,
     cues_titled,
     has_message,
+    next_through_the_class,
     screened,
     stop_practice,
 )
@@ -40,12 +41,6 @@ TINY_CATALOG = {TINY.id: TINY}
 async def sessions_in(db_engine: AsyncEngine) -> list[Practice]:
     async with create_sessionmaker(db_engine)() as db:
         return list(await db.scalars(select(Practice).order_by(Practice.id)))
-
-
-async def next_through_the_class(emulator: BotApiEmulator, user: SimulatedUser) -> None:
-    for number in range(1, 4):
-        [cue] = await emulator.wait_for(lambda n=number: cues_titled(user, f"{n}/3"))
-        await user.tap(cue.message_id, text="Next")
 
 
 def after_question(user: SimulatedUser) -> EmuMessage | None:
