@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     feedback_chat_id: int | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     playground_port: int = Field(default=8080, ge=1, le=65535)
+    # Rendered pose pictures, named by their content hash: safe to share and to delete.
+    picture_cache_dir: Path = Path(".cache/pictures")
     # Set, the bot takes updates on a webhook instead of long polling. Declared before the
     # secret, whose check needs to see it.
     webhook_url: str | None = None

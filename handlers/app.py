@@ -36,6 +36,7 @@ from telegram.ext import (
 
 from bot.clock import Clock, utc_now
 from bot.database import create_engine, migrate
+from bot.pose_pictures import FigurePictures
 from bot.services import build_services
 from bot.settings import Settings
 from bot.uploads import PictureSource
@@ -60,7 +61,7 @@ from handlers.errors import on_error
 from handlers.reminder_tick import start_ticking
 from handlers.render import common
 from handlers.timers import JobQueueTimers
-from sequences import YogaClass, load_catalog
+from sequences import YogaClass, load_catalog, load_figures
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +217,15 @@ class _Lifecycle:
         await migrate(engine)
         assert application.job_queue is not None
         timers = JobQueueTimers(application.job_queue, self._clock)
+        pictures = self._pictures
+        if pictures is None:
+            figures = FigurePictures(load_figures(), self._settings.picture_cache_dir)
+            # Every picture drawn before the first update, off the event loop: a cue only
+            # looks its picture up.
+            await asyncio.to_thread(figures.prepare, self._catalog.values())
+            pictures = figures
         services = build_services(
-            self._settings, engine, self._catalog, self._clock, timers, self._pictures
+            self._settings, engine, self._catalog, self._clock, timers, pictures
         )
         application.bot_data[SERVICES] = services
         try:

@@ -13,6 +13,7 @@ from pydantic_core import ErrorDetails
 from sequences.schema import YogaClass
 
 SEQUENCES_DIR = Path(__file__).parent
+FIGURES_FILE_NAME = "figures.yaml"
 
 
 class SequenceError(Exception):
@@ -104,6 +105,7 @@ def check_all(directory: Path = SEQUENCES_DIR) -> list[str]:
     """Every problem in every class file, one line each; empty when all are valid."""
     lines: list[str] = []
     files: dict[str, str] = {}
+    classes: list[tuple[str, YogaClass]] = []
     paths = _class_files(directory)
     for path in paths:
         yoga_class = _check_file(path)
@@ -113,14 +115,41 @@ def check_all(directory: Path = SEQUENCES_DIR) -> list[str]:
         if yoga_class.id in files:
             lines.append(str(_duplicate_id(path, yoga_class.id, files[yoga_class.id])))
         files.setdefault(yoga_class.id, path.name)
+        classes.append((path.name, yoga_class))
     if not paths:
         lines.append(str(SequenceError(str(directory), "no class files (*.yaml) found")))
+    lines.extend(_figure_problems(directory, classes))
+    return lines
+
+
+def _figure_problems(directory: Path, classes: list[tuple[str, YogaClass]]) -> list[str]:
+    """Problems in the figures file, and steps that name a figure it does not have."""
+    from sequences.figures import FIGURES_FILE, check_figures  # it imports this module
+
+    # A folder of classes may bring its own figures; otherwise the shipped ones apply.
+    figures_file = directory / FIGURES_FILE_NAME
+    figures = check_figures(figures_file if figures_file.exists() else FIGURES_FILE)
+    if isinstance(figures, list):
+        return [str(err) for err in figures]
+    lines: list[str] = []
+    for name, yoga_class in classes:
+        for i, step in enumerate(yoga_class.steps):
+            if step.figure is not None and step.figure not in figures:
+                message = f"unknown figure '{step.figure}': not in {FIGURES_FILE.name}"
+                err = SequenceError(
+                    name, message, step_index=i + 1, step_id=step.id, field="figure"
+                )
+                lines.append(str(err))
     return lines
 
 
 def _class_files(directory: Path) -> list[Path]:
-    # Dotfiles are editor locks and backups, never classes.
-    return sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("."))
+    # Dotfiles are editor locks and backups, never classes; figures.yaml holds pictures.
+    return sorted(
+        p
+        for p in directory.glob("*.yaml")
+        if not p.name.startswith(".") and p.name != FIGURES_FILE_NAME
+    )
 
 
 def _duplicate_id(path: Path, class_id: str, other_file: str) -> SequenceError:

@@ -48,6 +48,9 @@ class Step(BaseModel):
     props: list[Prop] = []
     # Part of the class's short version. Strict like hold_seconds: a quoted "true" is a typo.
     short: StrictBool = False
+    # The pose's picture, an id in figures.yaml; `mirrored` draws it for the other side.
+    figure: Slug | None = None
+    mirrored: StrictBool = False
 
     @property
     def title(self) -> str:

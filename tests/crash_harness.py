@@ -54,6 +54,8 @@ TIME_SCALE = 0.005  # the 30-minute class holds for 9 s in all
 CUE_TITLE = re.compile(r"(\d+)/(\d+) · ")  # as the user sees it
 SENT_CUE = re.compile(r"(?:<b>)?\d+/\d+ · ")  # as the bot sends it (HTML)
 CLOSING = "Well done."
+# The methods that send a cue or the closing message (lower case, as traps compare).
+SENDS = ("sendmessage", "sendphoto")
 CHECKIN_QUESTION = "How does your back feel right now?"
 AFTER_QUESTION = "And now, after practice"
 
@@ -258,7 +260,7 @@ def report(run: CrashRun, found: list[str]) -> str:
 
 @dataclass
 class _Trap:
-    """Kill the bot when a sendMessage whose text is `wanted` reaches the emulator: before
+    """Kill the bot when a message (or photo) whose words are `wanted` reaches the emulator: before
     the emulator takes the message, or (accept) once it has, before the bot hears back."""
 
     wanted: Callable[[str], bool]
@@ -287,9 +289,10 @@ class _CrashEmulator(BotApiEmulator):
     async def call(
         self, method: str, params: dict[str, Any] | None = None, *, token: str | None = None
     ) -> tuple[int, dict[str, Any]]:
-        text = str((params or {}).get("text") or "")
+        # A cue is a message, or a photo whose caption is the cue.
+        text = str((params or {}).get("text") or (params or {}).get("caption") or "")
         trap = next((t for t in self.traps if t.wanted(text)), None)
-        if trap is None or method.lower() != "sendmessage":
+        if trap is None or method.lower() not in SENDS:
             return await super().call(method, params, token=token)
         self.traps.remove(trap)
         trap.fired_at = time.monotonic()
@@ -488,11 +491,13 @@ def _closing(user: SimulatedUser) -> Callable[[], EmuMessage | None]:
 def _senders(emulator: BotApiEmulator, spawn_times: list[float]) -> Iterator[tuple[int, int]]:
     """(message_id, index of the sending process) for every cue and closing message the
     emulator accepted."""
-    for call in emulator.calls_of("sendMessage"):
+    calls = [*emulator.calls_of("sendMessage"), *emulator.calls_of("sendPhoto")]
+    for call in sorted(calls, key=lambda c: c.time):
         if not call.ok or not isinstance(call.result, dict):
             continue
-        text = call.result.get("text") or ""
-        if not (CUE_TITLE.match(text) or text.startswith(CLOSING)):
+        text = call.result.get("text") or call.result.get("caption") or ""
+        # A photo's caption comes back as sent (HTML); a message's text as the user sees it.
+        if not (CUE_TITLE.match(text) or SENT_CUE.match(text) or text.startswith(CLOSING)):
             continue
         yield call.result["message_id"], _sender(call.time, spawn_times)
 

@@ -1,0 +1,291 @@
+"""Pose figures and their pictures: one plausible body, drawn the same way every time."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from PIL import Image, ImageChops, ImageOps
+
+from bot.pictures import HEIGHT, SCALE, WIDTH, layout, picture_path, render, to_pixels
+from sequences import SEQUENCES_DIR, Figure, FigureError, check_all, load_class, load_figures
+from sequences.figures import (
+    CONTACT_TOLERANCE,
+    JOINT_RANGES,
+    RADIUS,
+    SIDES,
+    SKELETON,
+    FigureBook,
+    check_figures,
+)
+
+FIGURES = load_figures()
+SEED = load_class(SEQUENCES_DIR / "back-strengthening-part-1.yaml")
+# A few pixels, as the brief of a contact: the point rests on its surface.
+CONTACT_PIXELS = CONTACT_TOLERANCE * SCALE
+BONES = [
+    ("pelvis", "chest", "torso"),
+    ("chest", "neck", "neck"),
+    ("neck", "head", "head"),
+    *(
+        (f"{side}.{start}", f"{side}.{end}", segment)
+        for side in SIDES
+        for start, end, segment in (
+            ("hip", "knee", "upper_leg"),
+            ("knee", "ankle", "lower_leg"),
+            ("ankle", "toes", "foot"),
+            ("shoulder", "elbow", "upper_arm"),
+            ("elbow", "wrist", "lower_arm"),
+            ("wrist", "fingers", "hand"),
+        )
+    ),
+]
+
+
+_PART_SEGMENT = {
+    "head": "head",
+    "knee": "upper_leg",
+    "ankle": "lower_leg",
+    "toes": "foot",
+    "shoulder": "upper_arm",
+    "elbow": "upper_arm",
+    "wrist": "lower_arm",
+    "fingers": "hand",
+}
+
+
+def png(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def every_figure(*, seen_from_the_side: bool = False) -> Any:
+    """Every figure; with `seen_from_the_side`, those with a mat line to rest on (a figure
+    seen from above lies on the floor as a whole, so contact and depth say nothing)."""
+    chosen = {
+        figure_id: figure
+        for figure_id, figure in FIGURES.items()
+        if not seen_from_the_side or figure.view != "above"
+    }
+    return pytest.mark.parametrize("figure", chosen.values(), ids=list(chosen))
+
+
+def figure_data(figure_id: str) -> dict[str, Any]:
+    return FIGURES[figure_id].model_dump(mode="json")
+
+
+# --- the body -------------------------------------------------------------------------
+
+
+@every_figure()
+def test_limbs_keep_their_length_in_every_pose(figure: Figure) -> None:
+    joints = layout(figure)
+    for start, end, segment in BONES:
+        assert math.dist(joints[start], joints[end]) == pytest.approx(
+            SKELETON[segment] * SCALE, abs=1e-6
+        ), (figure.id, segment)
+
+
+@every_figure()
+def test_joints_stay_in_a_human_range(figure: Figure) -> None:
+    for joint, angle in figure.joint_angles().items():
+        low, high = JOINT_RANGES[joint.rpartition(".")[2]]
+        assert low - 1e-6 <= angle <= high + 1e-6, (figure.id, joint, angle)
+
+
+def test_knees_and_elbows_bend_one_way_only() -> None:
+    assert JOINT_RANGES["knee"][0] == 0 and JOINT_RANGES["elbow"][0] == 0
+    data = figure_data("hero-pose")
+    # The near knee folded the wrong way: the shin forward of the thigh.
+    data["near"]["lower_leg"] = 30.0
+    with pytest.raises(ValueError, match=r"near\.knee at .* outside the human range"):
+        Figure.model_validate(data)
+
+
+@every_figure()
+def test_head_sits_on_the_neck(figure: Figure) -> None:
+    joints = layout(figure)
+    assert math.dist(joints["neck"], joints["head"]) < RADIUS["head"] * SCALE
+
+
+@every_figure(seen_from_the_side=True)
+def test_named_contacts_rest_on_the_mat_or_a_prop(figure: Figure) -> None:
+    joints = layout(figure)
+    for contact in figure.contacts:
+        x, y = joints[contact]
+        part = contact.rpartition(".")[2]
+        radius = RADIUS["torso" if part in ("pelvis", "chest") else _PART_SEGMENT[part]] * SCALE
+        # Measured on the picture: the part's lowest edge against the mat or a prop's top.
+        surfaces = [to_pixels(figure, (0.0, 0.0))[1]]
+        for prop in figure.props:
+            left, top = to_pixels(figure, (prop.left, prop.height))
+            right, _ = to_pixels(figure, (prop.right, 0.0))
+            if left <= x <= right:
+                surfaces.append(top)
+        gap = min(abs(surface - (y + radius)) for surface in surfaces)
+        assert gap <= CONTACT_PIXELS, (figure.id, contact, gap)
+
+
+@every_figure(seen_from_the_side=True)
+def test_nothing_passes_below_the_mat_or_through_a_prop(figure: Figure) -> None:
+    for capsule in figure.capsules():
+        (x0, y0), (x1, y1) = capsule.start, capsule.end
+        for t in (n / 20 for n in range(21)):
+            x, y = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+            assert figure.sink_depth(x, y, capsule.radius) <= CONTACT_TOLERANCE, (
+                figure.id,
+                capsule.side,
+                capsule.name,
+            )
+            assert y - capsule.radius >= -CONTACT_TOLERANCE, (figure.id, capsule.name)
+
+
+@every_figure()
+def test_figure_fits_the_picture(figure: Figure) -> None:
+    for capsule in figure.capsules():
+        for point in (capsule.start, capsule.end):
+            x, y = to_pixels(figure, point)
+            r = capsule.radius * SCALE
+            assert r <= x <= WIDTH - r and r <= y <= HEIGHT - r, (figure.id, capsule.name)
+
+
+def test_contact_off_its_surface_is_located() -> None:
+    data = {"figures": [figure_data("childs-pose")]}
+    data["figures"][0]["hip"]["y"] = 40.0
+    with pytest.raises(ValueError, match=r"head should rest on the mat or a prop"):
+        FigureBook.model_validate(data)
+
+
+def test_broken_figures_file_names_figure_and_field(tmp_path: Path) -> None:
+    data = {"figures": [figure_data("childs-pose"), figure_data("sphinx")]}
+    data["figures"][1]["near"]["knee"] = 10.0  # no such segment
+    data["figures"][1]["torso"] = 200.0
+    data["figures"][0]["props"] = [{"kind": "bolster", "x": 0.0, "width": 10.0, "height": 5.0}]
+    path = tmp_path / "figures.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    errors = check_figures(path)
+
+    assert isinstance(errors, list)
+    lines = sorted(str(err) for err in errors)
+    assert all(isinstance(err, FigureError) for err in errors)
+    assert any(
+        line.startswith("figures.yaml: figure 1 (childs-pose), field 'props[1].kind': ")
+        and "'strap', 'block' or 'blanket'" in line
+        for line in lines
+    )
+    assert any(
+        line.startswith("figures.yaml: figure 2 (sphinx), field 'near.knee': Extra inputs")
+        for line in lines
+    )
+    assert any(
+        line.startswith("figures.yaml: figure 2 (sphinx), field 'torso': ") and "180" in line
+        for line in lines
+    )
+
+
+def test_block_must_have_block_sides() -> None:
+    data = figure_data("down-dog-blocks")
+    data["props"][0]["height"] = 12.0
+    with pytest.raises(ValueError, match="a block's width and height"):
+        Figure.model_validate(data)
+
+
+# --- the class refers to figures -----------------------------------------------------
+
+
+def test_every_seed_step_has_a_known_figure() -> None:
+    for step in SEED.steps:
+        assert step.figure in FIGURES, step.id
+
+
+def test_sides_of_a_pose_share_a_figure_mirrored() -> None:
+    by_id = {step.id: step for step in SEED.steps}
+    pairs = [i.removesuffix("-right") for i in by_id if i.endswith("-right")]
+    assert len(pairs) == 5
+    for base in pairs:
+        right, left = by_id[f"{base}-right"], by_id[f"{base}-left"]
+        assert right.figure == left.figure, base
+        assert (right.mirrored, left.mirrored) == (False, True), base
+    assert not any(step.mirrored for step in SEED.steps if not step.side)
+
+
+def test_unknown_figure_is_reported_by_the_check(tmp_path: Path) -> None:
+    data = yaml.safe_load((SEQUENCES_DIR / f"{SEED.id}.yaml").read_text(encoding="utf-8"))
+    data["steps"][8]["figure"] = "flying-pigeon"
+    (tmp_path / f"{SEED.id}.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    assert check_all(tmp_path) == [
+        f"{SEED.id}.yaml: step 9 (locust-strap), field 'figure': "
+        "unknown figure 'flying-pigeon': not in figures.yaml"
+    ]
+
+
+def test_a_broken_figures_file_fails_the_check(tmp_path: Path) -> None:
+    (tmp_path / f"{SEED.id}.yaml").write_text(
+        (SEQUENCES_DIR / f"{SEED.id}.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "figures.yaml").write_text("figures: []\n", encoding="utf-8")
+
+    lines = check_all(tmp_path)
+
+    assert len(lines) == 1
+    assert lines[0].startswith("figures.yaml: field 'figures': ")
+
+
+def test_mirrored_must_be_a_real_boolean() -> None:
+    step = SEED.steps[3].model_dump()
+    step["mirrored"] = "yes"
+    with pytest.raises(ValueError, match="valid boolean"):
+        type(SEED.steps[3]).model_validate(step)
+
+
+# --- the pictures --------------------------------------------------------------------
+
+
+@every_figure()
+def test_render_is_a_deterministic_png_of_the_right_size(figure: Figure) -> None:
+    first = render(figure)
+    assert first == render(figure)
+    assert first.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png(first).size == (WIDTH, HEIGHT)
+
+
+@every_figure()
+def test_mirrored_picture_is_the_mirror_image(figure: Figure) -> None:
+    plain, mirrored = png(render(figure)), png(render(figure, mirrored=True))
+    assert ImageChops.difference(ImageOps.mirror(plain), mirrored).getbbox() is None
+    assert plain.tobytes() != mirrored.tobytes()
+
+
+def test_picture_draws_the_body_in_the_accent_green() -> None:
+    image = png(render(FIGURES["half-forward-fold"]))
+    colours = {colour for _, colour in image.getcolors(maxcolors=1 << 16) or []}
+    assert (0x3F, 0x7A, 0x57) in colours
+    assert image.getpixel((2, 2)) == (0xFB, 0xF9, 0xF3)  # off-white background
+
+
+def test_cache_writes_once_and_reuses_the_file(tmp_path: Path) -> None:
+    figure = FIGURES["low-lunge"]
+    path = picture_path(figure, False, tmp_path / "pictures")
+    assert path.read_bytes() == render(figure)
+    path.write_bytes(b"kept")  # a second call must not draw again
+
+    assert picture_path(figure, False, tmp_path / "pictures") == path
+    assert path.read_bytes() == b"kept"
+    other = picture_path(figure, True, tmp_path / "pictures")
+    assert other != path
+    assert other.read_bytes() == render(figure, mirrored=True)
+    assert sorted(p.name for p in (tmp_path / "pictures").iterdir()) == sorted(
+        [path.name, other.name]
+    )
+
+
+def test_cache_key_follows_the_figure(tmp_path: Path) -> None:
+    figure = FIGURES["chair"]
+    moved = Figure.model_validate({**figure_data("chair"), "name": "Chair, renamed"})
+    assert picture_path(figure, False, tmp_path) != picture_path(moved, False, tmp_path)
+    assert len(picture_path(figure, False, tmp_path).stem) == 64
