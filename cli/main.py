@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sequences":
         return _check_sequences(args.dir)
+    if args.command == "poses":
+        return _render_poses(args.dir, args.sheet)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -70,7 +72,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     feedback.add_argument("--format", choices=["csv", "json"], default="csv")
     commands.add_parser("stats", help="users, reminders, practices and feedback, counted")
+    poses = commands.add_parser("poses", help="the pose pictures")
+    poses.add_argument("action", choices=["render"], help="draw every picture, both sides")
+    poses.add_argument("dir", type=Path, help="folder to write the PNGs into")
+    poses.add_argument(
+        "--sheet", type=Path, default=None, help="also write a contact sheet of every pose here"
+    )
     return parser
+
+
+def _render_poses(directory: Path, sheet: Path | None) -> int:
+    """Every figure, as drawn for each side, into `directory`: for review side by side."""
+    from bot.pictures import contact_sheet, render
+    from sequences import load_figures
+
+    figures = load_figures()
+    directory.mkdir(parents=True, exist_ok=True)
+    for figure_id, figure in figures.items():
+        for mirrored, name in ((False, figure_id), (True, f"{figure_id}-mirrored")):
+            (directory / f"{name}.png").write_bytes(render(figure, mirrored=mirrored))
+    print(f"{2 * len(figures)} pictures of {len(figures)} poses in {directory}")
+    if sheet is not None:
+        sheet.write_bytes(contact_sheet(list(figures.values())))
+        print(f"contact sheet: {sheet}")
+    return 0
 
 
 def _check_sequences(directory: Path | None) -> int:

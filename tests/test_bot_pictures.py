@@ -133,3 +133,26 @@ async def test_pictures_off_in_settings_sends_text_cues(
         await begin_practice(emulator, user)
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
     assert cue.photo is None and emulator.calls_of("sendPhoto") == []
+
+
+async def test_an_auto_advanced_photo_cue_costs_two_calls(
+    emulator: BotApiEmulator, database_url: str, pictures: TinyPictures
+) -> None:
+    """The photo, and retiring the previous cue's buttons: nothing more counts towards
+    Telegram's limits per cue (the file_id is looked up in the database)."""
+    user = emulator.user(9007)
+    async with bot_running(
+        emulator, database_url, catalog=CATALOG, pictures=pictures, time_scale=0.01
+    ):
+        await begin_practice(emulator, user)
+        await emulator.wait_for(has_message(user, "Well done"), timeout=10)
+    calls = [c.method for c in emulator.state.calls if c.method not in ("getUpdates",)]
+    photos = [i for i, method in enumerate(calls) if method == "sendPhoto"]
+    assert len(photos) == 3
+    # From just after the first cue up to the third, the two auto-advances.
+    assert calls[photos[0] + 1 : photos[2] + 1] == [
+        "editMessageReplyMarkup",
+        "sendPhoto",
+        "editMessageReplyMarkup",
+        "sendPhoto",
+    ]

@@ -13,6 +13,7 @@ import pytest
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from cli import main
+from sequences import load_figures
 
 TOKEN = "123456:SECRET-token-value_abcdefghijklmnop"
 
@@ -132,6 +133,20 @@ def test_sequences_check_names_file_step_and_field_of_a_broken_class(
     assert line.startswith("back-strengthening-part-1.yaml:")
     assert "half-splits-right" in line
     assert "hold_seconds" in line
+
+
+def test_poses_render_writes_both_sides_of_every_pose_and_a_sheet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    figures = load_figures()
+    sheet = tmp_path / "sheet.png"
+    assert main(["poses", "render", str(tmp_path / "out"), "--sheet", str(sheet)]) == 0
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted(
+        name for figure_id in figures for name in (f"{figure_id}.png", f"{figure_id}-mirrored.png")
+    )
+    assert sheet.read_bytes().startswith(b"\x89PNG")
+    assert f"{2 * len(figures)} pictures of {len(figures)} poses" in capsys.readouterr().out
 
 
 def test_sequences_check_prints_full_and_short_length(capsys: pytest.CaptureFixture[str]) -> None:
