@@ -30,7 +30,7 @@ from sequences.figures import (
 )
 
 # Bump when the drawing changes, so cached pictures are redrawn.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 
 WIDTH = 640
 HEIGHT = 400
@@ -47,7 +47,10 @@ BAR = "#6aa57f"  # far limbs, prop outlines, the strap
 LIGHT = "#d8eccb"  # the mat and props
 PROP_OUTLINE = 3.0  # pixels
 MAT_THICKNESS = 7.0
-ARROW_WIDTH = 4.0
+ARROW_WIDTH = 5.0
+# A thin gap of background round each limb and round the body, so a limb drawn over the
+# body (an arm across the chest, a thigh under the folded torso) keeps its outline.
+GAP = 1.5  # pixels
 
 
 def to_pixels(figure: Figure, point: tuple[float, float]) -> tuple[float, float]:
@@ -117,11 +120,66 @@ def _draw(figure: Figure) -> Image.Image:
     _mat(canvas, figure)
     for prop in figure.props:
         _prop(canvas, figure, prop)
-    for capsule in figure.capsules():
-        _capsule(canvas, capsule, px)
+    # The body on its own transparent layer: a part's gap erases only the parts drawn
+    # before it, never the mat or a prop.
+    body = Image.new("RGBA", big.size, (0, 0, 0, 0))
+    body_canvas = ImageDraw.Draw(body)
+    for part in _parts(_in_drawing_order(figure)):
+        for capsule in part:
+            _capsule(body_canvas, capsule, px, grow=GAP * SUPERSAMPLE, colour=_CLEAR)
+        for capsule in part:
+            _capsule(body_canvas, capsule, px)
+    big.paste(body, (0, 0), body)
     if figure.turn is not None:
         _turn_arrow(canvas, figure, px)
     return big.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
+
+
+_CLEAR = (0, 0, 0, 0)
+
+
+def _in_drawing_order(figure: Figure) -> list[Capsule]:
+    """The capsules back to front. Seen from the side, a hand that rests on the head is
+    laced behind it, so the head comes last: drawn under the near arm, it would vanish."""
+    capsules = figure.capsules()
+    if figure.view != "side":
+        return capsules
+    head = next(capsule for capsule in capsules if capsule.name == "head")
+    hand = next(c for c in capsules if c.side == "near" and c.name == "hand")
+    reach = head.radius + hand.radius
+    if _distance_to_segment(head.start, hand.start, hand.end) > reach:
+        return capsules
+    return [*(capsule for capsule in capsules if capsule is not head), head]
+
+
+def _distance_to_segment(
+    point: tuple[float, float], start: tuple[float, float], end: tuple[float, float]
+) -> float:
+    (x, y), (x0, y0), (x1, y1) = point, start, end
+    dx, dy = x1 - x0, y1 - y0
+    length_squared = dx * dx + dy * dy
+    t = 0.0 if not length_squared else ((x - x0) * dx + (y - y0) * dy) / length_squared
+    t = min(1.0, max(0.0, t))
+    return math.dist(point, (x0 + t * dx, y0 + t * dy))
+
+
+def _parts(capsules: Sequence[Capsule]) -> list[list[Capsule]]:
+    """The capsules grouped into the parts that are outlined as one: each limb, the torso
+    with the neck, and the head."""
+    parts: list[list[Capsule]] = []
+    for capsule in capsules:
+        if parts and _part_key(parts[-1][0]) == _part_key(capsule):
+            parts[-1].append(capsule)
+        else:
+            parts.append([capsule])
+    return parts
+
+
+def _part_key(capsule: Capsule) -> tuple[str | None, str]:
+    if capsule.side is None:
+        return None, "head" if capsule.name == "head" else "body"
+    is_arm = capsule.name in ("upper_arm", "lower_arm", "hand")
+    return capsule.side, "arm" if is_arm else "leg"
 
 
 def _mat(canvas: ImageDraw.ImageDraw, figure: Figure) -> None:
@@ -166,10 +224,18 @@ def _prop(canvas: ImageDraw.ImageDraw, figure: Figure, prop: FigureProp) -> None
 ToPixels = Callable[[tuple[float, float]], tuple[float, float]]
 
 
-def _capsule(canvas: ImageDraw.ImageDraw, capsule: Capsule, px: ToPixels) -> None:
-    colour = BAR if capsule.side == "far" else ACCENT
+def _capsule(
+    canvas: ImageDraw.ImageDraw,
+    capsule: Capsule,
+    px: ToPixels,
+    *,
+    grow: float = 0.0,
+    colour: str | tuple[int, int, int, int] | None = None,
+) -> None:
+    if colour is None:
+        colour = BAR if capsule.side == "far" else ACCENT
     (x0, y0), (x1, y1) = px(capsule.start), px(capsule.end)
-    r = capsule.radius * SCALE * SUPERSAMPLE
+    r = capsule.radius * SCALE * SUPERSAMPLE + grow
     if (x0, y0) != (x1, y1):
         canvas.line((x0, y0, x1, y1), fill=colour, width=round(2 * r))
     for x, y in ((x0, y0), (x1, y1)):
@@ -177,44 +243,62 @@ def _capsule(canvas: ImageDraw.ImageDraw, capsule: Capsule, px: ToPixels) -> Non
 
 
 def _turn_arrow(canvas: ImageDraw.ImageDraw, figure: Figure, px: ToPixels) -> None:
-    """A flat arc round the front of the chest, its head showing the way the chest turns."""
+    """An arc round the front of the chest, square to the spine however the torso leans,
+    its head showing the way the chest turns."""
     points = figure.points()
     (hx, hy), (sx, sy) = points["pelvis"], points["chest"]
-    cx, cy = px((hx + (sx - hx) * 0.62, hy + (sy - hy) * 0.62))
+    centre = px((hx + (sx - hx) * 0.62, hy + (sy - hy) * 0.62))
+    (bottom_x, bottom_y), (top_x, top_y) = px((hx, hy)), px((sx, sy))
+    spine_length = math.hypot(top_x - bottom_x, top_y - bottom_y)
+    up = ((top_x - bottom_x) / spine_length, (top_y - bottom_y) / spine_length)
+    # The ring's axes: across the body, and down the spine (toward the viewer's side of
+    # a ring seen a little from above).
+    across, down = (-up[1], up[0]), (-up[0], -up[1])
     s = SUPERSAMPLE
-    half_width, half_height = 46 * s, 15 * s
-    box = (cx - half_width, cy - half_height, cx + half_width, cy + half_height)
-    # Seen from the front the figure's right is on the picture's left; from the side the
-    # arc is the chest's front, so a turn to the right comes toward the viewer (left end).
-    heads = {"right": ("left",), "left": ("right",), "both": ("left", "right")}[
-        figure.turn or "both"
-    ]
+    # Wide enough to reach well past the chest on both sides, so it reads at thumbnail size.
+    half_width, half_height = 62 * s, 26 * s
+
+    def on_ring(degrees: float) -> tuple[float, float]:
+        a = math.radians(degrees)
+        u, v = half_width * math.cos(a), half_height * math.sin(a)
+        return centre[0] + u * across[0] + v * down[0], centre[1] + u * across[1] + v * down[1]
+
+    def travel(degrees: float, sign: float) -> tuple[float, float]:
+        # The ring's direction at ``degrees``, moving toward larger angles for sign 1.
+        a = math.radians(degrees)
+        u, v = -half_width * math.sin(a) * sign, half_height * math.cos(a) * sign
+        x, y = u * across[0] + v * down[0], u * across[1] + v * down[1]
+        length = math.hypot(x, y)
+        return x / length, y / length
+
+    # From the side the ring's near half is the chest's right, so a turn to the right
+    # sweeps toward the end at the figure's back (160°); seen from the front, the figure's
+    # right is on the picture's left, which is the same end.
+    ends = {"right": (160.0,), "left": (20.0,), "both": (160.0, 20.0)}[figure.turn or "both"]
+    arc = [on_ring(20 + 140 * n / 48) for n in range(49)]
     for colour, width in ((BACKGROUND, ARROW_WIDTH * 3), (ACCENT, ARROW_WIDTH)):
-        canvas.arc(box, 20, 160, fill=colour, width=round(width * s))
-        for end in heads:
-            _arrow_head(canvas, box, end, colour, width * s)
+        canvas.line(arc, fill=colour, width=round(width * s), joint="curve")
+        for end in ends:
+            sign = 1.0 if end > 90 else -1.0
+            _arrow_head(canvas, on_ring(end), travel(end, sign), colour, width * s)
 
 
 def _arrow_head(
     canvas: ImageDraw.ImageDraw,
-    box: tuple[float, float, float, float],
-    end: str,
+    tip_base: tuple[float, float],
+    heading: tuple[float, float],
     colour: str,
     grow: float,
 ) -> None:
-    left, top, right, bottom = box
-    cx, cy = (left + right) / 2, (top + bottom) / 2
-    a, b = (right - left) / 2, (bottom - top) / 2
-    angle = math.radians(160 if end == "left" else 20)
-    tip = (cx + a * math.cos(angle), cy + b * math.sin(angle))
-    # Pointing up and outward, along the arc where it ends.
-    direction = -1 if end == "left" else 1
-    size = 9 * SUPERSAMPLE + grow / 2
+    """A triangle at the arc's end, pointing along ``heading`` (a unit vector)."""
+    size = 13 * SUPERSAMPLE + grow / 2
+    (x, y), (dx, dy) = tip_base, heading
+    nx, ny = -dy, dx
     canvas.polygon(
         [
-            (tip[0] + direction * size * 0.3, tip[1] - size),
-            (tip[0] - direction * size * 0.9, tip[1] + size * 0.1),
-            (tip[0] + direction * size * 0.6, tip[1] + size * 0.5),
+            (x + dx * size * 1.1, y + dy * size * 1.1),
+            (x - dx * size * 0.3 + nx * size * 0.75, y - dy * size * 0.3 + ny * size * 0.75),
+            (x - dx * size * 0.3 - nx * size * 0.75, y - dy * size * 0.3 - ny * size * 0.75),
         ],
         fill=colour,
     )
