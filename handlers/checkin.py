@@ -3,14 +3,17 @@ gate asks first) and after it."""
 
 from __future__ import annotations
 
-from telegram import Update
+from collections.abc import Awaitable
 
-from bot.practice import StaleAction
+from telegram import CallbackQuery, Update
+
+from bot.practice import PracticeOutcome, StaleAction
 from bot.safety import Gate
 from handlers import messages
 from handlers.buttons import CheckinAfter, CheckinBefore, GateChoice, PainGateButton
 from handlers.context import YogaContext
 from handlers.practice import present
+from handlers.render import Reply
 from handlers.render import checkin as render
 
 
@@ -22,26 +25,15 @@ async def before_button(update: Update, context: YogaContext) -> None:
     if query.message is None:
         await messages.answer(query, render.ALREADY_ANSWERED)
         return
-    try:
-        # Keyed by the question's own message: a second tap on it starts nothing.
-        result = await context.services.practice.checked_in(
-            user.id,
-            query.message.chat.id,
-            user.first_name,
-            press.score,
-            checkin_message_id=query.message.message_id,
-        )
-    except StaleAction:
-        await messages.answer(query, render.ALREADY_ANSWERED)
-        return
-    await messages.answer(query)
-    if isinstance(result, Gate):
-        # The question becomes the pain gate's choice, on the same message.
-        await messages.edit_pressed(context.bot, query, render.pain_gate(result, press.score))
-        return
-    # The question becomes its answer, so its buttons cannot be pressed again.
-    await messages.edit_pressed(context.bot, query, render.answered_before(press.score))
-    await present(context.bot, context.services, result)
+    # Keyed by the question's own message: a second tap on it starts nothing.
+    begin = context.services.practice.checked_in(
+        user.id,
+        query.message.chat.id,
+        user.first_name,
+        press.score,
+        checkin_message_id=query.message.message_id,
+    )
+    await _begin(context, query, begin, render.answered_before(press.score), press.score)
 
 
 async def gate_button(update: Update, context: YogaContext) -> None:
@@ -57,21 +49,39 @@ async def gate_button(update: Update, context: YogaContext) -> None:
         await messages.answer(query)
         await messages.edit_pressed(context.bot, query, render.gate_answered(press.choice, None))
         return
+    begin = context.services.practice.start(
+        user.id,
+        query.message.chat.id,
+        user.first_name,
+        back_before=press.score,
+        checkin_message_id=query.message.message_id,
+        gentle=press.choice == GateChoice.GENTLE,
+    )
+    answered = render.gate_answered(press.choice, press.score)
+    await _begin(context, query, begin, answered, press.score)
+
+
+async def _begin(
+    context: YogaContext,
+    query: CallbackQuery,
+    begin: Awaitable[PracticeOutcome | Gate],
+    answered: Reply,
+    score: int | None,
+) -> None:
+    """Start the class from the question's message: the question becomes its answer (so
+    its buttons cannot be pressed again) and the first pose follows; or, from the check-in,
+    the question becomes the pain gate's choice, on the same message."""
     try:
-        outcome = await context.services.practice.start(
-            user.id,
-            query.message.chat.id,
-            user.first_name,
-            back_before=press.score,
-            checkin_message_id=query.message.message_id,
-            gentle=press.choice == GateChoice.GENTLE,
-        )
+        result = await begin
     except StaleAction:
         await messages.answer(query, render.ALREADY_ANSWERED)
         return
     await messages.answer(query)
-    await messages.edit_pressed(context.bot, query, render.gate_answered(press.choice, press.score))
-    await present(context.bot, context.services, outcome)
+    if isinstance(result, Gate):
+        await messages.edit_pressed(context.bot, query, render.pain_gate(result, score))
+        return
+    await messages.edit_pressed(context.bot, query, answered)
+    await present(context.bot, context.services, result)
 
 
 async def after_button(update: Update, context: YogaContext) -> None:
