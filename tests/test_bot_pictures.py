@@ -156,3 +156,22 @@ async def test_an_auto_advanced_photo_cue_costs_two_calls(
         "editMessageReplyMarkup",
         "sendPhoto",
     ]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"error_code": 502, "description": "Bad Gateway"}, {"retry_after": 1}, {"drop": "before"}],
+    ids=["502", "429", "dropped"],
+)
+async def test_a_photo_cue_that_telegram_did_not_take_is_sent_again_as_a_photo(
+    emulator: BotApiEmulator, database_url: str, pictures: TinyPictures, fault: dict[str, object]
+) -> None:
+    """Network trouble is not a refusal: the cue goes again by the practice's own timer,
+    picture and all, and is not turned into text."""
+    user = emulator.user(9008)
+    async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
+        emulator.fail_next("sendPhoto", chat_id=user.id, **fault)  # type: ignore[arg-type]
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"), timeout=15)
+    assert cue.photo is not None
+    assert len(cues_titled(user, "1/3")) == 1
