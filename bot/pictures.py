@@ -1,8 +1,10 @@
 """A flat pictogram of a pose, drawn from its figure (sequences/figures.yaml); PNG bytes.
 
-Every pose is drawn by the same hand: one skeleton, one scale, the bot's greens and the
-same line weights, so a class reads as one family of pictures. The near limbs are dark,
-the far ones lighter behind the body; props are pale boxes on the mat.
+Every pose is drawn by the same hand: one skeleton, the bot's greens and the same line
+weights, so a class reads as one family of pictures. The near limbs are dark, the far ones
+lighter behind the body; props are pale boxes on the mat. Each picture is framed on its
+pose, as an illustrator would crop it: a low pose is drawn larger and in the middle of
+the frame rather than as a strip along its bottom edge (see ``frame``).
 
 Deterministic: the picture is drawn at twice its size and scaled down with a fixed filter,
 and the PNG carries no metadata, so the same figure always gives the same bytes. The other
@@ -17,6 +19,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
@@ -30,35 +33,80 @@ from sequences.figures import (
 )
 
 # Bump when the drawing changes, so cached pictures are redrawn.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 WIDTH = 640
 HEIGHT = 400
 SUPERSAMPLE = 2
-# Pixels per figure unit (about a centimetre), the same for every pose: a standing figure
-# and a lying one are the same body.
-SCALE = 2.0
-# The mat's top edge in side and front views; seen from above the mat is centred.
-MAT_Y = 372
+# Pixels per figure unit (about a centimetre) at most: a lying figure framed on its own is
+# drawn larger than a standing one, but never so large that the body looks heavy.
+MAX_SCALE = 2.9
+# Clear space round the framed pose, in pixels.
+MARGIN = 22
 
 BACKGROUND = "#fbf9f3"
 ACCENT = "#3f7a57"  # the body and near limbs
 BAR = "#6aa57f"  # far limbs, prop outlines, the strap
 LIGHT = "#d8eccb"  # the mat and props
 PROP_OUTLINE = 3.0  # pixels
-MAT_THICKNESS = 7.0
+MAT_THICKNESS = 7.0  # pixels
+# Room kept under the mat line when framing, in figure units.
+MAT_THICKNESS_UNITS = 4.0
 ARROW_WIDTH = 5.0
 # A thin gap of background round each limb and round the body, so a limb drawn over the
 # body (an arm across the chest, a thigh under the folded torso) keeps its outline.
 GAP = 1.5  # pixels
 
 
+ToPixels = Callable[[tuple[float, float]], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """How a figure sits in its picture: pixels per unit, and where the figure's origin
+    (the mat's top edge below the hip's x, or from above the mat's centre) lands."""
+
+    scale: float
+    origin_x: float
+    origin_y: float
+
+
+def frame(figure: Figure) -> Frame:
+    """The largest scale (up to MAX_SCALE) at which the pose, its props and the mat under
+    it fit the picture, with the pose centred. One scale for the whole picture, so every
+    limb keeps its proportions."""
+    above = figure.view == "above"
+    # From the side the mat line is in the frame; from above, the mat runs on past it.
+    xs: list[float] = []
+    ys: list[float] = [] if above else [-MAT_THICKNESS_UNITS]
+    for capsule in figure.capsules():
+        for x, y in (capsule.start, capsule.end):
+            xs += [x - capsule.radius, x + capsule.radius]
+            ys += [y - capsule.radius if above else y, y + capsule.radius]
+    for prop in figure.props:
+        xs += [prop.left, prop.right]
+        ys += [prop.y - prop.height / 2, prop.y + prop.height / 2] if above else [prop.height]
+    left, right, bottom, top = min(xs), max(xs), min(ys), max(ys)
+    scale = min(
+        MAX_SCALE,
+        (WIDTH - 2 * MARGIN) / (right - left),
+        (HEIGHT - 2 * MARGIN) / (top - bottom),
+    )
+    return Frame(
+        scale=scale,
+        origin_x=WIDTH / 2 - (left + right) / 2 * scale,
+        origin_y=HEIGHT / 2 + (top + bottom) / 2 * scale,
+    )
+
+
 def to_pixels(figure: Figure, point: tuple[float, float]) -> tuple[float, float]:
     """Where a point in figure units lands in the (unmirrored) picture."""
+    return _to_pixels(frame(figure), point)
+
+
+def _to_pixels(at: Frame, point: tuple[float, float]) -> tuple[float, float]:
     x, y = point
-    if figure.view == "above":
-        return WIDTH / 2 + x * SCALE, HEIGHT / 2 - y * SCALE
-    return WIDTH / 2 + x * SCALE, MAT_Y - y * SCALE
+    return at.origin_x + x * at.scale, at.origin_y - y * at.scale
 
 
 def layout(figure: Figure) -> dict[str, tuple[float, float]]:
@@ -112,23 +160,24 @@ def _png(image: Image.Image) -> bytes:
 def _draw(figure: Figure) -> Image.Image:
     big = Image.new("RGB", (WIDTH * SUPERSAMPLE, HEIGHT * SUPERSAMPLE), BACKGROUND)
     canvas = ImageDraw.Draw(big)
+    at = frame(figure)
 
     def px(point: tuple[float, float]) -> tuple[float, float]:
-        x, y = to_pixels(figure, point)
+        x, y = _to_pixels(at, point)
         return x * SUPERSAMPLE, y * SUPERSAMPLE
 
-    _mat(canvas, figure)
+    _mat(canvas, figure, px)
     for prop in figure.props:
-        _prop(canvas, figure, prop)
+        _prop(canvas, figure, prop, px)
     # The body on its own transparent layer: a part's gap erases only the parts drawn
     # before it, never the mat or a prop.
     body = Image.new("RGBA", big.size, (0, 0, 0, 0))
     body_canvas = ImageDraw.Draw(body)
     for part in _parts(_in_drawing_order(figure)):
         for capsule in part:
-            _capsule(body_canvas, capsule, px, grow=GAP * SUPERSAMPLE, colour=_CLEAR)
+            _capsule(body_canvas, capsule, px, at.scale, grow=GAP * SUPERSAMPLE, colour=_CLEAR)
         for capsule in part:
-            _capsule(body_canvas, capsule, px)
+            _capsule(body_canvas, capsule, px, at.scale)
     big.paste(body, (0, 0), body)
     if figure.turn is not None:
         _turn_arrow(canvas, figure, px)
@@ -182,37 +231,37 @@ def _part_key(capsule: Capsule) -> tuple[str | None, str]:
     return capsule.side, "arm" if is_arm else "leg"
 
 
-def _mat(canvas: ImageDraw.ImageDraw, figure: Figure) -> None:
+def _mat(canvas: ImageDraw.ImageDraw, figure: Figure, px: ToPixels) -> None:
     s = SUPERSAMPLE
     if figure.view == "above":
-        left, top = to_pixels(figure, (-MAT_HALF_WIDTH, MAT_HALF_LENGTH))
-        right, bottom = to_pixels(figure, (MAT_HALF_WIDTH, -MAT_HALF_LENGTH))
-        canvas.rounded_rectangle((left * s, top * s, right * s, bottom * s), 10 * s, fill=LIGHT)
+        left, top = px((-MAT_HALF_WIDTH, MAT_HALF_LENGTH))
+        right, bottom = px((MAT_HALF_WIDTH, -MAT_HALF_LENGTH))
+        canvas.rounded_rectangle((left, top, right, bottom), 10 * s, fill=LIGHT)
         return
-    margin = 40
+    _, mat_y = px((0.0, 0.0))
     canvas.rounded_rectangle(
-        (margin * s, MAT_Y * s, (WIDTH - margin) * s, (MAT_Y + MAT_THICKNESS) * s),
+        (MARGIN * s, mat_y, (WIDTH - MARGIN) * s, mat_y + MAT_THICKNESS * s),
         MAT_THICKNESS / 2 * s,
         fill=LIGHT,
     )
 
 
-def _prop(canvas: ImageDraw.ImageDraw, figure: Figure, prop: FigureProp) -> None:
+def _prop(canvas: ImageDraw.ImageDraw, figure: Figure, prop: FigureProp, px: ToPixels) -> None:
     s = SUPERSAMPLE
     if figure.view == "above":
-        left, top = to_pixels(figure, (prop.left, prop.y + prop.height / 2))
-        right, bottom = to_pixels(figure, (prop.right, prop.y - prop.height / 2))
+        left, top = px((prop.left, prop.y + prop.height / 2))
+        right, bottom = px((prop.right, prop.y - prop.height / 2))
     else:
-        left, top = to_pixels(figure, (prop.left, prop.height))
-        right, bottom = to_pixels(figure, (prop.right, 0.0))
-    box = (left * s, top * s, right * s, bottom * s)
+        left, top = px((prop.left, prop.height))
+        right, bottom = px((prop.right, 0.0))
+    box = (left, top, right, bottom)
     if prop.kind == "strap":
         canvas.rounded_rectangle(box, 2 * s, fill=BAR)
         return
     canvas.rounded_rectangle(box, 4 * s, fill=LIGHT, outline=BAR, width=round(PROP_OUTLINE * s))
     if prop.kind == "blanket":
         # The fold: a line along the layer's middle, short of its rounded ends.
-        middle = (top + bottom) / 2 * s
+        middle = (top + bottom) / 2
         inset = 8 * s
         canvas.line(
             (box[0] + inset, middle, box[2] - inset, middle),
@@ -221,13 +270,11 @@ def _prop(canvas: ImageDraw.ImageDraw, figure: Figure, prop: FigureProp) -> None
         )
 
 
-ToPixels = Callable[[tuple[float, float]], tuple[float, float]]
-
-
 def _capsule(
     canvas: ImageDraw.ImageDraw,
     capsule: Capsule,
     px: ToPixels,
+    scale: float,
     *,
     grow: float = 0.0,
     colour: str | tuple[int, int, int, int] | None = None,
@@ -235,7 +282,7 @@ def _capsule(
     if colour is None:
         colour = BAR if capsule.side == "far" else ACCENT
     (x0, y0), (x1, y1) = px(capsule.start), px(capsule.end)
-    r = capsule.radius * SCALE * SUPERSAMPLE + grow
+    r = capsule.radius * scale * SUPERSAMPLE + grow
     if (x0, y0) != (x1, y1):
         canvas.line((x0, y0, x1, y1), fill=colour, width=round(2 * r))
     for x, y in ((x0, y0), (x1, y1)):

@@ -71,6 +71,11 @@ BROAD_TORSO_RADIUS = 14.0
 HIP_HALF_WIDTH = 9.0
 SHOULDER_HALF_WIDTH = 17.0
 
+# An arm held out to the side (fingers laced behind the head, elbows wide) points mostly
+# out of a side view's picture plane, so the view sees it shortened: its upper arm and
+# forearm are drawn at this share of their length (about 53° out of the plane).
+WIDE_ARM_SHARE = 0.6
+
 # Joint ranges in degrees, 0 the anatomical neutral (standing, arms down, feet flat).
 # Knees and elbows only flex. The hip range includes the lower spine's share, because the
 # torso is one rigid segment: in Child's Pose thigh and torso nearly meet. Ankle positive
@@ -84,6 +89,15 @@ JOINT_RANGES: dict[str, tuple[float, float]] = {
     "wrist": (-90.0, 95.0),
     "neck": (-60.0, 60.0),
     "head": (-45.0, 45.0),
+}
+# Seen from above, the view is a shadow on the floor: a kneeling leg's shin lies under its
+# thigh, so the knee shows fully folded, and arms reaching overhead to one side cross the
+# body's midline. These ranges widen for that view only.
+JOINT_RANGES_FROM_ABOVE: dict[str, tuple[float, float]] = {
+    **JOINT_RANGES,
+    "knee": (0.0, 180.0),
+    "hip": (-35.0, 190.0),
+    "shoulder": (-60.0, 215.0),
 }
 
 # A contact rests within this of its surface; a body part sinks at most this far into one.
@@ -220,6 +234,18 @@ class Figure(_Frozen):
     # The direction of a twist, drawn as an arrow round the chest; "both" for a pose that
     # turns one way and then the other.
     turn: Literal["right", "left", "both"] | None = None
+    # Seen from the side, the arms held out to the sides (hands behind the head, elbows
+    # wide and back): drawn shortened by WIDE_ARM_SHARE. Their 2-D angles are a shadow of
+    # the shoulder's and elbow's, so those two joints are not range-checked.
+    elbows_wide: StrictBool = False
+
+    def segment_length(self, segment: str) -> float:
+        """A segment's drawn length in figure units: its skeleton length, shortened only
+        for an arm held out of the picture plane."""
+        length = SKELETON[segment]
+        if self.elbows_wide and segment in ("upper_arm", "lower_arm"):
+            return length * WIDE_ARM_SHARE
+        return length
 
     def points(self) -> dict[str, tuple[float, float]]:
         """Every joint by name ("hip", "neck", "near.knee", ...), in figure units."""
@@ -234,8 +260,8 @@ class Figure(_Frozen):
             shoulder = _shift(points["chest"], self.torso, shoulder_offset)
             knee = _step(hip, limbs.upper_leg, SKELETON["upper_leg"])
             ankle = _step(knee, limbs.lower_leg, SKELETON["lower_leg"])
-            elbow = _step(shoulder, limbs.upper_arm, SKELETON["upper_arm"])
-            wrist = _step(elbow, limbs.lower_arm, SKELETON["lower_arm"])
+            elbow = _step(shoulder, limbs.upper_arm, self.segment_length("upper_arm"))
+            wrist = _step(elbow, limbs.lower_arm, self.segment_length("lower_arm"))
             named = {
                 "hip": hip,
                 "knee": knee,
@@ -284,8 +310,10 @@ class Figure(_Frozen):
             limbs: Limbs = getattr(self, side)
             torso = self.torso
             seg = {name: getattr(limbs, name) for name in LIMB_SEGMENTS}
-            if self.view != "side" and side == "near":
-                # The near limbs face the far ones across the body: measure them mirrored.
+            # The two sides face each other across the body: the side on the picture's
+            # left (the near one from the front, the far one from above) is measured
+            # mirrored.
+            if (self.view, side) in (("front", "near"), ("above", "far")):
                 torso = 180 - torso
                 seg = {name: 180 - angle for name, angle in seg.items()}
             angles[f"{side}.hip"] = _wrap(180 - torso + seg["upper_leg"], -90)
@@ -298,6 +326,8 @@ class Figure(_Frozen):
 
     @model_validator(mode="after")
     def _check_body(self) -> Self:
+        if self.elbows_wide and self.view != "side":
+            raise ValueError("elbows_wide is for a side view, where the arms leave its plane")
         problems = [*self._joint_problems(), *self._contact_problems()]
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
@@ -314,7 +344,10 @@ class Figure(_Frozen):
     def _joint_problems(self) -> list[InitErrorDetails]:
         problems: list[InitErrorDetails] = []
         for joint, angle in self.joint_angles().items():
-            low, high = JOINT_RANGES[joint.rpartition(".")[2]]
+            if self.elbows_wide and joint.endswith((".shoulder", ".elbow")):
+                continue
+            ranges = JOINT_RANGES_FROM_ABOVE if self.view == "above" else JOINT_RANGES
+            low, high = ranges[joint.rpartition(".")[2]]
             if not low - 1e-6 <= angle <= high + 1e-6:
                 problems.append(
                     _problem(

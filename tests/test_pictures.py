@@ -11,11 +11,12 @@ import pytest
 import yaml
 from PIL import Image, ImageChops, ImageOps
 
-from bot.pictures import HEIGHT, SCALE, WIDTH, layout, picture_path, render, to_pixels
+from bot.pictures import HEIGHT, MAX_SCALE, WIDTH, frame, layout, picture_path, render, to_pixels
 from sequences import SEQUENCES_DIR, Figure, FigureError, check_all, load_class, load_figures
 from sequences.figures import (
     CONTACT_TOLERANCE,
     JOINT_RANGES,
+    JOINT_RANGES_FROM_ABOVE,
     RADIUS,
     SIDES,
     SKELETON,
@@ -25,8 +26,6 @@ from sequences.figures import (
 
 FIGURES = load_figures()
 SEED = load_class(SEQUENCES_DIR / "back-strengthening-part-1.yaml")
-# A few pixels, as the brief of a contact: the point rests on its surface.
-CONTACT_PIXELS = CONTACT_TOLERANCE * SCALE
 BONES = [
     ("pelvis", "chest", "torso"),
     ("chest", "neck", "neck"),
@@ -83,17 +82,48 @@ def figure_data(figure_id: str) -> dict[str, Any]:
 @every_figure()
 def test_limbs_keep_their_length_in_every_pose(figure: Figure) -> None:
     joints = layout(figure)
+    scale = frame(figure).scale
     for start, end, segment in BONES:
         assert math.dist(joints[start], joints[end]) == pytest.approx(
-            SKELETON[segment] * SCALE, abs=1e-6
+            figure.segment_length(segment) * scale, abs=1e-6
         ), (figure.id, segment)
+        # Only an arm held out of a side view's plane is drawn shortened.
+        if figure.segment_length(segment) != SKELETON[segment]:
+            assert figure.elbows_wide and segment in ("upper_arm", "lower_arm")
 
 
 @every_figure()
 def test_joints_stay_in_a_human_range(figure: Figure) -> None:
     for joint, angle in figure.joint_angles().items():
-        low, high = JOINT_RANGES[joint.rpartition(".")[2]]
+        if figure.elbows_wide and joint.endswith((".shoulder", ".elbow")):
+            continue  # the side view sees only the shadow of an arm held out sideways
+        ranges = JOINT_RANGES_FROM_ABOVE if figure.view == "above" else JOINT_RANGES
+        low, high = ranges[joint.rpartition(".")[2]]
         assert low - 1e-6 <= angle <= high + 1e-6, (figure.id, joint, angle)
+
+
+def test_seen_from_above_each_arm_is_measured_from_its_own_side() -> None:
+    """Head up, the right arm out to the right and the left arm out to the left are the
+    same 90° at the shoulder; crossing the body is the other way for each."""
+    data = figure_data("side-childs-pose")
+    data.update(torso=90.0, neck=90.0, head=90.0)
+    legs = {"upper_leg": -90.0, "lower_leg": -90.0, "foot": -90.0}
+    data["near"].update(upper_arm=0.0, lower_arm=0.0, hand=0.0, **legs)
+    data["far"].update(upper_arm=180.0, lower_arm=180.0, hand=180.0, **legs)
+    angles = Figure.model_validate(data).joint_angles()
+    assert angles["near.shoulder"] == pytest.approx(90.0)
+    assert angles["far.shoulder"] == pytest.approx(90.0)
+
+
+def test_elbows_wide_shortens_only_the_arms_and_only_from_the_side() -> None:
+    chair = FIGURES["chair"]
+    assert chair.elbows_wide
+    assert chair.segment_length("upper_arm") < SKELETON["upper_arm"]
+    assert chair.segment_length("upper_leg") == SKELETON["upper_leg"]
+    data = figure_data("side-childs-pose")
+    data["elbows_wide"] = True
+    with pytest.raises(ValueError, match="elbows_wide is for a side view"):
+        Figure.model_validate(data)
 
 
 def test_knees_and_elbows_bend_one_way_only() -> None:
@@ -108,16 +138,19 @@ def test_knees_and_elbows_bend_one_way_only() -> None:
 @every_figure()
 def test_head_sits_on_the_neck(figure: Figure) -> None:
     joints = layout(figure)
-    assert math.dist(joints["neck"], joints["head"]) < RADIUS["head"] * SCALE
+    assert math.dist(joints["neck"], joints["head"]) < RADIUS["head"] * frame(figure).scale
 
 
 @every_figure(seen_from_the_side=True)
 def test_named_contacts_rest_on_the_mat_or_a_prop(figure: Figure) -> None:
     joints = layout(figure)
+    scale = frame(figure).scale
+    # A few pixels, as the brief of a contact: the point rests on its surface.
+    contact_pixels = CONTACT_TOLERANCE * scale
     for contact in figure.contacts:
         x, y = joints[contact]
         part = contact.rpartition(".")[2]
-        radius = RADIUS["torso" if part in ("pelvis", "chest") else _PART_SEGMENT[part]] * SCALE
+        radius = RADIUS["torso" if part in ("pelvis", "chest") else _PART_SEGMENT[part]] * scale
         # Measured on the picture: the part's lowest edge against the mat or a prop's top.
         surfaces = [to_pixels(figure, (0.0, 0.0))[1]]
         for prop in figure.props:
@@ -126,7 +159,7 @@ def test_named_contacts_rest_on_the_mat_or_a_prop(figure: Figure) -> None:
             if left <= x <= right:
                 surfaces.append(top)
         gap = min(abs(surface - (y + radius)) for surface in surfaces)
-        assert gap <= CONTACT_PIXELS, (figure.id, contact, gap)
+        assert gap <= contact_pixels + 1e-6, (figure.id, contact, gap)
 
 
 @every_figure(seen_from_the_side=True)
@@ -145,10 +178,12 @@ def test_nothing_passes_below_the_mat_or_through_a_prop(figure: Figure) -> None:
 
 @every_figure()
 def test_figure_fits_the_picture(figure: Figure) -> None:
+    scale = frame(figure).scale
+    assert scale <= MAX_SCALE
     for capsule in figure.capsules():
         for point in (capsule.start, capsule.end):
             x, y = to_pixels(figure, point)
-            r = capsule.radius * SCALE
+            r = capsule.radius * scale
             assert r <= x <= WIDTH - r and r <= y <= HEIGHT - r, (figure.id, capsule.name)
 
 
