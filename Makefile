@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run playground test browser lint format check-sequences bench soak clean
+.PHONY: postgres run playground test browser lint format check-sequences bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,7 +16,7 @@ run: $(STAMP)
 playground: $(STAMP)
 	$(VENV)/bin/yogabot playground
 
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -35,6 +35,21 @@ browser:
 	else \
 		echo "browser: chromium missing and not installable here (needs root and apt-get);" \
 			"the browser test will be skipped"; \
+	fi
+
+# Every store, service and story test also runs on PostgreSQL: a throwaway cluster the
+# tests start themselves (tests/postgres.py) from Debian's server package, installed here
+# when missing; without it the PostgreSQL half of the suite fails in CI and skips elsewhere.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "postgres: $$(ls -d /usr/lib/postgresql/*/bin | tail -1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "postgres: installing postgresql with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	else \
+		echo "postgres: the PostgreSQL server is missing and not installable here" \
+			"(needs root and apt-get); the PostgreSQL tests will be skipped"; \
 	fi
 
 # Benchmarks write their figures to bench/REPORT.md; not part of `make test`.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, CursorResult, Result, event
+from sqlalchemy import Connection, CursorResult, Result, event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# The advisory lock key migrations hold on PostgreSQL, far from any chat id (chat locks use
+# the chat id itself; see bot/store/chat_locks.py).
+MIGRATION_LOCK = 0x796F_6761_6D69_6772  # "yogamigr"
 
 
 # Execution option that makes a transaction take SQLite's write lock when it begins.
@@ -55,7 +59,27 @@ def _sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+# PostgreSQL: connections each worker keeps open, and how many more it may open in a burst.
+# Ten cover a worker's concurrent updates, timers and reminder tick; several workers share
+# the server's max_connections (100 by default).
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+# Seconds to wait for a free connection before the database counts as unavailable.
+POOL_TIMEOUT = 10
+
+
 def create_engine(url: str) -> AsyncEngine:
+    if url.startswith("postgresql"):
+        return create_async_engine(
+            url,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_timeout=POOL_TIMEOUT,
+            # A connection the server dropped (a restart, a failover) is noticed before use.
+            pool_pre_ping=True,
+            # Recycled well inside the idle timeouts of proxies such as PgBouncer.
+            pool_recycle=1800,
+        )
     engine = create_async_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -84,6 +108,10 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema up to `revision` over a connection of the running engine."""
 
     def upgrade(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            # Workers starting together migrate one after the other: the second waits
+            # here, then finds the schema at head and has nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         command.upgrade(alembic_config(connection), revision)
 
     async with engine.begin() as connection:
@@ -104,3 +132,45 @@ def changed_rows(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed: what a conditional update is judged by.
     The async session types every result as a plain Result; DML yields a CursorResult."""
     return cast(CursorResult[Any], result).rowcount
+
+
+class BackupError(Exception):
+    """A backup that could not be made; the message is one line for the operator."""
+
+
+def backup_sqlite(url: str, target: Path) -> int:
+    """Copy a SQLite database into `target` with SQLite's online backup, page by page,
+    while the bot keeps running (writers wait only for each short step). The pages copied.
+    PostgreSQL has its own tool for this: pg_dump."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise BackupError(
+            "this is PostgreSQL: back it up with pg_dump, e.g."
+            " pg_dump --format=custom --file=yogabot.dump yogabot"
+        )
+    source_file = parsed.database
+    if not source_file or not Path(source_file).exists():
+        raise BackupError(f"no database file at {source_file or '(none)'}")
+    if target.exists():
+        raise BackupError(f"{target} exists already; choose a new file")
+    copied = 0
+
+    def progress(_status: int, remaining: int, total: int) -> None:
+        nonlocal copied
+        copied = total - remaining
+
+    try:
+        source = sqlite3.connect(f"file:{source_file}?mode=ro", uri=True)
+        try:
+            destination = sqlite3.connect(target)
+            try:
+                # 256 pages a step: the bot's writers are held up for milliseconds at a time.
+                source.backup(destination, pages=256, progress=progress)
+            finally:
+                destination.close()
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        target.unlink(missing_ok=True)
+        raise BackupError(f"the backup failed: {exc}") from None
+    return copied

@@ -205,6 +205,8 @@ class Practice(Base):
         Index("ix_practice_sessions_user_status", "user_id", "status"),
         # One practice per check-in message: a double tap on its buttons cannot start two.
         Index("ux_practice_sessions_checkin", "chat_id", "checkin_message_id", unique=True),
+        # Each worker's sweep for deadlines nobody's timer took: a range scan by status.
+        Index("ix_practice_sessions_deadline", "status", "hold_ends_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

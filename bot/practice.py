@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import NamedTuple
 
 from bot import pose_memory
 from bot.cues import (
@@ -59,6 +60,16 @@ from bot.store import StoreUnavailable, UnitOfWork
 from bot.timezones import user_zone
 from bot.user_settings import paced_hold, settings_in
 from sequences import YogaClass
+
+
+class Overdue(NamedTuple):
+    """A practice a sweep found: its hold is over, or its cue not confirmed delivered."""
+
+    practice_id: int
+    step: int
+    chat_id: int
+    cue_confirmed: bool
+
 
 __all__ = [
     "CONTINUE_WITHIN",
@@ -548,9 +559,24 @@ class PracticeService(PracticeCore):
 
     # -- what the timer and the process do -------------------------------------------------
 
-    async def advance_if_due(self, practice_id: int, step: int) -> PracticeOutcome | None:
+    async def overdue(self, *, grace: timedelta, limit: int) -> list[Overdue]:
+        """Practices another worker's timer should have moved on by now (their hold ended
+        more than `grace` ago), and those whose cue is not confirmed delivered: what a
+        worker's sweep looks at, so that a class goes on when the worker that armed its
+        timer has died."""
+        async with self._store.write() as uow:
+            rows = await uow.practices.overdue(self._clock() - grace, limit)
+        return [Overdue(*row) for row in rows]
+
+    async def advance_if_due(
+        self, practice_id: int, step: int, *, sender_gone: bool = False
+    ) -> PracticeOutcome | None:
         """The timer's entry: move on if the hold is over. Before then it arms the timer
-        again for the stored deadline; for a step that is over it does nothing (None)."""
+        again for the stored deadline; for a step that is over it does nothing (None).
+
+        `sender_gone`: the caller holds the chat's lock and found it free, so nobody is
+        sending this step's cue (see bot/store/chat_locks.py); a cue not confirmed delivered
+        is then sent again at once rather than after SEND_GRACE."""
         unrecorded = self._unrecorded.pop(practice_id, None)
         if unrecorded is not None:
             return await self.delivered(*unrecorded)
@@ -568,7 +594,7 @@ class PracticeService(PracticeCore):
                 # now; otherwise its send may still be under way, and only a send silent for
                 # far longer than any send takes counts as failed.
                 given_up_at = practice.hold_ends_at + SEND_GRACE
-                if practice.cue_attempts == 0 and now < given_up_at:
+                if practice.cue_attempts == 0 and now < given_up_at and not sender_gone:
                     outcome = PracticeOutcome(practice.id, practice.chat_id)
                     return Change(outcome, arm=(step, given_up_at))
                 cue = await self._shown(uow, practice, yoga_class)
@@ -580,11 +606,15 @@ class PracticeService(PracticeCore):
 
         return await self._change(practice_id, step, due, attempt)
 
-    async def resume_all(self) -> list[PracticeOutcome]:
+    async def resume_all(self, *, arm_only: bool = False) -> list[PracticeOutcome]:
         """At start-up: arm a timer for every stored deadline (an overdue one fires at once,
         so the next cue arrives once, late), and send again each cue never confirmed
         delivered. A paused practice (by the user, by a question, or because its cue could
-        not be sent) waits for the user."""
+        not be sent) waits for the user.
+
+        `arm_only`, for a worker among several: only the timers. Whether an unconfirmed
+        cue or a closing message is still owed is decided under the chat's lock by the
+        sweep, because another worker may be sending it right now."""
         outcomes: list[PracticeOutcome] = []
         async with self._store.read() as uow:
             for practice in await uow.practices.all_open():
@@ -592,19 +622,39 @@ class PracticeService(PracticeCore):
                 if yoga_class is None or practice.status != PracticeStatus.ACTIVE:
                     continue
                 if practice.cue_message_id is None:
+                    if arm_only:
+                        continue
                     cue = await self._shown(uow, practice, yoga_class)
                     outcomes.append(PracticeOutcome(practice.id, practice.chat_id, show=cue))
                 elif practice.hold_ends_at is not None:
                     self._timers.arm(
                         practice.id, practice.current_step, practice.chat_id, practice.hold_ends_at
                     )
-            for closed in await uow.practices.owing_summary():
+            for closed in [] if arm_only else await uow.practices.owing_summary():
                 yoga_class = self._catalog.get(closed.class_id)
                 if yoga_class is None:
                     continue
                 summary = await self._summary(uow, closed, yoga_class, closed.status)
                 outcomes.append(PracticeOutcome(closed.id, closed.chat_id, summary=summary))
         return outcomes
+
+    async def summaries_owed(self) -> list[tuple[int, int]]:
+        """(practice id, chat id) of each closed practice whose closing message is owed."""
+        async with self._store.read() as uow:
+            return [(p.id, p.chat_id) for p in await uow.practices.owing_summary()]
+
+    async def owed_summary(self, practice_id: int) -> PracticeOutcome | None:
+        """The closing message of a practice, if it is still owed: for a caller holding the
+        chat's lock, which found nobody else sending it."""
+        async with self._store.read() as uow:
+            closed = await uow.practices.get(practice_id)
+            if closed is None or not closed.summary_pending:
+                return None
+            yoga_class = self._catalog.get(closed.class_id)
+            if yoga_class is None:
+                return None
+            summary = await self._summary(uow, closed, yoga_class, closed.status)
+        return PracticeOutcome(closed.id, closed.chat_id, summary=summary)
 
     async def summary_shown(self, practice_id: int) -> None:
         """The closing message reached the chat: nothing is owed any more."""

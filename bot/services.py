@@ -21,6 +21,8 @@ from bot.safety import SafetyService
 from bot.settings import Settings
 from bot.stats import StatsService
 from bot.store import Store
+from bot.store.chat_locks import ChatLocks, chat_locks_for
+from bot.store.roles import REMINDER_SENDER, Role, role_for
 from bot.uploads import PictureSource, UploadService
 from bot.user_settings import UserSettingsService
 from sequences import YogaClass
@@ -40,6 +42,13 @@ class Services:
     feedback: FeedbackService
     account: AccountService
     stats: StatsService
+    # Held around everything that changes a chat's practice and sends for it.
+    chat_locks: ChatLocks
+    # Whether this worker sends the reminders now: one worker at a time does.
+    reminder_sender: Role
+    # Several workers may share this database (PostgreSQL): each then sweeps for deadlines
+    # any of them armed, and takes chats' updates in the order the locks give.
+    shared_database: bool
 
 
 def build_services(
@@ -51,6 +60,7 @@ def build_services(
     pictures: PictureSource | None = None,
 ) -> Services:
     store = Store(engine)
+    url = engine.url.render_as_string(hide_password=False)
     zone = settings.default_timezone
     practice = PracticeService(
         store, catalog, clock, timers, settings.time_scale, zone, pictures=pictures
@@ -71,4 +81,7 @@ def build_services(
             store, catalog, zone, practice=practice, reminders=reminders, timers=timers
         ),
         stats=StatsService(store),
+        chat_locks=chat_locks_for(url),
+        reminder_sender=role_for(url, REMINDER_SENDER),
+        shared_database=engine.dialect.name == "postgresql",
     )

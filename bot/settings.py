@@ -113,8 +113,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        if "+" not in value.split("://", 1)[0]:
-            raise ValueError("needs an async driver, e.g. sqlite+aiosqlite:///yogabot.db")
+        scheme = value.split("://", 1)[0]
+        if scheme not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///yogabot.db or"
+                " postgresql+asyncpg://user:password@host/yogabot"
+            )
         return value
 
     @field_validator("default_timezone")

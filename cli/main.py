@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "backup":
+        return _backup(settings, args.path)
     if args.command == "feedback":
         return _export_feedback(settings, args.since, args.format)
     if args.command == "stats":
@@ -62,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         help="try the bot locally in the browser: no token, nothing leaves the machine",
     )
     commands.add_parser("migrate", help="bring the database schema up to date")
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database into a new file while the bot runs"
+    )
+    backup.add_argument("path", type=Path, help="the new file, e.g. backups/yogabot-2026-12-02.db")
     sequences = commands.add_parser("sequences", help="work with class files")
     sequences.add_argument("action", choices=["check"], help="validate every class file")
     sequences.add_argument("--dir", type=Path, default=None, help="folder of class files")
@@ -120,6 +126,18 @@ def _check_sequences(directory: Path | None) -> int:
 def _length(steps: list[Step]) -> str:
     seconds = sum(step.hold_seconds for step in steps)
     return f"{len(steps)} steps, {(seconds + 30) // 60} min"  # whole minutes, halves up
+
+
+def _backup(settings: Settings, path: Path) -> int:
+    from bot.database import BackupError, backup_sqlite
+
+    try:
+        pages = backup_sqlite(settings.database_url, path)
+    except (BackupError, OSError) as exc:
+        print(f"yogabot: backup: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {pages} pages into {path}")
+    return 0
 
 
 def _migrate(settings: Settings) -> int:

@@ -60,7 +60,8 @@ from handlers.context import SERVICES, YogaApp, YogaContext
 from handlers.errors import on_error
 from handlers.reminder_tick import start_ticking
 from handlers.render import common
-from handlers.timers import JobQueueTimers
+from handlers.timers import JobQueueTimers, start_sweeping
+from handlers.update_order import SHARED_CONCURRENCY, ChatOrderedUpdates
 from sequences import YogaClass, load_catalog, load_figures
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,8 @@ def build_application(
     lifecycle = _Lifecycle(
         settings, clock, load_catalog() if catalog is None else catalog, pictures
     )
+    shared = settings.database_url.startswith("postgresql")
+    updates = ChatOrderedUpdates(SHARED_CONCURRENCY if shared else 1)
     application: YogaApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -181,8 +184,10 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=RETRIES_AFTER_429))
         .post_init(lifecycle.post_init)
         .post_shutdown(lifecycle.post_shutdown)
+        .concurrent_updates(updates)
         .build()
     )
+    updates.bot_data = application.bot_data
     application.add_handler(TypeHandler(Update, commands.drop_unusable), group=UNUSABLE_GROUP)
     application.add_handler(TypeHandler(Update, practice.welcome_back), group=WELCOME_BACK_GROUP)
     application.add_handler(
@@ -232,19 +237,30 @@ class _Lifecycle:
             await application.bot.set_my_commands([BotCommand(*c) for c in common.COMMANDS])
         except TelegramError as exc:
             log.warning("could not register the command menu: %s", exc)
-        for outcome in await services.practice.resume_all():
-            # One chat's failure must not keep the bot, or anyone else's practice, from
-            # starting; a cue left unconfirmed is sent again at the next start.
-            try:
-                await practice.present(application.bot, services, outcome)
-            except Forbidden:
-                await services.account.unreachable(outcome.chat_id)
-            except TelegramError as exc:
-                log.warning("could not re-send cue to chat %s: %s", outcome.chat_id, exc)
+        if services.shared_database:
+            # Other workers may be serving these classes right now: this one arms timers
+            # for every deadline, and its sweep takes over whatever nobody else serves,
+            # chat by chat under each chat's lock.
+            await services.practice.resume_all(arm_only=True)
+            start_sweeping(application.job_queue)
+        else:
+            for outcome in await services.practice.resume_all():
+                # One chat's failure must not keep the bot, or anyone else's practice, from
+                # starting; a cue left unconfirmed is sent again at the next start.
+                try:
+                    await practice.present(application.bot, services, outcome)
+                except Forbidden:
+                    await services.account.unreachable(outcome.chat_id)
+                except TelegramError as exc:
+                    log.warning("could not re-send cue to chat %s: %s", outcome.chat_id, exc)
         # The schedule lives in the database; one repeating tick sends whatever falls due.
         start_ticking(application.job_queue)
 
     async def post_shutdown(self, application: YogaApp) -> None:
+        services = application.bot_data.get(SERVICES)
+        if services is not None:
+            await services.chat_locks.close()
+            await services.reminder_sender.close()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

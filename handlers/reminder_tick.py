@@ -61,6 +61,8 @@ async def reminder_tick(context: YogaContext) -> None:
         await send_reminder(context, services, reminder)
 
     try:
+        if not await services.reminder_sender.claim():
+            return  # another worker sends the reminders, within the bot's 30 a second
         await dispatch_due(
             services.reminders,
             send,

@@ -1,18 +1,23 @@
 """The practice's timers on PTB's JobQueue: the adapter behind the service's Timers port.
 
 A job only wakes the service up; the deadline itself is a database column, so a job lost
-with the process is re-armed from it at start-up.
+with the process is re-armed from it at start-up. When several workers share the
+database, each also sweeps it every second for deadlines nobody's timer took (the worker
+that armed them died) and for cues nobody is sending; see bot/store/chat_locks.py.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import NamedTuple, cast
+from collections.abc import Coroutine
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, cast
 
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import JobQueue
 
 from bot.clock import Clock
+from bot.cues import PracticeOutcome
 from bot.store import StoreUnavailable
 from handlers.context import YogaContext
 from handlers.practice import present
@@ -71,7 +76,13 @@ def _cancel(jobs: JobQueue[YogaContext], practice_id: int) -> None:
 
 async def cue_due(context: YogaContext) -> None:
     assert context.job is not None and isinstance(context.job.data, CueTimer)
-    timer, services = context.job.data, context.services
+    async with context.services.chat_locks.hold(context.job.chat_id or 0):
+        await _cue_due(context, context.job.data)
+
+
+async def _cue_due(context: YogaContext, timer: CueTimer) -> None:
+    assert context.job is not None
+    services = context.services
     try:
         outcome = await services.practice.advance_if_due(timer.practice_id, timer.step)
     except StoreUnavailable as exc:
@@ -86,3 +97,61 @@ async def cue_due(context: YogaContext) -> None:
     if timer.store_failures:
         log.info("practice %s: the database answers again", timer.practice_id)
     await present(context.bot, services, outcome)
+
+
+SWEEP_NAME = "deadline-sweep"
+SWEEP_SECONDS = 1.0
+# A deadline is left to the timer of the worker that armed it for this long; after that any
+# worker takes it. So a class whose worker died goes on within about two seconds.
+SWEEP_GRACE = timedelta(seconds=1)
+# Practices taken per sweep; the oldest deadlines first, the rest at the next sweep.
+SWEEP_BATCH = 200
+
+
+def start_sweeping(jobs: JobQueue[YogaContext]) -> None:
+    jobs.run_repeating(
+        sweep_deadlines,
+        interval=SWEEP_SECONDS,
+        first=SWEEP_SECONDS,
+        name=SWEEP_NAME,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+
+
+async def sweep_deadlines(context: YogaContext) -> None:
+    services = context.services
+    try:
+        found = await services.practice.overdue(grace=SWEEP_GRACE, limit=SWEEP_BATCH)
+        owed = await services.practice.summaries_owed()
+    except StoreUnavailable:
+        return  # the practice timers warn about the database; the next sweep tries again
+    for item in found:
+        await _take_over(
+            context,
+            item.chat_id,
+            item.practice_id,
+            services.practice.advance_if_due(item.practice_id, item.step, sender_gone=True),
+        )
+    for practice_id, chat_id in owed:
+        await _take_over(context, chat_id, practice_id, services.practice.owed_summary(practice_id))
+
+
+async def _take_over(
+    context: YogaContext,
+    chat_id: int,
+    practice_id: int,
+    change: Coroutine[Any, Any, PracticeOutcome | None],
+) -> None:
+    """Run `change` and show its outcome if nobody is serving the chat right now."""
+    services = context.services
+    async with services.chat_locks.try_hold(chat_id) as held:
+        if not held:
+            change.close()  # a worker is serving this chat right now: not ours to take
+            return
+        try:
+            await present(context.bot, services, await change)
+        except Forbidden:
+            await services.account.unreachable(chat_id)
+        except (TelegramError, StoreUnavailable) as exc:
+            # One chat's trouble never holds up the others; the next sweep tries again.
+            log.warning("sweep: practice %s not taken over: %s", practice_id, exc)

@@ -1,12 +1,19 @@
-"""Shared fixtures: a migrated file database, a manual clock and a small class."""
+"""Shared fixtures: a migrated database on each back-end, a manual clock, a small class.
+
+Every test that asks for a database runs twice: on a SQLite file and on a database of a
+throwaway PostgreSQL server (tests/postgres.py). ``@pytest.mark.backends("sqlite")`` keeps
+a test to the back-ends it is about (SQLite's pragmas, say).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import NullPool, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.clock import ManualClock
 from bot.database import create_engine, migrate
@@ -20,6 +27,22 @@ from tests.bot_harness import TOKEN
 from tests.factories import make_class
 from tests.fakes import FakeTimers
 from tests.playground_harness import running_playground
+from tests.postgres import PostgresServer, remove, start_server
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backends(*names): the database back-ends a test runs on (default: all)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        names = marker.args if marker else BACKENDS
+        metafunc.parametrize("database_url", names, indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -30,9 +53,37 @@ def settings_from_tests_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(Settings.model_config, "env_file", None)
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    started = start_server()
+    if isinstance(started, str):
+        # In CI a missing server is a failure, as a missing browser is: never a quiet skip.
+        if os.environ.get("CI"):
+            pytest.fail(started)
+        pytest.skip(started)
+    yield started
+    remove(started)
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'yogabot.db'}"
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database: a SQLite file, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'yogabot.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.next_database_name()
+    admin = create_async_engine(
+        server.admin_url(), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.url(name)
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
 
 
 @pytest.fixture

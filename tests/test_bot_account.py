@@ -190,6 +190,8 @@ async def test_mydata_writes_a_formula_like_note_as_text(
     assert row["text"] == '\'=HYPERLINK("http://x","click me")'
 
 
+# SQLite's file and WAL; PostgreSQL's data files are the operator's (see README, Privacy).
+@pytest.mark.backends("sqlite")
 async def test_forget_me_leaves_nothing_readable_in_the_database_files(
     emulator: BotApiEmulator, database_url: str, tmp_path: Path
 ) -> None:

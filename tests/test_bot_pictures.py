@@ -4,13 +4,14 @@ that never stops a practice."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.database import create_sessionmaker
+from bot.database import changed_rows, create_sessionmaker
 from bot.models import UploadedPicture
 from bot.uploads import Picture
 from playground.emulator import BotApiEmulator
@@ -97,8 +98,19 @@ async def test_a_file_id_telegram_forgot_is_uploaded_again(
     async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
         await begin_practice(emulator, ana)
         await emulator.wait_for(lambda: cues_titled(ana, "1/3"))
-        async with create_sessionmaker(db_engine).begin() as db:
-            await db.execute(update(UploadedPicture).values(file_id="AgACAgIAAxkForgotten"))
+
+        async def forget() -> bool:
+            # The bot stores the file_id just after Telegram answered: wait for that row.
+            async with create_sessionmaker(db_engine).begin() as db:
+                stale = update(UploadedPicture).values(file_id="AgACAgIAAxkForgotten")
+                return changed_rows(await db.execute(stale)) == 1
+
+        for _ in range(500):
+            if await forget():
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the uploaded picture's file_id was never stored")
         await begin_practice(emulator, ben)  # the same first pose, sent by the stale id
         [cue] = await emulator.wait_for(lambda: cues_titled(ben, "1/3"))
         assert cue.photo is not None

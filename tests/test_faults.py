@@ -225,6 +225,8 @@ def locked(database_file: Path) -> Iterator[None]:
         other.close()
 
 
+# The trouble is a SQLite file's own: another process's write lock, a read-only file.
+@pytest.mark.backends("sqlite")
 @pytest.mark.parametrize("trouble", ["locked", "read-only"])
 async def test_database_trouble_delays_the_class_but_never_ends_it(
     emulator: BotApiEmulator,
@@ -256,6 +258,7 @@ async def test_database_trouble_delays_the_class_but_never_ends_it(
     assert not [m for m in user.bot_messages if m.plain == common.SORRY]
 
 
+@pytest.mark.backends("sqlite")
 async def test_a_user_who_writes_while_the_database_is_locked_loses_nothing_after(
     emulator: BotApiEmulator, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

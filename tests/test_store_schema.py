@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -40,6 +41,7 @@ async def test_migrating_twice_is_harmless(db_engine: AsyncEngine) -> None:
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@pytest.mark.backends("sqlite")
 async def test_sqlite_pragmas_are_on(db_engine: AsyncEngine) -> None:
     async with db_engine.connect() as connection:
         assert await connection.scalar(text("PRAGMA foreign_keys")) == 1

@@ -53,6 +53,30 @@ class PracticeRepository:
             query = query.with_for_update()
         return (await self._db.scalars(query.order_by(Practice.id))).all()
 
+    async def overdue(self, before: datetime, limit: int) -> list[tuple[int, int, int, bool]]:
+        """Active practices whose hold ended before `before`, or whose cue is not confirmed
+        delivered, oldest deadline first: (id, step, chat id, cue confirmed). On PostgreSQL
+        rows another worker is reading for the same purpose are skipped, so sweeping
+        workers share the work instead of queueing on each other's row locks."""
+        query = (
+            select(
+                Practice.id,
+                Practice.current_step,
+                Practice.chat_id,
+                Practice.cue_message_id.is_not(None),
+            )
+            .where(
+                Practice.status == PracticeStatus.ACTIVE,
+                Practice.hold_ends_at.is_not(None),
+                (Practice.hold_ends_at < before) | Practice.cue_message_id.is_(None),
+            )
+            .order_by(Practice.hold_ends_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = await self._db.execute(query)
+        return [(id_, step, chat, bool(confirmed)) for id_, step, chat, confirmed in rows.all()]
+
     async def owing_summary(self) -> Sequence[Practice]:
         """Closed practices whose closing message was never delivered."""
         rows = await self._db.scalars(

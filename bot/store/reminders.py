@@ -176,6 +176,11 @@ def due_query(now: datetime, limit: int) -> Select[*tuple[Any, ...]]:
         .where(Reminder.enabled == true(), Reminder.next_due_at <= now)
         .order_by(Reminder.next_due_at)
         .limit(limit)
+        # PostgreSQL: rows another worker's tick is claiming right now are left to it, so
+        # two workers' ticks split the due reminders instead of waiting on each other (the
+        # conditional claim below is what makes a reminder go at most once either way).
+        # SQLite renders no row locks; its writer holds the whole database instead.
+        .with_for_update(of=Reminder, skip_locked=True)
     )
 
 

@@ -1,0 +1,113 @@
+"""A throwaway PostgreSQL server for the tests: a cluster in a temporary folder on a free
+loopback port, started once per test run and removed at its end.
+
+initdb refuses to run as root, so as root the cluster runs as Debian's ``postgres`` user
+(through runuser). Each test gets its own database, copied from a template that was
+migrated once, so a test costs a CREATE DATABASE rather than every migration.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TEMPLATE = "yogabot_template"
+USER = "yogabot"
+
+
+def server_binaries() -> Path | None:
+    """The folder with initdb and pg_ctl: Debian's newest server, else whatever PATH has."""
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if Path(candidate, "initdb").exists() and Path(candidate, "pg_ctl").exists():
+            return Path(candidate)
+    found = shutil.which("pg_ctl")
+    if found and Path(found).with_name("initdb").exists():
+        return Path(found).parent
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class PostgresServer:
+    """One running cluster. ``url(name)`` is an asyncpg URL for one of its databases."""
+
+    bin_dir: Path
+    folder: Path
+    port: int = field(default_factory=_free_port)
+    _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def _as_postgres(self) -> list[str]:
+        # initdb and the server refuse to run as root.
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self._as_postgres, *command], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        data = self.folder / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+        self._run(
+            str(self.bin_dir / "initdb"),
+            "-D", str(data), "-U", USER, "-A", "trust", "-E", "UTF8", "--no-sync",
+        )  # fmt: skip
+        # Durability is not what the tests are about: fsync off makes a test database cheap.
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
+        self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
+            "-l", str(self.folder / "server.log"), "-w", "-t", "60", "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"),
+            "-m", "immediate", "-w", "stop",
+        )  # fmt: skip
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://{USER}@127.0.0.1:{self.port}/{database}"
+
+    def admin_url(self) -> str:
+        return self.url("postgres")
+
+    def next_database_name(self) -> str:
+        return f"test_{next(self._numbers)}"
+
+
+def start_server() -> PostgresServer | str:
+    """A started server, or why there is none (no PostgreSQL installed)."""
+    bin_dir = server_binaries()
+    if bin_dir is None:
+        return "PostgreSQL's server (initdb, pg_ctl) is not installed; `make test` installs it"
+    folder = Path(tempfile.mkdtemp(prefix="yogabot-pg-"))
+    server = PostgresServer(bin_dir, folder)
+    try:
+        server.start()
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        shutil.rmtree(folder, ignore_errors=True)
+        return f"the throwaway PostgreSQL cluster did not start: {exc} {detail.decode()[-400:]}"
+    return server
+
+
+def remove(server: PostgresServer) -> None:
+    try:
+        server.stop()
+    finally:
+        shutil.rmtree(server.folder, ignore_errors=True)
