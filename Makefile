@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: postgres run playground test browser lint format check-sequences bench soak clean
+.PHONY: postgres nginx run playground test browser lint format check-sequences bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,7 +16,7 @@ run: $(STAMP)
 playground: $(STAMP)
 	$(VENV)/bin/yogabot playground
 
-test: $(STAMP) browser postgres
+test: $(STAMP) browser postgres nginx
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -50,6 +50,20 @@ postgres:
 	else \
 		echo "postgres: the PostgreSQL server is missing and not installable here" \
 			"(needs root and apt-get); the PostgreSQL tests will be skipped"; \
+	fi
+
+# The two-worker test (tests/test_workers.py) runs nginx with docs/nginx/webhook.conf in
+# front of the workers; installed here when missing (without it, under CI=true, it fails).
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then \
+		echo "nginx: $$(command -v nginx || echo /usr/sbin/nginx)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "nginx: installing nginx with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends nginx >/dev/null; \
+	else \
+		echo "nginx: missing and not installable here (needs root and apt-get);" \
+			"the two-worker test uses its own balancer instead"; \
 	fi
 
 # Benchmarks write their figures to bench/REPORT.md; not part of `make test`.

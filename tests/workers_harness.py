@@ -1,9 +1,10 @@
 """Several `yogabot run` workers in webhook mode on one PostgreSQL database, behind a
-round-robin load balancer, with the Bot API emulator delivering updates to the balancer.
+load balancer, with the Bot API emulator delivering updates to the balancer.
 
-The balancer does what nginx's `proxy_next_upstream error timeout` does (docs/nginx.conf):
-each request goes to the next worker in turn, and to the one after that when a worker
-refuses the connection, so a worker that is down or restarting is passed over.
+The balancer is nginx (Debian's package, which `make test` installs) running the
+project's own docs/nginx/webhook.conf, or, where nginx is not installed, a small balancer
+here with the same policy: each request goes to the next worker in turn, and to the one
+after that when a worker refuses the connection.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import itertools
 import os
 import re
+import shutil
 import socket
 import sys
 from collections import Counter
@@ -48,6 +50,92 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+NGINX = shutil.which("nginx") or next(
+    (path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None
+)
+WEBHOOK_CONF = PROJECT_DIR / "docs" / "nginx" / "webhook.conf"
+
+
+class NginxBalancer:
+    """nginx with the deployment's webhook.conf, in a folder of its own."""
+
+    def __init__(self, upstream_ports: list[int], folder: Path) -> None:
+        assert NGINX is not None
+        self.port = free_port()
+        self.upstream_ports = upstream_ports
+        self._folder = folder
+        self._process: asyncio.subprocess.Process | None = None
+        self.name = "nginx"
+
+    def _config(self) -> str:
+        servers = "\n".join(
+            f"        server 127.0.0.1:{port} max_fails=0;" for port in self.upstream_ports
+        )
+        temp = self._folder
+        return f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {temp}/nginx.pid;
+error_log {temp}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    log_format upstream '$upstream_addr';
+    access_log {temp}/upstream.log upstream;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    upstream yogabot_workers {{
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        include {WEBHOOK_CONF};
+    }}
+}}
+"""
+
+    async def __aenter__(self) -> NginxBalancer:
+        assert NGINX is not None
+        self._folder.mkdir(parents=True, exist_ok=True)
+        config = self._folder / "nginx.conf"
+        config.write_text(self._config())
+        check = await asyncio.create_subprocess_exec(
+            NGINX, "-t", "-q", "-p", str(self._folder), "-c", str(config),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, complaint = await check.communicate()
+        assert check.returncode == 0, complaint.decode()
+        self._process = await asyncio.create_subprocess_exec(
+            NGINX, "-p", str(self._folder), "-c", str(config),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(200):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                await asyncio.sleep(0.02)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return self
+        raise AssertionError("nginx did not listen")
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+
+    @property
+    def served_by(self) -> Counter[int]:
+        """The worker port that answered each request (the last one nginx tried)."""
+        log = self._folder / "upstream.log"
+        lines = log.read_text().split() if log.exists() else []
+        return Counter(int(address.rsplit(":", 1)[1]) for address in lines if address[:1].isdigit())
+
+
 class Balancer:
     """Round robin over the workers' ports, passing over a worker that refuses."""
 
@@ -58,6 +146,7 @@ class Balancer:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.served_by: Counter[int] = Counter()
+        self.name = "the test's own round-robin balancer (nginx is not installed)"
 
     async def __aenter__(self) -> Balancer:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -165,7 +254,7 @@ class Worker:
 @dataclass
 class Deployment:
     emulator: BotApiEmulator
-    balancer: Balancer
+    balancer: Balancer | NginxBalancer
     workers: list[Worker]
     log_path: Path
     users: list[SimulatedUser] = field(default_factory=list)
@@ -187,7 +276,14 @@ async def deployment(
 ) -> AsyncIterator[Deployment]:
     ports = [free_port() for _ in range(workers)]
     log_path = workdir / "workers.log"
-    async with Balancer(ports) as balancer:
+    if NGINX is None and os.environ.get("CI"):
+        # In CI the deployment's own nginx file must be what is tested, never the stand-in.
+        raise AssertionError("nginx is not installed; `make test` installs Debian's nginx")
+    chosen: Balancer | NginxBalancer = (
+        NginxBalancer(ports, workdir / "nginx") if NGINX is not None else Balancer(ports)
+    )
+    print(f"load balancer: {chosen.name}")
+    async with chosen as balancer:
         env = {
             **os.environ,
             "BOT_TOKEN": TOKEN,
