@@ -301,6 +301,17 @@ class Reminder(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SendSecond(Base):
+    """How many counted Bot API calls every worker together made in one wall-clock second
+    (bot/store/send_budget.py): Telegram's 30 a second is the bot's, not each worker's."""
+
+    __tablename__ = "send_seconds"
+
+    # Whole seconds since the epoch, UTC.
+    second: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    used: Mapped[int] = mapped_column(Integer)
+
+
 class UploadedPicture(Base):
     """A pose picture Telegram already has: later sends use its file_id, not the bytes."""
 

@@ -23,6 +23,7 @@ from bot.stats import StatsService
 from bot.store import Store
 from bot.store.chat_locks import ChatLocks, chat_locks_for
 from bot.store.roles import REMINDER_SENDER, Role, role_for
+from bot.store.send_budget import SendBudget
 from bot.uploads import PictureSource, UploadService
 from bot.user_settings import UserSettingsService
 from sequences import YogaClass
@@ -46,6 +47,8 @@ class Services:
     chat_locks: ChatLocks
     # Whether this worker sends the reminders now: one worker at a time does.
     reminder_sender: Role
+    # The bot-wide count of sends per second, when several workers may send (PostgreSQL).
+    send_budget: SendBudget | None
     # Several workers may share this database (PostgreSQL): each then sweeps for deadlines
     # any of them armed, and takes chats' updates in the order the locks give.
     shared_database: bool
@@ -83,5 +86,6 @@ def build_services(
         stats=StatsService(store),
         chat_locks=chat_locks_for(url),
         reminder_sender=role_for(url, REMINDER_SENDER),
+        send_budget=SendBudget(engine) if engine.dialect.name == "postgresql" else None,
         shared_database=engine.dialect.name == "postgresql",
     )

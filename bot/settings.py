@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # Whether `yogabot run` registers the webhook at start. Workers behind a balancer set
+    # it false: `yogabot webhook set` registers the one address once, at deploy.
+    webhook_register: bool = True
 
     @field_validator("bot_token", "webhook_url", "webhook_secret", mode="before")
     @classmethod

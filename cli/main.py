@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         return _migrate(settings)
     if args.command == "backup":
         return _backup(settings, args.path)
+    if args.command == "webhook":
+        return _set_webhook(settings)
     if args.command == "feedback":
         return _export_feedback(settings, args.since, args.format)
     if args.command == "stats":
@@ -64,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
         help="try the bot locally in the browser: no token, nothing leaves the machine",
     )
     commands.add_parser("migrate", help="bring the database schema up to date")
+    webhook = commands.add_parser(
+        "webhook", help="register WEBHOOK_URL with Telegram once, for workers that do not"
+    )
+    webhook.add_argument("action", choices=["set"], help="setWebhook with the secret")
     backup = commands.add_parser(
         "backup", help="copy the SQLite database into a new file while the bot runs"
     )
@@ -198,6 +204,37 @@ def _stats(settings: Settings) -> int:
     from handlers.render.account import stats_table
 
     print(stats_table(_with_services(settings, lambda services: services.stats.collect())))
+    return 0
+
+
+def _set_webhook(settings: Settings) -> int:
+    """Register the webhook once, at deploy, for workers run with WEBHOOK_REGISTER=false."""
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from bot.logs import configure_logging
+    from handlers.app import BOOTSTRAP_RETRIES, Webhook, register_webhook
+
+    webhook = Webhook.from_settings(settings)
+    if settings.bot_token is None or webhook is None:
+        print(
+            "yogabot: webhook set: needs BOT_TOKEN, WEBHOOK_URL and WEBHOOK_SECRET", file=sys.stderr
+        )
+        return EXIT_USAGE
+    token = settings.bot_token.get_secret_value()
+    configure_logging(settings.log_level, [token, webhook.secret_token.get_secret_value()])
+    api = settings.telegram_api_url
+
+    async def set_it() -> None:
+        async with Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot") as bot:
+            await register_webhook(bot, webhook, BOOTSTRAP_RETRIES)
+
+    try:
+        asyncio.run(set_it())
+    except TelegramError as exc:
+        print(f"yogabot: webhook set: Telegram refused it: {exc}", file=sys.stderr)
+        return 1
+    print(f"webhook set: {webhook.url}")
     return 0
 
 

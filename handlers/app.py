@@ -2,7 +2,7 @@
 
 Production, the tests and the playground all start the bot through `running`, with the
 same handlers and the same allowed updates, by long polling or (given a `Webhook`) on
-PTB's webhook server.
+the bot's own webhook server (handlers/webhook.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,10 +17,9 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     BaseHandler,
     CallbackQueryHandler,
@@ -58,10 +56,12 @@ from handlers.buttons import (
 )
 from handlers.context import SERVICES, YogaApp, YogaContext
 from handlers.errors import on_error
+from handlers.rate_limit import SharedRateLimiter
 from handlers.reminder_tick import start_ticking
 from handlers.render import common
 from handlers.timers import JobQueueTimers, start_sweeping
 from handlers.update_order import SHARED_CONCURRENCY, ChatOrderedUpdates
+from handlers.webhook import WebhookServer
 from sequences import YogaClass, load_catalog, load_figures
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,9 @@ class Webhook:
     secret_token: SecretStr
     listen: str = "127.0.0.1"
     port: int = 8443
+    # Whether this process registers the webhook with Telegram at start (setWebhook). A
+    # worker among several does not: `yogabot webhook set` registers it once, at deploy.
+    register: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Webhook | None:
@@ -110,13 +113,13 @@ class Webhook:
             settings.webhook_secret,
             settings.webhook_listen,
             settings.webhook_port,
+            settings.webhook_register,
         )
 
     @property
-    def url_path(self) -> str:
-        # PTB's server takes the path as a regular expression (and adds an optional trailing
-        # slash itself), so a '.' or '+' in it must match only itself.
-        return re.escape(urlsplit(self.url).path.rstrip("/"))
+    def path(self) -> str:
+        """The path the server answers on (with or without a trailing slash)."""
+        return urlsplit(self.url).path.rstrip("/")
 
 
 class WebhookListenError(Exception):
@@ -174,6 +177,7 @@ def build_application(
     )
     shared = settings.database_url.startswith("postgresql")
     updates = ChatOrderedUpdates(SHARED_CONCURRENCY if shared else 1)
+    limiter = SharedRateLimiter(max_retries=RETRIES_AFTER_429)
     application: YogaApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -181,13 +185,13 @@ def build_application(
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=YogaContext))
         .job_queue(JobQueue[YogaContext]())
-        .rate_limiter(AIORateLimiter(max_retries=RETRIES_AFTER_429))
+        .rate_limiter(limiter)
         .post_init(lifecycle.post_init)
         .post_shutdown(lifecycle.post_shutdown)
         .concurrent_updates(updates)
         .build()
     )
-    updates.bot_data = application.bot_data
+    updates.bot_data = limiter.bot_data = application.bot_data
     application.add_handler(TypeHandler(Update, commands.drop_unusable), group=UNUSABLE_GROUP)
     application.add_handler(TypeHandler(Update, practice.welcome_back), group=WELCOME_BACK_GROUP)
     application.add_handler(
@@ -275,12 +279,14 @@ async def running(
     webhook: Webhook | None = None,
 ) -> AsyncIterator[YogaApp]:
     """Run the bot inside an event loop someone else owns, with the start-up and shutdown
-    steps of PTB's `run_polling`, or of `run_webhook` when a `webhook` is given."""
+    steps of PTB's `run_polling`, or with the bot's own webhook server (handlers/webhook.py)
+    when a `webhook` is given."""
     await _initialize(application, bootstrap_retries)
     try:
         if application.post_init is not None:
             await application.post_init(application)
         assert application.updater is not None
+        server: WebhookServer | None = None
         if webhook is None:
             await application.updater.start_polling(
                 poll_interval=0,
@@ -288,35 +294,20 @@ async def running(
                 allowed_updates=list(ALLOWED_UPDATES),
                 bootstrap_retries=bootstrap_retries,
             )
-        else:
-            try:
-                # Registers the webhook with Telegram (setWebhook), then listens. With a
-                # secret_token, PTB's server answers 403 to a request whose
-                # X-Telegram-Bot-Api-Secret-Token header is missing or wrong.
-                await application.updater.start_webhook(
-                    listen=webhook.listen,
-                    port=webhook.port,
-                    url_path=webhook.url_path,
-                    webhook_url=webhook.url,
-                    secret_token=webhook.secret_token.get_secret_value(),
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    bootstrap_retries=bootstrap_retries,
-                )
-            except OSError as exc:
-                # Telegram errors arrive as TelegramError; an OSError here is the bind.
-                raise WebhookListenError(
-                    f"cannot listen for the webhook on {webhook.listen}:{webhook.port} "
-                    f"({exc.strerror or exc}); set WEBHOOK_LISTEN or WEBHOOK_PORT"
-                ) from None
+        elif webhook.register:
+            await register_webhook(application.bot, webhook, bootstrap_retries)
         await application.start()
         try:
+            if webhook is not None:
+                server = await _listen(application, webhook)
             yield application
         finally:
-            # Stops polling, or closes the webhook server and its open connections. The
-            # webhook is left registered, as run_webhook leaves it: during a deploy, deleting
-            # it could remove the one a newer instance has just set; Telegram holds the
-            # updates meanwhile for the next start, which registers it again; and a start in
-            # polling mode deletes it first.
+            # Stops polling, or closes the webhook server once the updates in hand are
+            # handled. The webhook is left registered: during a deploy, deleting it could
+            # remove the one a newer instance has just set; Telegram holds the updates
+            # meanwhile for the next start; and a start in polling mode deletes it first.
+            if server is not None:
+                await server.stop()
             if application.updater.running:
                 await application.updater.stop()
             await application.stop()
@@ -324,6 +315,44 @@ async def running(
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+async def register_webhook(bot: Bot, webhook: Webhook, retries: int = 0) -> None:
+    """setWebhook with the secret and the update types the bot answers, tried again on
+    network trouble. Telegram then sends the secret in every request's header."""
+    for attempt in range(retries + 1):
+        try:
+            await bot.set_webhook(
+                url=webhook.url,
+                secret_token=webhook.secret_token.get_secret_value(),
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+            return
+        except (InvalidToken, BadRequest):
+            raise
+        except NetworkError as exc:
+            if attempt == retries:
+                raise
+            log.warning("could not register the webhook yet (%s); trying again", exc)
+            await asyncio.sleep(1)
+
+
+async def _listen(application: YogaApp, webhook: Webhook) -> WebhookServer:
+    server = WebhookServer(
+        application,
+        path=webhook.path,
+        secret=webhook.secret_token.get_secret_value(),
+        listen=webhook.listen,
+        port=webhook.port,
+    )
+    try:
+        await server.start()
+    except OSError as exc:
+        raise WebhookListenError(
+            f"cannot listen for the webhook on {webhook.listen}:{webhook.port} "
+            f"({exc.strerror or exc}); set WEBHOOK_LISTEN or WEBHOOK_PORT"
+        ) from None
+    return server
 
 
 async def _initialize(application: YogaApp, retries: int) -> None:

@@ -117,6 +117,7 @@ async def test_a_worker_killed_mid_pose_interrupts_no_class(
     problems = [p for user in users for p in class_problems(user, allowed_repeats=1)]
     assert problems == [], "\n".join([*problems, deploy.log_tail()])
     assert reminder_counts(emulator, reminded) == dict.fromkeys(reminded, 1)
+    assert len(emulator.calls_of("setWebhook")) == 1  # at deploy, never by a worker
     # Both workers served updates before the kill: the balancer really spread them.
     assert len(deploy.balancer.served_by) == 2
 
@@ -143,3 +144,4 @@ async def test_a_rolling_restart_of_both_workers_interrupts_no_class(
     problems = [p for user in users for p in class_problems(user, allowed_repeats=0)]
     assert problems == [], "\n".join([*problems, deploy.log_tail()])
     assert reminder_counts(emulator, reminded) == dict.fromkeys(reminded, 1)
+    assert len(emulator.calls_of("setWebhook")) == 1  # a restart registers nothing

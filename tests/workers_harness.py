@@ -293,6 +293,8 @@ async def deployment(
             "WEBHOOK_URL": f"http://127.0.0.1:{balancer.port}/telegram",
             "WEBHOOK_SECRET": SECRET,
             "WEBHOOK_LISTEN": "127.0.0.1",
+            # The workers only listen; the webhook is registered once, below, as at deploy.
+            "WEBHOOK_REGISTER": "false",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(
@@ -305,12 +307,23 @@ async def deployment(
                 await worker.start()
             for worker in running:
                 await worker.listening()
+            await register_once(env, log_path)
             yield Deployment(emulator, balancer, running, log_path)
         finally:
             for worker in running:
                 if worker.process is not None and worker.process.returncode is None:
                     worker.process.kill()
                     await worker.process.wait()
+
+
+async def register_once(env: dict[str, str], log_path: Path) -> None:
+    """`yogabot webhook set`, the deploy step that points Telegram at the balancer."""
+    with log_path.open("ab") as log:
+        setter = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cli", "webhook", "set",
+            env=env, cwd=log_path.parent, stdout=log, stderr=log,
+        )  # fmt: skip
+        assert await asyncio.wait_for(setter.wait(), timeout=60) == 0
 
 
 def cue_numbers(user: SimulatedUser) -> list[int]:

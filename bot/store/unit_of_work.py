@@ -26,9 +26,10 @@ class StoreUnavailable(Exception):
     the unit of work was stored, and the same change may simply be tried again later."""
 
 
-# What a database that is busy, locked, read-only or unreachable raises; an IntegrityError
-# is an answer (a rule the change broke), not trouble.
-_TROUBLE = (OperationalError, InterfaceError)
+# What a database that is busy, locked, read-only or unreachable raises (a PostgreSQL
+# server that refuses or drops the connection raises a plain OSError from the driver); an
+# IntegrityError is an answer (a rule the change broke), not trouble.
+_TROUBLE = (OperationalError, InterfaceError, OSError)
 
 
 class UnitOfWork:
@@ -74,6 +75,8 @@ class Store:
             raise StoreUnavailable(_reason(exc)) from exc
 
 
-def _reason(exc: OperationalError | InterfaceError) -> str:
+def _reason(exc: OperationalError | InterfaceError | OSError) -> str:
     # The driver's own words ("database is locked"), without the statement and its values.
+    if isinstance(exc, OSError):
+        return str(exc) or type(exc).__name__
     return str(exc.orig) if exc.orig is not None else type(exc).__name__
