@@ -66,9 +66,12 @@ nginx:
 			"the two-worker test uses its own balancer instead"; \
 	fi
 
-# Benchmarks write their figures to bench/REPORT.md; not part of `make test`.
+# Benchmarks: yogabot against the bare framework, side by side (bench/README.md); figures
+# in bench/results.json and bench/REPORT.md. Not part of `make test`, which only runs them
+# on a tiny load (tests/test_bench.py). QUICK=1 for a short run.
 bench: $(STAMP)
-	$(PY) bench/reminders.py
+	$(PY) bench/taps.py $(if $(QUICK),--quick)
+	$(if $(QUICK),,$(PY) bench/reminders.py)
 
 # The crash test (tests/test_crash.py) for 20 classes in a row, each with its own seed;
 # not part of `make test`, which runs it for one class. CRASH_SEED=<n> replays a run.

@@ -1,0 +1,290 @@
+"""Taps handled per second, their latency, CPU and calls: yogabot against the bare framework.
+
+The Bot API emulator and the simulated users run here; the bot under test is a separate
+process on loopback, started afresh for each run: yogabot (`python -m cli run`, its own
+SQLite file), or the bare python-telegram-bot bot (bench/bare_bot.py) without and with
+AIORateLimiter. Each simulated user taps and waits for the bot's answer, then taps again:
+
+* yogabot: the user is in a class and taps Next on the current cue; the answer is the
+  next cue (sendMessage or sendPhoto), after the previous cue's buttons are retired.
+* bare: the user sends a message; the answer is the bot's one sendMessage.
+
+Reported per bot and number of users: taps handled per second (first tap to last answer),
+p50/p95/p99 latency of a tap, the bot's CPU per tap (/proc utime+stime), Bot API calls per
+tap and those of them that count towards Telegram's 30 a second (calls with a chat_id),
+and the bot's resident memory when idle after start-up. yogabot's figures are also given
+as ratios of the bare bot's in the same run.
+
+    .venv/bin/python bench/taps.py            # 1, 50 and 200 users
+    .venv/bin/python bench/taps.py --quick    # 1 and 20 users, fewer taps
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from playground.emulator import BotApiEmulator  # noqa: E402
+from tests.bot_harness import SCREEN_CLEAR, button_texts  # noqa: E402
+
+TOKEN = "123456:BENCH-token-for-the-emulator"
+RESULTS = Path(__file__).resolve().parent / "results.json"
+ANSWER_TIMEOUT = 60.0
+SENDS = ("sendmessage", "sendphoto")
+CHECKIN_QUESTION = "How does your back feel right now?"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class Recorder(BotApiEmulator):
+    """The emulator, noting every call's time and each chat's sends as they happen."""
+
+    def __init__(self) -> None:
+        super().__init__(token=TOKEN)
+        self.timeline: list[tuple[float, str, bool]] = []  # (when, method, carries a chat_id)
+        self.sends: dict[int, asyncio.Queue[float]] = {}
+
+    def sends_to(self, chat_id: int) -> asyncio.Queue[float]:
+        return self.sends.setdefault(chat_id, asyncio.Queue())
+
+    async def call(
+        self, method: str, params: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        status, body = await super().call(method, params, token=token)
+        now = time.perf_counter()
+        chat = (params or {}).get("chat_id")
+        self.timeline.append((now, method, chat is not None))
+        if status == 200 and method.lower() in SENDS and chat is not None:
+            self.sends_to(int(chat)).put_nowait(now)
+        return status, body
+
+
+@dataclass
+class TapRun:
+    bot: str
+    users: int
+    taps: int
+    seconds: float
+    taps_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    cpu_ms_per_tap: float
+    calls_per_tap: float
+    counted_calls_per_tap: float
+    rss_idle_mb: float
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextlib.asynccontextmanager
+async def bot_process(emulator: Recorder, bot: str, workdir: Path) -> AsyncIterator[int]:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.api_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        "PICTURE_CACHE_DIR": str(PROJECT_DIR / ".cache" / "pictures"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(PROJECT_DIR),
+    }
+    if bot == "yogabot":
+        command = [sys.executable, "-m", "cli", "run"]
+    else:
+        command = [sys.executable, str(PROJECT_DIR / "bench" / "bare_bot.py")]
+        env["BARE_RATE_LIMITER"] = "1" if bot == "bare PTB + AIORateLimiter" else "0"
+    log = (workdir / f"{bot.split()[0]}.log").open("ab")
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, cwd=workdir, stdout=log, stderr=log
+    )
+    try:
+        # Serving once it polls; then a quiet moment, for the idle memory.
+        await emulator.wait_for(lambda: emulator.calls_of("getUpdates"), timeout=120)
+        await asyncio.sleep(1.0)
+        yield process.pid
+    finally:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        log.close()
+
+
+async def _into_a_class(emulator: Recorder, user_id: int) -> int:
+    """A yogabot user at the first cue; the message id of that cue."""
+    user = emulator.user(user_id)
+    await user.send("/start_practice")
+    screen = await emulator.wait_for(
+        lambda: next((m for m in user.bot_messages if SCREEN_CLEAR in button_texts(m)), None),
+        timeout=ANSWER_TIMEOUT,
+    )
+    await user.tap(screen.message_id, text=SCREEN_CLEAR)
+    question = await emulator.wait_for(
+        lambda: next(
+            (m for m in user.bot_messages if (m.plain or "").startswith(CHECKIN_QUESTION)), None
+        ),
+        timeout=ANSWER_TIMEOUT,
+    )
+    await user.tap(question.message_id, text="Skip")
+    cue = await emulator.wait_for(
+        lambda: next((m for m in user.bot_messages if "Next" in button_texts(m)), None),
+        timeout=ANSWER_TIMEOUT,
+    )
+    return cue.message_id
+
+
+async def _tapping(emulator: Recorder, bot: str, user_id: int, taps: int) -> list[float]:
+    user = emulator.user(user_id)
+    answers = emulator.sends_to(user_id)
+    latencies: list[float] = []
+    for _ in range(taps):
+        while not answers.empty():
+            answers.get_nowait()
+        started = time.perf_counter()
+        if bot == "yogabot":
+            cue = next(m for m in reversed(user.bot_messages) if "Next" in button_texts(m))
+            await user.tap(cue.message_id, text="Next")
+        else:
+            await user.send("next")
+        arrived = await asyncio.wait_for(answers.get(), timeout=ANSWER_TIMEOUT)
+        latencies.append(arrived - started)
+    return latencies
+
+
+async def tap_run(bot: str, users: int, taps: int) -> TapRun:
+    with tempfile.TemporaryDirectory(prefix="yogabot-bench-") as folder:
+        async with Recorder() as emulator, bot_process(emulator, bot, Path(folder)) as pid:
+            rss = _rss_mb(pid)
+            ids = [500_000 + n for n in range(users)]
+            if bot == "yogabot":
+                await asyncio.gather(*(_into_a_class(emulator, n) for n in ids))
+                await asyncio.sleep(0.5)  # the first cues' sends and confirmations settle
+            calls_before, cpu_before = len(emulator.timeline), _cpu_seconds(pid)
+            started = time.perf_counter()
+            per_user = await asyncio.gather(*(_tapping(emulator, bot, n, taps) for n in ids))
+            seconds = time.perf_counter() - started
+            cpu = _cpu_seconds(pid) - cpu_before
+            window = [c for c in emulator.timeline[calls_before:] if c[1] != "getUpdates"]
+    latencies = sorted(lat for user in per_user for lat in user)
+    total = len(latencies)
+
+    def pct(q: float) -> float:
+        return latencies[min(total - 1, int(q * total))] * 1000
+
+    return TapRun(
+        bot=bot,
+        users=users,
+        taps=total,
+        seconds=round(seconds, 3),
+        taps_per_second=round(total / seconds, 1),
+        p50_ms=round(statistics.median(latencies) * 1000, 1),
+        p95_ms=round(pct(0.95), 1),
+        p99_ms=round(pct(0.99), 1),
+        cpu_ms_per_tap=round(cpu / total * 1000, 2),
+        calls_per_tap=round(len(window) / total, 2),
+        counted_calls_per_tap=round(sum(1 for c in window if c[2]) / total, 2),
+        rss_idle_mb=round(rss, 1),
+    )
+
+
+BOTS = ("yogabot", "bare PTB", "bare PTB + AIORateLimiter")
+
+
+def table(runs: list[TapRun]) -> str:
+    lines = [
+        "| bot | users | taps/s | p50 ms | p95 ms | p99 ms | CPU ms/tap | calls/tap "
+        "| counted/tap | RSS idle MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.bot} | {r.users} | {r.taps_per_second} | {r.p50_ms} | {r.p95_ms} "
+            f"| {r.p99_ms} | {r.cpu_ms_per_tap} | {r.calls_per_tap} "
+            f"| {r.counted_calls_per_tap} | {r.rss_idle_mb} |"
+        )
+    return "\n".join(lines)
+
+
+def ratios(runs: list[TapRun]) -> list[dict[str, Any]]:
+    """yogabot's figures over the bare bots' at each number of users."""
+    found = []
+    for r in runs:
+        if r.bot != "yogabot":
+            continue
+        for base in (b for b in runs if b.bot != "yogabot" and b.users == r.users):
+            found.append(
+                {
+                    "users": r.users,
+                    "against": base.bot,
+                    "taps_per_second": round(r.taps_per_second / base.taps_per_second, 3),
+                    "p50": round(r.p50_ms / base.p50_ms, 2),
+                    "cpu_per_tap": round(r.cpu_ms_per_tap / base.cpu_ms_per_tap, 2),
+                    "rss_idle": round(r.rss_idle_mb / base.rss_idle_mb, 2),
+                }
+            )
+    return found
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_DIR, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+async def main(quick: bool) -> dict[str, Any]:
+    # (users, taps each): enough taps for steady figures, a run of minutes at most.
+    plan = ((1, 8), (20, 8)) if quick else ((1, 20), (50, 20), (200, 10))
+    runs: list[TapRun] = []
+    for users, taps in plan:
+        for bot in BOTS:
+            run = await tap_run(bot, users, taps)
+            print(f"{bot:<28} {users:>4} users: {run.taps_per_second:>7} taps/s, "
+                  f"p50 {run.p50_ms} ms, {run.cpu_ms_per_tap} ms CPU/tap", flush=True)  # fmt: skip
+            runs.append(run)
+    print()
+    print(table(runs))
+    return {
+        "machine": {"cores": os.cpu_count(), "commit": commit(), "quick": quick},
+        "taps": [asdict(r) for r in runs],
+        "ratios": ratios(runs),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run, under 2 minutes")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
+    arguments = parser.parse_args()
+    document = asyncio.run(main(arguments.quick))
+    arguments.results.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwritten: {arguments.results}")
