@@ -8,7 +8,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot import chart
+from bot.progress import Week
 from handlers import messages
 from handlers.context import YogaContext
 from handlers.render import progress as render
@@ -26,9 +26,17 @@ async def show_progress(update: Update, context: YogaContext) -> None:
     await messages.send(context.bot, message.chat_id, render.progress(progress))
     try:
         # Rendering takes a CPU for a moment; in a thread it does not stall other users.
-        png = await asyncio.to_thread(chart.weekly_chart, progress.weeks)
+        png = await asyncio.to_thread(_draw, progress.weeks)
         await context.bot.send_photo(message.chat_id, png, caption=render.CHART_CAPTION)
     except TelegramError as exc:
         log.warning("could not send the progress chart to user %s: %s", user.id, exc)
     except Exception:
         log.exception("could not draw the progress chart for user %s", user.id)
+
+
+def _draw(weeks: list[Week]) -> bytes:
+    # Imported on the first /progress, not at start: matplotlib alone is some 40-50 MB of
+    # memory that a bot serving only practices never needs.
+    from bot import chart
+
+    return chart.weekly_chart(weeks)

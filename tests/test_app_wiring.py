@@ -70,3 +70,15 @@ def test_every_scheme_routes_to_a_handler_and_anything_else_to_the_catch_all() -
     patterns = [getattr(h, "pattern", None) for h in handlers]
     assert patterns[:-1] == [scheme.pattern for scheme in SCHEMES]
     assert patterns[-1] is None  # the last one answers any button at all
+
+
+def test_matplotlib_is_loaded_only_for_the_first_progress_chart() -> None:
+    """matplotlib is some 40-50 MB of memory; a bot serving only practices never needs it."""
+    import subprocess
+    import sys
+
+    probe = "import sys, handlers.app, cli.main, bot.services;print('matplotlib' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+    assert loaded == "False"
