@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot, BotCommand, Update
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     BaseHandler,
@@ -59,7 +59,7 @@ from handlers.errors import on_error
 from handlers.rate_limit import SharedRateLimiter
 from handlers.reminder_tick import start_ticking
 from handlers.render import common
-from handlers.timers import JobQueueTimers, start_sweeping
+from handlers.timers import TIMERS, JobQueueTimers, start_sweeping
 from handlers.update_order import SHARED_CONCURRENCY, ChatOrderedUpdates
 from handlers.webhook import WebhookServer
 from sequences import YogaClass, load_catalog, load_figures
@@ -226,6 +226,7 @@ class _Lifecycle:
         await migrate(engine)
         assert application.job_queue is not None
         timers = JobQueueTimers(application.job_queue, self._clock)
+        application.bot_data[TIMERS] = timers
         pictures = self._pictures
         if pictures is None:
             figures = FigurePictures(load_figures(), self._settings.picture_cache_dir)
@@ -241,22 +242,13 @@ class _Lifecycle:
             await application.bot.set_my_commands([BotCommand(*c) for c in common.COMMANDS])
         except TelegramError as exc:
             log.warning("could not register the command menu: %s", exc)
-        if services.shared_database:
-            # Other workers may be serving these classes right now: this one arms timers
-            # for every deadline, and its sweep takes over whatever nobody else serves,
-            # chat by chat under each chat's lock.
-            await services.practice.resume_all(arm_only=True)
-            start_sweeping(application.job_queue)
-        else:
-            for outcome in await services.practice.resume_all():
-                # One chat's failure must not keep the bot, or anyone else's practice, from
-                # starting; a cue left unconfirmed is sent again at the next start.
-                try:
-                    await practice.present(application.bot, services, outcome)
-                except Forbidden:
-                    await services.account.unreachable(outcome.chat_id)
-                except TelegramError as exc:
-                    log.warning("could not re-send cue to chat %s: %s", outcome.chat_id, exc)
+        # Every stored deadline gets its timer now, before the first update; the cues and
+        # closing messages still owed are sent by the sweep in the background, oldest
+        # first and at the rate limit, each under its chat's lock (with several workers,
+        # another may be sending it right now), so a restart with thousands of classes
+        # open serves its first update at once.
+        await services.practice.resume_all(arm_only=True)
+        start_sweeping(application.job_queue)
         # The schedule lives in the database; one repeating tick sends whatever falls due.
         start_ticking(application.job_queue)
 

@@ -1,20 +1,23 @@
 """The practice's timers on PTB's JobQueue: the adapter behind the service's Timers port.
 
 A job only wakes the service up; the deadline itself is a database column, so a job lost
-with the process is re-armed from it at start-up. When several workers share the
-database, each also sweeps it every second for deadlines nobody's timer took (the worker
-that armed them died) and for cues nobody is sending; see bot/store/chat_locks.py.
+with the process is re-armed from it at start-up. Every worker also sweeps the database
+every second for deadlines nobody's timer took (the worker that armed them died) and for
+cues and closing messages nobody is sending: those owed since before a restart, or whose
+worker died (see bot/store/chat_locks.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
+from apscheduler.jobstores.base import JobLookupError
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import JobQueue
+from telegram.ext import Job, JobQueue
 
 from bot.clock import Clock
 from bot.cues import PracticeOutcome
@@ -41,41 +44,59 @@ class CueTimer(NamedTuple):
 STORE_BACKOFF = (1, 2, 4, 8, 16, 30)
 
 
+# Where the Application keeps its JobQueueTimers (bot_data), for a timer that re-arms itself.
+TIMERS = "timers"
+
+
 class JobQueueTimers:
+    """One job per practice, found again by its handle: arming or cancelling a timer costs
+    the same with 10 practices open or 10,000 (a look-up by name scans every job)."""
+
     def __init__(self, job_queue: JobQueue[YogaContext], clock: Clock) -> None:
         self._jobs = job_queue
         self._clock = clock
+        self._handles: dict[int, Job[YogaContext]] = {}
 
     def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
         # From the injected clock, so a test's or a scaled clock decides when "now" is.
         delay = max(0.0, (at - self._clock()).total_seconds())
-        _schedule(self._jobs, CueTimer(practice_id, step), chat_id, delay)
+        self.schedule(CueTimer(practice_id, step), chat_id, delay)
 
     def cancel(self, practice_id: int) -> None:
-        _cancel(self._jobs, practice_id)
+        job = self._handles.pop(practice_id, None)
+        if job is not None:
+            # A job that has just fired is no longer the scheduler's to remove.
+            with contextlib.suppress(JobLookupError):
+                job.schedule_removal()
 
+    def schedule(self, timer: CueTimer, chat_id: int, delay: float) -> None:
+        self.cancel(timer.practice_id)
+        self._handles[timer.practice_id] = self._jobs.run_once(
+            cue_due,
+            when=delay,
+            data=timer,
+            name=timer_name(timer.practice_id),
+            chat_id=chat_id,
+            # APScheduler drops a job that is over a second late by default; a late cue
+            # still has to arrive, so it may be any amount late.
+            job_kwargs={"misfire_grace_time": None},
+        )
 
-def _schedule(jobs: JobQueue[YogaContext], timer: CueTimer, chat_id: int, delay: float) -> None:
-    _cancel(jobs, timer.practice_id)
-    jobs.run_once(
-        cue_due,
-        when=delay,
-        data=timer,
-        name=timer_name(timer.practice_id),
-        chat_id=chat_id,
-        # APScheduler drops a job that is over a second late by default; a late cue still
-        # has to arrive, so it may be any amount late.
-        job_kwargs={"misfire_grace_time": None},
-    )
+    def fired(self, practice_id: int, job: Job[YogaContext]) -> None:
+        """A job ran: its handle goes, unless a newer job has taken its place or the job is
+        still scheduled (run by hand, as a test does)."""
+        if self._handles.get(practice_id) is job and job.next_t is None:
+            del self._handles[practice_id]
 
-
-def _cancel(jobs: JobQueue[YogaContext], practice_id: int) -> None:
-    for job in jobs.get_jobs_by_name(timer_name(practice_id)):
-        job.schedule_removal()
+    @property
+    def armed(self) -> int:
+        return len(self._handles)
 
 
 async def cue_due(context: YogaContext) -> None:
     assert context.job is not None and isinstance(context.job.data, CueTimer)
+    timers: JobQueueTimers = context.bot_data[TIMERS]
+    timers.fired(context.job.data.practice_id, context.job)
     async with context.services.chat_locks.hold(context.job.chat_id or 0):
         await _cue_due(context, context.job.data)
 
@@ -90,9 +111,9 @@ async def _cue_due(context: YogaContext, timer: CueTimer) -> None:
         if timer.store_failures == 0:
             log.warning("practice %s: the database does not answer (%s)", timer.practice_id, exc)
         delay = STORE_BACKOFF[min(timer.store_failures, len(STORE_BACKOFF) - 1)]
-        jobs = cast(JobQueue[YogaContext], context.job_queue)
         again = timer._replace(store_failures=timer.store_failures + 1)
-        _schedule(jobs, again, context.job.chat_id or 0, delay)
+        timers: JobQueueTimers = context.bot_data[TIMERS]
+        timers.schedule(again, context.job.chat_id or 0, delay)
         return
     if timer.store_failures:
         log.info("practice %s: the database answers again", timer.practice_id)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from telegram.ext import JobQueue
 
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker
 from bot.models import EventKind, PracticeStatus, Reminder
 from handlers.render import practice as render
+from handlers.timers import TIMERS
 from playground.emulator import BotApiEmulator
 from sequences import load_catalog
 from tests.bot_harness import (
@@ -353,3 +355,25 @@ async def test_a_press_that_fails_inside_is_still_answered_and_explained(
         await emulator.wait_for(has_message(user, "something went wrong on my side"))
         await emulator.wait_for(lambda: len(emulator.callback_answers) > answered)
         assert "Next" in button_texts(cue)  # nothing changed: the pose is still on
+
+
+@pytest.mark.backends("sqlite")
+async def test_a_class_arms_and_cancels_its_timers_without_scanning_the_job_queue(
+    emulator: BotApiEmulator, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A look-up by name scans every job: with thousands of classes open, re-arming one
+    timer cost milliseconds and start-up grew with the square. Each timer has a handle."""
+
+    def no_scanning(*_: object, **__: object) -> None:
+        raise AssertionError("the job queue was scanned by name")
+
+    monkeypatch.setattr(JobQueue, "get_jobs_by_name", no_scanning)
+    user = emulator.user(1040)
+    async with bot_running(emulator, database_url, time_scale=0.001) as app:
+        await begin_practice(emulator, user)
+        await emulator.wait_for(has_message(user, "Well done"), timeout=30)
+        timers = app.bot_data[TIMERS]
+        # Every job ran or was cancelled, and no handle was left behind.
+        await emulator.wait_for(lambda: timers.armed == 0)
+    [session] = await stored_practices(database_url)
+    assert session.status == PracticeStatus.FINISHED
