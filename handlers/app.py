@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -312,21 +312,15 @@ async def running(
 async def register_webhook(bot: Bot, webhook: Webhook, retries: int = 0) -> None:
     """setWebhook with the secret and the update types the bot answers, tried again on
     network trouble. Telegram then sends the secret in every request's header."""
-    for attempt in range(retries + 1):
-        try:
-            await bot.set_webhook(
-                url=webhook.url,
-                secret_token=webhook.secret_token.get_secret_value(),
-                allowed_updates=list(ALLOWED_UPDATES),
-            )
-            return
-        except (InvalidToken, BadRequest):
-            raise
-        except NetworkError as exc:
-            if attempt == retries:
-                raise
-            log.warning("could not register the webhook yet (%s); trying again", exc)
-            await asyncio.sleep(1)
+
+    async def register() -> None:
+        await bot.set_webhook(
+            url=webhook.url,
+            secret_token=webhook.secret_token.get_secret_value(),
+            allowed_updates=list(ALLOWED_UPDATES),
+        )
+
+    await _retrying(register, retries, "could not register the webhook yet")
 
 
 async def _listen(application: YogaApp, webhook: Webhook) -> WebhookServer:
@@ -349,16 +343,22 @@ async def _listen(application: YogaApp, webhook: Webhook) -> WebhookServer:
 
 async def _initialize(application: YogaApp, retries: int) -> None:
     """`initialize` (which asks Telegram who the bot is), tried again on network trouble."""
+    await _retrying(application.initialize, retries, "Bot API not reachable yet")
+
+
+async def _retrying(call: Callable[[], Awaitable[None]], retries: int, trouble: str) -> None:
+    """`call`, tried again a second later on network trouble, `retries` times. A refused
+    token or request is an answer, not trouble: it is raised at once."""
     for attempt in range(retries + 1):
         try:
-            await application.initialize()
+            await call()
             return
         except (InvalidToken, BadRequest):
             raise
         except NetworkError as exc:
             if attempt == retries:
                 raise
-            log.warning("Bot API not reachable yet (%s); trying again", exc)
+            log.warning("%s (%s); trying again", trouble, exc)
             await asyncio.sleep(1)
 
 

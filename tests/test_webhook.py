@@ -347,3 +347,29 @@ async def test_yogabot_run_serves_the_webhook_and_never_logs_the_secret(
     assert TOKEN not in output
     with pytest.raises(aiohttp.ClientConnectionError):
         await post(webhook_url(port), {"update_id": 1}, {SECRET_HEADER: SECRET})
+
+
+async def test_start_up_and_registration_ride_out_a_network_that_comes_up_late(
+    emulator: BotApiEmulator, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """getMe and setWebhook each dropped once: the bot tries again a second later and
+    starts; a refused request, by contrast, is never tried again."""
+    emulator.fail_next("getMe", drop="before")
+    emulator.fail_next("setWebhook", drop="before")
+    port = free_port()
+    settings = load_settings(
+        bot_token=TOKEN,
+        database_url=database_url,
+        telegram_api_url=emulator.api_url,
+        webhook_url=webhook_url(port),
+        webhook_secret=SECRET,
+        webhook_port=port,
+    )
+    webhook = Webhook.from_settings(settings)
+    application = build_application(settings, catalog=TINY_CATALOG)
+    async with running(application, webhook=webhook, bootstrap_retries=2):
+        assert emulator.webhook is not None
+    assert len(emulator.calls_of("getMe")) == 2
+    assert len(emulator.calls_of("setWebhook")) == 2
+    trying = [r.getMessage() for r in caplog.records if "trying again" in r.getMessage()]
+    assert len(trying) == 2
