@@ -8,6 +8,7 @@ migrated once, so a test costs a CREATE DATABASE rather than every migration.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -90,12 +91,45 @@ class PostgresServer:
         return f"test_{next(self._numbers)}"
 
 
+PREFIX = "yogabot-pg-"
+# The test run that owns a cluster: a run killed before its teardown leaves the server
+# behind, and the next run stops it.
+OWNER_FILE = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_orphans(bin_dir: Path) -> None:
+    """Stop and delete the clusters of earlier test runs that were killed."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        orphan = PostgresServer(bin_dir, folder)
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            orphan.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def start_server() -> PostgresServer | str:
     """A started server, or why there is none (no PostgreSQL installed)."""
     bin_dir = server_binaries()
     if bin_dir is None:
         return "PostgreSQL's server (initdb, pg_ctl) is not installed; `make test` installs it"
-    folder = Path(tempfile.mkdtemp(prefix="yogabot-pg-"))
+    remove_orphans(bin_dir)
+    folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (folder / OWNER_FILE).write_text(str(os.getpid()))
     server = PostgresServer(bin_dir, folder)
     try:
         server.start()
