@@ -71,6 +71,8 @@ nginx:
 # on a tiny load (tests/test_bench.py). QUICK=1 for a short run.
 bench: $(STAMP)
 	$(PY) bench/taps.py $(if $(QUICK),--quick)
+	$(PY) bench/emulator_ceiling.py
+	$(if $(QUICK),,$(PY) bench/startup.py)
 	$(if $(QUICK),,$(PY) bench/reminders.py)
 
 # The crash test (tests/test_crash.py) for 20 classes in a row, each with its own seed;

@@ -31,3 +31,9 @@ async def test_the_tap_benchmark_runs_each_bot_on_a_tiny_load(bot: str) -> None:
     assert run.rss_idle_mb > 0
     # A tap is answered by one message; yogabot also retires the previous cue's buttons.
     assert run.counted_calls_per_tap == (2.0 if bot == "yogabot" else 1.0)
+
+
+async def test_the_emulator_ceiling_benchmark_runs_on_a_tiny_load() -> None:
+    ceiling = load("emulator_ceiling")
+    figures = await ceiling.ceiling(seconds=0.5, concurrency=2)
+    assert figures["calls_answered"] > 0 and figures["calls_per_second"] > 0
