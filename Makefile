@@ -23,48 +23,37 @@ test: $(STAMP) browser postgres nginx
 	$(VENV)/bin/yogabot sequences check
 	$(PY) -m pytest
 
+# $(call debian_package,TARGET,PRESENT-TEST,PACKAGE,WITHOUT-IT): install Debian's PACKAGE
+# unless PRESENT-TEST (a shell test) holds; where it cannot be installed (not root, no
+# apt-get), say what happens without it.
+define debian_package
+	@if $(2); then \
+		echo "$(1): $(3) is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "$(1): installing $(3) with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $(3) >/dev/null; \
+	else \
+		echo "$(1): $(3) is missing and not installable here (needs root and apt-get);" \
+			"$(4)"; \
+	fi
+endef
+
 # The playground's browser test drives Debian's Chromium (Playwright's own download cannot
 # reach its CDN here). Installed when possible; otherwise the test skips and says why.
 browser:
-	@if command -v chromium >/dev/null 2>&1; then \
-		echo "browser: $$(command -v chromium)"; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "browser: installing chromium with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	else \
-		echo "browser: chromium missing and not installable here (needs root and apt-get);" \
-			"the browser test will be skipped"; \
-	fi
+	$(call debian_package,browser,command -v chromium >/dev/null 2>&1,chromium,the browser test will be skipped)
 
 # Every store, service and story test also runs on PostgreSQL: a throwaway cluster the
 # tests start themselves (tests/postgres.py) from Debian's server package, installed here
 # when missing; without it the PostgreSQL half of the suite fails in CI and skips elsewhere.
 postgres:
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		echo "postgres: $$(ls -d /usr/lib/postgresql/*/bin | tail -1)"; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "postgres: installing postgresql with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
-	else \
-		echo "postgres: the PostgreSQL server is missing and not installable here" \
-			"(needs root and apt-get); the PostgreSQL tests will be skipped"; \
-	fi
+	$(call debian_package,postgres,ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1,postgresql,the PostgreSQL tests will be skipped)
 
 # The two-worker test (tests/test_workers.py) runs nginx with docs/nginx/webhook.conf in
 # front of the workers; installed here when missing (without it, under CI=true, it fails).
 nginx:
-	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then \
-		echo "nginx: $$(command -v nginx || echo /usr/sbin/nginx)"; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "nginx: installing nginx with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends nginx >/dev/null; \
-	else \
-		echo "nginx: missing and not installable here (needs root and apt-get);" \
-			"the two-worker test uses its own balancer instead"; \
-	fi
+	$(call debian_package,nginx,command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ],nginx,the two-worker test uses its own balancer instead)
 
 # Benchmarks: yogabot against the bare framework, side by side (bench/README.md); figures
 # in bench/results.json and bench/REPORT.md. Not part of `make test`, which only runs them
