@@ -55,14 +55,14 @@ postgres:
 nginx:
 	$(call debian_package,nginx,command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ],nginx,the two-worker test uses its own balancer instead)
 
-# Benchmarks: yogabot against the bare framework, side by side (bench/README.md); figures
-# in bench/results.json and bench/REPORT.md. Not part of `make test`, which only runs them
-# on a tiny load (tests/test_bench.py). QUICK=1 for a short run.
+# Benchmarks (bench/README.md, BENCHMARKS.md): bench/run.py runs every scenario in turn
+# (taps against the bare framework, timer precision, start-up, reminders, the emulator's
+# ceiling) and writes one bench/results.json; a full run, under 15 minutes on 2 cores, also
+# rewrites the reminders section of bench/REPORT.md. QUICK=1: smaller sizes, under 2
+# minutes, REPORT.md untouched. Not part of `make test`, which runs them once on a tiny
+# load (tests/test_bench.py).
 bench: $(STAMP)
-	$(PY) bench/taps.py $(if $(QUICK),--quick)
-	$(PY) bench/emulator_ceiling.py
-	$(if $(QUICK),,$(PY) bench/startup.py)
-	$(if $(QUICK),,$(PY) bench/reminders.py)
+	$(PY) bench/run.py $(if $(QUICK),--quick)
 
 # The crash test (tests/test_crash.py) for 20 classes in a row, each with its own seed;
 # not part of `make test`, which runs it for one class. CRASH_SEED=<n> replays a run.

@@ -70,6 +70,18 @@ async def ceiling(seconds: float, concurrency: int) -> dict[str, float]:
     }
 
 
+def render(figures: dict[str, float]) -> str:
+    """The figures as a table."""
+    return "\n".join(
+        [
+            "| calls in flight | seconds | calls answered | calls per second |",
+            "|---:|---:|---:|---:|",
+            f"| {figures['concurrency']} | {figures['seconds']} | {figures['calls_answered']} "
+            f"| {figures['calls_per_second']} |",
+        ]
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)

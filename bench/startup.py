@@ -35,6 +35,7 @@ from bot.models import Practice, PracticeStatus, User  # noqa: E402
 from playground.emulator import BotApiEmulator  # noqa: E402
 
 TOKEN = "123456:BENCH-token-for-the-emulator"
+FULL, QUICK = (100_000, 2_000), (10_000, 200)  # (users, open practices)
 CLASS_ID = "back-strengthening-part-1"
 PROBE_USER = 9_999_999
 
@@ -144,9 +145,24 @@ async def run(users: int, practices: int) -> dict[str, Any]:
     }
 
 
+def render(figures: dict[str, Any]) -> str:
+    """The figures as a table."""
+    return "\n".join(
+        [
+            "| users | open practices | polling started | first update served "
+            "| every owed cue sent | RSS settled | stop after SIGINT | exit code |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {figures['users']:,} | {figures['open_practices']:,} "
+            f"| {figures['polling_started_s']} s | {figures['first_update_served_s']} s "
+            f"| {figures['every_owed_cue_sent_s']} s | {figures['rss_settled_mb']} MB "
+            f"| {figures['stop_after_sigint_s']} s | {figures['exit_code']} |",
+        ]
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 users, 200 practices")
     arguments = parser.parse_args()
-    users, practices = (10_000, 200) if arguments.quick else (100_000, 2_000)
+    users, practices = QUICK if arguments.quick else FULL
     print(json.dumps(asyncio.run(run(users, practices)), indent=2))

@@ -12,8 +12,10 @@ AIORateLimiter. Each simulated user taps and waits for the bot's answer, then ta
 Reported per bot and number of users: taps handled per second (first tap to last answer),
 p50/p95/p99 latency of a tap, the bot's CPU per tap (/proc utime+stime), Bot API calls per
 tap and those of them that count towards Telegram's 30 a second (calls with a chat_id),
-and the bot's resident memory when idle after start-up. yogabot's figures are also given
-as ratios of the bare bot's in the same run.
+the busiest second of those counted calls as the emulator saw them arrive (the most in any
+sliding one-second window, from start-up to the last answer; Telegram's limit is 30), and
+the bot's resident memory when idle after start-up. yogabot's figures are also given as
+ratios of the bare bot's in the same run.
 
     .venv/bin/python bench/taps.py            # 1, 50 and 200 users
     .venv/bin/python bench/taps.py --quick    # 1 and 20 users, fewer taps
@@ -27,23 +29,20 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playground.emulator import BotApiEmulator  # noqa: E402
-from tests.bot_harness import SCREEN_CLEAR, button_texts  # noqa: E402
+from bench.common import PROJECT_DIR, TOKEN, busiest_second, commit, percentile
+from playground.emulator import BotApiEmulator
+from tests.bot_harness import SCREEN_CLEAR, button_texts
 
-TOKEN = "123456:BENCH-token-for-the-emulator"
-RESULTS = Path(__file__).resolve().parent / "results.json"
 ANSWER_TIMEOUT = 60.0
 SENDS = ("sendmessage", "sendphoto")
 CHECKIN_QUESTION = "How does your back feel right now?"
@@ -51,12 +50,16 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Recorder(BotApiEmulator):
-    """The emulator, noting every call's time and each chat's sends as they happen."""
+    """The emulator, noting every call as it arrives and each chat's sends as they are done.
 
-    def __init__(self) -> None:
-        super().__init__(token=TOKEN)
-        self.timeline: list[tuple[float, str, bool]] = []  # (when, method, carries a chat_id)
+    `timeline` holds (arrival, method, carries a chat_id) in perf_counter seconds; a long
+    poll is noted when it arrives, not when it returns, and so is `polling` set."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(token=TOKEN, **options)
+        self.timeline: list[tuple[float, str, bool]] = []
         self.sends: dict[int, asyncio.Queue[float]] = {}
+        self.polling = asyncio.Event()
 
     def sends_to(self, chat_id: int) -> asyncio.Queue[float]:
         return self.sends.setdefault(chat_id, asyncio.Queue())
@@ -64,13 +67,18 @@ class Recorder(BotApiEmulator):
     async def call(
         self, method: str, params: dict[str, Any] | None = None, *, token: str | None = None
     ) -> tuple[int, dict[str, Any]]:
-        status, body = await super().call(method, params, token=token)
-        now = time.perf_counter()
         chat = (params or {}).get("chat_id")
-        self.timeline.append((now, method, chat is not None))
+        self.timeline.append((time.perf_counter(), method, chat is not None))
+        if method.lower() == "getupdates":
+            self.polling.set()
+        status, body = await super().call(method, params, token=token)
         if status == 200 and method.lower() in SENDS and chat is not None:
-            self.sends_to(int(chat)).put_nowait(now)
+            self.sends_to(int(chat)).put_nowait(time.perf_counter())
         return status, body
+
+    def counted_calls(self, since: float = 0.0) -> list[float]:
+        """Arrival times of the calls that count towards Telegram's 30 a second."""
+        return [at for at, _, counted in self.timeline if counted and at >= since]
 
 
 @dataclass
@@ -87,30 +95,39 @@ class TapRun:
     calls_per_tap: float
     counted_calls_per_tap: float
     rss_idle_mb: float
+    busiest_second_counted: int
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def _rss_mb(pid: int) -> float:
+def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
+def database_url(workdir: Path) -> str:
+    """The SQLite file yogabot runs on in `workdir` (bench/timers.py seeds it first)."""
+    return f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+
+
 @contextlib.asynccontextmanager
-async def bot_process(emulator: Recorder, bot: str, workdir: Path) -> AsyncIterator[int]:
+async def bot_process(
+    emulator: Recorder, bot: str, workdir: Path, extra_env: Mapping[str, str] | None = None
+) -> AsyncIterator[int]:
     env = {
         **os.environ,
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": emulator.api_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        "DATABASE_URL": database_url(workdir),
         "PICTURE_CACHE_DIR": str(PROJECT_DIR / ".cache" / "pictures"),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(PROJECT_DIR),
+        **(extra_env or {}),
     }
     if bot == "yogabot":
         command = [sys.executable, "-m", "cli", "run"]
@@ -122,8 +139,9 @@ async def bot_process(emulator: Recorder, bot: str, workdir: Path) -> AsyncItera
         *command, env=env, cwd=workdir, stdout=log, stderr=log
     )
     try:
-        # Serving once it polls; then a quiet moment, for the idle memory.
-        await emulator.wait_for(lambda: emulator.calls_of("getUpdates"), timeout=120)
+        # Serving once it polls (its first long poll has arrived); then a quiet moment, for
+        # the idle memory.
+        await asyncio.wait_for(emulator.polling.wait(), timeout=120)
         await asyncio.sleep(1.0)
         yield process.pid
     finally:
@@ -180,22 +198,23 @@ async def _tapping(emulator: Recorder, bot: str, user_id: int, taps: int) -> lis
 async def tap_run(bot: str, users: int, taps: int) -> TapRun:
     with tempfile.TemporaryDirectory(prefix="yogabot-bench-") as folder:
         async with Recorder() as emulator, bot_process(emulator, bot, Path(folder)) as pid:
-            rss = _rss_mb(pid)
+            rss = rss_mb(pid)
             ids = [500_000 + n for n in range(users)]
             if bot == "yogabot":
                 await asyncio.gather(*(_into_a_class(emulator, n) for n in ids))
                 await asyncio.sleep(0.5)  # the first cues' sends and confirmations settle
-            calls_before, cpu_before = len(emulator.timeline), _cpu_seconds(pid)
+            calls_before, cpu_before = len(emulator.timeline), cpu_seconds(pid)
             started = time.perf_counter()
             per_user = await asyncio.gather(*(_tapping(emulator, bot, n, taps) for n in ids))
             seconds = time.perf_counter() - started
-            cpu = _cpu_seconds(pid) - cpu_before
+            cpu = cpu_seconds(pid) - cpu_before
             window = [c for c in emulator.timeline[calls_before:] if c[1] != "getUpdates"]
+            busiest = busiest_second(emulator.counted_calls())
     latencies = sorted(lat for user in per_user for lat in user)
     total = len(latencies)
 
     def pct(q: float) -> float:
-        return latencies[min(total - 1, int(q * total))] * 1000
+        return percentile(latencies, q) * 1000
 
     return TapRun(
         bot=bot,
@@ -210,6 +229,7 @@ async def tap_run(bot: str, users: int, taps: int) -> TapRun:
         calls_per_tap=round(len(window) / total, 2),
         counted_calls_per_tap=round(sum(1 for c in window if c[2]) / total, 2),
         rss_idle_mb=round(rss, 1),
+        busiest_second_counted=busiest,
     )
 
 
@@ -219,14 +239,14 @@ BOTS = ("yogabot", "bare PTB", "bare PTB + AIORateLimiter")
 def table(runs: list[TapRun]) -> str:
     lines = [
         "| bot | users | taps/s | p50 ms | p95 ms | p99 ms | CPU ms/tap | calls/tap "
-        "| counted/tap | RSS idle MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| counted/tap | busiest second | RSS idle MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         lines.append(
             f"| {r.bot} | {r.users} | {r.taps_per_second} | {r.p50_ms} | {r.p95_ms} "
             f"| {r.p99_ms} | {r.cpu_ms_per_tap} | {r.calls_per_tap} "
-            f"| {r.counted_calls_per_tap} | {r.rss_idle_mb} |"
+            f"| {r.counted_calls_per_tap} | {r.busiest_second_counted} | {r.rss_idle_mb} |"
         )
     return "\n".join(lines)
 
@@ -251,19 +271,13 @@ def ratios(runs: list[TapRun]) -> list[dict[str, Any]]:
     return found
 
 
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=PROJECT_DIR, capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+# (users, taps each): enough taps for steady figures, a run of minutes at most.
+FULL: tuple[tuple[int, int], ...] = ((1, 20), (50, 20), (200, 10))
+QUICK: tuple[tuple[int, int], ...] = ((1, 8), (20, 8))
 
 
-async def main(quick: bool) -> dict[str, Any]:
-    # (users, taps each): enough taps for steady figures, a run of minutes at most.
-    plan = ((1, 8), (20, 8)) if quick else ((1, 20), (50, 20), (200, 10))
+async def measure(plan: tuple[tuple[int, int], ...] = FULL) -> dict[str, Any]:
+    """Every bot at every (users, taps each) of `plan`: the runs, and yogabot's ratios."""
     runs: list[TapRun] = []
     for users, taps in plan:
         for bot in BOTS:
@@ -271,20 +285,32 @@ async def main(quick: bool) -> dict[str, Any]:
             print(f"{bot:<28} {users:>4} users: {run.taps_per_second:>7} taps/s, "
                   f"p50 {run.p50_ms} ms, {run.cpu_ms_per_tap} ms CPU/tap", flush=True)  # fmt: skip
             runs.append(run)
+    return {"runs": [asdict(r) for r in runs], "ratios": ratios(runs)}
+
+
+def render(section: dict[str, Any]) -> str:
+    """The section of bench/results.json as a table."""
+    return table([TapRun(**run) for run in section["runs"]])
+
+
+async def main(quick: bool) -> dict[str, Any]:
+    section = await measure(QUICK if quick else FULL)
     print()
-    print(table(runs))
+    print(render(section))
     return {
         "machine": {"cores": os.cpu_count(), "commit": commit(), "quick": quick},
-        "taps": [asdict(r) for r in runs],
-        "ratios": ratios(runs),
+        "taps": section,
     }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short run, under 2 minutes")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--quick", action="store_true", help="1 and 20 users, fewer taps")
+    parser.add_argument(
+        "--results", type=Path, help="a JSON file for the figures (the suite's is bench/run.py's)"
+    )
     arguments = parser.parse_args()
     document = asyncio.run(main(arguments.quick))
-    arguments.results.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwritten: {arguments.results}")
+    if arguments.results:
+        arguments.results.write_text(json.dumps(document, indent=2) + "\n")
+        print(f"\nwritten: {arguments.results}")

@@ -1,39 +1,162 @@
-"""The benchmarks still work: each scenario once, on a tiny load. Never a timed test: the
-figures are the benchmark's business (make bench), only their shape is checked here."""
+"""The benchmarks still work: every scenario once, on a tiny load, through the suite runner
+(bench/run.py), which writes the one results file. Never a timed test: the figures are the
+benchmark's business (make bench), only their shape and that they make sense are checked
+here."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import asyncio
+import json
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+from bench import reminders, run, taps, timers
+from bot.practice_core import DUE_TOLERANCE
+
+TINY = run.Plan(
+    taps=((2, 3),),
+    timers=timers.Plan((3,), warmup_s=1.0, steady_s=3.0),
+    startup=(300, 6),
+    reminders=reminders.Sizes(
+        due=600,
+        later=30,
+        off=30,
+        sample=20,
+        sample_timeout_s=30.0,
+        paid_sample=30,
+        paid_seconds=2.0,
+        select_repeats=3,
+        claim_batches=4,
+    ),
+    ceiling_seconds=0.5,
+    ceiling_concurrency=2,
+)
 
 
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bench") / "results.json"
+    asyncio.run(run.suite(TINY, quick=True, results=path, report=False))
+    return path
 
 
-@pytest.mark.parametrize("bot", ["yogabot", "bare PTB", "bare PTB + AIORateLimiter"])
-async def test_the_tap_benchmark_runs_each_bot_on_a_tiny_load(bot: str) -> None:
-    taps = load("taps")
-    run = await taps.tap_run(bot, users=2, taps=3)
-    assert run.taps == 6
-    assert run.taps_per_second > 0 and run.p50_ms > 0
-    assert run.rss_idle_mb > 0
-    # A tap is answered by one message; yogabot also retires the previous cue's buttons.
-    assert run.counted_calls_per_tap == (2.0 if bot == "yogabot" else 1.0)
+@pytest.fixture(scope="module")
+def document(results: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(results.read_text())
+    return loaded
 
 
-async def test_the_emulator_ceiling_benchmark_runs_on_a_tiny_load() -> None:
-    ceiling = load("emulator_ceiling")
-    figures = await ceiling.ceiling(seconds=0.5, concurrency=2)
+def test_the_suite_writes_one_results_file_with_every_section(document: dict[str, Any]) -> None:
+    assert set(document) == {
+        "machine",
+        "taps",
+        "timers",
+        "startup",
+        "reminders",
+        "emulator_ceiling",
+        "calls",
+    }
+    machine = document["machine"]
+    assert machine["cores"] >= 1 and machine["quick"] is True
+    assert machine["commit"] and machine["python"] and machine["python_telegram_bot"]
+
+
+def test_the_tap_benchmark_runs_each_bot(document: dict[str, Any]) -> None:
+    runs = {r["bot"]: r for r in document["taps"]["runs"]}
+    assert set(runs) == set(taps.BOTS)
+    for bot, figures in runs.items():
+        assert figures["users"] == 2 and figures["taps"] == 6
+        assert figures["taps_per_second"] > 0 and figures["p50_ms"] > 0
+        assert figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
+        assert figures["rss_idle_mb"] > 0
+        assert figures["busiest_second_counted"] >= 1
+        # A tap is answered by one message; yogabot may also retire the previous cue's
+        # buttons (at once, or later when there is room under the limit).
+        if bot == "yogabot":
+            assert 1.0 <= figures["counted_calls_per_tap"] <= 2.0
+        else:
+            assert figures["counted_calls_per_tap"] == 1.0
+        assert figures["calls_per_tap"] >= figures["counted_calls_per_tap"]
+    assert {r["against"] for r in document["taps"]["ratios"]} == set(taps.BOTS) - {"yogabot"}
+
+
+def test_the_timer_benchmark_measures_cues_against_their_stored_deadlines(
+    document: dict[str, Any],
+) -> None:
+    section = document["timers"]
+    assert section["cue_every_s"] == timers.CUE_EVERY
+    (figures,) = section["runs"]
+    assert figures["classes"] == 3
+    assert figures["cues"] > 0 and figures["cues_deadline_unseen"] < figures["cues"]
+    # Nothing moves a class on before its deadline (less the timer's tolerance), so no cue
+    # can arrive before it: a negative lateness would mean misread deadlines.
+    assert figures["lateness_min_ms"] >= -DUE_TOLERANCE.total_seconds() * 1000
+    assert (
+        figures["lateness_min_ms"]
+        <= figures["lateness_p50_ms"]
+        <= figures["lateness_p95_ms"]
+        <= figures["lateness_p99_ms"]
+        <= figures["lateness_max_ms"]
+    )
+    assert figures["class_mean_lateness_best_ms"] <= figures["class_mean_lateness_worst_ms"]
+    assert 0 <= figures["classes_without_a_cue"] < 3
+    # Every auto-advanced cue is at least its own send, and counted calls are calls.
+    assert figures["counted_calls_per_cue"] >= 1.0
+    assert figures["calls_per_cue"] >= figures["counted_calls_per_cue"]
+    assert figures["busiest_second_counted"] >= 1
+    # 3 classes need a few calls a second, far from Telegram's 30.
+    assert figures["regime"] == "below the limit"
+    assert figures["needed_counted_calls_per_second"] < 30
+
+
+def test_the_startup_benchmark_serves_and_stops(document: dict[str, Any]) -> None:
+    figures = document["startup"]
+    assert figures["users"] == 300 and figures["open_practices"] == 6
+    assert 0 < figures["polling_started_s"] <= figures["first_update_served_s"]
+    assert figures["every_owed_cue_sent_s"] > 0
+    assert figures["rss_settled_mb"] > 0
+    assert figures["exit_code"] == 0
+
+
+def test_the_reminder_benchmark_dispatches_with_and_without_paid_broadcasts(
+    document: dict[str, Any],
+) -> None:
+    figures = document["reminders"]
+    assert figures["due"] == 600
+    assert figures["select"]["batch"]["limit"] == 45
+    assert figures["claims"]["claimed"] == 4 * 45
+    off = figures["dispatch"]["without_paid_broadcast"]
+    on = figures["dispatch"]["with_paid_broadcast"]
+    assert off["allow_paid_broadcast"] is False and on["allow_paid_broadcast"] is True
+    for sent in (off, on):
+        assert sent["sends"] >= 2 and sent["rate"] > 0 and sent["busiest_second"] >= 1
+        # A graceful stop finishes every send it claimed.
+        assert sent["claimed"] == sent["sends"]
+        assert 0 <= sent["sends_carrying_allow_paid_broadcast"] <= sent["sends"]
+    # With the setting off, no send asks for a paid broadcast.
+    assert off["sends_carrying_allow_paid_broadcast"] == 0
+    fanout = figures["fanout_100k_s_extrapolated"]
+    assert fanout["without_paid_broadcast"] == pytest.approx(reminders.FANOUT / off["rate"])
+    assert fanout["with_paid_broadcast"] == pytest.approx(reminders.FANOUT / on["rate"])
+    assert "allow_paid_broadcast" in figures["paid_broadcast_observed"]
+
+
+def test_the_emulator_ceiling_benchmark_answers_calls(document: dict[str, Any]) -> None:
+    figures = document["emulator_ceiling"]
     assert figures["calls_answered"] > 0 and figures["calls_per_second"] > 0
+
+
+def test_the_calls_section_agrees_with_the_scenarios(document: dict[str, Any]) -> None:
+    calls = document["calls"]
+    assert calls["telegram_limit_per_second"] == 30
+    assert [(c["bot"], c["counted"]) for c in calls["per_tap"]] == [
+        (r["bot"], r["counted_calls_per_tap"]) for r in document["taps"]["runs"]
+    ]
+    assert [(c["classes"], c["counted"]) for c in calls["per_auto_advanced_cue"]] == [
+        (r["classes"], r["counted_calls_per_cue"]) for r in document["timers"]["runs"]
+    ]
+    busiest = calls["busiest_second_counted"]
+    for peak in (*busiest["taps"], *busiest["timers"]):
+        assert peak["within_limit"] == (peak["busiest"] <= 30)
