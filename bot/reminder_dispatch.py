@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 # The tick runs this often; the schedule itself is in the database.
 TICK_SECONDS = 20
 FIRST_TICK_SECONDS = 2
-# Sends claimed but not yet done: 1.5 s worth at 30/s keeps the pace steady while the next
-# batch is claimed, and bounds what a crash could leave claimed but unsent.
+# Sends claimed but not yet done: 1.5 s worth at 30/s (more with paid broadcasts) keeps the
+# pace steady while the next batch is claimed, and bounds what a crash could leave claimed
+# but unsent.
 IN_FLIGHT = 45
 # A tick stops claiming after this long; with the sends still in flight it ends before the
 # next tick is due, so a backlog drains at nearly the full rate with no overlapping runs
@@ -26,6 +27,9 @@ TICK_BUDGET_SECONDS = 18
 # Telegram allows about 30 messages a second. PTB's AIORateLimiter holds that on average,
 # but it counts requests as they leave, and lets a burst of 30 through after a quiet spell.
 REMINDERS_PER_SECOND = 30
+# With paid broadcasts (the ALLOW_PAID_BROADCAST setting) Telegram takes up to 1,000 a
+# second, for a fee per message beyond the free 30.
+PAID_REMINDERS_PER_SECOND = 1000
 
 
 class SendWindow:
@@ -41,6 +45,7 @@ class SendWindow:
     _TOLERANCE = 0.002
 
     def __init__(self, per_second: int) -> None:
+        self.per_second = per_second
         self._slots = asyncio.Semaphore(per_second)
         self._gap = 1.0 / per_second
         self._next = 0.0
@@ -78,12 +83,14 @@ async def dispatch_due(
     so the send window, not this loop, sets the pace. Returns how many were claimed."""
     loop = asyncio.get_running_loop()
     stop_at = loop.time() + budget
+    # 1.5 s worth of sends, at whatever rate the window allows.
+    most = max(IN_FLIGHT, window.per_second * IN_FLIGHT // REMINDERS_PER_SECOND)
     in_flight: set[asyncio.Task[None]] = set()
     more, claimed = True, 0
     while True:
         claiming = more and loop.time() < stop_at and keep_claiming()
-        if claiming and len(in_flight) <= IN_FLIGHT // 2:
-            batch = await reminders.claim_due(IN_FLIGHT - len(in_flight))
+        if claiming and len(in_flight) <= most // 2:
+            batch = await reminders.claim_due(most - len(in_flight))
             more = batch.more
             claimed += len(batch.reminders)
             in_flight.update(asyncio.create_task(_paced(send, r, window)) for r in batch.reminders)

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Whether `yogabot run` registers the webhook at start. Workers behind a balancer set
     # it false: `yogabot webhook set` registers the one address once, at deploy.
     webhook_register: bool = True
+    # The operator pays for Telegram's paid broadcasts: reminders then go at up to 1,000 a
+    # second instead of 30, at a fee per message (allow_paid_broadcast in the Bot API).
+    allow_paid_broadcast: bool = False
 
     @field_validator("bot_token", "webhook_url", "webhook_secret", mode="before")
     @classmethod

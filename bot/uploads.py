@@ -37,20 +37,33 @@ class NoPictures:
 
 
 class UploadService:
+    """The ids live in the database; each process also keeps those it has seen, so a cue
+    sent by a known id costs no database read. A worker whose kept id another worker found
+    refused learns it the same way, by its own refused send."""
+
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
+        self._known: dict[str, str] = {}
 
     async def file_id(self, picture: Picture) -> str | None:
         """The id Telegram gave this picture, if it was uploaded before."""
+        known = self._known.get(picture.key)
+        if known is not None:
+            return known
         async with self._store.read() as uow:
-            return await uow.uploads.file_id(picture.key)
+            stored = await uow.uploads.file_id(picture.key)
+        if stored is not None:
+            self._known[picture.key] = stored
+        return stored
 
     async def uploaded(self, picture: Picture, file_id: str) -> None:
         async with self._store.write() as uow:
             await uow.uploads.remember(picture.key, file_id, self._clock())
+        self._known[picture.key] = file_id
 
     async def refused(self, picture: Picture) -> None:
         """Telegram no longer knows the id: the next send uploads the picture again."""
+        self._known.pop(picture.key, None)
         async with self._store.write() as uow:
             await uow.uploads.forget(picture.key)

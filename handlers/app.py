@@ -56,7 +56,7 @@ from handlers.buttons import (
 )
 from handlers.context import SERVICES, YogaApp, YogaContext
 from handlers.errors import on_error
-from handlers.rate_limit import SharedRateLimiter
+from handlers.rate_limit import PriorityRateLimiter
 from handlers.reminder_tick import start_ticking
 from handlers.render import common
 from handlers.timers import TIMERS, JobQueueTimers, start_sweeping
@@ -177,7 +177,7 @@ def build_application(
     )
     shared = settings.database_url.startswith("postgresql")
     updates = ChatOrderedUpdates(SHARED_CONCURRENCY if shared else 1)
-    limiter = SharedRateLimiter(max_retries=RETRIES_AFTER_429)
+    limiter = PriorityRateLimiter(max_retries=RETRIES_AFTER_429)
     application: YogaApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -250,7 +250,7 @@ class _Lifecycle:
         await services.practice.resume_all(arm_only=True)
         start_sweeping(application.job_queue)
         # The schedule lives in the database; one repeating tick sends whatever falls due.
-        start_ticking(application.job_queue)
+        start_ticking(application.job_queue, paid_broadcast=self._settings.allow_paid_broadcast)
 
     async def post_shutdown(self, application: YogaApp) -> None:
         services = application.bot_data.get(SERVICES)

@@ -11,7 +11,8 @@ from bot.services import Services
 SERVICES = "services"
 
 
-# The bot's type argument is what its rate limiter takes per call: AIORateLimiter's retries.
+# The bot's type argument is what its rate limiter takes per call: a send's priority
+# (handlers/rate_limit.py).
 class YogaContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     @property
     def services(self) -> Services:

@@ -96,7 +96,9 @@ async def cancel_button(update: Update, context: YogaContext) -> None:
     if cancelled:
         await messages.edit_pressed(context.bot, query, render.cancelled())
     elif query.message is not None:
-        await messages.retire(context.bot, query.message.chat.id, query.message.message_id)
+        await messages.retire(
+            context.bot, query.message.chat.id, query.message.message_id, now=True
+        )
 
 
 async def _submit(

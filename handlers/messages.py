@@ -15,10 +15,11 @@ import logging
 from typing import Any
 
 import httpx
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
+from handlers.rate_limit import Priority, sending_as
 from handlers.render import Reply
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,17 @@ _UNCHANGED = "message is not modified"
 _GONE = ("message to edit not found", "message can't be edited", "message not found")
 
 
-async def send(bot: ExtBot[Any], chat_id: int, reply: Reply) -> Message:
+async def send(
+    bot: ExtBot[Any], chat_id: int, reply: Reply, *, paid_broadcast: bool = False
+) -> Message:
+    """`paid_broadcast`: past the free 30 a second, for a fee (reminders, when the operator
+    pays for Telegram's paid broadcasts)."""
     return await bot.send_message(
-        chat_id, reply.text, parse_mode=reply.parse_mode, reply_markup=reply.markup
+        chat_id,
+        reply.text,
+        parse_mode=reply.parse_mode,
+        reply_markup=reply.markup,
+        allow_paid_broadcast=True if paid_broadcast else None,
     )
 
 
@@ -108,10 +117,13 @@ async def edit_pressed(bot: ExtBot[Any], query: CallbackQuery, reply: Reply) -> 
     return await edit(bot, message.chat.id, message.message_id, reply)
 
 
-async def retire(bot: Bot, chat_id: int, message_id: int) -> None:
-    """Take the buttons off a message."""
+async def retire(bot: ExtBot[Any], chat_id: int, message_id: int, *, now: bool = False) -> None:
+    """Take the buttons off a message: `now`, as part of a reply (the pressed message), or
+    else when the bot has headroom, as for a cue the class has left (handlers/rate_limit.py).
+    """
     try:
-        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        with sending_as(Priority.LIVE if now else Priority.RETIRE):
+            await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
     except BadRequest as exc:
         log.debug("buttons of %s/%s already gone: %s", chat_id, message_id, exc)
     except TelegramError as exc:

@@ -109,6 +109,10 @@ async def practice_button(update: Update, context: YogaContext) -> None:
         return
     except StaleAction:
         await messages.answer(query, render.STALE_BUTTON)
+        if query.message is not None:
+            # Its buttons may have been left on when the bot was busy; tapped, they go.
+            message = query.message
+            await messages.retire(context.bot, message.chat.id, message.message_id, now=True)
         return
     await messages.answer(query)
     if press.action == PracticeAction.CONTINUE:
@@ -130,7 +134,7 @@ async def slow_pace_button(update: Update, context: YogaContext) -> None:
     )
     await messages.answer(query)
     if query.message is not None:
-        await messages.retire(context.bot, chat_id, query.message.message_id)
+        await messages.retire(context.bot, chat_id, query.message.message_id, now=True)
     await messages.send(context.bot, chat_id, render.slow_pace_on())
 
 
@@ -158,12 +162,13 @@ async def present(
     *,
     pressed: MessageRef | None = None,
 ) -> None:
-    """Show what a practice change means: retire old buttons, redraw the pressed cue, send
-    the new cue (and confirm it), then the summary and the after-practice check-in."""
+    """Show what a practice change means: redraw the pressed cue, send the new cue (and
+    confirm it), retire old buttons, then the summary and the after-practice check-in.
+
+    The new cue goes before the retirements, which wait for headroom: at the limit, a
+    cue costs one counted call."""
     if outcome is None:
         return
-    for old in outcome.retire:
-        await messages.retire(bot, old.chat_id, old.message_id)
     if outcome.redraw is not None and pressed is not None:
         redraw = outcome.redraw
         afresh = await messages.edit(
@@ -177,6 +182,8 @@ async def present(
             await _confirm(bot, services, redraw, afresh.chat.id, afresh.message_id)
     if outcome.show is not None:
         await _send_cue(bot, services, outcome.show, outcome.chat_id)
+    for old in outcome.retire:
+        await messages.retire(bot, old.chat_id, old.message_id)
     summary = outcome.summary
     if summary is not None:
         await messages.send(bot, outcome.chat_id, render.closing(summary))

@@ -1,57 +1,343 @@
-"""PTB's AIORateLimiter, plus the bot-wide count of sends when workers share a database.
+"""Every Bot API call that counts towards Telegram's limits goes through here: paced, and
+in an order that puts the person on the mat first.
 
-AIORateLimiter paces one process: 30 calls a second in all, one a second per chat, and
-429s waited out. Several workers would each allow 30; so on PostgreSQL every call that
-counts towards Telegram's limit (one that carries a chat_id, as AIORateLimiter counts
-them) also takes a slot of the bot-wide second (bot/store/send_budget.py) at the moment it
-is really sent: after the worker's own pacing, and again for each retry after a 429.
+Telegram lets a bot send about 30 messages a second in all, 20 a minute to one group, and
+up to 1,000 a second that are paid broadcasts. A call counts when it carries a chat_id
+(edits too; answering a button does not), as Telegram and PTB's AIORateLimiter count them.
+
+- **Strictly 30 in any one second.** AIORateLimiter's leaky bucket lets 30 through at
+  once after a quiet spell and 30 more within the same second; here a call is granted
+  only when the last second holds fewer than 30 grants.
+- **Who goes first.** A reply to what someone just did, or a cue falling due now (LIVE),
+  goes before a cue or closing message owed since a restart, or a reminder (BACKLOG);
+  within a priority, first come first served, so at the limit every class waits alike.
+- **Retiring old buttons only with headroom.** Taking the buttons off a cue the class has
+  left (RETIRE) is sent at once only while nobody waits and a third of the second is
+  free. Otherwise it is kept and sent when the bot is quieter, or dropped after
+  RETIRE_PATIENCE: a stale button is answered "out of date" and retired when tapped. So
+  at the limit a cue costs one counted call, not two. An edit of the same message made
+  meanwhile wins over its kept retirement.
+- **A 429** stops every send for its retry_after; the call is then tried again, ahead of
+  its priority's queue, up to `max_retries` times.
+- **Several workers:** on PostgreSQL each granted call also takes a slot of the bot-wide
+  second (bot/store/send_budget.py) just before it is sent, and again for each retry.
+
+Callers say a call's priority with `sending_as(Priority.BACKLOG)` around it (a context
+variable, so it covers every send of a timer or a sweep), or `rate_limit_args=` per call;
+LIVE is the default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import warnings
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextvars import ContextVar
+from datetime import timedelta
+from enum import IntEnum
+from typing import Any, NamedTuple, Protocol
 
-from telegram.ext import AIORateLimiter, BaseRateLimiter
+from aiolimiter import AsyncLimiter
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 from handlers.context import SERVICES
 
+log = logging.getLogger(__name__)
+
 # What a Bot API call returns: True, an object, or a list of them (PTB's JSONDict).
 Sent = bool | dict[str, Any] | list[dict[str, Any]]
+Call = Callable[..., Coroutine[Any, Any, Sent]]
+
+MESSAGES_PER_SECOND = 30
+PAID_MESSAGES_PER_SECOND = 1000
+GROUP_MESSAGES_PER_MINUTE = 20
+# A retirement goes at once only while this many of the second's slots are free.
+HEADROOM = MESSAGES_PER_SECOND // 3
+# A kept retirement older than this is dropped: its buttons answer "out of date" anyway.
+RETIRE_PATIENCE = 30.0
+# Kept retirements beyond this many drop the oldest: memory stays bounded under any load.
+RETIREMENTS_KEPT = 10_000
+# How often kept retirements look for headroom.
+DRAIN_SECONDS = 0.5
 
 
-class SharedRateLimiter(BaseRateLimiter[int]):
-    def __init__(self, *, max_retries: int) -> None:
-        self._local = AIORateLimiter(max_retries=max_retries)
+class Priority(IntEnum):
+    LIVE = 0
+    BACKLOG = 1
+    RETIRE = 2
+
+
+_priority: ContextVar[Priority] = ContextVar("send_priority", default=Priority.LIVE)
+
+
+@contextlib.contextmanager
+def sending_as(priority: Priority) -> Iterator[None]:
+    """Every counted call made inside goes at `priority` (unless a call says otherwise)."""
+    token = _priority.set(priority)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+
+
+class Scheduler(Protocol):
+    """The event loop's clock and timer, or a test's hand-driven one."""
+
+    def time(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> object: ...
+
+
+class SendSlots:
+    """At most `per_second` sends in any one-second window, as the server counts them;
+    whoever waits is served by priority, then by arrival.
+
+    A send holds its slot from the moment it is granted until one second after it
+    finished: Telegram received it somewhere in between, so however the network delays
+    or bunches requests, no second there holds more (as bot/reminder_dispatch.py's
+    window does for reminders alone)."""
+
+    def __init__(self, per_second: int, scheduler: Scheduler | None = None) -> None:
+        self._per_second = per_second
+        self._scheduler = scheduler
+        self._in_flight = 0
+        self._finished: deque[float] = deque()
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+        self._retries = itertools.count(-1, -1)  # a retried call is ahead of its priority
+        self._woken = False
+        self._paused_until = 0.0
+
+    @property
+    def _clock(self) -> Scheduler:
+        return self._scheduler or asyncio.get_running_loop()
+
+    def _free(self, now: float) -> int:
+        while self._finished and self._finished[0] <= now - 1.0:
+            self._finished.popleft()
+        return self._per_second - self._in_flight - len(self._finished)
+
+    def _open(self, now: float) -> bool:
+        return now >= self._paused_until and self._free(now) > 0
+
+    def headroom(self, free: int) -> bool:
+        """Nobody waits, no 429 is being waited out, and at least `free` slots are free."""
+        now = self._clock.time()
+        return not self._waiting and now >= self._paused_until and self._free(now) >= free
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, priority: Priority, *, retry: bool = False) -> AsyncIterator[None]:
+        await self._take(priority, retry=retry)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _take(self, priority: Priority, *, retry: bool) -> None:
+        if not self._waiting and self._open(self._clock.time()):
+            self._in_flight += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        order = next(self._retries) if retry else next(self._arrivals)
+        heapq.heappush(self._waiting, (priority, order, future))
+        self._wake_when_free()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release()  # granted, then cancelled before it could send
+            raise
+
+    def _release(self) -> None:
+        self._in_flight -= 1
+        self._finished.append(self._clock.time())
+        if self._waiting:
+            self._wake_when_free()
+
+    def pause(self, seconds: float) -> None:
+        """Grant nothing for `seconds` (Telegram said to wait)."""
+        self._paused_until = max(self._paused_until, self._clock.time() + seconds)
+
+    def _wake_when_free(self) -> None:
+        if self._woken:
+            return
+        now = self._clock.time()
+        at = max(now, self._paused_until)
+        if self._free(now) <= 0:
+            if not self._finished:
+                return  # every slot is in flight: the first to finish wakes the queue
+            # A hair after the oldest finish leaves the window, so it surely has.
+            at = max(at, self._finished[0] + 1.0 + 1e-6)
+        self._woken = True
+        self._clock.call_at(at, self._grant)
+
+    def _grant(self) -> None:
+        self._woken = False
+        now = self._clock.time()
+        while self._waiting and self._open(now):
+            _, _, future = heapq.heappop(self._waiting)
+            if future.done():
+                continue  # its caller gave up waiting
+            self._in_flight += 1
+            future.set_result(None)
+        if self._waiting:
+            self._wake_when_free()
+
+
+class _Kept(NamedTuple):
+    callback: Call
+    args: Any
+    kwargs: dict[str, Any]
+    since: float
+
+
+# The bot's type argument (handlers/context.py) is int: a Priority is one.
+class PriorityRateLimiter(BaseRateLimiter[int]):
+    def __init__(self, *, max_retries: int, scheduler: Scheduler | None = None) -> None:
+        self._max_retries = max_retries
+        self._scheduler = scheduler
+        self._slots = SendSlots(MESSAGES_PER_SECOND, scheduler)
+        self._paid = SendSlots(PAID_MESSAGES_PER_SECOND, scheduler)
+        self._groups: dict[int | str, AsyncLimiter] = {}
+        self._kept: OrderedDict[tuple[str, int], _Kept] = OrderedDict()
+        self._draining: asyncio.Task[None] | None = None
         # The application's bot_data once it is built: it holds the services.
         self.bot_data: dict[Any, Any] = {}
 
     async def initialize(self) -> None:
-        await self._local.initialize()
+        self._draining = asyncio.create_task(self._drain_forever(), name="retirements")
 
     async def shutdown(self) -> None:
-        await self._local.shutdown()
+        if self._draining is not None:
+            self._draining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._draining
+            self._draining = None
+        if self._kept:
+            log.debug("%d button retirements dropped at shutdown", len(self._kept))
+            self._kept.clear()
+
+    @property
+    def kept(self) -> int:
+        """Retirements kept for later."""
+        return len(self._kept)
 
     async def process_request(
         self,
-        callback: Callable[..., Coroutine[Any, Any, Sent]],
+        callback: Call,
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Sent:
+        chat_id = data.get("chat_id")
+        if chat_id is None:
+            return await callback(*args, **kwargs)  # not counted, e.g. answerCallbackQuery
+        priority = _priority.get() if rate_limit_args is None else Priority(rate_limit_args)
+        message_id = data.get("message_id")
+        key = (str(chat_id), int(message_id)) if message_id is not None else None
+        if priority is Priority.RETIRE and key is not None:
+            if not self._slots.headroom(HEADROOM):
+                self._keep(key, _Kept(callback, args, kwargs, self._now()))
+                return True  # what Telegram answers an edit of a message it keeps to itself
+        elif key is not None:
+            self._kept.pop(key, None)  # this edit of the message supersedes its retirement
+        return await self._send(priority, chat_id, data, callback, args, kwargs)
+
+    async def _send(
+        self,
+        priority: Priority,
+        chat_id: int | str,
+        data: dict[str, Any],
+        callback: Call,
+        args: Any,
+        kwargs: dict[str, Any],
+    ) -> Sent:
+        paid = bool(data.get("allow_paid_broadcast"))
+        slots = self._paid if paid else self._slots
+        group = self._group(chat_id)
+        for attempt in range(self._max_retries + 1):
+            async with (
+                group if group is not None else contextlib.nullcontext(),
+                slots.slot(priority, retry=attempt > 0),
+            ):
+                if not paid:
+                    await self._take_shared_slot()
+                try:
+                    return await callback(*args, **kwargs)
+                except RetryAfter as exc:
+                    if attempt == self._max_retries:
+                        raise
+                    wait = _retry_seconds(exc) + 0.1
+                    log.info("Telegram asked to wait %.1f s; every send waits", wait)
+                    self._slots.pause(wait)
+                    self._paid.pause(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _take_shared_slot(self) -> None:
         services = self.bot_data.get(SERVICES)
         budget = services.send_budget if services is not None else None
-        if budget is None or data.get("chat_id") is None:
-            return await self._local.process_request(
-                callback, args, kwargs, endpoint, data, rate_limit_args
-            )
-
-        async def counted(*call_args: Any, **call_kwargs: Any) -> Sent:
+        if budget is not None:
             await budget.take()
-            return await callback(*call_args, **call_kwargs)
 
-        return await self._local.process_request(
-            counted, args, kwargs, endpoint, data, rate_limit_args
-        )
+    def _group(self, chat_id: int | str) -> AsyncLimiter | None:
+        # A group or channel: negative ids and @usernames (as AIORateLimiter tells them).
+        if isinstance(chat_id, int) and chat_id >= 0:
+            return None
+        if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit() and int(chat_id) >= 0:
+            return None
+        if chat_id not in self._groups:
+            self._groups[chat_id] = AsyncLimiter(GROUP_MESSAGES_PER_MINUTE, 60)
+        return self._groups[chat_id]
+
+    def _now(self) -> float:
+        return (self._scheduler or asyncio.get_running_loop()).time()
+
+    def _keep(self, key: tuple[str, int], kept: _Kept) -> None:
+        self._kept.pop(key, None)
+        self._kept[key] = kept
+        while len(self._kept) > RETIREMENTS_KEPT:
+            self._kept.popitem(last=False)
+
+    async def drain(self) -> int:
+        """Send kept retirements, oldest first, while there is headroom; drop those past
+        their patience. Returns how many were sent."""
+        sent = 0
+        while self._kept and self._slots.headroom(HEADROOM):
+            (chat_id, _), kept = self._kept.popitem(last=False)
+            if self._now() - kept.since > RETIRE_PATIENCE:
+                continue
+            try:
+                await self._send(
+                    Priority.RETIRE, chat_id, {}, kept.callback, kept.args, kept.kwargs
+                )
+            except TelegramError as exc:  # already gone, most often; nothing else depends on it
+                log.debug("kept retirement of %s not sent: %s", chat_id, exc)
+                continue
+            sent += 1
+        return sent
+
+    async def _drain_forever(self) -> None:
+        while True:
+            await asyncio.sleep(DRAIN_SECONDS)
+            await self.drain()
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 warns that retry_after will become a timedelta; both are handled.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -24,6 +24,7 @@ from bot.cues import PracticeOutcome
 from bot.store import StoreUnavailable
 from handlers.context import YogaContext
 from handlers.practice import present
+from handlers.rate_limit import Priority, sending_as
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,13 @@ class CueTimer(NamedTuple):
     step: int
     # Wake-ups in a row that found the database not answering.
     store_failures: int = 0
+    # Armed already late (the deadline passed while the bot was down): its cue is catching
+    # up, and waits behind live ones (handlers/rate_limit.py).
+    catching_up: bool = False
+
+
+# A timer armed this long after its deadline is catching up.
+CATCHING_UP = timedelta(seconds=2)
 
 
 # A timer whose database does not answer tries again after these pauses (seconds), the
@@ -59,8 +67,9 @@ class JobQueueTimers:
 
     def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
         # From the injected clock, so a test's or a scaled clock decides when "now" is.
-        delay = max(0.0, (at - self._clock()).total_seconds())
-        self.schedule(CueTimer(practice_id, step), chat_id, delay)
+        late = self._clock() - at
+        delay = max(0.0, -late.total_seconds())
+        self.schedule(CueTimer(practice_id, step, catching_up=late > CATCHING_UP), chat_id, delay)
 
     def cancel(self, practice_id: int) -> None:
         job = self._handles.pop(practice_id, None)
@@ -97,8 +106,10 @@ async def cue_due(context: YogaContext) -> None:
     assert context.job is not None and isinstance(context.job.data, CueTimer)
     timers: JobQueueTimers = context.bot_data[TIMERS]
     timers.fired(context.job.data.practice_id, context.job)
-    async with context.services.chat_locks.hold(context.job.chat_id or 0):
-        await _cue_due(context, context.job.data)
+    priority = Priority.BACKLOG if context.job.data.catching_up else Priority.LIVE
+    with sending_as(priority):
+        async with context.services.chat_locks.hold(context.job.chat_id or 0):
+            await _cue_due(context, context.job.data)
 
 
 async def _cue_due(context: YogaContext, timer: CueTimer) -> None:
@@ -140,6 +151,12 @@ def start_sweeping(jobs: JobQueue[YogaContext]) -> None:
 
 
 async def sweep_deadlines(context: YogaContext) -> None:
+    # What the sweep sends is owed from before: it waits behind what is live.
+    with sending_as(Priority.BACKLOG):
+        await _sweep(context)
+
+
+async def _sweep(context: YogaContext) -> None:
     services = context.services
     try:
         found = await services.practice.overdue(grace=SWEEP_GRACE, limit=SWEEP_BATCH)

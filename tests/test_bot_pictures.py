@@ -4,14 +4,13 @@ that never stops a practice."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.database import changed_rows, create_sessionmaker
+from bot.database import create_sessionmaker
 from bot.models import UploadedPicture
 from bot.uploads import Picture
 from playground.emulator import BotApiEmulator
@@ -94,29 +93,34 @@ async def test_each_picture_is_uploaded_once_however_many_practices(
 async def test_a_file_id_telegram_forgot_is_uploaded_again(
     emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine, pictures: TinyPictures
 ) -> None:
-    ana, ben = emulator.user(9004), emulator.user(9014)
+    ana, ben, cem = emulator.user(9004), emulator.user(9014), emulator.user(9024)
     async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
         await begin_practice(emulator, ana)
-        await emulator.wait_for(lambda: cues_titled(ana, "1/3"))
-
-        async def forget() -> bool:
-            # The bot stores the file_id just after Telegram answered: wait for that row.
-            async with create_sessionmaker(db_engine).begin() as db:
-                stale = update(UploadedPicture).values(file_id="AgACAgIAAxkForgotten")
-                return changed_rows(await db.execute(stale)) == 1
-
-        for _ in range(500):
-            if await forget():
-                break
-            await asyncio.sleep(0.01)
-        else:
-            pytest.fail("the uploaded picture's file_id was never stored")
-        await begin_practice(emulator, ben)  # the same first pose, sent by the stale id
+        [first] = await emulator.wait_for(lambda: cues_titled(ana, "1/3"))
+        assert first.photo is not None
+        known = first.photo[-1]["file_id"]
+        # Telegram no longer knows the id the bot keeps for that picture.
+        emulator.fail_next(
+            "sendPhoto",
+            description="Bad Request: wrong file identifier/HTTP URL specified",
+            chat_id=ben.id,
+        )
+        await begin_practice(emulator, ben)  # the same first pose, sent by the known id
         [cue] = await emulator.wait_for(lambda: cues_titled(ben, "1/3"))
         assert cue.photo is not None
         sent = emulator.calls_of("sendPhoto")
-        assert sent[-2].params["photo"] == "AgACAgIAAxkForgotten"  # refused
+        assert sent[-2].params["photo"] == known  # refused
+        assert sent[-1].params["photo"] != known  # uploaded again
+        # The new id is kept: the next send uses it.
+        fresh = cue.photo[-1]["file_id"]
+        await begin_practice(emulator, cem)
+        await emulator.wait_for(lambda: cues_titled(cem, "1/3"))
+        assert emulator.calls_of("sendPhoto")[-1].params["photo"] == fresh
     assert uploads(emulator) == 2
+    # In the database too, for the next start.
+    async with create_sessionmaker(db_engine).begin() as db:
+        stored = set(await db.scalars(select(UploadedPicture.file_id)))
+    assert fresh in stored and known not in stored
 
 
 async def test_a_picture_refused_twice_sends_the_cue_as_text(
@@ -147,11 +151,11 @@ async def test_pictures_off_in_settings_sends_text_cues(
     assert cue.photo is None and emulator.calls_of("sendPhoto") == []
 
 
-async def test_an_auto_advanced_photo_cue_costs_two_calls(
+async def test_an_auto_advanced_photo_cue_costs_its_photo_and_one_retirement(
     emulator: BotApiEmulator, database_url: str, pictures: TinyPictures
 ) -> None:
-    """The photo, and retiring the previous cue's buttons: nothing more counts towards
-    Telegram's limits per cue (the file_id is looked up in the database)."""
+    """The photo, then (with headroom, as here) retiring the previous cue's buttons:
+    nothing more goes to Telegram per cue (the file_id is known)."""
     user = emulator.user(9007)
     async with bot_running(
         emulator, database_url, catalog=CATALOG, pictures=pictures, time_scale=0.01
@@ -162,11 +166,11 @@ async def test_an_auto_advanced_photo_cue_costs_two_calls(
     photos = [i for i, method in enumerate(calls) if method == "sendPhoto"]
     assert len(photos) == 3
     # From just after the first cue up to the third, the two auto-advances.
-    assert calls[photos[0] + 1 : photos[2] + 1] == [
-        "editMessageReplyMarkup",
+    assert calls[photos[0] + 1 : photos[2] + 2] == [
         "sendPhoto",
         "editMessageReplyMarkup",
         "sendPhoto",
+        "editMessageReplyMarkup",
     ]
 
 

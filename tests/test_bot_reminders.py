@@ -475,3 +475,29 @@ async def test_many_due_reminders_never_exceed_30_sends_in_any_second(
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
     assert busiest <= 30
     assert not [c for c in emulator.calls if c.error_code == 429]
+
+
+async def test_with_paid_broadcasts_reminders_go_past_30_a_second(
+    emulator: BotApiEmulator, database_url: str, clock: ManualClock
+) -> None:
+    users = [emulator.user(3100 + n) for n in range(80)]
+    for user in users:
+        user.open_chat()
+    await seed_reminders(database_url, clock, [u.id for u in users], Schedule(7, 30))
+    clock.now = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
+    async with bot_running(
+        emulator, database_url, clock=clock, catalog=TINY_CATALOG, allow_paid_broadcast=True
+    ) as app:
+        await tick(app)
+        await emulator.wait_for(lambda: all(reminders_of(u) for u in users), timeout=10)
+        # A practice's own messages are never paid for.
+        await users[0].send("/help")
+        await emulator.wait_for(has_message(users[0], "/start_practice"))
+    sends = [c for c in emulator.calls_of("sendMessage") if c.ok]
+    reminders = [c for c in sends if "Snooze" in str(c.params.get("reply_markup"))]
+    assert len(reminders) == 80
+    assert all(c.params.get("allow_paid_broadcast") in (True, "true") for c in reminders)
+    assert all("allow_paid_broadcast" not in c.params for c in sends if c not in reminders)
+    times = sorted(c.time for c in reminders)
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest > 30

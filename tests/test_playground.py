@@ -183,9 +183,15 @@ async def test_send_and_tap_drive_the_real_bot_and_changes_stream_live(
         next_data = button_data(edited, "Next")
         await post(http, "/api/tap", {"message_id": cue["id"], "data": next_data})
         await stream.next(bot_message_with("2/3 ·"))
-        # The old cue's buttons were retired (the bot does that before sending the next one).
-        latest_first = [e["message"] for e in reversed(stream.seen) if e["type"] == "message"]
-        assert next(m for m in latest_first if m["id"] == cue["id"])["keyboard"] == []
+        # Then the old cue's buttons are retired.
+        retired = await stream.next(
+            lambda e: (
+                e["type"] == "message"
+                and e["message"]["id"] == cue["id"]
+                and e["message"]["keyboard"] == []
+            )
+        )
+        assert retired["message"]["edited"]
 
         # A stale press (as from another device) gets the bot's short answer as a toast.
         await pg.user.tap_data(cue["id"], next_data)
