@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, CursorResult, Result, event, make_url, text
+from sqlalchemy import Connection, CursorResult, Result, event, inspect, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # The advisory lock key migrations hold on PostgreSQL, far from any chat id (chat locks use
@@ -96,6 +97,10 @@ def create_sessionmaker(
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    # Alembic (11 MB resident) is loaded only to migrate, never by a bot whose schema is
+    # already at HEAD_REVISION.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # env.py uses this connection instead of opening its own event loop (asyncio.run would
@@ -104,10 +109,19 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# The newest migration: a schema at it needs nothing, and start-up sees that with one query
+# instead of loading Alembic. tests/test_store_schema.py checks it is Alembic's head.
+HEAD_REVISION = "0008"
+
+
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema up to `revision` over a connection of the running engine."""
+    if revision == "head" and await schema_revision(engine) == HEAD_REVISION:
+        return
 
     def upgrade(connection: Connection) -> None:
+        from alembic import command
+
         if connection.dialect.name == "postgresql":
             # Workers starting together migrate one after the other: the second waits
             # here, then finds the schema at head and has nothing to do.
@@ -116,6 +130,18 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(upgrade)
+
+
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The migration the schema is at, or None for a database never migrated."""
+    async with engine.connect() as connection:
+        exists = await connection.run_sync(lambda sync: inspect(sync).has_table("alembic_version"))
+        if not exists:
+            return None
+        revision: str | None = await connection.scalar(
+            text("SELECT version_num FROM alembic_version")
+        )
+        return revision
 
 
 async def checkpoint(engine: AsyncEngine) -> None:

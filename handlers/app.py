@@ -13,6 +13,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
@@ -61,8 +62,10 @@ from handlers.reminder_tick import start_ticking
 from handlers.render import common
 from handlers.timers import TIMERS, JobQueueTimers, start_sweeping
 from handlers.update_order import SHARED_CONCURRENCY, ChatOrderedUpdates
-from handlers.webhook import WebhookServer
 from sequences import YogaClass, load_catalog, load_figures
+
+if TYPE_CHECKING:
+    from handlers.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -324,6 +327,9 @@ async def register_webhook(bot: Bot, webhook: Webhook, retries: int = 0) -> None
 
 
 async def _listen(application: YogaApp, webhook: Webhook) -> WebhookServer:
+    # aiohttp (10 MB resident) is loaded only by a bot that takes updates on a webhook.
+    from handlers.webhook import WebhookServer
+
     server = WebhookServer(
         application,
         path=webhook.path,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -82,3 +84,25 @@ def test_matplotlib_is_loaded_only_for_the_first_progress_chart() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()
     assert loaded == "False"
+
+
+@pytest.mark.backends("sqlite")
+async def test_a_bot_whose_schema_is_up_to_date_loads_neither_alembic_nor_aiohttp(
+    db_engine: AsyncEngine, database_url: str
+) -> None:
+    """Alembic (11 MB) is only for migrating, aiohttp (10 MB) only for webhook mode."""
+    import asyncio
+    import sys
+
+    probe = (
+        "import asyncio, sys, handlers.app, cli.main, bot.services\n"
+        "from bot.database import create_engine, migrate\n"
+        f"asyncio.run(migrate(create_engine({database_url!r})))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'aiohttp'}))"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", probe, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0
+    assert out.decode().strip() == "[]"

@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.database import alembic_config, create_engine, migrate
+from bot.database import HEAD_REVISION, alembic_config, create_engine, migrate, schema_revision
 from bot.models import Base
 
 
@@ -39,6 +39,24 @@ async def test_migrating_twice_is_harmless(db_engine: AsyncEngine) -> None:
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
         assert await connection.run_sync(_differences) == []
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_the_head_revision_start_up_checks_for_is_alembics_head() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+
+
+async def test_a_schema_behind_head_is_still_migrated(database_url: str) -> None:
+    # The shortcut for a schema at head must not skip a migration that is due.
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine, revision="0007")
+        assert await schema_revision(engine) == "0007"
+        await migrate(engine)
+        assert await schema_revision(engine) == HEAD_REVISION
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.backends("sqlite")
