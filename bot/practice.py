@@ -617,7 +617,12 @@ class PracticeService(PracticeCore):
         sweep, because another worker may be sending it right now."""
         outcomes: list[PracticeOutcome] = []
         async with self._store.read() as uow:
-            for practice in await uow.practices.all_open():
+            # Oldest deadline first: overdue timers catch up in this order.
+            practices = sorted(
+                await uow.practices.all_open(),
+                key=lambda p: (p.hold_ends_at is None, p.hold_ends_at),
+            )
+            for practice in practices:
                 yoga_class = self._catalog.get(practice.class_id)
                 if yoga_class is None or practice.status != PracticeStatus.ACTIVE:
                     continue

@@ -45,6 +45,11 @@ class CueTimer(NamedTuple):
 
 # A timer armed this long after its deadline is catching up.
 CATCHING_UP = timedelta(seconds=2)
+# Timers catching up fire this many a second, in the order they were armed (oldest deadline
+# first at start-up), not all at once: hundreds firing together would queue the first
+# updates after a start behind them for the database, and their sends wait for the rate
+# limit anyway.
+CATCH_UP_PER_SECOND = 30
 
 
 # A timer whose database does not answer tries again after these pauses (seconds), the
@@ -64,12 +69,19 @@ class JobQueueTimers:
         self._jobs = job_queue
         self._clock = clock
         self._handles: dict[int, Job[YogaContext]] = {}
+        self._next_catch_up: datetime | None = None
 
     def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
         # From the injected clock, so a test's or a scaled clock decides when "now" is.
-        late = self._clock() - at
-        delay = max(0.0, -late.total_seconds())
-        self.schedule(CueTimer(practice_id, step, catching_up=late > CATCHING_UP), chat_id, delay)
+        now = self._clock()
+        late = now - at
+        if late <= CATCHING_UP:
+            self.schedule(CueTimer(practice_id, step), chat_id, max(0.0, -late.total_seconds()))
+            return
+        turn = max(now, self._next_catch_up or now)
+        self._next_catch_up = turn + timedelta(seconds=1 / CATCH_UP_PER_SECOND)
+        timer = CueTimer(practice_id, step, catching_up=True)
+        self.schedule(timer, chat_id, (turn - now).total_seconds())
 
     def cancel(self, practice_id: int) -> None:
         job = self._handles.pop(practice_id, None)
