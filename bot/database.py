@@ -25,6 +25,9 @@ MIGRATION_LOCK = 0x796F_6761_6D69_6772  # "yogamigr"
 
 # Execution option that makes a transaction take SQLite's write lock when it begins.
 WRITE_LOCK = "sqlite_write_lock"
+# Execution option for a unit of one query, which needs no snapshot: SQLite runs it without
+# a BEGIN around it (each statement is atomic by itself), at half the cost of a read unit.
+NO_SNAPSHOT = "sqlite_no_snapshot"
 # How long a statement waits for another connection's lock before the database counts as
 # unavailable (then the practice's timer tries again later; see StoreUnavailable).
 BUSY_TIMEOUT_MS = 5000
@@ -52,7 +55,7 @@ def _sqlite_begin(connection: Connection) -> None:
     # WAL mode, a snapshot that another connection's commit has overtaken cannot be
     # upgraded to a writer, and SQLite fails that at once instead of waiting busy_timeout.
     options = connection.get_execution_options()
-    if options.get("isolation_level") == "AUTOCOMMIT":
+    if options.get("isolation_level") == "AUTOCOMMIT" or options.get(NO_SNAPSHOT):
         return
     if options.get(WRITE_LOCK):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -89,10 +92,15 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, *, write: bool = False
+    engine: AsyncEngine, *, write: bool = False, snapshot: bool = True
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions for reading, or (write=True) for units of work that change rows."""
-    bind = engine.execution_options(**{WRITE_LOCK: True}) if write else engine
+    """Sessions for reading, or (write=True) for units of work that change rows, or
+    (snapshot=False) for a single query."""
+    bind = engine
+    if write:
+        bind = engine.execution_options(**{WRITE_LOCK: True})
+    elif not snapshot:
+        bind = engine.execution_options(**{NO_SNAPSHOT: True})
     return async_sessionmaker(bind, expire_on_commit=False)
 
 

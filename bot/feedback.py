@@ -154,7 +154,7 @@ class FeedbackService:
         """End a wait the user has moved on from (another command, a practice starting) or
         left longer than WAIT_FOR. The prompt to mark expired comes back once: a repeat,
         or a wait that ended otherwise, gives None."""
-        async with self._store.read() as uow:
+        async with self._store.peek() as uow:  # on every update: one query
             wait = await uow.feedback.wait_of(user_id)
         if wait is None or not (moved_on or self._expired(wait.since)):
             return None

@@ -372,7 +372,7 @@ class PracticeService(PracticeCore):
                 and practice.cue_attempts > len(CUE_RETRY_DELAYS)
             )
 
-        async with self._store.read() as uow:
+        async with self._store.peek() as uow:  # on every update: one query
             stalled = [p for p in await uow.practices.open_of(user_id) if still_stalled(p)]
         if not stalled:
             return None

@@ -51,7 +51,7 @@ class UploadService:
         known = self._known.get(picture.key)
         if known is not None:
             return known
-        async with self._store.read() as uow:
+        async with self._store.peek() as uow:
             stored = await uow.uploads.file_id(picture.key)
         if stored is not None:
             self._known[picture.key] = stored

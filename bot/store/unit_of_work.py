@@ -48,12 +48,23 @@ class Store:
         self._engine = engine
         self._readers = create_sessionmaker(engine)
         self._writers = create_sessionmaker(engine, write=True)
+        self._peekers = create_sessionmaker(engine, snapshot=False)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
         """A unit that only reads; whatever it did is rolled back at the end."""
         try:
             async with self._readers() as db:
+                yield UnitOfWork(db)
+        except _TROUBLE as exc:
+            raise StoreUnavailable(_reason(exc)) from exc
+
+    @contextlib.asynccontextmanager
+    async def peek(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of one query, such as the look taken on every update: no snapshot is
+        needed, so on SQLite none is taken (half the cost of `read`)."""
+        try:
+            async with self._peekers() as db:
                 yield UnitOfWork(db)
         except _TROUBLE as exc:
             raise StoreUnavailable(_reason(exc)) from exc
