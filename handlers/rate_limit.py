@@ -9,8 +9,10 @@ up to 1,000 a second that are paid broadcasts. A call counts when it carries a c
   once after a quiet spell and 30 more within the same second; here a call is granted
   only when the last second holds fewer than 30 grants.
 - **Who goes first.** A reply to what someone just did, or a cue falling due now (LIVE),
-  goes before a cue or closing message owed since a restart, or a reminder (BACKLOG);
-  within a priority, first come first served, so at the limit every class waits alike.
+  goes before a cue or closing message owed since a restart, or a reminder (BACKLOG):
+  a backlog call lets every live call that arrives up to BACKLOG_YIELDS after it go
+  first, but no more, so live work is first and nothing waits for ever. Otherwise first
+  come first served, so at the limit every class waits alike.
 - **Retiring old buttons only with headroom.** Taking the buttons off a cue the class has
   left (RETIRE) is sent at once only while nobody waits and a third of the second is
   free. Otherwise it is kept and sent when the bot is quieter, or dropped after
@@ -34,6 +36,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import math
 import warnings
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -74,6 +77,12 @@ class Priority(IntEnum):
     RETIRE = 2
 
 
+# Seconds of later arrivals a waiting call lets go first: its place in the queue is its
+# arrival plus this.
+BACKLOG_YIELDS = 10.0
+_YIELDS = {Priority.LIVE: 0.0, Priority.BACKLOG: BACKLOG_YIELDS, Priority.RETIRE: RETIRE_PATIENCE}
+
+
 _priority: ContextVar[Priority] = ContextVar("send_priority", default=Priority.LIVE)
 
 
@@ -109,9 +118,9 @@ class SendSlots:
         self._scheduler = scheduler
         self._in_flight = 0
         self._finished: deque[float] = deque()
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        # (place, arrival number, future): the smallest place is served first.
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
-        self._retries = itertools.count(-1, -1)  # a retried call is ahead of its priority
         self._woken = False
         self._paused_until = 0.0
 
@@ -149,8 +158,9 @@ class SendSlots:
             self._in_flight += 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        order = next(self._retries) if retry else next(self._arrivals)
-        heapq.heappush(self._waiting, (priority, order, future))
+        # A retried call was refused by a 429, not queued: it goes first once the wait ends.
+        place = -math.inf if retry else self._clock.time() + _YIELDS[priority]
+        heapq.heappush(self._waiting, (place, next(self._arrivals), future))
         self._wake_when_free()
         try:
             await future

@@ -15,6 +15,7 @@ from telegram.error import RetryAfter
 
 from handlers.context import SERVICES
 from handlers.rate_limit import (
+    BACKLOG_YIELDS,
     HEADROOM,
     MESSAGES_PER_SECOND,
     RETIRE_PATIENCE,
@@ -161,6 +162,28 @@ async def test_live_sends_go_before_backlog_and_each_priority_first_come_first_s
     assert after[5:] == [f"owed{n}" for n in range(25)]
     await clock.advance(1.01)
     assert telegram.names()[-15:] == [f"owed{n}" for n in range(25, 40)]
+
+
+async def test_at_the_limit_backlog_still_goes_once_live_work_has_overtaken_it_long_enough(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    """Live calls arriving without end (a full limiter) never starve a backlog call: it
+    lets those that arrive up to BACKLOG_YIELDS after it go first, no more."""
+    for n in range(MESSAGES_PER_SECOND):
+        call(limiter, telegram, f"full{n}")
+    await clock.advance(0)
+    call(limiter, telegram, "owed", priority=Priority.BACKLOG)
+    second = 0
+    while "owed" not in telegram.names() and second < 3 * BACKLOG_YIELDS:
+        for n in range(MESSAGES_PER_SECOND):
+            call(limiter, telegram, f"live{second}-{n}", chat=100 + n)
+        await clock.advance(1.01)
+        second += 1
+    assert "owed" in telegram.names()
+    assert BACKLOG_YIELDS <= second <= BACKLOG_YIELDS + 2
+    # Everything live that arrived within BACKLOG_YIELDS of it went before it.
+    before = telegram.names()[: telegram.names().index("owed")]
+    assert sum(1 for name in before if name.startswith("live")) >= 9 * MESSAGES_PER_SECOND
 
 
 async def test_a_per_call_priority_wins_over_the_surrounding_one(
