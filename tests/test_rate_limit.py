@@ -112,6 +112,15 @@ def call(
     return asyncio.ensure_future(request)
 
 
+async def fill_the_second(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    """Take every slot of the current second."""
+    for n in range(MESSAGES_PER_SECOND):
+        call(limiter, telegram, f"full{n}")
+    await clock.advance(0)
+
+
 def busiest_second(times: list[float]) -> int:
     times = sorted(times)
     return max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
@@ -148,9 +157,7 @@ async def test_a_call_that_does_not_count_is_never_held(
 async def test_live_sends_go_before_backlog_and_each_priority_first_come_first_served(
     clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
 ) -> None:
-    for n in range(MESSAGES_PER_SECOND):
-        call(limiter, telegram, f"full{n}")
-    await clock.advance(0)
+    await fill_the_second(clock, telegram, limiter)
     with sending_as(Priority.BACKLOG):
         for n in range(40):
             call(limiter, telegram, f"owed{n}", chat=100 + n)
@@ -169,9 +176,7 @@ async def test_at_the_limit_backlog_still_goes_once_live_work_has_overtaken_it_l
 ) -> None:
     """Live calls arriving without end (a full limiter) never starve a backlog call: it
     lets those that arrive up to BACKLOG_YIELDS after it go first, no more."""
-    for n in range(MESSAGES_PER_SECOND):
-        call(limiter, telegram, f"full{n}")
-    await clock.advance(0)
+    await fill_the_second(clock, telegram, limiter)
     call(limiter, telegram, "owed", priority=Priority.BACKLOG)
     second = 0
     while "owed" not in telegram.names() and second < 3 * BACKLOG_YIELDS:
@@ -189,9 +194,7 @@ async def test_at_the_limit_backlog_still_goes_once_live_work_has_overtaken_it_l
 async def test_a_per_call_priority_wins_over_the_surrounding_one(
     clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
 ) -> None:
-    for n in range(MESSAGES_PER_SECOND):
-        call(limiter, telegram, f"full{n}")
-    await clock.advance(0)
+    await fill_the_second(clock, telegram, limiter)
     call(limiter, telegram, "owed", priority=Priority.BACKLOG)
     with sending_as(Priority.BACKLOG):
         call(limiter, telegram, "reply", priority=Priority.LIVE)
@@ -295,9 +298,7 @@ async def test_paid_broadcasts_go_past_thirty_without_taking_the_free_slots(
 async def test_a_waiter_that_gives_up_leaves_its_slot_to_the_next(
     clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
 ) -> None:
-    for n in range(MESSAGES_PER_SECOND):
-        call(limiter, telegram, f"full{n}")
-    await clock.advance(0)
+    await fill_the_second(clock, telegram, limiter)
     gone = call(limiter, telegram, "gone")
     waiting = call(limiter, telegram, "waiting")
     await clock.advance(0)
