@@ -2,7 +2,7 @@
 22 bot that answers every update with one sendMessage, and keeps nothing.
 
     python bench/bare_bot.py            # no rate limiter
-    BARE_RATE_LIMITER=1 python bench/bare_bot.py   # PTB's AIORateLimiter, as yogabot has
+    BARE_RATE_LIMITER=1 python bench/bare_bot.py   # with PTB's AIORateLimiter (30 a second)
 
 It reads BOT_TOKEN and TELEGRAM_API_URL like yogabot, and polls the same way.
 """
