@@ -187,6 +187,27 @@ async def test_stale_and_foreign_buttons_get_a_short_answer_and_change_nothing(
         assert len(ben.bot_messages) == 1
 
 
+async def test_old_buttons_left_on_are_answered_and_retired_when_tapped(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    """A cue's buttons may stay on (the bot was busy, or Telegram refused the edit); a tap
+    on one is answered as stale and takes them off, and the class is not moved."""
+    user = emulator.user(1010)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await begin_practice(emulator, user)
+        [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        emulator.fail_next("editMessageReplyMarkup", error_code=502, description="Bad Gateway")
+        await user.tap(first.message_id, text="Next")
+        await emulator.wait_for(lambda: cues_titled(user, "2/3"))
+        await emulator.wait_for(lambda: emulator.calls_of("editMessageReplyMarkup"))
+        assert "Next" in button_texts(first)  # the retirement was refused
+        answered = len(emulator.callback_answers)
+        await user.tap(first.message_id, text="Next")
+        await emulator.wait_for(lambda: not button_texts(first))
+        assert emulator.callback_answers[answered]["text"] == render.STALE_BUTTON
+        assert cues_titled(user, "3/3") == []
+
+
 async def test_pause_stops_the_clock_and_resume_restarts_it(
     emulator: BotApiEmulator, database_url: str
 ) -> None:

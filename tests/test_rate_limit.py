@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, RetryAfter
 
 from handlers.context import SERVICES
 from handlers.rate_limit import (
@@ -237,6 +237,24 @@ async def test_without_headroom_a_retirement_is_kept_sent_later_or_dropped(
     await clock.advance(RETIRE_PATIENCE + 1)
     assert await limiter.drain() == 0
     assert "retire-late" not in telegram.names() and limiter.kept == 0
+
+
+async def test_a_kept_retirement_that_fails_leaves_the_others_going(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    await fill_the_second(clock, telegram, limiter)
+
+    async def refused() -> bool:
+        raise BadRequest("Message to edit not found")
+
+    await limiter.process_request(
+        refused, (), {}, "m", {"chat_id": 3, "message_id": 1}, Priority.RETIRE
+    )
+    call(limiter, telegram, "retire-other", chat=3, message=2, priority=Priority.RETIRE)
+    await clock.advance(1.01)
+    assert limiter.kept == 2
+    assert await limiter.drain() == 1  # the refused one is logged and let go
+    assert telegram.names()[-1] == "retire-other" and limiter.kept == 0
 
 
 async def test_an_edit_of_the_same_message_supersedes_its_kept_retirement(
