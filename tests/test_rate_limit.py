@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from telegram.error import BadRequest, RetryAfter
+from telegram.error import BadRequest, RetryAfter, TimedOut
 
 from handlers.context import SERVICES
 from handlers.rate_limit import (
@@ -300,6 +300,27 @@ async def test_a_429_past_the_retries_reaches_the_caller(
     refused = call(limiter, telegram, "once")
     await clock.advance(0)
     assert refused.done() and isinstance(refused.exception(), RetryAfter)
+
+
+async def test_a_5xx_or_timeout_reaches_the_caller_untried_and_frees_its_slot(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    """Only a 429 is tried again here: whether a timed-out cue went out is the caller's
+    call (cues at least once, reminders at most once)."""
+    tries = 0
+
+    async def failing() -> bool:
+        nonlocal tries
+        tries += 1
+        raise TimedOut()
+
+    with pytest.raises(TimedOut):
+        await limiter.process_request(failing, (), {}, "m", {"chat_id": 1}, None)
+    assert tries == 1
+    await clock.advance(1.01)
+    calls = [call(limiter, telegram, f"m{n}") for n in range(MESSAGES_PER_SECOND)]
+    await clock.advance(0)
+    assert all(task.done() for task in calls)
 
 
 async def test_paid_broadcasts_go_past_thirty_without_taking_the_free_slots(

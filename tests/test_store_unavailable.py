@@ -21,5 +21,8 @@ async def test_an_unreachable_postgresql_server_is_store_unavailable() -> None:
         with pytest.raises(StoreUnavailable):
             async with store.read() as uow:
                 await uow.users.get(1)
+        with pytest.raises(StoreUnavailable):
+            async with store.peek() as uow:
+                await uow.users.get(1)
     finally:
         await engine.dispose()
