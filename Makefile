@@ -45,12 +45,12 @@ browser:
 	$(call debian_package,browser,command -v chromium >/dev/null 2>&1,chromium,the browser test will be skipped)
 
 # Every store, service and story test also runs on PostgreSQL: a throwaway cluster the
-# tests start themselves (tests/postgres.py) from Debian's server package, installed here
+# tests start themselves (tests/harness/postgres.py) from Debian's server package, installed here
 # when missing; without it the PostgreSQL half of the suite fails in CI and skips elsewhere.
 postgres:
 	$(call debian_package,postgres,ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1,postgresql,the PostgreSQL tests will be skipped)
 
-# The two-worker test (tests/test_workers.py) runs nginx with docs/nginx/webhook.conf in
+# The two-worker test (tests/processes/test_workers.py) runs nginx with docs/nginx/webhook.conf in
 # front of the workers; installed here when missing (without it, under CI=true, it fails).
 nginx:
 	$(call debian_package,nginx,command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ],nginx,the two-worker test uses its own balancer instead)
@@ -60,14 +60,14 @@ nginx:
 # ceiling) and writes one bench/results.json; a full run, under 15 minutes on 2 cores, also
 # rewrites the reminders section of bench/REPORT.md. QUICK=1: smaller sizes, under 2
 # minutes, REPORT.md untouched. Not part of `make test`, which runs them once on a tiny
-# load (tests/test_bench.py).
+# load (tests/processes/test_bench.py).
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(QUICK),--quick)
 
-# The crash test (tests/test_crash.py) for 20 classes in a row, each with its own seed;
+# The crash test (tests/processes/test_crash.py) for 20 classes in a row, each with its own seed;
 # not part of `make test`, which runs it for one class. CRASH_SEED=<n> replays a run.
 soak: $(STAMP)
-	SOAK_CLASSES=20 $(PY) -m pytest -q tests/test_crash.py
+	SOAK_CLASSES=20 $(PY) -m pytest -q tests/processes/test_crash.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import PROJECT_DIR, TOKEN, busiest_second, commit, percentile
 from playground.emulator import BotApiEmulator
-from tests.bot_harness import SCREEN_CLEAR, button_texts
+from tests.harness.bot import SCREEN_CLEAR, button_texts
 
 ANSWER_TIMEOUT = 60.0
 WARM_UP_USER = 499_999

@@ -1,0 +1,236 @@
+"""The playground in a real browser: Playwright driving Debian's Chromium.
+
+Playwright's own browser download cannot be used here, so the test runs /usr/bin/chromium
+and installs Debian's `chromium` package first when it is missing and that is possible
+(`make test` does the same through `make browser`). Otherwise it is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from playground import Playground
+from playground.runner import USER_ID
+from tests.harness.factories import tiny_png
+from tests.harness.playground import CHECK_IN_QUESTION, SCREEN_QUESTION
+
+pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, and nothing a browser would fetch by itself: the test must work offline.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+APT_TIMEOUT = 600
+
+
+def _install_chromium() -> str | None:
+    """None once /usr/bin/chromium exists, else the reason it cannot."""
+    if CHROMIUM.exists():
+        return None
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return (
+            f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get); "
+            "install Debian's chromium package, e.g. with `make browser` as root"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    steps = [
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+    ]
+    for command in steps:
+        try:
+            subprocess.run(
+                command, env=env, check=True, capture_output=True, text=True, timeout=APT_TIMEOUT
+            )
+        except subprocess.CalledProcessError as exc:
+            tail = (exc.stderr or exc.stdout or "").strip().splitlines()[-1:]
+            return f"`{' '.join(command)}` failed: {' '.join(tail) or exc.returncode}"
+        except (subprocess.TimeoutExpired, OSError) as exc:
+            return f"`{' '.join(command)}` failed: {exc}"
+    return None if CHROMIUM.exists() else f"apt-get installed chromium but {CHROMIUM} is missing"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    reason = _install_chromium()
+    if reason is not None:
+        # CI must run the browser test; only a developer's machine may go without it.
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {reason}")
+        print(f"\nbrowser test skipped: {reason}")
+        pytest.skip(reason)
+    return str(CHROMIUM)
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        # launch() gives every browser a fresh temporary profile (user-data-dir).
+        launched = await playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def open_page(browser: Browser, pg: Playground, problems: list[str]) -> Page:
+    page = await browser.new_page(viewport=PHONE)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    await page.goto(pg.url)
+    await expect(page.locator("#status")).to_contain_text("online")
+    return page
+
+
+async def send(page: Page, text: str) -> None:
+    await page.locator("#text").fill(text)
+    await page.locator("#text").press("Enter")
+
+
+def bot_row(page: Page, text: str | re.Pattern[str]) -> Any:
+    return page.locator(".row.bot", has_text=text)
+
+
+async def test_a_class_followed_in_the_browser(
+    browser: Browser, pg: Playground, tmp_path: Path
+) -> None:
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    await expect(page.locator("#empty-commands")).to_contain_text("/start_practice")
+
+    await send(page, "/start_practice")
+    await expect(page.locator(".row.user").last).to_contain_text("/start_practice")
+    screen = bot_row(page, re.compile(SCREEN_QUESTION, re.IGNORECASE))
+    check_in = bot_row(page, re.compile(CHECK_IN_QUESTION, re.IGNORECASE))
+    cue = bot_row(page, "1/3 · Pose 1")
+    # A new user is screened first; the signs are listed and None of these goes on.
+    await expect(screen).to_be_visible()
+    await expect(screen).to_contain_text("bladder or bowels")
+    await screen.get_by_role("button", name="None of these").click()
+    await expect(check_in.or_(cue).first).to_be_visible()
+    if await check_in.count():
+        await check_in.get_by_role("button", name="Skip", exact=True).click()
+
+    await expect(cue).to_have_count(1)
+    await expect(cue.locator(".kbutton")).to_have_text(
+        ["Easier option", "Next", "It hurts", "+15 s", "Pause"]
+    )
+    # The bot's HTML arrives as formatting, not as tags.
+    await expect(cue.locator(".text b").first).to_have_text("1/3 · Pose 1")
+    cue_id = await cue.get_attribute("data-id")
+    same_message = page.locator(f'.row[data-id="{cue_id}"]')
+
+    await cue.get_by_role("button", name="Easier option").click()
+    await expect(same_message).to_contain_text("Easier:")
+    await expect(same_message).to_contain_text("Easier pose 1: keep the knees down.")
+    await expect(same_message.locator(".kbutton")).to_have_text(
+        ["Usual version", "Next", "It hurts", "+15 s", "Pause"]
+    )
+    await expect(same_message.locator(".meta")).to_contain_text("edited")
+
+    await same_message.get_by_role("button", name="Next").click()
+    await expect(bot_row(page, "2/3 · Pose 2, right side")).to_be_visible()
+    # The old cue's keyboard disappears live, without a reload.
+    await expect(same_message.locator(".kbutton")).to_have_count(0)
+
+    screenshot = tmp_path / "playground.png"
+    await page.screenshot(path=screenshot)
+    assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert problems == []
+
+
+async def test_page_shows_media_commands_and_only_telegram_formatting(
+    browser: Browser, pg: Playground, tmp_path: Path
+) -> None:
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    bot = pg.application.bot
+    await bot.send_message(
+        USER_ID,
+        '<b>bold</b> &lt;script&gt;alert(1)&lt;/script&gt; <a href="javascript:alert(1)">x</a>',
+        parse_mode="HTML",
+    )
+    await bot.send_message(USER_ID, "<i>as typed</i> then try /help")
+    await bot.send_photo(USER_ID, tiny_png(), caption="Your week")
+    await bot.send_document(USER_ID, b"day,minutes\n1,30\n", filename="progress.csv")
+
+    formatted = bot_row(page, "bold")
+    await expect(formatted.locator("b")).to_have_text("bold")
+    await expect(formatted).to_contain_text("<script>alert(1)</script>")
+    await expect(page.locator("#chat script, #chat a[href^='javascript']")).to_have_count(0)
+    literal = bot_row(page, "as typed")
+    await expect(literal).to_contain_text("<i>as typed</i>")
+    await expect(literal.locator("i")).to_have_count(0)
+
+    photo = bot_row(page, "Your week").locator("img.photo")
+    await expect(photo).to_be_visible()
+    assert await photo.evaluate("img => img.complete && img.naturalWidth") == 24
+    async with page.expect_download() as download_info:
+        await bot_row(page, "progress.csv").locator("a.doc").click()
+    download = await download_info.value
+    assert download.suggested_filename == "progress.csv"
+    saved = tmp_path / "progress.csv"
+    await download.save_as(saved)
+    assert saved.read_bytes() == b"day,minutes\n1,30\n"
+
+    # Commands in the bot's text and in the menu are tappable and send the command.
+    await literal.get_by_role("button", name="/help").click()
+    await expect(bot_row(page, "Here is what I can do")).to_be_visible()
+    await page.locator("#menu-button").click()
+    await expect(page.locator("#menu")).to_be_visible()
+    await page.locator("#menu").get_by_text("/start", exact=True).click()
+    await expect(page.locator("#menu")).to_be_hidden()
+    await expect(bot_row(page, "Hello Friend")).to_be_visible()
+    assert problems == []
+
+
+def test_missing_chromium_gives_a_reason_instead_of_failing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(f"{__name__}.CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    reason = _install_chromium()
+    assert reason is not None
+    assert "needs root and apt-get" in reason
+
+
+async def test_sharing_the_browsers_location_sets_the_time_zone(
+    browser: Browser, pg: Playground
+) -> None:
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    await page.context.grant_permissions(["geolocation"])
+    await page.context.set_geolocation({"latitude": 52.52, "longitude": 13.405})
+    await send(page, "/timezone")
+    share = page.locator("#reply-keyboard button", has_text="location")
+    await expect(share).to_be_visible()
+    await share.click()
+    await expect(page.locator(".row.user").last).to_contain_text("Location shared")
+    await expect(bot_row(page, "Time zone set: Europe/Berlin")).to_be_visible()
+    assert problems == []

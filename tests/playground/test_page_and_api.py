@@ -1,0 +1,400 @@
+"""The playground's HTTP API and `yogabot run` without a token, without a browser."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.settings import load_settings
+from playground import Playground
+from playground.runner import USER_ID, new_token, playground_settings
+from tests.harness.factories import tiny_png
+from tests.harness.playground import (
+    CHECK_IN_QUESTION,
+    SCREEN_QUESTION,
+    EventStream,
+    bot_message_with,
+    button_data,
+    running_playground,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+# What Telegram's tokens look like, and so the playground's: a bot id, then 35 characters.
+TOKEN_SHAPE = re.compile(r"[1-9]\d{9}:[A-Za-z0-9_-]{35}")
+
+
+@pytest.fixture
+async def http(pg: Playground) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=pg.url) as session:
+        yield session
+
+
+async def post(http: aiohttp.ClientSession, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+    async with http.post(path, json=body) as response:
+        assert response.content_type == "application/json"
+        return response.status, await response.json()
+
+
+async def first_cue(http: aiohttp.ClientSession, stream: EventStream) -> dict[str, Any]:
+    """Cue 1, after answering the red-flag screen (None of these) and skipping the back
+    check-in, if the bot asks them first."""
+    event = await stream.next(
+        lambda e: (
+            bot_message_with("1/3 ·")(e)
+            or bot_message_with(CHECK_IN_QUESTION)(e)
+            or bot_message_with(SCREEN_QUESTION)(e)
+        )
+    )
+    if SCREEN_QUESTION in event["message"]["html"]:
+        screen = event["message"]
+        data = button_data(screen, "None of these")
+        await post(http, "/api/tap", {"message_id": screen["id"], "data": data})
+        event = await stream.next(
+            lambda e: bot_message_with("1/3 ·")(e) or bot_message_with(CHECK_IN_QUESTION)(e)
+        )
+    if CHECK_IN_QUESTION in event["message"]["html"]:
+        check_in = event["message"]
+        data = button_data(check_in, "Skip")
+        await post(http, "/api/tap", {"message_id": check_in["id"], "data": data})
+        event = await stream.next(bot_message_with("1/3 ·"))
+    return event["message"]
+
+
+def test_playground_settings_keep_real_token_and_database_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    real = load_settings(bot_token="42:REAL-token")
+    token = new_token()
+    local = playground_settings(real, "http://127.0.0.1:9", token)
+    assert local.bot_token is not None
+    assert local.bot_token.get_secret_value() == token
+    assert local.telegram_api_url == "http://127.0.0.1:9"
+    assert local.database_url == "sqlite+aiosqlite:///playground.db"
+    chosen = load_settings(database_url="sqlite+aiosqlite:///mine.db")
+    mine = playground_settings(chosen, "http://x", token).database_url
+    assert mine == "sqlite+aiosqlite:///mine.db"
+
+
+def test_new_tokens_are_fresh_and_shaped_like_telegrams() -> None:
+    tokens = {new_token() for _ in range(50)}
+    assert len(tokens) == 50
+    for token in tokens:
+        assert TOKEN_SHAPE.fullmatch(token), token
+        # The bot's own token check accepts it, as it would a token from @BotFather.
+        checked = load_settings(bot_token=token).bot_token
+        assert checked is not None
+        assert checked.get_secret_value() == token
+
+
+async def test_each_run_has_its_own_token_which_no_log_line_shows(tmp_path: Path) -> None:
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    tokens: list[str] = []
+    try:
+        for run in ("first", "second"):
+            async with running_playground(f"sqlite+aiosqlite:///{tmp_path / run}.db") as pg:
+                assert pg.settings.bot_token is not None
+                token = pg.settings.bot_token.get_secret_value()
+                assert pg.emulator.token == token
+                me = await pg.application.bot.get_me()
+                assert me.id == int(token.partition(":")[0])
+                logging.getLogger("tests").warning(
+                    "asked %s/bot%s/getMe", pg.emulator.api_url, token
+                )
+                tokens.append(token)
+    finally:
+        root.removeHandler(handler)
+    assert tokens[0] != tokens[1]
+    logged = lines.getvalue()
+    assert logged.count("/bot<token>/getMe") == 2
+    assert not any(token in logged for token in tokens)
+    # The redaction ends with the run; nothing is left on the handler.
+    assert handler.filters == []
+
+
+async def test_page_and_static_files_are_served(http: aiohttp.ClientSession) -> None:
+    async with http.get("/") as response:
+        assert response.status == 200
+        assert response.content_type == "text/html"
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        page = await response.text()
+    for asset in ("/static/chat.js", "/static/chat.css"):
+        assert asset in page
+        async with http.get(asset) as response:
+            assert response.status == 200
+    # No CDN, no build step: nothing the page loads comes from elsewhere.
+    assert "http" not in page.replace("http-equiv", "")
+
+
+async def test_send_and_tap_drive_the_real_bot_and_changes_stream_live(
+    pg: Playground, http: aiohttp.ClientSession
+) -> None:
+    async with http.get("/api/events") as response:
+        assert response.content_type == "text/event-stream"
+        stream = EventStream(response)
+        state = await stream.next(lambda e: e["type"] == "state")
+        assert {c["command"] for c in state["commands"]} >= {"start", "start_practice", "help"}
+        assert state["user"]["id"] == USER_ID
+
+        assert await post(http, "/api/send", {"text": "/start_practice"}) == (
+            200,
+            {"ok": True, "message_id": 1},
+        )
+        own = await stream.next(lambda e: e["type"] == "message")
+        assert (own["message"]["from_bot"], own["message"]["html"]) == (False, "/start_practice")
+
+        cue = await first_cue(http, stream)
+        assert "<b>1/3 · Pose 1</b>" in cue["html"]
+        labels = [b["text"] for row in cue["keyboard"] for b in row]
+        assert labels == ["Easier option", "Next", "It hurts", "+15 s", "Pause"]
+
+        easier = button_data(cue, "Easier option")
+        status, body = await post(http, "/api/tap", {"message_id": cue["id"], "data": easier})
+        assert (status, body["ok"]) == (200, True)
+        edited = (await stream.next(bot_message_with("Easier:")))["message"]
+        assert edited["id"] == cue["id"]
+        assert edited["edited"] and edited["version"] >= 1
+        assert [b["text"] for row in edited["keyboard"] for b in row] == [
+            "Usual version",
+            "Next",
+            "It hurts",
+            "+15 s",
+            "Pause",
+        ]
+
+        next_data = button_data(edited, "Next")
+        await post(http, "/api/tap", {"message_id": cue["id"], "data": next_data})
+        await stream.next(bot_message_with("2/3 ·"))
+        # Then the old cue's buttons are retired.
+        retired = await stream.next(
+            lambda e: (
+                e["type"] == "message"
+                and e["message"]["id"] == cue["id"]
+                and e["message"]["keyboard"] == []
+            )
+        )
+        assert retired["message"]["edited"]
+
+        # A stale press (as from another device) gets the bot's short answer as a toast.
+        await pg.user.tap_data(cue["id"], next_data)
+        toast = await stream.next(lambda e: e["type"] == "toast")
+        assert toast["text"] == "This pose is already over."
+
+        state_now = await (await http.get("/api/state")).json()
+        assert [m["id"] for m in state_now["messages"]][:2] == [1, 2]
+
+
+async def test_photos_and_documents_are_served_and_text_is_escaped(
+    pg: Playground, http: aiohttp.ClientSession
+) -> None:
+    bot = pg.application.bot
+    async with http.get("/api/events") as response:
+        stream = EventStream(response)
+        await stream.next(lambda e: e["type"] == "state")
+        await bot.send_message(USER_ID, "<b>not bold</b> & co")
+        plain = await stream.next(lambda e: e["type"] == "message")
+        assert plain["message"]["html"] == "&lt;b&gt;not bold&lt;/b&gt; &amp; co"
+
+        png = tiny_png()
+        await bot.send_photo(USER_ID, png, caption="Your week")
+        photo = (await stream.next(lambda e: "photo" in e.get("message", {})))["message"]
+        assert photo["caption_html"] == "Your week"
+        async with http.get(photo["photo"]["url"]) as image:
+            assert (image.status, image.content_type) == (200, "image/png")
+            assert await image.read() == png
+
+        await bot.send_document(USER_ID, b"day,minutes\n1,30\n", filename="progress.csv")
+        doc = (await stream.next(lambda e: "document" in e.get("message", {})))["message"]
+        assert doc["document"]["name"] == "progress.csv"
+        async with http.get(doc["document"]["url"]) as download:
+            assert download.status == 200
+            assert download.headers["Content-Disposition"].startswith("attachment;")
+            assert 'filename="progress.csv"' in download.headers["Content-Disposition"]
+            assert await download.read() == b"day,minutes\n1,30\n"
+
+
+async def test_api_errors_are_json_never_a_crash(http: aiohttp.ClientSession) -> None:
+    assert await post(http, "/api/send", {"text": "  "}) == (
+        400,
+        {"ok": False, "error": "text is empty"},
+    )
+    status, body = await post(http, "/api/send", {"text": "x" * 5000})
+    assert (status, body["ok"]) == (400, False)
+    async with http.post("/api/send", data="text=hi") as response:
+        assert (response.status, (await response.json())["ok"]) == (415, False)
+    async with http.post(
+        "/api/send", data=b"{nope", headers={"Content-Type": "application/json"}
+    ) as response:
+        assert response.status == 400
+    status, body = await post(http, "/api/tap", {"message_id": "1", "data": "x"})
+    assert status == 400
+    status, body = await post(http, "/api/tap", {"message_id": 99, "data": "x"})
+    assert (status, body["error"]) == (404, "no bot message 99 in this chat")
+    for path in ("/api/files/nope", "/api/nothing-here"):
+        async with http.get(path) as response:
+            assert response.status == 404
+            assert (await response.json())["ok"] is False
+    async with http.get("/api/send") as response:
+        assert response.status == 405
+        assert (await response.json())["ok"] is False
+
+
+async def test_a_button_no_longer_on_the_message_cannot_be_pressed(
+    pg: Playground, http: aiohttp.ClientSession
+) -> None:
+    await post(http, "/api/send", {"text": "/start_practice"})
+    async with http.get("/api/events") as response:
+        stream = EventStream(response)
+        cue = await first_cue(http, stream)
+    easier = button_data(cue, "Easier option")
+    assert (await post(http, "/api/tap", {"message_id": cue["id"], "data": easier}))[0] == 200
+    await pg.emulator.wait_for(lambda: "Easier:" in (pg.user.message(cue["id"]).plain or ""))
+    status, body = await post(http, "/api/tap", {"message_id": cue["id"], "data": easier})
+    assert (status, body["error"]) == (409, "that button is no longer on the message")
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def cli_env(port: int) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    return {**keep, "PLAYGROUND_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+
+
+def read_until(process: subprocess.Popen[bytes], needle: str, timeout: float) -> str:
+    # Raw reads of the pipe: a buffered readline would hide lines from select().
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle.encode() not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0 or process.poll() is not None:
+            raise AssertionError(f"no {needle!r} in output: {seen.decode()!r}")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            seen += os.read(fd, 65536)
+    return seen.decode()
+
+
+def test_run_without_token_starts_the_playground_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "run"],
+        cwd=tmp_path,
+        env=cli_env(port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        banner = read_until(process, "Ctrl-C stops everything", timeout=30)
+        assert f"open http://127.0.0.1:{port}" in banner
+        assert "Nothing leaves this machine" in banner
+        assert "TIME_SCALE=0.05" in banner
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=5) as reply:
+            assert b'"start_practice"' in reply.read()
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        rest, raw_err = process.communicate(timeout=15)
+        assert time.monotonic() - started < 10
+        out, err = banner + rest.decode(), raw_err.decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "starting the local playground" in err
+    assert "Traceback" not in err
+    assert "stopping the playground" in out
+    assert TOKEN_SHAPE.search(out + err) is None
+    assert (tmp_path / "playground.db").exists()
+
+
+def test_busy_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "playground"],
+            cwd=tmp_path,
+            env=cli_env(port),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"yogabot: port {port} is already in use; set PLAYGROUND_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_requests_for_another_host_name_are_refused(
+    http: aiohttp.ClientSession, pg: Playground
+) -> None:
+    # A page that re-points its own domain at 127.0.0.1 must not read or drive the chat.
+    foreign = {"Host": "attacker.example"}
+    async with http.get("/api/state", headers=foreign) as response:
+        assert response.status == 403
+    async with http.post("/api/send", json={"text": "/help"}, headers=foreign) as response:
+        assert response.status == 403
+    assert pg.user.messages == []
+    # A malformed Host header is refused too, rather than failing inside the server.
+    for malformed in ("::1", "127.0.0.1:80:90", "user@localhost:80"):
+        async with http.get("/api/state", headers={"Host": malformed}) as response:
+            assert response.status == 403, malformed
+    async with http.get("/api/state", headers={"Host": "localhost"}) as response:
+        assert response.status == 200
+    # Nor may it talk to the emulator as the bot would.
+    token = pg.emulator.token
+    async with (
+        aiohttp.ClientSession(base_url=pg.emulator.api_url) as api,
+        api.post(f"/bot{token}/getUpdates", json={}, headers=foreign) as response,
+    ):
+        assert response.status == 403
+        body = await response.json()
+        assert (body["ok"], body["error_code"]) == (False, 403)
+
+
+async def test_a_location_button_shares_a_place_and_sets_the_zone(
+    pg: Playground, http: aiohttp.ClientSession
+) -> None:
+    await post(http, "/api/send", {"text": "/timezone"})
+    await pg.emulator.wait_for(lambda: pg.user.reply_keyboard)
+    state = await (await http.get("/api/state")).json()
+    [[button]] = state["reply_keyboard"]
+    assert button["location"] is True
+    assert (await post(http, "/api/location", {"latitude": 95, "longitude": 0}))[0] == 400
+    assert (await post(http, "/api/location", {"latitude": "52"}))[0] == 400
+    status, body = await post(http, "/api/location", {"latitude": 52.52, "longitude": 13.405})
+    assert (status, body["ok"]) == (200, True)
+    await pg.emulator.wait_for(
+        lambda: any("Europe/Berlin" in (m.plain or "") for m in pg.user.bot_messages)
+    )
+    state = await (await http.get("/api/state")).json()
+    shared = next(m for m in state["messages"] if m["id"] == body["message_id"])
+    assert shared["html"].startswith("📍 Location shared (52.520, 13.405)")

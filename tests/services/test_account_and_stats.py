@@ -1,0 +1,167 @@
+"""A user's own record (history, forget, an unreachable chat) and the admin numbers, as
+services and `yogabot stats`."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.account import AccountService
+from bot.clock import ManualClock
+from bot.feedback import FeedbackService
+from bot.models import PracticeStatus
+from bot.practice import PracticeService
+from bot.reminders import ReminderService, Schedule
+from bot.stats import StatsService
+from bot.store import Counts, Store
+from cli import main
+from handlers.render.account import history_csv, stats_table
+from sequences import YogaClass
+from tests.harness.fakes import FakeTimers
+from tests.harness.records import add_reminder, add_session, add_user, rows_about, session_ids_of
+
+
+@pytest.fixture
+def account(
+    store: Store,
+    practice: PracticeService,
+    clock: ManualClock,
+    tiny_class: YogaClass,
+    timers: FakeTimers,
+) -> AccountService:
+    reminders = ReminderService(store, clock)
+    catalog = {tiny_class.id: tiny_class}
+    return AccountService(
+        store, catalog, "UTC", practice=practice, reminders=reminders, timers=timers
+    )
+
+
+async def note(db_engine: AsyncEngine, clock: ManualClock, user_id: int, text: str) -> None:
+    await FeedbackService(Store(db_engine), {}, clock).submit(user_id, user_id, "Ana", text)
+
+
+async def test_history_csv_holds_practices_and_notes_in_the_users_zone(
+    account: AccountService, db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    assert await account.history(5) is None
+    await add_user(db_engine, 5, timezone="Europe/Berlin")
+    await add_session(
+        db_engine,
+        5,
+        datetime(2026, 1, 5, 22, 30, tzinfo=UTC),
+        minutes=3,
+        back_before=6,
+        back_after=2,
+        easier_steps=("pose-2",),
+    )
+    await add_session(
+        db_engine, 5, datetime(2026, 1, 7, 7, 0, tzinfo=UTC), status=PracticeStatus.STOPPED
+    )
+    await note(db_engine, clock, 5, 'Line one,\n"two" 🌿')
+
+    history = await account.history(5)
+    assert history is not None
+    data = history_csv(history)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r["kind"] for r in rows] == ["practice", "practice", "feedback"]
+    first = rows[0]
+    assert first["at"] == "2026-01-05T23:30+01:00"
+    assert (first["class"], first["status"], first["minutes"]) == ("Tiny Class", "finished", "3.0")
+    assert (first["poses_done"], first["easier_used"]) == ("3", "1")
+    assert (first["back_before"], first["back_after"]) == ("6", "2")
+    assert rows[1]["status"] == "stopped"
+    assert rows[2]["text"] == 'Line one,\n"two" 🌿'
+
+
+async def test_forget_deletes_every_row_about_the_user_and_nobody_elses(
+    account: AccountService, db_engine: AsyncEngine, clock: ManualClock, timers: FakeTimers
+) -> None:
+    for user_id in (5, 6):
+        await add_session(db_engine, user_id, clock.now, easier_steps=("pose-1",))
+        await add_session(db_engine, user_id, clock.now, status=PracticeStatus.ACTIVE)
+        await add_reminder(db_engine, user_id)
+        await note(db_engine, clock, user_id, "a note")
+    ids = await session_ids_of(db_engine, 5)
+    before = await rows_about(db_engine, 5, ids)
+    assert all(before.values()), before  # the test sees rows in every table first
+
+    assert await account.forget(5)
+
+    # The open practice's timer goes with it.
+    assert timers.cancelled == [max(ids)]
+    assert await rows_about(db_engine, 5, ids) == dict.fromkeys(before, 0)
+    assert await rows_about(db_engine, 6) == before
+    assert not await account.forget(5)
+
+
+async def test_counts_and_their_text(db_engine: AsyncEngine, store: Store) -> None:
+    now = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    await add_session(db_engine, 1, now)
+    await add_session(db_engine, 1, now, status=PracticeStatus.STOPPED)
+    await add_session(db_engine, 2, now)
+    await add_session(db_engine, 3, now, status=PracticeStatus.ACTIVE)
+    await add_user(db_engine, 4)
+    await add_reminder(db_engine, 1)
+    await add_reminder(db_engine, 2, enabled=False)
+
+    counts = await StatsService(store).collect()
+
+    assert counts == Counts(
+        users=4, users_with_reminders=1, practices_started=4, practices_finished=2, feedback=0
+    )
+    assert stats_table(counts).splitlines() == [
+        "users                 4",
+        "users with reminders  1",
+        "sessions started      4",
+        "sessions finished     2",
+        "completion rate       50%",
+        "feedback              0",
+    ]
+    assert "completion rate       -" in stats_table(Counts(0, 0, 0, 0, 0))
+
+
+async def test_cli_stats_prints_the_same_numbers(
+    db_engine: AsyncEngine,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    database_url: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    await add_session(db_engine, 1, datetime(2026, 1, 5, 7, 0, tzinfo=UTC))
+    assert await asyncio.to_thread(main, ["stats"]) == 0
+    out = capsys.readouterr().out
+    assert "users                 1" in out
+    assert "completion rate       100%" in out
+
+
+async def test_an_unreachable_chat_ends_its_practice_and_its_reminders(
+    account: AccountService,
+    practice: PracticeService,
+    store: Store,
+    clock: ManualClock,
+    timers: FakeTimers,
+) -> None:
+    reminders = ReminderService(store, clock)
+    for user_id in (5, 6):
+        await reminders.set_schedule(user_id, user_id, "Ana", Schedule(7, 30))
+    started = await practice.start(5, 5, "Ana")
+    await practice.start(6, 6, "Ben")
+
+    await account.unreachable(5)
+
+    assert (await reminders.status(5)).schedule is None
+    assert (await reminders.status(6)).schedule is not None
+    async with store.read() as uow:
+        stopped = await uow.practices.get(started.practice_id)
+        assert stopped is not None and stopped.status == PracticeStatus.STOPPED
+        assert len(await uow.practices.open_of(6)) == 1
+    assert started.practice_id in timers.cancelled

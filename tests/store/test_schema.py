@@ -1,0 +1,67 @@
+"""The schema exists only through migrations, and they build exactly the models."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.database import HEAD_REVISION, alembic_config, create_engine, migrate, schema_revision
+from bot.models import Base
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata)
+
+
+async def test_migrations_produce_exactly_the_models_schema(db_engine: AsyncEngine) -> None:
+    async with db_engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []
+
+
+async def test_an_empty_database_differs_from_the_models(empty_database_url: str) -> None:
+    # Guards the test above: the comparison must be able to see a missing schema.
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) != []
+    finally:
+        await engine.dispose()
+
+
+async def test_migrating_twice_is_harmless(db_engine: AsyncEngine) -> None:
+    await migrate(db_engine)
+    async with db_engine.connect() as connection:
+        version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        assert await connection.run_sync(_differences) == []
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_the_head_revision_start_up_checks_for_is_alembics_head() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+
+
+async def test_a_schema_behind_head_is_still_migrated(empty_database_url: str) -> None:
+    # The shortcut for a schema at head must not skip a migration that is due.
+    engine = create_engine(empty_database_url)
+    try:
+        await migrate(engine, revision="0007")
+        assert await schema_revision(engine) == "0007"
+        await migrate(engine)
+        assert await schema_revision(engine) == HEAD_REVISION
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.backends("sqlite")
+async def test_sqlite_pragmas_are_on(db_engine: AsyncEngine) -> None:
+    async with db_engine.connect() as connection:
+        assert await connection.scalar(text("PRAGMA foreign_keys")) == 1
+        assert await connection.scalar(text("PRAGMA journal_mode")) == "wal"
+        assert await connection.scalar(text("PRAGMA busy_timeout")) == 5000

@@ -1,0 +1,108 @@
+"""The Application's wiring: every handler can fire in production, in a known order."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+)
+
+from bot.settings import load_settings
+from handlers import feedback
+from handlers.app import (
+    ALLOWED_UPDATES,
+    AWAITED_TEXT_GROUP,
+    FEEDBACK_EXPIRY_GROUP,
+    UNUSABLE_GROUP,
+    WELCOME_BACK_GROUP,
+    build_application,
+    handler_list,
+)
+from handlers.buttons import SCHEMES
+from tests.harness.bot import TOKEN
+from tests.harness.factories import make_class
+
+UPDATE_TYPE = {
+    CommandHandler: "message",
+    MessageHandler: "message",
+    CallbackQueryHandler: "callback_query",
+    ChatMemberHandler: "my_chat_member",
+}
+
+
+def test_telegram_is_asked_for_every_update_type_a_handler_answers() -> None:
+    tiny = make_class()
+    application = build_application(load_settings(bot_token=TOKEN), catalog={tiny.id: tiny})
+    handlers = [
+        h
+        for group in application.handlers.values()
+        for h in group
+        if not isinstance(h, TypeHandler)  # the guard that drops updates with no sender
+    ]
+    # A handler of a type not listed here would pass no test and never fire in production.
+    assert {type(h) for h in handlers} <= set(UPDATE_TYPE)
+    assert {UPDATE_TYPE[type(h)] for h in handlers} == set(ALLOWED_UPDATES)
+
+
+def test_text_awaited_by_feedback_is_looked_at_before_the_ordinary_handlers() -> None:
+    tiny = make_class()
+    application = build_application(load_settings(bot_token=TOKEN), catalog={tiny.id: tiny})
+    groups = sorted(application.handlers)
+    assert groups == [
+        UNUSABLE_GROUP,
+        WELCOME_BACK_GROUP,
+        FEEDBACK_EXPIRY_GROUP,
+        AWAITED_TEXT_GROUP,
+        0,
+    ]
+    # A prompt the user has moved on from is withdrawn before its text could be taken.
+    [expiry] = application.handlers[FEEDBACK_EXPIRY_GROUP]
+    assert getattr(expiry, "callback", None) is feedback.withdraw_prompt
+    [awaited] = application.handlers[AWAITED_TEXT_GROUP]
+    assert getattr(awaited, "callback", None) is feedback.awaited_note
+
+
+def test_every_scheme_routes_to_a_handler_and_anything_else_to_the_catch_all() -> None:
+    handlers = [h for h in handler_list() if type(h).__name__ == "CallbackQueryHandler"]
+    patterns = [getattr(h, "pattern", None) for h in handlers]
+    assert patterns[:-1] == [scheme.pattern for scheme in SCHEMES]
+    assert patterns[-1] is None  # the last one answers any button at all
+
+
+def test_matplotlib_is_loaded_only_for_the_first_progress_chart() -> None:
+    """matplotlib is some 40-50 MB of memory; a bot serving only practices never needs it."""
+    import subprocess
+    import sys
+
+    probe = "import sys, handlers.app, cli.main, bot.services;print('matplotlib' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+    assert loaded == "False"
+
+
+@pytest.mark.backends("sqlite")
+async def test_a_bot_whose_schema_is_up_to_date_loads_neither_alembic_nor_aiohttp(
+    db_engine: AsyncEngine, database_url: str
+) -> None:
+    """Alembic (11 MB) is only for migrating, aiohttp (10 MB) only for webhook mode."""
+    import asyncio
+    import sys
+
+    probe = (
+        "import asyncio, sys, handlers.app, cli.main, bot.services\n"
+        "from bot.database import create_engine, migrate\n"
+        f"asyncio.run(migrate(create_engine({database_url!r})))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'aiohttp'}))"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", probe, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0
+    assert out.decode().strip() == "[]"
