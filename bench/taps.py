@@ -10,8 +10,9 @@ AIORateLimiter. Each simulated user taps and waits for the bot's answer, then ta
 * bare: the user sends a message; the answer is the bot's one sendMessage.
 
 Reported per bot and number of users: taps handled per second (first tap to last answer),
-p50/p95/p99 latency of a tap, the bot's CPU per tap (/proc utime+stime), Bot API calls per
-tap and those of them that count towards Telegram's 30 a second (calls with a chat_id),
+p50/p95/p99 latency of a tap, the bot's CPU per tap (its process CPU clock, to the
+nanosecond; "not measured" where a run spent too little to read), Bot API calls per tap
+and those of them that count towards Telegram's 30 a second (calls with a chat_id),
 the busiest second of those counted calls as the emulator saw them arrive (the most in any
 sliding one-second window, from start-up to the last answer; Telegram's limit is 30), and
 the bot's resident memory when idle after start-up. yogabot's figures are also given as
@@ -47,7 +48,6 @@ ANSWER_TIMEOUT = 60.0
 WARM_UP_USER = 499_999
 SENDS = ("sendmessage", "sendphoto")
 CHECKIN_QUESTION = "How does your back feel right now?"
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Recorder(BotApiEmulator):
@@ -92,16 +92,23 @@ class TapRun:
     p50_ms: float
     p95_ms: float
     p99_ms: float
-    cpu_ms_per_tap: float
+    cpu_ms_per_tap: float | None  # None: too little CPU to measure
     calls_per_tap: float
     counted_calls_per_tap: float
     rss_idle_mb: float
     busiest_second_counted: int
 
 
+def cpu_clock(pid: int) -> int:
+    """The clock id of `pid`'s CPU time, as clock_getcpuclockid(3) makes it: every thread's,
+    the ended ones too, to the nanosecond. /proc/<pid>/stat counts 10 ms ticks, so a few
+    fast taps read as no CPU at all."""
+    cpuclock_sched = 2
+    return (~pid << 3) | cpuclock_sched
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return time.clock_gettime(cpu_clock(pid))
 
 
 def rss_mb(pid: int) -> float:
@@ -231,7 +238,7 @@ async def tap_run(bot: str, users: int, taps: int) -> TapRun:
         p50_ms=round(statistics.median(latencies) * 1000, 1),
         p95_ms=round(pct(0.95), 1),
         p99_ms=round(pct(0.99), 1),
-        cpu_ms_per_tap=round(cpu / total * 1000, 2),
+        cpu_ms_per_tap=round(cpu / total * 1000, 3) if cpu > 0 else None,
         calls_per_tap=round(len(window) / total, 2),
         counted_calls_per_tap=round(sum(1 for c in window if c[2]) / total, 2),
         rss_idle_mb=round(rss, 1),
@@ -251,14 +258,26 @@ def table(runs: list[TapRun]) -> str:
     for r in runs:
         lines.append(
             f"| {r.bot} | {r.users} | {r.taps_per_second} | {r.p50_ms} | {r.p95_ms} "
-            f"| {r.p99_ms} | {r.cpu_ms_per_tap} | {r.calls_per_tap} "
+            f"| {r.p99_ms} | {measured(r.cpu_ms_per_tap)} | {r.calls_per_tap} "
             f"| {r.counted_calls_per_tap} | {r.busiest_second_counted} | {r.rss_idle_mb} |"
         )
     return "\n".join(lines)
 
 
+def measured(figure: float | None) -> str:
+    return "not measured" if figure is None else str(figure)
+
+
+def ratio(figure: float | None, base: float | None, digits: int) -> float | None:
+    """`figure` over `base`, or None where either was too small to measure."""
+    if not figure or not base:
+        return None
+    return round(figure / base, digits)
+
+
 def ratios(runs: list[TapRun]) -> list[dict[str, Any]]:
-    """yogabot's figures over the bare bots' at each number of users."""
+    """yogabot's figures over the bare bots' at each number of users; None for a figure
+    that one of the runs could not measure."""
     found = []
     for r in runs:
         if r.bot != "yogabot":
@@ -268,10 +287,10 @@ def ratios(runs: list[TapRun]) -> list[dict[str, Any]]:
                 {
                     "users": r.users,
                     "against": base.bot,
-                    "taps_per_second": round(r.taps_per_second / base.taps_per_second, 3),
-                    "p50": round(r.p50_ms / base.p50_ms, 2),
-                    "cpu_per_tap": round(r.cpu_ms_per_tap / base.cpu_ms_per_tap, 2),
-                    "rss_idle": round(r.rss_idle_mb / base.rss_idle_mb, 2),
+                    "taps_per_second": ratio(r.taps_per_second, base.taps_per_second, 3),
+                    "p50": ratio(r.p50_ms, base.p50_ms, 2),
+                    "cpu_per_tap": ratio(r.cpu_ms_per_tap, base.cpu_ms_per_tap, 2),
+                    "rss_idle": ratio(r.rss_idle_mb, base.rss_idle_mb, 2),
                 }
             )
     return found
@@ -288,8 +307,9 @@ async def measure(plan: tuple[tuple[int, int], ...] = FULL) -> dict[str, Any]:
     for users, taps in plan:
         for bot in BOTS:
             run = await tap_run(bot, users, taps)
+            cpu = measured(run.cpu_ms_per_tap)
             print(f"{bot:<28} {users:>4} users: {run.taps_per_second:>7} taps/s, "
-                  f"p50 {run.p50_ms} ms, {run.cpu_ms_per_tap} ms CPU/tap", flush=True)  # fmt: skip
+                  f"p50 {run.p50_ms} ms, {cpu} ms CPU/tap", flush=True)  # fmt: skip
             runs.append(run)
     return {"runs": [asdict(r) for r in runs], "ratios": ratios(runs)}
 

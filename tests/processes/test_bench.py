@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,8 @@ from bench import reminders, run, taps, timers
 from bot.practice_core import DUE_TOLERANCE
 
 TINY = run.Plan(
-    taps=((2, 3),),
+    # Ten taps each: enough CPU for the bare bot too to measure above nothing.
+    taps=((2, 10),),
     timers=timers.Plan((3,), warmup_s=1.0, steady_s=3.0),
     startup=(300, 6),
     reminders=reminders.Sizes(
@@ -67,8 +70,9 @@ def test_the_tap_benchmark_runs_each_bot(document: dict[str, Any]) -> None:
     runs = {r["bot"]: r for r in document["taps"]["runs"]}
     assert set(runs) == set(taps.BOTS)
     for bot, figures in runs.items():
-        assert figures["users"] == 2 and figures["taps"] == 6
+        assert figures["users"] == 2 and figures["taps"] == 20
         assert figures["taps_per_second"] > 0 and figures["p50_ms"] > 0
+        assert figures["cpu_ms_per_tap"] > 0
         assert figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
         assert figures["rss_idle_mb"] > 0
         assert figures["busiest_second_counted"] >= 1
@@ -80,6 +84,27 @@ def test_the_tap_benchmark_runs_each_bot(document: dict[str, Any]) -> None:
             assert figures["counted_calls_per_tap"] == 1.0
         assert figures["calls_per_tap"] >= figures["counted_calls_per_tap"]
     assert {r["against"] for r in document["taps"]["ratios"]} == set(taps.BOTS) - {"yogabot"}
+    for compared in document["taps"]["ratios"]:
+        assert compared["cpu_per_tap"] > 0
+
+
+def test_a_figure_too_small_to_measure_has_no_ratio_rather_than_a_crash() -> None:
+    measured = taps.TapRun("yogabot", 2, 6, 0.1, 60.0, 30.0, 35.0, 36.0, 1.5, 2.0, 1.5, 50.0, 6)
+    unmeasured = taps.TapRun("bare PTB", 2, 6, 0.1, 90.0, 5.0, 6.0, 6.0, None, 1.0, 1.0, 40.0, 6)
+    (compared,) = taps.ratios([measured, unmeasured])
+    assert compared["cpu_per_tap"] is None
+    assert compared["p50"] == 6.0 and compared["taps_per_second"] == pytest.approx(0.667)
+    assert "not measured" in taps.table([unmeasured])
+
+
+def test_cpu_time_is_read_finer_than_the_kernel_tick() -> None:
+    # The bare bot spends about a millisecond a tap: read in 10 ms ticks, that is nothing.
+    before = taps.cpu_seconds(os.getpid())
+    spin_until = time.process_time() + 0.001
+    while time.process_time() < spin_until:
+        pass
+    spent = taps.cpu_seconds(os.getpid()) - before
+    assert 0.001 <= spent < 0.005
 
 
 def test_the_timer_benchmark_measures_cues_against_their_stored_deadlines(
