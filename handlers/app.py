@@ -189,6 +189,12 @@ def build_application(
         .context_types(ContextTypes(context=YogaContext))
         .job_queue(JobQueue[YogaContext]())
         .rate_limiter(limiter)
+        # Two connections for getUpdates: on stop, PTB cancels the long poll without waiting
+        # for it and at once calls getUpdates once more to confirm what it fetched. With one
+        # connection that last call waits for the cancelled poll to hand its connection
+        # back, and on a loaded machine the one-second pool wait ran out first: an ERROR at
+        # every such stop, and the updates handled again after the restart.
+        .get_updates_connection_pool_size(2)
         .post_init(lifecycle.post_init)
         .post_shutdown(lifecycle.post_shutdown)
         .concurrent_updates(updates)
