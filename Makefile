@@ -2,7 +2,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: postgres nginx run playground test browser lint format check-sequences bench soak clean
+.PHONY: postgres nginx run playground test stress-test browser lint format check-sequences bench soak clean
+
+# pytest-xdist workers. Most tests wait on sockets and subprocesses rather than compute, so
+# four keep two cores busy; each worker has its own PostgreSQL server and free ports.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,7 +26,14 @@ test: $(STAMP) browser postgres nginx
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/yogabot sequences check
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
+
+# The flake hunt (tests/stress.py): the whole suite RUNS times (default 10), in a shuffled
+# order each run, every other run with every core kept busy beside it. A line per run with
+# its seed; the logs stay in the folder it names. STRESS_ARGS go to pytest.
+RUNS ?= 10
+stress-test: $(STAMP) browser postgres nginx
+	$(PY) -m tests.stress --runs $(RUNS) --workers $(TEST_WORKERS) -- $(STRESS_ARGS)
 
 # $(call debian_package,TARGET,PRESENT-TEST,PACKAGE,WITHOUT-IT): install Debian's PACKAGE
 # unless PRESENT-TEST (a shell test) holds; where it cannot be installed (not root, no

@@ -17,6 +17,7 @@ the practice service for the services, the running playground for the playground
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.clock import ManualClock
 from bot.database import create_engine, migrate
+from bot.logs import NOISY_LOGGERS
 from bot.settings import Settings
 from bot.store import Store
 from sequences import YogaClass
@@ -45,6 +47,16 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# The tests that run whole bot processes take 20-30 s each, a hundred times the others:
+# they go first, so pytest-xdist hands them to different workers at the start (its first
+# round deals one test to each worker in turn) instead of leaving one of them for last.
+LONG_RUNNING = "tests/processes/"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: LONG_RUNNING not in item.nodeid)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("backends")
@@ -58,6 +70,21 @@ def settings_from_tests_only(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setitem(Settings.model_config, "env_file", None)
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """The command line's configure_logging changes the process's root logger (handlers,
+    level) and the noisy loggers' levels; a test that runs it must not change what the
+    tests after it log, so every test ends with them as they were."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    noisy = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, noisy_level in noisy.items():
+        logging.getLogger(name).setLevel(noisy_level)
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 loopback port, started once per test run and removed at its end.
 
 initdb refuses to run as root, so as root the cluster runs as Debian's ``postgres`` user
-(through runuser). Each test gets its own database, copied from a template that was
-migrated once, so a test costs a CREATE DATABASE rather than every migration.
+(through runuser). Each pytest-xdist worker starts its own. Each test gets its own database,
+copied from a template that was migrated once (tests/conftest.py), so a test costs a
+CREATE DATABASE rather than every migration.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ PREFIX = "yogabot-pg-"
 # The test run that owns a cluster: a run killed before its teardown leaves the server
 # behind, and the next run stops it.
 OWNER_FILE = "owner.pid"
+PORT_TRIES = 3
 
 
 def _alive(pid: int) -> bool:
@@ -130,14 +132,21 @@ def start_server() -> PostgresServer | str:
     remove_orphans(bin_dir)
     folder = Path(tempfile.mkdtemp(prefix=PREFIX))
     (folder / OWNER_FILE).write_text(str(os.getpid()))
-    server = PostgresServer(bin_dir, folder)
-    try:
-        server.start()
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        shutil.rmtree(folder, ignore_errors=True)
-        return f"the throwaway PostgreSQL cluster did not start: {exc} {detail.decode()[-400:]}"
-    return server
+    problem = ""
+    # A free port can be taken between the look and the server's own bind (pytest-xdist
+    # workers start their servers at the same moment): a failed start tries another port.
+    for _ in range(PORT_TRIES):
+        server = PostgresServer(bin_dir, folder)
+        try:
+            server.start()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+            detail = getattr(exc, "stderr", b"") or b""
+            problem = f"{exc} {detail.decode()[-400:]}"
+            shutil.rmtree(folder / "data", ignore_errors=True)
+            continue
+        return server
+    shutil.rmtree(folder, ignore_errors=True)
+    return f"the throwaway PostgreSQL cluster did not start: {problem}"
 
 
 def remove(server: PostgresServer) -> None:

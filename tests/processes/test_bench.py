@@ -17,6 +17,9 @@ import pytest
 from bench import reminders, run, taps, timers
 from bot.practice_core import DUE_TOLERANCE
 
+# The module's tests share one run of the suite: one pytest-xdist worker takes them all.
+pytestmark = pytest.mark.xdist_group("bench")
+
 TINY = run.Plan(
     # Ten taps each: enough CPU for the bare bot too to measure above nothing.
     taps=((2, 10),),
