@@ -29,9 +29,12 @@ def main() -> None:
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
     )
-    if os.environ.get("BARE_RATE_LIMITER") == "1":
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    application = builder.build()
+    # With a rate limiter the bot is another type (ExtBot[int]), so it is built apart.
+    application = (
+        builder.rate_limiter(AIORateLimiter(max_retries=3)).build()
+        if os.environ.get("BARE_RATE_LIMITER") == "1"
+        else builder.build()
+    )
     application.add_handler(TypeHandler(Update, answer))
     application.run_polling(
         poll_interval=0, timeout=10, allowed_updates=["message", "callback_query"]

@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -38,7 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import Row, bindparam, func, insert, select, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -191,15 +192,17 @@ async def measure_select(engine: AsyncEngine, sizes: Sizes) -> dict[str, Any]:
         bypassed = sql.replace("FROM reminders JOIN", "FROM reminders NOT INDEXED JOIN")
         assert bypassed != sql
 
-        async def raw(statement: str, params: dict[str, Any] = params, binds: list[Any] = binds):
+        async def raw(
+            statement: str, params: dict[str, Any] = params, binds: list[Any] = binds
+        ) -> Sequence[Row[Any]]:
             async with engine.connect() as conn:
                 return (await conn.execute(text(statement).bindparams(*binds), params)).all()
 
-        indexed, rows = await timed(lambda sql=sql: raw(sql), repeats)
-        unindexed, slow_rows = await timed(lambda sql=bypassed: raw(sql), repeats)
+        indexed, rows = await timed(functools.partial(raw, sql), repeats)
+        unindexed, slow_rows = await timed(functools.partial(raw, bypassed), repeats)
         assert len(rows) == len(slow_rows) == limit
-        store_time, _ = await timed(lambda limit=limit: due(limit), repeats)
-        python_time, naive = await timed(lambda limit=limit: naive_due(engine, limit), 3)
+        store_time, _ = await timed(functools.partial(due, limit), repeats)
+        python_time, naive = await timed(functools.partial(naive_due, engine, limit), 3)
         assert len(naive) == limit
         results[label] = {
             "limit": limit,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from sqlalchemy import select
+from telegram.ext import Job
 
 from bot.clock import Clock, utc_now
 from bot.database import create_engine, create_sessionmaker
@@ -15,7 +16,7 @@ from bot.models import Practice, StepEvent
 from bot.settings import load_settings
 from bot.uploads import PictureSource
 from handlers.app import build_application, running
-from handlers.context import YogaApp
+from handlers.context import YogaApp, YogaContext
 from handlers.render import checkin as render_checkin
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
@@ -24,6 +25,18 @@ from sequences import YogaClass
 T = TypeVar("T")
 
 TOKEN = "123456:TEST-token-for-the-emulator"
+
+if TYPE_CHECKING:
+
+    class Worded(EmuMessage):
+        """A message found by its words: for the type checker, its `plain` is text, never
+        None. At run time it is just an EmuMessage."""
+
+        @property
+        def plain(self) -> str: ...
+
+else:
+    Worded = EmuMessage
 
 
 @contextlib.asynccontextmanager
@@ -84,15 +97,31 @@ async def _all(database_url: str, model: type[T]) -> list[T]:
         await engine.dispose()
 
 
-def cues_titled(user: SimulatedUser, prefix: str) -> list[EmuMessage]:
-    return [m for m in user.bot_messages if (m.plain or "").startswith(prefix)]
+def cues_titled(user: SimulatedUser, prefix: str) -> list[Worded]:
+    # Each starts with a (non-empty) prefix, so each has words.
+    return cast(
+        "list[Worded]", [m for m in user.bot_messages if (m.plain or "").startswith(prefix)]
+    )
 
 
-def has_message(user: SimulatedUser, needle: str) -> Callable[[], EmuMessage | None]:
-    def find() -> EmuMessage | None:
-        return next((m for m in user.bot_messages if needle in (m.plain or "")), None)
+def has_message(user: SimulatedUser, needle: str) -> Callable[[], Worded | None]:
+    def find() -> Worded | None:
+        found = next((m for m in user.bot_messages if needle in (m.plain or "")), None)
+        # It contains a (non-empty) needle, so it has words.
+        return cast("Worded | None", found)
 
     return find
+
+
+def cue_timers(app: YogaApp) -> list[Job[YogaContext]]:
+    """The cue timers now scheduled: one job a practice, named "cue:<practice id>"."""
+    assert app.job_queue is not None
+    return [j for j in app.job_queue.jobs() if (j.name or "").startswith("cue:")]
+
+
+def cue_jobs(app: YogaApp) -> list[str]:
+    """The names of the cue timers now scheduled."""
+    return [j.name for j in cue_timers(app) if j.name is not None]
 
 
 def button_texts(message: EmuMessage) -> list[str]:
@@ -159,7 +188,7 @@ async def stop_practice(emulator: BotApiEmulator, user: SimulatedUser, cue: EmuM
     for label, then in (("Pause", "Stop"), ("Stop", "End practice"), ("End practice", None)):
         await user.tap(cue.message_id, text=label)
         if then is not None:
-            await emulator.wait_for(lambda then=then: then in button_texts(cue))  # type: ignore[misc]
+            await emulator.wait_for(has_button_on(cue, then))
 
 
 async def next_through_the_class(
@@ -168,7 +197,7 @@ async def next_through_the_class(
     """Tap Next on every cue of the user's `practice`-th practice (1 for their first)."""
     for number in range(1, total + 1):
 
-        def cue(number: int = number) -> list[EmuMessage]:
+        def cue(number: int = number) -> list[Worded]:
             return cues_titled(user, f"{number}/{total} · ")[practice - 1 :]
 
         shown = (await emulator.wait_for(cue))[-1]

@@ -35,13 +35,17 @@ class EventStream:
         self.response = response
         self.seen: list[dict[str, Any]] = []
 
-    async def next(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0):  # noqa: ASYNC109
+    async def next(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> dict[str, Any]:
         async with asyncio.timeout(timeout):
             async for raw in self.response.content:
                 line = raw.decode().rstrip("\n")
                 if not line.startswith("data: "):
                     continue
-                event = json.loads(line.removeprefix("data: "))
+                event: dict[str, Any] = json.loads(line.removeprefix("data: "))
                 self.seen.append(event)
                 if predicate(event):
                     return event
@@ -57,4 +61,5 @@ def bot_message_with(text: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def button_data(message: dict[str, Any], label: str) -> str:
-    return next(b["data"] for row in message["keyboard"] for b in row if b["text"] == label)
+    data: str = next(b["data"] for row in message["keyboard"] for b in row if b["text"] == label)
+    return data

@@ -24,7 +24,14 @@ from tests.harness.playground import CHECK_IN_QUESTION, SCREEN_QUESTION
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, and nothing a browser would fetch by itself: the test must work offline.
@@ -38,7 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 APT_TIMEOUT = 600
 
 

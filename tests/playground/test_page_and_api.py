@@ -72,7 +72,8 @@ async def first_cue(http: aiohttp.ClientSession, stream: EventStream) -> dict[st
         data = button_data(check_in, "Skip")
         await post(http, "/api/tap", {"message_id": check_in["id"], "data": data})
         event = await stream.next(bot_message_with("1/3 ·"))
-    return event["message"]
+    message: dict[str, Any] = event["message"]
+    return message
 
 
 def test_playground_settings_keep_real_token_and_database_apart(

@@ -9,6 +9,7 @@ reminder due meanwhile is sent exactly once, whichever worker's tick claims it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,7 +38,7 @@ FINISH_TIMEOUT = 90.0
 
 
 @pytest.fixture
-async def workers_emulator() -> BotApiEmulator:
+async def workers_emulator() -> AsyncIterator[BotApiEmulator]:
     async with BotApiEmulator(token=TOKEN) as emulator:
         yield emulator
 

@@ -61,7 +61,7 @@ def png(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
 
 
-def every_figure(*, seen_from_the_side: bool = False) -> Any:
+def every_figure(*, seen_from_the_side: bool = False) -> pytest.MarkDecorator:
     """Every figure; with `seen_from_the_side`, those with a mat line to rest on (a figure
     seen from above lies on the floor as a whole, so contact and depth say nothing)."""
     chosen = {

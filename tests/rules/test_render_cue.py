@@ -8,6 +8,7 @@ from dataclasses import replace
 from html import unescape
 
 import pytest
+from telegram import InlineKeyboardMarkup
 
 from bot.cues import Cue
 from bot.models import EasierReason, PracticeQuestion
@@ -77,6 +78,7 @@ def test_the_next_line_names_the_props_only_when_they_change() -> None:
 def buttons(cue: Cue) -> list[list[str]]:
     markup = render.cue(cue).markup
     assert markup is not None
+    assert isinstance(markup, InlineKeyboardMarkup)
     return [[b.text for b in row] for row in markup.inline_keyboard]
 
 

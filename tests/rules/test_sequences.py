@@ -32,7 +32,8 @@ def seed() -> YogaClass:
 
 
 def seed_data() -> dict[str, Any]:
-    return yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
+    data: dict[str, Any] = yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
+    return data
 
 
 def write_class(directory: Path, data: dict[str, Any], stem: str | None = None) -> Path:

@@ -54,6 +54,8 @@ def test_timers_armed_long_after_their_deadline_catch_up_one_after_another(
         timers.arm(practice_id, 3, chat_id=practice_id, at=NOW - timedelta(minutes=5))
     timers.arm(9, 3, chat_id=9, at=NOW + timedelta(seconds=5))  # on time: not held back
     gap = 1 / CATCH_UP_PER_SECOND
-    catching_up = [(t.practice_id, when) for t, when in jobs.armed if t.catching_up]
+    catching_up: list[tuple[int, object]] = [
+        (t.practice_id, when) for t, when in jobs.armed if t.catching_up
+    ]
     assert catching_up == [(n, pytest.approx((n - 1) * gap, abs=1e-5)) for n in range(1, 5)]
     assert [(t.practice_id, when) for t, when in jobs.armed if not t.catching_up] == [(9, 5.0)]

@@ -22,6 +22,7 @@ from bot.practice import (
     StaleAction,
 )
 from bot.store import Store, StoreUnavailable, UnitOfWork
+from sequences import YogaClass
 from tests.harness.factories import make_class
 from tests.harness.fakes import Armed, FakeTimers
 
@@ -170,7 +171,7 @@ async def test_stop_records_a_stopped_practice_with_time_practised(
 
 
 async def test_time_scale_shortens_holds_but_not_the_minutes_reported(
-    store: Store, clock: ManualClock, tiny_class, timers: FakeTimers
+    store: Store, clock: ManualClock, tiny_class: YogaClass, timers: FakeTimers
 ) -> None:
     fast = PracticeService(store, {tiny_class.id: tiny_class}, clock, timers, time_scale=0.01)
     started = await fast.start(USER, CHAT, "Ana")
@@ -181,6 +182,7 @@ async def test_time_scale_shortens_holds_but_not_the_minutes_reported(
         clock.advance(0.6)
         outcome = await fast.advance_if_due(started.practice_id, step)
         assert outcome is not None
+    assert outcome is not None
     assert outcome.summary is not None and outcome.summary.minutes == 3
 
 
@@ -220,7 +222,7 @@ async def test_resume_all_arms_deadlines_and_resends_unconfirmed_cues(
 
 
 async def test_starting_closes_every_other_open_practice(
-    practice: PracticeService, store: Store, clock: ManualClock, tiny_class
+    practice: PracticeService, store: Store, clock: ManualClock, tiny_class: YogaClass
 ) -> None:
     # Two open practices at once (say, left by a timer racing an earlier start).
     async with store.write() as uow:
@@ -240,7 +242,7 @@ async def test_starting_closes_every_other_open_practice(
 
 
 async def test_a_practice_of_a_removed_class_ends_quietly(
-    store: Store, clock: ManualClock, tiny_class, timers: FakeTimers
+    store: Store, clock: ManualClock, tiny_class: YogaClass, timers: FakeTimers
 ) -> None:
     old = PracticeService(store, {"old-class": make_class("old-class")}, clock, timers)
     orphan = await old.start(USER, CHAT, "Ana")
@@ -378,7 +380,7 @@ async def test_a_send_that_never_answers_is_taken_as_lost_only_after_a_grace(
 
 
 async def test_a_delivered_cue_the_database_could_not_record_is_recorded_later(
-    db_engine: AsyncEngine, clock: ManualClock, timers: FakeTimers, tiny_class
+    db_engine: AsyncEngine, clock: ManualClock, timers: FakeTimers, tiny_class: YogaClass
 ) -> None:
     store = FlakyStore(db_engine)
     practice = PracticeService(store, {tiny_class.id: tiny_class}, clock, timers)

@@ -50,7 +50,7 @@ async def row(store: Store, practice_id: int) -> Practice:
     return found
 
 
-async def events(store: Store, practice_id: int, step: int) -> set[EventKind]:
+async def events(store: Store, practice_id: int, step: int) -> list[EventKind]:
     async with store.read() as uow:
         return await uow.practices.events_at(practice_id, step)
 

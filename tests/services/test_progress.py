@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import matplotlib.figure
@@ -256,7 +257,7 @@ async def test_before_practice_this_month_against_the_month_before(
     assert report is not None
     # The practice of December is older than the chart and left out of "a month ago".
     assert report.month_over_month == MonthOverMonth(
-        BackChange.EASIER, pytest.approx(5.0), pytest.approx(11 / 3)
+        BackChange.EASIER, cast(float, pytest.approx(5.0)), cast(float, pytest.approx(11 / 3))
     )
 
 
@@ -337,6 +338,7 @@ def test_every_label_is_at_least_12_px_tall_in_a_phone_chat_bubble(gentle: bool)
     width_px = figure.get_figwidth() * figure.dpi
     on_phone = chart.PHONE_WIDTH_PX / width_px
     smallest = min(t.get_fontsize() for t in texts)
+    assert isinstance(smallest, float)  # a size in points, never a name such as "small"
     assert smallest * figure.dpi / 72 * on_phone >= 12
     words = {t.get_text() for t in texts}
     assert "Back score (0–10, lower is better)" in words

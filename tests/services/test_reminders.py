@@ -41,8 +41,8 @@ def reminders(db_engine: AsyncEngine, clock: ManualClock) -> ReminderService:
     return ReminderService(Store(db_engine), clock, "UTC")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 async def set_up(

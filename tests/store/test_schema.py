@@ -15,7 +15,8 @@ from bot.models import Base
 
 def _differences(connection: Connection) -> list[object]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return compare_metadata(context, Base.metadata)
+    differences: list[object] = compare_metadata(context, Base.metadata)
+    return differences
 
 
 async def test_migrations_produce_exactly_the_models_schema(db_engine: AsyncEngine) -> None:

@@ -22,6 +22,7 @@ from tests.harness.bot import (
     begin_practice,
     bot_running,
     button_texts,
+    cue_jobs,
     cues_titled,
     stop_practice,
 )
@@ -100,7 +101,7 @@ async def test_forget_me_asks_first_then_leaves_no_row_behind(
         await user.tap(question.message_id, text="Yes, delete everything")
         await emulator.wait_for(lambda: question.plain == render_account.FORGOTTEN)
         # The open practice's timer went with it; the other user's is untouched.
-        cue_timers = [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")]
+        cue_timers = cue_jobs(app)
         assert cue_timers == [f"cue:{max(await session_ids_of(db_engine, other.id))}"]
         again = await reply_to(user, "/mydata")
         assert again.plain == render_account.NOTHING_STORED
@@ -142,7 +143,7 @@ async def test_blocking_the_bot_stops_the_practice_and_reminders_at_once(
         await emulator.wait_for(lambda: cues_titled(user, "1/3"))
 
         def cue_timers() -> list[str]:
-            return [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")]
+            return cue_jobs(app)
 
         await emulator.wait_for(cue_timers)  # the cue is delivered and its hold runs
         sent_before = len(user.bot_messages)

@@ -89,7 +89,7 @@ async def test_a_cue_whose_send_fails_once_still_arrives_and_the_class_goes_on(
         # the user sees the pose twice only when Telegram took it but the answer was lost.
         copies = 2 if fault in DELIVERED_UNKNOWN else 1
         cues = await emulator.wait_for(
-            lambda: (found := cues_titled(ana, "1/3")) and len(found) == copies and found,
+            lambda: found if len(found := cues_titled(ana, "1/3")) == copies else None,
             timeout=15,
         )
         live = cues[-1]
@@ -183,6 +183,7 @@ async def test_a_reminder_whose_answer_was_lost_is_not_sent_again(
         await user.send("/remind 07:30")
         await emulator.wait_for(has_message(user, "Done."))
         emulator.fail_next("sendMessage", chat_id=user.id, drop="after")
+        assert app.job_queue is not None
         [tick] = app.job_queue.get_jobs_by_name(TICK_NAME)
         for minutes in (30, 31, 32):
             clock.now = datetime(2026, 1, 5, 7, minutes, tzinfo=UTC)
@@ -244,6 +245,7 @@ async def test_database_trouble_delays_the_class_but_never_ends_it(
         await begin_practice(emulator, user)
         await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         await cue_recorded(database_url, 1)
+        assert app.job_queue is not None
         [job] = app.job_queue.get_jobs_by_name("cue:1")
         with troubled:
             clock.advance(60)

@@ -11,10 +11,13 @@ from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from sequences import load_catalog
 from tests.harness.bot import (
+    Worded,
     begin_practice,
     bot_running,
     button_texts,
+    cue_timers,
     cues_titled,
+    has_button_on,
     has_message,
     stored_practices,
 )
@@ -29,10 +32,10 @@ async def choose(emulator: BotApiEmulator, user: SimulatedUser, *labels: str) ->
     panel = await emulator.wait_for(has_message(user, "Your settings"))
     for label in labels:
         await user.tap(panel.message_id, text=label)
-        await emulator.wait_for(lambda label=label: f"✓ {label}" in button_texts(panel))  # type: ignore[misc]
+        await emulator.wait_for(has_button_on(panel, f"✓ {label}"))
 
 
-async def first_cue(emulator: BotApiEmulator, user: SimulatedUser, total: int) -> EmuMessage:
+async def first_cue(emulator: BotApiEmulator, user: SimulatedUser, total: int) -> Worded:
     await begin_practice(emulator, user, "2")
     return (await emulator.wait_for(lambda: cues_titled(user, f"1/{total} · ")))[-1]
 
@@ -70,13 +73,15 @@ async def test_more_time_on_the_cue_shows_the_new_hold(
     user = emulator.user(8003)
     async with bot_running(emulator, database_url) as app:
         cue = await first_cue(emulator, user, len(SEED.steps))
-        [job] = [j for j in app.job_queue.jobs() if j.name.startswith("cue:")]
+        [job] = cue_timers(app)
         before = job.next_t
+        assert before is not None
         await user.tap(cue.message_id, text="+15 s")
         await emulator.wait_for(lambda: "Hold 1 min 35 s" in (cue.plain or ""))
         await user.tap(cue.message_id, text="+15 s")
         await emulator.wait_for(lambda: "Hold 1 min 50 s" in (cue.plain or ""))
-        [job] = [j for j in app.job_queue.jobs() if j.name.startswith("cue:")]
+        [job] = cue_timers(app)
+        assert job.next_t is not None
         # Both presses moved the deadline on by 15 s each (as read from the real clock).
         assert (job.next_t - before).total_seconds() == pytest.approx(30, abs=0.05)
 
@@ -91,22 +96,27 @@ async def test_the_slow_pace_is_offered_after_two_classes_with_extra_time(
         for round_ in (1, 2):
             await begin_practice(emulator, user, "2")
             for number in range(1, short + 1):
-                cue = (
-                    await emulator.wait_for(
-                        lambda n=number, r=round_: cues_titled(user, f"{n}/{short} · ")[r - 1 :]
-                    )
-                )[-1]
+
+                def shown(n: int = number, r: int = round_) -> list[Worded]:
+                    return cues_titled(user, f"{n}/{short} · ")[r - 1 :]
+
+                cue = (await emulator.wait_for(shown))[-1]
                 if number <= 3:
                     await user.tap(cue.message_id, text="+15 s")
-                    await emulator.wait_for(lambda c=cue: "Hold" in (c.plain or ""))
-                await emulator.wait_for(lambda c=cue: "Next" in button_texts(c))
+
+                    def held(c: EmuMessage = cue) -> bool:
+                        return "Hold" in (c.plain or "")
+
+                    await emulator.wait_for(held)
+                await emulator.wait_for(has_button_on(cue, "Next"))
                 await user.tap(cue.message_id, text="Next")
-            await emulator.wait_for(
-                lambda r=round_: (
-                    len([m for m in user.bot_messages if "Well done" in (m.plain or "")]) == r
-                )
-            )
+
+            def closed(r: int = round_) -> bool:
+                return len([m for m in user.bot_messages if "Well done" in (m.plain or "")]) == r
+
+            await emulator.wait_for(closed)
         closing = [m for m in user.bot_messages if "Well done" in (m.plain or "")]
+        assert closing[0].plain is not None
         assert "slow pace" not in closing[0].plain
         assert button_texts(closing[1]) == ["Use the slow pace"]
         await user.tap(closing[1].message_id, text="Use the slow pace")

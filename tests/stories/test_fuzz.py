@@ -96,7 +96,13 @@ async def test_odd_input_never_breaks_the_bot_or_its_data(
         # Updates are handled one after another: the reply to a last /help means every
         # action before it has been handled.
         await ana.send("/help")
-        await emulator.wait_for(lambda: (ana.last_bot_message.plain or "").startswith("Here is"))
+
+        def help_answered() -> bool:
+            last = ana.last_bot_message
+            assert last is not None  # the bot has sent the cues already
+            return (last.plain or "").startswith("Here is")
+
+        await emulator.wait_for(help_answered)
         await emulator.wait_for(lambda: len(emulator.callback_answers) - answered == taps)
         # Ben's class is untouched by anything Ana sent or tapped.
         assert ben_cue.reply_markup is not None

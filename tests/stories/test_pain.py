@@ -12,10 +12,12 @@ from handlers.render import practice as render
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from tests.harness.bot import (
+    Worded,
     answer_checkin,
     begin_practice,
     bot_running,
     button_texts,
+    cue_jobs,
     cues_titled,
     has_button,
     has_message,
@@ -30,11 +32,7 @@ TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
 
 
-def cue_jobs(app: object) -> list[str]:
-    return [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")]  # type: ignore[attr-defined]
-
-
-async def checked_in_with(emulator: BotApiEmulator, user: SimulatedUser, score: str) -> EmuMessage:
+async def checked_in_with(emulator: BotApiEmulator, user: SimulatedUser, score: str) -> Worded:
     """/start_practice (screened first) and `score` on the check-in; the question."""
     await screened(emulator, user)
     await user.send("/start_practice")
@@ -119,7 +117,11 @@ async def test_a_pose_that_hurt_comes_gentler_next_time_with_a_line_saying_why(
         await emulator.wait_for(lambda: "Skip this pose" in button_texts(cue))
         await user.tap(cue.message_id, text="Skip this pose")
         for number in (2, 3):
-            nxt = (await emulator.wait_for(lambda n=number: cues_titled(user, f"{n}/3")))[-1]  # type: ignore[misc]
+
+            def shown(n: int = number) -> list[Worded]:
+                return cues_titled(user, f"{n}/3")
+
+            nxt = (await emulator.wait_for(shown))[-1]
             await user.tap(nxt.message_id, text="Next")
         await emulator.wait_for(has_message(user, "Well done"))
 
@@ -208,6 +210,7 @@ async def test_a_stopped_practice_is_offered_to_continue_from_its_pose(
         await emulator.wait_for(has_message(user, "Practice stopped"))
         await user.send("/start_practice")
         offer = await emulator.wait_for(has_button(user, "Continue from pose 2"))
+        assert offer.plain is not None
         assert "You stopped at pose 2 of 3, Pose 2, right side" in offer.plain
         assert button_texts(offer) == ["Continue from pose 2", "Start over"]
         await user.tap(offer.message_id, text="Continue from pose 2")
@@ -233,6 +236,7 @@ async def test_start_practice_during_a_class_pauses_it_at_once_and_asks(
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         await user.send("/start_practice")
         offer = await emulator.wait_for(has_button(user, "Start over"))
+        assert offer.plain is not None
         assert "Your practice is paused at pose 1 of 3" in offer.plain
         assert button_texts(offer) == ["Continue", "Start over"]
         # No cue of the old practice arrives while the question is open.

@@ -11,14 +11,16 @@ from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker
 from bot.models import EventKind, PracticeStatus, Reminder
 from handlers.render import practice as render
-from handlers.timers import TIMERS
+from handlers.timers import TIMERS, CueTimer
 from playground.emulator import BotApiEmulator
+from playground.emulator.state import EmuMessage
 from sequences import load_catalog
 from tests.harness.bot import (
     answer_checkin,
     begin_practice,
     bot_running,
     button_texts,
+    cue_jobs,
     cue_recorded,
     cues_titled,
     has_message,
@@ -121,6 +123,7 @@ async def test_next_sends_the_following_cue_at_once_and_retires_the_old_buttons(
 ) -> None:
     user = emulator.user(1006)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        assert app.job_queue is not None
         await begin_practice(emulator, user)
         [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         await user.tap(first.message_id, text="Next")
@@ -129,6 +132,7 @@ async def test_next_sends_the_following_cue_at_once_and_retires_the_old_buttons(
         await emulator.wait_for(lambda: not button_texts(first))
         # One timer per session, now for the second pose.
         [job] = app.job_queue.get_jobs_by_name(f"cue:{second_session_id(second)}")
+        assert isinstance(job.data, CueTimer)
         assert job.data[1] == 1
     events = await stored_events(database_url)
     assert [(e.step_index, e.kind) for e in events] == [
@@ -138,7 +142,8 @@ async def test_next_sends_the_following_cue_at_once_and_retires_the_old_buttons(
     ]
 
 
-def second_session_id(message) -> int:  # type: ignore[no-untyped-def]
+def second_session_id(message: EmuMessage) -> int:
+    assert message.reply_markup is not None
     data = message.reply_markup["inline_keyboard"][0][-1]["callback_data"]
     return int(data.split(":")[2])
 
@@ -168,6 +173,7 @@ async def test_stale_and_foreign_buttons_get_a_short_answer_and_change_nothing(
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
         await begin_practice(emulator, ana)
         [first] = await emulator.wait_for(lambda: cues_titled(ana, "1/3"))
+        assert first.reply_markup is not None
         stale_next = first.reply_markup["inline_keyboard"][0][-1]["callback_data"]
         await ana.tap(first.message_id, text="Next")
         await emulator.wait_for(lambda: cues_titled(ana, "2/3"))
@@ -177,6 +183,7 @@ async def test_stale_and_foreign_buttons_get_a_short_answer_and_change_nothing(
         assert emulator.callback_answers[-1]["text"] == render.STALE_BUTTON
         # Ben sends a press carrying Ana's session: refused, Ana's practice untouched.
         [second] = cues_titled(ana, "2/3")
+        assert second.reply_markup is not None
         forged = second.reply_markup["inline_keyboard"][0][-1]["callback_data"]
         await ben.send("/help")
         ben_message = await emulator.wait_for(has_message(ben, "/start_practice"))
@@ -213,6 +220,7 @@ async def test_pause_stops_the_clock_and_resume_restarts_it(
 ) -> None:
     user = emulator.user(1010)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG) as app:
+        assert app.job_queue is not None
         await begin_practice(emulator, user)
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         name = f"cue:{second_session_id(cue)}"
@@ -248,7 +256,7 @@ async def test_stop_asks_once_then_ends_the_practice_as_stopped(
         await emulator.wait_for(lambda: "End the practice here?" not in (cue.plain or ""))
         assert "1 of 3 poses" in done.plain
         await emulator.wait_for(lambda: not button_texts(cue))
-        assert [j.name for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []
+        assert cue_jobs(app) == []
     [session] = await stored_practices(database_url)
     assert session.status == PracticeStatus.STOPPED
 
@@ -270,7 +278,9 @@ async def test_restart_mid_pose_resumes_with_no_duplicate_cue(
         [late] = await emulator.wait_for(lambda: cues_titled(ana, "2/3"))
         assert cues_titled(ben, "2/3") == []
         [ben_cue] = cues_titled(ben, "1/3")
+        assert app.job_queue is not None
         [job] = app.job_queue.get_jobs_by_name(f"cue:{second_session_id(ben_cue)}")
+        assert isinstance(job.data, CueTimer)
         assert job.data[1] == 0
         assert job.next_t is not None
         assert 10 < (job.next_t - datetime.now(UTC)).total_seconds() <= 15
@@ -344,12 +354,11 @@ async def test_a_user_who_blocks_the_bot_mid_practice_is_left_in_peace(
         # bot is down): the next send's 403 is how the bot learns it.
         user.open_chat().blocked = True
         clock.advance(60)
+        assert app.job_queue is not None
         [job] = app.job_queue.get_jobs_by_name(name)
         # The hold is over; the next cue is refused with 403, which ends the practice.
         await job.run(app)
-        await emulator.wait_for(
-            lambda: [j for j in app.job_queue.jobs() if j.name.startswith("cue:")] == []
-        )
+        await emulator.wait_for(lambda: cue_jobs(app) == [])
     [practice] = await stored_practices(database_url)
     assert practice.status == PracticeStatus.STOPPED
     engine = create_engine(database_url)

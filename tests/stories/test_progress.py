@@ -25,6 +25,7 @@ from tests.harness.bot import (
     begin_practice,
     bot_running,
     button_texts,
+    cue_jobs,
     cues_titled,
     has_message,
     next_through_the_class,
@@ -131,7 +132,7 @@ async def test_double_tap_on_the_check_in_starts_one_practice(
         await emulator.wait_for(lambda: len(emulator.callback_answers) == answered + 2)
         await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         assert len(cues_titled(user, "1/3")) == 1
-        assert len([j for j in app.job_queue.jobs() if j.name.startswith("cue:")]) == 1
+        assert len(cue_jobs(app)) == 1
     [session] = await sessions_in(db_engine)
     assert (session.status, session.back_before) == (PracticeStatus.ACTIVE, 5)
     answers = [a.get("text") for a in emulator.callback_answers]
@@ -176,6 +177,7 @@ async def test_progress_shows_the_numbers_then_a_png_chart(
         await user.send("/progress")
         text = await emulator.wait_for(has_message(user, "Your practice so far"))
         photo_message = await emulator.wait_for(lambda: next(iter(photos(user)), None))
+        assert photo_message.photo is not None
         file = await app.bot.get_file(photo_message.photo[-1]["file_id"])
         downloaded = await file.download_as_bytearray()
     lines = (text.plain or "").splitlines()

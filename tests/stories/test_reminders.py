@@ -4,7 +4,7 @@ manual clock; the tick is run on demand instead of waiting for its 20 seconds.""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from handlers.context import YogaApp
 from handlers.reminder_tick import TICK_NAME
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage, RecordedCall
-from tests.harness.bot import bot_running, button_texts, has_message, screened
+from tests.harness.bot import Worded, bot_running, button_texts, cues_titled, has_message, screened
 from tests.harness.factories import make_class
 
 TINY = make_class()
@@ -39,8 +39,8 @@ async def tick(app: YogaApp) -> None:
     await job.run(app)
 
 
-def reminders_of(user: SimulatedUser) -> list[EmuMessage]:
-    return [m for m in user.bot_messages if (m.plain or "").startswith(REMINDER)]
+def reminders_of(user: SimulatedUser) -> list[Worded]:
+    return cues_titled(user, REMINDER)
 
 
 def reply_after(user: SimulatedUser, count: int) -> EmuMessage | None:
@@ -185,6 +185,7 @@ async def test_remind_alone_shows_the_setting_with_time_buttons_and_off(
         await emulator.wait_for(lambda: "Reminders are off" in (menu.plain or ""))
         await user.send("/remind off")
         await emulator.wait_for(lambda: len(user.bot_messages) == 3)
+        assert user.bot_messages[-1].plain is not None
         assert user.bot_messages[-1].plain.startswith("Reminders are off.")
     reminder = await stored_reminder(database_url, user.id)
     assert reminder is not None and not reminder.enabled
@@ -230,12 +231,14 @@ async def test_a_shared_location_sets_the_zone(
     async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
         await user.send("/timezone")
         shown = await emulator.wait_for(lambda: reply_after(user, 1))
+        assert shown.plain is not None
         assert shown.plain.startswith("I'm using UTC, as you haven't set your time zone yet")
         assert user.reply_keyboard is not None
         [[button]] = user.reply_keyboard["keyboard"]
         assert button["request_location"] is True
         await user.send_location(52.52, 13.405)
         done = await emulator.wait_for(lambda: reply_after(user, 2), timeout=10)
+        assert done.plain is not None
         assert done.plain.startswith("Time zone set: Europe/Berlin (it's 08:00 there now).")
         assert user.reply_keyboard is None
     assert await stored_zone(database_url, user.id) == "Europe/Berlin"
@@ -459,8 +462,15 @@ async def test_a_network_error_is_retried_on_the_next_tick(
     assert len(reminders_of(user)) == 1
 
 
+class MoreSettings(TypedDict, total=False):
+    allow_paid_broadcast: bool
+
+
 async def reminders_sent_to_80_users(
-    emulator: BotApiEmulator, database_url: str, clock: ManualClock, **settings: object
+    emulator: BotApiEmulator,
+    database_url: str,
+    clock: ManualClock,
+    **settings: Unpack[MoreSettings],
 ) -> list[Any]:
     """80 reminders fall due at once and go out; the sendMessage calls Telegram took,
     reminders and anything else the bot sent meanwhile."""
