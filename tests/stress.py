@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SUMMARY = re.compile(r"^=+ (.*(?:passed|failed|error).*) in [\d.]+s", re.MULTILINE)
+# pytest's closing line, with -q bare ("3 passed in 1.2s"), otherwise between "=" rules.
+SUMMARY = re.compile(r"^(?:=+ )?(\d+ (?:passed|failed|error).*?) in [\d.]+s", re.MULTILINE)
 PROBLEM = re.compile(r"^(?:FAILED|ERROR) .*$", re.MULTILINE)
 
 
