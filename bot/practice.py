@@ -35,6 +35,7 @@ from bot.models import (
     PracticeQuestion,
     PracticeStatus,
     StopReason,
+    User,
 )
 from bot.practice_core import (
     CHOSEN_STOPS,
@@ -89,6 +90,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# The red-flag screen's answers that rule out any class for the rest of the day.
+SIGN_TODAY = frozenset({ScreenStatus.SEE_CLINICIAN_TODAY, ScreenStatus.URGENT_TODAY})
+
 
 class PracticeService(PracticeCore):
     # -- the way in ------------------------------------------------------------------------
@@ -98,21 +102,21 @@ class PracticeService(PracticeCore):
         once and offered to continue, and so is one the user stopped within the last two
         hours; then the red-flag screen, if it is due or reported a sign today; else the
         intro and check-in."""
+        async with self._store.read() as uow:
+            user = await uow.users.get(user_id)
+        status = self._screen_status(user)
+        # A sign reported today comes before any offer to continue: no class today.
+        if status in SIGN_TODAY:
+            return ScreenFirst(status)
         if offer_continue:
             offer = await self._continue_offer(user_id)
             if offer is not None:
                 return offer
-        async with self._store.read() as uow:
-            user = await uow.users.get(user_id)
-            latest = await uow.practices.latest_of(user_id)
-            settings = await settings_in(uow, user_id)
-        now = self._clock()
-        zone = user_zone(user.timezone if user else None, self._default_zone)
-        status = screen_status(
-            user.screen_answer if user else None, user.screened_at if user else None, now, zone
-        )
         if status != ScreenStatus.CLEAR:
             return ScreenFirst(status)
+        async with self._store.read() as uow:
+            latest = await uow.practices.latest_of(user_id)
+            settings = await settings_in(uow, user_id)
         yoga_class = self.default_class
         steps = yoga_class.steps_for(settings.class_length)
         holds = sum(paced_hold(step.hold_seconds, settings.pace_factor) for step in steps)
@@ -131,15 +135,13 @@ class PracticeService(PracticeCore):
         score: int | None,
         *,
         checkin_message_id: int,
-    ) -> PracticeOutcome | Gate:
+    ) -> PracticeOutcome | Gate | ScreenFirst:
         """The answer to the back check-in: the class begins, or the pain gate asks first
-        (a sore day, a day for rest, or a practice that left the back worse last time)."""
-        async with self._store.read() as uow:
-            if await uow.practices.started_by(chat_id, checkin_message_id):
-                raise StaleAction  # a second tap on the same question
-            worse = felt_worse_after(await uow.practices.latest_of(user_id))
-        decision = gate(score, felt_worse_last_time=worse)
-        if decision != Gate.BEGIN:
+        (a sore day, a day for rest, or a practice that left the back worse last time).
+        The red-flag screen is checked here, not trusted to the buttons: a check-in
+        pressed (or forged) by someone the screen has not cleared today gets the screen."""
+        decision = await self._gate_for(user_id, score, chat_id, checkin_message_id)
+        if not isinstance(decision, Gate) or decision != Gate.BEGIN:
             return decision
         return await self.start(
             user_id,
@@ -147,6 +149,60 @@ class PracticeService(PracticeCore):
             first_name,
             back_before=score,
             checkin_message_id=checkin_message_id,
+        )
+
+    async def gate_chosen(
+        self,
+        user_id: int,
+        chat_id: int,
+        first_name: str,
+        score: int | None,
+        *,
+        gentle: bool,
+        checkin_message_id: int,
+    ) -> PracticeOutcome | Gate | ScreenFirst:
+        """A choice on the pain gate: the gentle practice, or the usual one. The choice is
+        checked against the gate this score leads to, as the buttons were drawn: the usual
+        class is offered only when the back is within what is fine (pain-monitoring model,
+        up to 5/10), so a usual start asked for at 6-10 gets the gate again, with its real
+        choices. The gentle practice is always allowed: it is the cautious way."""
+        decision = await self._gate_for(user_id, score, chat_id, checkin_message_id)
+        if not isinstance(decision, Gate):
+            return decision
+        if not gentle and decision not in (Gate.BEGIN, Gate.SUGGEST_GENTLE):
+            return decision
+        return await self.start(
+            user_id,
+            chat_id,
+            first_name,
+            back_before=score,
+            checkin_message_id=checkin_message_id,
+            gentle=gentle,
+        )
+
+    async def _gate_for(
+        self, user_id: int, score: int | None, chat_id: int, checkin_message_id: int
+    ) -> Gate | ScreenFirst:
+        """Where a check-in's answer leads, the red-flag screen first (NICE NG59 1.1.1:
+        serious causes are thought of before exercise). StaleAction for a question that
+        already started a class (a second tap)."""
+        async with self._store.read() as uow:
+            if await uow.practices.started_by(chat_id, checkin_message_id):
+                raise StaleAction
+            user = await uow.users.get(user_id)
+            worse = felt_worse_after(await uow.practices.latest_of(user_id))
+        status = self._screen_status(user)
+        if status != ScreenStatus.CLEAR:
+            return ScreenFirst(status)
+        return gate(score, felt_worse_last_time=worse)
+
+    def _screen_status(self, user: User | None) -> ScreenStatus:
+        zone = user_zone(user.timezone if user else None, self._default_zone)
+        return screen_status(
+            user.screen_answer if user else None,
+            user.screened_at if user else None,
+            self._clock(),
+            zone,
         )
 
     async def _continue_offer(self, user_id: int) -> ContinueOffer | None:
@@ -205,7 +261,11 @@ class PracticeService(PracticeCore):
     async def carry_on(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         """Continue: the practice paused by a new /start_practice goes on with its pose's
         remaining hold, or the one stopped a while ago goes on with the pose it stopped on.
-        The cue is sent afresh, under the question; the old cue's buttons go."""
+        The cue is sent afresh, under the question; the old cue's buttons go. Not on a day
+        a sign was reported (StaleAction: an old Continue button changes nothing)."""
+        async with self._store.read() as uow:
+            if self._screen_status(await uow.users.get(user_id)) in SIGN_TODAY:
+                raise StaleAction
 
         def theirs(practice: Practice) -> bool:
             return practice.user_id == user_id and (

@@ -7,12 +7,13 @@ from collections.abc import Awaitable
 
 from telegram import CallbackQuery, Update
 
+from bot.cues import ScreenFirst
 from bot.practice import PracticeOutcome, StaleAction
 from bot.safety import Gate
 from handlers import messages
 from handlers.buttons import CheckinAfter, CheckinBefore, GateChoice, PainGateButton
 from handlers.context import YogaContext
-from handlers.practice import present
+from handlers.practice import present, screen_first
 from handlers.render import Reply
 from handlers.render import checkin as render
 
@@ -49,13 +50,13 @@ async def gate_button(update: Update, context: YogaContext) -> None:
         await messages.answer(query)
         await messages.edit_pressed(context.bot, query, render.gate_answered(press.choice, None))
         return
-    begin = context.services.practice.start(
+    begin = context.services.practice.gate_chosen(
         user.id,
         query.message.chat.id,
         user.first_name,
-        back_before=press.score,
-        checkin_message_id=query.message.message_id,
+        press.score,
         gentle=press.choice == GateChoice.GENTLE,
+        checkin_message_id=query.message.message_id,
     )
     answered = render.gate_answered(press.choice, press.score)
     await _begin(context, query, begin, answered, press.score)
@@ -64,19 +65,23 @@ async def gate_button(update: Update, context: YogaContext) -> None:
 async def _begin(
     context: YogaContext,
     query: CallbackQuery,
-    begin: Awaitable[PracticeOutcome | Gate],
+    begin: Awaitable[PracticeOutcome | Gate | ScreenFirst],
     answered: Reply,
     score: int | None,
 ) -> None:
     """Start the class from the question's message: the question becomes its answer (so
-    its buttons cannot be pressed again) and the first pose follows; or, from the check-in,
-    the question becomes the pain gate's choice, on the same message."""
+    its buttons cannot be pressed again) and the first pose follows; or the question
+    becomes the pain gate's choice, on the same message; or, for someone the red-flag
+    screen has not cleared today, the screen."""
     try:
         result = await begin
     except StaleAction:
         await messages.answer(query, render.ALREADY_ANSWERED)
         return
     await messages.answer(query)
+    if isinstance(result, ScreenFirst):
+        await messages.edit_pressed(context.bot, query, screen_first(result))
+        return
     if isinstance(result, Gate):
         await messages.edit_pressed(context.bot, query, render.pain_gate(result, score))
         return

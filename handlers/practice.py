@@ -19,6 +19,7 @@ from bot.user_settings import Setting
 from handlers import messages
 from handlers.buttons import PracticeAction, PracticeButton
 from handlers.context import YogaContext
+from handlers.render import Reply
 from handlers.render import checkin as render_checkin
 from handlers.render import common as render_common
 from handlers.render import practice as render
@@ -41,10 +42,8 @@ async def show_way_in(context: YogaContext, chat_id: int, way_in: WayIn) -> None
     match way_in:
         case ContinueOffer():
             await messages.send(context.bot, chat_id, render.continue_offer(way_in))
-        case ScreenFirst(status=ScreenStatus.DUE):
-            await messages.send(context.bot, chat_id, render_safety.screen(start=True))
-        case ScreenFirst(status=status):
-            await messages.send(context.bot, chat_id, render_safety.rest_today(status))
+        case ScreenFirst():
+            await messages.send(context.bot, chat_id, screen_first(way_in))
         case ReadyToCheckIn():
             intro = render.intro(
                 way_in.yoga_class,
@@ -54,6 +53,13 @@ async def show_way_in(context: YogaContext, chat_id: int, way_in: WayIn) -> None
             )
             await messages.send(context.bot, chat_id, intro)
             await messages.send(context.bot, chat_id, render_checkin.before_question())
+
+
+def screen_first(way_in: ScreenFirst) -> Reply:
+    """The red-flag screen, when it is due; the advice for today, when a sign was reported."""
+    if way_in.status == ScreenStatus.DUE:
+        return render_safety.screen(start=True)
+    return render_safety.rest_today(way_in.status)
 
 
 async def start_button(update: Update, context: YogaContext) -> None:

@@ -295,6 +295,12 @@ def safety(store: Store, clock: ManualClock) -> SafetyService:
     return SafetyService(store, clock, "UTC")
 
 
+@pytest.fixture
+async def screened(safety: SafetyService) -> None:
+    """The user answered the red-flag screen: None of these."""
+    await safety.answer(USER, CHAT, "Ana", ScreenAnswer.CLEAR)
+
+
 async def test_a_first_practice_screens_first(
     practice: PracticeService, safety: SafetyService, clock: ManualClock
 ) -> None:
@@ -392,6 +398,7 @@ async def test_after_two_hours_a_stopped_practice_is_not_offered(
     ("score", "expected"),
     [(6, Gate.SORE_DAY), (7, Gate.SORE_DAY), (8, Gate.REST_DAY), (10, Gate.REST_DAY)],
 )
+@pytest.mark.usefixtures("screened")
 async def test_a_sore_check_in_asks_before_any_practice_begins(
     practice: PracticeService, store: Store, score: int, expected: Gate
 ) -> None:
@@ -402,11 +409,13 @@ async def test_a_sore_check_in_asks_before_any_practice_begins(
 
 
 @pytest.mark.parametrize("score", [None, 0, 3, 5])
+@pytest.mark.usefixtures("screened")
 async def test_a_check_in_up_to_five_begins(practice: PracticeService, score: int | None) -> None:
     begun = await practice.checked_in(USER, CHAT, "Ana", score, checkin_message_id=5)
     assert isinstance(begun, PracticeOutcome) and begun.show is not None
 
 
+@pytest.mark.usefixtures("screened")
 async def test_after_a_practice_that_left_the_back_worse_gentle_is_offered_first(
     practice: PracticeService, store: Store
 ) -> None:
@@ -419,6 +428,85 @@ async def test_after_a_practice_that_left_the_back_worse_gentle_is_offered_first
     assert await practice.checked_in(USER, CHAT, "Ana", 1, checkin_message_id=6) == (
         Gate.SUGGEST_GENTLE
     )
+
+
+# -- the screen and the gate are the service's, not the buttons' ------------------------------
+
+
+async def nothing_started(store: Store) -> bool:
+    async with store.read() as uow:
+        return await uow.practices.latest_of(USER) is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        (None, ScreenStatus.DUE),
+        (ScreenAnswer.SEE_CLINICIAN, ScreenStatus.SEE_CLINICIAN_TODAY),
+        (ScreenAnswer.URGENT, ScreenStatus.URGENT_TODAY),
+    ],
+)
+@pytest.mark.parametrize("score", [None, 2])
+async def test_a_check_in_from_someone_the_screen_has_not_cleared_gets_the_screen(
+    practice: PracticeService,
+    safety: SafetyService,
+    store: Store,
+    answer: ScreenAnswer | None,
+    status: ScreenStatus,
+    score: int | None,
+) -> None:
+    # As a forged (or left-over) check-in button would ask: c:b:s, c:b:2.
+    if answer is not None:
+        await safety.answer(USER, CHAT, "Ana", answer)
+    assert await practice.checked_in(USER, CHAT, "Ana", score, checkin_message_id=5) == (
+        ScreenFirst(status)
+    )
+    gentle = await practice.gate_chosen(USER, CHAT, "Ana", score, gentle=True, checkin_message_id=5)
+    assert gentle == ScreenFirst(status)
+    assert await nothing_started(store)
+
+
+@pytest.mark.usefixtures("screened")
+@pytest.mark.parametrize(
+    ("score", "gate_shown"),
+    [(6, Gate.SORE_DAY), (7, Gate.SORE_DAY), (8, Gate.REST_DAY), (10, Gate.REST_DAY)],
+)
+async def test_the_usual_class_is_refused_at_a_score_the_gate_never_offers_it_for(
+    practice: PracticeService, store: Store, score: int, gate_shown: Gate
+) -> None:
+    # c:g:u:10: the gate offers only the gentle practice, or not today, at 6-10.
+    usual = await practice.gate_chosen(USER, CHAT, "Ana", score, gentle=False, checkin_message_id=5)
+    assert usual == gate_shown
+    assert await nothing_started(store)
+    gentle = await practice.gate_chosen(USER, CHAT, "Ana", score, gentle=True, checkin_message_id=5)
+    assert isinstance(gentle, PracticeOutcome) and gentle.show is not None
+    assert gentle.show.easier == EasierReason.GENTLE
+
+
+@pytest.mark.usefixtures("screened")
+@pytest.mark.parametrize("score", [None, 0, 5])
+async def test_the_usual_class_is_allowed_where_the_gate_would_allow_it(
+    practice: PracticeService, score: int | None
+) -> None:
+    usual = await practice.gate_chosen(USER, CHAT, "Ana", score, gentle=False, checkin_message_id=5)
+    assert isinstance(usual, PracticeOutcome) and usual.show is not None
+    assert usual.show.easier != EasierReason.GENTLE
+    with pytest.raises(StaleAction):  # the same question starts one class
+        await practice.gate_chosen(USER, CHAT, "Ana", score, gentle=False, checkin_message_id=5)
+
+
+@pytest.mark.usefixtures("screened")
+async def test_a_sign_reported_today_closes_the_way_back_into_a_stopped_practice(
+    practice: PracticeService, safety: SafetyService
+) -> None:
+    practice_id = await running(practice)
+    await practice.stop(USER, practice_id, 0)
+    await practice.end(USER, practice_id, 0)
+    assert isinstance(await practice.way_in(USER), ContinueOffer)
+    await safety.answer(USER, CHAT, "Ana", ScreenAnswer.SEE_CLINICIAN)
+    assert await practice.way_in(USER) == ScreenFirst(ScreenStatus.SEE_CLINICIAN_TODAY)
+    with pytest.raises(StaleAction):
+        await practice.carry_on(USER, practice_id, 0)
 
 
 async def test_a_gentle_practice_shows_every_pose_easier_and_says_so_at_the_end(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from hypothesis import given
@@ -21,7 +22,7 @@ from handlers.render import checkin as render_checkin
 from handlers.render import safety as render
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
-from tests.harness.bot import bot_running, button_texts, cues_titled
+from tests.harness.bot import bot_running, button_texts, cues_titled, stored_practices
 from tests.harness.factories import make_class
 
 TINY = make_class()
@@ -48,6 +49,10 @@ async def tap_and_wait_for(
     """Tap `label` and wait until the same message reads `text`."""
     await user.tap(message.message_id, text=label)
     await emulator.wait_for(lambda: message.plain == text)
+
+
+def screen_shown_on(message: EmuMessage) -> Callable[[], bool]:
+    return lambda: (message.plain or "").startswith(render.QUESTION)
 
 
 def asked_before(user: SimulatedUser) -> list[EmuMessage]:
@@ -260,3 +265,36 @@ async def test_mydata_holds_the_screen_answer_and_each_practices_gentle_flag(
     assert [r["kind"] for r in rows] == ["practice", "safety screen"]
     assert rows[0]["gentle"] == "yes"
     assert (rows[1]["at"], rows[1]["text"]) == ("2026-11-02T20:00+00:00", render.NONE_OF_THESE)
+
+
+async def test_forged_check_in_and_gate_buttons_get_the_screen_and_start_nothing(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(6010)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        # Never answered the screen; presses data the bot never showed them.
+        for data in ("c:b:s", "c:b:3", "c:g:u:10", "c:g:g:2"):
+            message = await reply_to(user, "/help")
+            await user.tap_data(message.message_id, data)
+            await emulator.wait_for(screen_shown_on(message))
+        await reply_to(user, "/help")
+        assert not asked_before(user)
+        assert not cues_titled(user, TINY.steps[0].title)
+        assert len(emulator.callback_answers) == 4
+    assert not await stored_practices(database_url)
+
+
+async def test_a_forged_usual_choice_at_ten_gets_the_gate_again_not_a_class(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(6011)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        screen = await reply_to(user, "/start_practice")
+        await tap_and_wait_for(emulator, user, screen, render.NONE_OF_THESE, render.CLEARED)
+        question = await emulator.wait_for(lambda: next(iter(asked_before(user)), None))
+        # The gate at 10/10 offers "Gentle practice anyway" or "Not today"; never the usual.
+        await user.tap_data(question.message_id, "c:g:u:10")
+        await emulator.wait_for(lambda: "Gentle practice anyway" in button_texts(question))
+        assert "Usual practice" not in button_texts(question)
+        await reply_to(user, "/help")
+    assert not await stored_practices(database_url)
