@@ -74,7 +74,10 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 # Updates with no user behind them (an anonymous admin's post), and presses with no data,
 # are dropped first.
-UNUSABLE_GROUP = -4
+UNUSABLE_GROUP = -5
+# Then updates from groups and channels, and presses of someone else's button: the coach
+# works in private chats only.
+PRIVATE_ONLY_GROUP = -4
 # Then any update from a user brings back a practice that stalled on an undeliverable cue.
 WELCOME_BACK_GROUP = -3
 # Then a /feedback prompt the user has moved on from, or left too long, is withdrawn.
@@ -202,6 +205,7 @@ def build_application(
     )
     updates.bot_data = limiter.bot_data = application.bot_data
     application.add_handler(TypeHandler(Update, commands.drop_unusable), group=UNUSABLE_GROUP)
+    application.add_handler(TypeHandler(Update, commands.keep_private), group=PRIVATE_ONLY_GROUP)
     application.add_handler(TypeHandler(Update, practice.welcome_back), group=WELCOME_BACK_GROUP)
     application.add_handler(
         TypeHandler(Update, feedback.withdraw_prompt), group=FEEDBACK_EXPIRY_GROUP

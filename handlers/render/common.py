@@ -31,6 +31,10 @@ PLAIN_TEXT = "I follow commands rather than chat. Send /start_practice to begin,
 SORRY = "Sorry, something went wrong on my side. Your practice is saved; try that again."
 NOT_SAVED = "I couldn't save that just now. Please try again in a moment."
 OUT_OF_DATE = "This button is out of date."
+# In a group: what the bot says there (all it ever says there), and to a tap there.
+PRIVATE_ONLY = "I coach one to one, in a private chat, so nothing of yours shows here."
+OPEN_PRIVATE_CHAT = "Open a private chat"
+NOT_YOUR_BUTTON = "This isn't your button."
 STATUS_WORDS = {
     PracticeStatus.ACTIVE: "in progress",
     PracticeStatus.PAUSED: "paused",
@@ -96,3 +100,9 @@ def sorry() -> Reply:
 
 def not_saved() -> Reply:
     return plain(NOT_SAVED)
+
+
+def private_only(bot_username: str) -> Reply:
+    """The one line the bot says in a group, with a link into a private chat with it."""
+    link = InlineKeyboardButton(OPEN_PRIVATE_CHAT, url=f"https://t.me/{bot_username}")
+    return plain(PRIVATE_ONLY, InlineKeyboardMarkup([[link]]))

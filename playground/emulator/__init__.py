@@ -16,6 +16,7 @@ SimulatedUser objects and inspect what the bot sent::
 from playground.emulator.emulator import BotApiEmulator, describe_call
 from playground.emulator.errors import ApiError
 from playground.emulator.faults import FaultRule
+from playground.emulator.group import SimulatedGroup
 from playground.emulator.params import Upload
 from playground.emulator.state import EmuMessage, RecordedCall, StoredFile, WebhookConfig
 from playground.emulator.user import SimulatedUser
@@ -26,6 +27,7 @@ __all__ = [
     "EmuMessage",
     "FaultRule",
     "RecordedCall",
+    "SimulatedGroup",
     "SimulatedUser",
     "StoredFile",
     "Upload",

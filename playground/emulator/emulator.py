@@ -22,6 +22,7 @@ from playground.emulator.faults import (
     FaultRule,
     Faults,
 )
+from playground.emulator.group import SimulatedGroup
 from playground.emulator.params import Params, coerce_params
 from playground.emulator.polling import WebhookDeliverer
 from playground.emulator.registry import lookup
@@ -268,6 +269,14 @@ class BotApiEmulator:
     @property
     def users(self) -> list[SimulatedUser]:
         return list(self._users.values())
+
+    def group(self, chat_id: int, title: str = "Test group") -> SimulatedGroup:
+        """A group chat (negative id) that simulated users share; the bot is not in it
+        until a member adds it."""
+        existing = self.state.chats.get(chat_id)
+        if existing is not None:
+            raise ValueError(f"chat {chat_id} exists already")
+        return SimulatedGroup(self.state, chat_id, title)
 
     # -- inspection ----------------------------------------------------------------------
 

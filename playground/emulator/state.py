@@ -156,18 +156,23 @@ class EmuMessage:
 
 @dataclass
 class Chat:
-    """A private chat; it exists only once its user has written to the bot."""
+    """A private chat, which exists only once its user has written to the bot; or, with a
+    `title`, a group the bot was added to (`user` is then the member who added it)."""
 
     id: int
     user: dict[str, Any]
     chat_instance: str
     messages: list[EmuMessage] = field(default_factory=list)
     next_message_id: int = 1
+    # The user blocked the bot; in a group, the bot is not (or no longer) a member.
     blocked: bool = False
     reply_keyboard: dict[str, Any] | None = None
     last_action: str | None = None
+    title: str | None = None
 
     def api(self) -> dict[str, Any]:
+        if self.title is not None:
+            return {"id": self.id, "type": "group", "title": self.title}
         data = {"id": self.id, "type": "private", "first_name": self.user["first_name"]}
         for key in ("last_name", "username"):
             if self.user.get(key):
@@ -321,16 +326,27 @@ class EmulatorState:
         if chat is None:
             raise bad_request("chat not found")
         if chat.blocked:
+            if chat.title is not None:
+                raise forbidden("bot is not a member of the group chat")
             raise forbidden("bot was blocked by the user")
         return chat
 
-    def add_message(self, chat: Chat, *, from_bot: bool, **fields: Any) -> EmuMessage:
+    def add_message(
+        self,
+        chat: Chat,
+        *,
+        from_bot: bool,
+        sender: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> EmuMessage:
+        """A new message in `chat`: the bot's, or (by default) the chat's user's; in a group,
+        `sender` is the member who wrote it."""
         message = EmuMessage(
             chat_id=chat.id,
             message_id=chat.next_message_id,
             from_bot=from_bot,
             date=self.now(),
-            sender=self.bot_user if from_bot else chat.user,
+            sender=self.bot_user if from_bot else sender or chat.user,
             chat=chat.api(),
             **fields,
         )

@@ -66,3 +66,36 @@ async def test_sqlite_pragmas_are_on(db_engine: AsyncEngine) -> None:
         assert await connection.scalar(text("PRAGMA foreign_keys")) == 1
         assert await connection.scalar(text("PRAGMA journal_mode")) == "wal"
         assert await connection.scalar(text("PRAGMA busy_timeout")) == 5000
+
+
+async def test_users_once_bound_to_a_group_get_their_private_chat_back(
+    empty_database_url: str,
+) -> None:
+    # Before 0012 a tap in a group could record the group as the user's chat.
+    engine = create_engine(empty_database_url)
+    try:
+        await migrate(engine, revision="0008")
+        async with engine.begin() as connection:
+            for user_id, chat_id in ((7101, -7100), (7102, 7102)):
+                await connection.execute(
+                    text(
+                        "INSERT INTO users (id, chat_id, first_name, created_at)"
+                        " VALUES (:id, :chat, 'A', CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": user_id, "chat": chat_id},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO reminders (user_id, chat_id, hour, minute, days, enabled,"
+                        " failures) VALUES (:id, :chat, 7, 30, '*', true, 0)"
+                    ),
+                    {"id": user_id, "chat": chat_id},
+                )
+        await migrate(engine)
+        async with engine.connect() as connection:
+            users = (await connection.execute(text("SELECT id, chat_id FROM users"))).all()
+            reminders = await connection.execute(text("SELECT user_id, chat_id FROM reminders"))
+            assert sorted(map(tuple, users)) == [(7101, 7101), (7102, 7102)]
+            assert sorted(map(tuple, reminders.all())) == [(7101, 7101), (7102, 7102)]
+    finally:
+        await engine.dispose()

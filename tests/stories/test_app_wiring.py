@@ -13,11 +13,12 @@ from telegram.ext import (
 )
 
 from bot.settings import load_settings
-from handlers import feedback
+from handlers import commands, feedback
 from handlers.app import (
     ALLOWED_UPDATES,
     AWAITED_TEXT_GROUP,
     FEEDBACK_EXPIRY_GROUP,
+    PRIVATE_ONLY_GROUP,
     UNUSABLE_GROUP,
     WELCOME_BACK_GROUP,
     build_application,
@@ -55,11 +56,15 @@ def test_text_awaited_by_feedback_is_looked_at_before_the_ordinary_handlers() ->
     groups = sorted(application.handlers)
     assert groups == [
         UNUSABLE_GROUP,
+        PRIVATE_ONLY_GROUP,
         WELCOME_BACK_GROUP,
         FEEDBACK_EXPIRY_GROUP,
         AWAITED_TEXT_GROUP,
         0,
     ]
+    # Groups and others' buttons are turned away before anything else looks at them.
+    [private_only] = application.handlers[PRIVATE_ONLY_GROUP]
+    assert getattr(private_only, "callback", None) is commands.keep_private
     # A prompt the user has moved on from is withdrawn before its text could be taken.
     [expiry] = application.handlers[FEEDBACK_EXPIRY_GROUP]
     assert getattr(expiry, "callback", None) is feedback.withdraw_prompt

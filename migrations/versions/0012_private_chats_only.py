@@ -1,0 +1,30 @@
+"""every user's chat is their private chat again
+
+A tap or a command in a group once recorded the group as a user's chat, so their
+reminders and cues went to the group. The bot now works in private chats only, whose id is
+the user's own (Telegram gives a private chat its user's id): move any such user, and
+their reminder, back.
+
+Revision ID: 0012
+Revises: 0008
+Create Date: 2026-12-06 09:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0012"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute("UPDATE users SET chat_id = id WHERE chat_id <> id")
+    op.execute("UPDATE reminders SET chat_id = user_id WHERE chat_id <> user_id")
+
+
+def downgrade() -> None:
+    # Which group a user was bound to is not kept: nothing to put back.
+    pass
