@@ -77,11 +77,19 @@ class KeepUserTextOut(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING or _is_own(record.name) or not record.args:
             return True
+        # Once per record, however many handlers it passes: a cut line is not cut again.
+        if getattr(record, "user_text_cut", False):
+            return True
+        record.user_text_cut = True
         args = record.args
         if isinstance(args, Mapping):
             record.args = {key: _summary(value) for key, value in args.items()}
             return True
-        named = record.name.startswith("telegram") and record.msg in _NAMED_BY_CODE
+        named = (
+            record.name.startswith("telegram")
+            and isinstance(record.msg, str)
+            and record.msg in _NAMED_BY_CODE
+        )
         record.args = tuple(
             value if index == 0 and named else _summary(value) for index, value in enumerate(args)
         )
