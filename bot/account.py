@@ -1,18 +1,56 @@
-"""A user's own record: their history (/mydata), deleting it (/forget_me), and what
-follows when their chat can no longer be reached (they blocked the bot)."""
+"""A user's own record: their history (/mydata), deleting it (/forget_me) with the copies
+of their notes in the team's chat, and what follows when their chat can no longer be
+reached (they blocked the bot)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from bot.models import EventKind, PracticeStatus, ScreenAnswer
 from bot.practice import PracticeService, Timers
 from bot.progress import class_title, pose_title
 from bot.reminders import ReminderService
 from bot.store import Store
+from bot.store.feedback import Copy
 from bot.timezones import user_zone
 from sequences import YogaClass
+
+log = logging.getLogger(__name__)
+
+# Deleting the copies of a user's notes never holds /forget_me up longer than this (a team
+# chat that does not answer, a long queue of deletes at Telegram's 20 calls a minute to a
+# group): the rest are left, and the user is told how many.
+COPIES_SECONDS = 10.0
+
+
+class CopyRemoval(StrEnum):
+    """What became of one try to delete a note's copy in the team's chat."""
+
+    # Deleted now, or gone already (someone in the chat deleted it).
+    GONE = "gone"
+    # Telegram will not delete this one (older than 48 hours, or no right to): it stays.
+    REFUSED = "refused"
+    # The chat or Telegram cannot be reached now (the bot was removed from the chat, the
+    # network fails): it stays, and the chat's other copies are not tried.
+    UNREACHABLE = "unreachable"
+
+
+# Deletes one copy in the team's chat (Telegram's side, from handlers/): never raises for
+# what Telegram or the network answer, only says what became of it.
+RemoveCopy = Callable[[Copy], Awaitable[CopyRemoval]]
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """Everything about the user is deleted; `copies_left` of their notes' copies are
+    still in the team's chat."""
+
+    copies_left: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,17 +154,52 @@ class AccountService:
             ),
         )
 
-    async def forget(self, user_id: int) -> bool:
-        """Delete everything about the user, and stop the timers of their open practices;
-        False when nothing was stored."""
+    async def forget(self, user_id: int, remove_copy: RemoveCopy) -> Forgotten | None:
+        """Delete everything about the user, with the copies of their notes in the team's
+        chat as far as Telegram lets it, and stop the timers of their open practices;
+        None when nothing was stored.
+
+        The copies go first, from the ids stored with the notes, and the rows after: a
+        process that dies in between leaves the rows, their ids and the question
+        unanswered, and the user's next /forget_me deletes the rest (a copy deleted already
+        counts as gone). Rows first would lose the ids of copies not yet deleted. No
+        transaction is open while Telegram is called, so a slow team chat holds up nobody
+        else; and whatever Telegram answers, the rows are deleted."""
+        async with self._store.read() as uow:
+            if await uow.users.get(user_id) is None:
+                return None
+            copies = await uow.feedback.copies_of(user_id)
+        left = await self._remove_copies(copies, remove_copy)
         async with self._store.write() as uow:
+            # A note forwarded since the read: its copy is deleted once the rows are.
+            late = [c for c in await uow.feedback.copies_of(user_id) if c not in copies]
             open_practices = await uow.users.delete(user_id)
         if open_practices is None:
-            return False
+            return None  # deleted meanwhile by a second tap
         await self._store.leave_no_trace()
         for practice_id in open_practices:
             self._timers.cancel(practice_id)
-        return True
+        left += await self._remove_copies(late, remove_copy)
+        return Forgotten(copies_left=left)
+
+    async def _remove_copies(self, copies: list[Copy], remove_copy: RemoveCopy) -> int:
+        """Delete the copies, newest first (older than 48 hours Telegram mostly refuses);
+        how many are left in the team's chat."""
+        left = len(copies)
+        unreachable: set[int] = set()
+        try:
+            async with asyncio.timeout(COPIES_SECONDS):
+                for copy in copies:
+                    if copy.chat_id in unreachable:
+                        continue
+                    removal = await remove_copy(copy)
+                    if removal is CopyRemoval.GONE:
+                        left -= 1
+                    elif removal is CopyRemoval.UNREACHABLE:
+                        unreachable.add(copy.chat_id)
+        except TimeoutError:
+            log.warning("deleting feedback copies took over %s s; %d left", COPIES_SECONDS, left)
+        return left
 
     async def unreachable(self, chat_id: int) -> None:
         """Telegram refuses to deliver to this chat (the user blocked the bot): end its open

@@ -73,6 +73,8 @@ POOL_TIMEOUT = 10
 
 
 def create_engine(url: str) -> AsyncEngine:
+    """hide_parameters: a statement's values (a note, a name) stay out of the text of every
+    database error, which may be logged."""
     if url.startswith("postgresql"):
         return create_async_engine(
             url,
@@ -83,8 +85,9 @@ def create_engine(url: str) -> AsyncEngine:
             pool_pre_ping=True,
             # Recycled well inside the idle timeouts of proxies such as PgBouncer.
             pool_recycle=1800,
+            hide_parameters=True,
         )
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.models import OPEN_STATUSES, Feedback
 from bot.progress import pose_title
 from bot.store import Store, UnitOfWork
+from bot.store.feedback import Copy
 from sequences import YogaClass
 
 MAX_CHARS = 2000
@@ -143,6 +144,13 @@ class FeedbackService:
         """Remember the message that asked for the note, to withdraw it later."""
         async with self._store.write() as uow:
             await uow.feedback.set_prompt(user_id, message_id)
+
+    async def copy_sent(self, feedback_id: int, copy: Copy) -> bool:
+        """Record where the note's copy went in the team's chat, for /forget_me to delete
+        it there. False when the note was deleted while its copy was on the way: the copy
+        should then go too."""
+        async with self._store.write() as uow:
+            return await uow.feedback.set_copy(feedback_id, copy)
 
     async def is_waiting(self, user_id: int) -> bool:
         async with self._store.read() as uow:

@@ -338,3 +338,7 @@ class Feedback(Base):
     class_id: Mapped[str | None] = mapped_column(String(64), default=None)
     step_index: Mapped[int | None] = mapped_column(Integer, default=None)
     step_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The copy forwarded to FEEDBACK_CHAT_ID, once Telegram confirmed it: /forget_me deletes
+    # it there too. The chat is kept with it, as FEEDBACK_CHAT_ID may change later.
+    copy_chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    copy_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)

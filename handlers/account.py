@@ -3,9 +3,11 @@ and /stats for the people who run the bot, which to anyone else is an unknown co
 
 from __future__ import annotations
 
+import functools
+
 from telegram import ChatMember, Update
 
-from handlers import messages
+from handlers import feedback, messages
 from handlers.buttons import Confirm, ForgetButton
 from handlers.context import YogaContext
 from handlers.render import account as render
@@ -41,12 +43,16 @@ async def forget_button(update: Update, context: YogaContext) -> None:
         await messages.answer(query)
         await messages.edit_pressed(context.bot, query, render.kept())
         return
-    if await context.services.account.forget(user.id):
+    forgotten = await context.services.account.forget(
+        user.id, functools.partial(feedback.remove_copy, context.bot)
+    )
+    if forgotten is not None:
         await messages.answer(query)
     else:
         # A second tap, or nothing was ever stored: there is nothing left to delete.
         await messages.answer(query, render.NOTHING_STORED)
-    await messages.edit_pressed(context.bot, query, render.forgotten())
+    copies_left = forgotten.copies_left if forgotten is not None else 0
+    await messages.edit_pressed(context.bot, query, render.forgotten(copies_left))
 
 
 async def membership_changed(update: Update, context: YogaContext) -> None:

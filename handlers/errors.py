@@ -76,7 +76,11 @@ def _describe(update: object, context: YogaContext) -> str:
     if update.callback_query is not None:
         what = f"button {update.callback_query.data!r}"
     elif update.effective_message is not None and update.effective_message.text:
-        what = f"message {update.effective_message.text[:40]!r}"
+        # What the user typed stays out of the log (it may be a note, or a name): its
+        # length says enough to find the update.
+        text = update.effective_message.text
+        kind = "command" if text.startswith("/") else "message"
+        what = f"a {kind} of {len(text)} characters"
     else:
         what = "an update"
     return f"{what} from {who} (update {update.update_id})"

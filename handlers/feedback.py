@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from telegram import Message, MessageEntity, Update, User
-from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop, ExtBot
 
+from bot.account import CopyRemoval
 from bot.feedback import FeedbackItem, Refused
+from bot.store import StoreUnavailable
+from bot.store.feedback import Copy
 from handlers import messages
 from handlers.buttons import CheckinBefore, StartButton
 from handlers.context import YogaContext
@@ -113,10 +117,48 @@ async def _submit(
 
 
 async def _forward(context: YogaContext, item: FeedbackItem) -> None:
+    """Send the team's chat a copy of the note, and record where it went, so /forget_me
+    can delete it: a copy that cannot be recorded is deleted at once."""
     chat_id = context.services.settings.feedback_chat_id
     if chat_id is None:
         return
     try:
-        await messages.send(context.bot, chat_id, render.forwarded(item))
+        sent = await messages.send(context.bot, chat_id, render.forwarded(item))
     except TelegramError as exc:
         log.warning("could not forward feedback #%s to chat %s: %s", item.id, chat_id, exc)
+        return
+    copy = Copy(chat_id, sent.message_id)
+    try:
+        if await context.services.feedback.copy_sent(item.id, copy):
+            return
+        # /forget_me deleted the note while its copy was on the way.
+        log.info("feedback #%s was deleted while forwarded; deleting its copy", item.id)
+    except StoreUnavailable as exc:
+        # The note itself is stored (and exported); only its copy could not be recorded.
+        log.warning("feedback #%s: its copy could not be recorded (%s); deleting it", item.id, exc)
+    await remove_copy(context.bot, copy)
+
+
+# What Telegram says of a copy that is no longer there: deleted by someone in the chat, or
+# by an earlier /forget_me that stopped before deleting the rows.
+_ALREADY_GONE = "message to delete not found"
+# A chat that no longer exists, or that the bot cannot see: nothing more to do there.
+_NO_CHAT = "chat not found"
+
+
+async def remove_copy(bot: ExtBot[Any], copy: Copy) -> CopyRemoval:
+    """Delete a note's copy in the team's chat; what Telegram or the network answered
+    becomes what became of the copy (bot/account.py decides what follows)."""
+    try:
+        await bot.delete_message(copy.chat_id, copy.message_id)
+    except BadRequest as exc:
+        reason = str(exc).lower()
+        if _ALREADY_GONE in reason:
+            return CopyRemoval.GONE
+        log.info("feedback copy %s/%s not deleted: %s", copy.chat_id, copy.message_id, exc)
+        return CopyRemoval.UNREACHABLE if _NO_CHAT in reason else CopyRemoval.REFUSED
+    except TelegramError as exc:
+        # Removed from the chat (403), Telegram down or slow, a 429 past its retries.
+        log.warning("feedback copy %s/%s not deleted: %s", copy.chat_id, copy.message_id, exc)
+        return CopyRemoval.UNREACHABLE
+    return CopyRemoval.GONE

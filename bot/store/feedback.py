@@ -23,6 +23,14 @@ class Wait:
     prompt_message_id: int | None
 
 
+@dataclass(frozen=True)
+class Copy:
+    """A note's copy as forwarded to the team's chat."""
+
+    chat_id: int
+    message_id: int
+
+
 class FeedbackRepository:
     def __init__(self, db: AsyncSession) -> None:
         self._db = db
@@ -88,6 +96,30 @@ class FeedbackRepository:
             .values(feedback_prompt_message_id=message_id)
             .execution_options(synchronize_session=False)
         )
+
+    async def set_copy(self, feedback_id: int, copy: Copy) -> bool:
+        """Remember where the note's copy went; False when the note is gone (deleted by
+        /forget_me while its copy was on the way)."""
+        changed = await self._db.execute(
+            update(Feedback)
+            .where(Feedback.id == feedback_id)
+            .values(copy_chat_id=copy.chat_id, copy_message_id=copy.message_id)
+            .execution_options(synchronize_session=False)
+        )
+        return changed_rows(changed) == 1
+
+    async def copies_of(self, user_id: int) -> list[Copy]:
+        """The recorded copies of the user's notes, newest first."""
+        rows = await self._db.execute(
+            select(Feedback.copy_chat_id, Feedback.copy_message_id)
+            .where(Feedback.user_id == user_id, Feedback.copy_message_id.is_not(None))
+            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        )
+        return [
+            Copy(chat_id, message_id)
+            for chat_id, message_id in rows.all()
+            if chat_id is not None and message_id is not None
+        ]
 
     async def since(self, start: datetime | None) -> Sequence[Feedback]:
         query = select(Feedback).order_by(Feedback.created_at, Feedback.id)

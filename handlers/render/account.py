@@ -100,8 +100,24 @@ def forget_question() -> Reply:
     return plain(FORGET_QUESTION, keyboard)
 
 
-def forgotten() -> Reply:
-    return plain(FORGOTTEN)
+def forgotten(copies_left: int = 0) -> Reply:
+    """Done, and, in one more line, the copies of the user's notes that Telegram would not
+    let the bot delete from the team's chat."""
+    if copies_left == 0:
+        return plain(FORGOTTEN)
+    return plain(f"{FORGOTTEN}\n\n{copies_left_line(copies_left)}")
+
+
+def copies_left_line(count: int) -> str:
+    if count == 1:
+        return (
+            "A copy of your feedback could not be removed from the team's chat; "
+            "the people who run me can delete it."
+        )
+    return (
+        f"{count} copies of your feedback could not be removed from the team's chat; "
+        "the people who run me can delete them."
+    )
 
 
 def kept() -> Reply:

@@ -113,6 +113,29 @@ def test_token_is_redacted_from_logs_and_tracebacks(capsys: pytest.CaptureFixtur
     assert "getUpdates" not in output
 
 
+def test_library_lines_below_warning_keep_numbers_and_shapes_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("DEBUG", [TOKEN])
+    ptb = logging.getLogger("telegram.ext.ExtBot")
+    params = {"chat_id": 42, "text": "my knee-3c1 hurts", "reply_markup": {"a": "Ana"}}
+    ptb.debug("Calling Bot API endpoint `%s` with parameters `%s`", "sendMessage", params)
+    ptb.debug("Processing update %s", "Ana Lovelace wrote this")
+    logging.getLogger("somelib").info("row %s of %s", ("Ana", "knee-3c1"), 7)
+    logging.getLogger("aiosqlite").debug("executing %s", "INSERT ... 'knee-3c1'")
+    # Warnings pass whole (error descriptions, not payloads); so do the project's own lines.
+    ptb.warning("Telegram says %s", "Bad Request: chat not found")
+    logging.getLogger("handlers.feedback").info("feedback #%s to chat %s", 3, 9)
+    output = capsys.readouterr().err
+    assert "knee-3c1" not in output and "Ana" not in output
+    assert "endpoint `sendMessage` with parameters `{chat_id: 42, text: <17 chars>, " in output
+    assert "reply_markup: <1 keys>}`" in output
+    assert "Processing update <23 chars>" in output
+    assert "row <2 items> of 7" in output
+    assert "Telegram says Bad Request: chat not found" in output
+    assert "feedback #3 to chat 9" in output
+
+
 def test_sequences_check_passes_on_the_shipped_classes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+
+from bot.account import CopyRemoval
+from bot.store.feedback import Copy
 
 
 @dataclass(frozen=True)
@@ -26,3 +30,19 @@ class FakeTimers:
     def cancel(self, practice_id: int) -> None:
         self.armed.pop(practice_id, None)
         self.cancelled.append(practice_id)
+
+
+class FakeTeamChat:
+    """The team's chat as /forget_me meets it: records each copy it is asked to delete and
+    answers what the test set for that chat (deleted, by default), or never answers."""
+
+    def __init__(self) -> None:
+        self.asked: list[Copy] = []
+        self.answers: dict[int, CopyRemoval] = {}
+        self.hang = False
+
+    async def remove(self, copy: Copy) -> CopyRemoval:
+        self.asked.append(copy)
+        if self.hang:
+            await asyncio.Event().wait()
+        return self.answers.get(copy.chat_id, CopyRemoval.GONE)

@@ -12,18 +12,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.account import AccountService
+import bot.account
+from bot.account import AccountService, CopyRemoval, Forgotten
 from bot.clock import ManualClock
-from bot.feedback import FeedbackService
+from bot.feedback import FeedbackItem, FeedbackService
 from bot.models import PracticeStatus
 from bot.practice import PracticeService
 from bot.reminders import ReminderService, Schedule
 from bot.stats import StatsService
 from bot.store import Counts, Store
+from bot.store.feedback import Copy
 from cli import main
 from handlers.render.account import history_csv, stats_table
 from sequences import YogaClass
-from tests.harness.fakes import FakeTimers
+from tests.harness.fakes import FakeTeamChat, FakeTimers
 from tests.harness.records import add_reminder, add_session, add_user, rows_about, session_ids_of
 
 
@@ -42,8 +44,19 @@ def account(
     )
 
 
-async def note(db_engine: AsyncEngine, clock: ManualClock, user_id: int, text: str) -> None:
-    await FeedbackService(Store(db_engine), {}, clock).submit(user_id, user_id, "Ana", text)
+async def note(
+    db_engine: AsyncEngine,
+    clock: ManualClock,
+    user_id: int,
+    text: str,
+    copy: Copy | None = None,
+) -> None:
+    """A note, and (`copy`) where its copy went in the team's chat."""
+    feedback = FeedbackService(Store(db_engine), {}, clock)
+    item = await feedback.submit(user_id, user_id, "Ana", text)
+    assert isinstance(item, FeedbackItem)
+    if copy is not None:
+        assert await feedback.copy_sent(item.id, copy)
 
 
 async def test_history_csv_holds_practices_and_notes_in_the_users_zone(
@@ -92,13 +105,146 @@ async def test_forget_deletes_every_row_about_the_user_and_nobody_elses(
     before = await rows_about(db_engine, 5, ids)
     assert all(before.values()), before  # the test sees rows in every table first
 
-    assert await account.forget(5)
+    team = FakeTeamChat()
+    assert await account.forget(5, team.remove) == Forgotten(copies_left=0)
 
     # The open practice's timer goes with it.
     assert timers.cancelled == [max(ids)]
     assert await rows_about(db_engine, 5, ids) == dict.fromkeys(before, 0)
     assert await rows_about(db_engine, 6) == before
-    assert not await account.forget(5)
+    assert await account.forget(5, team.remove) is None
+    assert team.asked == []  # no note of theirs was forwarded
+
+
+TEAM, OLD_TEAM = -100900, -100800
+
+
+async def notes_with_copies(db_engine: AsyncEngine, clock: ManualClock) -> list[Copy]:
+    """Three notes of user 5 forwarded (two to the team's chat, the first to one it had
+    before), one of user 6; the copies of user 5's, newest first."""
+    copies = [Copy(OLD_TEAM, 11), Copy(TEAM, 21), Copy(TEAM, 22)]
+    for number, copy in enumerate(copies):
+        await note(db_engine, clock, 5, f"note {number}", copy)
+        clock.advance(60)
+    await note(db_engine, clock, 6, "someone else's", Copy(TEAM, 23))
+    return copies[::-1]
+
+
+async def test_forget_deletes_the_copies_first_newest_first_then_the_rows(
+    account: AccountService, db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    await notes_with_copies(db_engine, clock)
+    asked: list[tuple[Copy, int]] = []
+
+    async def remove(copy: Copy) -> CopyRemoval:
+        asked.append((copy, (await rows_about(db_engine, 5))["feedback"]))
+        return CopyRemoval.GONE
+
+    assert await account.forget(5, remove) == Forgotten(copies_left=0)
+    # Every copy went while the notes, and the ids they keep, were still stored.
+    assert asked == [(Copy(TEAM, 22), 3), (Copy(TEAM, 21), 3), (Copy(OLD_TEAM, 11), 3)]
+    assert (await rows_about(db_engine, 5))["feedback"] == 0
+    assert (await rows_about(db_engine, 6))["feedback"] == 1
+
+
+async def test_copies_telegram_refuses_are_counted_and_the_rows_deleted_all_the_same(
+    account: AccountService, db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    copies = await notes_with_copies(db_engine, clock)
+    team = FakeTeamChat()
+    team.answers[OLD_TEAM] = CopyRemoval.REFUSED  # e.g. older than 48 hours
+
+    assert await account.forget(5, team.remove) == Forgotten(copies_left=1)
+
+    assert team.asked == copies
+    assert (await rows_about(db_engine, 5))["feedback"] == 0
+
+
+async def test_an_unreachable_chat_is_tried_once_and_the_other_chats_still_are(
+    account: AccountService, db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    await notes_with_copies(db_engine, clock)
+    team = FakeTeamChat()
+    team.answers[TEAM] = CopyRemoval.UNREACHABLE  # e.g. the bot was removed from it
+
+    assert await account.forget(5, team.remove) == Forgotten(copies_left=2)
+
+    assert team.asked == [Copy(TEAM, 22), Copy(OLD_TEAM, 11)]
+    assert (await rows_about(db_engine, 5))["feedback"] == 0
+
+
+async def test_a_team_chat_that_never_answers_holds_forget_up_only_so_long(
+    account: AccountService,
+    db_engine: AsyncEngine,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bot.account, "COPIES_SECONDS", 0.05)
+    await notes_with_copies(db_engine, clock)
+    team = FakeTeamChat()
+    team.hang = True
+
+    async with asyncio.timeout(5):
+        assert await account.forget(5, team.remove) == Forgotten(copies_left=3)
+
+    assert team.asked == [Copy(TEAM, 22)]
+    assert (await rows_about(db_engine, 5))["feedback"] == 0
+
+
+class Died(BaseException):
+    """The process ending half-way, as far as the code running in it can tell."""
+
+
+async def test_a_forget_cut_short_after_the_copies_keeps_the_rows_for_the_next_one(
+    account: AccountService, db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    copies = await notes_with_copies(db_engine, clock)
+    deleted: list[Copy] = []
+
+    async def remove_then_die(copy: Copy) -> CopyRemoval:
+        deleted.append(copy)
+        if len(deleted) == len(copies):
+            raise Died
+        return CopyRemoval.GONE
+
+    with pytest.raises(Died):
+        await account.forget(5, remove_then_die)
+    assert (await rows_about(db_engine, 5))["feedback"] == 3
+
+    # Asked again, Telegram says the copies deleted before are not found: gone.
+    team = FakeTeamChat()
+    assert await account.forget(5, team.remove) == Forgotten(copies_left=0)
+    assert team.asked == copies
+    assert (await rows_about(db_engine, 5))["feedback"] == 0
+
+
+async def test_a_note_forwarded_while_forget_runs_has_its_copy_deleted_too(
+    account: AccountService, db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    await notes_with_copies(db_engine, clock)
+    team = FakeTeamChat()
+    late = Copy(TEAM, 30)
+
+    async def remove(copy: Copy) -> CopyRemoval:
+        if not team.asked:
+            clock.advance(60)
+            await note(db_engine, clock, 5, "sent meanwhile", late)
+        return await team.remove(copy)
+
+    assert await account.forget(5, remove) == Forgotten(copies_left=0)
+    assert team.asked[-1] == late
+    assert (await rows_about(db_engine, 5))["feedback"] == 0
+
+
+async def test_a_copy_sent_after_its_note_was_forgotten_is_not_recorded(
+    account: AccountService, db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    feedback = FeedbackService(Store(db_engine), {}, clock)
+    item = await feedback.submit(5, 5, "Ana", "on its way")
+    assert isinstance(item, FeedbackItem)
+    await account.forget(5, FakeTeamChat().remove)
+    # The handler then deletes the copy it just sent.
+    assert not await feedback.copy_sent(item.id, Copy(TEAM, 40))
 
 
 async def test_counts_and_their_text(db_engine: AsyncEngine, store: Store) -> None:

@@ -5,16 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import bot.account
 from bot.database import create_sessionmaker
 from bot.models import Practice, PracticeStatus, Reminder
+from bot.services import Services
+from bot.store import StoreUnavailable
+from bot.store.feedback import Copy
+from handlers.context import SERVICES
 from handlers.render import account as render_account
 from handlers.render import common as render
+from handlers.render import feedback as render_feedback
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from tests.harness.bot import (
@@ -27,6 +35,7 @@ from tests.harness.bot import (
     stop_practice,
 )
 from tests.harness.factories import make_class
+from tests.harness.fakes import FakeTeamChat
 from tests.harness.records import add_reminder, rows_about, session_ids_of
 
 TINY = make_class()
@@ -209,3 +218,207 @@ async def test_forget_me_leaves_nothing_readable_in_the_database_files(
         leftovers = b"".join(f.read_bytes() for f in files if f.exists())
     assert note.encode() not in leftovers
     assert b"Zephyrine" not in leftovers
+
+
+# -- the copies of the user's notes in the team's chat -----------------------------------
+
+TEAM_CHAT = 9200
+
+
+async def forwarded_notes(
+    emulator: BotApiEmulator, user: SimulatedUser, *notes: str
+) -> tuple[SimulatedUser, list[EmuMessage]]:
+    """The team's chat (known to the emulator once it has written to the bot), and the
+    copies of the user's `notes` it received, in order."""
+    team = emulator.user(TEAM_CHAT, first_name="Team")
+    await reply_to(team, "/help")
+    for note in notes:
+        await reply_to(user, f"/feedback {note}")
+    copies = await emulator.wait_for(
+        lambda: found if len(found := team.bot_messages[1:]) == len(notes) else None
+    )
+    return team, copies
+
+
+async def forget(emulator: BotApiEmulator, user: SimulatedUser) -> EmuMessage:
+    """/forget_me, confirmed; the question, once it says what was done."""
+    question = await reply_to(user, "/forget_me")
+    await user.tap(question.message_id, text="Yes, delete everything")
+    await emulator.wait_for(lambda: (question.plain or "").startswith(render_account.FORGOTTEN))
+    return question
+
+
+def deletes(emulator: BotApiEmulator) -> list[tuple[int, int, bool]]:
+    """(chat, message, done) of every deleteMessage the bot asked for."""
+    return [
+        (c.params["chat_id"], c.params["message_id"], c.ok)
+        for c in emulator.calls_of("deleteMessage")
+    ]
+
+
+async def test_forget_me_deletes_the_copies_of_the_notes_in_the_team_chat(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user, other = emulator.user(4301), emulator.user(4302)
+    async with bot_running(
+        emulator, database_url, catalog=TINY_CATALOG, feedback_chat_id=TEAM_CHAT
+    ):
+        team, copies = await forwarded_notes(emulator, user, "first note", "second note")
+        await reply_to(other, "/feedback someone else's note")
+        await emulator.wait_for(lambda: len(team.bot_messages) == 4)
+        question = await forget(emulator, user)
+    # Newest first: the older a copy, the likelier Telegram refuses to delete it.
+    assert deletes(emulator) == [
+        (TEAM_CHAT, copies[1].message_id, True),
+        (TEAM_CHAT, copies[0].message_id, True),
+    ]
+    assert question.plain == render_account.FORGOTTEN
+    left = [m.plain or "" for m in team.bot_messages]
+    assert len(left) == 2 and left[1].endswith("someone else's note")
+    assert (await rows_about(db_engine, user.id))["feedback"] == 0
+    assert (await rows_about(db_engine, other.id))["feedback"] == 1
+
+
+# What Telegram answers a deleteMessage it will not carry out, and whether the copy stays.
+REFUSALS: dict[str, tuple[dict[str, Any], bool]] = {
+    "older than 48 hours": (
+        {"error_code": 400, "description": "Bad Request: message can't be deleted for everyone"},
+        True,
+    ),
+    "deleted by someone": (
+        {"error_code": 400, "description": "Bad Request: message to delete not found"},
+        False,
+    ),
+    "bot removed from the chat": (
+        {"error_code": 403, "description": "Forbidden: bot was kicked from the group chat"},
+        True,
+    ),
+    "Telegram fails": ({"error_code": 502, "description": "Bad Gateway"}, True),
+    "connection lost": ({"drop": "before"}, True),
+    "flood limit, waited out": ({"retry_after": 1}, False),
+}
+
+
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+async def test_a_copy_telegram_will_not_delete_is_said_plainly_and_the_rest_deleted(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine, refusal: str
+) -> None:
+    fault, stays = REFUSALS[refusal]
+    user = emulator.user(4303)
+    async with bot_running(
+        emulator, database_url, catalog=TINY_CATALOG, feedback_chat_id=TEAM_CHAT
+    ):
+        _, [copy] = await forwarded_notes(emulator, user, "a private note")
+        emulator.fail_next("deleteMessage", chat_id=TEAM_CHAT, **fault)
+        question = await forget(emulator, user)
+        again = await reply_to(user, "/mydata")
+    if stays:
+        assert question.plain == (
+            f"{render_account.FORGOTTEN}\n\n{render_account.copies_left_line(1)}"
+        )
+    else:
+        assert question.plain == render_account.FORGOTTEN
+    assert deletes(emulator)[0][:2] == (TEAM_CHAT, copy.message_id)
+    # Whatever Telegram said, nothing about the user is left in the database.
+    assert again.plain == render_account.NOTHING_STORED
+    assert (await rows_about(db_engine, user.id))["feedback"] == 0
+
+
+async def test_an_unreachable_team_chat_is_asked_once_and_every_copy_reported(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(4304)
+    async with bot_running(
+        emulator, database_url, catalog=TINY_CATALOG, feedback_chat_id=TEAM_CHAT
+    ):
+        await forwarded_notes(emulator, user, "one", "two", "three")
+        emulator.fail_next(
+            "deleteMessage", chat_id=TEAM_CHAT, error_code=403, description="Forbidden: no"
+        )
+        question = await forget(emulator, user)
+    assert len(deletes(emulator)) == 1
+    assert question.plain == f"{render_account.FORGOTTEN}\n\n{render_account.copies_left_line(3)}"
+
+
+# SQLite's write lock shows whether a transaction is held; PostgreSQL runs the same code.
+@pytest.mark.backends("sqlite")
+async def test_a_team_chat_that_does_not_answer_holds_neither_forget_nor_the_database(
+    emulator: BotApiEmulator,
+    database_url: str,
+    db_engine: AsyncEngine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bot.account, "COPIES_SECONDS", 1.0)
+    user = emulator.user(4305)
+    async with bot_running(
+        emulator, database_url, catalog=TINY_CATALOG, feedback_chat_id=TEAM_CHAT
+    ):
+        await forwarded_notes(emulator, user, "a note")
+        # Telegram takes the call and never answers (longer than PTB's read timeout).
+        emulator.fail_next("deleteMessage", chat_id=TEAM_CHAT, drop="silent")
+        question = await reply_to(user, "/forget_me")
+        await user.tap(question.message_id, text="Yes, delete everything")
+        await emulator.wait_for(lambda: emulator.calls_of("deleteMessage"))
+        # While the bot waits for Telegram, another writer gets the database at once.
+        raw = sqlite3.connect(tmp_path / "yogabot.db", timeout=0)
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            raw.rollback()
+        finally:
+            raw.close()
+        await emulator.wait_for(lambda: (question.plain or "").startswith("Done."))
+    assert question.plain == f"{render_account.FORGOTTEN}\n\n{render_account.copies_left_line(1)}"
+    assert (await rows_about(db_engine, user.id))["feedback"] == 0
+
+
+async def test_a_note_forgotten_while_its_copy_was_on_the_way_loses_the_copy_too(
+    emulator: BotApiEmulator, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = emulator.user(4306)
+    async with bot_running(
+        emulator, database_url, catalog=TINY_CATALOG, feedback_chat_id=TEAM_CHAT
+    ) as app:
+        team = emulator.user(TEAM_CHAT, first_name="Team")
+        await reply_to(team, "/help")
+        services: Services = app.bot_data[SERVICES]
+        record_copy = services.feedback.copy_sent
+
+        async def forgotten_meanwhile(feedback_id: int, copy: Copy) -> bool:
+            # As if /forget_me ran on another worker while the copy was being sent.
+            await services.account.forget(user.id, FakeTeamChat().remove)
+            return await record_copy(feedback_id, copy)
+
+        monkeypatch.setattr(services.feedback, "copy_sent", forgotten_meanwhile)
+        await reply_to(user, "/feedback said just before forgetting")
+        [(chat, message, done)] = await emulator.wait_for(lambda: deletes(emulator))
+    assert (chat, done) == (TEAM_CHAT, True)
+    assert [m.message_id for m in team.bot_messages] == [team.bot_messages[0].message_id]
+    assert message > team.bot_messages[0].message_id
+
+
+async def test_a_copy_that_cannot_be_recorded_is_deleted_at_once(
+    emulator: BotApiEmulator,
+    database_url: str,
+    db_engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = emulator.user(4307)
+    async with bot_running(
+        emulator, database_url, catalog=TINY_CATALOG, feedback_chat_id=TEAM_CHAT
+    ) as app:
+        team = emulator.user(TEAM_CHAT, first_name="Team")
+        await reply_to(team, "/help")
+        services: Services = app.bot_data[SERVICES]
+
+        async def database_gone(feedback_id: int, copy: Copy) -> bool:
+            raise StoreUnavailable("database is locked")
+
+        monkeypatch.setattr(services.feedback, "copy_sent", database_gone)
+        thanks = await reply_to(user, "/feedback a note whose copy goes unrecorded")
+        [(chat, _, done)] = await emulator.wait_for(lambda: deletes(emulator))
+    # The note is kept and thanked; only the copy /forget_me could not find is gone.
+    assert thanks.plain == render_feedback.THANKS
+    assert (chat, done) == (TEAM_CHAT, True)
+    assert len(team.bot_messages) == 1
+    assert (await rows_about(db_engine, user.id))["feedback"] == 1
