@@ -8,18 +8,23 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import handlers.webhook
+from bot import database
 from bot.clock import ManualClock
 from bot.handled_updates import CLAIM_TIMEOUT
 from bot.store import Store
+from handlers.webhook import MAX_BODY_BYTES
 from playground.emulator import BotApiEmulator, SimulatedUser
 from tests.harness.bot import has_message
 from tests.harness.webhook import (
     SECRET,
+    SECRET_HEADER,
     WITH_SECRET,
     free_port,
     help_update,
@@ -68,6 +73,24 @@ async def test_a_secret_header_that_is_not_utf8_gets_403_without_a_traceback(
         assert status_of(await post_raw(port, raw_post_request(body))) == 200
         await emulator.wait_for(has_message(user, HELP_REPLY))
         assert len(user.bot_messages) == 1
+    assert troubles(caplog) == []
+
+
+async def test_two_secret_headers_or_a_body_over_a_megabyte_are_refused(
+    emulator: BotApiEmulator, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = emulator.user(5108)
+    user.open_chat()
+    port = free_port()
+    async with webhook_bot(emulator, database_url, port):
+        body = json.dumps(help_update(user, 9211)).encode()
+        # The right secret twice: Telegram sends it once, so this is not Telegram.
+        request = raw_post_request(body)
+        twice = request.replace(b"\r\n\r\n", f"\r\n{SECRET_HEADER}: {SECRET}\r\n\r\n".encode())
+        assert status_of(await post_raw(port, twice)) == 403
+        big = json.dumps({**help_update(user, 9212), "pad": "x" * MAX_BODY_BYTES}).encode()
+        assert status_of(await post_raw(port, raw_post_request(big))) == 413
+        assert sends(emulator) == 0
     assert troubles(caplog) == []
 
 
@@ -312,3 +335,33 @@ async def test_an_update_whose_worker_died_while_handling_it_is_handled_after_th
         assert await post(webhook_url(port), update, WITH_SECRET) == 200
         assert await post(webhook_url(port), update, WITH_SECRET) == 200
         assert len(user.bot_messages) == 1
+
+
+@pytest.mark.backends("sqlite")  # another connection's write lock on the SQLite file
+async def test_an_update_that_cannot_be_claimed_gets_503_and_is_handled_when_delivered_again(
+    emulator: BotApiEmulator,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
+    user = emulator.user(5109)
+    user.open_chat()
+    port = free_port()
+    async with webhook_bot(emulator, database_url, port):
+        update = help_update(user, 9901)
+        other = sqlite3.connect(tmp_path / "yogabot.db", isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            assert await post(webhook_url(port), update, WITH_SECRET) == 503
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert user.bot_messages == []
+        # Telegram's next delivery, once the database answers again.
+        assert await post(webhook_url(port), update, WITH_SECRET) == 200
+        assert len(user.bot_messages) == 1
+    [warning] = [r for r in caplog.records if "database does not answer" in r.getMessage()]
+    assert "9901" in warning.getMessage()
+    assert troubles(caplog) == []
