@@ -29,12 +29,13 @@ UnixTime = Annotated[int, Field(ge=0, le=2**32 - 1)]
 Position = Annotated[int, Field(ge=0, le=2**31 - 1)]
 # users.first_name is 64 characters wide: Telegram's own limit.
 FirstName = Annotated[str, Field(max_length=64)]
-Degrees = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
 
 class _Shape(BaseModel):
     # Strict: 1.0 is not an int, "1" is not an int, true is not an int.
-    model_config = ConfigDict(strict=True, extra="allow", populate_by_name=True)
+    model_config = ConfigDict(strict=True, extra="allow")
 
 
 class UserShape(_Shape):
@@ -58,8 +59,8 @@ class EntityShape(_Shape):
 
 
 class LocationShape(_Shape):
-    latitude: Degrees
-    longitude: Degrees
+    latitude: Latitude
+    longitude: Longitude
 
 
 class MessageShape(_Shape):

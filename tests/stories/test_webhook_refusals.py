@@ -134,6 +134,7 @@ def _bodies(user: SimulatedUser) -> dict[str, bytes]:
             b'"date": 0', b'"date": NaN'
         ),
         "no update id": encoded({"message": help_update(user, 9315)["message"]}),
+        "a latitude of 91": encoded(_help(user, 9318, location={"latitude": 91, "longitude": 0})),
         "a list": b"[]",
         "a number": b"9316",
         "null": b"null",
