@@ -312,6 +312,21 @@ class SendSecond(Base):
     used: Mapped[int] = mapped_column(Integer)
 
 
+class HandledUpdate(Base):
+    """A webhook update some worker took to handle (bot/handled_updates.py): Telegram may
+    deliver one update more than once, and every worker checks here before handling it."""
+
+    __tablename__ = "handled_updates"
+    __table_args__ = (Index("ix_handled_updates_claimed", "claimed_at"),)
+
+    # Telegram's update_id: unique per bot.
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # When a worker took it; a later one takes it over once this is CLAIM_TIMEOUT old and
+    # handled_at is still NULL (that worker is taken to have died).
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
 class UploadedPicture(Base):
     """A pose picture Telegram already has: later sends use its file_id, not the bytes."""
 

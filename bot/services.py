@@ -14,6 +14,7 @@ from bot.account import AccountService
 from bot.checkin import CheckinService
 from bot.clock import Clock
 from bot.feedback import FeedbackService
+from bot.handled_updates import HandledUpdates
 from bot.practice import PracticeService, Timers
 from bot.progress import ProgressService
 from bot.reminders import ReminderService
@@ -43,6 +44,8 @@ class Services:
     feedback: FeedbackService
     account: AccountService
     stats: StatsService
+    # Webhook updates some worker took to handle, so a repeated delivery is handled once.
+    handled_updates: HandledUpdates
     # Held around everything that changes a chat's practice and sends for it.
     chat_locks: ChatLocks
     # Whether this worker sends the reminders now: one worker at a time does.
@@ -84,6 +87,7 @@ def build_services(
             store, catalog, zone, practice=practice, reminders=reminders, timers=timers
         ),
         stats=StatsService(store),
+        handled_updates=HandledUpdates(store, clock),
         chat_locks=chat_locks_for(url),
         reminder_sender=role_for(url, REMINDER_SENDER),
         send_budget=SendBudget(engine) if engine.dialect.name == "postgresql" else None,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.database import checkpoint, create_sessionmaker
 from bot.store.feedback import FeedbackRepository
+from bot.store.handled_updates import HandledUpdateRepository
 from bot.store.practice import PracticeRepository
 from bot.store.reminders import ReminderRepository
 from bot.store.uploads import UploadRepository
@@ -41,6 +42,7 @@ class UnitOfWork:
         self.reminders = ReminderRepository(db)
         self.feedback = FeedbackRepository(db)
         self.uploads = UploadRepository(db)
+        self.handled_updates = HandledUpdateRepository(db)
 
 
 class Store:

@@ -5,16 +5,12 @@ is refused."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
 import socket
 import sys
-import time
 import traceback
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -22,71 +18,20 @@ import pytest
 from bot.settings import SettingsError, load_settings
 from cli import main
 from handlers.app import ALLOWED_UPDATES, Webhook, WebhookListenError, build_application, running
-from handlers.context import YogaApp
 from handlers.render import checkin as render_checkin
-from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.emulator import BotApiEmulator
 from tests.harness.bot import TOKEN, cues_titled, has_message, screened
-from tests.harness.factories import make_class
-
-TINY = make_class()
-TINY_CATALOG = {TINY.id: TINY}
-SECRET = "webhook_secret-0123456789abcdefghijklmnopqrstuv"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def webhook_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}/telegram"
-
-
-@contextlib.asynccontextmanager
-async def webhook_bot(
-    emulator: BotApiEmulator, database_url: str, port: int, *, register: bool = True
-) -> AsyncIterator[YogaApp]:
-    """The real Application through `running`, as `yogabot run` starts it with WEBHOOK_URL."""
-    settings = load_settings(
-        bot_token=TOKEN,
-        database_url=database_url,
-        telegram_api_url=emulator.api_url,
-        webhook_url=webhook_url(port),
-        webhook_secret=SECRET,
-        webhook_port=port,
-        webhook_register=register,
-    )
-    webhook = Webhook.from_settings(settings)
-    assert webhook is not None
-    application = build_application(settings, catalog=TINY_CATALOG)
-    async with running(application, webhook=webhook):
-        yield application
-
-
-def help_update(user: SimulatedUser, update_id: int) -> dict[str, Any]:
-    """A /help from `user`, as Telegram would post it."""
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
-            "from": user.api(),
-            "text": "/help",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-        },
-    }
-
-
-async def post(url: str, update: dict[str, Any], headers: dict[str, str]) -> int:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(url, json=update, headers=headers) as response,
-    ):
-        return response.status
+from tests.harness.webhook import (
+    SECRET,
+    SECRET_HEADER,
+    TINY,
+    TINY_CATALOG,
+    free_port,
+    help_update,
+    post,
+    webhook_bot,
+    webhook_url,
+)
 
 
 async def test_a_practice_starts_through_the_webhook(
