@@ -10,9 +10,11 @@ updates. What SQLite cannot do side by side, write, the store queues by itself: 
 unit at a time in the process, each short and never around a Telegram call
 (bot/store/unit_of_work.py).
 
-A chat's update first waits for its chat's lock, and only then for one of the
-CONCURRENT_UPDATES places: updates queued behind a hanging one of their own chat take no
-place that another chat's update could use.
+A chat's update first waits for the update before it of the same chat (a queue per chat
+in this process), then for one of the CONCURRENT_UPDATES places, and only then takes the
+chat's lock, the one cue timers and other workers take too: updates queued behind a
+hanging one of their own chat take no place that another chat's update could use, and
+updates waiting for a place hold none of the connections PostgreSQL's chat locks use.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.store.chat_locks import ProcessChatLocks
 from handlers.context import SERVICES
 
 # Updates a worker handles at once, each of a different chat (on SQLite and PostgreSQL
@@ -40,6 +43,8 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
     ) -> None:
         super().__init__(max(concurrent, in_hand))
         self._places = asyncio.Semaphore(concurrent)
+        # Each chat's updates in the order they came, before they take a place.
+        self._queues = ProcessChatLocks()
         # The application's bot_data, once the Application is built (it holds the services).
         self.bot_data: dict[Any, Any] = {}
 
@@ -50,9 +55,13 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
             async with self._places:
                 await coroutine
             return
-        # Tasks reach the (first come, first served) chat lock in the order PTB created
-        # them, the order the updates arrived: nothing is awaited before it.
-        async with services.chat_locks.hold(chat.id), self._places:
+        # Tasks reach their chat's (first come, first served) queue in the order PTB
+        # created them, the order the updates arrived: nothing is awaited before it.
+        async with (
+            self._queues.hold(chat.id),
+            self._places,
+            services.chat_locks.hold(chat.id),
+        ):
             await coroutine
 
     async def initialize(self) -> None:

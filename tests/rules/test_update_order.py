@@ -4,6 +4,8 @@ side by side, and a chat's queued updates take no place from another chat's."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ class LocksOnly:
     """The one service the processor uses."""
 
     def __init__(self) -> None:
-        self.chat_locks = ProcessChatLocks()
+        self.chat_locks: ProcessChatLocks = ProcessChatLocks()
 
 
 def update_in(chat_id: int, number: int) -> Update:
@@ -59,3 +61,44 @@ async def test_a_hanging_update_holds_up_its_own_chat_only_and_its_chat_keeps_it
     assert [name for name in done if name.startswith("ana")] == [
         f"ana-{n}" for n in range(1, 2 + 2 * places)
     ]
+
+
+class CountingLocks(ProcessChatLocks):
+    """Chat locks that count how many are held at once (on PostgreSQL each holds a
+    connection of the chat locks' pool)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = self.most = 0
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        async with super().hold(chat_id):
+            self.held += 1
+            self.most = max(self.most, self.held)
+            try:
+                yield
+            finally:
+                self.held -= 1
+
+
+async def test_updates_waiting_for_a_place_hold_no_chat_lock() -> None:
+    places = 2
+    processor = ChatOrderedUpdates(places)
+    services = LocksOnly()
+    services.chat_locks = locks = CountingLocks()
+    processor.bot_data[SERVICES] = services
+    slow = asyncio.Event()
+
+    async def handle() -> None:
+        await slow.wait()
+
+    tasks = [
+        asyncio.create_task(processor.process_update(update_in(chat, chat), handle()))
+        for chat in range(1, 11)
+    ]
+    await settle()
+    assert locks.held == places
+    slow.set()
+    await asyncio.gather(*tasks)
+    assert locks.most == places
