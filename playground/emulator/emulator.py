@@ -190,7 +190,10 @@ class BotApiEmulator:
                 # carried out and answered as usual.
                 fault.hold.arrived.set()
                 self.state.changed.notify()
-                await fault.hold.wait()
+                try:
+                    await fault.hold.wait()
+                finally:
+                    self.state.changed.notify()  # released, or abandoned by the client
                 fault = None
             if fault is not None and fault.drop is None:
                 raise fault.error()
