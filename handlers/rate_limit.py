@@ -352,6 +352,8 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         seconds; if 429s came from FLOOD_CHATS chats within FLOOD_WINDOW, everyone does."""
         now = self._now()
         chat, until = str(chat_id), now + wait
+        # Waits that are over go (429s are rare: memory stays bounded by the chats waiting).
+        self._chat_paused = {c: end for c, end in self._chat_paused.items() if end > now}
         self._chat_paused[chat] = max(self._chat_paused.get(chat, 0.0), until)
         self._refusals.append((now, chat, until))
         while self._refusals[0][0] < now - FLOOD_WINDOW:
