@@ -57,11 +57,11 @@ from handlers.buttons import (
 )
 from handlers.context import SERVICES, YogaApp, YogaContext
 from handlers.errors import on_error
-from handlers.rate_limit import PriorityRateLimiter
+from handlers.rate_limit import PriorityRateLimiter, Scheduler
 from handlers.reminder_tick import start_ticking
 from handlers.render import common
 from handlers.timers import TIMERS, JobQueueTimers, start_sweeping
-from handlers.update_order import SHARED_CONCURRENCY, ChatOrderedUpdates
+from handlers.update_order import ChatOrderedUpdates
 from sequences import YogaClass, load_catalog, load_figures
 
 if TYPE_CHECKING:
@@ -174,16 +174,19 @@ def build_application(
     clock: Clock = utc_now,
     catalog: dict[str, YogaClass] | None = None,
     pictures: PictureSource | None = None,
+    send_scheduler: Scheduler | None = None,
 ) -> YogaApp:
+    """`send_scheduler`: the rate limiter's clock and timers (the event loop's unless a
+    test gives its own, to wait out a 429 without waiting in real time)."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is required to build the bot")
     api = settings.telegram_api_url
     lifecycle = _Lifecycle(
         settings, clock, load_catalog() if catalog is None else catalog, pictures
     )
-    shared = settings.database_url.startswith("postgresql")
-    updates = ChatOrderedUpdates(SHARED_CONCURRENCY if shared else 1)
-    limiter = PriorityRateLimiter(max_retries=RETRIES_AFTER_429)
+    # Chats side by side, each chat's updates in order, on SQLite and PostgreSQL alike.
+    updates = ChatOrderedUpdates()
+    limiter = PriorityRateLimiter(max_retries=RETRIES_AFTER_429, scheduler=send_scheduler)
     application: YogaApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())

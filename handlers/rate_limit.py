@@ -19,8 +19,11 @@ up to 1,000 a second that are paid broadcasts. A call counts when it carries a c
   RETIRE_PATIENCE: a stale button is answered "out of date" and retired when tapped. So
   at the limit a cue costs one counted call, not two. An edit of the same message made
   meanwhile wins over its kept retirement.
-- **A 429** stops every send for its retry_after; the call is then tried again, ahead of
-  its priority's queue, up to `max_retries` times.
+- **A 429 stays in its chat.** A 429 names the chat of the refused call: that chat's sends
+  wait its retry_after, nobody else's (the call is then tried again, ahead of its
+  priority's queue, up to `max_retries` times). Only when 429s come from FLOOD_CHATS
+  different chats within FLOOD_WINDOW seconds is the bot over Telegram's limit for all
+  chats together, and then every send waits (see FLOOD_CHATS below).
 - **Several workers:** on PostgreSQL each granted call also takes a slot of the bot-wide
   second (bot/store/send_budget.py) just before it is sent, and again for each retry.
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import itertools
 import logging
@@ -50,6 +54,7 @@ from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.store.unit_of_work import inside_a_unit
 from handlers.context import SERVICES
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,20 @@ RETIRE_PATIENCE = 30.0
 RETIREMENTS_KEPT = 10_000
 # How often kept retirements look for headroom.
 DRAIN_SECONDS = 0.5
+
+# Telegram's Bot FAQ, "My bot is hitting limits, how do I avoid this?"
+# (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this): about
+# one message a second inside one chat (short bursts allowed, then 429s), about 30 a second
+# to all chats together, 20 a minute to one group. A 429 names no limit, only the refused
+# call; its chat is the one that went too fast, so one 429 pauses that chat alone for its
+# retry_after. The bot-wide limit shows as 429s for several chats at once: when they come
+# from FLOOD_CHATS different chats within FLOOD_WINDOW seconds, every send waits until the
+# longest of their retry_afters has passed. (One chat's limit is one a second: two unlucky
+# chats in the same two seconds are still two chats' own bursts; three are not chance.)
+FLOOD_CHATS = 3
+FLOOD_WINDOW = 2.0
+# Telegram's retry_after is in whole seconds; waiting a hair longer never sends too early.
+RETRY_MARGIN = 0.1
 
 
 class Priority(IntEnum):
@@ -221,6 +240,10 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         self._paid = SendSlots(PAID_MESSAGES_PER_SECOND, scheduler)
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._kept: OrderedDict[tuple[str, int], _Kept] = OrderedDict()
+        # Chats a 429 told to wait: chat -> until (the scheduler's time).
+        self._chat_paused: dict[str, float] = {}
+        # The 429s of the last FLOOD_WINDOW seconds: (when, chat, until).
+        self._refusals: deque[tuple[float, str, float]] = deque()
         self._draining: asyncio.Task[None] | None = None
         # The application's bot_data once it is built: it holds the services.
         self.bot_data: dict[Any, Any] = {}
@@ -252,6 +275,11 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Sent:
+        unit = inside_a_unit()
+        if unit is not None:
+            # A call that hangs until its timeout would hold the unit's connection (and on
+            # SQLite the one write lock) that long: every chat would wait for one.
+            raise RuntimeError(f"a Bot API call ({endpoint}) inside a {unit} unit of work")
         chat_id = data.get("chat_id")
         if chat_id is None:
             return await callback(*args, **kwargs)  # not counted, e.g. answerCallbackQuery
@@ -259,7 +287,8 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         message_id = data.get("message_id")
         key = (str(chat_id), int(message_id)) if message_id is not None else None
         if priority is Priority.RETIRE and key is not None:
-            if not self._slots.headroom(HEADROOM):
+            # A chat waiting out its 429 keeps its retirements for later too.
+            if not self._slots.headroom(HEADROOM) or self.chat_paused(chat_id):
                 self._keep(key, _Kept(callback, args, kwargs, self._now()))
                 return True  # what Telegram answers an edit of a message it keeps to itself
         elif key is not None:
@@ -274,11 +303,18 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         callback: Call,
         args: Any,
         kwargs: dict[str, Any],
+        *,
+        retries: int | None = None,
     ) -> Sent:
+        """`retries`: how many times a 429 is waited out and the call tried again (the
+        limiter's max_retries unless given)."""
         paid = bool(data.get("allow_paid_broadcast"))
         slots = self._paid if paid else self._slots
         group = self._group(chat_id)
-        for attempt in range(self._max_retries + 1):
+        retries = self._max_retries if retries is None else retries
+        for attempt in range(retries + 1):
+            # Waiting out the chat's own 429 holds no slot: other chats' sends go meanwhile.
+            await self._chat_turn(chat_id)
             async with (
                 group if group is not None else contextlib.nullcontext(),
                 slots.slot(priority, retry=attempt > 0),
@@ -288,13 +324,53 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
                 try:
                     return await callback(*args, **kwargs)
                 except RetryAfter as exc:
-                    if attempt == self._max_retries:
+                    self._refused(chat_id, _retry_seconds(exc) + RETRY_MARGIN)
+                    if attempt == retries:
                         raise
-                    wait = _retry_seconds(exc) + 0.1
-                    log.info("Telegram asked to wait %.1f s; every send waits", wait)
-                    self._slots.pause(wait)
-                    self._paid.pause(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def chat_paused(self, chat_id: int | str) -> bool:
+        """A 429 told this chat to wait, and the wait is not over."""
+        until = self._chat_paused.get(str(chat_id))
+        if until is None:
+            return False
+        if until <= self._now():
+            del self._chat_paused[str(chat_id)]
+            return False
+        return True
+
+    async def _chat_turn(self, chat_id: int | str) -> None:
+        """Until the chat's 429 wait is over (at once if it has none)."""
+        while self.chat_paused(chat_id):
+            until = self._chat_paused[str(chat_id)]
+            woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._clock().call_at(until, functools.partial(_wake, woken))
+            await woken
+
+    def _refused(self, chat_id: int | str, wait: float) -> None:
+        """Telegram answered a call to `chat_id` with a 429: that chat waits `wait`
+        seconds; if 429s came from FLOOD_CHATS chats within FLOOD_WINDOW, everyone does."""
+        now = self._now()
+        chat, until = str(chat_id), now + wait
+        # Waits that are over go (429s are rare: memory stays bounded by the chats waiting).
+        self._chat_paused = {c: end for c, end in self._chat_paused.items() if end > now}
+        self._chat_paused[chat] = max(self._chat_paused.get(chat, 0.0), until)
+        self._refusals.append((now, chat, until))
+        while self._refusals[0][0] < now - FLOOD_WINDOW:
+            self._refusals.popleft()
+        chats = {refused for _, refused, _ in self._refusals}
+        if len(chats) < FLOOD_CHATS:
+            log.info("Telegram asked one chat to wait %.1f s; only its sends wait", wait)
+            return
+        longest = max(end for _, _, end in self._refusals) - now
+        log.info(
+            "429s from %d chats within %.0f s: every send waits %.1f s",
+            len(chats),
+            FLOOD_WINDOW,
+            longest,
+        )
+        self._slots.pause(longest)
+        self._paid.pause(longest)
 
     async def _take_shared_slot(self) -> None:
         services = self.bot_data.get(SERVICES)
@@ -312,8 +388,11 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
             self._groups[chat_id] = AsyncLimiter(GROUP_MESSAGES_PER_MINUTE, 60)
         return self._groups[chat_id]
 
+    def _clock(self) -> Scheduler:
+        return self._scheduler or asyncio.get_running_loop()
+
     def _now(self) -> float:
-        return (self._scheduler or asyncio.get_running_loop()).time()
+        return self._clock().time()
 
     def _keep(self, key: tuple[str, int], kept: _Kept) -> None:
         self._kept.pop(key, None)
@@ -325,13 +404,25 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         """Send kept retirements, oldest first, while there is headroom; drop those past
         their patience. Returns how many were sent."""
         sent = 0
-        while self._kept and self._slots.headroom(HEADROOM):
-            (chat_id, _), kept = self._kept.popitem(last=False)
+        for key in list(self._kept):
+            if not self._slots.headroom(HEADROOM):
+                break
+            kept = self._kept.get(key)
+            if kept is None:
+                continue  # an edit of its message superseded it meanwhile
+            chat_id = key[0]
             if self._now() - kept.since > RETIRE_PATIENCE:
+                del self._kept[key]
                 continue
+            if self.chat_paused(chat_id):
+                continue  # its chat waits out a 429: kept until then (or its patience)
+            del self._kept[key]
             try:
+                # Not tried again after a 429: that would hold up the kept retirements of
+                # other chats behind this one's wait. Its chat now waits; the buttons are
+                # answered "out of date" if tapped.
                 await self._send(
-                    Priority.RETIRE, chat_id, {}, kept.callback, kept.args, kept.kwargs
+                    Priority.RETIRE, chat_id, {}, kept.callback, kept.args, kept.kwargs, retries=0
                 )
             except TelegramError as exc:  # already gone, most often; nothing else depends on it
                 log.debug("kept retirement of %s not sent: %s", chat_id, exc)
@@ -343,6 +434,11 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         while True:
             await asyncio.sleep(DRAIN_SECONDS)
             await self.drain()
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():  # its waiter may have given up (cancelled)
+        future.set_result(None)
 
 
 def _retry_seconds(error: RetryAfter) -> float:

@@ -21,6 +21,7 @@ from playground.emulator.faults import (
     DroppedConnection,
     FaultRule,
     Faults,
+    Hold,
 )
 from playground.emulator.group import SimulatedGroup
 from playground.emulator.params import Params, coerce_params
@@ -185,6 +186,16 @@ class BotApiEmulator:
                 raise not_found("method not found")
             p = Params(values)
             fault = self.faults.take(spec.name, p)
+            if fault is not None and fault.hold is not None:
+                # Telegram silent for this call until the test lets it go; then it is
+                # carried out and answered as usual.
+                fault.hold.arrived.set()
+                self.state.changed.notify()
+                try:
+                    await fault.hold.wait()
+                finally:
+                    self.state.changed.notify()  # released, or abandoned by the client
+                fault = None
             if fault is not None and fault.drop is None:
                 raise fault.error()
             if fault is not None and fault.drop == "before":
@@ -374,6 +385,14 @@ class BotApiEmulator:
             times=times,
             drop=drop,
         )
+
+    def hold_next(self, method: str, *, chat_id: int | None = None) -> Hold:
+        """Keep the next call of `method` (for `chat_id` only, if given) unanswered until
+        the returned hold is released: a call on which Telegram hangs. The client's own
+        read timeout may give up first (then `abandoned` is set and nothing was done)."""
+        hold = Hold()
+        self.faults.add(method, chat_id=chat_id, hold=hold)
+        return hold
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         """A queue of state-change events: {"type": "message" | "edit" | "delete" | ...}."""

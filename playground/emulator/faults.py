@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal
@@ -15,6 +16,47 @@ from playground.emulator.params import Params
 Drop = Literal["before", "after", "silent"]
 # Longer than python-telegram-bot's default read timeout of 5 s.
 SILENCE_SECONDS = 6.0
+
+
+# A held call is let go after this long at most, so a test that forgets one never hangs.
+HOLD_LIMIT_SECONDS = 60.0
+
+
+class Hold:
+    """A call kept unanswered until the test lets it go: Telegram gone silent for one call.
+
+    `arrived` is set when the call comes in; `release()` lets it be carried out and
+    answered; `abandoned` is True when the client gave up first (its own timeout closed the
+    connection), in which case the call was never carried out."""
+
+    def __init__(self) -> None:
+        self.arrived = asyncio.Event()
+        self._released = asyncio.Event()
+        self.abandoned = False
+
+    @property
+    def released(self) -> bool:
+        return self._released.is_set()
+
+    @property
+    def hanging(self) -> bool:
+        """The call came in and is still waiting for its answer."""
+        return self.arrived.is_set() and not self.released and not self.abandoned
+
+    def release(self) -> None:
+        self._released.set()
+
+    async def wait(self) -> None:
+        """Until released (or HOLD_LIMIT_SECONDS); marks the hold abandoned if the client
+        goes away meanwhile (the server cancels the request's handler)."""
+        try:
+            async with asyncio.timeout(HOLD_LIMIT_SECONDS):
+                await self._released.wait()
+        except TimeoutError:
+            self._released.set()
+        except asyncio.CancelledError:
+            self.abandoned = True
+            raise
 
 
 class DroppedConnection(Exception):
@@ -34,6 +76,7 @@ class FaultRule:
     chat_id: int | None
     remaining: int
     drop: Drop | None = None
+    hold: Hold | None = None
 
     def matches(self, method: str, p: Params) -> bool:
         if self.remaining <= 0 or self.method != method.lower():
@@ -64,6 +107,7 @@ class Faults:
         chat_id: int | None = None,
         times: int = 1,
         drop: Drop | None = None,
+        hold: Hold | None = None,
     ) -> FaultRule:
         if retry_after is not None:
             error_code = HTTPStatus.TOO_MANY_REQUESTS
@@ -77,6 +121,7 @@ class Faults:
             chat_id=chat_id,
             remaining=times,
             drop=drop,
+            hold=hold,
         )
         self.rules.append(rule)
         return rule

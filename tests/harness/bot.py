@@ -17,6 +17,7 @@ from bot.settings import load_settings
 from bot.uploads import PictureSource
 from handlers.app import build_application, running
 from handlers.context import YogaApp, YogaContext
+from handlers.rate_limit import Scheduler
 from handlers.render import checkin as render_checkin
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
@@ -48,6 +49,7 @@ async def bot_running(
     clock: Clock = utc_now,
     catalog: dict[str, YogaClass] | None = None,
     pictures: PictureSource | None = None,
+    send_scheduler: Scheduler | None = None,
     **more_settings: object,
 ) -> AsyncIterator[YogaApp]:
     settings = load_settings(
@@ -57,7 +59,9 @@ async def bot_running(
         time_scale=time_scale,
         **more_settings,
     )
-    application = build_application(settings, clock=clock, catalog=catalog, pictures=pictures)
+    application = build_application(
+        settings, clock=clock, catalog=catalog, pictures=pictures, send_scheduler=send_scheduler
+    )
     async with running(application, poll_timeout=1):
         yield application
 

@@ -444,6 +444,34 @@ async def test_fail_next(emu: BotApiEmulator, bot: Bot) -> None:
     assert [m.text for m in emu.user(52).bot_messages] == ["works again"]
 
 
+async def test_a_held_call_is_answered_once_released_and_others_go_meanwhile(
+    emu: BotApiEmulator, bot: Bot
+) -> None:
+    await emu.user(53).send("hi")
+    await emu.user(54).send("hi")
+    hold = emu.hold_next("sendMessage", chat_id=53)
+    held = asyncio.create_task(bot.send_message(53, "held"))
+    await emu.wait_for(hold.arrived.is_set)
+    await bot.send_message(54, "not held")
+    assert hold.hanging and not held.done()
+    assert emu.user(53).bot_messages == []
+    hold.release()
+    assert (await held).text == "held"
+    assert not hold.hanging and not hold.abandoned
+
+
+async def test_a_held_call_the_client_gives_up_on_is_abandoned_and_not_carried_out(
+    emu: BotApiEmulator, http: aiohttp.ClientSession
+) -> None:
+    await emu.user(55).send("hi")
+    hold = emu.hold_next("sendMessage")
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await api(http, "sendMessage", chat_id=55, text="given up")
+    await emu.wait_for(lambda: hold.abandoned)
+    assert emu.user(55).bot_messages == []
+
+
 async def test_blocked_user(emu: BotApiEmulator, bot: Bot) -> None:
     user = emu.user(61)
     await user.send("hi")

@@ -16,6 +16,8 @@ from telegram.error import BadRequest, RetryAfter, TimedOut
 from handlers.context import SERVICES
 from handlers.rate_limit import (
     BACKLOG_YIELDS,
+    FLOOD_CHATS,
+    FLOOD_WINDOW,
     HEADROOM,
     MESSAGES_PER_SECOND,
     RETIRE_PATIENCE,
@@ -276,18 +278,85 @@ async def test_an_edit_of_the_same_message_supersedes_its_kept_retirement(
 
 # PTB itself warns about RetryAfter.retry_after's future type while building the exception.
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-async def test_a_429_stops_every_send_and_the_refused_call_goes_first_after_it(
+async def test_a_429_pauses_its_own_chat_only_and_the_refused_call_goes_first_after_it(
     clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
 ) -> None:
-    telegram.refuse["first"] = 3
-    refused = call(limiter, telegram, "first")
+    telegram.refuse["first"] = 20
+    refused = call(limiter, telegram, "first", chat=1)
     await clock.advance(0)
+    same_chat = call(limiter, telegram, "same-chat", chat=1)
     others = [call(limiter, telegram, f"other{n}", chat=10 + n) for n in range(3)]
-    await clock.advance(2)
-    assert telegram.names() == []  # Telegram said wait 3 s: nobody sends
-    await clock.advance(2)
-    assert telegram.names() == ["first", "other0", "other1", "other2"]
-    assert refused.done() and all(task.done() for task in others)
+    await clock.advance(0)
+    # Other chats go at once; the refused chat waits, and holds no slot while it does.
+    assert telegram.names() == ["other0", "other1", "other2"]
+    assert all(task.done() for task in others)
+    await clock.advance(19)
+    assert telegram.names() == ["other0", "other1", "other2"]
+    await clock.advance(1.2)
+    assert telegram.names()[3:] == ["first", "same-chat"]
+    assert telegram.sent[3][1] >= 20.0
+    assert refused.done() and same_chat.done()
+
+
+# PTB itself warns about RetryAfter.retry_after's future type while building the exception.
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_429s_from_several_chats_at_once_pause_every_send(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    """Telegram's limit for all chats together shows as 429s for FLOOD_CHATS different
+    chats within FLOOD_WINDOW: then every send waits, for the longest retry_after."""
+    for n in range(FLOOD_CHATS - 1):
+        telegram.refuse[f"refused{n}"] = 3
+        call(limiter, telegram, f"refused{n}", chat=n)
+    await clock.advance(FLOOD_WINDOW / 2)
+    # Fewer chats than FLOOD_CHATS: still their own bursts; a bystander goes at once.
+    call(limiter, telegram, "bystander", chat=100)
+    await clock.advance(0)
+    assert telegram.names() == ["bystander"]
+    telegram.refuse["last"] = 5
+    call(limiter, telegram, "last", chat=FLOOD_CHATS)
+    await clock.advance(0)
+    late = call(limiter, telegram, "late-bystander", chat=101)
+    await clock.advance(4.5)
+    assert "late-bystander" not in telegram.names()
+    await clock.advance(1)
+    assert late.done()
+    assert set(telegram.names()) == {"bystander", "late-bystander", "last"} | {
+        f"refused{n}" for n in range(FLOOD_CHATS - 1)
+    }
+
+
+# PTB itself warns about RetryAfter.retry_after's future type while building the exception.
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_429s_from_several_chats_far_apart_pause_only_their_chats(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    for n in range(FLOOD_CHATS):
+        telegram.refuse[f"refused{n}"] = 10
+        call(limiter, telegram, f"refused{n}", chat=n)
+        await clock.advance(FLOOD_WINDOW + 0.5)
+    bystander = call(limiter, telegram, "bystander", chat=100)
+    await clock.advance(0)
+    assert bystander.done() and telegram.names() == ["bystander"]
+
+
+# PTB itself warns about RetryAfter.retry_after's future type while building the exception.
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_a_chat_waiting_out_a_429_keeps_its_retirements_for_later(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    telegram.refuse["cue"] = 3
+    call(limiter, telegram, "cue", chat=1)
+    await clock.advance(0)
+    retire = call(limiter, telegram, "retire", chat=1, message=5, priority=Priority.RETIRE)
+    other = call(limiter, telegram, "retire-other", chat=2, message=6, priority=Priority.RETIRE)
+    await clock.advance(0)
+    assert retire.done() and other.done()
+    assert telegram.names() == ["retire-other"] and limiter.kept == 1
+    assert await limiter.drain() == 0  # its chat still waits
+    await clock.advance(3.2)
+    assert await limiter.drain() == 1
+    assert telegram.names()[-2:] == ["cue", "retire"]
 
 
 # PTB itself warns about RetryAfter.retry_after's future type while building the exception.
