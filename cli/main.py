@@ -239,6 +239,7 @@ def _set_webhook(settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
+    from bot.database_file import EXIT_DATABASE_LOST, DatabaseLost
     from bot.logs import configure_logging
     from handlers.app import Webhook, WebhookListenError, build_application, serve
 
@@ -254,7 +255,10 @@ def _run(settings: Settings) -> int:
     configure_logging(settings.log_level, secrets)
     application = build_application(settings)
     try:
-        asyncio.run(serve(application, Webhook.from_settings(settings)))
+        return asyncio.run(serve(application, Webhook.from_settings(settings)))
+    except DatabaseLost:
+        # Lost while starting: the log's CRITICAL line has said what happened.
+        return EXIT_DATABASE_LOST
     except WebhookListenError as exc:
         print(f"yogabot: {exc}", file=sys.stderr)
         return 1
@@ -275,7 +279,6 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
 
 
 def _playground(settings: Settings) -> int:
