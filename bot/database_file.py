@@ -7,7 +7,8 @@ the next start finds no history at all. The watch records which files (device an
 the database, its `-wal` and its `-shm` are once the bot has started, and compares:
 
 - before every transaction and every new connection: one `os.stat` of the database file,
-  about 4 µs, against the 300 µs or more a unit of work takes through aiosqlite;
+  about 4 µs, where a unit of work through aiosqlite takes 1.3-2.4 ms of CPU (BENCHMARKS.md;
+  a loop of 2000 write units measured the same with and without it, within the noise);
 - every CHECK_SECONDS, all three files (the lifecycle's task, handlers/app.py);
 - and SQLite's own errors that mean the file keeps nothing more (read-only, disk I/O
   error, corrupt: FATAL_CODES) count as the same loss.
