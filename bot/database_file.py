@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import glob
 import logging
 import os
 import shlex
@@ -108,6 +109,39 @@ def fatal_sqlite_error(error: BaseException) -> str | None:
         return None
     name = getattr(error, "sqlite_errorname", None) or f"code {code}"
     return f"{error} ({name})"
+
+
+def rescued_instead(url: str) -> str | None:
+    """Why the bot must not start on `url`, in one line: its file is missing while a copy
+    rescued from it lies beside it. A start would make an empty database there, and every
+    user's history would seem gone; the restore is the operator's choice. None: start."""
+    path = database_path(url)
+    if path is None or path.exists():
+        return None
+    # The UTC stamps sort in time order: the last is the newest.
+    copies = sorted(path.parent.glob(f"{glob.escape(path.name)}{RESCUED}*"))
+    if not copies:
+        return None
+    here, newest = shlex.quote(str(path)), shlex.quote(str(copies[-1]))
+    return (
+        f"the database file {path} is missing, and {copies[-1]} holds what the bot last "
+        f"saved: restore it (rm -f {here}-wal {here}-shm && cp {newest} {here}), or move "
+        "the rescued copies elsewhere to start with an empty database"
+    )
+
+
+def cannot_start(url: str, error: BaseException) -> str | None:
+    """The one line for a SQLite error that stops the bot before it started (the watch
+    only begins once the schema is checked), or None for any other error."""
+    words = fatal_sqlite_error(error)
+    path = database_path(url)
+    if words is None or path is None:
+        return None
+    return (
+        f"the database {path} cannot be used: {words}. Make the disk and the files "
+        f"{path.name}, {path.name}-wal and {path.name}-shm writable by the bot's user, or put "
+        "a sound copy in its place (one made by `yogabot backup PATH`)"
+    )
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
