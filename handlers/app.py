@@ -105,10 +105,6 @@ class Halt:
         self.exit_code = self.exit_code or exit_code
         self._requested.set()
 
-    @property
-    def requested(self) -> bool:
-        return self._requested.is_set()
-
     async def wait(self) -> int:
         await self._requested.wait()
         return self.exit_code
