@@ -16,8 +16,8 @@ the database, its `-wal` and its `-shm` are once the bot has started, and compar
 Once lost, every transaction is refused with DatabaseLost, the bot logs one CRITICAL line
 and stops. When the file was deleted or replaced, what the process still holds open is
 first copied out with SQLite's backup into `<file>.rescued-<UTC time>` beside it (RESCUED),
-through a connection opened at start-up for this alone, so nothing is lost even when no
-`yogabot backup` was made.
+through a connection opened at start-up for this alone: even with no `yogabot backup`
+made, nothing the bot had stored is lost.
 
 A database on PostgreSQL has no file here: the server reports its own trouble, which the
 store rides out as StoreUnavailable.
@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import enum
 import glob
-import logging
 import os
 import shlex
 import sqlite3
@@ -42,8 +41,6 @@ from sqlalchemy import URL, event, make_url
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-log = logging.getLogger(__name__)
 
 # How often the lifecycle looks at the three files between transactions: a bot with no
 # traffic notices within this long too.
