@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -239,13 +240,20 @@ def _set_webhook(settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
+    from bot.database_file import EXIT_DATABASE_LOST, DatabaseLost, cannot_start, rescued_instead
     from bot.logs import configure_logging
     from handlers.app import Webhook, WebhookListenError, build_application, serve
 
     if settings.bot_token is None:
         print(f"yogabot: {NO_TOKEN}", file=sys.stderr)
         return _playground(settings)
+    from sqlalchemy.exc import DBAPIError
     from telegram.error import BadRequest, InvalidToken, NetworkError
+
+    refusal = rescued_instead(settings.database_url)
+    if refusal is not None:
+        print(f"yogabot: {refusal}", file=sys.stderr)
+        return EXIT_DATABASE_LOST
 
     # PTB logs every call's parameters at DEBUG, setWebhook's secret_token among them.
     secrets = [settings.bot_token.get_secret_value()]
@@ -254,7 +262,16 @@ def _run(settings: Settings) -> int:
     configure_logging(settings.log_level, secrets)
     application = build_application(settings)
     try:
-        asyncio.run(serve(application, Webhook.from_settings(settings)))
+        return asyncio.run(serve(application, Webhook.from_settings(settings)))
+    except DatabaseLost:
+        # Lost while starting: the log's CRITICAL line has said what happened.
+        return EXIT_DATABASE_LOST
+    except (DBAPIError, sqlite3.Error) as exc:
+        line = cannot_start(settings.database_url, exc)
+        if line is None:
+            raise
+        print(f"yogabot: {line}", file=sys.stderr)
+        return EXIT_DATABASE_LOST
     except WebhookListenError as exc:
         print(f"yogabot: {exc}", file=sys.stderr)
         return 1
@@ -275,7 +292,6 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
 
 
 def _playground(settings: Settings) -> int:

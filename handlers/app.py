@@ -35,6 +35,7 @@ from telegram.ext import (
 
 from bot.clock import Clock, utc_now
 from bot.database import create_engine, migrate
+from bot.database_file import EXIT_DATABASE_LOST, DatabaseWatch, LossKind
 from bot.pose_pictures import FigurePictures
 from bot.services import build_services
 from bot.settings import Settings
@@ -89,6 +90,27 @@ AWAITED_TEXT_GROUP = -1
 RETRIES_AFTER_429 = 3
 # A few tries at start-up ride out a network that comes up after the bot does.
 BOOTSTRAP_RETRIES = 3
+# bot_data key of the application's Halt.
+HALT = "halt"
+
+
+class Halt:
+    """How the bot stops itself from inside (its database lost): `serve` waits for it, and
+    returns its exit code. PTB's own `Application.stop_running` stops the event loop, which
+    only suits `run_polling`; `serve` runs inside `asyncio.run`."""
+
+    def __init__(self) -> None:
+        self._requested = asyncio.Event()
+        self.exit_code = 0
+
+    def request(self, exit_code: int = 0) -> None:
+        """Stop the bot; a failure's exit code stands even when a signal came first."""
+        self.exit_code = self.exit_code or exit_code
+        self._requested.set()
+
+    async def wait(self) -> int:
+        await self._requested.wait()
+        return self.exit_code
 
 
 @dataclass(frozen=True)
@@ -207,6 +229,7 @@ def build_application(
         .build()
     )
     updates.bot_data = limiter.bot_data = application.bot_data
+    application.bot_data[HALT] = Halt()
     application.add_handler(TypeHandler(Update, commands.drop_unusable), group=UNUSABLE_GROUP)
     application.add_handler(TypeHandler(Update, commands.keep_private), group=PRIVATE_ONLY_GROUP)
     application.add_handler(TypeHandler(Update, practice.welcome_back), group=WELCOME_BACK_GROUP)
@@ -236,10 +259,20 @@ class _Lifecycle:
         self._settings, self._clock, self._catalog = settings, clock, catalog
         self._pictures = pictures
         self._engine: AsyncEngine | None = None
+        self._watch: DatabaseWatch | None = None
+        self._watching: asyncio.Task[None] | None = None
+        self._reported = False
 
     async def post_init(self, application: YogaApp) -> None:
         self._engine = engine = create_engine(self._settings.database_url)
         await migrate(engine)
+        # From here on, a SQLite file deleted, replaced or turned read-only stops the bot
+        # (bot/database_file.py) before anything more is written into it.
+        self._watch = watch = DatabaseWatch.start(engine)
+        if watch is not None:
+            self._watching = asyncio.create_task(
+                self._stop_when_lost(application, watch), name="database-watch"
+            )
         assert application.job_queue is not None
         timers = JobQueueTimers(application.job_queue, self._clock)
         application.bot_data[TIMERS] = timers
@@ -268,7 +301,34 @@ class _Lifecycle:
         # The schedule lives in the database; one repeating tick sends whatever falls due.
         start_ticking(application.job_queue, paid_broadcast=self._settings.allow_paid_broadcast)
 
+    async def _stop_when_lost(self, application: YogaApp, watch: DatabaseWatch) -> None:
+        await watch.lost()
+        await self._report(watch)
+        halt: Halt = application.bot_data[HALT]
+        halt.request(EXIT_DATABASE_LOST)
+
+    async def _report(self, watch: DatabaseWatch) -> None:
+        """The one CRITICAL line, after saving what the process still holds of a file
+        deleted or replaced."""
+        if self._reported:
+            return
+        self._reported = True
+        assert watch.loss is not None
+        rescue = None
+        if watch.loss.kind is not LossKind.FAILING:
+            rescue = await asyncio.to_thread(watch.rescue)
+        log.critical("%s", watch.explain(rescue))
+
     async def post_shutdown(self, application: YogaApp) -> None:
+        watch, watching = self._watch, self._watching
+        if watching is not None:
+            if watch is None or watch.loss is None:
+                watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+        if watch is not None and watch.loss is not None:
+            # Lost while starting or stopping, before the watch's task could say so.
+            await self._report(watch)
         services = application.bot_data.get(SERVICES)
         if services is not None:
             await services.chat_locks.close()
@@ -276,6 +336,9 @@ class _Lifecycle:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+        if watch is not None:
+            await watch.close()
+            self._watch = None
 
 
 @contextlib.asynccontextmanager
@@ -381,15 +444,18 @@ async def _retrying(call: Callable[[], Awaitable[None]], retries: int, trouble: 
             await asyncio.sleep(1)
 
 
-async def serve(application: YogaApp, webhook: Webhook | None = None) -> None:
-    """Run the bot until SIGINT or SIGTERM: what `yogabot run` does."""
-    stop = asyncio.Event()
+async def serve(application: YogaApp, webhook: Webhook | None = None) -> int:
+    """Run the bot until SIGINT or SIGTERM (exit code 0), or until it stops itself because
+    its database is lost (EXIT_DATABASE_LOST): what `yogabot run` does."""
+    halt: Halt = application.bot_data[HALT]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, halt.request)
     try:
         async with running(application, bootstrap_retries=BOOTSTRAP_RETRIES, webhook=webhook):
-            await stop.wait()
+            await halt.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+    # Read after the stop: a loss noticed while stopping fails the run too.
+    return halt.exit_code

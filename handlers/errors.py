@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.database_file import DatabaseLost
 from bot.store import StoreUnavailable
 from handlers import messages
 from handlers.context import YogaContext
@@ -24,6 +25,11 @@ async def on_error(update: object, context: YogaContext) -> None:
         log.info("chat %s unreachable while handling %s: %s", chat_id, where, error)
         if chat_id is not None:
             await context.services.account.unreachable(chat_id)
+        return
+    if isinstance(error, DatabaseLost):
+        # The bot is stopping: the database watch logged why, once, and a line per update
+        # or timer caught in the stop would bury it. The user who waits hears it failed.
+        await _tell(update, context, chat_id, render.not_saved())
         return
     if isinstance(error, StoreUnavailable):
         # Nothing of the update was stored; the same tap or command works once it answers.

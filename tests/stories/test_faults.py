@@ -226,9 +226,10 @@ def locked(database_file: Path) -> Iterator[None]:
         other.close()
 
 
-# The trouble is a SQLite file's own: another process's write lock, a read-only file.
+# The trouble is a SQLite file's own, and passes: another process's write lock, a full
+# disk. (A file turned read-only or failing stops the bot: tests/stories/test_database_lost.py.)
 @pytest.mark.backends("sqlite")
-@pytest.mark.parametrize("trouble", ["locked", "read-only"])
+@pytest.mark.parametrize("trouble", ["locked", "disk full"])
 async def test_database_trouble_delays_the_class_but_never_ends_it(
     emulator: BotApiEmulator,
     database_url: str,
@@ -240,7 +241,7 @@ async def test_database_trouble_delays_the_class_but_never_ends_it(
     monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
     clock = ManualClock()
     user = emulator.user(6007)
-    troubled = locked(tmp_path / "yogabot.db") if trouble == "locked" else read_only_database()
+    troubled = locked(tmp_path / "yogabot.db") if trouble == "locked" else full_disk()
     async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG) as app:
         await begin_practice(emulator, user)
         await emulator.wait_for(lambda: cues_titled(user, "1/3"))
@@ -275,15 +276,16 @@ async def test_a_user_who_writes_while_the_database_is_locked_loses_nothing_afte
 
 
 @contextmanager
-def read_only_database() -> Iterator[None]:
-    """Every write fails as on a disk turned read-only (root ignores file modes, so the
-    driver's error is raised where SQLAlchemy would raise it)."""
+def full_disk() -> Iterator[None]:
+    """Every write fails as on a full disk, with SQLite's own code (the driver's error is
+    raised where SQLAlchemy would raise it; filling a disk is no test's business)."""
 
     def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
-            raise OperationalError(
-                statement, None, sqlite3.OperationalError("attempt to write a readonly database")
-            )
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode = sqlite3.SQLITE_FULL
+            full.sqlite_errorname = "SQLITE_FULL"
+            raise OperationalError(statement, None, full)
 
     event.listen(Engine, "before_cursor_execute", refuse)
     try:
