@@ -177,8 +177,11 @@ class _Fanout:
         claimed, widen = 0, 1
         try:
             loop = asyncio.get_running_loop()
-            while loop.time() < self._stop_at and self._keep_claiming():
+            while True:
                 await self._until(self._room_to_claim)
+                # Looked at when a claim is due: a stop meanwhile ends the claiming.
+                if loop.time() >= self._stop_at or not self._keep_claiming():
+                    break
                 room = min(self._ahead - len(self._waiting), self._most - self._unanswered)
                 look_at = min(room * widen, max(room, LOOK_AT_MOST))
                 batch = await self._reminders.claim_due(room, look_at=look_at)
