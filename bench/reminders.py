@@ -81,7 +81,7 @@ class Sizes:
     sample_timeout_s: float = 90.0
     paid_sample: int = 5_000  # sends with paid broadcasts, at most ...
     paid_seconds: float = 20.0  # ... or this long after start-up, whichever comes first
-    select_repeats: int = 200  # timings of the tick's 45-row query, for the median
+    select_repeats: int = 200  # timings of the 45-row query, for the median
     claim_batches: int = 40  # of 45 rows each; what they claim is not sent afterwards
 
 
@@ -423,7 +423,7 @@ def render(figures: dict[str, Any]) -> str:
         f"07:30 UTC in five zones, {figures['later']:,} due the next day and "
         f"{figures['off']:,} off.",
         "",
-        "**Selecting due rows** (median; the tick asks for 45 at a time):",
+        "**Selecting due rows** (median; a batch of 45 rows, and every due row):",
         "",
         "| query | rows | `ix_reminders_due` | same SQL, NOT INDEXED | "
         "Python filter over all rows | store `due()` |",
@@ -461,8 +461,9 @@ def render(figures: dict[str, Any]) -> str:
         "",
         f"The rate spans first to last send and includes the boundary between two ticks. "
         f"Peak RSS is the bot process alone ({sent['rss_before_mb']:.0f} MB after imports, "
-        f"before start-up); it does not grow with the backlog, which is read 45 rows at a "
-        f"time. This script's own peak, with every row loaded for the baselines: "
+        f"before start-up); it does not grow with the backlog, which is claimed a few rows "
+        f"at a time, just ahead of the sends. This script's own peak, with every row "
+        f"loaded for the baselines: "
         f"{meta['parent_rss_mb']:.0f} MB. Extrapolated from these measured rates (not a "
         f"{FANOUT:,}-send run), {FANOUT:,} reminders take "
         f"{fanout['without_paid_broadcast'] / 60:.0f} minutes with the setting off and "

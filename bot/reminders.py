@@ -3,8 +3,9 @@
 Plain Python over the store; it never talks to Telegram. Due times come from APScheduler's
 CronTrigger in the user's own zone, so 07:30 stays 07:30 local across daylight-saving
 changes, and are stored in UTC. The tick claims due rows (writing the day it reminds and the
-next due time) before anything is sent: a crash after the claim can lose that one reminder,
-but nothing can ever send the same day's reminder twice.
+next due time) before anything is sent, a few at a time just ahead of their sends
+(bot/reminder_dispatch.py): a crash loses the reminders claimed and not yet sent, but
+nothing can ever send the same day's reminder twice.
 """
 
 from __future__ import annotations
@@ -224,6 +225,18 @@ class _Decision:
     send: DueReminder | None
 
 
+def _up_to_sends(decisions: Iterable[_Decision], sends: int) -> list[_Decision]:
+    """The decisions in order, up to and including the `sends`-th that sends."""
+    kept: list[_Decision] = []
+    for decision in decisions:
+        kept.append(decision)
+        if decision.send is not None:
+            sends -= 1
+            if sends == 0:
+                break
+    return kept
+
+
 class ReminderService:
     def __init__(
         self,
@@ -347,21 +360,27 @@ class ReminderService:
 
     # -- what the tick does --------------------------------------------------------------
 
-    async def claim_due(self, limit: int) -> ClaimResult:
-        """Claim up to `limit` due reminders, oldest first, and say which to send now.
+    async def claim_due(self, limit: int, *, look_at: int | None = None) -> ClaimResult:
+        """Claim up to `limit` due reminders to send, oldest first, looking at no more than
+        `look_at` due rows (`limit` unless more).
 
-        Every due row is moved on to its next time; rows that are too late, already
-        reminded or already practised that local day are moved on without a send."""
+        Every row looked at up to the `limit`-th send is moved on to its next time; rows
+        that are too late, already reminded or already practised that local day are moved
+        on without a send. Rows after the `limit`-th send stay due for the next claim, so
+        however many rows are looked at, at most `limit` reminders wait to be sent."""
         now = self._clock()
+        look_at = max(limit, look_at or limit)
         async with self._store.write() as uow:
-            rows = await uow.reminders.due(now, limit)
+            rows = await uow.reminders.due(now, look_at)
             if not rows:
                 return ClaimResult([], more=False)
             # A practice finished on a reminder's local day: that day is at most ~2 days back.
             finished = await uow.reminders.finished_since(
                 {row.user_id for row in rows}, now - LATE_LIMIT - timedelta(days=2)
             )
-            decisions = [self._decide(row, now, finished.get(row.user_id, [])) for row in rows]
+            decisions = _up_to_sends(
+                (self._decide(row, now, finished.get(row.user_id, [])) for row in rows), limit
+            )
             won = await uow.reminders.claim([d.claim for d in decisions])
             to_send = [d.send for d in decisions if d.send is not None and d.claim.user_id in won]
             latest = await uow.practices.latest_of_each([r.user_id for r in to_send])
@@ -373,7 +392,7 @@ class ReminderService:
             and now - practice.finished_at < HARD_DAY_REMEMBERED
         }
         to_send = [replace(r, after_a_hard_day=r.user_id in hard) for r in to_send]
-        return ClaimResult(to_send, more=len(rows) == limit)
+        return ClaimResult(to_send, more=len(rows) == look_at or len(decisions) < len(rows))
 
     async def delivery_failed(self, reminder: DueReminder) -> bool:
         """A network failure: try again on a later tick, a few times; True if it will."""

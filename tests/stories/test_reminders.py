@@ -3,12 +3,19 @@ manual clock; the tick is run on demand instead of waiting for its 20 seconds.""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 import pytest
 from sqlalchemy import select
 
+from bot import database
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker, migrate
 from bot.models import Practice, PracticeStatus, Reminder, User
@@ -18,7 +25,15 @@ from handlers.context import YogaApp
 from handlers.reminder_tick import TICK_NAME
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage, RecordedCall
-from tests.harness.bot import Worded, bot_running, button_texts, cues_titled, has_message, screened
+from tests.harness.bot import (
+    TOKEN,
+    Worded,
+    bot_running,
+    button_texts,
+    cues_titled,
+    has_message,
+    screened,
+)
 from tests.harness.factories import make_class
 
 TINY = make_class()
@@ -460,6 +475,96 @@ async def test_a_network_error_is_retried_on_the_next_tick(
         clock.advance(60)
         await tick(app)
     assert len(reminders_of(user)) == 1
+
+
+@contextmanager
+def locked(database_file: Path) -> Iterator[None]:
+    """Another process holds the database's write lock."""
+    other = sqlite3.connect(database_file, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+# Another process's write lock is a SQLite file's own trouble.
+@pytest.mark.backends("sqlite")
+async def test_a_locked_database_makes_the_tick_wait_with_one_warning(
+    emulator: BotApiEmulator,
+    database_url: str,
+    clock: ManualClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 100)
+    user = emulator.user(2018)
+    user.open_chat()
+    await seed_reminders(database_url, clock, [user.id], Schedule(7, 30))
+    clock.now = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG) as app:
+        with locked(tmp_path / "yogabot.db"):
+            await tick(app)  # nothing can be claimed, so nothing is sent
+            clock.advance(20)
+            await tick(app)
+        assert reminders_of(user) == []
+        clock.advance(20)
+        await tick(app)
+        await emulator.wait_for(lambda: reminders_of(user))
+        clock.advance(20)
+        await tick(app)
+    assert len(reminders_of(user)) == 1
+    waits = [r for r in caplog.records if "reminders wait" in r.getMessage()]
+    assert len(waits) == 1 and waits[0].levelno == logging.WARNING
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+class AnswersLate(BotApiEmulator):
+    """Takes the first message to one chat, then keeps its answer back until `release`:
+    the bot's request times out (PTB's read timeout, 5 s), the message has arrived."""
+
+    def __init__(self, chat_id: int) -> None:
+        super().__init__(token=TOKEN)
+        self.chat_id = chat_id
+        self.held = False
+        self.release = asyncio.Event()
+
+    async def call(
+        self, method: str, params: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        answer = await super().call(method, params, token=token)
+        to_chat = str((params or {}).get("chat_id")) == str(self.chat_id)
+        if method.lower() == "sendmessage" and to_chat and not self.held:
+            self.held = True
+            await self.release.wait()
+        return answer
+
+
+# A timeout is the HTTP layer's; the database behind it does not matter.
+@pytest.mark.backends("sqlite")
+async def test_a_reminder_whose_send_timed_out_is_not_sent_again(
+    database_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with AnswersLate(chat_id=2019) as emulator:
+        user = emulator.user(2019)
+        user.open_chat()
+        await seed_reminders(database_url, clock, [user.id], Schedule(7, 30))
+        clock.now = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
+        async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG) as app:
+            await tick(app)  # ends once the send has timed out
+            for seconds in (20, 60, 3600):
+                clock.advance(seconds)
+                await tick(app)
+        emulator.release.set()
+    # It arrived though the bot never heard so; at most once, it is not sent again.
+    assert len(reminders_of(user)) == 1
+    [failed] = [r for r in caplog.records if "reminder to chat 2019 failed" in r.getMessage()]
+    assert "Timed out" in failed.getMessage() and "not retrying" in failed.getMessage()
+    reminder = await stored_reminder(database_url, user.id)
+    assert reminder is not None and reminder.repeat_of is None
+    assert reminder.next_due_at == datetime(2026, 1, 6, 7, 30, tzinfo=UTC)
 
 
 class MoreSettings(TypedDict, total=False):
