@@ -14,6 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.database import checkpoint, create_sessionmaker
+from bot.incidents import Incident
 from bot.store.feedback import FeedbackRepository
 from bot.store.practice import PracticeRepository
 from bot.store.reminders import ReminderRepository
@@ -44,8 +45,11 @@ class UnitOfWork:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, incident: Incident | None = None) -> None:
+        """`incident`: told of every unit that met trouble and every one that went well,
+        so that an outage is logged once however many callers meet it."""
         self._engine = engine
+        self._incident = incident
         self._readers = create_sessionmaker(engine)
         self._writers = create_sessionmaker(engine, write=True)
         self._peekers = create_sessionmaker(engine, snapshot=False)
@@ -57,7 +61,8 @@ class Store:
             async with self._readers() as db:
                 yield UnitOfWork(db)
         except _TROUBLE as exc:
-            raise StoreUnavailable(_reason(exc)) from exc
+            raise self._unavailable(exc) from exc
+        self._answered()
 
     @contextlib.asynccontextmanager
     async def peek(self) -> AsyncIterator[UnitOfWork]:
@@ -67,7 +72,8 @@ class Store:
             async with self._peekers() as db:
                 yield UnitOfWork(db)
         except _TROUBLE as exc:
-            raise StoreUnavailable(_reason(exc)) from exc
+            raise self._unavailable(exc) from exc
+        self._answered()
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
@@ -76,7 +82,8 @@ class Store:
             async with self._writers.begin() as db:
                 yield UnitOfWork(db)
         except _TROUBLE as exc:
-            raise StoreUnavailable(_reason(exc)) from exc
+            raise self._unavailable(exc) from exc
+        self._answered()
 
     async def leave_no_trace(self) -> None:
         """After a deletion: nothing of the deleted rows stays readable on disk."""
@@ -84,6 +91,16 @@ class Store:
             await checkpoint(self._engine)
         except _TROUBLE as exc:
             raise StoreUnavailable(_reason(exc)) from exc
+
+    def _unavailable(self, exc: OperationalError | InterfaceError | OSError) -> StoreUnavailable:
+        reason = _reason(exc)
+        if self._incident is not None:
+            self._incident.failed(reason)
+        return StoreUnavailable(reason)
+
+    def _answered(self) -> None:
+        if self._incident is not None:
+            self._incident.answered()
 
 
 def _reason(exc: OperationalError | InterfaceError | OSError) -> str:
