@@ -329,7 +329,7 @@ async def test_a_cue_telegram_did_not_take_is_sent_again_and_its_hold_waits(
     # Only a delivered cue counts as shown.
     assert await shown_steps(store, started.practice_id) == []
     delay = await practice.undelivered(started.show, CHAT)
-    assert delay == pytest.approx(1, rel=RETRY_JITTER)
+    assert delay is not None and delay == pytest.approx(1, rel=RETRY_JITTER)
     assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=delay))
     clock.advance(delay)
     again = await practice.advance_if_due(started.practice_id, 0)
