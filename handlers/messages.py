@@ -150,7 +150,9 @@ async def retire(bot: ExtBot[Any], chat_id: int, message_id: int, *, now: bool =
     except BadRequest as exc:
         log.debug("buttons of %s/%s already gone: %s", chat_id, message_id, exc)
     except TelegramError as exc:
-        log.warning("could not retire buttons of %s/%s: %s", chat_id, message_id, exc)
+        # Not a warning: in an outage every practice that moves on would add one, and the
+        # outage is logged once (bot/incidents.py); a stale button is answered anyway.
+        log.info("could not retire buttons of %s/%s: %s", chat_id, message_id, exc)
 
 
 def surely_undelivered(error: TelegramError) -> bool:
