@@ -3,6 +3,7 @@ during a practice, and `present`, which turns every practice outcome into messag
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any, Protocol
 
@@ -15,6 +16,7 @@ from bot.models import Pace
 from bot.practice import Cue, MessageRef, PracticeOutcome, PracticePaused, StaleAction
 from bot.safety import ScreenStatus
 from bot.services import Services
+from bot.store import StoreUnavailable
 from bot.user_settings import Setting
 from handlers import messages
 from handlers.buttons import PracticeAction, PracticeButton
@@ -312,8 +314,11 @@ async def _deliver(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int)
         log.warning("picture %s refused (%s); the cue goes as text", picture.key, exc)
         return await messages.send(bot, chat_id, reply)
     if sent.photo:
-        # The largest size's id: Telegram serves the whole picture by it.
-        await services.uploads.uploaded(picture, sent.photo[-1].file_id)
+        # The largest size's id: Telegram serves the whole picture by it. Telegram has the
+        # cue by now: a database that cannot store the id must not cost its confirmation
+        # (it would be sent again); the next process uploads the picture once more.
+        with contextlib.suppress(StoreUnavailable):
+            await services.uploads.uploaded(picture, sent.photo[-1].file_id)
     return sent
 
 
