@@ -222,9 +222,12 @@ class Practice(Base):
     remaining_seconds: Mapped[float | None] = mapped_column(Float, default=None)
     # NULL until the current cue is confirmed delivered; a restart re-sends only unconfirmed cues.
     cue_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    # Failed sends of the current cue so far; past a few, the practice pauses until the user
-    # is back (their next message or tap sends it again).
+    # Failed sends of the current cue so far: each doubles the wait before the next one.
     cue_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the current cue, not delivered yet, is sent again (after a failed send): by this
+    # worker's timer, or by any worker's sweep if that timer is gone. NULL while no send
+    # has failed.
+    cue_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # A finished or stopped practice whose closing message has not been delivered yet; a
     # restart sends it (at least once), so the user always hears how the class went.
     summary_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

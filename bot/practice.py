@@ -11,7 +11,7 @@ machinery every action shares is in bot.practice_core.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from bot import pose_memory
@@ -40,7 +40,6 @@ from bot.models import (
 from bot.practice_core import (
     CHOSEN_STOPS,
     CONTINUE_WITHIN,
-    CUE_RETRY_DELAYS,
     DUE_TOLERANCE,
     MAX_ATTEMPTS,
     MORE_TIME_SECONDS,
@@ -53,8 +52,10 @@ from bot.practice_core import (
     PracticePaused,
     StaleAction,
     Timers,
+    Unrecorded,
     cue_message,
     felt_worse_after,
+    retry_delay,
 )
 from bot.safety import Gate, PainSignal, ScreenStatus, gate, pain_in, screen_status
 from bot.store import StoreUnavailable, UnitOfWork
@@ -74,7 +75,6 @@ class Overdue(NamedTuple):
 
 __all__ = [
     "CONTINUE_WITHIN",
-    "CUE_RETRY_DELAYS",
     "SEND_GRACE",
     "STORE_RETRY",
     "Cue",
@@ -363,73 +363,92 @@ class PracticeService(PracticeCore):
             show=self._cue(practice, yoga_class, 0),
         )
 
-    async def delivered(self, cue: Cue, chat_id: int, message_id: int) -> PracticeOutcome:
-        """The cue reached the chat: only now is it shown. Its hold runs to the deadline set
-        when the practice moved on, or from now if the cue came late. If the practice moved
-        on while the cue was being sent, nothing could know this message yet: retire it."""
-        now = self._clock()
-        deadline = now + timedelta(seconds=self._timer_seconds(cue.hold_seconds))
+    async def delivered(
+        self, cue: Cue, chat_id: int, message_id: int, *, at: datetime | None = None
+    ) -> PracticeOutcome:
+        """The cue reached the chat (at `at`, by default now): only now is it shown. Its hold
+        runs to the deadline set when the practice moved on, or from `at` if the cue came
+        late. If the practice moved on while the cue was being sent, nothing could know this
+        message yet: retire it.
+
+        A database that does not answer changes nothing the user sees: the cue is kept in
+        this process's memory, recorded by the practice's timer once the database answers,
+        and never sent again meanwhile (advance_if_due)."""
+        at = self._clock() if at is None else at
         try:
-            async with self._store.write() as uow:
-                confirmed = await uow.practices.confirm_cue(
-                    cue.practice_id,
-                    cue.step,
-                    cue.pose.id,
-                    message_id,
-                    now=now,
-                    hold_ends_at=deadline,
-                )
-                practice = await uow.practices.get(cue.practice_id)
+            return await self._record(Unrecorded(cue, chat_id, message_id, at))
         except StoreUnavailable:
-            # Delivered but not recorded: try recording it again soon (advance_if_due).
-            self._unrecorded[cue.practice_id] = (cue, chat_id, message_id)
-            self._timers.arm(cue.practice_id, cue.step, chat_id, now + STORE_RETRY)
-            raise
+            self._unrecorded[(cue.practice_id, cue.step)] = Unrecorded(cue, chat_id, message_id, at)
+            self._timers.arm(cue.practice_id, cue.step, chat_id, self._clock() + STORE_RETRY)
+            return PracticeOutcome(cue.practice_id, chat_id)
+
+    async def _record(self, sent: Unrecorded) -> PracticeOutcome:
+        cue, chat_id = sent.cue, sent.chat_id
+        deadline = sent.at + timedelta(seconds=self._timer_seconds(cue.hold_seconds))
+        async with self._store.write() as uow:
+            confirmed = await uow.practices.confirm_cue(
+                cue.practice_id,
+                cue.step,
+                cue.pose.id,
+                sent.message_id,
+                now=sent.at,
+                hold_ends_at=deadline,
+            )
+            practice = await uow.practices.get(cue.practice_id)
         if not confirmed:
             return PracticeOutcome(
-                cue.practice_id, chat_id, retire=(MessageRef(chat_id, message_id),)
+                cue.practice_id, chat_id, retire=(MessageRef(chat_id, sent.message_id),)
             )
         assert practice is not None
         if practice.status == PracticeStatus.ACTIVE and practice.hold_ends_at is not None:
             self._timers.arm(cue.practice_id, cue.step, chat_id, practice.hold_ends_at)
         return PracticeOutcome(cue.practice_id, chat_id)
 
-    async def undelivered(self, cue: Cue, chat_id: int) -> None:
-        """Telegram did not take the cue (or did not say it did): send it again after a
-        pause, a few times; then pause the practice until the user is back."""
+    async def _record_remembered(self, practice_id: int) -> PracticeOutcome | None:
+        """Record what this process remembers of the practice's delivered cues; None when
+        it remembers none. StoreUnavailable while the database still does not answer."""
+        keys = sorted(key for key in self._unrecorded if key[0] == practice_id)
+        if not keys:
+            return None
+        retire: list[MessageRef] = []
+        chat_id = self._unrecorded[keys[0]].chat_id
+        for key in keys:
+            outcome = await self._record(self._unrecorded[key])
+            del self._unrecorded[key]
+            retire.extend(outcome.retire)
+        return PracticeOutcome(practice_id, chat_id, retire=tuple(retire))
+
+    def remembers(self, practice_id: int, step: int) -> bool:
+        """This process got Telegram's answer for the step's cue and has not recorded it."""
+        return (practice_id, step) in self._unrecorded
+
+    async def undelivered(self, cue: Cue, chat_id: int) -> float | None:
+        """Telegram did not take the cue (or did not say it did): it is sent again after a
+        pause that doubles with each failure (retry_delay), stored so that whichever
+        worker's timer or sweep looks next keeps to it. The seconds until then, or None
+        when the practice has moved on or the cue was delivered meanwhile."""
         async with self._store.write() as uow:
             practice = await uow.practices.cue_failed(cue.practice_id, cue.step)
             if practice is None:
-                return  # moved on, or delivered after all
-            failed = practice.cue_attempts
-            if failed <= len(CUE_RETRY_DELAYS):
-                delay = CUE_RETRY_DELAYS[failed - 1]
-                at = self._clock() + timedelta(seconds=delay)
-                retry = True
-            else:
-                retry = False
-                if practice.status == PracticeStatus.ACTIVE:
-                    await uow.practices.pause(
-                        practice.id, cue.step, self._timer_seconds(cue.hold_seconds)
-                    )
-        if retry:
-            self._timers.arm(cue.practice_id, cue.step, chat_id, at)
-            return
-        self._timers.cancel(cue.practice_id)
-        log.warning(
-            "practice %s paused: its cue could not be sent %d times", cue.practice_id, failed
-        )
+                return None
+            delay = retry_delay(practice.cue_attempts)
+            at = self._clock() + timedelta(seconds=delay)
+            await uow.practices.retry_cue_at(cue.practice_id, cue.step, at)
+        self._timers.arm(cue.practice_id, cue.step, chat_id, at)
+        return delay
 
     async def bring_back(self, user_id: int) -> PracticeOutcome | None:
         """The user is here again: a practice paused because its cue could not be sent goes
         on, with that cue (its hold begins once it is delivered)."""
 
         def still_stalled(practice: Practice) -> bool:
+            # Only an earlier rule paused a practice whose cue could not be sent (it gave up
+            # after a few tries); such practices still go on when their user is back.
             return (
                 practice.status == PracticeStatus.PAUSED
                 and practice.cue_message_id is None
                 and practice.question is None
-                and practice.cue_attempts > len(CUE_RETRY_DELAYS)
+                and practice.cue_attempts > 0
             )
 
         async with self._store.peek() as uow:  # on every update: one query
@@ -637,9 +656,9 @@ class PracticeService(PracticeCore):
         `sender_gone`: the caller holds the chat's lock and found it free, so nobody is
         sending this step's cue (see bot/store/chat_locks.py); a cue not confirmed delivered
         is then sent again at once rather than after SEND_GRACE."""
-        unrecorded = self._unrecorded.pop(practice_id, None)
-        if unrecorded is not None:
-            return await self.delivered(*unrecorded)
+        recorded = await self._record_remembered(practice_id)
+        if recorded is not None:
+            return recorded
 
         def due(practice: Practice) -> bool:
             return practice.status == PracticeStatus.ACTIVE and practice.hold_ends_at is not None
@@ -650,9 +669,15 @@ class PracticeService(PracticeCore):
             assert practice.hold_ends_at is not None and yoga_class is not None
             now = self._clock()
             if practice.cue_message_id is None:
-                # The cue is not known to have arrived. After a failed send it goes again
-                # now; otherwise its send may still be under way, and only a send silent for
-                # far longer than any send takes counts as failed.
+                # The cue is not known to have arrived. After a failed send it goes again at
+                # its stored time, whoever looks (a timer or any worker's sweep); otherwise
+                # its send may still be under way, and only a send silent for far longer
+                # than any send takes counts as failed.
+                retry_at = practice.cue_retry_at
+                if retry_at is not None and retry_at - now > DUE_TOLERANCE:
+                    return Change(
+                        PracticeOutcome(practice.id, practice.chat_id), arm=(step, retry_at)
+                    )
                 given_up_at = practice.hold_ends_at + SEND_GRACE
                 if practice.cue_attempts == 0 and now < given_up_at and not sender_gone:
                     outcome = PracticeOutcome(practice.id, practice.chat_id)
@@ -743,6 +768,20 @@ class PracticeService(PracticeCore):
             open_ids = [p.id for p in await uow.practices.open_in_chat(chat_id)]
         for practice_id in open_ids:
             await self._change(practice_id, None, still_open, attempt, any_class=True)
+
+    async def on_screen(self, practice_id: int, step: int) -> Cue | None:
+        """The cue as it should look now, if the practice is open and still on `step`
+        (for a redraw that waited); None once it has moved on or ended."""
+        async with self._store.read() as uow:
+            practice = await uow.practices.get(practice_id)
+            if (
+                practice is None
+                or practice.status not in OPEN_STATUSES
+                or practice.current_step != step
+                or practice.class_id not in self._catalog
+            ):
+                return None
+            return await self._shown(uow, practice, self._catalog[practice.class_id])
 
     async def current_cue(self, practice_id: int) -> Cue:
         async with self._store.read() as uow:

@@ -6,6 +6,7 @@ closing, drawing a cue). The actions themselves are in bot.practice."""
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -35,9 +36,14 @@ DUE_TOLERANCE = timedelta(milliseconds=5)
 # A conditional update misses only when the row changed since it was read; a few fresh
 # reads settle any race between a timer, a button and a cue being confirmed.
 MAX_ATTEMPTS = 5
-# A cue that Telegram did not take is sent again after these pauses (seconds); after the
-# last one the practice pauses until the user is back, so no pose is ever skipped unseen.
-CUE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
+# A send Telegram did not take (a cue, or a redraw of one) is tried again after a pause
+# that starts at RETRY_FIRST and doubles with each failure up to RETRY_MAX (1, 2, 4, 8, 16,
+# 32, 60, 60 … s), each one stretched or shrunk at random by up to RETRY_JITTER, so that
+# classes that failed together do not all come back in the same instant. There is no last
+# try: a class waits through an outage and goes on by itself once Telegram answers.
+RETRY_FIRST = 1.0
+RETRY_MAX = 60.0
+RETRY_JITTER = 0.2
 # When the database did not record a delivered cue, look at the practice again this soon.
 STORE_RETRY = timedelta(seconds=2)
 # A cue send that has neither succeeded nor failed this long after its hold ended is taken
@@ -56,6 +62,29 @@ SUGGEST_SLOW_AFTER_POSES = 3
 PAIN_QUESTIONS = (PracticeQuestion.HURT, PracticeQuestion.NUMB)
 
 log = logging.getLogger(__name__)
+
+
+def retry_delay(failures: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the `failures`-th failed send in a row (1 for the first)."""
+    pause: float = min(RETRY_MAX, RETRY_FIRST * 2.0 ** min(max(failures, 1) - 1, 32))
+    spread: float = (rng or _jitter).uniform(1 - RETRY_JITTER, 1 + RETRY_JITTER)
+    return pause * spread
+
+
+# Not for secrets: only spreads retries out in time.
+_jitter = random.Random()
+
+
+@dataclass(frozen=True)
+class Unrecorded:
+    """A cue Telegram took while the database could not record it: kept in memory until it
+    is recorded, and never sent again meanwhile."""
+
+    cue: Cue
+    chat_id: int
+    message_id: int
+    # When Telegram took it: the pose's hold runs from then, however late it is recorded.
+    at: datetime
 
 
 class StaleAction(Exception):
@@ -122,9 +151,10 @@ class PracticeCore:
         self._scale = time_scale
         self._default_zone = default_timezone
         self._pictures: PictureSource = pictures or NoPictures()
-        # Cues Telegram took while the database could not record it: recorded when the
-        # practice's timer looks again (this process's timer, so this process's memory).
-        self._unrecorded: dict[int, tuple[Cue, int, int]] = {}
+        # Cues Telegram took while the database could not record it, by (practice, step):
+        # recorded when the practice's timer or a sweep of this process looks again, never
+        # sent again meanwhile. Only a process that dies with one here may send it twice.
+        self._unrecorded: dict[tuple[int, int], Unrecorded] = {}
 
     @property
     def default_class(self) -> YogaClass:

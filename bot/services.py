@@ -15,6 +15,7 @@ from bot.checkin import CheckinService
 from bot.clock import Clock
 from bot.feedback import FeedbackService
 from bot.handled_updates import HandledUpdates
+from bot.incidents import Incidents
 from bot.practice import PracticeService, Timers
 from bot.progress import ProgressService
 from bot.reminders import ReminderService
@@ -55,6 +56,8 @@ class Services:
     # Several workers may share this database (PostgreSQL): each then sweeps for deadlines
     # any of them armed, and takes chats' updates in the order the locks give.
     shared_database: bool
+    # The database's and Telegram's outages, each logged once (bot/incidents.py).
+    incidents: Incidents
 
 
 def build_services(
@@ -65,7 +68,8 @@ def build_services(
     timers: Timers,
     pictures: PictureSource | None = None,
 ) -> Services:
-    store = Store(engine)
+    incidents = Incidents(clock)
+    store = Store(engine, incidents.database)
     url = engine.url.render_as_string(hide_password=False)
     zone = settings.default_timezone
     practice = PracticeService(
@@ -92,4 +96,5 @@ def build_services(
         reminder_sender=role_for(url, REMINDER_SENDER),
         send_budget=SendBudget(engine) if engine.dialect.name == "postgresql" else None,
         shared_database=engine.dialect.name == "postgresql",
+        incidents=incidents,
     )

@@ -58,9 +58,10 @@ class UploadService:
         return stored
 
     async def uploaded(self, picture: Picture, file_id: str) -> None:
+        # Known to this process at once, even if the database cannot store it just now.
+        self._known[picture.key] = file_id
         async with self._store.write() as uow:
             await uow.uploads.remember(picture.key, file_id, self._clock())
-        self._known[picture.key] = file_id
 
     async def refused(self, picture: Picture) -> None:
         """Telegram no longer knows the id: the next send uploads the picture again."""

@@ -56,12 +56,12 @@ from handlers.buttons import (
     SlowPaceButton,
     StartButton,
 )
-from handlers.context import SERVICES, YogaApp, YogaContext
+from handlers.context import SERVICES, TIMERS, YogaApp, YogaContext
 from handlers.errors import on_error
 from handlers.rate_limit import PriorityRateLimiter, Scheduler
 from handlers.reminder_tick import start_ticking
 from handlers.render import common
-from handlers.timers import TIMERS, JobQueueTimers, start_sweeping
+from handlers.timers import JobQueueTimers, start_sweeping
 from handlers.update_order import ChatOrderedUpdates
 from sequences import YogaClass, load_catalog, load_figures
 

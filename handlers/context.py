@@ -9,6 +9,8 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from bot.services import Services
 
 SERVICES = "services"
+# The practice timers (handlers/timers.py), which also hold the redraws waiting for a retry.
+TIMERS = "timers"
 
 
 # The bot's type argument is what its rate limiter takes per call: a send's priority

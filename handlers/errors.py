@@ -33,7 +33,8 @@ async def on_error(update: object, context: YogaContext) -> None:
         return
     if isinstance(error, StoreUnavailable):
         # Nothing of the update was stored; the same tap or command works once it answers.
-        log.warning("database unavailable while handling %s: %s", where, error)
+        # The outage itself is logged once, as the database's incident (bot/incidents.py).
+        log.info("database unavailable while handling %s: %s", where, error)
         await _tell(update, context, chat_id, render.not_saved())
         return
     if isinstance(error, RetryAfter):

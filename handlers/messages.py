@@ -2,7 +2,8 @@
 
 - An edit to the same content ("message is not modified", a double tap) is done already.
 - An edit of a message that is gone or too old to edit sends the reply afresh instead:
-  what the user should see must still reach them.
+  what the user should see must still reach them. (A cue's redraw sends the cue afresh
+  itself, picture and all: handlers/practice.py.)
 - Retiring buttons that are already gone is done already; any other failure to retire is
   only logged, as stale buttons are answered "out of date" anyway.
 - A button's answer may be refused (a press queued while the bot was down); the change is
@@ -26,6 +27,22 @@ log = logging.getLogger(__name__)
 
 _UNCHANGED = "message is not modified"
 _GONE = ("message to edit not found", "message can't be edited", "message not found")
+# What Telegram says when the chat itself is gone for the bot, for good: nothing sent there
+# will ever arrive (a blocked bot is a Forbidden instead).
+_CHAT_GONE = ("chat not found", "group chat was deactivated", "peer_id_invalid")
+
+
+class MessageGone(Exception):
+    """The message to edit is gone or too old to edit."""
+
+
+def chat_gone(error: TelegramError) -> bool:
+    """Telegram refuses the chat for good: blocked, left, deleted or never known."""
+    if isinstance(error, Forbidden):
+        return True
+    return isinstance(error, BadRequest) and any(
+        words in str(error).lower() for words in _CHAT_GONE
+    )
 
 
 async def send(
@@ -57,23 +74,29 @@ async def edit(
     *,
     caption: bool = False,
     switched: bool = False,
+    afresh: bool = True,
 ) -> Message | None:
     """Show `reply` in place of the message; the new message if it had to be sent afresh.
 
     A photo's words are its caption (`caption`: the message is expected to be a photo); a
     message that turns out to be the other kind (a picture that went as text) is edited as
-    what it is."""
+    what it is. Without `afresh`, a message that is gone raises MessageGone instead: the
+    caller sends what belongs there itself."""
     try:
         await _edit_words(bot, chat_id, message_id, reply, caption=caption)
     except BadRequest as exc:
         reason = str(exc).lower()
         if _OTHER_KIND[caption] in reason and not switched:
-            return await edit(bot, chat_id, message_id, reply, caption=not caption, switched=True)
+            return await edit(
+                bot, chat_id, message_id, reply, caption=not caption, switched=True, afresh=afresh
+            )
         if _UNCHANGED in reason:
             return None
         if not any(gone in reason for gone in _GONE):
             raise
         log.info("message %s/%s is gone (%s); sending afresh", chat_id, message_id, exc)
+        if not afresh:
+            raise MessageGone(str(exc)) from exc
         return await send(bot, chat_id, reply)
     return None
 
@@ -127,7 +150,9 @@ async def retire(bot: ExtBot[Any], chat_id: int, message_id: int, *, now: bool =
     except BadRequest as exc:
         log.debug("buttons of %s/%s already gone: %s", chat_id, message_id, exc)
     except TelegramError as exc:
-        log.warning("could not retire buttons of %s/%s: %s", chat_id, message_id, exc)
+        # Not a warning: in an outage every practice that moves on would add one, and the
+        # outage is logged once (bot/incidents.py); a stale button is answered anyway.
+        log.info("could not retire buttons of %s/%s: %s", chat_id, message_id, exc)
 
 
 def surely_undelivered(error: TelegramError) -> bool:

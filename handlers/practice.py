@@ -3,8 +3,9 @@ during a practice, and `present`, which turns every practice outcome into messag
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -15,10 +16,11 @@ from bot.models import Pace
 from bot.practice import Cue, MessageRef, PracticeOutcome, PracticePaused, StaleAction
 from bot.safety import ScreenStatus
 from bot.services import Services
+from bot.store import StoreUnavailable
 from bot.user_settings import Setting
 from handlers import messages
 from handlers.buttons import PracticeAction, PracticeButton
-from handlers.context import YogaContext
+from handlers.context import TIMERS, YogaContext
 from handlers.render import Reply
 from handlers.render import checkin as render_checkin
 from handlers.render import common as render_common
@@ -69,8 +71,9 @@ async def start_button(update: Update, context: YogaContext) -> None:
 
 
 async def welcome_back(update: Update, context: YogaContext) -> None:
-    """Whatever the user sends or taps: a practice paused because its cue could not be
-    sent goes on now, with that cue. Nothing else about the update changes."""
+    """Whatever the user sends or taps: a practice left paused because its cue could not
+    be sent (as an earlier rule did after a few tries) goes on now, with that cue. Nothing
+    else about the update changes."""
     if update.effective_user is None or not (update.message or update.callback_query):
         return  # e.g. the my_chat_member that says the user blocked the bot
     services = context.services
@@ -127,7 +130,8 @@ async def practice_button(update: Update, context: YogaContext) -> None:
         await present(context.bot, context.services, outcome)
         return
     pressed = MessageRef(query.message.chat.id, query.message.message_id) if query.message else None
-    await present(context.bot, context.services, outcome, pressed=pressed)
+    redraws: Redraws = context.bot_data[TIMERS]
+    await present(context.bot, context.services, outcome, pressed=pressed, redraws=redraws)
 
 
 async def slow_pace_button(update: Update, context: YogaContext) -> None:
@@ -161,12 +165,25 @@ async def text_message(update: Update, context: YogaContext) -> None:
     await messages.send(context.bot, message.chat_id, reply)
 
 
+class Redraws(Protocol):
+    """Where a redraw Telegram did not take waits for its next try (handlers/timers.py)."""
+
+    def later(self, cue: Cue, at: MessageRef, failures: int) -> float:
+        """Try drawing `cue` at `at` again after retry_delay(failures); the seconds."""
+        ...
+
+    def drawn(self, at: MessageRef) -> None:
+        """The message shows what it should now: an older redraw waiting for it is dropped."""
+        ...
+
+
 async def present(
     bot: ExtBot[Any],
     services: Services,
     outcome: PracticeOutcome | None,
     *,
     pressed: MessageRef | None = None,
+    redraws: Redraws | None = None,
 ) -> None:
     """Show what a practice change means: redraw the pressed cue, send the new cue (and
     confirm it), retire old buttons, then the summary and the after-practice check-in.
@@ -176,16 +193,7 @@ async def present(
     if outcome is None:
         return
     if outcome.redraw is not None and pressed is not None:
-        redraw = outcome.redraw
-        afresh = await messages.edit(
-            bot,
-            pressed.chat_id,
-            pressed.message_id,
-            render.cue(redraw),
-            caption=redraw.picture is not None,
-        )
-        if afresh is not None and not redraw.over:
-            await _confirm(bot, services, redraw, afresh.chat.id, afresh.message_id)
+        await redraw(bot, services, outcome.redraw, pressed, redraws=redraws)
     if outcome.show is not None:
         await _send_cue(bot, services, outcome.show, outcome.chat_id)
     for old in outcome.retire:
@@ -200,19 +208,89 @@ async def present(
         await services.practice.summary_shown(outcome.practice_id)
 
 
+async def redraw(
+    bot: ExtBot[Any],
+    services: Services,
+    cue: Cue,
+    at: MessageRef,
+    *,
+    failures: int = 0,
+    redraws: Redraws | None = None,
+) -> None:
+    """Draw `cue` in place of the message at `at` (the cue the user pressed).
+
+    A message that is gone ("message to edit not found") gets the cue afresh as a cue is
+    sent, picture (by its file_id) and buttons and all, and that message is the practice's
+    cue from then on. A redraw Telegram did not take (a 5xx, a timeout, a dropped
+    connection) is tried again like a cue, after retry_delay, by `redraws`."""
+    try:
+        try:
+            await messages.edit(
+                bot,
+                at.chat_id,
+                at.message_id,
+                render.cue(cue),
+                caption=cue.picture is not None,
+                afresh=False,
+            )
+        except messages.MessageGone:
+            sent = await _deliver(bot, services, cue, at.chat_id)
+            services.incidents.telegram.answered()
+            if redraws is not None:
+                redraws.drawn(at)
+            if not cue.over:
+                await _confirm(bot, services, cue, at.chat_id, sent.message_id)
+            return
+    except BadRequest as exc:
+        if messages.chat_gone(exc):
+            await services.account.unreachable(at.chat_id)
+            return
+        raise
+    except Forbidden:
+        raise
+    except TelegramError as exc:
+        services.incidents.telegram.failed(_reason(exc))
+        if redraws is None:
+            raise
+        delay = redraws.later(cue, at, failures + 1)
+        log.debug(
+            "cue %s/%s not redrawn (%s); again in %.1f s", cue.practice_id, cue.step, exc, delay
+        )
+        return
+    services.incidents.telegram.answered()
+    if redraws is not None:
+        redraws.drawn(at)
+
+
 async def _send_cue(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int) -> None:
     """A cue goes out at least once: a send Telegram did not take (a 429 past the rate
     limiter's retries, a 5xx, a timeout, a dropped connection, a refusal) is tried again
-    by the practice's own timer; a blocked chat goes to the error handler."""
+    after retry_delay, by whichever worker's timer or sweep comes first, for as long as it
+    takes. Only a chat Telegram refuses for good ends the practice: a blocked bot goes to
+    the error handler (or the sweep), a chat that is gone is left here."""
     try:
         sent = await _deliver(bot, services, cue, chat_id)
     except Forbidden:
         raise
     except TelegramError as exc:
-        log.warning("cue %s/%s to chat %s not sent: %s", cue.practice_id, cue.step, chat_id, exc)
-        await services.practice.undelivered(cue, chat_id)
+        if messages.chat_gone(exc):
+            log.info("chat %s is gone (%s)", chat_id, exc)
+            await services.account.unreachable(chat_id)
+            return
+        services.incidents.telegram.failed(_reason(exc))
+        delay = await services.practice.undelivered(cue, chat_id)
+        if delay is not None:
+            log.debug(
+                "cue %s/%s not sent (%s); again in %.1f s", cue.practice_id, cue.step, exc, delay
+            )
         return
+    services.incidents.telegram.answered()
     await _confirm(bot, services, cue, chat_id, sent.message_id)
+
+
+def _reason(error: TelegramError) -> str:
+    # The library's words and the kind of error; no request, no user data.
+    return f"{type(error).__name__}: {error}"
 
 
 async def _deliver(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int) -> Message:
@@ -220,8 +298,8 @@ async def _deliver(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int)
 
     Each picture is uploaded once per bot and sent by its file_id after. A refused send
     (a file_id Telegram no longer knows) uploads it again, and if that is refused too the
-    cue goes as text: a picture never stops a practice. Network trouble is the caller's
-    (the cue is sent again, picture and all)."""
+    cue goes as text: a picture never stops a practice. Network trouble, and a chat that
+    is gone, are the caller's (the cue is sent again, picture and all)."""
     reply, picture = render.cue(cue), cue.picture
     if picture is None:
         return await messages.send(bot, chat_id, reply)
@@ -230,16 +308,23 @@ async def _deliver(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int)
         try:
             return await messages.send_photo(bot, chat_id, known, reply)
         except BadRequest as exc:
+            if messages.chat_gone(exc):
+                raise
             log.info("picture %s refused by its file_id (%s); uploading it again", picture.key, exc)
             await services.uploads.refused(picture)
     try:
         sent = await messages.send_photo(bot, chat_id, picture.path.read_bytes(), reply)
     except BadRequest as exc:
+        if messages.chat_gone(exc):
+            raise
         log.warning("picture %s refused (%s); the cue goes as text", picture.key, exc)
         return await messages.send(bot, chat_id, reply)
     if sent.photo:
-        # The largest size's id: Telegram serves the whole picture by it.
-        await services.uploads.uploaded(picture, sent.photo[-1].file_id)
+        # The largest size's id: Telegram serves the whole picture by it. Telegram has the
+        # cue by now: a database that cannot store the id must not cost its confirmation
+        # (it would be sent again); the next process uploads the picture once more.
+        with contextlib.suppress(StoreUnavailable):
+            await services.uploads.uploaded(picture, sent.photo[-1].file_id)
     return sent
 
 
@@ -247,5 +332,6 @@ async def _confirm(
     bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int, message_id: int
 ) -> None:
     # A cue counts as delivered only once Telegram returned its message: until then a
-    # restart sends it again (at least once).
+    # restart sends it again (at least once). A database that does not answer now leaves
+    # it in the service's memory, recorded later and never sent again meanwhile.
     await present(bot, services, await services.practice.delivered(cue, chat_id, message_id))

@@ -72,8 +72,9 @@ async def reminder_tick(context: YogaContext) -> None:
         with sending_as(Priority.BACKLOG):
             await _tick(context, tick, send)
     except StoreUnavailable as exc:
+        # The outage itself is logged once, as the database's incident (bot/incidents.py).
         if not tick.store_trouble:
-            log.warning("reminders wait: the database does not answer (%s)", exc)
+            log.info("reminders wait: the database does not answer (%s)", exc)
         tick.store_trouble = True
         return
     if tick.store_trouble:

@@ -2,9 +2,14 @@
 
 A job only wakes the service up; the deadline itself is a database column, so a job lost
 with the process is re-armed from it at start-up. Every worker also sweeps the database
-every second for deadlines nobody's timer took (the worker that armed them died) and for
-cues and closing messages nobody is sending: those owed since before a restart, or whose
-worker died (see bot/store/chat_locks.py).
+every second for deadlines nobody's timer took (the worker that armed them died), for cues
+whose stored next try has come (cue_retry_at) and for cues and closing messages nobody is
+sending: those owed since before a restart, or whose worker died (see
+bot/store/chat_locks.py). A redraw of a cue that Telegram did not take waits here too, in
+this process, for its next try.
+
+Trouble is quiet: the database's and Telegram's outages are logged once each, as incidents
+(bot/incidents.py), not once per timer, sweep or send.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Job, JobQueue
 
 from bot.clock import Clock
-from bot.cues import PracticeOutcome
+from bot.cues import Cue, MessageRef, PracticeOutcome
+from bot.practice_core import retry_delay
 from bot.store import StoreUnavailable
-from handlers.context import YogaContext
-from handlers.practice import present
+from handlers.context import TIMERS, YogaContext
+from handlers.practice import present, redraw
 from handlers.rate_limit import Priority, sending_as
 
 log = logging.getLogger(__name__)
@@ -57,10 +63,6 @@ CATCH_UP_PER_SECOND = 30
 STORE_BACKOFF = (1, 2, 4, 8, 16, 30)
 
 
-# Where the Application keeps its JobQueueTimers (bot_data), for a timer that re-arms itself.
-TIMERS = "timers"
-
-
 class JobQueueTimers:
     """One job per practice, found again by its handle: arming or cancelling a timer costs
     the same with 10 practices open or 10,000 (a look-up by name scans every job)."""
@@ -70,6 +72,8 @@ class JobQueueTimers:
         self._clock = clock
         self._handles: dict[int, Job[YogaContext]] = {}
         self._next_catch_up: datetime | None = None
+        # Redraws waiting for their next try, by the message they draw.
+        self._redraws: dict[MessageRef, Job[YogaContext]] = {}
 
     def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
         # From the injected clock, so a test's or a scaled clock decides when "now" is.
@@ -113,6 +117,68 @@ class JobQueueTimers:
     def armed(self) -> int:
         return len(self._handles)
 
+    # -- redraws waiting for their next try (handlers.practice.Redraws) --------------------
+
+    def later(self, cue: Cue, at: MessageRef, failures: int) -> float:
+        delay = retry_delay(failures)
+        self.drawn(at)
+        self._redraws[at] = self._jobs.run_once(
+            redraw_due,
+            when=delay,
+            data=Redraw(cue, at, failures),
+            name=f"redraw:{at.chat_id}:{at.message_id}",
+            chat_id=at.chat_id,
+            job_kwargs={"misfire_grace_time": None},
+        )
+        return delay
+
+    def drawn(self, at: MessageRef) -> None:
+        job = self._redraws.pop(at, None)
+        if job is not None:
+            with contextlib.suppress(JobLookupError):
+                job.schedule_removal()
+
+    def redraw_fired(self, at: MessageRef, job: Job[YogaContext]) -> None:
+        if self._redraws.get(at) is job and job.next_t is None:
+            del self._redraws[at]
+
+    @property
+    def redraws_waiting(self) -> int:
+        return len(self._redraws)
+
+
+class Redraw(NamedTuple):
+    """A cue to draw again in place of a message, after `failures` tries Telegram did not
+    take."""
+
+    cue: Cue
+    at: MessageRef
+    failures: int
+
+
+async def redraw_due(context: YogaContext) -> None:
+    """Draw the cue as it is now (its practice may have changed meanwhile); nothing if the
+    practice has left that pose, whose buttons are then retired."""
+    assert context.job is not None and isinstance(context.job.data, Redraw)
+    job, waiting = context.job, context.job.data
+    timers: JobQueueTimers = context.bot_data[TIMERS]
+    timers.redraw_fired(waiting.at, job)
+    services = context.services
+    async with services.chat_locks.hold(waiting.at.chat_id):
+        try:
+            cue: Cue | None = waiting.cue
+            if not waiting.cue.over:
+                cue = await services.practice.on_screen(waiting.cue.practice_id, waiting.cue.step)
+            if cue is None:
+                return
+            await redraw(
+                context.bot, services, cue, waiting.at, failures=waiting.failures, redraws=timers
+            )
+        except StoreUnavailable:
+            timers.later(waiting.cue, waiting.at, waiting.failures + 1)
+        except Forbidden:
+            await services.account.unreachable(waiting.at.chat_id)
+
 
 async def cue_due(context: YogaContext) -> None:
     assert context.job is not None and isinstance(context.job.data, CueTimer)
@@ -127,20 +193,23 @@ async def cue_due(context: YogaContext) -> None:
 async def _cue_due(context: YogaContext, timer: CueTimer) -> None:
     assert context.job is not None
     services = context.services
+    chat_id = context.job.chat_id or 0
     try:
         outcome = await services.practice.advance_if_due(timer.practice_id, timer.step)
-    except StoreUnavailable as exc:
-        # One warning per incident, then quiet retries until the database answers.
-        if timer.store_failures == 0:
-            log.warning("practice %s: the database does not answer (%s)", timer.practice_id, exc)
+        await present(context.bot, services, outcome)
+    except StoreUnavailable:
+        # Quiet retries until the database answers (its incident is logged once); the
+        # class goes on then, where it stopped.
         delay = STORE_BACKOFF[min(timer.store_failures, len(STORE_BACKOFF) - 1)]
         again = timer._replace(store_failures=timer.store_failures + 1)
         timers: JobQueueTimers = context.bot_data[TIMERS]
-        timers.schedule(again, context.job.chat_id or 0, delay)
-        return
-    if timer.store_failures:
-        log.info("practice %s: the database answers again", timer.practice_id)
-    await present(context.bot, services, outcome)
+        timers.schedule(again, chat_id, delay)
+    except Forbidden:
+        await services.account.unreachable(chat_id)
+    except TelegramError as exc:
+        # A closing message or a retirement Telegram did not take: the sweep sends what is
+        # still owed; the outage itself is logged once.
+        services.incidents.telegram.failed(f"{type(exc).__name__}: {exc}")
 
 
 SWEEP_NAME = "deadline-sweep"
@@ -153,19 +222,59 @@ SWEEP_BATCH = 200
 
 
 def start_sweeping(jobs: JobQueue[YogaContext]) -> None:
+    # Two instances may run at once, and the second returns at once while the first still
+    # sweeps (a database that waits out busy_timeout, a slow send): so APScheduler never
+    # skips a run and never logs "maximum number of running instances reached" each second
+    # of an outage. The filter keeps that line quiet for the sweep should it come anyway.
+    _quiet_skipped_sweeps()
     jobs.run_repeating(
         sweep_deadlines,
         interval=SWEEP_SECONDS,
         first=SWEEP_SECONDS,
         name=SWEEP_NAME,
-        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        data=Sweeping(),
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 2},
     )
 
 
+class Sweeping:
+    """Whether this worker's sweep is running: one at a time."""
+
+    def __init__(self) -> None:
+        self.running = False
+
+
+class _SkippedSweep(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances" not in str(record.msg):
+            return True
+        job = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        return getattr(job, "name", None) != SWEEP_NAME
+
+
+_SKIPPED_SWEEP = _SkippedSweep()
+
+
+def _quiet_skipped_sweeps() -> None:
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if _SKIPPED_SWEEP not in scheduler_log.filters:
+        scheduler_log.addFilter(_SKIPPED_SWEEP)
+
+
 async def sweep_deadlines(context: YogaContext) -> None:
-    # What the sweep sends is owed from before: it waits behind what is live.
-    with sending_as(Priority.BACKLOG):
-        await _sweep(context)
+    assert context.job is not None
+    sweeping = context.job.data
+    if isinstance(sweeping, Sweeping):
+        if sweeping.running:
+            return  # the last sweep is still at work: it sees what this one would
+        sweeping.running = True
+    try:
+        # What the sweep sends is owed from before: it waits behind what is live.
+        with sending_as(Priority.BACKLOG):
+            await _sweep(context)
+    finally:
+        if isinstance(sweeping, Sweeping):
+            sweeping.running = False
 
 
 async def _sweep(context: YogaContext) -> None:
@@ -174,7 +283,7 @@ async def _sweep(context: YogaContext) -> None:
         found = await services.practice.overdue(grace=SWEEP_GRACE, limit=SWEEP_BATCH)
         owed = await services.practice.summaries_owed()
     except StoreUnavailable:
-        return  # the practice timers warn about the database; the next sweep tries again
+        return  # logged once as the database's incident; the next sweep tries again
     for item in found:
         await _take_over(
             context,
@@ -202,6 +311,10 @@ async def _take_over(
             await present(context.bot, services, await change)
         except Forbidden:
             await services.account.unreachable(chat_id)
-        except (TelegramError, StoreUnavailable) as exc:
+        except TelegramError as exc:
             # One chat's trouble never holds up the others; the next sweep tries again.
-            log.warning("sweep: practice %s not taken over: %s", practice_id, exc)
+            # The outage is logged once, as Telegram's incident.
+            services.incidents.telegram.failed(f"{type(exc).__name__}: {exc}")
+            log.debug("sweep: practice %s not taken over: %s", practice_id, exc)
+        except StoreUnavailable as exc:
+            log.debug("sweep: practice %s not taken over: %s", practice_id, exc)

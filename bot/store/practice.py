@@ -55,9 +55,11 @@ class PracticeRepository:
 
     async def overdue(self, before: datetime, limit: int) -> list[tuple[int, int, int, bool]]:
         """Active practices whose hold ended before `before`, or whose cue is not confirmed
-        delivered, oldest deadline first: (id, step, chat id, cue confirmed). On PostgreSQL
+        delivered and not waiting for its next try (a failed send's `cue_retry_at` after
+        `before`), oldest deadline first: (id, step, chat id, cue confirmed). On PostgreSQL
         rows another worker is reading for the same purpose are skipped, so sweeping
         workers share the work instead of queueing on each other's row locks."""
+        unconfirmed = Practice.cue_message_id.is_(None)
         query = (
             select(
                 Practice.id,
@@ -68,7 +70,11 @@ class PracticeRepository:
             .where(
                 Practice.status == PracticeStatus.ACTIVE,
                 Practice.hold_ends_at.is_not(None),
-                (Practice.hold_ends_at < before) | Practice.cue_message_id.is_(None),
+                (Practice.cue_message_id.is_not(None) & (Practice.hold_ends_at < before))
+                | (
+                    unconfirmed
+                    & (Practice.cue_retry_at.is_(None) | (Practice.cue_retry_at < before))
+                ),
             )
             .order_by(Practice.hold_ends_at)
             .limit(limit)
@@ -182,6 +188,7 @@ class PracticeRepository:
                 remaining_seconds=None,
                 cue_message_id=None,
                 cue_attempts=0,
+                cue_retry_at=None,
                 practised_seconds=practised_seconds,
                 question=None,
                 extra_seconds=0.0,
@@ -283,6 +290,7 @@ class PracticeRepository:
                 remaining_seconds=None,
                 cue_message_id=None,
                 cue_attempts=0,
+                cue_retry_at=None,
                 summary_pending=False,
                 stop_reason=None,
                 question=None,
@@ -345,6 +353,7 @@ class PracticeRepository:
             .values(
                 cue_message_id=message_id,
                 cue_attempts=0,
+                cue_retry_at=None,
                 hold_ends_at=case(
                     (
                         (Practice.status == PracticeStatus.ACTIVE)
@@ -364,7 +373,7 @@ class PracticeRepository:
 
     async def cue_failed(self, practice_id: int, step: int) -> Practice | None:
         """Count a failed send of the step's cue; the practice as it is now, or None when
-        it has moved on or the cue was delivered meanwhile."""
+        it has moved on or the cue was delivered meanwhile. Its next try is `retry_cue_at`'s."""
         counted = await self._db.execute(
             _update()
             .where(
@@ -376,6 +385,18 @@ class PracticeRepository:
             .values(cue_attempts=Practice.cue_attempts + 1)
         )
         return await self.get(practice_id) if changed_rows(counted) == 1 else None
+
+    async def retry_cue_at(self, practice_id: int, step: int, at: datetime) -> None:
+        """When the step's cue, not delivered yet, is sent again (by whichever worker)."""
+        await self._db.execute(
+            _update()
+            .where(
+                Practice.id == practice_id,
+                Practice.current_step == step,
+                Practice.cue_message_id.is_(None),
+            )
+            .values(cue_retry_at=at)
+        )
 
     async def record_once(
         self, practice_id: int, step: int, step_id: str, kind: EventKind, now: datetime

@@ -32,6 +32,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.database import POOL_TIMEOUT, checkpoint, create_sessionmaker
+from bot.incidents import Incident
 from bot.store.feedback import FeedbackRepository
 from bot.store.handled_updates import HandledUpdateRepository
 from bot.store.practice import PracticeRepository
@@ -100,8 +101,11 @@ class UnitOfWork:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, incident: Incident | None = None) -> None:
+        """`incident`: told of every unit that met trouble and every one that went well,
+        so that an outage is logged once however many callers meet it."""
         self._engine = engine
+        self._incident = incident
         self._readers = create_sessionmaker(engine)
         self._writers = create_sessionmaker(engine, write=True)
         self._peekers = create_sessionmaker(engine, snapshot=False)
@@ -116,7 +120,8 @@ class Store:
                 async with self._readers() as db:
                     yield UnitOfWork(db)
             except _TROUBLE as exc:
-                raise StoreUnavailable(_reason(exc)) from exc
+                raise self._unavailable(exc) from exc
+        self._answered()
 
     @contextlib.asynccontextmanager
     async def peek(self) -> AsyncIterator[UnitOfWork]:
@@ -127,7 +132,8 @@ class Store:
                 async with self._peekers() as db:
                     yield UnitOfWork(db)
             except _TROUBLE as exc:
-                raise StoreUnavailable(_reason(exc)) from exc
+                raise self._unavailable(exc) from exc
+        self._answered()
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
@@ -139,7 +145,8 @@ class Store:
                     async with self._writers.begin() as db:
                         yield UnitOfWork(db)
                 except _TROUBLE as exc:
-                    raise StoreUnavailable(_reason(exc)) from exc
+                    raise self._unavailable(exc) from exc
+            self._answered()
 
     @contextlib.asynccontextmanager
     async def _writer_turn(self) -> AsyncIterator[None]:
@@ -151,7 +158,10 @@ class Store:
             async with asyncio.timeout(WRITE_TURN_SECONDS):
                 await lock.acquire()
         except TimeoutError:
-            raise StoreUnavailable("database is locked (a queue of writers)") from None
+            reason = "database is locked (a queue of writers)"
+            if self._incident is not None:
+                self._incident.failed(reason)
+            raise StoreUnavailable(reason) from None
         try:
             yield
         finally:
@@ -165,6 +175,16 @@ class Store:
                 await checkpoint(self._engine)
             except _TROUBLE as exc:
                 raise StoreUnavailable(_reason(exc)) from exc
+
+    def _unavailable(self, exc: OperationalError | InterfaceError | OSError) -> StoreUnavailable:
+        reason = _reason(exc)
+        if self._incident is not None:
+            self._incident.failed(reason)
+        return StoreUnavailable(reason)
+
+    def _answered(self) -> None:
+        if self._incident is not None:
+            self._incident.answered()
 
 
 def _reason(exc: OperationalError | InterfaceError | OSError) -> str:

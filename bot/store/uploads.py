@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import UploadedPicture
@@ -20,9 +21,19 @@ class UploadRepository:
         )
 
     async def remember(self, key: str, file_id: str, now: datetime) -> None:
-        # A merge: two first sends of the same picture at once both land on one row.
-        await self._db.merge(UploadedPicture(key=key, file_id=file_id, uploaded_at=now))
-        await self._db.flush()
+        # A merge: two first sends of the same picture at once both land on one row. Across
+        # workers both may find no row and insert: the later one then updates it instead
+        # (either id serves the picture).
+        try:
+            async with self._db.begin_nested():
+                await self._db.merge(UploadedPicture(key=key, file_id=file_id, uploaded_at=now))
+                await self._db.flush()
+        except IntegrityError:
+            await self._db.execute(
+                update(UploadedPicture)
+                .where(UploadedPicture.key == key)
+                .values(file_id=file_id, uploaded_at=now)
+            )
 
     async def forget(self, key: str) -> None:
         await self._db.execute(delete(UploadedPicture).where(UploadedPicture.key == key))

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import ManualClock
 from bot.models import PracticeStatus
 from bot.practice import (
-    CUE_RETRY_DELAYS,
     SEND_GRACE,
     STORE_RETRY,
     MessageRef,
@@ -21,6 +20,7 @@ from bot.practice import (
     PracticeService,
     StaleAction,
 )
+from bot.practice_core import RETRY_JITTER, RETRY_MAX
 from bot.store import Store, StoreUnavailable, UnitOfWork
 from sequences import YogaClass
 from tests.harness.factories import make_class
@@ -328,9 +328,10 @@ async def test_a_cue_telegram_did_not_take_is_sent_again_and_its_hold_waits(
     assert started.show is not None
     # Only a delivered cue counts as shown.
     assert await shown_steps(store, started.practice_id) == []
-    await practice.undelivered(started.show, CHAT)
-    assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=1))
-    clock.advance(1)
+    delay = await practice.undelivered(started.show, CHAT)
+    assert delay is not None and delay == pytest.approx(1, rel=RETRY_JITTER)
+    assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=delay))
+    clock.advance(delay)
     again = await practice.advance_if_due(started.practice_id, 0)
     assert again is not None and again.show == started.show
     clock.advance(120)  # long past the first deadline: the hold had not begun for the user
@@ -339,22 +340,47 @@ async def test_a_cue_telegram_did_not_take_is_sent_again_and_its_hold_waits(
     assert await shown_steps(store, started.practice_id) == [1]
 
 
-async def test_a_cue_that_cannot_be_sent_pauses_the_practice_until_the_user_is_back(
+async def test_a_cue_that_cannot_be_sent_is_tried_again_without_end_backing_off_to_a_minute(
     practice: PracticeService, store: Store, clock: ManualClock, timers: FakeTimers
 ) -> None:
     started = await practice.start(USER, CHAT, "Ana")
     assert started.show is not None
     delays = []
-    for _ in range(len(CUE_RETRY_DELAYS) + 1):
-        await practice.undelivered(started.show, CHAT)
-        armed = timers.armed.get(started.practice_id)
-        delays.append(None if armed is None else (armed.at - clock()).total_seconds())
-    assert delays == [*CUE_RETRY_DELAYS, None]
+    for _ in range(10):
+        delay = await practice.undelivered(started.show, CHAT)
+        assert delay is not None
+        assert timers.armed[started.practice_id].at == clock() + timedelta(seconds=delay)
+        delays.append(delay)
+        # Before its time no look sends it again, neither its timer nor any worker's sweep.
+        clock.advance(delay * 0.9)
+        assert await practice.overdue(grace=timedelta(0), limit=10) == []
+        waiting = await practice.advance_if_due(started.practice_id, 0, sender_gone=True)
+        assert waiting is not None and waiting.show is None
+        clock.advance(delay * 0.1 + 0.01)
+        [due] = await practice.overdue(grace=timedelta(0), limit=10)
+        assert (due.practice_id, due.cue_confirmed) == (started.practice_id, False)
+        again = await practice.advance_if_due(started.practice_id, 0)
+        assert again is not None and again.show == started.show
+    pauses = [1, 2, 4, 8, 16, 32, RETRY_MAX, RETRY_MAX, RETRY_MAX, RETRY_MAX]
+    assert delays == [pytest.approx(p, rel=RETRY_JITTER) for p in pauses]
     async with store.read() as uow:
-        stalled = await uow.practices.get(started.practice_id)
-    assert stalled is not None and stalled.status == PracticeStatus.PAUSED
-    # Not resent at a restart: it waits for the user.
-    assert await practice.resume_all() == []
+        waiting_row = await uow.practices.get(started.practice_id)
+    # It never pauses for the user: once Telegram answers, the class goes on by itself.
+    assert waiting_row is not None and waiting_row.status == PracticeStatus.ACTIVE
+    await practice.delivered(started.show, CHAT, 9)
+    assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=60))
+    assert await practice.overdue(grace=timedelta(0), limit=10) == []
+
+
+async def test_a_practice_an_earlier_rule_paused_for_its_cue_goes_on_when_the_user_is_back(
+    practice: PracticeService, store: Store, clock: ManualClock, timers: FakeTimers
+) -> None:
+    started = await practice.start(USER, CHAT, "Ana")
+    assert started.show is not None
+    await practice.undelivered(started.show, CHAT)
+    async with store.write() as uow:
+        await uow.practices.pause(started.practice_id, 0, 60.0)
+    assert await practice.resume_all() == []  # it waits for the user
     assert await practice.bring_back(USER + 1) is None
     back = await practice.bring_back(USER)
     assert back is not None and back.show is not None and back.show.step == 0
@@ -387,9 +413,18 @@ async def test_a_delivered_cue_the_database_could_not_record_is_recorded_later(
     started = await practice.start(USER, CHAT, "Ana")
     assert started.show is not None
     store.broken = True
-    with pytest.raises(StoreUnavailable):
-        await practice.delivered(started.show, CHAT, 5)
+    clock.advance(61)  # late: its hold starts when it arrives
+    sent_at = clock()
+    # Nothing for the chat to do: the cue is there; the service remembers it.
+    assert await practice.delivered(started.show, CHAT, 5) == PracticeOutcome(
+        started.practice_id, CHAT
+    )
+    assert practice.remembers(started.practice_id, 0)
     assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + STORE_RETRY)
+    # A look while the database still does not answer sends nothing again.
+    clock.advance(120)
+    with pytest.raises(StoreUnavailable):
+        await practice.advance_if_due(started.practice_id, 0, sender_gone=True)
     store.broken = False
     clock.advance(STORE_RETRY.total_seconds())
     # The timer records the delivery it could not record before: no second copy is sent.
@@ -398,6 +433,9 @@ async def test_a_delivered_cue_the_database_could_not_record_is_recorded_later(
     async with store.read() as uow:
         recorded = await uow.practices.get(started.practice_id)
     assert recorded is not None and recorded.cue_message_id == 5
+    assert not practice.remembers(started.practice_id, 0)
+    # Its hold ran from when Telegram took it, not from when it was recorded.
+    assert recorded.hold_ends_at == sent_at + timedelta(seconds=60)
 
 
 class FlakyStore(Store):

@@ -10,8 +10,10 @@ from telegram.ext import JobQueue
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker
 from bot.models import EventKind, PracticeStatus, Reminder
+from bot.practice_core import RETRY_FIRST, RETRY_JITTER
+from handlers.context import TIMERS
 from handlers.render import practice as render
-from handlers.timers import TIMERS, CueTimer
+from handlers.timers import SWEEP_GRACE, CueTimer
 from playground.emulator import BotApiEmulator
 from playground.emulator.state import EmuMessage
 from sequences import load_catalog
@@ -305,6 +307,8 @@ async def test_cue_whose_delivery_failed_is_sent_after_a_restart(
             lambda: any(c.method == "sendMessage" and not c.ok for c in emulator.calls)
         )
         assert cues_titled(user, "2/3") == []
+    # Its next try is stored: the restarted bot's sweep keeps to it.
+    clock.advance(RETRY_FIRST * (1 + RETRY_JITTER) + SWEEP_GRACE.total_seconds())
     async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
         await emulator.wait_for(lambda: cues_titled(user, "2/3"))
     assert len(cues_titled(user, "2/3")) == 1
