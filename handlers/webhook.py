@@ -162,7 +162,8 @@ class WebhookServer:
             claim = await handled_updates.claim(update.update_id)
         except StoreUnavailable as exc:
             # Telegram delivers it again later; handling it now could not store anything.
-            log.warning(
+            # The outage itself is logged once, as an incident (bot/incidents.py).
+            log.info(
                 "webhook: update %d put off, the database does not answer (%s)",
                 update.update_id,
                 exc,

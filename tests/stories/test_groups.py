@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.database import create_sessionmaker
 from bot.models import Reminder, User
 from handlers.render import common as render
-from playground.emulator import BotApiEmulator, SimulatedGroup, SimulatedUser
+from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from tests.harness.bot import bot_running, stored_practices
 from tests.harness.factories import make_class
@@ -37,33 +37,48 @@ async def stored(db_engine: AsyncEngine, user_id: int) -> tuple[User, Reminder |
     return user, reminder
 
 
-async def settled(emulator: BotApiEmulator, member: SimulatedUser) -> None:
-    """Until every update so far is handled: updates are taken in order, so once a private
-    /help sent now is answered, those before it were fetched, and those of other chats
-    (handled side by side) are waited for as the emulator's queue empties."""
-    await emulator.wait_for(lambda: emulator.pending_updates == [])
-    await reply_to(member, "/help")
+class Group:
+    """The group, and a message the bot once left there with a button (as older versions
+    did): tapped with data no scheme knows, it is answered whatever the bot does with
+    groups, which tells when the group's updates before the tap were handled."""
 
+    def __init__(self, emulator: BotApiEmulator) -> None:
+        self.emulator = emulator
+        self.chat = emulator.group(GROUP)
+        button = {"text": "Skip", "callback_data": "c:b:s"}
+        self.old_message = emulator.state.add_message(
+            self.chat.chat, from_bot=True, text="How does your back feel?",
+            reply_markup={"inline_keyboard": [[button]]},
+        )  # fmt: skip
 
-async def added_by(
-    emulator: BotApiEmulator, group: SimulatedGroup, member: SimulatedUser
-) -> list[EmuMessage]:
-    """What the bot posts in the group on being added to it by `member`."""
-    await group.add_bot(by=member)
-    await settled(emulator, member)
-    return group.bot_messages
+    @property
+    def said(self) -> list[EmuMessage]:
+        """What the bot has posted in the group (its old message aside)."""
+        return [m for m in self.chat.bot_messages if m is not self.old_message]
 
+    async def tap(self, member: SimulatedUser, data: str) -> dict[str, Any]:
+        """`member` presses the old message's button with `data`; the bot's answer."""
+        query_id = await self.chat.tap_data(member, self.old_message.message_id, data)
+        return await self.emulator.wait_for(answer_to(self.emulator, query_id))
 
-async def said_in_group(
-    emulator: BotApiEmulator, group: SimulatedGroup, member: SimulatedUser, text: str
-) -> list[EmuMessage]:
-    """What the bot posts in the group after `member` writes `text` there, and before a
-    private /help sent afterwards is answered (updates are handled in order per chat, so
-    a /help answered means the group's message was handled too, or left alone)."""
-    before = len(group.bot_messages)
-    await group.send(member, text)
-    await settled(emulator, member)
-    return group.bot_messages[before:]
+    async def settled(self, member: SimulatedUser) -> None:
+        """Until every update so far in the group is handled: a group's updates are
+        handled one at a time, in order, and the last is a tap the bot answers."""
+        await self.tap(member, "x:settled")
+
+    async def added_by(self, member: SimulatedUser) -> list[EmuMessage]:
+        """What the bot posts in the group on being added by `member`."""
+        before = len(self.said)
+        await self.chat.add_bot(by=member)
+        await self.settled(member)
+        return self.said[before:]
+
+    async def send(self, member: SimulatedUser, text: str) -> list[EmuMessage]:
+        """What the bot posts in the group after `member` writes `text` there."""
+        before = len(self.said)
+        await self.chat.send(member, text)
+        await self.settled(member)
+        return self.said[before:]
 
 
 def answer_to(emulator: BotApiEmulator, query_id: str) -> Callable[[], dict[str, Any] | None]:
@@ -93,15 +108,15 @@ async def test_in_a_group_every_command_gets_one_line_inviting_to_a_private_chat
     ann_and_ben: tuple[SimulatedUser, SimulatedUser],
 ) -> None:
     ann, _ = ann_and_ben
-    group = emulator.group(GROUP)
+    group = Group(emulator)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
-        await added_by(emulator, group, ann)
+        await group.added_by(ann)
         for command in ("/mydata@yogabot_test", "/progress", "/start_practice", "/remind 08:00"):
-            [invite] = await said_in_group(emulator, group, ann, command)
+            [invite] = await group.send(ann, command)
             assert invite.plain == render.PRIVATE_ONLY
             assert invite.document is None and invite.photo is None
     # Nothing of Ann's reached the group: no file, no note, no score, no question.
-    for message in group.bot_messages:
+    for message in group.said:
         assert message.plain == render.PRIVATE_ONLY
         assert [b.get("url") for b in message.buttons] == ["https://t.me/yogabot_test"]
     assert not await stored_practices(database_url)
@@ -113,13 +128,13 @@ async def test_in_a_group_commands_for_other_bots_and_chatter_get_no_answer(
     ann_and_ben: tuple[SimulatedUser, SimulatedUser],
 ) -> None:
     ann, ben = ann_and_ben
-    group = emulator.group(GROUP)
+    group = Group(emulator)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
-        [invite] = await added_by(emulator, group, ann)
+        [invite] = await group.added_by(ann)
         assert invite.plain == render.PRIVATE_ONLY
-        assert await said_in_group(emulator, group, ben, "/help@other_bot") == []
-        assert await said_in_group(emulator, group, ben, "my back hurts today") == []
-        assert await said_in_group(emulator, group, ann, "/start@other_bot") == []
+        assert await group.send(ben, "/help@other_bot") == []
+        assert await group.send(ben, "my back hurts today") == []
+        assert await group.send(ann, "/start@other_bot") == []
 
 
 async def test_a_tap_in_a_group_is_not_anyones_and_changes_nothing(
@@ -129,22 +144,20 @@ async def test_a_tap_in_a_group_is_not_anyones_and_changes_nothing(
     ann_and_ben: tuple[SimulatedUser, SimulatedUser],
 ) -> None:
     ann, ben = ann_and_ben
-    group = emulator.group(GROUP)
+    group = Group(emulator)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
-        await added_by(emulator, group, ann)
-        [said] = await said_in_group(emulator, group, ann, "/help")
-        # Skip on a check-in, a gate choice, Snooze and a practice button, as if the bot
-        # had once left them in the group.
-        for data in ("c:b:s", "c:g:u:10", "r:snooze", "r:off", "p:n:1:0", "st:p:slow"):
-            query_id = await group.tap_data(ben, said.message_id, data)
-            answer = await emulator.wait_for(answer_to(emulator, query_id))
+        await group.added_by(ann)
+        # Skip on Ann's check-in, a gate choice, None of these, Snooze, Off, a practice
+        # button and a setting, pressed by Ben.
+        for data in ("c:b:s", "c:g:u:10", "sf:n:1", "r:snooze", "r:off", "p:n:1:0", "st:p:slow"):
+            answer = await group.tap(ben, data)
             assert answer["text"] == render.NOT_YOUR_BUTTON
-        await reply_to(ben, "/help")
+        await group.settled(ben)
     user, reminder = await stored(db_engine, BEN)
     assert user.chat_id == BEN
     assert reminder is not None and reminder.enabled and reminder.chat_id == BEN
     assert not await stored_practices(database_url)
-    assert {m.plain for m in group.bot_messages} == {render.PRIVATE_ONLY}
+    assert {m.plain for m in group.said} == {render.PRIVATE_ONLY}
 
 
 async def test_removing_the_bot_from_a_group_leaves_private_reminders_alone(
@@ -155,18 +168,15 @@ async def test_removing_the_bot_from_a_group_leaves_private_reminders_alone(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     ann, ben = ann_and_ben
-    group = emulator.group(GROUP)
+    group = Group(emulator)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
-        await added_by(emulator, group, ann)
-        [said] = await said_in_group(emulator, group, ben, "/start_practice")
-        # Ben taps in the group (None of these, then Skip on a check-in, as once left
-        # there), then removes the bot.
+        await group.added_by(ann)
+        # Ben taps in the group (None of these, then Skip on the check-in), then removes
+        # the bot; Ann adds it back, which is handled after the removal.
         for data in ("sf:n:0", "c:b:s"):
-            await group.tap_data(ben, said.message_id, data)
-            await settled(emulator, ben)
-        await group.remove_bot(by=ben)
-        await emulator.wait_for(lambda: emulator.pending_updates == [])
-        await reply_to(ben, "/help")
+            await group.tap(ben, data)
+        await group.chat.remove_bot(by=ben)
+        await group.added_by(ann)
     _, reminder = await stored(db_engine, BEN)
     assert reminder is not None and reminder.enabled and reminder.chat_id == BEN
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
