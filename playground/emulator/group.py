@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from playground.emulator.state import CallbackQueryRecord, Chat, EmulatorState, EmuMessage
+from playground.emulator.state import Chat, EmulatorState, EmuMessage
 from playground.emulator.user import SimulatedUser, command_entities
 
 
@@ -86,25 +86,7 @@ class SimulatedGroup:
         return message
 
     def _press(self, member: SimulatedUser, message: EmuMessage, data: str) -> str:
-        query_id = str(secrets.randbits(63))
-        self._state.callback_queries[query_id] = CallbackQueryRecord(
-            id=query_id,
-            user_id=member.id,
-            chat_id=self.id,
-            message_id=message.message_id,
-            data=data,
-        )
-        self._state.enqueue_update(
-            "callback_query",
-            {
-                "id": query_id,
-                "from": member.api(),
-                "message": message.to_api(),
-                "chat_instance": self.chat.chat_instance,
-                "data": data,
-            },
-        )
-        return query_id
+        return self._state.press(self.chat, message, member.api(), data)
 
     async def _set_membership(self, by: SimulatedUser, *, member: bool) -> None:
         if self.chat.blocked != member:

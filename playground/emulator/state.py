@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -354,6 +355,29 @@ class EmulatorState:
         chat.messages.append(message)
         self.emit("message", chat_id=chat.id, message=message.to_api())
         return message
+
+    def press(self, chat: Chat, message: EmuMessage, user: dict[str, Any], data: str) -> str:
+        """`user` presses a button with callback `data` on `message` in `chat`: the
+        callback_query update the bot receives. Returns the query's id."""
+        query_id = str(secrets.randbits(63))
+        self.callback_queries[query_id] = CallbackQueryRecord(
+            id=query_id,
+            user_id=user["id"],
+            chat_id=chat.id,
+            message_id=message.message_id,
+            data=data,
+        )
+        self.enqueue_update(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": user,
+                "message": message.to_api(),
+                "chat_instance": chat.chat_instance,
+                "data": data,
+            },
+        )
+        return query_id
 
     @staticmethod
     def commands_key(scope: dict[str, Any] | None, language_code: str | None) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from playground.emulator.markup import utf16_len
-from playground.emulator.state import CallbackQueryRecord, Chat, EmulatorState, EmuMessage
+from playground.emulator.state import Chat, EmulatorState, EmuMessage
 
 T = TypeVar("T")
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![^\s])")
@@ -210,25 +210,7 @@ class SimulatedUser:
         chat = self._ensure_chat()
         if chat.blocked:
             raise RuntimeError("the user has blocked the bot; call unblock() first")
-        query_id = str(secrets.randbits(63))
-        self._state.callback_queries[query_id] = CallbackQueryRecord(
-            id=query_id,
-            user_id=self.id,
-            chat_id=chat.id,
-            message_id=message.message_id,
-            data=data,
-        )
-        self._state.enqueue_update(
-            "callback_query",
-            {
-                "id": query_id,
-                "from": self.api(),
-                "message": message.to_api(),
-                "chat_instance": chat.chat_instance,
-                "data": data,
-            },
-        )
-        return query_id
+        return self._state.press(chat, message, self.api(), data)
 
     async def _set_membership(self, *, blocked: bool) -> None:
         chat = self._ensure_chat()

@@ -37,6 +37,7 @@ from tests.harness.bot import (
     stored_practices,
 )
 from tests.harness.factories import make_class
+from tests.harness.faults import locked
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
@@ -171,18 +172,6 @@ async def test_random_button_data_is_always_answered(
     assert [(p.current_step, p.status, p.question) for p in practices] == [
         (0, PracticeStatus.ACTIVE, None)
     ]
-
-
-@contextmanager
-def locked(database_file: Path) -> Iterator[None]:
-    """Another process holds the database's write lock."""
-    other = sqlite3.connect(database_file, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 # The trouble is a SQLite file's own, and passes: another process's write lock, a full

@@ -41,7 +41,7 @@ from tests.harness.bot import (
     stored_practices,
 )
 from tests.harness.factories import make_class
-from tests.stories.test_faults import locked
+from tests.harness.faults import locked
 from tests.stories.test_pictures import TinyPictures, uploads
 
 T = TypeVar("T")

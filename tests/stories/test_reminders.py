@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
@@ -35,6 +32,7 @@ from tests.harness.bot import (
     screened,
 )
 from tests.harness.factories import make_class
+from tests.harness.faults import locked
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
@@ -475,18 +473,6 @@ async def test_a_network_error_is_retried_on_the_next_tick(
         clock.advance(60)
         await tick(app)
     assert len(reminders_of(user)) == 1
-
-
-@contextmanager
-def locked(database_file: Path) -> Iterator[None]:
-    """Another process holds the database's write lock."""
-    other = sqlite3.connect(database_file, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 # Another process's write lock is a SQLite file's own trouble.
