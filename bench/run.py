@@ -2,7 +2,8 @@
 
 The scenarios run in turn, never two at once (the machine has few cores, and each one's
 figures would be the other's noise): taps (bench/taps.py), timer precision
-(bench/timers.py), start-up with a big database (bench/startup.py), reminders
+(bench/timers.py), start-up with a big database (bench/startup.py), a stop with many
+live classes (bench/stopping.py), reminders
 (bench/reminders.py) and the emulator's own ceiling (bench/emulator_ceiling.py). Each
 prints its table when it is done. bench/results.json then holds `machine` (cores, commit,
 quick or not, Python and python-telegram-bot versions), one section per scenario, and
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import telegram
 
-from bench import emulator_ceiling, reminders, startup, taps, timers
+from bench import emulator_ceiling, reminders, startup, stopping, taps, timers
 from bench.common import TELEGRAM_LIMIT, commit
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -48,13 +49,18 @@ class Plan:
     taps: tuple[tuple[int, int], ...]  # (users, taps each)
     timers: timers.Plan
     startup: tuple[int, int]  # (users, open practices)
+    stopping: tuple[int, ...]  # live classes at the SIGINT
     reminders: reminders.Sizes
     ceiling_seconds: float
     ceiling_concurrency: int = 50
 
 
-FULL = Plan(taps.FULL, timers.FULL, startup.FULL, reminders.FULL, ceiling_seconds=5.0)
-QUICK = Plan(taps.QUICK, timers.QUICK, startup.QUICK, reminders.QUICK, ceiling_seconds=3.0)
+FULL = Plan(
+    taps.FULL, timers.FULL, startup.FULL, stopping.FULL, reminders.FULL, ceiling_seconds=5.0
+)
+QUICK = Plan(
+    taps.QUICK, timers.QUICK, startup.QUICK, stopping.QUICK, reminders.QUICK, ceiling_seconds=3.0
+)
 
 
 def machine(quick: bool) -> dict[str, Any]:
@@ -157,6 +163,11 @@ async def suite(
         "Start-up and stop (bench/startup.py)",
         lambda: startup.run(*plan.startup),
         startup.render,
+    )
+    document["stopping"] = await _scenario(
+        "A stop at any load (bench/stopping.py)",
+        lambda: stopping.measure(plan.stopping),
+        stopping.render,
     )
     document["reminders"] = await _scenario(
         "Reminders (bench/reminders.py)",

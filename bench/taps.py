@@ -127,21 +127,7 @@ def database_url(workdir: Path) -> str:
 async def bot_process(
     emulator: Recorder, bot: str, workdir: Path, extra_env: Mapping[str, str] | None = None
 ) -> AsyncIterator[int]:
-    env = {
-        **os.environ,
-        "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": emulator.api_url,
-        "DATABASE_URL": database_url(workdir),
-        "PICTURE_CACHE_DIR": str(PROJECT_DIR / ".cache" / "pictures"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(PROJECT_DIR),
-        **(extra_env or {}),
-    }
-    if bot == "yogabot":
-        command = [sys.executable, "-m", "cli", "run"]
-    else:
-        command = [sys.executable, str(PROJECT_DIR / "bench" / "bare_bot.py")]
-        env["BARE_RATE_LIMITER"] = "1" if bot == "bare PTB + AIORateLimiter" else "0"
+    command, env = bot_command(emulator, bot, workdir, extra_env)
     log = (workdir / f"{bot.split()[0]}.log").open("ab")
     process = await asyncio.create_subprocess_exec(
         *command, env=env, cwd=workdir, stdout=log, stderr=log
@@ -160,6 +146,28 @@ async def bot_process(
             process.kill()
             await process.wait()
         log.close()
+
+
+def bot_command(
+    emulator: Recorder, bot: str, workdir: Path, extra_env: Mapping[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run `bot` against `emulator` in `workdir`."""
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.api_url,
+        "DATABASE_URL": database_url(workdir),
+        "PICTURE_CACHE_DIR": str(PROJECT_DIR / ".cache" / "pictures"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(PROJECT_DIR),
+        **(extra_env or {}),
+    }
+    if bot == "yogabot":
+        command = [sys.executable, "-m", "cli", "run"]
+    else:
+        command = [sys.executable, str(PROJECT_DIR / "bench" / "bare_bot.py")]
+        env["BARE_RATE_LIMITER"] = "1" if bot == "bare PTB + AIORateLimiter" else "0"
+    return command, env
 
 
 async def _into_a_class(emulator: Recorder, user_id: int) -> int:

@@ -373,6 +373,10 @@ async def running(
                 server = await _listen(application, webhook)
             yield application
         finally:
+            # Timers and sweeps first: no new one fires, and the cues they were waiting to
+            # send stay owed in the database, for after the restart (a stop is quick at any
+            # load, and nothing is cancelled in the middle of a request).
+            _stop_owed_work(application)
             # Stops polling, or closes the webhook server once the updates in hand are
             # handled. The webhook is left registered: during a deploy, deleting it could
             # remove the one a newer instance has just set; Telegram holds the updates
@@ -386,6 +390,17 @@ async def running(
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+def _stop_owed_work(application: YogaApp) -> None:
+    assert application.job_queue is not None
+    scheduler = application.job_queue.scheduler
+    if scheduler.running:
+        scheduler.pause()
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, PriorityRateLimiter):
+        left = limiter.stop_waiting()
+        log.info("stopping: %d cues left for after the restart", left)
 
 
 async def register_webhook(bot: Bot, webhook: Webhook, retries: int = 0) -> None:

@@ -30,6 +30,14 @@ up to 1,000 a second that are paid broadcasts. A call counts when it carries a c
 Callers say a call's priority with `sending_as(Priority.BACKLOG)` around it (a context
 variable, so it covers every send of a timer or a sweep), or `rate_limit_args=` per call;
 LIVE is the default.
+
+**Stopping.** Work the database still owes when the bot stops (a timer's cue, a sweep's
+take-over) is marked `stoppable()`: once `stop_waiting()` is called, such a call that has
+not yet been granted a slot raises `Stopping` instead of waiting, so a stop does not wait
+for a queue of thousands of cues to drain at 30 a second, and nothing is cancelled in the
+middle of a request. What it would have sent stays owed in the database and goes out
+after the restart. Replies to updates and claimed reminders are not stoppable: they are
+sent.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ import logging
 import math
 import warnings
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
 from datetime import timedelta
 from enum import IntEnum
@@ -103,6 +111,22 @@ _YIELDS = {Priority.LIVE: 0.0, Priority.BACKLOG: BACKLOG_YIELDS, Priority.RETIRE
 
 
 _priority: ContextVar[Priority] = ContextVar("send_priority", default=Priority.LIVE)
+_stoppable: ContextVar[bool] = ContextVar("send_stoppable", default=False)
+
+
+class Stopping(Exception):
+    """The bot is stopping: a stoppable send that had not begun was not made (what it
+    would have sent is still owed in the database)."""
+
+
+@contextlib.contextmanager
+def stoppable() -> Iterator[None]:
+    """Every counted call made inside may be given up, unsent, when the bot stops."""
+    token = _stoppable.set(True)
+    try:
+        yield
+    finally:
+        _stoppable.reset(token)
 
 
 @contextlib.contextmanager
@@ -164,15 +188,8 @@ class SendSlots:
     def waiting(self) -> int:
         return len(self._waiting)
 
-    @contextlib.asynccontextmanager
-    async def slot(self, priority: Priority, *, retry: bool = False) -> AsyncIterator[None]:
-        await self._take(priority, retry=retry)
-        try:
-            yield
-        finally:
-            self._release()
-
-    async def _take(self, priority: Priority, *, retry: bool) -> None:
+    async def take(self, priority: Priority, *, retry: bool = False) -> None:
+        """Until a slot is granted; `release()` it once the call is over."""
         if not self._waiting and self._open(self._clock.time()):
             self._in_flight += 1
             return
@@ -185,10 +202,10 @@ class SendSlots:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._release()  # granted, then cancelled before it could send
+                self.release()  # granted, then cancelled before it could send
             raise
 
-    def _release(self) -> None:
+    def release(self) -> None:
         self._in_flight -= 1
         self._finished.append(self._clock.time())
         if self._waiting:
@@ -245,6 +262,9 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         # The 429s of the last FLOOD_WINDOW seconds: (when, chat, until).
         self._refusals: deque[tuple[float, str, float]] = deque()
         self._draining: asyncio.Task[None] | None = None
+        # Once the bot stops, stoppable calls are not made; these are waiting for a turn.
+        self._stopping = False
+        self._stoppable_waiters: set[asyncio.Task[Any]] = set()
         # The application's bot_data once it is built: it holds the services.
         self.bot_data: dict[Any, Any] = {}
 
@@ -314,20 +334,50 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
         retries = self._max_retries if retries is None else retries
         for attempt in range(retries + 1):
             # Waiting out the chat's own 429 holds no slot: other chats' sends go meanwhile.
-            await self._chat_turn(chat_id)
-            async with (
-                group if group is not None else contextlib.nullcontext(),
-                slots.slot(priority, retry=attempt > 0),
-            ):
-                if not paid:
-                    await self._take_shared_slot()
+            await self._turn(self._chat_turn(chat_id))
+            async with group if group is not None else contextlib.nullcontext():
+                await self._turn(slots.take(priority, retry=attempt > 0))
                 try:
+                    if not paid:
+                        await self._take_shared_slot()
                     return await callback(*args, **kwargs)
                 except RetryAfter as exc:
                     self._refused(chat_id, _retry_seconds(exc) + RETRY_MARGIN)
                     if attempt == retries:
                         raise
+                finally:
+                    slots.release()
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _turn(self, waiting: Coroutine[Any, Any, None]) -> None:
+        """Wait for a turn; a stoppable call gives it up (Stopping) when the bot stops."""
+        if not _stoppable.get():
+            await waiting
+            return
+        if self._stopping:
+            waiting.close()
+            raise Stopping
+        task = asyncio.current_task()
+        assert task is not None
+        self._stoppable_waiters.add(task)
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            # Cancelled by stop_waiting: the wait ends, and nothing was sent.
+            if self._stopping and task.uncancel() == 0:
+                raise Stopping from None
+            raise
+        finally:
+            self._stoppable_waiters.discard(task)
+
+    def stop_waiting(self) -> int:
+        """The bot stops: stoppable calls waiting for a turn give it up, and later ones
+        are not made (both raise Stopping). Returns how many were waiting."""
+        self._stopping = True
+        waiting = list(self._stoppable_waiters)
+        for task in waiting:
+            task.cancel()
+        return len(waiting)
 
     def chat_paused(self, chat_id: int | str) -> bool:
         """A 429 told this chat to wait, and the wait is not over."""

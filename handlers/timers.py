@@ -30,7 +30,7 @@ from bot.practice_core import retry_delay
 from bot.store import StoreUnavailable
 from handlers.context import TIMERS, YogaContext
 from handlers.practice import present, redraw
-from handlers.rate_limit import Priority, sending_as
+from handlers.rate_limit import Priority, Stopping, sending_as, stoppable
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,11 @@ async def redraw_due(context: YogaContext) -> None:
     job, waiting = context.job, context.job.data
     timers: JobQueueTimers = context.bot_data[TIMERS]
     timers.redraw_fired(waiting.at, job)
+    with contextlib.suppress(Stopping), stoppable():  # left as it is when the bot stops
+        await _redraw_due(context, timers, waiting)
+
+
+async def _redraw_due(context: YogaContext, timers: JobQueueTimers, waiting: Redraw) -> None:
     services = context.services
     async with services.chat_locks.hold(waiting.at.chat_id):
         try:
@@ -185,9 +190,14 @@ async def cue_due(context: YogaContext) -> None:
     timers: JobQueueTimers = context.bot_data[TIMERS]
     timers.fired(context.job.data.practice_id, context.job)
     priority = Priority.BACKLOG if context.job.data.catching_up else Priority.LIVE
-    with sending_as(priority):
-        async with context.services.chat_locks.hold(context.job.chat_id or 0):
-            await _cue_due(context, context.job.data)
+    # A cue not yet sent when the bot stops stays owed in the database: it is sent after
+    # the restart rather than holding the stop up (handlers/rate_limit.py, Stopping).
+    try:
+        with sending_as(priority), stoppable():
+            async with context.services.chat_locks.hold(context.job.chat_id or 0):
+                await _cue_due(context, context.job.data)
+    except Stopping:
+        log.debug("practice %s: its cue is left for after the restart", context.job.data)
 
 
 async def _cue_due(context: YogaContext, timer: CueTimer) -> None:
@@ -269,9 +279,12 @@ async def sweep_deadlines(context: YogaContext) -> None:
             return  # the last sweep is still at work: it sees what this one would
         sweeping.running = True
     try:
-        # What the sweep sends is owed from before: it waits behind what is live.
-        with sending_as(Priority.BACKLOG):
+        # What the sweep sends is owed from before: it waits behind what is live, and
+        # is left for after the restart if the bot stops meanwhile.
+        with sending_as(Priority.BACKLOG), stoppable():
             await _sweep(context)
+    except Stopping:
+        log.debug("sweep: the bot stops; what it owes is sent after the restart")
     finally:
         if isinstance(sweeping, Sweeping):
             sweeping.running = False

@@ -25,6 +25,7 @@ TINY = run.Plan(
     taps=((2, 10),),
     timers=timers.Plan((3,), warmup_s=1.0, steady_s=3.0),
     startup=(300, 6),
+    stopping=(20,),
     reminders=reminders.Sizes(
         due=600,
         later=30,
@@ -60,6 +61,7 @@ def test_the_suite_writes_one_results_file_with_every_section(document: dict[str
         "taps",
         "timers",
         "startup",
+        "stopping",
         "reminders",
         "emulator_ceiling",
         "calls",
@@ -188,3 +190,13 @@ def test_the_calls_section_agrees_with_the_scenarios(document: dict[str, Any]) -
     busiest = calls["busiest_second_counted"]
     for peak in (*busiest["taps"], *busiest["timers"]):
         assert peak["within_limit"] == (peak["busiest"] <= 30)
+
+
+def test_the_stop_benchmark_stops_quietly_and_the_restart_sends_what_was_owed(
+    document: dict[str, Any],
+) -> None:
+    [run20] = document["stopping"]["runs"]
+    assert run20["classes"] == 20 and run20["cues_before_stop"] > 0
+    assert run20["exit_code"] == 0 and run20["lines_above_info"] == 0
+    assert run20["owed_sent_after_restart"] == run20["owed_at_stop"]
+    assert run20["duplicate_cues"] == 0

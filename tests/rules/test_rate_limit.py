@@ -23,7 +23,9 @@ from handlers.rate_limit import (
     RETIRE_PATIENCE,
     Priority,
     PriorityRateLimiter,
+    Stopping,
     sending_as,
+    stoppable,
 )
 
 
@@ -418,6 +420,62 @@ async def test_a_waiter_that_gives_up_leaves_its_slot_to_the_next(
     more = [call(limiter, telegram, f"more{n}") for n in range(MESSAGES_PER_SECOND)]
     await clock.advance(0)
     assert all(task.done() for task in more)
+
+
+def stoppable_call(
+    limiter: PriorityRateLimiter, telegram: Telegram, name: str
+) -> asyncio.Task[Any]:
+    """A call made as a timer's cue is: given up, unsent, if the bot stops first."""
+    with stoppable():
+        # The task copies the context as it is now, stoppable() included.
+        return call(limiter, telegram, name)
+
+
+async def test_a_stop_ends_the_waits_of_stoppable_calls_and_no_other(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    await fill_the_second(clock, telegram, limiter)
+    cues = [stoppable_call(limiter, telegram, f"cue{n}") for n in range(5)]
+    reply = call(limiter, telegram, "reply")
+    await clock.advance(0)
+    assert limiter.stop_waiting() == 5
+    await clock.advance(0)
+    for cue in cues:
+        assert cue.done() and isinstance(cue.exception(), Stopping)
+    # A reply to an update is still sent, in its turn; the slots the cues had waited
+    # for are not lost.
+    await clock.advance(1.01)
+    assert reply.done() and reply.result() == {"sent": "reply"}
+    assert not [name for name in telegram.names() if name.startswith("cue")]
+    # After the stop a stoppable call is not made at all, even with slots free.
+    await clock.advance(2)
+    late = stoppable_call(limiter, telegram, "late cue")
+    await clock.advance(0)
+    assert isinstance(late.exception(), Stopping)
+    assert "late cue" not in telegram.names()
+    more = [call(limiter, telegram, f"more{n}") for n in range(MESSAGES_PER_SECOND)]
+    await clock.advance(0)
+    assert all(task.done() for task in more)
+
+
+async def test_a_stoppable_call_already_sending_is_not_stopped(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    release = asyncio.Event()
+
+    async def slow_send() -> dict[str, Any]:
+        await release.wait()
+        return {"sent": "slowly"}
+
+    with stoppable():
+        sending = asyncio.ensure_future(
+            limiter.process_request(slow_send, (), {}, "m", {"chat_id": 1}, None)
+        )
+    await clock.advance(0)
+    assert limiter.stop_waiting() == 0
+    release.set()
+    await clock.advance(0)
+    assert sending.result() == {"sent": "slowly"}
 
 
 class CountingBudget:
