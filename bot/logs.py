@@ -21,6 +21,10 @@ NOISY_LOGGERS = ("httpx", "httpcore", "hpack", "h2", "aiosqlite", "apscheduler")
 
 # The project's own loggers: they log ids, counts and lengths, never a user's words.
 OWN_LOGGERS = ("bot", "handlers", "player", "playground", "cli", "sequences", "migrations")
+# Libraries whose lines never hold a row or a message, passed whole: Alembic names the
+# dialect and each revision it runs ("Running upgrade 0011 -> 0012, ..."), which an
+# operator reads at start-up.
+PLAIN_LIBRARIES = ("alembic",)
 
 # python-telegram-bot lines whose first argument is named by its own code (a Bot API
 # method; a retry loop's name, with the network error that ended its last run): kept, as
@@ -71,8 +75,8 @@ class KeepUserTextOut(logging.Filter):
     says nothing of the note.
 
     Warnings and errors pass whole: they are rare, needed as they are, and carry error
-    descriptions rather than payloads. The project's own lines pass whole: they hold no
-    user text to begin with."""
+    descriptions rather than payloads. The project's own lines, and Alembic's, pass whole:
+    they hold no user text to begin with."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING or _is_own(record.name) or not record.args:
@@ -97,7 +101,9 @@ class KeepUserTextOut(logging.Filter):
 
 
 def _is_own(name: str) -> bool:
-    return any(name == own or name.startswith(own + ".") for own in OWN_LOGGERS)
+    return any(
+        name == own or name.startswith(own + ".") for own in (*OWN_LOGGERS, *PLAIN_LIBRARIES)
+    )
 
 
 def _summary(value: object, *, depth: int = 0) -> object:
