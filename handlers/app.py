@@ -400,7 +400,8 @@ def _stop_owed_work(application: YogaApp) -> None:
     limiter = application.bot.rate_limiter
     if isinstance(limiter, PriorityRateLimiter):
         left = limiter.stop_waiting()
-        log.info("stopping: %d cues left for after the restart", left)
+        if left:
+            log.info("stopping: %d cues left for after the restart", left)
 
 
 async def register_webhook(bot: Bot, webhook: Webhook, retries: int = 0) -> None:
