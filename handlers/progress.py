@@ -8,6 +8,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot import chart
 from bot.progress import Week
 from handlers import messages
 from handlers.context import YogaContext
@@ -35,8 +36,4 @@ async def show_progress(update: Update, context: YogaContext) -> None:
 
 
 def _draw(weeks: list[Week]) -> bytes:
-    # Imported on the first /progress, not at start: matplotlib alone is some 40-50 MB of
-    # memory that a bot serving only practices never needs.
-    from bot import chart
-
     return chart.weekly_chart(weeks)

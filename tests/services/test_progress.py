@@ -7,15 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-import matplotlib.figure
-import matplotlib.image
-import matplotlib.text
 import pytest
+from PIL import Image, ImageColor
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import chart
-from bot.chart import build_figure, weekly_chart
+from bot.chart import draw, weekly_chart
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
 from bot.models import Practice, PracticeStatus
@@ -304,59 +302,196 @@ def eight_weeks(*, gentle: bool = True) -> list[Week]:
     ]
 
 
-def _read_png(data: bytes):  # type: ignore[no-untyped-def]
+RGB = tuple[int, int, int]
+Box = tuple[int, int, int, int]
+
+
+def _read_png(data: bytes) -> Image.Image:
     assert data.startswith(PNG_SIGNATURE)
-    return matplotlib.image.imread(io.BytesIO(data), format="png")
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def rgb(colour: str) -> RGB:
+    return cast(RGB, ImageColor.getrgb(colour))
+
+
+def near(pixel: object, colour: str, tolerance: int = 12) -> bool:
+    assert isinstance(pixel, tuple)
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, rgb(colour), strict=True))
+
+
+def pixels_of(image: Image.Image, box: Box, colour: str, tolerance: int = 12) -> int:
+    """How many pixels in `box` are of `colour`, give or take the smoothing."""
+    colours = image.crop(box).getcolors(maxcolors=1 << 20) or []
+    return sum(count for count, pixel in colours if near(pixel, colour, tolerance))
 
 
 def test_chart_is_a_phone_shaped_png_and_the_same_weeks_give_the_same_bytes() -> None:
     weeks = eight_weeks()
     data = weekly_chart(weeks)
-    height, width = _read_png(data).shape[:2]
+    image = _read_png(data)
+    width, height = image.size
+    assert (width, height) == (chart.WIDTH, chart.HEIGHT)
     # A little taller than wide: the bubble is narrow, and the photo fits a screen at once.
     assert width < height <= 1.35 * width
     # Sharp on a dense screen, yet no side over 1280 px, where Telegram would shrink it.
     assert width >= 2 * chart.PHONE_WIDTH_PX and max(width, height) <= 1280
+    assert image.mode == "RGB"
     assert weekly_chart(weeks) == data
     assert weekly_chart(list(weeks)) == data
-    assert b"Software" not in data  # no matplotlib version in the metadata
+    assert not image.info.keys() & {"Software", "Creation Time", "date:create"}
+    assert b"tEXt" not in data and b"iTXt" not in data
 
 
-def visible_texts(figure: matplotlib.figure.Figure) -> list[matplotlib.text.Text]:
-    figure.draw_without_rendering()  # tick labels and layout are settled at draw time
-    return [
-        t
-        for t in figure.findobj(matplotlib.text.Text)
-        if isinstance(t, matplotlib.text.Text) and t.get_visible() and t.get_text().strip()
-    ]
+def test_each_week_with_practice_has_a_bar_as_tall_as_its_minutes() -> None:
+    weeks = eight_weeks(gentle=False)
+    image = draw(weeks).image
+    # Just above the floor, the bars are runs of the bar colour from left to right.
+    row = chart.MINUTES_FLOOR - 4
+    runs: list[tuple[int, int]] = []
+    for x in range(image.width):
+        if near(image.getpixel((x, row)), chart.BAR):
+            if runs and runs[-1][1] == x - 1:
+                runs[-1] = (runs[-1][0], x)
+            else:
+                runs.append((x, x))
+    # Seven bars: the sixth week had no practice and has none.
+    assert len(runs) == 7
+    middles = [(left + right) / 2 for left, right in runs]
+    slot = (middles[-1] - middles[0]) / 7
+    assert [round((m - middles[0]) / slot) for m in middles] == [0, 1, 2, 3, 4, 6, 7]
+    assert all(abs(right - left - 0.7 * slot) <= 3 for left, right in runs)
+    # Each bar's height, read off the picture, is in proportion to its minutes.
+    practised = [w for w in weeks if w.minutes > 0]
+    heights = []
+    for middle in middles:
+        top = row
+        while near(image.getpixel((int(middle), top - 1)), chart.BAR):
+            top -= 1
+        heights.append(chart.MINUTES_FLOOR - top)
+    per_minute = heights[0] / practised[0].minutes
+    for height, week in zip(heights, practised, strict=True):
+        assert height == pytest.approx(week.minutes * per_minute, abs=3)
+    # The tallest bar (90 minutes) leaves room for its number above it.
+    tallest = max(heights)
+    assert tallest > 0.7 * (chart.MINUTES_FLOOR - chart.MINUTES_TOP)
+    number = next(lab for lab in draw(weeks).labels if lab.text == "90")
+    assert number.box[3] <= chart.MINUTES_FLOOR - tallest
+    assert pixels_of(image, number.box, chart.INK, tolerance=40) > 50
+
+
+def test_a_week_with_a_gentle_practice_has_a_pale_hatched_bar_and_the_legend_says_so() -> None:
+    weeks = eight_weeks(gentle=True)
+    drawing = draw(weeks)
+    for n, week in enumerate(weeks):
+        if week.minutes == 0:
+            continue
+        x = round(chart.week_x(n, len(weeks)))
+        column = (x - 20, chart.MINUTES_FLOOR - 60, x + 20, chart.MINUTES_FLOOR - 10)
+        if week.gentle:
+            assert pixels_of(drawing.image, column, chart.GENTLE_BAR) > 800
+            assert pixels_of(drawing.image, column, chart.ACCENT) > 100  # the stripes
+            # Only the stripes' smoothed edges come near the solid bars' colour.
+            assert pixels_of(drawing.image, column, chart.BAR) < 0.1 * 40 * 50
+        else:
+            assert pixels_of(drawing.image, column, chart.BAR) == 40 * 50
+    words = {label.text for label in drawing.labels}
+    assert chart.GENTLE in words
+    assert chart.GENTLE not in {label.text for label in draw(eight_weeks(gentle=False)).labels}
+
+
+def test_back_scores_are_points_on_the_0_to_10_scale_with_gaps_for_weeks_without() -> None:
+    weeks = eight_weeks()
+    drawing = draw(weeks)
+    image = drawing.image
+    scale = {lab.text: (lab.box[1] + lab.box[3]) / 2 for lab in drawing.labels}
+    # The scale's numbers stand evenly, 10 at the top.
+    assert scale["10"] < scale["5"] < scale["0"]
+    assert scale["5"] == pytest.approx((scale["0"] + scale["10"]) / 2, abs=2)
+    per_point = (scale["0"] - scale["10"]) / 10
+    panel = (scale["10"] - 20, scale["0"] + 2)
+    for n, week in enumerate(weeks):
+        x = round(chart.week_x(n, len(weeks)))
+        column = (x - 2, round(panel[0]), x + 3, round(panel[1]))
+        for score, colour in ((week.back_before, chart.BEFORE), (week.back_after, chart.AFTER)):
+            if score is None:
+                # A gap, not a zero: nothing of that line's colour in the week at all.
+                assert pixels_of(image, column, colour, tolerance=30) == 0
+                continue
+            # The marker's middle sits at the score, read against the scale's numbers.
+            y = round(scale["0"] - score * per_point)
+            assert near(image.getpixel((x, y)), colour), (n, score)
+    # Before practice the back was worse (higher) every week here: its line is above.
+    first = round(chart.week_x(0, len(weeks)))
+    before_y = min(
+        y for y in range(*map(round, panel)) if near(image.getpixel((first, y)), chart.BEFORE)
+    )
+    after_y = min(
+        y for y in range(*map(round, panel)) if near(image.getpixel((first, y)), chart.AFTER)
+    )
+    assert before_y < after_y
 
 
 @pytest.mark.parametrize("gentle", [True, False])
-def test_every_label_is_at_least_12_px_tall_in_a_phone_chat_bubble(gentle: bool) -> None:
-    figure = build_figure(eight_weeks(gentle=gentle))
-    texts = visible_texts(figure)
-    width_px = figure.get_figwidth() * figure.dpi
-    on_phone = chart.PHONE_WIDTH_PX / width_px
-    smallest = min(t.get_fontsize() for t in texts)
-    assert isinstance(smallest, float)  # a size in points, never a name such as "small"
-    assert smallest * figure.dpi / 72 * on_phone >= 12
-    words = {t.get_text() for t in texts}
-    assert "Back score (0–10, lower is better)" in words
-    assert {"before practice", "after practice"} <= words
+def test_every_label_is_drawn_at_least_12_px_tall_in_a_phone_chat_bubble(gentle: bool) -> None:
+    weeks = eight_weeks(gentle=gentle)
+    drawing = draw(weeks)
+    on_phone = chart.PHONE_WIDTH_PX / drawing.image.width
+    assert min(label.size for label in drawing.labels) * on_phone >= 12
+    # The figures' ink itself: a "10" is at least 3/4 of the font size tall.
+    ten = next(lab for lab in drawing.labels if lab.text == "10")
+    assert (ten.box[3] - ten.box[1]) * on_phone >= 0.75 * 12
+    for label in drawing.labels:
+        left, top, right, bottom = label.box
+        assert 0 <= left < right <= drawing.image.width
+        assert 0 <= top < bottom <= drawing.image.height
+        assert pixels_of(drawing.image, label.box, chart.INK, tolerance=40) > 20, label.text
+    # No two labels touch.
+    for n, a in enumerate(drawing.labels):
+        for b in drawing.labels[n + 1 :]:
+            apart = a.box[2] <= b.box[0] or b.box[2] <= a.box[0]
+            assert apart or a.box[3] <= b.box[1] or b.box[3] <= a.box[1], (a.text, b.text)
+    words = [label.text for label in drawing.labels]
+    assert {chart.MINUTES_TITLE, chart.BACK_TITLE, "before practice", "after practice"} <= set(
+        words
+    )
     assert ("gentle" in words) == gentle
     # Short dates, every other week, ending at this one.
-    assert {"10 Nov", "24 Nov", "8 Dec", "22 Dec"} <= words
-    assert "3 Nov" not in words
+    assert [w for w in words if w[0].isdigit() and " " in w] == [
+        "10 Nov",
+        "24 Nov",
+        "8 Dec",
+        "22 Dec",
+    ]
+    # The minutes on each bar, none for the week without practice.
+    assert [w for w in words if w.isdigit() and w not in {"0", "5", "10"}] == [
+        "45",
+        "60",
+        "20",
+        "75",
+        "90",
+        "80",
+        "55",
+    ]
+    assert chart.NO_MINUTES not in words and chart.NO_SCORES not in words
 
 
-def test_chart_has_one_y_axis_per_panel_and_the_panels_share_the_weeks() -> None:
-    figure = build_figure(eight_weeks())
-    minutes_axis, back_axis = figure.axes
-    assert minutes_axis.get_shared_x_axes().joined(minutes_axis, back_axis)
-    assert back_axis.get_ylim() == (0, 10)
-
-
-def test_chart_of_weeks_without_any_practice_still_draws() -> None:
+def test_chart_of_weeks_without_any_practice_says_so_in_both_panels() -> None:
     weeks = [Week(date(2026, 1, 5) + timedelta(weeks=n), 0.0, None, None) for n in range(8)]
-    height, width = _read_png(weekly_chart(weeks)).shape[:2]
-    assert width < height
+    image = _read_png(weekly_chart(weeks))
+    assert image.size == (chart.WIDTH, chart.HEIGHT)
+    drawing = draw(weeks)
+    panels = (0, 0, chart.WIDTH, chart.WEEK_LABELS_TOP)
+    for colour in (chart.BAR, chart.GENTLE_BAR, chart.BEFORE, chart.AFTER):
+        assert pixels_of(drawing.image, panels, colour, tolerance=8) == 0
+    words = [label.text for label in drawing.labels]
+    assert chart.NO_MINUTES in words and chart.NO_SCORES in words
+    # The weeks and the score scale are still there, to show what would be drawn.
+    assert {"12 Jan", "26 Jan", "9 Feb", "23 Feb", "0", "5", "10"} <= set(words)
+    # Minutes without back scores: only the back panel says it has none.
+    words = [
+        lab.text for lab in draw([*weeks[:-1], Week(weeks[-1].start, 20.0, None, None)]).labels
+    ]
+    assert chart.NO_MINUTES not in words and chart.NO_SCORES in words

@@ -79,16 +79,24 @@ def test_every_scheme_routes_to_a_handler_and_anything_else_to_the_catch_all() -
     assert patterns[-1] is None  # the last one answers any button at all
 
 
-def test_matplotlib_is_loaded_only_for_the_first_progress_chart() -> None:
-    """matplotlib is some 40-50 MB of memory; a bot serving only practices never needs it."""
+def test_neither_the_bot_nor_its_progress_chart_loads_matplotlib() -> None:
+    """matplotlib is some 40 MB of memory that stayed resident after the first chart; the
+    chart is drawn with Pillow, which the pose pictures load anyway."""
     import subprocess
     import sys
 
-    probe = "import sys, handlers.app, cli.main, bot.services;print('matplotlib' in sys.modules)"
+    probe = (
+        "import sys, handlers.app, cli.main, bot.services\n"
+        "from datetime import date\n"
+        "from bot.chart import weekly_chart\n"
+        "from bot.progress import Week\n"
+        "weekly_chart([Week(date(2026, 1, 5), 30.0, 5.0, 3.0, 1)])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'PIL'}))"
+    )
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()
-    assert loaded == "False"
+    assert loaded == "['PIL']"
 
 
 @pytest.mark.backends("sqlite")
