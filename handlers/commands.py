@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import CallbackQuery, Chat, ChatMember, Message, MessageEntity, Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from handlers import messages
 from handlers.context import YogaContext
 from handlers.render import common as render
+
+log = logging.getLogger(__name__)
 
 
 async def start(update: Update, context: YogaContext) -> None:
@@ -67,7 +72,12 @@ async def keep_private(update: Update, context: YogaContext) -> None:
     if chat is None or chat.type == Chat.PRIVATE:
         return
     if chat.type != Chat.CHANNEL and _invited_in(update, context.bot.username):
-        await messages.send(context.bot, chat.id, render.private_only(context.bot.username))
+        try:
+            await messages.send(context.bot, chat.id, render.private_only(context.bot.username))
+        except TelegramError as exc:
+            # Whatever Telegram answers (a 502, no right to send text there), no handler may
+            # see a group's update: PTB goes on to the next groups after an error.
+            log.info("the invitation in group %s was not sent: %s", chat.id, exc)
     raise ApplicationHandlerStop
 
 

@@ -180,3 +180,28 @@ async def test_removing_the_bot_from_a_group_leaves_private_reminders_alone(
     _, reminder = await stored(db_engine, BEN)
     assert reminder is not None and reminder.enabled and reminder.chat_id == BEN
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_an_invitation_telegram_refuses_still_keeps_the_command_out_of_the_group(
+    emulator: BotApiEmulator,
+    database_url: str,
+    db_engine: AsyncEngine,
+    ann_and_ben: tuple[SimulatedUser, SimulatedUser],
+) -> None:
+    ann, _ = ann_and_ben
+    group = Group(emulator)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await group.added_by(ann)
+        # A hiccup on the one line, or a group where members may not send text.
+        emulator.fail_next("sendMessage", error_code=502, chat_id=GROUP)
+        await group.send(ann, "/mydata")
+        emulator.fail_next(
+            "sendMessage",
+            error_code=400,
+            description="Bad Request: not enough rights",
+            chat_id=GROUP,
+        )
+        await group.send(ann, "/remind 08:00")
+    assert emulator.calls_of("sendDocument") == []
+    user, _ = await stored(db_engine, ANN)
+    assert user.chat_id == ANN
