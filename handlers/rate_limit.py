@@ -114,15 +114,21 @@ _priority: ContextVar[Priority] = ContextVar("send_priority", default=Priority.L
 _stoppable: ContextVar[bool] = ContextVar("send_stoppable", default=False)
 
 
+def is_stoppable() -> bool:
+    """Whether a counted call made here now may be given up when the bot stops."""
+    return _stoppable.get()
+
+
 class Stopping(Exception):
     """The bot is stopping: a stoppable send that had not begun was not made (what it
     would have sent is still owed in the database)."""
 
 
 @contextlib.contextmanager
-def stoppable() -> Iterator[None]:
-    """Every counted call made inside may be given up, unsent, when the bot stops."""
-    token = _stoppable.set(True)
+def stoppable(on: bool = True) -> Iterator[None]:
+    """Every counted call made inside may be given up, unsent, when the bot stops; with
+    `on` False, none may (what was claimed or begun is sent)."""
+    token = _stoppable.set(on)
     try:
         yield
     finally:

@@ -27,7 +27,7 @@ from bot.store import StoreUnavailable
 from handlers import messages
 from handlers.context import YogaContext
 from handlers.messages import surely_undelivered
-from handlers.rate_limit import Priority, sending_as
+from handlers.rate_limit import Priority, sending_as, stoppable
 from handlers.render import reminders as render
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ async def reminder_tick(context: YogaContext) -> None:
 
     try:
         # Reminders wait behind live practices: a class in progress never waits for them.
-        with sending_as(Priority.BACKLOG):
+        # A claimed reminder is sent even as the bot stops (at most once: never again).
+        with sending_as(Priority.BACKLOG), stoppable(False):
             await _tick(context, tick, send)
     except StoreUnavailable as exc:
         # The outage itself is logged once, as the database's incident (bot/incidents.py).

@@ -15,8 +15,9 @@ Trouble is quiet: the database's and Telegram's outages are logged once each, as
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -96,7 +97,7 @@ class JobQueueTimers:
 
     def schedule(self, timer: CueTimer, chat_id: int, delay: float) -> None:
         self.cancel(timer.practice_id)
-        self._handles[timer.practice_id] = self._jobs.run_once(
+        self._handles[timer.practice_id] = self._run_once(
             cue_due,
             when=delay,
             data=timer,
@@ -106,6 +107,15 @@ class JobQueueTimers:
             # still has to arrive, so it may be any amount late.
             job_kwargs={"misfire_grace_time": None},
         )
+
+    def _run_once(
+        self, callback: Callable[[YogaContext], Coroutine[Any, Any, None]], **kwargs: Any
+    ) -> Job[YogaContext]:
+        """A job, scheduled from a context of its own: APScheduler wakes up and starts the
+        jobs then due with the context of whoever added a job last, so a timer armed from
+        inside a cue's send would lend its priority and its stoppable() to every job
+        after it, a reminder tick included."""
+        return contextvars.Context().run(self._jobs.run_once, callback, **kwargs)
 
     def fired(self, practice_id: int, job: Job[YogaContext]) -> None:
         """A job ran: its handle goes, unless a newer job has taken its place or the job is
@@ -122,7 +132,7 @@ class JobQueueTimers:
     def later(self, cue: Cue, at: MessageRef, failures: int) -> float:
         delay = retry_delay(failures)
         self.drawn(at)
-        self._redraws[at] = self._jobs.run_once(
+        self._redraws[at] = self._run_once(
             redraw_due,
             when=delay,
             data=Redraw(cue, at, failures),
@@ -163,7 +173,8 @@ async def redraw_due(context: YogaContext) -> None:
     job, waiting = context.job, context.job.data
     timers: JobQueueTimers = context.bot_data[TIMERS]
     timers.redraw_fired(waiting.at, job)
-    with contextlib.suppress(Stopping), stoppable():  # left as it is when the bot stops
+    # A redraw answers what the user did: live. Left as it is when the bot stops.
+    with contextlib.suppress(Stopping), sending_as(Priority.LIVE), stoppable():
         await _redraw_due(context, timers, waiting)
 
 
