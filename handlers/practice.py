@@ -21,6 +21,7 @@ from bot.user_settings import Setting
 from handlers import messages
 from handlers.buttons import PracticeAction, PracticeButton
 from handlers.context import TIMERS, YogaContext
+from handlers.rate_limit import stoppable
 from handlers.render import Reply
 from handlers.render import checkin as render_checkin
 from handlers.render import common as render_common
@@ -201,11 +202,14 @@ async def present(
     summary = outcome.summary
     if summary is not None:
         await messages.send(bot, outcome.chat_id, render.closing(summary))
-        if summary.ask_after:
-            question = render_checkin.after_question(outcome.practice_id)
-            await messages.send(bot, outcome.chat_id, question)
-        # Until now a restart sends them again (at least once).
-        await services.practice.summary_shown(outcome.practice_id)
+        # Once the closing message is out, its question follows even as the bot stops:
+        # left for the restart, the pair would be sent again, closing message and all.
+        with stoppable(False):
+            if summary.ask_after:
+                question = render_checkin.after_question(outcome.practice_id)
+                await messages.send(bot, outcome.chat_id, question)
+            # Until now a restart sends them again (at least once).
+            await services.practice.summary_shown(outcome.practice_id)
 
 
 async def redraw(
