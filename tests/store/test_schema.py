@@ -91,8 +91,25 @@ async def test_users_once_bound_to_a_group_get_their_private_chat_back(
                     ),
                     {"id": user_id, "chat": chat_id},
                 )
+            for practice_id, user_id, chat_id in ((1, 7101, -7100), (2, 7102, 7102)):
+                await connection.execute(
+                    text(
+                        "INSERT INTO practice_sessions (id, user_id, chat_id, class_id, status,"
+                        " started_at, current_step, practised_seconds, summary_pending)"
+                        " VALUES (:id, :user, :chat, 'c', 'active', CURRENT_TIMESTAMP, 0, 0, false)"
+                    ),
+                    {"id": practice_id, "user": user_id, "chat": chat_id},
+                )
         await migrate(engine)
         async with engine.connect() as connection:
+            practices = await connection.execute(
+                text("SELECT id, status, stop_reason FROM practice_sessions ORDER BY id")
+            )
+            # The class begun in the group ends; the one in a private chat goes on.
+            assert list(map(tuple, practices.all())) == [
+                (1, "stopped", "unreachable"),
+                (2, "active", None),
+            ]
             users = (await connection.execute(text("SELECT id, chat_id FROM users"))).all()
             reminders = await connection.execute(text("SELECT user_id, chat_id FROM reminders"))
             assert sorted(map(tuple, users)) == [(7101, 7101), (7102, 7102)]
