@@ -290,10 +290,14 @@ async def class_run(classes: int, warmup_s: float, steady_s: float) -> dict[str,
             seeded = {p: first + CUE_EVERY * (p - 1) / classes for p in ids}
             await seed(url, seeded)
             deadlines = Deadlines({(p, 0): d for p, d in seeded.items()}, {}, {})
-            warm_at, end_at = first + warmup_s, first + warmup_s + steady_s
             stop = asyncio.Event()
             env = {"TIME_SCALE": str(scale)}
             async with bot_process(emulator, "yogabot", workdir, env) as pid:
+                # The warm-up runs from the first deadline, or from when the bot is up if
+                # it started later than that (a loaded machine): the steady window never
+                # falls before the bot could send anything.
+                origin = max(first, time.time())
+                warm_at, end_at = origin + warmup_s, origin + warmup_s + steady_s
                 reader = asyncio.create_task(read_deadlines(url, deadlines, stop))
                 await asyncio.sleep(max(0.0, warm_at - time.time()))
                 cpu_before = cpu_seconds(pid)
