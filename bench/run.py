@@ -47,6 +47,7 @@ class Plan:
     """How big each scenario runs."""
 
     taps: tuple[tuple[int, int], ...]  # (users, taps each)
+    person: tuple[int, int]  # one person at a time: (people one after another, taps each)
     timers: timers.Plan
     startup: tuple[int, int]  # (users, open practices)
     stopping: tuple[int, ...]  # live classes at the SIGINT
@@ -56,10 +57,22 @@ class Plan:
 
 
 FULL = Plan(
-    taps.FULL, timers.FULL, startup.FULL, stopping.FULL, reminders.FULL, ceiling_seconds=5.0
+    taps.FULL,
+    taps.PERSON_FULL,
+    timers.FULL,
+    startup.FULL,
+    stopping.FULL,
+    reminders.FULL,
+    ceiling_seconds=5.0,
 )
 QUICK = Plan(
-    taps.QUICK, timers.QUICK, startup.QUICK, stopping.QUICK, reminders.QUICK, ceiling_seconds=3.0
+    taps.QUICK,
+    taps.PERSON_QUICK,
+    timers.QUICK,
+    startup.QUICK,
+    stopping.QUICK,
+    reminders.QUICK,
+    ceiling_seconds=3.0,
 )
 
 
@@ -154,7 +167,7 @@ async def suite(
     began = time.perf_counter()
     document: dict[str, Any] = {"machine": machine(quick)}
     document["taps"] = await _scenario(
-        "Taps (bench/taps.py)", lambda: taps.measure(plan.taps), taps.render
+        "Taps (bench/taps.py)", lambda: taps.measure(plan.taps, plan.person), taps.render
     )
     document["timers"] = await _scenario(
         "Timer precision (bench/timers.py)", lambda: timers.measure(plan.timers), timers.render

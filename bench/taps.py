@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -54,11 +55,14 @@ class Recorder(BotApiEmulator):
     """The emulator, noting every call as it arrives and each chat's sends as they are done.
 
     `timeline` holds (arrival, method, carries a chat_id) in perf_counter seconds; a long
-    poll is noted when it arrives, not when it returns, and so is `polling` set."""
+    poll is noted when it arrives, not when it returns, and so is `polling` set;
+    `deliveries` notes when a long poll that carries updates returns."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(token=TOKEN, **options)
         self.timeline: list[tuple[float, str, bool]] = []
+        # (when a long poll's answer left, how many updates it carried), for polls with any.
+        self.deliveries: list[tuple[float, int]] = []
         self.sends: dict[int, asyncio.Queue[float]] = {}
         self.polling = asyncio.Event()
 
@@ -73,6 +77,8 @@ class Recorder(BotApiEmulator):
         if method.lower() == "getupdates":
             self.polling.set()
         status, body = await super().call(method, params, token=token)
+        if status == 200 and method.lower() == "getupdates" and body.get("result"):
+            self.deliveries.append((time.perf_counter(), len(body["result"])))
         if status == 200 and method.lower() in SENDS and chat is not None:
             self.sends_to(int(chat)).put_nowait(time.perf_counter())
         return status, body
@@ -162,7 +168,12 @@ def bot_command(
         "PYTHONPATH": str(PROJECT_DIR),
         **(extra_env or {}),
     }
-    if bot == "yogabot":
+    # BENCH_PROFILE=<folder>: yogabot runs under cProfile, its stats written there at exit.
+    profile = os.environ.get("BENCH_PROFILE")
+    if bot == "yogabot" and profile:
+        out = Path(profile) / f"yogabot-{os.getpid()}-{time.time_ns()}.prof"
+        command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "cli", "run"]
+    elif bot == "yogabot":
         command = [sys.executable, "-m", "cli", "run"]
     else:
         command = [sys.executable, str(PROJECT_DIR / "bench" / "bare_bot.py")]
@@ -211,7 +222,13 @@ async def _tapping(emulator: Recorder, bot: str, user_id: int, taps: int) -> lis
     return latencies
 
 
-async def tap_run(bot: str, users: int, taps: int) -> TapRun:
+async def tap_run(
+    bot: str, users: int, taps: int, person: tuple[int, int] | None = None
+) -> tuple[TapRun, PersonRun | None]:
+    """`users` tapping `taps` times each, back to back; then, if `person` is given, that
+    many people (one after another) tapping that many times each with a pause, in the same
+    bot process, once its send window is empty."""
+    alone = None
     with tempfile.TemporaryDirectory(prefix="yogabot-bench-") as folder:
         async with Recorder() as emulator, bot_process(emulator, bot, Path(folder)) as pid:
             rss = rss_mb(pid)
@@ -231,13 +248,15 @@ async def tap_run(bot: str, users: int, taps: int) -> TapRun:
             cpu = cpu_seconds(pid) - cpu_before
             window = [c for c in emulator.timeline[calls_before:] if c[1] != "getUpdates"]
             busiest = busiest_second(emulator.counted_calls())
+            if person is not None:
+                alone = await _people(emulator, bot, pid, *person, first_id=500_000 + users)
     latencies = sorted(lat for user in per_user for lat in user)
     total = len(latencies)
 
     def pct(q: float) -> float:
         return percentile(latencies, q) * 1000
 
-    return TapRun(
+    run = TapRun(
         bot=bot,
         users=users,
         taps=total,
@@ -251,6 +270,144 @@ async def tap_run(bot: str, users: int, taps: int) -> TapRun:
         counted_calls_per_tap=round(sum(1 for c in window if c[2]) / total, 2),
         rss_idle_mb=round(rss, 1),
         busiest_second_counted=busiest,
+    )
+    return run, alone
+
+
+# One person on a mat: a tap, the next cue, a pause to hold the pose or read the cue, the
+# next tap. The pause is drawn from this range (seeded, so every bot gets the same pauses).
+PERSON_PAUSE_S = (1.0, 2.0)
+PERSON_SEED = 20261206
+# yogabot's limiter (handlers/rate_limit.py) holds a send's slot until one second after it
+# finished: this long without a counted call at the emulator, and its window is empty.
+QUIET_S = 1.5
+# The spans of a person's tap, read from the emulator's log: from the update being queued
+# to the long poll carrying it returning, to answerCallbackQuery arriving (yogabot only),
+# to the answer's send arriving (the tap's latency), and to the tap's last call arriving.
+SPANS = ("delivered", "answered", "sent", "last_call")
+
+
+@dataclass
+class PersonRun:
+    bot: str
+    people: int  # one after another, never two at once
+    taps: int  # in all
+    pause_s: list[float]  # [shortest, longest] drawn
+    quiet_before_s: float  # the shortest quiet at the emulator before a person's first tap
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    # span -> {"p50": ms, "p99": ms}; a span the bot never makes (the bare bot answers no
+    # button) is absent.
+    spans: dict[str, dict[str, float]]
+    calls_per_tap: float
+    counted_calls_per_tap: float
+    # The bot's CPU over the people's taps and pauses (a class's timers included), per tap.
+    cpu_ms_per_tap: float | None
+
+
+async def _quiet(emulator: Recorder, seconds: float) -> float:
+    """Until no counted call has arrived at the emulator for `seconds`; the quiet then."""
+    while True:
+        counted = emulator.counted_calls()
+        quiet = time.perf_counter() - (counted[-1] if counted else 0.0)
+        if quiet >= seconds:
+            return quiet
+        await asyncio.sleep(seconds - quiet + 0.01)
+
+
+async def _person(
+    emulator: Recorder, bot: str, user_id: int, pauses: list[float]
+) -> tuple[list[dict[str, float]], int, int]:
+    """One person's taps, each followed by its pause: per tap, its spans in seconds; and
+    the calls and counted calls the taps cost (getUpdates aside)."""
+    user = emulator.user(user_id)
+    answers = emulator.sends_to(user_id)
+    taps: list[tuple[float, int, int]] = []  # (queued, first call, first delivery) indexes
+    for pause in pauses:
+        while not answers.empty():
+            answers.get_nowait()
+        marks = (len(emulator.timeline), len(emulator.deliveries))
+        if bot == "yogabot":
+            cue = next(m for m in reversed(user.bot_messages) if "Next" in button_texts(m))
+            queued = time.perf_counter()
+            await user.tap(cue.message_id, text="Next")  # queues the update at once
+        else:
+            queued = time.perf_counter()
+            await user.send("next")
+        taps.append((queued, *marks))
+        await asyncio.wait_for(answers.get(), timeout=ANSWER_TIMEOUT)
+        await asyncio.sleep(pause)
+    spans: list[dict[str, float]] = []
+    calls = counted = 0
+    ends = [(len(emulator.timeline), len(emulator.deliveries))]
+    for (queued, first_call, first_delivery), (end_call, end_delivery) in zip(
+        taps, [(t[1], t[2]) for t in taps[1:]] + ends, strict=True
+    ):
+        made = [c for c in emulator.timeline[first_call:end_call] if c[1] != "getUpdates"]
+        calls += len(made)
+        counted += sum(1 for c in made if c[2])
+        found = {
+            "delivered": emulator.deliveries[first_delivery:end_delivery][0][0],
+            "sent": next(at for at, method, chat in made if chat and method.lower() in SENDS),
+            "last_call": made[-1][0],
+        }
+        answered = [at for at, method, _ in made if method == "answerCallbackQuery"]
+        if answered:
+            found["answered"] = answered[0]
+        spans.append({span: at - queued for span, at in found.items()})
+    return spans, calls, counted
+
+
+async def _people(
+    emulator: Recorder, bot: str, pid: int, people: int, taps: int, *, first_id: int
+) -> PersonRun:
+    """`people` persons one after another, `taps` each with a pause after every tap, in
+    the bot serving `emulator` (warmed up: each picture already uploaded); each person
+    begins once the bot's send window is empty."""
+    draw = random.Random(PERSON_SEED)
+    pauses = [[round(draw.uniform(*PERSON_PAUSE_S), 3) for _ in range(taps)] for _ in range(people)]
+    spans: list[dict[str, float]] = []
+    calls = counted = 0
+    cpu = 0.0
+    quiets: list[float] = []
+    for n, person in enumerate(pauses):
+        user_id = first_id + n
+        if bot == "yogabot":
+            await _into_a_class(emulator, user_id)
+        quiets.append(await _quiet(emulator, QUIET_S))
+        cpu_before = cpu_seconds(pid)
+        found, made, made_counted = await _person(emulator, bot, user_id, person)
+        cpu += cpu_seconds(pid) - cpu_before
+        spans += found
+        calls += made
+        counted += made_counted
+    latencies = sorted(s["sent"] for s in spans)
+    drawn = [pause for person in pauses for pause in person]
+
+    def ms(ordered: list[float], q: float) -> float:
+        return round(percentile(ordered, q) * 1000, 1)
+
+    summary = {}
+    for span in SPANS:
+        ordered = sorted(s[span] for s in spans if span in s)
+        if ordered:
+            summary[span] = {"p50": ms(ordered, 0.5), "p99": ms(ordered, 0.99)}
+    return PersonRun(
+        bot=bot,
+        people=people,
+        taps=len(latencies),
+        pause_s=[min(drawn), max(drawn)],
+        quiet_before_s=round(min(quiets), 2),
+        p50_ms=ms(latencies, 0.5),
+        p95_ms=ms(latencies, 0.95),
+        p99_ms=ms(latencies, 0.99),
+        max_ms=round(latencies[-1] * 1000, 1),
+        spans=summary,
+        calls_per_tap=round(calls / len(latencies), 2),
+        counted_calls_per_tap=round(counted / len(latencies), 2),
+        cpu_ms_per_tap=round(cpu / len(latencies) * 1000, 3) if cpu > 0 else None,
     )
 
 
@@ -307,28 +464,83 @@ def ratios(runs: list[TapRun]) -> list[dict[str, Any]]:
 # (users, taps each): enough taps for steady figures, a run of minutes at most.
 FULL: tuple[tuple[int, int], ...] = ((1, 20), (50, 20), (200, 10))
 QUICK: tuple[tuple[int, int], ...] = ((1, 8), (20, 8))
+# One person tapping with pauses: (people one after another, taps each); a class has
+# room for 20 Next taps.
+PERSON_FULL = (3, 20)
+PERSON_QUICK = (1, 5)
 
 
-async def measure(plan: tuple[tuple[int, int], ...] = FULL) -> dict[str, Any]:
-    """Every bot at every (users, taps each) of `plan`: the runs, and yogabot's ratios."""
+async def measure(
+    plan: tuple[tuple[int, int], ...] = FULL, person: tuple[int, int] = PERSON_FULL
+) -> dict[str, Any]:
+    """Every bot at every (users, taps each) of `plan`, and one person at a time as
+    `person` says: the runs, and yogabot's ratios."""
     runs: list[TapRun] = []
-    for users, taps in plan:
+    people: list[PersonRun] = []
+    for at, (users, taps) in enumerate(plan):
         for bot in BOTS:
-            run = await tap_run(bot, users, taps)
+            # One person taps in the first run's bot, after it: its warm-up and
+            # back-to-back taps are what the person's first tap follows.
+            run, alone = await tap_run(bot, users, taps, person if at == 0 else None)
             cpu = measured(run.cpu_ms_per_tap)
             print(f"{bot:<28} {users:>4} users: {run.taps_per_second:>7} taps/s, "
                   f"p50 {run.p50_ms} ms, {cpu} ms CPU/tap", flush=True)  # fmt: skip
             runs.append(run)
-    return {"runs": [asdict(r) for r in runs], "ratios": ratios(runs)}
+            if alone is not None:
+                print(f"{bot:<28} one person: p50 {alone.p50_ms} ms, p95 {alone.p95_ms} ms, "
+                      f"p99 {alone.p99_ms} ms", flush=True)  # fmt: skip
+                people.append(alone)
+    return {
+        "runs": [asdict(r) for r in runs],
+        "ratios": ratios(runs),
+        "one_person": {"runs": [asdict(p) for p in people], "ratios": person_ratios(people)},
+    }
+
+
+def person_ratios(runs: list[PersonRun]) -> list[dict[str, Any]]:
+    """yogabot's one-person latencies over each bare bot's."""
+    (ours,) = (r for r in runs if r.bot == "yogabot")
+    return [
+        {
+            "against": base.bot,
+            "p50": ratio(ours.p50_ms, base.p50_ms, 2),
+            "p95": ratio(ours.p95_ms, base.p95_ms, 2),
+            "p99": ratio(ours.p99_ms, base.p99_ms, 2),
+        }
+        for base in runs
+        if base.bot != "yogabot"
+    ]
+
+
+def person_table(runs: list[PersonRun]) -> str:
+    def span(r: PersonRun, name: str) -> str:
+        found = r.spans.get(name)
+        return f"{found['p50']} / {found['p99']}" if found else "–"
+
+    lines = [
+        "| bot | taps | p50 ms | p95 ms | p99 ms | max ms | delivered p50/p99 "
+        "| answerCallbackQuery p50/p99 | last call p50/p99 | CPU ms/tap | calls/tap "
+        "| counted/tap |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.bot} | {r.taps} | {r.p50_ms} | {r.p95_ms} | {r.p99_ms} | {r.max_ms} "
+            f"| {span(r, 'delivered')} | {span(r, 'answered')} | {span(r, 'last_call')} "
+            f"| {measured(r.cpu_ms_per_tap)} | {r.calls_per_tap} | {r.counted_calls_per_tap} |"
+        )
+    return "\n".join(lines)
 
 
 def render(section: dict[str, Any]) -> str:
-    """The section of bench/results.json as a table."""
-    return table([TapRun(**run) for run in section["runs"]])
+    """The section of bench/results.json as tables: the throughput runs, then one person."""
+    throughput = table([TapRun(**run) for run in section["runs"]])
+    alone = person_table([PersonRun(**run) for run in section["one_person"]["runs"]])
+    return f"{throughput}\n\nOne person, a pause after each tap:\n\n{alone}"
 
 
 async def main(quick: bool) -> dict[str, Any]:
-    section = await measure(QUICK if quick else FULL)
+    section = await (measure(QUICK, PERSON_QUICK) if quick else measure(FULL, PERSON_FULL))
     print()
     print(render(section))
     return {

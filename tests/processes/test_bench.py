@@ -23,6 +23,8 @@ pytestmark = pytest.mark.xdist_group("bench")
 TINY = run.Plan(
     # Ten taps each: enough CPU for the bare bot too to measure above nothing.
     taps=((2, 10),),
+    # One person, two taps each with its pause (1-2 s): a few seconds a bot.
+    person=(1, 2),
     timers=timers.Plan((3,), warmup_s=1.0, steady_s=3.0),
     startup=(300, 6),
     stopping=(20,),
