@@ -169,8 +169,12 @@ def bot_command(
         **(extra_env or {}),
     }
     # BENCH_PROFILE=<folder>: yogabot runs under cProfile, its stats written there at exit.
+    # BENCH_TIMED=<file>: yogabot runs with the steps of TIMED timed (see --timed-person).
     profile = os.environ.get("BENCH_PROFILE")
-    if bot == "yogabot" and profile:
+    if bot == "yogabot" and env.get("BENCH_TIMED"):
+        script = str(PROJECT_DIR / "bench" / "taps.py")
+        command = [sys.executable, script, "--serve-timed", env["BENCH_TIMED"]]
+    elif bot == "yogabot" and profile:
         out = Path(profile) / f"yogabot-{os.getpid()}-{time.time_ns()}.prof"
         command = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "cli", "run"]
     elif bot == "yogabot":
@@ -549,13 +553,119 @@ async def main(quick: bool) -> dict[str, Any]:
     }
 
 
+# The steps of a tap that --timed-person times in yogabot's process, by wall clock:
+# (name, module, class or "", attribute). perf_counter is CLOCK_MONOTONIC on Linux, one
+# clock for the bot and the emulator's log.
+TIMED = (
+    ("update, all handler groups", "telegram.ext", "Application", "process_update"),
+    ("welcome_back: bring_back look", "bot.practice", "PracticeService", "bring_back"),
+    ("feedback: withdraw_prompt look", "handlers.feedback", "", "withdraw_prompt"),
+    ("practice_button", "handlers.practice", "", "practice_button"),
+    ("PracticeService.next (unit of work)", "bot.practice", "PracticeService", "next"),
+    ("answerCallbackQuery", "handlers.messages", "", "answer"),
+    ("present: send the cue, confirm it, retire", "handlers.practice", "", "present"),
+    ("send the cue (sendPhoto)", "handlers.messages", "", "send_photo"),
+    ("send the cue (sendMessage)", "handlers.messages", "", "send"),
+    ("PracticeService.delivered (unit of work)", "bot.practice", "PracticeService", "delivered"),
+    ("retire the old buttons", "handlers.messages", "", "retire"),
+)
+
+
+def serve_timed(out: Path) -> int:
+    """yogabot (`cli run`) with each step of TIMED wrapped: every call's (name, start,
+    seconds) is written to `out` as JSON at exit. The bot's code is not changed."""
+    import atexit
+    import functools
+    import importlib
+    from collections.abc import Callable, Coroutine
+
+    from cli.main import main as cli_main
+
+    found: list[tuple[str, float, float]] = []
+
+    def timed(
+        name: str, step: Callable[..., Coroutine[Any, Any, Any]]
+    ) -> Callable[..., Coroutine[Any, Any, Any]]:
+        @functools.wraps(step)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await step(*args, **kwargs)
+            finally:
+                found.append((name, start, time.perf_counter() - start))
+
+        return wrapper
+
+    for name, module, owner, attribute in TIMED:
+        where: Any = importlib.import_module(module)
+        if owner:
+            where = getattr(where, owner)
+        setattr(where, attribute, timed(name, getattr(where, attribute)))
+    atexit.register(lambda: out.write_text(json.dumps(found)))
+    return cli_main(["run"])
+
+
+async def timed_person(taps: int) -> str:
+    """yogabot's steps during one person's taps, after the same warm-up and quiet as the
+    suite's: per tap, how often each ran and its wall time (in all, p50 and p99)."""
+    pauses = [round(random.Random(PERSON_SEED).uniform(*PERSON_PAUSE_S), 3) for _ in range(taps)]
+    with tempfile.TemporaryDirectory(prefix="yogabot-bench-") as folder:
+        steps = Path(folder) / "timed.json"
+        async with (
+            Recorder() as emulator,
+            bot_process(emulator, "yogabot", Path(folder), {"BENCH_TIMED": str(steps)}),
+        ):
+            await _into_a_class(emulator, WARM_UP_USER)
+            await _tapping(emulator, "yogabot", WARM_UP_USER, 20)
+            await _into_a_class(emulator, 500_000)
+            await _quiet(emulator, QUIET_S)
+            began = time.perf_counter()
+            spans, _, _ = await _person(emulator, "yogabot", 500_000, pauses)
+            ended = time.perf_counter()
+            queued = [at for at, _ in emulator.deliveries if began <= at <= ended]
+        found = [(n, at, s) for n, at, s in json.loads(steps.read_text()) if began <= at <= ended]
+    sent = sorted(s["sent"] for s in spans)
+    lines = [
+        f"{len(sent)} taps: p50 {percentile(sent, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(sent, 0.99) * 1000:.1f} ms (queued -> the cue's send arriving)",
+        "",
+        "Steps in yogabot's process (wall clock; a step runs inside the steps above it):",
+        "",
+        "| step | runs per tap | ms per tap | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    starts = sorted(at for n, at, _ in found if n == TIMED[0][0])
+    # The long poll's answer leaving the emulator -> the update's handling starting.
+    waits = sorted(min((s - d for s in starts if s >= d), default=0.0) for d in queued)
+    rows = [("poll answered -> handling starts", waits), *((n, []) for n, *_ in TIMED)]
+    for name, took in rows:
+        took = took or sorted(s for n, _, s in found if n == name)
+        if took:
+            lines.append(
+                f"| {name} | {len(took) / len(sent):.2f} | {sum(took) / len(sent) * 1000:.1f} "
+                f"| {percentile(took, 0.5) * 1000:.1f} | {percentile(took, 0.99) * 1000:.1f} |"
+            )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 and 20 users, fewer taps")
     parser.add_argument(
         "--results", type=Path, help="a JSON file for the figures (the suite's is bench/run.py's)"
     )
+    parser.add_argument(
+        "--timed-person",
+        action="store_true",
+        help="one person's taps, with yogabot's steps timed in its process",
+    )
+    parser.add_argument("--serve-timed", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.serve_timed:
+        sys.exit(serve_timed(arguments.serve_timed))
+    if arguments.timed_person:
+        print(asyncio.run(timed_person(PERSON_QUICK[1] if arguments.quick else PERSON_FULL[1])))
+        sys.exit(0)
     document = asyncio.run(main(arguments.quick))
     if arguments.results:
         arguments.results.write_text(json.dumps(document, indent=2) + "\n")
