@@ -16,10 +16,19 @@ and those of them that count towards Telegram's 30 a second (calls with a chat_i
 the busiest second of those counted calls as the emulator saw them arrive (the most in any
 sliding one-second window, from start-up to the last answer; Telegram's limit is 30), and
 the bot's resident memory when idle after start-up. yogabot's figures are also given as
-ratios of the bare bot's in the same run.
+ratios of the bare bot's in the same run. Back to back, one user alone fills Telegram's
+30 a second: these runs measure capacity, and their latencies include yogabot's limiter.
 
-    .venv/bin/python bench/taps.py            # 1, 50 and 200 users
-    .venv/bin/python bench/taps.py --quick    # 1 and 20 users, fewer taps
+One person (`one_person`): in the first run's bot process, once it is over, people one
+after another tap with a pause of 1-2 s after each answer, as someone on a mat taps Next,
+each starting once no counted call reached the emulator for QUIET_S (the limiter's
+one-second window empty). A tap's latency runs from the update being queued at the
+emulator to the answer's send arriving there; the spans to the long poll returning, to
+answerCallbackQuery and to the tap's last call are read from the emulator's log too.
+
+    .venv/bin/python bench/taps.py                  # 1, 50 and 200 users; 3 people
+    .venv/bin/python bench/taps.py --quick          # 1 and 20 users, fewer taps; 1 person
+    .venv/bin/python bench/taps.py --timed-person   # yogabot's steps timed in its process
 """
 
 from __future__ import annotations
