@@ -63,13 +63,14 @@ CHECKIN_QUESTION = "How does your back feel right now?"
 class Recorder(BotApiEmulator):
     """The emulator, noting every call as it arrives and each chat's sends as they are done.
 
-    `timeline` holds (arrival, method, carries a chat_id) in perf_counter seconds; a long
+    `timeline` holds (arrival, method, carries a chat_id, that chat_id or None) in
+    perf_counter seconds; a long
     poll is noted when it arrives, not when it returns, and so is `polling` set;
     `deliveries` notes when a long poll that carries updates returns."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(token=TOKEN, **options)
-        self.timeline: list[tuple[float, str, bool]] = []
+        self.timeline: list[tuple[float, str, bool, int | None]] = []
         # (when a long poll's answer left, how many updates it carried), for polls with any.
         self.deliveries: list[tuple[float, int]] = []
         self.sends: dict[int, asyncio.Queue[float]] = {}
@@ -82,7 +83,8 @@ class Recorder(BotApiEmulator):
         self, method: str, params: dict[str, Any] | None = None, *, token: str | None = None
     ) -> tuple[int, dict[str, Any]]:
         chat = (params or {}).get("chat_id")
-        self.timeline.append((time.perf_counter(), method, chat is not None))
+        at = time.perf_counter()
+        self.timeline.append((at, method, chat is not None, None if chat is None else int(chat)))
         if method.lower() == "getupdates":
             self.polling.set()
         status, body = await super().call(method, params, token=token)
@@ -94,7 +96,7 @@ class Recorder(BotApiEmulator):
 
     def counted_calls(self, since: float = 0.0) -> list[float]:
         """Arrival times of the calls that count towards Telegram's 30 a second."""
-        return [at for at, _, counted in self.timeline if counted and at >= since]
+        return [at for at, _, counted, _ in self.timeline if counted and at >= since]
 
 
 @dataclass
@@ -358,15 +360,21 @@ async def _person(
     for (queued, first_call, first_delivery), (end_call, end_delivery) in zip(
         taps, [(t[1], t[2]) for t in taps[1:]] + ends, strict=True
     ):
-        made = [c for c in emulator.timeline[first_call:end_call] if c[1] != "getUpdates"]
+        # The person's calls: to their chat, or with none (answerCallbackQuery; only the
+        # person taps meanwhile). Other classes' timed cues are not the tap's.
+        made = [
+            c
+            for c in emulator.timeline[first_call:end_call]
+            if c[1] != "getUpdates" and c[3] in (None, user_id)
+        ]
         calls += len(made)
         counted += sum(1 for c in made if c[2])
         found = {
             "delivered": emulator.deliveries[first_delivery:end_delivery][0][0],
-            "sent": next(at for at, method, chat in made if chat and method.lower() in SENDS),
+            "sent": next(at for at, method, _, chat in made if chat and method.lower() in SENDS),
             "last_call": made[-1][0],
         }
-        answered = [at for at, method, _ in made if method == "answerCallbackQuery"]
+        answered = [at for at, method, *_ in made if method == "answerCallbackQuery"]
         if answered:
             found["answered"] = answered[0]
         spans.append({span: at - queued for span, at in found.items()})
@@ -577,6 +585,7 @@ TIMED = (
     ("send the cue (sendMessage)", "handlers.messages", "", "send"),
     ("PracticeService.delivered (unit of work)", "bot.practice", "PracticeService", "delivered"),
     ("retire the old buttons", "handlers.messages", "", "retire"),
+    ("a statement on aiosqlite's thread", "aiosqlite.core", "Connection", "_execute"),
 )
 
 
