@@ -64,9 +64,8 @@ class Recorder(BotApiEmulator):
     """The emulator, noting every call as it arrives and each chat's sends as they are done.
 
     `timeline` holds (arrival, method, carries a chat_id, that chat_id or None) in
-    perf_counter seconds; a long
-    poll is noted when it arrives, not when it returns, and so is `polling` set;
-    `deliveries` notes when a long poll that carries updates returns."""
+    perf_counter seconds; a long poll is noted when it arrives, not when it returns, and so
+    is `polling` set; `deliveries` notes when a long poll that carries updates returns."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(token=TOKEN, **options)
@@ -335,8 +334,9 @@ async def _quiet(emulator: Recorder, seconds: float) -> float:
 async def _person(
     emulator: Recorder, bot: str, user_id: int, pauses: list[float]
 ) -> tuple[list[dict[str, float]], int, int]:
-    """One person's taps, each followed by its pause: per tap, its spans in seconds; and
-    the calls and counted calls the taps cost (getUpdates aside)."""
+    """One person's taps, each followed by its pause: per tap, its spans in seconds (and
+    `queued_at`, perf_counter); and the calls and counted calls the taps cost (getUpdates
+    aside)."""
     user = emulator.user(user_id)
     answers = emulator.sends_to(user_id)
     taps: list[tuple[float, int, int]] = []  # (queued, first call, first delivery) indexes
@@ -377,7 +377,7 @@ async def _person(
         answered = [at for at, method, *_ in made if method == "answerCallbackQuery"]
         if answered:
             found["answered"] = answered[0]
-        spans.append({span: at - queued for span, at in found.items()})
+        spans.append({span: at - queued for span, at in found.items()} | {"queued_at": queued})
     return spans, calls, counted
 
 
@@ -643,24 +643,42 @@ async def timed_person(taps: int) -> str:
             queued = [at for at, _ in emulator.deliveries if began <= at <= ended]
         found = [(n, at, s) for n, at, s in json.loads(steps.read_text()) if began <= at <= ended]
     sent = sorted(s["sent"] for s in spans)
+    # A step is a tap's when it starts between the tap's update being queued and the tap's
+    # last call arriving (the pauses' timer sweeps are no tap's); "before the send" when it
+    # is over by the time the cue's send arrives.
+    windows = [
+        (s["queued_at"], s["queued_at"] + s["sent"], s["queued_at"] + s["last_call"]) for s in spans
+    ]
+    mine = [
+        (name, at, took, at + took <= sent_at)
+        for name, at, took in found
+        for queued_at, sent_at, last_at in windows
+        if queued_at <= at <= last_at
+    ]
     lines = [
         f"{len(sent)} taps: p50 {percentile(sent, 0.5) * 1000:.1f} ms, "
         f"p99 {percentile(sent, 0.99) * 1000:.1f} ms (queued -> the cue's send arriving)",
         "",
-        "Steps in yogabot's process (wall clock; a step runs inside the steps above it):",
+        "Steps in yogabot's process during a tap, from its update queued to its last call",
+        "(wall clock; a step runs inside the steps above it):",
         "",
-        "| step | runs per tap | ms per tap | p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|",
+        "| step | runs per tap | of them before the send | ms per tap | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     starts = sorted(at for n, at, _ in found if n == TIMED[0][0])
     # The long poll's answer leaving the emulator -> the update's handling starting.
     waits = sorted(min((s - d for s in starts if s >= d), default=0.0) for d in queued)
-    rows = [("poll answered -> handling starts", waits), *((n, []) for n, *_ in TIMED)]
-    for name, took in rows:
-        took = took or sorted(s for n, _, s in found if n == name)
+    n = len(sent)
+    lines.append(
+        f"| poll answered -> handling starts | 1 | 1 | {sum(waits) / n * 1000:.1f} "
+        f"| {percentile(waits, 0.5) * 1000:.1f} | {percentile(waits, 0.99) * 1000:.1f} |"
+    )
+    for name, *_ in TIMED:
+        took = sorted(t for step, _, t, _ in mine if step == name)
+        before = sum(1 for step, *_, early in mine if step == name and early)
         if took:
             lines.append(
-                f"| {name} | {len(took) / len(sent):.2f} | {sum(took) / len(sent) * 1000:.1f} "
+                f"| {name} | {len(took) / n:.2f} | {before / n:.2f} | {sum(took) / n * 1000:.1f} "
                 f"| {percentile(took, 0.5) * 1000:.1f} | {percentile(took, 0.99) * 1000:.1f} |"
             )
     return "\n".join(lines)
