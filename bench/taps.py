@@ -488,7 +488,7 @@ QUICK: tuple[tuple[int, int], ...] = ((1, 8), (20, 8))
 # One person tapping with pauses: (people one after another, taps each); a class has
 # room for 20 Next taps.
 PERSON_FULL = (3, 20)
-PERSON_QUICK = (1, 5)
+PERSON_QUICK = (1, 3)
 
 
 async def measure(
