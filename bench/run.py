@@ -12,7 +12,7 @@ those of them that count towards Telegram's 30 a second (the calls with a chat_i
 the busiest second of counted calls the emulator saw in the tap and timer runs (the target
 is that it never exceeds 30).
 
-    .venv/bin/python bench/run.py            # the full run, under 15 minutes on 2 cores
+    .venv/bin/python bench/run.py            # the full run, about 16 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # under 2 minutes (make bench QUICK=1)
 
 A full run also rewrites the reminders section of bench/REPORT.md; a quick one does not.
@@ -47,6 +47,7 @@ class Plan:
     """How big each scenario runs."""
 
     taps: tuple[tuple[int, int], ...]  # (users, taps each)
+    person: tuple[int, int]  # one person at a time: (people one after another, taps each)
     timers: timers.Plan
     startup: tuple[int, int]  # (users, open practices)
     stopping: tuple[int, ...]  # live classes at the SIGINT
@@ -56,10 +57,22 @@ class Plan:
 
 
 FULL = Plan(
-    taps.FULL, timers.FULL, startup.FULL, stopping.FULL, reminders.FULL, ceiling_seconds=5.0
+    taps.FULL,
+    taps.PERSON_FULL,
+    timers.FULL,
+    startup.FULL,
+    stopping.FULL,
+    reminders.FULL,
+    ceiling_seconds=5.0,
 )
 QUICK = Plan(
-    taps.QUICK, timers.QUICK, startup.QUICK, stopping.QUICK, reminders.QUICK, ceiling_seconds=3.0
+    taps.QUICK,
+    taps.PERSON_QUICK,
+    timers.QUICK,
+    startup.QUICK,
+    stopping.QUICK,
+    reminders.QUICK,
+    ceiling_seconds=3.0,
 )
 
 
@@ -154,7 +167,7 @@ async def suite(
     began = time.perf_counter()
     document: dict[str, Any] = {"machine": machine(quick)}
     document["taps"] = await _scenario(
-        "Taps (bench/taps.py)", lambda: taps.measure(plan.taps), taps.render
+        "Taps (bench/taps.py)", lambda: taps.measure(plan.taps, plan.person), taps.render
     )
     document["timers"] = await _scenario(
         "Timer precision (bench/timers.py)", lambda: timers.measure(plan.timers), timers.render

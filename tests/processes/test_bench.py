@@ -23,6 +23,8 @@ pytestmark = pytest.mark.xdist_group("bench")
 TINY = run.Plan(
     # Ten taps each: enough CPU for the bare bot too to measure above nothing.
     taps=((2, 10),),
+    # One person, two taps each with its pause (1-2 s): a few seconds a bot.
+    person=(1, 2),
     timers=timers.Plan((3,), warmup_s=1.0, steady_s=3.0),
     startup=(300, 6),
     stopping=(20,),
@@ -91,6 +93,35 @@ def test_the_tap_benchmark_runs_each_bot(document: dict[str, Any]) -> None:
     assert {r["against"] for r in document["taps"]["ratios"]} == set(taps.BOTS) - {"yogabot"}
     for compared in document["taps"]["ratios"]:
         assert compared["cpu_per_tap"] > 0
+
+
+def test_one_person_tapping_with_pauses_is_measured_apart_for_each_bot(
+    document: dict[str, Any],
+) -> None:
+    section = document["taps"]["one_person"]
+    runs = {r["bot"]: r for r in section["runs"]}
+    assert set(runs) == set(taps.BOTS)
+    low, high = taps.PERSON_PAUSE_S
+    for bot, figures in runs.items():
+        assert figures["people"] == 1 and figures["taps"] == 2
+        assert low <= figures["pause_s"][0] <= figures["pause_s"][1] <= high
+        # Each person began only once the bot's send window was empty.
+        assert figures["quiet_before_s"] >= taps.QUIET_S
+        assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+        spans = figures["spans"]
+        # The update leaves the emulator before the answer arrives, which is the tap's
+        # latency; the tap's last call comes with it or after.
+        assert 0 <= spans["delivered"]["p50"] <= spans["sent"]["p50"] <= spans["last_call"]["p50"]
+        assert spans["sent"]["p50"] == figures["p50_ms"]
+        assert spans["sent"]["p99"] == figures["p99_ms"]
+        if bot == "yogabot":
+            # A Next tap answers its button, sends the next cue, retires the old buttons.
+            assert spans["answered"]["p50"] > 0 and figures["calls_per_tap"] >= 2.0
+        else:
+            assert "answered" not in spans and figures["counted_calls_per_tap"] == 1.0
+    assert {r["against"] for r in section["ratios"]} == set(taps.BOTS) - {"yogabot"}
+    for compared in section["ratios"]:
+        assert compared["p50"] > 0 and compared["p99"] > 0
 
 
 def test_a_figure_too_small_to_measure_has_no_ratio_rather_than_a_crash() -> None:
