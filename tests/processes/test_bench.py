@@ -6,6 +6,7 @@ here."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import time
@@ -16,9 +17,6 @@ import pytest
 
 from bench import reminders, run, taps, timers
 from bot.practice_core import DUE_TOLERANCE
-
-# The module's tests share one run of the suite: one pytest-xdist worker takes them all.
-pytestmark = pytest.mark.xdist_group("bench")
 
 TINY = run.Plan(
     # Ten taps each: enough CPU for the bare bot too to measure above nothing.
@@ -44,14 +42,25 @@ TINY = run.Plan(
 )
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("bench") / "results.json"
-    asyncio.run(run.suite(TINY, quick=True, results=path, report=False))
+# Once per test run, whichever pytest-xdist worker asks first: the others wait for its
+# results file rather than running the suite again (as pytest-xdist's documentation
+# advises for a session fixture that must run once). A module fixture was set up again
+# whenever a worker ran other modules' tests between this module's: four runs of a
+# minute each.
+@pytest.fixture(scope="session")
+def results(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    # Under pytest-xdist, the folder above each worker's own is this run's, shared by all.
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    path = shared / "bench-results.json"
+    with (shared / "bench-results.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            asyncio.run(run.suite(TINY, quick=True, results=path, report=False))
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def document(results: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(results.read_text())
     return loaded
