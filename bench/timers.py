@@ -12,9 +12,9 @@ a practice's timer (or the deadline sweep) moved the class on.
 
 How lateness is measured. A cue is due when the previous step's hold ends, at that step's
 hold_ends_at in the practice table as it stands once that step's cue is confirmed. The bot
-sets it as it moves to the step (bot/practice_core.py, `_next_attempt`: the clock then +
+sets it as it moves to the step (bot/practice/machine.py, `_move_on`: the clock then +
 the hold × TIME_SCALE) and sets it afresh when the step's cue is confirmed late
-(`PracticeService.delivered` and `confirm_cue`: if the stored deadline had passed at the
+(`_cue_sent`, on the `CueSent` event: if the stored deadline had passed at the
 confirmation, or a send had failed, it becomes the confirmation's clock + the hold ×
 TIME_SCALE; that same clock is the step's "shown" event). Neither moment is visible at the
 emulator (the move comes before the send, the confirmation after it), so computing the

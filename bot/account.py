@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.models import EventKind, PracticeStatus, ScreenAnswer
-from bot.practice import PracticeService, Timers
+from bot.practice.service import PracticeService, Timers
 from bot.progress import class_title, pose_title
 from bot.reminders import ReminderService
 from bot.store import Store

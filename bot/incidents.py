@@ -18,7 +18,7 @@ from bot.clock import Clock
 log = logging.getLogger(__name__)
 
 # Calls going well for this long, with no failure between, end an incident. Longer than the
-# longest pause between two retries (bot.practice_core.RETRY_MAX), so the retries of one
+# longest pause between two retries (bot.practice.machine.RETRY_MAX), so the retries of one
 # outage stay one incident.
 SETTLE = timedelta(seconds=90)
 

@@ -27,6 +27,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+# The words of a practice belong to its rules (bot/practice/machine.py); the tables store them.
+from bot.practice.machine import OPEN_STATUSES as OPEN_STATUSES
+from bot.practice.machine import EasierReason as EasierReason
+from bot.practice.machine import EventKind as EventKind
+from bot.practice.machine import PracticeQuestion as PracticeQuestion
+from bot.practice.machine import PracticeStatus as PracticeStatus
+from bot.practice.machine import StopReason as StopReason
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out; SQLite would otherwise hand back naive values."""
@@ -49,51 +57,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     pass
-
-
-class PracticeStatus(enum.StrEnum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    FINISHED = "finished"
-    STOPPED = "stopped"
-
-
-# A practice the user can still act on.
-OPEN_STATUSES = (PracticeStatus.ACTIVE, PracticeStatus.PAUSED)
-
-
-class EventKind(enum.StrEnum):
-    SHOWN = "shown"
-    EASIER = "easier"
-    SKIPPED = "skipped"
-    # The user said the pose hurt (the It hurts button, or pain words typed during it).
-    HURT = "hurt"
-    # +15 s on the pose's hold (once per press).
-    MORE_TIME = "more_time"
-    # Usual version: the easier version shown from the start taken back.
-    USUAL = "usual"
-
-
-class PracticeQuestion(enum.StrEnum):
-    """What an open practice is asking the user; its clock is stopped until they answer."""
-
-    # It hurts: try the easier version, skip the pose, or end for today?
-    HURT = "hurt"
-    # The same, after the user typed of numbness or tingling: advice to stop comes first.
-    NUMB = "numb"
-    # Stop: end the practice, or keep going?
-    STOP = "stop"
-    # A new practice was asked for while this one was open: continue it, or start over?
-    RESTART = "restart"
-
-
-class StopReason(enum.StrEnum):
-    """Why a practice was stopped; a stop the user chose can be continued for a while."""
-
-    BY_USER = "by_user"
-    FOR_PAIN = "for_pain"
-    REPLACED = "replaced"
-    UNREACHABLE = "unreachable"
 
 
 class ScreenAnswer(enum.StrEnum):
@@ -130,23 +93,6 @@ class EasierMode(enum.StrEnum):
     AS_ASKED = "as_asked"
     # As the user's history says (bot.pose_memory).
     REMEMBERED = "remembered"
-    ALWAYS = "always"
-
-
-class EasierReason(enum.StrEnum):
-    """Why a cue shows its pose's easier version."""
-
-    # The user tapped Easier option.
-    ASKED = "asked"
-    # A gentle practice: every pose in its easier version.
-    GENTLE = "gentle"
-    # The pose hurt the last time the user met it (bot.pose_memory).
-    HURT_LAST_TIME = "hurt_last_time"
-    # It hurt just now, and the user chose to try the easier version.
-    HURT_NOW = "hurt_now"
-    # The user often chose it for this pose (bot.pose_memory).
-    REMEMBERED = "remembered"
-    # The easier-options setting is Always.
     ALWAYS = "always"
 
 
@@ -256,6 +202,13 @@ class Practice(Base):
     extra_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     # Cues come with a picture of their pose (the user's setting as the practice started).
     pictures: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The current step's last Easier option / Usual version, and whether it hurt: what its
+    # cue shows, kept here so drawing it needs no look at the step events.
+    step_toggle: Mapped[EventKind | None] = mapped_column(_enum_column(EventKind), default=None)
+    step_hurt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # One more with every change: a change is written only onto the state it was decided
+    # from (bot/practice/machine.py decides, one conditional update writes).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     user: Mapped[User] = relationship(back_populates="practices")
     events: Mapped[list[StepEvent]] = relationship(

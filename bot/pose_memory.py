@@ -21,14 +21,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.models import EasierMode, EasierReason, EventKind
+from bot.practice.machine import TOGGLES
 
 # Earlier practices of the same class looked at.
 LOOK_BACK = 10
 # "At least two of the last three practices that reached it".
 REMEMBER_OF_LAST = 3
 REMEMBER_WHEN = 2
-# The events that switch the version on screen, the last one winning.
-TOGGLES = (EventKind.EASIER, EventKind.USUAL)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.feedback import FeedbackService
 from bot.handled_updates import HandledUpdates
 from bot.incidents import Incidents
-from bot.practice import PracticeService, Timers
+from bot.practice.service import PracticeService, Timers
 from bot.progress import ProgressService
 from bot.reminders import ReminderService
 from bot.safety import SafetyService
@@ -58,6 +58,8 @@ class Services:
     shared_database: bool
     # The database's and Telegram's outages, each logged once (bot/incidents.py).
     incidents: Incidents
+    # What "now" is for every service (a test's hand-moved clock, or the scaled one).
+    clock: Clock
 
 
 def build_services(
@@ -97,4 +99,5 @@ def build_services(
         send_budget=SendBudget(engine) if engine.dialect.name == "postgresql" else None,
         shared_database=engine.dialect.name == "postgresql",
         incidents=incidents,
+        clock=clock,
     )

@@ -166,7 +166,7 @@ def _with_services(settings: Settings, use: Callable[[Services], Awaitable[T]]) 
     """Run one read against the same services the bot builds, then close the database."""
     from bot.clock import utc_now
     from bot.database import create_engine, migrate
-    from bot.practice import NoTimers
+    from bot.practice.service import NoTimers
     from bot.services import build_services
     from sequences import load_catalog
 

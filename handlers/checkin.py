@@ -8,12 +8,13 @@ from collections.abc import Awaitable
 from telegram import CallbackQuery, Update
 
 from bot.cues import ScreenFirst
-from bot.practice import PracticeOutcome, StaleAction
+from bot.practice.service import PracticeOutcome, StaleAction
 from bot.safety import Gate
 from handlers import messages
 from handlers.buttons import CheckinAfter, CheckinBefore, GateChoice, PainGateButton
 from handlers.context import YogaContext
-from handlers.practice import present, screen_first
+from handlers.practice import screen_first
+from handlers.present import present
 from handlers.render import Reply
 from handlers.render import checkin as render
 

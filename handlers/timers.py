@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import random
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -27,10 +28,10 @@ from telegram.ext import Job, JobQueue
 
 from bot.clock import Clock
 from bot.cues import Cue, MessageRef, PracticeOutcome
-from bot.practice_core import retry_delay
+from bot.practice import machine
 from bot.store import StoreUnavailable
 from handlers.context import TIMERS, YogaContext
-from handlers.practice import present, redraw
+from handlers.present import present, redraw
 from handlers.rate_limit import Priority, Stopping, sending_as, stoppable
 
 log = logging.getLogger(__name__)
@@ -50,20 +51,6 @@ class CueTimer(NamedTuple):
     catching_up: bool = False
 
 
-# A timer armed this long after its deadline is catching up.
-CATCHING_UP = timedelta(seconds=2)
-# Timers catching up fire this many a second, in the order they were armed (oldest deadline
-# first at start-up), not all at once: hundreds firing together would queue the first
-# updates after a start behind them for the database, and their sends wait for the rate
-# limit anyway.
-CATCH_UP_PER_SECOND = 30
-
-
-# A timer whose database does not answer tries again after these pauses (seconds), the
-# last one repeating until it answers: the class goes on then, where it stopped.
-STORE_BACKOFF = (1, 2, 4, 8, 16, 30)
-
-
 class JobQueueTimers:
     """One job per practice, found again by its handle: arming or cancelling a timer costs
     the same with 10 practices open or 10,000 (a look-up by name scans every job)."""
@@ -79,14 +66,10 @@ class JobQueueTimers:
     def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
         # From the injected clock, so a test's or a scaled clock decides when "now" is.
         now = self._clock()
-        late = now - at
-        if late <= CATCHING_UP:
-            self.schedule(CueTimer(practice_id, step), chat_id, max(0.0, -late.total_seconds()))
-            return
-        turn = max(now, self._next_catch_up or now)
-        self._next_catch_up = turn + timedelta(seconds=1 / CATCH_UP_PER_SECOND)
-        timer = CueTimer(practice_id, step, catching_up=True)
-        self.schedule(timer, chat_id, (turn - now).total_seconds())
+        wake = machine.wake_up(at, now, self._next_catch_up)
+        self._next_catch_up = wake.next_catch_up
+        timer = CueTimer(practice_id, step, catching_up=wake.catching_up)
+        self.schedule(timer, chat_id, (wake.at - now).total_seconds())
 
     def cancel(self, practice_id: int) -> None:
         job = self._handles.pop(practice_id, None)
@@ -130,7 +113,7 @@ class JobQueueTimers:
     # -- redraws waiting for their next try (handlers.practice.Redraws) --------------------
 
     def later(self, cue: Cue, at: MessageRef, failures: int) -> float:
-        delay = retry_delay(failures)
+        delay = machine.retry_delay(failures, random.random())
         self.drawn(at)
         self._redraws[at] = self._run_once(
             redraw_due,
@@ -221,8 +204,8 @@ async def _cue_due(context: YogaContext, timer: CueTimer) -> None:
     except StoreUnavailable:
         # Quiet retries until the database answers (its incident is logged once); the
         # class goes on then, where it stopped.
-        delay = STORE_BACKOFF[min(timer.store_failures, len(STORE_BACKOFF) - 1)]
         again = timer._replace(store_failures=timer.store_failures + 1)
+        delay = machine.store_backoff(again.store_failures)
         timers: JobQueueTimers = context.bot_data[TIMERS]
         timers.schedule(again, chat_id, delay)
     except Forbidden:

@@ -1,16 +1,20 @@
 """Practices and their step events.
 
-Moves that must not happen twice (advancing, pausing, finishing) are conditional updates
-on the practice's current step, so a double tap or a timer racing a button changes the row
-once and the loser learns it lost from the row count.
+A practice is read as a `PracticeState` (bot/practice/machine.py) and every change to it
+is written by `save`: one conditional update on the version it was read at, with the step
+events the change records. So a double tap, or a timer racing a button, changes the row
+once, and the loser learns it lost from the row count (and decides again on a fresh read).
+Reads and writes on the hot path are SQLAlchemy Core statements: a tap costs no ORM
+identity map, no unit-of-work flush.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Update, case, func, select, update
+from sqlalchemy import ColumnElement, Row, Table, Update, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,12 +25,43 @@ from bot.models import (
     EasierReason,
     EventKind,
     Practice,
-    PracticeQuestion,
     PracticeStatus,
     StepEvent,
-    StopReason,
 )
-from bot.pose_memory import LOOK_BACK, PastEvent, PastPractice, unpack
+from bot.pose_memory import LOOK_BACK, PastEvent, PastPractice, pack, unpack
+from bot.practice.machine import PracticeState, Transition
+
+_PRACTICES = cast(Table, Practice.__table__)
+_EVENTS = cast(Table, StepEvent.__table__)
+# A state's fields and the columns they are stored in.
+_COLUMNS = {
+    "id": _PRACTICES.c.id,
+    "user_id": _PRACTICES.c.user_id,
+    "chat_id": _PRACTICES.c.chat_id,
+    "class_id": _PRACTICES.c.class_id,
+    "status": _PRACTICES.c.status,
+    "step": _PRACTICES.c.current_step,
+    "hold_ends_at": _PRACTICES.c.hold_ends_at,
+    "remaining_seconds": _PRACTICES.c.remaining_seconds,
+    "extra_seconds": _PRACTICES.c.extra_seconds,
+    "practised_seconds": _PRACTICES.c.practised_seconds,
+    "question": _PRACTICES.c.question,
+    "cue_message_id": _PRACTICES.c.cue_message_id,
+    "cue_attempts": _PRACTICES.c.cue_attempts,
+    "cue_retry_at": _PRACTICES.c.cue_retry_at,
+    "gentle": _PRACTICES.c.gentle,
+    "easier_from_start": _PRACTICES.c.easier_from_start,
+    "pictures": _PRACTICES.c.pictures,
+    "class_length": _PRACTICES.c.class_length,
+    "pace_factor": _PRACTICES.c.pace_factor,
+    "toggle": _PRACTICES.c.step_toggle,
+    "hurt_here": _PRACTICES.c.step_hurt,
+    "finished_at": _PRACTICES.c.finished_at,
+    "stop_reason": _PRACTICES.c.stop_reason,
+    "summary_pending": _PRACTICES.c.summary_pending,
+    "version": _PRACTICES.c.version,
+}
+_SELECT_STATE = select(*_COLUMNS.values())
 
 
 class PracticeRepository:
@@ -35,6 +70,61 @@ class PracticeRepository:
 
     async def get(self, practice_id: int) -> Practice | None:
         return await self._db.get(Practice, practice_id, populate_existing=True)
+
+    async def state(self, practice_id: int) -> PracticeState | None:
+        row = (await self._db.execute(_SELECT_STATE.where(_PRACTICES.c.id == practice_id))).first()
+        return None if row is None else _state(row)
+
+    async def open_states(
+        self, *, user_id: int | None = None, chat_id: int | None = None, lock: bool = False
+    ) -> list[PracticeState]:
+        """Open practices, of a user or in a chat or all, oldest first; with `lock`, held
+        until the unit of work ends (on PostgreSQL; a SQLite writer holds the database)."""
+        query = _SELECT_STATE.where(_PRACTICES.c.status.in_(OPEN_STATUSES))
+        if user_id is not None:
+            query = query.where(_PRACTICES.c.user_id == user_id)
+        if chat_id is not None:
+            query = query.where(_PRACTICES.c.chat_id == chat_id)
+        if lock:
+            query = query.with_for_update()
+        rows = await self._db.execute(query.order_by(_PRACTICES.c.id))
+        return [_state(row) for row in rows.all()]
+
+    async def save(self, before: PracticeState, change: Transition, now: datetime) -> bool:
+        """Write `change` if the practice is still at the version `before` was read at:
+        its changed fields and the events it records, or nothing at all (False)."""
+        after = change.state
+        values = {
+            _COLUMNS[name].name: getattr(after, name)
+            for name in _COLUMNS
+            if getattr(after, name) != getattr(before, name)
+        }
+        if not values and not change.records:
+            return True
+        if "easier_from_start" in values:
+            values["easier_from_start"] = pack(dict(after.easier_from_start))
+        written = await self._db.execute(
+            update(_PRACTICES)
+            .where(_PRACTICES.c.id == before.id, _PRACTICES.c.version == before.version)
+            .values({**values, "version": before.version + 1})
+        )
+        if changed_rows(written) != 1:
+            return False
+        if change.records:
+            await self._db.execute(
+                insert(_EVENTS),
+                [
+                    {
+                        "session_id": before.id,
+                        "step_index": record.step,
+                        "step_id": record.step_id,
+                        "kind": record.kind,
+                        "at": record.at or now,
+                    }
+                    for record in change.records
+                ],
+            )
+        return True
 
     async def open_of(self, user_id: int, *, lock: bool = False) -> Sequence[Practice]:
         """The user's open practices; with `lock`, held until the unit of work ends."""
@@ -89,6 +179,13 @@ class PracticeRepository:
             select(Practice).where(Practice.summary_pending.is_(True)).order_by(Practice.id)
         )
         return rows.all()
+
+    async def owing_summary_states(self) -> list[PracticeState]:
+        """Closed practices whose closing message was never delivered."""
+        rows = await self._db.execute(
+            _SELECT_STATE.where(_PRACTICES.c.summary_pending.is_(True)).order_by(_PRACTICES.c.id)
+        )
+        return [_state(row) for row in rows.all()]
 
     async def summary_shown(self, practice_id: int) -> None:
         await self._db.execute(
@@ -168,84 +265,6 @@ class PracticeRepository:
             return None
         return practice
 
-    async def move_to_step(
-        self,
-        seen: Practice,
-        *,
-        to_step: int,
-        hold_ends_at: datetime,
-        practised_seconds: float,
-        skipped_step_id: str | None,
-        now: datetime,
-    ) -> bool:
-        """Advance one step if the practice is still exactly as the caller saw it."""
-        return await self._settle(
-            seen,
-            dict(
-                current_step=to_step,
-                status=PracticeStatus.ACTIVE,
-                hold_ends_at=hold_ends_at,
-                remaining_seconds=None,
-                cue_message_id=None,
-                cue_attempts=0,
-                cue_retry_at=None,
-                practised_seconds=practised_seconds,
-                question=None,
-                extra_seconds=0.0,
-            ),
-            skipped_step_id=skipped_step_id,
-            now=now,
-        )
-
-    async def close(
-        self,
-        seen: Practice,
-        *,
-        status: PracticeStatus,
-        practised_seconds: float,
-        skipped_step_id: str | None,
-        now: datetime,
-        announce: bool = False,
-        stop_reason: StopReason | None = None,
-    ) -> bool:
-        """End the practice if it is still exactly as the caller saw it; with `announce`,
-        its closing message is owed to the user until `summary_shown`."""
-        return await self._settle(
-            seen,
-            dict(
-                status=status,
-                finished_at=now,
-                hold_ends_at=None,
-                remaining_seconds=None,
-                practised_seconds=practised_seconds,
-                summary_pending=announce,
-                question=None,
-                stop_reason=stop_reason,
-            ),
-            skipped_step_id=skipped_step_id,
-            now=now,
-        )
-
-    async def _settle(
-        self,
-        seen: Practice,
-        values: dict[str, object],
-        *,
-        skipped_step_id: str | None,
-        now: datetime,
-    ) -> bool:
-        """Apply `values` and record a skip, or nothing at all when the row changed since
-        the caller read it."""
-        updated = await self._db.execute(_as_seen(seen).values(**values))
-        if changed_rows(updated) != 1:
-            return False
-        if skipped_step_id is not None:
-            self._db.add(
-                _event(seen.id, seen.current_step, skipped_step_id, EventKind.SKIPPED, now)
-            )
-        await self._db.flush()
-        return True
-
     async def record_back_after(
         self, user_id: int, practice_id: int, score: int
     ) -> Practice | None:
@@ -264,154 +283,6 @@ class PracticeRepository:
         if changed_rows(stored) != 1:
             return None
         return await self.get(practice_id)
-
-    async def ask(
-        self, seen: Practice, question: PracticeQuestion, remaining_seconds: float
-    ) -> bool:
-        """Stop the clock (if it runs) and ask `question`, if the practice is still exactly
-        as the caller saw it."""
-        asked = await self._db.execute(
-            _as_seen(seen).values(
-                status=PracticeStatus.PAUSED,
-                hold_ends_at=None,
-                remaining_seconds=remaining_seconds,
-                question=question,
-            )
-        )
-        return changed_rows(asked) == 1
-
-    async def reopen(self, seen: Practice, hold_ends_at: datetime) -> bool:
-        """A stopped practice goes on where it stopped, with that pose's cue sent afresh."""
-        reopened = await self._db.execute(
-            _as_seen(seen).values(
-                status=PracticeStatus.ACTIVE,
-                finished_at=None,
-                hold_ends_at=hold_ends_at,
-                remaining_seconds=None,
-                cue_message_id=None,
-                cue_attempts=0,
-                cue_retry_at=None,
-                summary_pending=False,
-                stop_reason=None,
-                question=None,
-                extra_seconds=0.0,
-            )
-        )
-        return changed_rows(reopened) == 1
-
-    async def pause(self, practice_id: int, step: int, remaining_seconds: float) -> bool:
-        return await self._switch(
-            practice_id,
-            step,
-            PracticeStatus.ACTIVE,
-            status=PracticeStatus.PAUSED,
-            hold_ends_at=None,
-            remaining_seconds=remaining_seconds,
-        )
-
-    async def resume(self, practice_id: int, step: int, hold_ends_at: datetime) -> bool:
-        return await self._switch(
-            practice_id,
-            step,
-            PracticeStatus.PAUSED,
-            status=PracticeStatus.ACTIVE,
-            hold_ends_at=hold_ends_at,
-            remaining_seconds=None,
-            question=None,
-        )
-
-    async def _switch(
-        self, practice_id: int, step: int, from_status: PracticeStatus, /, **values: object
-    ) -> bool:
-        switched = await self._db.execute(_on_step(practice_id, step, from_status).values(**values))
-        return changed_rows(switched) == 1
-
-    async def confirm_cue(
-        self,
-        practice_id: int,
-        step: int,
-        step_id: str,
-        message_id: int,
-        *,
-        now: datetime,
-        hold_ends_at: datetime,
-    ) -> bool:
-        """Remember the cue's message; False when the practice has already moved past it.
-
-        The first confirmation of a step records it as shown. If the cue arrives late (after
-        failed sends, or re-sent after a restart past its deadline), its hold starts again
-        at `hold_ends_at`: the user has the whole hold with the pose, however late it came.
-        A later confirmation (the cue sent afresh) only replaces the message."""
-        on_step = (
-            Practice.id == practice_id,
-            Practice.current_step == step,
-            Practice.status.in_(OPEN_STATUSES),
-        )
-        first = await self._db.execute(
-            _update()
-            .where(*on_step, Practice.cue_message_id.is_(None))
-            .values(
-                cue_message_id=message_id,
-                cue_attempts=0,
-                cue_retry_at=None,
-                hold_ends_at=case(
-                    (
-                        (Practice.status == PracticeStatus.ACTIVE)
-                        & ((Practice.cue_attempts > 0) | (Practice.hold_ends_at <= now)),
-                        hold_ends_at,
-                    ),
-                    else_=Practice.hold_ends_at,
-                ),
-            )
-        )
-        if changed_rows(first) == 1:
-            self._db.add(_event(practice_id, step, step_id, EventKind.SHOWN, now))
-            await self._db.flush()
-            return True
-        again = await self._db.execute(_update().where(*on_step).values(cue_message_id=message_id))
-        return changed_rows(again) == 1
-
-    async def cue_failed(self, practice_id: int, step: int) -> Practice | None:
-        """Count a failed send of the step's cue; the practice as it is now, or None when
-        it has moved on or the cue was delivered meanwhile. Its next try is `retry_cue_at`'s."""
-        counted = await self._db.execute(
-            _update()
-            .where(
-                Practice.id == practice_id,
-                Practice.current_step == step,
-                Practice.status.in_(OPEN_STATUSES),
-                Practice.cue_message_id.is_(None),
-            )
-            .values(cue_attempts=Practice.cue_attempts + 1)
-        )
-        return await self.get(practice_id) if changed_rows(counted) == 1 else None
-
-    async def retry_cue_at(self, practice_id: int, step: int, at: datetime) -> None:
-        """When the step's cue, not delivered yet, is sent again (by whichever worker)."""
-        await self._db.execute(
-            _update()
-            .where(
-                Practice.id == practice_id,
-                Practice.current_step == step,
-                Practice.cue_message_id.is_(None),
-            )
-            .values(cue_retry_at=at)
-        )
-
-    async def record_once(
-        self, practice_id: int, step: int, step_id: str, kind: EventKind, now: datetime
-    ) -> bool:
-        """Record `kind` for the step once; False when it was already recorded."""
-        if kind in await self.events_at(practice_id, step):
-            return False
-        await self.record(practice_id, step, step_id, kind, now)
-        return True
-
-    async def record(
-        self, practice_id: int, step: int, step_id: str, kind: EventKind, now: datetime
-    ) -> None:
-        self._db.add(_event(practice_id, step, step_id, kind, now))
-        await self._db.flush()
 
     async def events_at(self, practice_id: int, step: int) -> list[EventKind]:
         """The step's events in the order they happened."""
@@ -451,16 +322,6 @@ class PracticeRepository:
             for p in practices
         ]
 
-    async def add_time(self, seen: Practice, class_seconds: float, clock_seconds: float) -> bool:
-        """More time on the current hold (+15 s), if the practice is still as seen."""
-        values: dict[str, object] = {"extra_seconds": Practice.extra_seconds + class_seconds}
-        if seen.status == PracticeStatus.PAUSED:
-            values["remaining_seconds"] = Practice.remaining_seconds + clock_seconds
-        elif seen.hold_ends_at is not None:
-            values["hold_ends_at"] = seen.hold_ends_at + timedelta(seconds=clock_seconds)
-        added = await self._db.execute(_as_seen(seen).values(**values))
-        return changed_rows(added) == 1
-
     async def previous_of(self, user_id: int, practice_id: int) -> Practice | None:
         """The user's practice before this one."""
         return await self._db.scalar(
@@ -484,26 +345,22 @@ class PracticeRepository:
         return {EventKind(kind): count for kind, count in rows.all()}
 
 
+def state_of(practice: Practice) -> PracticeState:
+    """The state of a practice read whole (as the ORM row)."""
+    return _state({column.key: getattr(practice, column.key) for column in _COLUMNS.values()})
+
+
+def _state(row: Row[Any] | dict[str, Any]) -> PracticeState:
+    fields = dict(row._mapping) if isinstance(row, Row) else row
+    values = {name: fields[column.key] for name, column in _COLUMNS.items()}
+    values["easier_from_start"] = unpack(values["easier_from_start"] or "")
+    return PracticeState(**values)
+
+
 def _update() -> Update:
     # The caller keeps the row as it saw it (it retires that cue's buttons, records that
     # step's events); a conditional update must not rewrite it behind the caller's back.
     return update(Practice).execution_options(synchronize_session=False)
-
-
-def _on_step(practice_id: int, step: int, status: PracticeStatus) -> Update:
-    return _update().where(
-        Practice.id == practice_id,
-        Practice.current_step == step,
-        Practice.status == status,
-    )
-
-
-def _as_seen(seen: Practice) -> Update:
-    # The cue's message id is part of what was seen: the caller retires those buttons, so a
-    # cue confirmed meanwhile must make this update miss rather than leave them behind.
-    return _on_step(seen.id, seen.current_step, seen.status).where(
-        Practice.cue_message_id.is_not_distinct_from(seen.cue_message_id)
-    )
 
 
 def _every_step(events: Sequence[PastEvent]) -> dict[str, EasierReason]:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bench import reminders, run, taps, timers
-from bot.practice_core import DUE_TOLERANCE
+from bot.practice.machine import DUE_TOLERANCE
 
 TINY = run.Plan(
     # Ten taps each: enough CPU for the bare bot too to measure above nothing.

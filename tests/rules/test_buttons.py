@@ -13,7 +13,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.cues import ContinueOffer
 from bot.models import PracticeQuestion
-from bot.practice import Cue
+from bot.practice.service import Cue
 from bot.reminders import ReminderStatus, Schedule
 from bot.safety import Gate
 from bot.user_settings import CHOICES, UserSettings

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import random
 
 import pytest
 
 from bot.clock import ManualClock
 from bot.incidents import SETTLE, Incident
-from bot.practice_core import RETRY_FIRST, RETRY_JITTER, RETRY_MAX, retry_delay
+from bot.practice.machine import RETRY_FIRST, RETRY_JITTER, RETRY_MAX, retry_delay
 
 
 def lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
@@ -64,9 +65,10 @@ def test_trouble_after_an_incident_is_over_is_a_new_one(caplog: pytest.LogCaptur
 
 def test_retries_double_from_a_second_to_a_minute_with_jitter() -> None:
     for failures, pause in enumerate([1, 2, 4, 8, 16, 32, 60, 60], start=1):
-        for _ in range(50):
-            delay = retry_delay(failures)
-            assert pause * (1 - RETRY_JITTER) <= delay <= pause * (1 + RETRY_JITTER)
-    assert retry_delay(10_000) <= RETRY_MAX * (1 + RETRY_JITTER)
-    assert len({retry_delay(1) for _ in range(20)}) > 1  # spread, not in step
+        assert retry_delay(failures, 0.0) == pytest.approx(pause * (1 - RETRY_JITTER))
+        assert retry_delay(failures, 0.5) == pytest.approx(pause)
+        assert retry_delay(failures, 0.999999) == pytest.approx(pause * (1 + RETRY_JITTER))
+    assert retry_delay(10_000, 0.999999) <= RETRY_MAX * (1 + RETRY_JITTER)
+    lucks = random.Random(7)
+    assert len({retry_delay(1, lucks.random()) for _ in range(20)}) > 1  # spread, not in step
     assert RETRY_FIRST == 1

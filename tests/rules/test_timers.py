@@ -9,8 +9,9 @@ import pytest
 from telegram.ext import JobQueue
 
 from bot.clock import ManualClock
+from bot.practice.machine import CATCH_UP_PER_SECOND
 from handlers.context import YogaContext
-from handlers.timers import CATCH_UP_PER_SECOND, CueTimer, JobQueueTimers
+from handlers.timers import CueTimer, JobQueueTimers
 
 NOW = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.clock import ManualClock
-from bot.practice import PracticeService
+from bot.practice.service import PracticeService
 from bot.store import Store
 from sequences import YogaClass
 from tests.harness.fakes import FakeTimers

@@ -17,7 +17,7 @@ from bot.account import AccountService, CopyRemoval, Forgotten
 from bot.clock import ManualClock
 from bot.feedback import FeedbackItem, FeedbackService
 from bot.models import PracticeStatus
-from bot.practice import PracticeService
+from bot.practice.service import PracticeService
 from bot.reminders import ReminderService, Schedule
 from bot.stats import StatsService
 from bot.store import Counts, Store

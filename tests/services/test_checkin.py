@@ -9,9 +9,11 @@ import pytest
 from bot.checkin import AfterCheckin, CheckinService
 from bot.clock import ManualClock
 from bot.models import PracticeStatus
-from bot.practice import PracticeService, StaleAction
+from bot.practice.machine import Action
+from bot.practice.service import PracticeService, StaleAction
 from bot.safety import AfterVerdict
 from bot.store import Store
+from tests.harness.presses import press
 
 
 @pytest.mark.parametrize(
@@ -38,7 +40,7 @@ async def finish(practice: PracticeService, user_id: int, **start: Any) -> int:
     started = await practice.start(user_id, user_id, "Ana", **start)
     assert started.show is not None
     for step in range(started.show.total):
-        await practice.next(user_id, started.practice_id, step)
+        await press(practice, Action.NEXT, user_id, started.practice_id, step)
     return started.practice_id
 
 

@@ -27,11 +27,13 @@ from bot.feedback import (
     check_text,
 )
 from bot.models import Feedback
-from bot.practice import PracticeService
+from bot.practice.machine import Action
+from bot.practice.service import PracticeService
 from bot.store import Store
 from cli import main
 from sequences import YogaClass, load_catalog
 from tests.harness.fakes import FakeTimers
+from tests.harness.presses import press
 
 UNUSUAL = 'She said "breathe, then fold",\nthen: sigh 🌿 — “quotes”, tabs\tand commas,,'
 
@@ -86,7 +88,7 @@ async def test_note_is_filed_under_the_pose_the_user_is_on_or_their_last_one(
 
     started = await practice.start(1, 1, "Ana")
     practice_id = started.practice_id
-    await practice.next(1, practice_id, 0)
+    await press(practice, Action.NEXT, 1, practice_id, 0)
     during = await feedback.submit(1, 1, "Ana", "  Loved the strap cue  ")
     assert isinstance(during, FeedbackItem)
     assert during.text == "Loved the strap cue"
@@ -102,8 +104,8 @@ async def test_note_is_filed_under_the_pose_the_user_is_on_or_their_last_one(
     )
     assert during.created_at == clock.now
 
-    await practice.stop(1, practice_id, 1)
-    await practice.end(1, practice_id, 1)
+    await press(practice, Action.STOP, 1, practice_id, 1)
+    await press(practice, Action.END, 1, practice_id, 1)
     after = await feedback.submit(1, 1, "Ana", "Thanks")
     assert isinstance(after, FeedbackItem)
     assert (after.practice_id, after.step_id, after.during_practice) == (

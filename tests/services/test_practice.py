@@ -8,23 +8,32 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
-from bot.models import PracticeStatus
-from bot.practice import (
+from bot.models import Practice, PracticeStatus
+from bot.practice.machine import (
+    RETRY_JITTER,
+    RETRY_MAX,
     SEND_GRACE,
-    STORE_RETRY,
+    Action,
+    Press,
+    Refusal,
+    decide,
+    store_backoff,
+)
+from bot.practice.service import (
     MessageRef,
     PracticeOutcome,
     PracticeService,
     StaleAction,
 )
-from bot.practice_core import RETRY_JITTER, RETRY_MAX
 from bot.store import Store, StoreUnavailable, UnitOfWork
 from sequences import YogaClass
 from tests.harness.factories import make_class
 from tests.harness.fakes import Armed, FakeTimers
+from tests.harness.presses import delivered, press, undelivered
 
 USER, CHAT = 42, 42
 
@@ -32,7 +41,7 @@ USER, CHAT = 42, 42
 async def shown(practice: PracticeService, outcome: PracticeOutcome | None, message_id: int) -> int:
     """Deliver the outcome's cue as the presenter does; its step."""
     assert outcome is not None and outcome.show is not None
-    await practice.delivered(outcome.show, outcome.chat_id, message_id)
+    await delivered(practice, outcome.show, outcome.chat_id, message_id)
     return outcome.show.step
 
 
@@ -63,7 +72,7 @@ async def test_timer_after_the_deadline_moves_on_once(
 ) -> None:
     started = await practice.start(USER, CHAT, "Ana")
     assert started.show is not None
-    await practice.delivered(started.show, CHAT, message_id=10)
+    await delivered(practice, started.show, CHAT, message_id=10)
     clock.advance(60)
     moved = await practice.advance_if_due(started.practice_id, 0)
     assert moved is not None and moved.show is not None and moved.show.step == 1
@@ -75,32 +84,32 @@ async def test_timer_after_the_deadline_moves_on_once(
 
 async def test_next_skips_ahead_and_a_second_tap_is_stale(practice: PracticeService) -> None:
     started = await practice.start(USER, CHAT, "Ana")
-    moved = await practice.next(USER, started.practice_id, 0)
+    moved = await press(practice, Action.NEXT, USER, started.practice_id, 0)
     assert moved.show is not None and moved.show.step == 1
     with pytest.raises(StaleAction):
-        await practice.next(USER, started.practice_id, 0)
+        await press(practice, Action.NEXT, USER, started.practice_id, 0)
 
 
 async def test_someone_elses_button_changes_nothing(practice: PracticeService) -> None:
     started = await practice.start(USER, CHAT, "Ana")
     with pytest.raises(StaleAction):
-        await practice.next(USER + 1, started.practice_id, 0)
+        await press(practice, Action.NEXT, USER + 1, started.practice_id, 0)
     with pytest.raises(StaleAction):
-        await practice.stop(USER + 1, started.practice_id, 0)
+        await press(practice, Action.STOP, USER + 1, started.practice_id, 0)
     assert (await practice.current_cue(started.practice_id)).step == 0
 
 
 async def test_easier_option_is_recorded_once_and_redrawn(practice: PracticeService) -> None:
     started = await practice.start(USER, CHAT, "Ana")
     practice_id = started.practice_id
-    revealed = await practice.reveal_easier(USER, practice_id, 0)
+    revealed = await press(practice, Action.EASIER, USER, practice_id, 0)
     assert revealed.redraw is not None and revealed.redraw.easier_shown
     assert revealed.show is None
-    await practice.reveal_easier(USER, practice_id, 0)
+    await press(practice, Action.EASIER, USER, practice_id, 0)
     assert (await practice.current_cue(practice_id)).easier_shown
-    await practice.next(USER, practice_id, 0)
-    await practice.next(USER, practice_id, 1)
-    closing = await practice.next(USER, practice_id, 2)
+    await press(practice, Action.NEXT, USER, practice_id, 0)
+    await press(practice, Action.NEXT, USER, practice_id, 1)
+    closing = await press(practice, Action.NEXT, USER, practice_id, 2)
     assert closing.summary is not None
     assert closing.summary.easier_used == 1
 
@@ -111,15 +120,15 @@ async def test_pause_stops_the_clock_and_resume_keeps_the_rest(
     started = await practice.start(USER, CHAT, "Ana")
     practice_id = started.practice_id
     clock.advance(20)
-    paused = await practice.pause(USER, practice_id, 0)
+    paused = await press(practice, Action.PAUSE, USER, practice_id, 0)
     assert paused.redraw is not None and paused.redraw.paused
     assert practice_id not in timers.armed and timers.cancelled == [practice_id]
     clock.advance(600)
     # A paused pose never falls due, however long the break.
     assert await practice.advance_if_due(practice_id, 0) is None
     with pytest.raises(StaleAction):
-        await practice.pause(USER, practice_id, 0)
-    resumed = await practice.resume(USER, practice_id, 0)
+        await press(practice, Action.PAUSE, USER, practice_id, 0)
+    resumed = await press(practice, Action.RESUME, USER, practice_id, 0)
     assert resumed.redraw is not None and not resumed.redraw.paused
     assert timers.armed[practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=40))
 
@@ -156,10 +165,10 @@ async def test_stop_records_a_stopped_practice_with_time_practised(
     clock.advance(60)
     await shown(practice, await practice.advance_if_due(started.practice_id, 0), 11)
     clock.advance(30)
-    asked = await practice.stop(USER, started.practice_id, 1)
+    asked = await press(practice, Action.STOP, USER, started.practice_id, 1)
     assert asked.summary is None  # Stop asks first
     clock.advance(120)  # the clock stands still while it asks
-    stopped = await practice.end(USER, started.practice_id, 1)
+    stopped = await press(practice, Action.END, USER, started.practice_id, 1)
     assert stopped.summary is not None
     assert stopped.summary.status == PracticeStatus.STOPPED
     assert stopped.summary.poses_done == 2
@@ -167,7 +176,7 @@ async def test_stop_records_a_stopped_practice_with_time_practised(
     assert not stopped.summary.ask_after
     assert started.practice_id not in timers.armed
     with pytest.raises(StaleAction):
-        await practice.next(USER, started.practice_id, 1)
+        await press(practice, Action.NEXT, USER, started.practice_id, 1)
 
 
 async def test_time_scale_shortens_holds_but_not_the_minutes_reported(
@@ -191,7 +200,7 @@ async def test_starting_again_stops_the_open_practice_and_its_timer(
 ) -> None:
     first = await practice.start(USER, CHAT, "Ana")
     assert first.show is not None
-    await practice.delivered(first.show, CHAT, 77)
+    await delivered(practice, first.show, CHAT, 77)
     second = await practice.start(USER, CHAT, "Ana")
     assert second.retire == (MessageRef(CHAT, 77),)
     assert first.practice_id in timers.cancelled
@@ -205,10 +214,10 @@ async def test_resume_all_arms_deadlines_and_resends_unconfirmed_cues(
 ) -> None:
     confirmed = await practice.start(USER, CHAT, "Ana")
     assert confirmed.show is not None
-    await practice.delivered(confirmed.show, CHAT, 5)
+    await delivered(practice, confirmed.show, CHAT, 5)
     unconfirmed = await practice.start(USER + 1, CHAT + 1, "Ben")
     paused = await practice.start(USER + 2, CHAT + 2, "Cy")
-    await practice.pause(USER + 2, paused.practice_id, 0)
+    await press(practice, Action.PAUSE, USER + 2, paused.practice_id, 0)
     deadline = timers.armed[confirmed.practice_id].at
     timers.armed.clear()
 
@@ -246,12 +255,12 @@ async def test_a_practice_of_a_removed_class_ends_quietly(
 ) -> None:
     old = PracticeService(store, {"old-class": make_class("old-class")}, clock, timers)
     orphan = await old.start(USER, CHAT, "Ana")
-    await old.pause(USER, orphan.practice_id, 0)
+    await press(old, Action.PAUSE, USER, orphan.practice_id, 0)
     # The class file is renamed in a deploy; the paused practice must not break anything.
     practice = PracticeService(store, {tiny_class.id: tiny_class}, clock, timers)
     assert await practice.resume_all() == []
     with pytest.raises(StaleAction):
-        await practice.next(USER, orphan.practice_id, 0)
+        await press(practice, Action.NEXT, USER, orphan.practice_id, 0)
     assert await practice.advance_if_due(orphan.practice_id, 0) is None
     started = await practice.start(USER, CHAT, "Ana")
     async with store.read() as uow:
@@ -265,25 +274,20 @@ async def test_a_cue_confirmed_after_the_read_is_never_left_with_buttons(
     started = await practice.start(USER, CHAT, "Ana")
     assert started.show is not None
     async with store.read() as uow:
-        seen = await uow.practices.get(started.practice_id)
+        seen = await uow.practices.state(started.practice_id)
     assert seen is not None
-    # The cue's send returns between the timer reading the row and moving it on.
-    assert (await practice.delivered(started.show, CHAT, message_id=42)).retire == ()
+    # The cue's send returns between a Next tap reading the row and moving it on: decided
+    # on what it read, the move would retire no message and leave 42 with its buttons.
+    assert (await delivered(practice, started.show, CHAT, message_id=42)).retire == ()
+    move = decide(seen, Press(Action.NEXT, USER, 0), clock(), practice._plan(seen))
+    assert not isinstance(move, Refusal) and move.state.step == 1 and move.retire == ()
     async with store.write() as uow:
-        moved = await uow.practices.move_to_step(
-            seen,
-            to_step=1,
-            hold_ends_at=clock(),
-            practised_seconds=0.0,
-            skipped_step_id=None,
-            now=clock(),
-        )
-    assert moved is False
+        assert await uow.practices.save(seen, move, clock()) is False
     clock.advance(60)
     outcome = await practice.advance_if_due(started.practice_id, 0)
     assert outcome is not None and outcome.retire == (MessageRef(CHAT, 42),)
     # A cue whose send returns only after the practice moved on is retired at once.
-    late = await practice.delivered(started.show, CHAT, message_id=43)
+    late = await delivered(practice, started.show, CHAT, message_id=43)
     assert late.retire == (MessageRef(CHAT, 43),)
 
 
@@ -308,7 +312,10 @@ async def test_many_users_at_once_never_meet_a_locked_database(
     users = range(100, 130)
     started = await asyncio.gather(*(practice.start(u, u, "Ana") for u in users))
     moved = await asyncio.gather(
-        *(practice.next(u, s.practice_id, 0) for u, s in zip(users, started, strict=True))
+        *(
+            press(practice, Action.NEXT, u, s.practice_id, 0)
+            for u, s in zip(users, started, strict=True)
+        )
     )
     assert all(m.show is not None and m.show.step == 1 for m in moved)
     async with store.read() as uow:
@@ -328,14 +335,14 @@ async def test_a_cue_telegram_did_not_take_is_sent_again_and_its_hold_waits(
     assert started.show is not None
     # Only a delivered cue counts as shown.
     assert await shown_steps(store, started.practice_id) == []
-    delay = await practice.undelivered(started.show, CHAT)
+    delay = await undelivered(practice, timers, started.show)
     assert delay is not None and delay == pytest.approx(1, rel=RETRY_JITTER)
     assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=delay))
     clock.advance(delay)
     again = await practice.advance_if_due(started.practice_id, 0)
     assert again is not None and again.show == started.show
     clock.advance(120)  # long past the first deadline: the hold had not begun for the user
-    assert (await practice.delivered(started.show, CHAT, 5)).retire == ()
+    assert (await delivered(practice, started.show, CHAT, 5)).retire == ()
     assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=60))
     assert await shown_steps(store, started.practice_id) == [1]
 
@@ -347,7 +354,7 @@ async def test_a_cue_that_cannot_be_sent_is_tried_again_without_end_backing_off_
     assert started.show is not None
     delays = []
     for _ in range(10):
-        delay = await practice.undelivered(started.show, CHAT)
+        delay = await undelivered(practice, timers, started.show)
         assert delay is not None
         assert timers.armed[started.practice_id].at == clock() + timedelta(seconds=delay)
         delays.append(delay)
@@ -367,25 +374,33 @@ async def test_a_cue_that_cannot_be_sent_is_tried_again_without_end_backing_off_
         waiting_row = await uow.practices.get(started.practice_id)
     # It never pauses for the user: once Telegram answers, the class goes on by itself.
     assert waiting_row is not None and waiting_row.status == PracticeStatus.ACTIVE
-    await practice.delivered(started.show, CHAT, 9)
+    await delivered(practice, started.show, CHAT, 9)
     assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=60))
     assert await practice.overdue(grace=timedelta(0), limit=10) == []
 
 
 async def test_a_practice_an_earlier_rule_paused_for_its_cue_goes_on_when_the_user_is_back(
-    practice: PracticeService, store: Store, clock: ManualClock, timers: FakeTimers
+    practice: PracticeService,
+    store: Store,
+    clock: ManualClock,
+    timers: FakeTimers,
+    db_engine: AsyncEngine,
 ) -> None:
     started = await practice.start(USER, CHAT, "Ana")
     assert started.show is not None
-    await practice.undelivered(started.show, CHAT)
-    async with store.write() as uow:
-        await uow.practices.pause(started.practice_id, 0, 60.0)
+    await undelivered(practice, timers, started.show)
+    async with db_engine.begin() as connection:
+        await connection.execute(
+            update(Practice)
+            .where(Practice.id == started.practice_id)
+            .values(status=PracticeStatus.PAUSED, hold_ends_at=None, remaining_seconds=60.0)
+        )
     assert await practice.resume_all() == []  # it waits for the user
     assert await practice.bring_back(USER + 1) is None
     back = await practice.bring_back(USER)
     assert back is not None and back.show is not None and back.show.step == 0
     assert not back.show.paused
-    await practice.delivered(back.show, CHAT, 9)
+    await delivered(practice, back.show, CHAT, 9)
     assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=60))
     assert await practice.bring_back(USER) is None
 
@@ -416,17 +431,19 @@ async def test_a_delivered_cue_the_database_could_not_record_is_recorded_later(
     clock.advance(61)  # late: its hold starts when it arrives
     sent_at = clock()
     # Nothing for the chat to do: the cue is there; the service remembers it.
-    assert await practice.delivered(started.show, CHAT, 5) == PracticeOutcome(
+    assert await delivered(practice, started.show, CHAT, 5) == PracticeOutcome(
         started.practice_id, CHAT
     )
     assert practice.remembers(started.practice_id, 0)
-    assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + STORE_RETRY)
+    assert timers.armed[started.practice_id] == Armed(
+        0, CHAT, clock() + timedelta(seconds=store_backoff(1))
+    )
     # A look while the database still does not answer sends nothing again.
     clock.advance(120)
     with pytest.raises(StoreUnavailable):
         await practice.advance_if_due(started.practice_id, 0, sender_gone=True)
     store.broken = False
-    clock.advance(STORE_RETRY.total_seconds())
+    clock.advance(store_backoff(1))
     # The timer records the delivery it could not record before: no second copy is sent.
     looked_again = await practice.advance_if_due(started.practice_id, 0)
     assert looked_again is not None and looked_again.show is None

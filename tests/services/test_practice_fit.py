@@ -9,11 +9,13 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.models import ClassLength, EasierMode, EasierReason, Pace, PracticeStatus
-from bot.practice import PracticeOutcome, PracticeService
+from bot.practice.machine import Action
+from bot.practice.service import PracticeOutcome, PracticeService
 from bot.store import Store
 from bot.user_settings import Setting, UserSettingsService
 from sequences import Step, YogaClass
 from tests.harness.fakes import Armed, FakeTimers
+from tests.harness.presses import delivered, press
 
 USER, CHAT = 42, 42
 
@@ -58,7 +60,7 @@ def settings(store: Store, clock: ManualClock) -> UserSettingsService:
 
 async def shown(practice: PracticeService, outcome: PracticeOutcome, message_id: int) -> int:
     assert outcome.show is not None
-    await practice.delivered(outcome.show, outcome.chat_id, message_id)
+    await delivered(practice, outcome.show, outcome.chat_id, message_id)
     return outcome.show.step
 
 
@@ -71,10 +73,10 @@ async def test_the_short_class_runs_only_its_steps_in_order(
     assert (started.show.pose.id, started.show.total) == ("pose-1", 2)
     assert started.show.following is not None and started.show.following.id == "pose-4"
     await shown(practice, started, 10)
-    last = await practice.next(USER, started.practice_id, 0)
+    last = await press(practice, Action.NEXT, USER, started.practice_id, 0)
     assert last.show is not None and (last.show.pose.id, last.show.following) == ("pose-4", None)
     await shown(practice, last, 11)
-    done = await practice.next(USER, started.practice_id, 1)
+    done = await press(practice, Action.NEXT, USER, started.practice_id, 1)
     assert done.summary is not None
     assert (done.summary.status, done.summary.total_poses) == (PracticeStatus.FINISHED, 2)
 
@@ -100,7 +102,7 @@ async def test_pace_scales_every_hold_on_top_of_the_time_scale(
     # TIME_SCALE 0.5: the clock waits half the class's seconds.
     assert timers.armed[started.practice_id].at == clock() + timedelta(seconds=hold * 0.5)
     await shown(practice, started, 10)
-    moved = await practice.next(USER, started.practice_id, 0)
+    moved = await press(practice, Action.NEXT, USER, started.practice_id, 0)
     assert moved.show is not None and moved.show.hold_seconds == hold
 
 
@@ -128,7 +130,7 @@ async def test_more_time_extends_a_running_hold_and_shows_it(
     await shown(practice, started, 10)
     deadline = timers.armed[started.practice_id].at
     for presses in (1, 2):
-        added = await practice.more_time(USER, started.practice_id, 0)
+        added = await press(practice, Action.MORE_TIME, USER, started.practice_id, 0)
         assert added.redraw is not None and added.redraw.hold_seconds == 60 + 15 * presses
         assert timers.armed[started.practice_id] == Armed(
             0, CHAT, deadline + timedelta(seconds=15 * presses * 0.5)
@@ -145,11 +147,11 @@ async def test_more_time_on_a_paused_pose_waits_for_resume(
     started = await practice.start(USER, CHAT, "Ana")
     await shown(practice, started, 10)
     clock.advance(20)  # 40 s of the class left
-    await practice.pause(USER, started.practice_id, 0)
-    added = await practice.more_time(USER, started.practice_id, 0)
+    await press(practice, Action.PAUSE, USER, started.practice_id, 0)
+    added = await press(practice, Action.MORE_TIME, USER, started.practice_id, 0)
     assert added.redraw is not None and added.redraw.paused and added.redraw.hold_seconds == 75
     assert started.practice_id not in timers.armed
-    await practice.resume(USER, started.practice_id, 0)
+    await press(practice, Action.RESUME, USER, started.practice_id, 0)
     assert timers.armed[started.practice_id].at == clock() + timedelta(seconds=10 + 7.5)
 
 
@@ -160,9 +162,9 @@ async def test_usual_version_takes_back_an_easier_version_shown_from_the_start(
     started = await practice.start(USER, CHAT, "Ana")
     assert started.show is not None and started.show.easier == EasierReason.ALWAYS
     await shown(practice, started, 10)
-    usual = await practice.usual_version(USER, started.practice_id, 0)
+    usual = await press(practice, Action.USUAL, USER, started.practice_id, 0)
     assert usual.redraw is not None and usual.redraw.easier is None
-    again = await practice.reveal_easier(USER, started.practice_id, 0)
+    again = await press(practice, Action.EASIER, USER, started.practice_id, 0)
     assert again.redraw is not None and again.redraw.easier == EasierReason.ASKED
 
 
@@ -172,8 +174,8 @@ async def practise_with_more_time(practice: PracticeService, poses: int) -> Prac
     step, message_id = await shown(practice, started, 10), 10
     while True:
         if step < poses:
-            await practice.more_time(USER, started.practice_id, step)
-        outcome = await practice.next(USER, started.practice_id, step)
+            await press(practice, Action.MORE_TIME, USER, started.practice_id, step)
+        outcome = await press(practice, Action.NEXT, USER, started.practice_id, step)
         if outcome.summary is not None:
             return outcome
         message_id += 1

@@ -20,8 +20,8 @@ from bot.models import (
     ScreenAnswer,
     StopReason,
 )
-from bot.practice import (
-    CONTINUE_WITHIN,
+from bot.practice.machine import CONTINUE_WITHIN, Action
+from bot.practice.service import (
     MessageRef,
     PracticeOutcome,
     PracticePaused,
@@ -32,6 +32,7 @@ from bot.safety import Gate, SafetyService, ScreenStatus
 from bot.store import Store
 from bot.user_settings import Setting, UserSettingsService
 from tests.harness.fakes import Armed, FakeTimers
+from tests.harness.presses import delivered, press
 
 USER, CHAT = 42, 42
 
@@ -39,7 +40,7 @@ USER, CHAT = 42, 42
 async def shown(practice: PracticeService, outcome: PracticeOutcome | None, message_id: int) -> int:
     """Deliver the outcome's cue as the presenter does; its step."""
     assert outcome is not None and outcome.show is not None
-    await practice.delivered(outcome.show, outcome.chat_id, message_id)
+    await delivered(practice, outcome.show, outcome.chat_id, message_id)
     return outcome.show.step
 
 
@@ -65,7 +66,7 @@ async def finish(practice: PracticeService, practice_id: int, *, first_step: int
     """Tap Next through the rest of the class, delivering each cue."""
     step, message_id = first_step, 100
     while True:
-        outcome = await practice.next(USER, practice_id, step)
+        outcome = await press(practice, Action.NEXT, USER, practice_id, step)
         if outcome.show is None:
             assert outcome.summary is not None
             return
@@ -81,7 +82,7 @@ async def test_it_hurts_stops_the_clock_records_the_pain_and_asks(
 ) -> None:
     practice_id = await running(practice)
     clock.advance(20)
-    asked = await practice.hurts(USER, practice_id, 0)
+    asked = await press(practice, Action.HURT, USER, practice_id, 0)
     assert asked.redraw is not None
     assert (asked.redraw.question, asked.redraw.paused) == (PracticeQuestion.HURT, True)
     stored = await row(store, practice_id)
@@ -95,9 +96,9 @@ async def test_a_second_tap_on_it_hurts_changes_nothing_more(
     practice: PracticeService, store: Store, clock: ManualClock
 ) -> None:
     practice_id = await running(practice)
-    await practice.hurts(USER, practice_id, 0)
+    await press(practice, Action.HURT, USER, practice_id, 0)
     clock.advance(30)
-    again = await practice.hurts(USER, practice_id, 0)
+    again = await press(practice, Action.HURT, USER, practice_id, 0)
     assert again.redraw is not None and again.redraw.question == PracticeQuestion.HURT
     assert (await row(store, practice_id)).remaining_seconds == pytest.approx(60)
     async with store.read() as uow:
@@ -109,9 +110,9 @@ async def test_it_hurts_from_a_paused_pose_keeps_what_was_left(
 ) -> None:
     practice_id = await running(practice)
     clock.advance(45)
-    await practice.pause(USER, practice_id, 0)
+    await press(practice, Action.PAUSE, USER, practice_id, 0)
     clock.advance(600)
-    asked = await practice.hurts(USER, practice_id, 0)
+    asked = await press(practice, Action.HURT, USER, practice_id, 0)
     assert asked.redraw is not None and asked.redraw.question == PracticeQuestion.HURT
     assert (await row(store, practice_id)).remaining_seconds == pytest.approx(15)
 
@@ -121,9 +122,9 @@ async def test_trying_the_easier_version_restarts_the_hold_with_it_shown(
 ) -> None:
     practice_id = await running(practice)
     clock.advance(50)
-    await practice.hurts(USER, practice_id, 0)
+    await press(practice, Action.HURT, USER, practice_id, 0)
     clock.advance(5)
-    easier = await practice.try_easier(USER, practice_id, 0)
+    easier = await press(practice, Action.TRY_EASIER, USER, practice_id, 0)
     assert easier.redraw is not None
     assert (easier.redraw.easier, easier.redraw.question) == (EasierReason.HURT_NOW, None)
     assert timers.armed[practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=60))
@@ -136,8 +137,8 @@ async def test_skipping_the_pose_that_hurts_moves_on_and_records_the_skip(
     practice: PracticeService, store: Store
 ) -> None:
     practice_id = await running(practice)
-    await practice.hurts(USER, practice_id, 0)
-    skipped = await practice.skip_pose(USER, practice_id, 0)
+    await press(practice, Action.HURT, USER, practice_id, 0)
+    skipped = await press(practice, Action.SKIP, USER, practice_id, 0)
     assert skipped.show is not None and skipped.show.step == 1
     assert skipped.retire == (MessageRef(CHAT, 10),)
     assert EventKind.SKIPPED in await events(store, practice_id, 0)
@@ -153,8 +154,8 @@ async def test_ending_for_today_closes_with_a_summary_that_knows_why(
     practice: PracticeService, store: Store, timers: FakeTimers
 ) -> None:
     practice_id = await running(practice)
-    await practice.hurts(USER, practice_id, 0)
-    ended = await practice.end_for_pain(USER, practice_id, 0)
+    await press(practice, Action.HURT, USER, practice_id, 0)
+    ended = await press(practice, Action.END_FOR_PAIN, USER, practice_id, 0)
     assert ended.summary is not None
     assert (ended.summary.status, ended.summary.stop_reason, ended.summary.stopped_at) == (
         PracticeStatus.STOPPED,
@@ -165,23 +166,23 @@ async def test_ending_for_today_closes_with_a_summary_that_knows_why(
     assert practice_id not in timers.armed
 
 
-@pytest.mark.parametrize("answer", ["try_easier", "skip_pose", "end_for_pain"])
+@pytest.mark.parametrize("answer", [Action.TRY_EASIER, Action.SKIP, Action.END_FOR_PAIN])
 async def test_the_answers_to_it_hurts_do_nothing_unless_it_was_asked(
-    practice: PracticeService, answer: str
+    practice: PracticeService, answer: Action
 ) -> None:
     practice_id = await running(practice)
     with pytest.raises(StaleAction):
-        await getattr(practice, answer)(USER, practice_id, 0)
+        await press(practice, answer, USER, practice_id, 0)
 
 
 async def test_while_it_hurts_is_asked_the_cue_buttons_do_nothing(
     practice: PracticeService,
 ) -> None:
     practice_id = await running(practice)
-    await practice.hurts(USER, practice_id, 0)
-    for action in (practice.next, practice.resume, practice.reveal_easier):
+    await press(practice, Action.HURT, USER, practice_id, 0)
+    for action in (Action.NEXT, Action.RESUME, Action.EASIER):
         with pytest.raises(StaleAction):
-            await action(USER, practice_id, 0)
+            await press(practice, action, USER, practice_id, 0)
 
 
 # -- pain words ------------------------------------------------------------------------------
@@ -236,23 +237,23 @@ async def test_a_pose_that_hurt_comes_gentler_the_next_time(
     settings = UserSettingsService(store, clock)
     await settings.change(USER, CHAT, "Ana", Setting.EASIER_MODE, mode)
     first = await running(practice)
-    moved = await practice.next(USER, first, 0)
+    moved = await press(practice, Action.NEXT, USER, first, 0)
     await shown(practice, moved, 11)
-    await practice.hurts(USER, first, 1)
-    await practice.try_easier(USER, first, 1)
+    await press(practice, Action.HURT, USER, first, 1)
+    await press(practice, Action.TRY_EASIER, USER, first, 1)
     await finish(practice, first, first_step=1)
 
     second = await practice.start(USER, CHAT, "Ana")
     assert second.show is not None and second.show.easier is None  # pose 1 did not hurt
     await shown(practice, second, 20)
-    moved = await practice.next(USER, second.practice_id, 0)
+    moved = await press(practice, Action.NEXT, USER, second.practice_id, 0)
     assert moved.show is not None and moved.show.easier == EasierReason.HURT_LAST_TIME
     await shown(practice, moved, 21)
     await finish(practice, second.practice_id, first_step=1)
 
     third = await practice.start(USER, CHAT, "Ana")
     await shown(practice, third, 30)
-    moved = await practice.next(USER, third.practice_id, 0)
+    moved = await press(practice, Action.NEXT, USER, third.practice_id, 0)
     assert moved.show is not None and moved.show.easier == third_time
 
 
@@ -264,24 +265,24 @@ async def test_stop_asks_first_with_the_clock_stopped(
 ) -> None:
     practice_id = await running(practice)
     clock.advance(10)
-    await practice.pause(USER, practice_id, 0)
-    asked = await practice.stop(USER, practice_id, 0)
+    await press(practice, Action.PAUSE, USER, practice_id, 0)
+    asked = await press(practice, Action.STOP, USER, practice_id, 0)
     assert asked.redraw is not None and asked.redraw.question == PracticeQuestion.STOP
     assert asked.summary is None
     assert (await row(store, practice_id)).status == PracticeStatus.PAUSED
     clock.advance(100)
-    going = await practice.keep_going(USER, practice_id, 0)
+    going = await press(practice, Action.KEEP_GOING, USER, practice_id, 0)
     assert going.redraw is not None and going.redraw.question is None
     assert timers.armed[practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=50))
 
 
 async def test_end_practice_after_stop_closes_it(practice: PracticeService, store: Store) -> None:
     practice_id = await running(practice)
-    await practice.pause(USER, practice_id, 0)
+    await press(practice, Action.PAUSE, USER, practice_id, 0)
     with pytest.raises(StaleAction):
-        await practice.end(USER, practice_id, 0)  # not asked yet
-    await practice.stop(USER, practice_id, 0)
-    ended = await practice.end(USER, practice_id, 0)
+        await press(practice, Action.END, USER, practice_id, 0)  # not asked yet
+    await press(practice, Action.STOP, USER, practice_id, 0)
+    ended = await press(practice, Action.END, USER, practice_id, 0)
     assert ended.summary is not None and ended.summary.stop_reason == StopReason.BY_USER
     stored = await row(store, practice_id)
     assert (stored.status, stored.stop_reason) == (PracticeStatus.STOPPED, StopReason.BY_USER)
@@ -326,7 +327,7 @@ async def test_a_new_start_during_a_practice_pauses_it_at_once_and_offers_it(
     stored = await row(store, practice_id)
     assert (stored.status, stored.question) == (PracticeStatus.PAUSED, PracticeQuestion.RESTART)
     with pytest.raises(PracticePaused):
-        await practice.next(USER, practice_id, 0)
+        await press(practice, Action.NEXT, USER, practice_id, 0)
     assert await practice.advance_if_due(practice_id, 0) is None
 
     clock.advance(300)
@@ -358,11 +359,11 @@ async def test_a_stopped_practice_can_be_continued_for_two_hours(
     practice: PracticeService, store: Store, clock: ManualClock, timers: FakeTimers
 ) -> None:
     practice_id = await running(practice)
-    moved = await practice.next(USER, practice_id, 0)
+    moved = await press(practice, Action.NEXT, USER, practice_id, 0)
     await shown(practice, moved, 11)
-    await practice.pause(USER, practice_id, 1)
-    await practice.stop(USER, practice_id, 1)
-    await practice.end(USER, practice_id, 1)
+    await press(practice, Action.PAUSE, USER, practice_id, 1)
+    await press(practice, Action.STOP, USER, practice_id, 1)
+    await press(practice, Action.END, USER, practice_id, 1)
     clock.advance(40 * 60)
     offer = await practice.way_in(USER)
     assert offer == ContinueOffer(
@@ -383,8 +384,8 @@ async def test_after_two_hours_a_stopped_practice_is_not_offered(
     practice: PracticeService, clock: ManualClock
 ) -> None:
     practice_id = await running(practice)
-    await practice.stop(USER, practice_id, 0)
-    await practice.end(USER, practice_id, 0)
+    await press(practice, Action.STOP, USER, practice_id, 0)
+    await press(practice, Action.END, USER, practice_id, 0)
     clock.advance(CONTINUE_WITHIN.total_seconds() + 1)
     assert isinstance(await practice.way_in(USER), ScreenFirst)
     with pytest.raises(StaleAction):
@@ -500,8 +501,8 @@ async def test_a_sign_reported_today_closes_the_way_back_into_a_stopped_practice
     practice: PracticeService, safety: SafetyService
 ) -> None:
     practice_id = await running(practice)
-    await practice.stop(USER, practice_id, 0)
-    await practice.end(USER, practice_id, 0)
+    await press(practice, Action.STOP, USER, practice_id, 0)
+    await press(practice, Action.END, USER, practice_id, 0)
     assert isinstance(await practice.way_in(USER), ContinueOffer)
     await safety.answer(USER, CHAT, "Ana", ScreenAnswer.SEE_CLINICIAN)
     assert await practice.way_in(USER) == ScreenFirst(ScreenStatus.SEE_CLINICIAN_TODAY)
@@ -516,7 +517,7 @@ async def test_a_gentle_practice_shows_every_pose_easier_and_says_so_at_the_end(
     step, message_id = await shown(practice, started, 10), 10
     assert started.show is not None and started.show.easier == EasierReason.GENTLE
     while True:
-        outcome = await practice.next(USER, started.practice_id, step)
+        outcome = await press(practice, Action.NEXT, USER, started.practice_id, step)
         if outcome.summary is not None:
             break
         assert outcome.show is not None and outcome.show.easier == EasierReason.GENTLE
@@ -531,5 +532,5 @@ async def test_a_stalled_practice_is_brought_back_but_not_one_waiting_for_an_ans
 ) -> None:
     started = await practice.start(USER, CHAT, "Ana")
     # It hurts pressed on a cue whose delivery was not recorded yet.
-    await practice.hurts(USER, started.practice_id, 0)
+    await press(practice, Action.HURT, USER, started.practice_id, 0)
     assert await practice.bring_back(USER) is None

@@ -28,6 +28,7 @@ from bot import database_file
 from bot.clock import ManualClock
 from bot.database_file import EXIT_DATABASE_LOST, RESCUED, DatabaseLost
 from bot.models import PracticeStatus
+from bot.practice.machine import Action
 from handlers.app import HALT, Halt
 from handlers.context import SERVICES, YogaApp
 from handlers.render import common
@@ -41,6 +42,7 @@ from tests.harness.bot import (
     stored_practices,
 )
 from tests.harness.factories import make_class
+from tests.harness.presses import press
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
@@ -153,7 +155,7 @@ async def test_a_database_deleted_during_a_class_stops_the_bot_and_keeps_every_r
             file.unlink()
         # The next change is refused before it is written: the class stays at its pose.
         with pytest.raises(DatabaseLost):
-            await app.bot_data[SERVICES].practice.next(user.id, practice_id, 0)
+            await press(app.bot_data[SERVICES].practice, Action.NEXT, user.id, practice_id, 0)
         assert await halted(app) == EXIT_DATABASE_LOST
     [line] = critical_lines(caplog)
     assert f"the database file {database} was deleted while the bot was running" in line
@@ -196,7 +198,7 @@ async def test_a_database_replaced_under_the_bot_stops_it_and_is_left_as_it_was_
         os.replace(other, database)
         put = digest(database)
         with pytest.raises(DatabaseLost):
-            await app.bot_data[SERVICES].practice.next(user.id, practice_id, 0)
+            await press(app.bot_data[SERVICES].practice, Action.NEXT, user.id, practice_id, 0)
         assert await halted(app) == EXIT_DATABASE_LOST
     [line] = critical_lines(caplog)
     assert f"the database file {database} was replaced by another file" in line

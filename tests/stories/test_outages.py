@@ -13,6 +13,7 @@ import itertools
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ from bot import database
 from bot.clock import ManualClock
 from bot.incidents import SETTLE
 from bot.models import EventKind, PracticeStatus
-from bot.practice_core import RETRY_JITTER, RETRY_MAX
+from bot.practice.machine import RETRY_JITTER, RETRY_MAX, PracticeState, Transition
 from bot.store.practice import PracticeRepository
 from handlers.context import SERVICES, YogaApp, YogaContext
 from handlers.render import common
@@ -172,17 +173,23 @@ async def test_a_cue_telegram_took_while_the_database_could_not_record_it_is_sen
 ) -> None:
     clock = ManualClock()
     user = emulator.user(8201)
-    recording = PracticeRepository.confirm_cue
+    saving = PracticeRepository.save
 
-    async def disk_full(*args: Any, **kwargs: Any) -> bool:
-        raise OperationalError("UPDATE", None, sqlite3.OperationalError("database or disk is full"))
+    async def disk_full(
+        repository: PracticeRepository, before: PracticeState, change: Transition, now: datetime
+    ) -> bool:
+        # Only the write that records a cue as shown meets the full disk.
+        if any(record.kind == EventKind.SHOWN for record in change.records):
+            error = sqlite3.OperationalError("database or disk is full")
+            raise OperationalError("UPDATE", None, error)
+        return await saving(repository, before, change, now)
 
     async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
         await begin_practice(emulator, user)
         [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         await cue_recorded(database_url, 1)
         sweep = paused_sweep(app)
-        monkeypatch.setattr(PracticeRepository, "confirm_cue", disk_full)
+        monkeypatch.setattr(PracticeRepository, "save", disk_full)
         await user.tap(first.message_id, text="Next")
         [second] = await emulator.wait_for(lambda: cues_titled(user, "2/3"))
         practices = app.bot_data[SERVICES].practice
@@ -193,7 +200,7 @@ async def test_a_cue_telegram_took_while_the_database_could_not_record_it_is_sen
         # every sweep find it unconfirmed, and none sends it again.
         await seconds_pass(app, clock, sweep, 72)
         assert len(cues_titled(user, "2/3")) == 1
-        monkeypatch.setattr(PracticeRepository, "confirm_cue", recording)
+        monkeypatch.setattr(PracticeRepository, "save", saving)
         await seconds_pass(app, clock, sweep, 3)
         # Recorded now, with its hold from when Telegram took it: long over, so the class
         # has gone on.

@@ -10,7 +10,7 @@ from telegram.ext import JobQueue
 from bot.clock import ManualClock
 from bot.database import create_engine, create_sessionmaker
 from bot.models import EventKind, PracticeStatus, Reminder
-from bot.practice_core import RETRY_FIRST, RETRY_JITTER
+from bot.practice.machine import RETRY_FIRST, RETRY_JITTER
 from handlers.context import TIMERS
 from handlers.render import practice as render
 from handlers.timers import SWEEP_GRACE, CueTimer
@@ -385,7 +385,7 @@ async def test_a_press_that_fails_inside_is_still_answered_and_explained(
         async def broken(*args: object) -> None:
             raise RuntimeError("the database went away")
 
-        monkeypatch.setattr(app.bot_data["services"].practice, "next", broken)
+        monkeypatch.setattr(app.bot_data["services"].practice, "apply", broken)
         answered = len(emulator.callback_answers)
         await user.tap(cue.message_id, text="Next")
         await emulator.wait_for(has_message(user, "something went wrong on my side"))

@@ -1,0 +1,301 @@
+"""The practice service's one way to change a practice: `apply(practice_id, event)`.
+
+It reads the practice, asks the rules (bot/practice/machine.py) what the event does,
+writes the answer with one conditional update on the version it read, then arms or
+cancels the practice's timer through the `Timers` port and returns a `PracticeOutcome`:
+what the chat should show. It decides nothing itself. A write that misses (the practice
+changed between the read and the write: a double tap, a timer racing a button) is decided
+again on a fresh read.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.cues import Cue, MessageRef, PracticeOutcome, Summary
+from bot.models import Pace
+from bot.practice import machine
+from bot.practice.machine import (
+    CANCEL,
+    Arm,
+    CueSent,
+    Event,
+    EventKind,
+    HoldOver,
+    Plan,
+    PracticeState,
+    Refusal,
+    Refused,
+    Transition,
+)
+from bot.store import Store, StoreUnavailable, UnitOfWork
+from bot.uploads import NoPictures, PictureSource
+from bot.user_settings import paced_hold, settings_in
+from sequences import YogaClass
+
+# A write misses only when the practice changed since it was read; a few fresh reads settle
+# any race between a timer, a button and a cue being confirmed.
+MAX_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
+
+
+class StaleAction(Exception):
+    """The button belongs to a pose that is over, or to someone else's practice."""
+
+
+class PracticePaused(StaleAction):
+    """The practice waits for the answer to "continue or start over?"; its cue's buttons
+    do nothing until then."""
+
+
+class Timers(Protocol):
+    """Wake-ups for deadlines. A timer is disposable: the deadline itself is a column, and
+    a timer that fires for a step that is over does nothing."""
+
+    def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
+        """Fire `apply(practice_id, HoldOver(step))` at `at`, replacing any earlier timer."""
+
+    def cancel(self, practice_id: int) -> None: ...
+
+
+class NoTimers:
+    """For processes that never run a practice (the command line's reports)."""
+
+    def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
+        raise RuntimeError("this process runs no practice timers")
+
+    def cancel(self, practice_id: int) -> None:
+        raise RuntimeError("this process runs no practice timers")
+
+
+@dataclass(frozen=True)
+class Unrecorded:
+    """A cue Telegram took while the database could not record it: kept in memory until it
+    is recorded, and never sent again meanwhile."""
+
+    chat_id: int
+    sent: CueSent
+
+
+# Not for secrets: only spreads retries out in time.
+_luck = random.Random()
+
+
+class PracticeCore:
+    """What the ways into a practice (way_in.py) and recovery (recovery.py) share."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: dict[str, YogaClass],
+        clock: Clock,
+        timers: Timers,
+        time_scale: float = 1.0,
+        default_timezone: str = "UTC",
+        pictures: PictureSource | None = None,
+    ) -> None:
+        if not catalog:
+            raise ValueError("the catalog has no class")
+        self._store = store
+        self._catalog = catalog
+        self._clock = clock
+        self._timers = timers
+        self._scale = time_scale
+        self._default_zone = default_timezone
+        self._pictures: PictureSource = pictures or NoPictures()
+        self._plans: dict[tuple[str, str, float], Plan] = {}
+        # Cues Telegram took while the database could not record it, by (practice, step):
+        # recorded when the practice's timer looks again, never sent again meanwhile. Only
+        # a process that dies with one here may send it twice.
+        self._unrecorded: dict[tuple[int, int], Unrecorded] = {}
+
+    @property
+    def default_class(self) -> YogaClass:
+        return next(iter(self._catalog.values()))
+
+    async def apply(self, practice_id: int, event: Event) -> PracticeOutcome:
+        """What `event` does to the practice, stored, with its timer armed or cancelled.
+        StaleAction (PracticePaused) when the rules refuse it.
+
+        A cue Telegram took (`CueSent`) while the database does not answer changes
+        nothing the user sees: it is kept in this process's memory, recorded by the
+        practice's timer once the database answers, and never sent again meanwhile."""
+        try:
+            earlier = await self._record_remembered(practice_id)
+            if earlier is not None and isinstance(event, HoldOver):
+                # The timer's look was for this: the recorded cue's hold runs from when
+                # Telegram took it, and its timer is armed for that.
+                return earlier
+            outcome = await self._apply(practice_id, event)
+        except StoreUnavailable:
+            if not isinstance(event, CueSent):
+                raise
+            self._unrecorded[(practice_id, event.step)] = Unrecorded(event.chat_id, event)
+            again = self._clock() + timedelta(seconds=machine.store_backoff(1))
+            self._timers.arm(practice_id, event.step, event.chat_id, again)
+            return PracticeOutcome(practice_id, event.chat_id)
+        if not earlier:
+            return outcome
+        # Messages of cues recorded only now, for steps that are over, lose their buttons.
+        return PracticeOutcome(
+            outcome.practice_id,
+            outcome.chat_id,
+            retire=earlier.retire + outcome.retire,
+            redraw=outcome.redraw,
+            show=outcome.show,
+            summary=outcome.summary,
+        )
+
+    async def _apply(self, practice_id: int, event: Event) -> PracticeOutcome:
+        for _ in range(MAX_ATTEMPTS):
+            async with self._store.write() as uow:
+                before = await uow.practices.state(practice_id)
+                if before is None:
+                    raise StaleAction
+                plan = self._plan(before)
+                now = self._clock()
+                change = machine.decide(before, event, now, plan)
+                if isinstance(change, Refusal):
+                    if change.reason == Refused.WAITS_FOR_CONTINUE:
+                        raise PracticePaused
+                    raise StaleAction
+                if not await uow.practices.save(before, change, now):
+                    continue
+                summary = None
+                if change.closing:
+                    summary = await self._summary(uow, change.state, may_suggest=True)
+            # Only once the change is stored: a timer never runs ahead of its row.
+            self._tell_timer(change)
+            return self._outcome(change, plan, summary)
+        raise StaleAction
+
+    async def _record_remembered(self, practice_id: int) -> PracticeOutcome | None:
+        """Record what this process remembers of the practice's delivered cues; the
+        messages among them whose step is over, or None when it remembers none.
+        StoreUnavailable (and still remembered) while the database does not answer."""
+        keys = sorted(key for key in self._unrecorded if key[0] == practice_id)
+        if not keys:
+            return None
+        retire: list[MessageRef] = []
+        chat_id = self._unrecorded[keys[0]].chat_id
+        for key in keys:
+            remembered = self._unrecorded[key]
+            try:
+                recorded = await self._apply(practice_id, remembered.sent)
+            except StaleAction:
+                recorded = PracticeOutcome(practice_id, remembered.chat_id)
+            del self._unrecorded[key]
+            retire.extend(recorded.retire)
+        return PracticeOutcome(practice_id, chat_id, retire=tuple(retire))
+
+    def remembers(self, practice_id: int, step: int) -> bool:
+        """This process got Telegram's answer for the step's cue and has not recorded it."""
+        return (practice_id, step) in self._unrecorded
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    @staticmethod
+    def luck() -> float:
+        """A random number for a retry's jitter (machine.CueFailed)."""
+        return _luck.random()
+
+    def _tell_timer(self, change: Transition) -> None:
+        state = change.state
+        if change.timer is CANCEL:
+            self._timers.cancel(state.id)
+        elif isinstance(change.timer, Arm):
+            self._timers.arm(state.id, state.step, state.chat_id, change.timer.at)
+
+    def _outcome(
+        self, change: Transition, plan: Plan | None, summary: Summary | None
+    ) -> PracticeOutcome:
+        state = change.state
+        cue = self._cue(state, plan, over=change.over) if plan is not None else None
+        return PracticeOutcome(
+            state.id,
+            state.chat_id,
+            retire=tuple(MessageRef(state.chat_id, message) for message in change.retire),
+            redraw=cue if change.redraw else None,
+            show=cue if change.show else None,
+            summary=summary if change.closing else None,
+        )
+
+    # -- the facts a practice is drawn from --------------------------------------------------
+
+    def _plan(self, state: PracticeState) -> Plan | None:
+        """The class as the practice runs it; None when its class file is gone."""
+        key = (state.class_id, state.class_length, state.pace_factor)
+        plan = self._plans.get(key)
+        if plan is None:
+            yoga_class = self._catalog.get(state.class_id)
+            if yoga_class is None:
+                return None
+            steps = tuple(yoga_class.steps_for(state.class_length))
+            holds = tuple(paced_hold(step.hold_seconds, state.pace_factor) for step in steps)
+            plan = self._plans[key] = Plan(steps, holds, self._scale)
+        return plan
+
+    def _cue(self, state: PracticeState, plan: Plan, *, over: bool = False) -> Cue:
+        """The current step's cue as the state shows it."""
+        step = state.step
+        pose = plan.steps[step]
+        return Cue(
+            practice_id=state.id,
+            step=step,
+            total=len(plan.steps),
+            pose=pose,
+            hold_seconds=machine.hold_seconds(state, plan),
+            easier=machine.easier_reason(state, pose),
+            paused=state.paused,
+            question=state.question,
+            over=over,
+            following=plan.steps[step + 1] if step + 1 < len(plan.steps) else None,
+            picture=self._pictures.for_step(pose) if state.pictures else None,
+        )
+
+    async def _summary(
+        self, uow: UnitOfWork, state: PracticeState, *, may_suggest: bool = False
+    ) -> Summary | None:
+        """The closing message's facts, for a closed practice whose closing message is
+        owed. With `may_suggest` (a writing unit of work, as the practice ends), the slow
+        pace may be suggested, once per user."""
+        plan = self._plan(state)
+        if not state.summary_pending or state.open or plan is None:
+            return None
+        counts = await uow.practices.event_counts(state.id)
+        suggest = may_suggest and await self._suggest_slow_pace(uow, state, counts)
+        return Summary(
+            class_title=self._catalog[state.class_id].title,
+            status=state.status,
+            minutes=round(state.practised_seconds / 60),
+            poses_done=counts.get(EventKind.SHOWN, 0),
+            total_poses=len(plan.steps),
+            easier_used=counts.get(EventKind.EASIER, 0),
+            ask_after=state.finished,
+            gentle=state.gentle,
+            stop_reason=state.stop_reason if state.stopped else None,
+            stopped_at=state.step if state.stopped else None,
+            suggest_slow_pace=suggest,
+        )
+
+    async def _suggest_slow_pace(
+        self, uow: UnitOfWork, state: PracticeState, counts: dict[EventKind, int]
+    ) -> bool:
+        now = counts.get(EventKind.MORE_TIME, 0)
+        if not machine.suggest_slow_pace(now, now, on_slow_pace=False):
+            return False  # too few this time: no need to look further
+        slow = (await settings_in(uow, state.user_id)).pace == Pace.SLOW
+        previous = await uow.practices.previous_of(state.user_id, state.id)
+        if previous is None:
+            return False
+        before = (await uow.practices.event_counts(previous.id)).get(EventKind.MORE_TIME, 0)
+        if not machine.suggest_slow_pace(now, before, on_slow_pace=slow):
+            return False
+        return await uow.users.mark_slow_pace_suggested(state.user_id)
