@@ -575,15 +575,14 @@ async def main(quick: bool) -> dict[str, Any]:
 # clock for the bot and the emulator's log.
 TIMED = (
     ("update, all handler groups", "telegram.ext", "Application", "process_update"),
-    ("welcome_back: bring_back look", "bot.practice", "PracticeService", "bring_back"),
+    ("welcome_back: bring_back look", "bot.practice.recovery", "Recovery", "bring_back"),
     ("feedback: withdraw_prompt look", "handlers.feedback", "", "withdraw_prompt"),
     ("practice_button", "handlers.practice", "", "practice_button"),
-    ("PracticeService.next (unit of work)", "bot.practice", "PracticeService", "next"),
+    ("PracticeCore.apply (each event)", "bot.practice.core", "PracticeCore", "apply"),
     ("answerCallbackQuery", "handlers.messages", "", "answer"),
-    ("present: send the cue, confirm it, retire", "handlers.practice", "", "present"),
+    ("present: send the cue, confirm it, retire", "handlers.present", "", "present"),
     ("send the cue (sendPhoto)", "handlers.messages", "", "send_photo"),
     ("send the cue (sendMessage)", "handlers.messages", "", "send"),
-    ("PracticeService.delivered (unit of work)", "bot.practice", "PracticeService", "delivered"),
     ("retire the old buttons", "handlers.messages", "", "retire"),
     ("a statement on aiosqlite's thread", "aiosqlite.core", "Connection", "_execute"),
 )

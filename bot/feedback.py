@@ -16,10 +16,11 @@ from typing import TextIO
 
 from bot import spreadsheet
 from bot.clock import Clock
-from bot.models import OPEN_STATUSES, Feedback
+from bot.models import Feedback
 from bot.progress import pose_title
 from bot.store import Store, UnitOfWork
 from bot.store.feedback import Copy
+from bot.store.practice import state_of
 from sequences import YogaClass
 
 MAX_CHARS = 2000
@@ -126,7 +127,7 @@ class FeedbackService:
                 if yoga_class is not None and practice.current_step < len(yoga_class.steps):
                     row.step_id = yoga_class.steps[practice.current_step].id
             await uow.feedback.add(row)
-        during = practice is not None and practice.status in OPEN_STATUSES
+        during = practice is not None and state_of(practice).open
         return self._item(row, during_practice=during)
 
     async def begin_waiting(self, user_id: int, chat_id: int, first_name: str) -> Refused | None:

@@ -29,6 +29,8 @@ from telegram.ext import Job, JobQueue
 from bot.clock import Clock
 from bot.cues import Cue, MessageRef, PracticeOutcome
 from bot.practice import machine
+from bot.practice.machine import HoldOver
+from bot.practice.service import StaleAction
 from bot.store import StoreUnavailable
 from handlers.context import TIMERS, YogaContext
 from handlers.present import present, redraw
@@ -199,8 +201,11 @@ async def _cue_due(context: YogaContext, timer: CueTimer) -> None:
     services = context.services
     chat_id = context.job.chat_id or 0
     try:
-        outcome = await services.practice.advance_if_due(timer.practice_id, timer.step)
+        hold_over = HoldOver(timer.step)
+        outcome = await services.practice.apply(timer.practice_id, hold_over)
         await present(context.bot, services, outcome)
+    except StaleAction:
+        return  # that step is over: the timer has nothing to do
     except StoreUnavailable:
         # Quiet retries until the database answers (its incident is logged once); the
         # class goes on then, where it stopped.
@@ -296,7 +301,7 @@ async def _sweep(context: YogaContext) -> None:
             context,
             item.chat_id,
             item.practice_id,
-            services.practice.advance_if_due(item.practice_id, item.step, sender_gone=True),
+            services.practice.apply(item.practice_id, HoldOver(item.step, sender_gone=True)),
         )
     for practice_id, chat_id in owed:
         await _take_over(context, chat_id, practice_id, services.practice.owed_summary(practice_id))
@@ -325,3 +330,5 @@ async def _take_over(
             log.debug("sweep: practice %s not taken over: %s", practice_id, exc)
         except StoreUnavailable as exc:
             log.debug("sweep: practice %s not taken over: %s", practice_id, exc)
+        except StaleAction:
+            return  # it moved on meanwhile: nothing is owed

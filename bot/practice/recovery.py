@@ -1,8 +1,8 @@
-"""What a process does for practices beyond the user's own presses: the timer's wake-up,
-the start-up after a restart, each worker's sweep for work nobody is doing (a dead
-worker's deadlines, cues and closing messages still owed), a user coming back to a stalled
-practice, and a chat the bot can no longer reach. Every change still goes through
-`apply`; the rules are machine.py's."""
+"""What a process does for practices beyond the user's presses and the timer's wake-up
+(an event like any other, `HoldOver`): the start-up after a restart, each worker's sweep
+for work nobody is doing (a dead worker's deadlines, cues and closing messages still owed),
+a user coming back to a stalled practice, and a chat the bot can no longer reach. Every
+change still goes through `apply`; the rules are machine.py's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import NamedTuple
 from bot.cues import Cue, PracticeOutcome
 from bot.practice import machine
 from bot.practice.core import PracticeCore, StaleAction
-from bot.practice.machine import Ended, HoldOver, StopReason, UserBack
+from bot.practice.machine import Ended, StopReason, UserBack
 
 
 class Overdue(NamedTuple):
@@ -25,15 +25,6 @@ class Overdue(NamedTuple):
 
 
 class Recovery(PracticeCore):
-    async def advance_if_due(
-        self, practice_id: int, step: int, *, sender_gone: bool = False
-    ) -> PracticeOutcome | None:
-        """The timer's wake-up for `step` (machine.HoldOver); None once that step is over."""
-        try:
-            return await self.apply(practice_id, HoldOver(step, sender_gone))
-        except StaleAction:
-            return None
-
     async def bring_back(self, user_id: int) -> PracticeOutcome | None:
         """The user is here again: a stalled practice goes on, with its cue. One query on
         every update, and nothing more unless one is stalled."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.cues import Cue, PracticeOutcome
-from bot.practice.machine import Action, CueFailed, CueSent, Press
+from bot.practice.machine import Action, CueFailed, CueSent, HoldOver, Press
 from bot.practice.service import PracticeService, StaleAction
 from tests.harness.fakes import FakeTimers
 
@@ -41,3 +41,14 @@ async def undelivered(
     except StaleAction:
         return None
     return (timers.armed[cue.practice_id].at - practice.now()).total_seconds()
+
+
+async def advance_if_due(
+    practice: PracticeService, practice_id: int, step: int, *, sender_gone: bool = False
+) -> PracticeOutcome | None:
+    """The timer's wake-up for `step`, as handlers/timers.py makes it; None once that step
+    is over."""
+    try:
+        return await practice.apply(practice_id, HoldOver(step, sender_gone))
+    except StaleAction:
+        return None

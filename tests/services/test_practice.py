@@ -33,7 +33,7 @@ from bot.store import Store, StoreUnavailable, UnitOfWork
 from sequences import YogaClass
 from tests.harness.factories import make_class
 from tests.harness.fakes import Armed, FakeTimers
-from tests.harness.presses import delivered, press, undelivered
+from tests.harness.presses import advance_if_due, delivered, press, undelivered
 
 USER, CHAT = 42, 42
 
@@ -62,7 +62,7 @@ async def test_timer_before_the_deadline_arms_itself_again(
     deadline = timers.armed[started.practice_id].at
     timers.armed.clear()
     clock.advance(30)
-    early = await practice.advance_if_due(started.practice_id, 0)
+    early = await advance_if_due(practice, started.practice_id, 0)
     assert early is not None and (early.show, early.retire, early.summary) == (None, (), None)
     assert timers.armed == {started.practice_id: Armed(0, CHAT, deadline)}
 
@@ -74,12 +74,12 @@ async def test_timer_after_the_deadline_moves_on_once(
     assert started.show is not None
     await delivered(practice, started.show, CHAT, message_id=10)
     clock.advance(60)
-    moved = await practice.advance_if_due(started.practice_id, 0)
+    moved = await advance_if_due(practice, started.practice_id, 0)
     assert moved is not None and moved.show is not None and moved.show.step == 1
     assert moved.retire == (MessageRef(CHAT, 10),)
     assert timers.armed[started.practice_id] == Armed(1, CHAT, clock() + timedelta(seconds=60))
     # The same timer firing twice (or a restart re-arming it) finds the step already over.
-    assert await practice.advance_if_due(started.practice_id, 0) is None
+    assert await advance_if_due(practice, started.practice_id, 0) is None
 
 
 async def test_next_skips_ahead_and_a_second_tap_is_stale(practice: PracticeService) -> None:
@@ -125,7 +125,7 @@ async def test_pause_stops_the_clock_and_resume_keeps_the_rest(
     assert practice_id not in timers.armed and timers.cancelled == [practice_id]
     clock.advance(600)
     # A paused pose never falls due, however long the break.
-    assert await practice.advance_if_due(practice_id, 0) is None
+    assert await advance_if_due(practice, practice_id, 0) is None
     with pytest.raises(StaleAction):
         await press(practice, Action.PAUSE, USER, practice_id, 0)
     resumed = await press(practice, Action.RESUME, USER, practice_id, 0)
@@ -140,7 +140,7 @@ async def test_whole_class_by_timer_ends_with_a_summary(
     practice_id, step = started.practice_id, await shown(practice, started, 10)
     while True:
         clock.advance(60)
-        outcome = await practice.advance_if_due(practice_id, step)
+        outcome = await advance_if_due(practice, practice_id, step)
         assert outcome is not None
         if outcome.summary is not None:
             break
@@ -163,7 +163,7 @@ async def test_stop_records_a_stopped_practice_with_time_practised(
     started = await practice.start(USER, CHAT, "Ana")
     await shown(practice, started, 10)
     clock.advance(60)
-    await shown(practice, await practice.advance_if_due(started.practice_id, 0), 11)
+    await shown(practice, await advance_if_due(practice, started.practice_id, 0), 11)
     clock.advance(30)
     asked = await press(practice, Action.STOP, USER, started.practice_id, 1)
     assert asked.summary is None  # Stop asks first
@@ -189,7 +189,7 @@ async def test_time_scale_shortens_holds_but_not_the_minutes_reported(
     for step in range(3):
         await shown(fast, outcome, 10 + step)
         clock.advance(0.6)
-        outcome = await fast.advance_if_due(started.practice_id, step)
+        outcome = await advance_if_due(fast, started.practice_id, step)
         assert outcome is not None
     assert outcome is not None
     assert outcome.summary is not None and outcome.summary.minutes == 3
@@ -261,7 +261,7 @@ async def test_a_practice_of_a_removed_class_ends_quietly(
     assert await practice.resume_all() == []
     with pytest.raises(StaleAction):
         await press(practice, Action.NEXT, USER, orphan.practice_id, 0)
-    assert await practice.advance_if_due(orphan.practice_id, 0) is None
+    assert await advance_if_due(practice, orphan.practice_id, 0) is None
     started = await practice.start(USER, CHAT, "Ana")
     async with store.read() as uow:
         [open_now] = await uow.practices.open_of(USER)
@@ -284,7 +284,7 @@ async def test_a_cue_confirmed_after_the_read_is_never_left_with_buttons(
     async with store.write() as uow:
         assert await uow.practices.save(seen, move, clock()) is False
     clock.advance(60)
-    outcome = await practice.advance_if_due(started.practice_id, 0)
+    outcome = await advance_if_due(practice, started.practice_id, 0)
     assert outcome is not None and outcome.retire == (MessageRef(CHAT, 42),)
     # A cue whose send returns only after the practice moved on is retired at once.
     late = await delivered(practice, started.show, CHAT, message_id=43)
@@ -339,7 +339,7 @@ async def test_a_cue_telegram_did_not_take_is_sent_again_and_its_hold_waits(
     assert delay is not None and delay == pytest.approx(1, rel=RETRY_JITTER)
     assert timers.armed[started.practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=delay))
     clock.advance(delay)
-    again = await practice.advance_if_due(started.practice_id, 0)
+    again = await advance_if_due(practice, started.practice_id, 0)
     assert again is not None and again.show == started.show
     clock.advance(120)  # long past the first deadline: the hold had not begun for the user
     assert (await delivered(practice, started.show, CHAT, 5)).retire == ()
@@ -361,12 +361,12 @@ async def test_a_cue_that_cannot_be_sent_is_tried_again_without_end_backing_off_
         # Before its time no look sends it again, neither its timer nor any worker's sweep.
         clock.advance(delay * 0.9)
         assert await practice.overdue(grace=timedelta(0), limit=10) == []
-        waiting = await practice.advance_if_due(started.practice_id, 0, sender_gone=True)
+        waiting = await advance_if_due(practice, started.practice_id, 0, sender_gone=True)
         assert waiting is not None and waiting.show is None
         clock.advance(delay * 0.1 + 0.01)
         [due] = await practice.overdue(grace=timedelta(0), limit=10)
         assert (due.practice_id, due.cue_confirmed) == (started.practice_id, False)
-        again = await practice.advance_if_due(started.practice_id, 0)
+        again = await advance_if_due(practice, started.practice_id, 0)
         assert again is not None and again.show == started.show
     pauses = [1, 2, 4, 8, 16, 32, RETRY_MAX, RETRY_MAX, RETRY_MAX, RETRY_MAX]
     assert delays == [pytest.approx(p, rel=RETRY_JITTER) for p in pauses]
@@ -412,11 +412,11 @@ async def test_a_send_that_never_answers_is_taken_as_lost_only_after_a_grace(
     deadline = timers.armed[started.practice_id].at
     clock.advance(60)
     # The hold is over but the send may still be under way: look again later, send nothing.
-    waiting = await practice.advance_if_due(started.practice_id, 0)
+    waiting = await advance_if_due(practice, started.practice_id, 0)
     assert waiting is not None and waiting.show is None
     assert timers.armed[started.practice_id].at == deadline + SEND_GRACE
     clock.advance(SEND_GRACE.total_seconds())
-    resent = await practice.advance_if_due(started.practice_id, 0)
+    resent = await advance_if_due(practice, started.practice_id, 0)
     assert resent is not None and resent.show is not None and resent.show.step == 0
 
 
@@ -441,11 +441,11 @@ async def test_a_delivered_cue_the_database_could_not_record_is_recorded_later(
     # A look while the database still does not answer sends nothing again.
     clock.advance(120)
     with pytest.raises(StoreUnavailable):
-        await practice.advance_if_due(started.practice_id, 0, sender_gone=True)
+        await advance_if_due(practice, started.practice_id, 0, sender_gone=True)
     store.broken = False
     clock.advance(store_backoff(1))
     # The timer records the delivery it could not record before: no second copy is sent.
-    looked_again = await practice.advance_if_due(started.practice_id, 0)
+    looked_again = await advance_if_due(practice, started.practice_id, 0)
     assert looked_again is not None and looked_again.show is None
     async with store.read() as uow:
         recorded = await uow.practices.get(started.practice_id)

@@ -15,7 +15,7 @@ from bot.store import Store
 from bot.user_settings import Setting, UserSettingsService
 from sequences import Step, YogaClass
 from tests.harness.fakes import Armed, FakeTimers
-from tests.harness.presses import delivered, press
+from tests.harness.presses import advance_if_due, delivered, press
 
 USER, CHAT = 42, 42
 
@@ -114,7 +114,7 @@ async def test_the_minutes_reported_are_the_real_ones_at_a_slow_pace(
     step, message_id = await shown(practice, started, 10), 10
     while True:
         clock.advance(75 * 0.5)  # each hold, scaled
-        outcome = await practice.advance_if_due(started.practice_id, step)
+        outcome = await advance_if_due(practice, started.practice_id, step)
         assert outcome is not None
         if outcome.summary is not None:
             break
@@ -137,7 +137,7 @@ async def test_more_time_extends_a_running_hold_and_shows_it(
         )
     # The added time is the step's own: the next pose starts with its usual hold.
     clock.advance(60)
-    moved = await practice.advance_if_due(started.practice_id, 0)
+    moved = await advance_if_due(practice, started.practice_id, 0)
     assert moved is not None and moved.show is not None and moved.show.hold_seconds == 60
 
 

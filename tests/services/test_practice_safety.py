@@ -32,7 +32,7 @@ from bot.safety import Gate, SafetyService, ScreenStatus
 from bot.store import Store
 from bot.user_settings import Setting, UserSettingsService
 from tests.harness.fakes import Armed, FakeTimers
-from tests.harness.presses import delivered, press
+from tests.harness.presses import advance_if_due, delivered, press
 
 USER, CHAT = 42, 42
 
@@ -328,7 +328,7 @@ async def test_a_new_start_during_a_practice_pauses_it_at_once_and_offers_it(
     assert (stored.status, stored.question) == (PracticeStatus.PAUSED, PracticeQuestion.RESTART)
     with pytest.raises(PracticePaused):
         await press(practice, Action.NEXT, USER, practice_id, 0)
-    assert await practice.advance_if_due(practice_id, 0) is None
+    assert await advance_if_due(practice, practice_id, 0) is None
 
     clock.advance(300)
     carried = await practice.carry_on(USER, practice_id, 0)
