@@ -114,6 +114,8 @@ class PracticeCore:
         # recorded when the practice's timer looks again, never sent again meanwhile. Only
         # a process that dies with one here may send it twice.
         self._unrecorded: dict[tuple[int, int], Unrecorded] = {}
+        # The users with a stalled practice (recovery.py, bring_back), once looked up.
+        self._stalled_users: set[int] | None = None
 
     @property
     def default_class(self) -> YogaClass:

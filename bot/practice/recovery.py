@@ -26,10 +26,20 @@ class Overdue(NamedTuple):
 
 class Recovery(PracticeCore):
     async def bring_back(self, user_id: int) -> PracticeOutcome | None:
-        """The user is here again: a stalled practice goes on, with its cue. One query on
-        every update, and nothing more unless one is stalled."""
+        """The user is here again: a stalled practice of theirs goes on, with its cue.
+
+        Only an earlier rule stalled practices (it paused one whose cue could not be sent
+        after a few tries); nothing does now. So the users who have one are looked up
+        once, on the first update, and every other update costs no query at all."""
+        if self._stalled_users is None:
+            async with self._store.peek() as uow:
+                every = await uow.practices.open_states()
+            self._stalled_users = {state.user_id for state in every if state.stalled}
+        if user_id not in self._stalled_users:
+            return None
         async with self._store.peek() as uow:
             stalled = [s for s in await uow.practices.open_states(user_id=user_id) if s.stalled]
+        self._stalled_users.discard(user_id)
         if not stalled:
             return None
         try:
