@@ -61,19 +61,25 @@ class JobQueueTimers:
         self._jobs = job_queue
         self._clock = clock
         self._handles: dict[int, Job[YogaContext]] = {}
+        # What each practice's timer was armed for: (step, deadline).
+        self._armed_for: dict[int, tuple[int, datetime]] = {}
         self._next_catch_up: datetime | None = None
         # Redraws waiting for their next try, by the message they draw.
         self._redraws: dict[MessageRef, Job[YogaContext]] = {}
 
     def arm(self, practice_id: int, step: int, chat_id: int, at: datetime) -> None:
+        if self._armed_for.get(practice_id) == (step, at) and practice_id in self._handles:
+            return  # armed for just that already (a cue confirmed in time keeps its deadline)
         # From the injected clock, so a test's or a scaled clock decides when "now" is.
         now = self._clock()
         wake = machine.wake_up(at, now, self._next_catch_up)
         self._next_catch_up = wake.next_catch_up
         timer = CueTimer(practice_id, step, catching_up=wake.catching_up)
         self.schedule(timer, chat_id, (wake.at - now).total_seconds())
+        self._armed_for[practice_id] = (step, at)
 
     def cancel(self, practice_id: int) -> None:
+        self._armed_for.pop(practice_id, None)
         job = self._handles.pop(practice_id, None)
         if job is not None:
             # A job that has just fired is no longer the scheduler's to remove.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -116,6 +116,10 @@ class PracticeCore:
         self._unrecorded: dict[tuple[int, int], Unrecorded] = {}
         # The users with a stalled practice (recovery.py, bring_back), once looked up.
         self._stalled_users: set[int] | None = None
+        # Each open practice as this process last wrote or read it. A change is decided on
+        # it without a read; written on a version another process (or a direct write) has
+        # moved past, it misses, and is decided again on a fresh read.
+        self._known: dict[int, PracticeState] = {}
 
     @property
     def default_class(self) -> YogaClass:
@@ -157,18 +161,33 @@ class PracticeCore:
     async def _apply(self, practice_id: int, event: Event) -> PracticeOutcome:
         for _ in range(MAX_ATTEMPTS):
             async with self._store.write() as uow:
-                before = await uow.practices.state(practice_id)
+                known = self._known.pop(practice_id, None)
+                before = known or await uow.practices.state(practice_id)
                 if before is None:
                     raise StaleAction
                 plan = self._plan(before)
                 now = self._clock()
                 change = machine.decide(before, event, now, plan)
+                if known is not None and not _writes(change, before):
+                    # Only a write checks the version: a refusal, or a change that writes
+                    # nothing, is decided again on the practice as it is stored.
+                    before = await uow.practices.state(practice_id)
+                    if before is None:
+                        raise StaleAction
+                    plan = self._plan(before)
+                    change = machine.decide(before, event, now, plan)
                 if isinstance(change, Refusal):
                     if change.reason == Refused.WAITS_FOR_CONTINUE:
                         raise PracticePaused
                     raise StaleAction
                 if not await uow.practices.save(before, change, now):
                     continue
+                if change.state.open:
+                    self._known[practice_id] = (
+                        replace(change.state, version=before.version + 1)
+                        if _writes(change, before)
+                        else before
+                    )
                 summary = None
                 if change.closing:
                     summary = await self._summary(uow, change.state, may_suggest=True)
@@ -301,3 +320,7 @@ class PracticeCore:
         if not machine.suggest_slow_pace(now, before, on_slow_pace=slow):
             return False
         return await uow.users.mark_slow_pace_suggested(state.user_id)
+
+
+def _writes(change: Transition | Refusal, before: PracticeState) -> bool:
+    return isinstance(change, Transition) and (change.state != before or bool(change.records))

@@ -243,11 +243,13 @@ class WaysIn(PracticeCore):
                     continue
                 if not await uow.practices.save(other, change, now):
                     raise StaleAction  # changed under its lock: never, on either database
+                self._known.pop(other.id, None)
                 replaced.append((other, change))
         retire: list[MessageRef] = []
         for other, change in replaced:
             self._tell_timer(change)
             retire.extend(self._outcome(change, self._plan(other), None).retire)
+        self._known[started.id] = started
         self._timers.arm(started.id, 0, chat_id, deadline)
         plan = self._plan(started)
         assert plan is not None

@@ -188,8 +188,11 @@ class PracticeRepository:
         return [_state(row) for row in rows.all()]
 
     async def summary_shown(self, practice_id: int) -> None:
+        # A change like any other: the version moves on.
         await self._db.execute(
-            _update().where(Practice.id == practice_id).values(summary_pending=False)
+            _update()
+            .where(Practice.id == practice_id)
+            .values(summary_pending=False, version=Practice.version + 1)
         )
 
     async def latest_of(self, user_id: int) -> Practice | None:

@@ -11,7 +11,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from bot.practice.machine import (
     CANCEL,
-    DUE_TOLERANCE,
     Action,
     Arm,
     AskToContinue,
@@ -34,7 +33,6 @@ from bot.practice.machine import (
 from tests.harness.factories import make_class
 
 USER = 7
-DUE = DUE_TOLERANCE
 T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 PLAN = Plan(tuple(make_class(holds=(60, 30, 90, 45)).steps), (60.0, 30.0, 90.0, 45.0), 0.5)
 
@@ -123,7 +121,7 @@ class PracticeRules(RuleBasedStateMachine):
         # A timer is armed only for a practice that runs, and cancelled only for one that
         # does not.
         if isinstance(change.timer, Arm):
-            assert after.status == PracticeStatus.ACTIVE and change.timer.at >= self.now - DUE
+            assert after.status == PracticeStatus.ACTIVE
         if change.timer is CANCEL:
             assert after.status != PracticeStatus.ACTIVE
         if isinstance(event, Press) and event.action == Action.MORE_TIME:

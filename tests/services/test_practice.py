@@ -393,7 +393,12 @@ async def test_a_practice_an_earlier_rule_paused_for_its_cue_goes_on_when_the_us
         await connection.execute(
             update(Practice)
             .where(Practice.id == started.practice_id)
-            .values(status=PracticeStatus.PAUSED, hold_ends_at=None, remaining_seconds=60.0)
+            .values(
+                status=PracticeStatus.PAUSED,
+                hold_ends_at=None,
+                remaining_seconds=60.0,
+                version=Practice.version + 1,
+            )
         )
     assert await practice.resume_all() == []  # it waits for the user
     assert await practice.bring_back(USER + 1) is None
