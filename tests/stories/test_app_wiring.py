@@ -12,6 +12,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot.database import HEAD_REVISION
 from bot.settings import load_settings
 from handlers import commands, feedback
 from handlers.app import (
@@ -119,3 +120,37 @@ async def test_a_bot_whose_schema_is_up_to_date_loads_neither_alembic_nor_aiohtt
     out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0
     assert out.decode().strip() == "[]"
+
+
+@pytest.mark.backends("sqlite")
+async def test_a_bot_started_on_an_empty_database_migrates_it_without_loading_alembic(
+    empty_database_url: str,
+) -> None:
+    """The migration runs in a child process: Alembic, Mako and Pygments (11 MB) would
+    otherwise stay in the bot's memory to its end."""
+    import asyncio
+    import sys
+
+    probe = (
+        "import asyncio, sys\n"
+        "from bot.database import create_engine, schema_revision\n"
+        "from bot.uploads import NoPictures\n"
+        "from playground.emulator import BotApiEmulator\n"
+        "from tests.harness.bot import TOKEN, bot_running\n"
+        "from tests.harness.factories import make_class\n"
+        "async def main():\n"
+        "    tiny = make_class()\n"
+        "    async with BotApiEmulator(token=TOKEN) as emulator:\n"
+        f"        async with bot_running(emulator, {empty_database_url!r},\n"
+        "                catalog={tiny.id: tiny}, pictures=NoPictures()):\n"
+        "            pass\n"
+        f"    print(await schema_revision(create_engine({empty_database_url!r})))\n"
+        "asyncio.run(main())\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako', 'pygments'}))"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", probe, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0
+    assert out.decode().split() == [HEAD_REVISION, "[]"]
