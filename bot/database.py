@@ -7,6 +7,7 @@ import multiprocessing
 import pickle
 import sqlite3
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -148,8 +149,9 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 class MigrationFailed(Exception):
-    """A migration that failed in the child process with an error that could not be sent
-    back as it was; the message is that error's type and words."""
+    """A migration that failed in the child process: with an error that could not be sent
+    back as it was (the message is that error's type and words), or by the process ending
+    before it was done."""
 
 
 async def migrate_apart(engine: AsyncEngine, url: str, log_level: str = "INFO") -> None:
@@ -178,9 +180,16 @@ def _in_memory(url: str) -> bool:
 
 def _migrate_in_child(url: str, log_level: str) -> None:
     # "spawn": a fresh interpreter, not a copy of this one with its threads and its loop.
+    # It imports this process's __main__ again under another name, which every way of
+    # starting the bot (`yogabot`, `python -m cli`) allows.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as child:
-        child.submit(_migrate_here, url, log_level).result()
+        try:
+            child.submit(_migrate_here, url, log_level).result()
+        except BrokenProcessPool as exc:
+            # Killed (out of memory, a signal to it alone): the migration's transaction
+            # ended with it, and start-up must not go on with the schema behind.
+            raise MigrationFailed("the migration's process ended before it was done") from exc
 
 
 def _migrate_here(url: str, log_level: str) -> None:

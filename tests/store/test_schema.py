@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import sqlite3
+from multiprocessing.process import BaseProcess
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import (
     HEAD_REVISION,
+    MigrationFailed,
     alembic_config,
     create_engine,
     migrate,
@@ -177,3 +183,38 @@ def test_an_error_that_could_not_cross_to_the_parent_is_told_apart() -> None:
     # Its constructor takes other arguments than it keeps: unpickling it fails.
     assert not sendable(_Unpicklable("disk I/O error", 10))
     assert sendable(CommandError("Can't locate revision identified by '9999'"))
+
+
+@pytest.mark.backends("sqlite")
+async def test_a_migration_whose_process_is_killed_stops_start_up_with_the_schema_behind(
+    empty_database_url: str,
+) -> None:
+    # Another connection holds the write lock (in WAL mode, so the bot can still read), and
+    # the child waits on it (busy_timeout) until it is killed, as the kernel's OOM killer
+    # or a signal to it alone would.
+    path = empty_database_url.removeprefix("sqlite+aiosqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN IMMEDIATE")
+    engine = create_engine(empty_database_url)
+    try:
+        before = set(multiprocessing.active_children())
+        migrating = asyncio.create_task(migrate_apart(engine, empty_database_url, "WARNING"))
+        for child in await _new_children(before):
+            child.kill()
+        with pytest.raises(MigrationFailed, match="ended before it was done"):
+            await migrating
+        holder.execute("ROLLBACK")
+        assert await schema_revision(engine) is None
+    finally:
+        holder.close()
+        await engine.dispose()
+
+
+async def _new_children(before: set[BaseProcess]) -> set[BaseProcess]:
+    async with asyncio.timeout(30):
+        while True:
+            children = set(multiprocessing.active_children()) - before
+            if children:
+                return children
+            await asyncio.sleep(0.01)
