@@ -15,8 +15,10 @@ nanosecond; "not measured" where a run spent too little to read), Bot API calls 
 and those of them that count towards Telegram's 30 a second (calls with a chat_id),
 the busiest second of those counted calls as the emulator saw them arrive (the most in any
 sliding one-second window, from start-up to the last answer; Telegram's limit is 30), and
-the bot's resident memory when idle after start-up. yogabot's figures are also given as
-ratios of the bare bot's in the same run. Back to back, one user alone fills Telegram's
+the bot's resident memory when idle after start-up, and yogabot's right after that, once it
+has drawn a /progress chart and once it has drawn CHARTS of them (for a user with eight
+weeks of practice, written into its database). yogabot's figures are also given as ratios
+of the bare bot's in the same run. Back to back, one user alone fills Telegram's
 30 a second: these runs measure capacity, and their latencies include yogabot's limiter.
 
 One person (`one_person`): in the first run's bot process, once it is over, people one
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import random
@@ -45,14 +48,18 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import PROJECT_DIR, TOKEN, busiest_second, commit, percentile
-from playground.emulator import BotApiEmulator
+from bot.database import create_engine
+from playground.emulator import BotApiEmulator, SimulatedUser
+from playground.emulator.state import EmuMessage
 from tests.harness.bot import SCREEN_CLEAR, button_texts
+from tests.harness.records import add_session
 
 ANSWER_TIMEOUT = 60.0
 WARM_UP_USER = 499_999
@@ -113,6 +120,9 @@ class TapRun:
     counted_calls_per_tap: float
     rss_idle_mb: float
     busiest_second_counted: int
+    # yogabot only: RSS after its first /progress chart, and after CHARTS of them.
+    rss_after_chart_mb: float | None = None
+    rss_after_charts_mb: float | None = None
 
 
 def cpu_clock(pid: int) -> int:
@@ -162,6 +172,46 @@ async def bot_process(
             process.kill()
             await process.wait()
         log.close()
+
+
+# A user with eight weeks of practice asks for /progress CHARTS times in a row: the first
+# chart loads what drawing needs; a later one must leave the bot no larger (the second
+# once left it 30 MB larger, bot/malloc.py).
+CHART_USER = 400_000
+CHARTS = 3
+
+
+async def chart_rss(
+    emulator: Recorder, pid: int, workdir: Path, charts: int = CHARTS
+) -> list[float]:
+    """The bot's RSS in MB after each of `charts` /progress charts in a row, asked by a
+    user whose eight weeks of practice (a class every third day, both check-ins) are
+    written into the bot's database in `workdir` first."""
+    engine = create_engine(database_url(workdir))
+    now = datetime.now(UTC)
+    try:
+        for day in range(0, 56, 3):
+            started = now - timedelta(days=day, hours=1)
+            await add_session(
+                engine, CHART_USER, started, minutes=20 + day % 7, back_before=5, back_after=3
+            )
+    finally:
+        await engine.dispose()
+    user = emulator.user(CHART_USER)
+    found: list[float] = []
+    for _ in range(charts):
+        photos = sum(1 for m in user.bot_messages if m.photo)
+        await user.send("/progress")
+        await emulator.wait_for(
+            functools.partial(_photo_after, user, photos), timeout=ANSWER_TIMEOUT
+        )
+        found.append(round(rss_mb(pid), 1))
+    return found
+
+
+def _photo_after(user: SimulatedUser, photos: int) -> EmuMessage | None:
+    """The user's first photo after the first `photos`, once it has arrived."""
+    return next(iter([m for m in user.bot_messages if m.photo][photos:]), None)
 
 
 def bot_command(
@@ -247,7 +297,9 @@ async def tap_run(
         async with Recorder() as emulator, bot_process(emulator, bot, Path(folder)) as pid:
             rss = rss_mb(pid)
             ids = [500_000 + n for n in range(users)]
+            charted: list[float] = []
             if bot == "yogabot":
+                charted = await chart_rss(emulator, pid, Path(folder))
                 # One user first goes through the poses the others will see: each picture
                 # is uploaded once per bot, so the figures are those of a bot in service,
                 # not of its very first class.
@@ -284,6 +336,8 @@ async def tap_run(
         counted_calls_per_tap=round(sum(1 for c in window if c[2]) / total, 2),
         rss_idle_mb=round(rss, 1),
         busiest_second_counted=busiest,
+        rss_after_chart_mb=charted[0] if charted else None,
+        rss_after_charts_mb=charted[-1] if charted else None,
     )
     return run, alone
 
@@ -438,14 +492,20 @@ BOTS = ("yogabot", "bare PTB", "bare PTB + AIORateLimiter")
 def table(runs: list[TapRun]) -> str:
     lines = [
         "| bot | users | taps/s | p50 ms | p95 ms | p99 ms | CPU ms/tap | calls/tap "
-        "| counted/tap | busiest second | RSS idle MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| counted/tap | busiest second | RSS idle MB | RSS after 1 / {CHARTS} charts MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
+        charts = (
+            "–"
+            if r.rss_after_chart_mb is None
+            else f"{r.rss_after_chart_mb} / {r.rss_after_charts_mb}"
+        )
         lines.append(
             f"| {r.bot} | {r.users} | {r.taps_per_second} | {r.p50_ms} | {r.p95_ms} "
             f"| {r.p99_ms} | {measured(r.cpu_ms_per_tap)} | {r.calls_per_tap} "
-            f"| {r.counted_calls_per_tap} | {r.busiest_second_counted} | {r.rss_idle_mb} |"
+            f"| {r.counted_calls_per_tap} | {r.busiest_second_counted} | {r.rss_idle_mb} "
+            f"| {charts} |"
         )
     return "\n".join(lines)
 

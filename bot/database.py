@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import pickle
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -108,8 +113,8 @@ def create_sessionmaker(
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    # Alembic (11 MB resident) is loaded only to migrate, never by a bot whose schema is
-    # already at HEAD_REVISION.
+    # Alembic (11 MB resident) is loaded only to migrate: never by the bot's own process
+    # (migrate_apart).
     from alembic.config import Config
 
     config = Config()
@@ -141,6 +146,84 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(upgrade)
+
+
+class MigrationFailed(Exception):
+    """A migration that failed in the child process: with an error that could not be sent
+    back as it was (the message is that error's type and words), or by the process ending
+    before it was done."""
+
+
+async def migrate_apart(engine: AsyncEngine, url: str, log_level: str = "INFO") -> None:
+    """Bring the schema at `url` (the database of `engine`) up to head in a short-lived
+    child process, which logs at `log_level`.
+
+    Alembic and what it loads (Mako, Pygments) stay some 11 MB resident in a process once
+    imported; a bot that migrated at start-up would carry them to its end, though it never
+    migrates again. The child imports them, migrates and exits: the bot process only ever
+    runs the one query that finds the schema at head. An error in the child is raised here
+    as it was raised there, so start-up reports it as before. A SQLite database in memory
+    is private to this process: it is migrated here."""
+    if await schema_revision(engine) == HEAD_REVISION:
+        return
+    if engine.dialect.name == "sqlite" and _in_memory(url):
+        await migrate(engine)
+        return
+    await asyncio.to_thread(_migrate_in_child, url, log_level)
+
+
+def _in_memory(url: str) -> bool:
+    parsed = make_url(url)
+    name = parsed.database
+    return not name or name == ":memory:" or parsed.query.get("mode") == "memory"
+
+
+def _migrate_in_child(url: str, log_level: str) -> None:
+    # "spawn": a fresh interpreter, not a copy of this one with its threads and its loop.
+    # It imports this process's __main__ again under another name, which every way of
+    # starting the bot (`yogabot`, `python -m cli`) allows.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as child:
+        try:
+            child.submit(_migrate_here, url, log_level).result()
+        except BrokenProcessPool as exc:
+            # Killed (out of memory, a signal to it alone): the migration's transaction
+            # ended with it, and start-up must not go on with the schema behind.
+            raise MigrationFailed("the migration's process ended before it was done") from exc
+
+
+def _migrate_here(url: str, log_level: str) -> None:
+    """The child's whole work."""
+    from bot.logs import configure_logging
+
+    configure_logging(log_level)
+
+    async def upgrade() -> None:
+        engine = create_engine(url)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(upgrade())
+    except Exception as exc:
+        # The error goes back to the parent pickled. One that cannot be (a driver's own
+        # class) would arrive as a PicklingError, saying nothing of what went wrong.
+        if sendable(exc):
+            raise
+        raise MigrationFailed(f"{type(exc).__name__}: {exc}") from exc
+
+
+def sendable(error: BaseException) -> bool:
+    """Whether `error` can be sent to another process as it is: pickled there, and
+    unpickled here (an exception whose arguments differ from its constructor's fails only
+    then)."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return False
+    return True
 
 
 async def schema_revision(engine: AsyncEngine) -> str | None:

@@ -21,8 +21,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageOps
+from typing import TYPE_CHECKING
 
 from sequences.figures import (
     MAT_HALF_LENGTH,
@@ -31,6 +30,11 @@ from sequences.figures import (
     Figure,
     FigureProp,
 )
+
+# Pillow (some 3 MB resident) is imported where a picture is drawn: a bot whose pictures
+# are all in the cache draws none, and loads it only for a /progress chart.
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw
 
 # Bump when the drawing changes, so cached pictures are redrawn.
 RENDER_VERSION = 3
@@ -116,6 +120,8 @@ def layout(figure: Figure) -> dict[str, tuple[float, float]]:
 
 def render(figure: Figure, *, mirrored: bool = False) -> bytes:
     """The pose as a WIDTH × HEIGHT PNG; ``mirrored`` draws the other side."""
+    from PIL import ImageOps
+
     image = _draw(figure)
     if mirrored:
         image = ImageOps.mirror(image)
@@ -136,6 +142,8 @@ def picture_path(figure: Figure, mirrored: bool, cache_dir: Path) -> Path:
 
 def contact_sheet(figures: Sequence[Figure], *, columns: int = 5, cell_width: int = 256) -> bytes:
     """Every figure, small, in a grid: a PNG for the README."""
+    from PIL import Image
+
     cell_height = round(cell_width * HEIGHT / WIDTH)
     rows = math.ceil(len(figures) / columns)
     sheet = Image.new("RGB", (columns * cell_width, rows * cell_height), BACKGROUND)
@@ -158,6 +166,8 @@ def _png(image: Image.Image) -> bytes:
 
 
 def _draw(figure: Figure) -> Image.Image:
+    from PIL import Image, ImageDraw
+
     big = Image.new("RGB", (WIDTH * SUPERSAMPLE, HEIGHT * SUPERSAMPLE), BACKGROUND)
     canvas = ImageDraw.Draw(big)
     at = frame(figure)

@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         return _export_feedback(settings, args.since, args.format)
     if args.command == "stats":
         return _stats(settings)
+    # The two that run for long: a block freed goes back to the system (bot/malloc.py).
+    from bot.malloc import fix_mmap_threshold
+
+    fix_mmap_threshold()
     if args.command == "playground":
         return _playground(settings)
     return _run(settings)

@@ -34,7 +34,7 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock, utc_now
-from bot.database import create_engine, migrate
+from bot.database import create_engine, migrate_apart
 from bot.database_file import EXIT_DATABASE_LOST, DatabaseWatch, LossKind
 from bot.pose_pictures import FigurePictures
 from bot.services import build_services
@@ -264,8 +264,11 @@ class _Lifecycle:
         self._reported = False
 
     async def post_init(self, application: YogaApp) -> None:
-        self._engine = engine = create_engine(self._settings.database_url)
-        await migrate(engine)
+        settings = self._settings
+        self._engine = engine = create_engine(settings.database_url)
+        # Alembic loaded for one migration would stay resident to the end: it runs in a
+        # child process instead.
+        await migrate_apart(engine, settings.database_url, settings.log_level)
         # From here on, a SQLite file deleted, replaced or turned read-only stops the bot
         # (bot/database_file.py) before anything more is written into it.
         self._watch = watch = DatabaseWatch.start(engine)

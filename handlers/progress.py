@@ -8,7 +8,6 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot import chart
 from bot.progress import Week
 from handlers import messages
 from handlers.context import YogaContext
@@ -36,4 +35,7 @@ async def show_progress(update: Update, context: YogaContext) -> None:
 
 
 def _draw(weeks: list[Week]) -> bytes:
+    # Imported by the first chart: Pillow, which it draws with, need not be loaded before.
+    from bot import chart
+
     return chart.weekly_chart(weeks)

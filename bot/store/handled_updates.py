@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Insert, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.database import changed_rows
@@ -74,5 +74,8 @@ class HandledUpdateRepository:
         dialect = self._db.get_bind().dialect.name
         values = {"update_id": update_id, "claimed_at": now}
         if dialect == "postgresql":
+            # Imported here: a bot on SQLite never loads this dialect (some 2 MB resident).
+            from sqlalchemy.dialects import postgresql
+
             return postgresql.insert(HandledUpdate).values(values).on_conflict_do_nothing()
         return sqlite.insert(HandledUpdate).values(values).on_conflict_do_nothing()

@@ -18,7 +18,6 @@ import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -56,6 +55,10 @@ class SendBudget:
             await self._sleep(second + 1 - now)
 
     async def _claim(self, second: int) -> bool:
+        # Imported here: the budget runs on PostgreSQL only, and its dialect (some 2 MB
+        # resident) is never loaded by a bot on SQLite.
+        from sqlalchemy.dialects.postgresql import insert
+
         claim = (
             insert(SendSecond)
             .values(second=second, used=1)

@@ -92,6 +92,11 @@ def test_the_tap_benchmark_runs_each_bot(document: dict[str, Any]) -> None:
         assert figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
         assert figures["rss_idle_mb"] > 0
         assert figures["busiest_second_counted"] >= 1
+        # The same run's RSS once yogabot has drawn /progress charts; the bare bots have none.
+        if bot == "yogabot":
+            assert figures["rss_after_chart_mb"] > 0 and figures["rss_after_charts_mb"] > 0
+        else:
+            assert figures["rss_after_chart_mb"] is None is figures["rss_after_charts_mb"]
         # A tap is answered by one message; yogabot may also retire the previous cue's
         # buttons (at once, or later when there is room under the limit).
         if bot == "yogabot":

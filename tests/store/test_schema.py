@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import sqlite3
+from multiprocessing.process import BaseProcess
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.database import HEAD_REVISION, alembic_config, create_engine, migrate, schema_revision
+from bot.database import (
+    HEAD_REVISION,
+    MigrationFailed,
+    alembic_config,
+    create_engine,
+    migrate,
+    migrate_apart,
+    schema_revision,
+    sendable,
+)
 from bot.models import Base
 
 
@@ -116,3 +131,90 @@ async def test_users_once_bound_to_a_group_get_their_private_chat_back(
             assert sorted(map(tuple, reminders.all())) == [(7101, 7101), (7102, 7102)]
     finally:
         await engine.dispose()
+
+
+async def test_migrating_apart_brings_an_empty_database_to_head(empty_database_url: str) -> None:
+    # The bot's own start-up path: Alembic runs in a child process, the schema is the same.
+    engine = create_engine(empty_database_url)
+    try:
+        await migrate_apart(engine, empty_database_url, "WARNING")
+        assert await schema_revision(engine) == HEAD_REVISION
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.backends("sqlite")
+async def test_a_migration_failing_apart_raises_its_own_error_here(
+    empty_database_url: str,
+) -> None:
+    # A schema stamped with a revision this code does not know (a newer release's): the
+    # child's Alembic refuses it, and start-up sees Alembic's own error and words.
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
+            await connection.execute(text("INSERT INTO alembic_version VALUES ('9999')"))
+        with pytest.raises(CommandError, match="9999"):
+            await migrate_apart(engine, empty_database_url, "WARNING")
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"])
+async def test_a_database_in_memory_is_migrated_in_its_own_process(url: str) -> None:
+    # A child process could not reach it: it would migrate a memory of its own.
+    engine = create_engine(url)
+    try:
+        await migrate_apart(engine, url, "WARNING")
+        assert await schema_revision(engine) == HEAD_REVISION
+    finally:
+        await engine.dispose()
+
+
+class _Unpicklable(Exception):
+    def __init__(self, words: str, code: int) -> None:
+        super().__init__(f"{words} ({code})")
+
+
+def test_an_error_that_could_not_cross_to_the_parent_is_told_apart() -> None:
+    # Its constructor takes other arguments than it keeps: unpickling it fails.
+    assert not sendable(_Unpicklable("disk I/O error", 10))
+    assert sendable(CommandError("Can't locate revision identified by '9999'"))
+
+
+@pytest.mark.backends("sqlite")
+async def test_a_migration_whose_process_is_killed_stops_start_up_with_the_schema_behind(
+    empty_database_url: str,
+) -> None:
+    # Another connection holds the write lock (in WAL mode, so the bot can still read), and
+    # the child waits on it (busy_timeout) until it is killed, as the kernel's OOM killer
+    # or a signal to it alone would.
+    path = empty_database_url.removeprefix("sqlite+aiosqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN IMMEDIATE")
+    engine = create_engine(empty_database_url)
+    try:
+        before = set(multiprocessing.active_children())
+        migrating = asyncio.create_task(migrate_apart(engine, empty_database_url, "WARNING"))
+        for child in await _new_children(before):
+            child.kill()
+        with pytest.raises(MigrationFailed, match="ended before it was done"):
+            await migrating
+        holder.execute("ROLLBACK")
+        assert await schema_revision(engine) is None
+    finally:
+        holder.close()
+        await engine.dispose()
+
+
+async def _new_children(before: set[BaseProcess]) -> set[BaseProcess]:
+    async with asyncio.timeout(30):
+        while True:
+            children = set(multiprocessing.active_children()) - before
+            if children:
+                return children
+            await asyncio.sleep(0.01)

@@ -12,6 +12,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot.database import HEAD_REVISION
 from bot.settings import load_settings
 from handlers import commands, feedback
 from handlers.app import (
@@ -81,7 +82,7 @@ def test_every_scheme_routes_to_a_handler_and_anything_else_to_the_catch_all() -
 
 def test_neither_the_bot_nor_its_progress_chart_loads_matplotlib() -> None:
     """matplotlib is some 40 MB of memory that stayed resident after the first chart; the
-    chart is drawn with Pillow, which the pose pictures load anyway."""
+    chart is drawn with Pillow, which the pose pictures are drawn with too."""
     import subprocess
     import sys
 
@@ -119,3 +120,46 @@ async def test_a_bot_whose_schema_is_up_to_date_loads_neither_alembic_nor_aiohtt
     out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0
     assert out.decode().strip() == "[]"
+
+
+# Never loaded by a bot on SQLite, once started and serving: Alembic, with Mako and
+# Pygments, 11 MB that would stay resident after one migration; PostgreSQL's dialect, 2 MB;
+# Pillow, 3 MB, until a picture or a chart is drawn.
+NOT_IN_AN_IDLE_BOT = ("alembic", "mako", "pygments", "sqlalchemy.dialects.postgresql", "PIL")
+
+
+@pytest.mark.backends("sqlite")
+async def test_a_bot_on_sqlite_migrates_and_serves_without_alembic_postgresql_or_pillow(
+    empty_database_url: str,
+) -> None:
+    """The migration of an empty database runs in a child process; no picture is drawn
+    here (the class has none), and no chart."""
+    import asyncio
+    import sys
+
+    probe = (
+        "import asyncio, sys\n"
+        "from bot.database import create_engine, schema_revision\n"
+        "from bot.uploads import NoPictures\n"
+        "from playground.emulator import BotApiEmulator\n"
+        "from tests.harness.bot import TOKEN, bot_running\n"
+        "from tests.harness.factories import make_class\n"
+        "async def main():\n"
+        "    tiny = make_class()\n"
+        "    async with BotApiEmulator(token=TOKEN) as emulator:\n"
+        f"        async with bot_running(emulator, {empty_database_url!r},\n"
+        "                catalog={tiny.id: tiny}, pictures=NoPictures()):\n"
+        "            user = emulator.user(42)\n"
+        "            await user.send('/start')\n"
+        "            await emulator.wait_for(lambda: user.bot_messages or None, timeout=30)\n"
+        f"    print(await schema_revision(create_engine({empty_database_url!r})))\n"
+        "asyncio.run(main())\n"
+        f"print([n for n in {NOT_IN_AN_IDLE_BOT!r}\n"
+        "       if any(m == n or m.startswith(n + '.') for m in sys.modules)])"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", probe, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0
+    assert out.decode().split() == [HEAD_REVISION, "[]"]
