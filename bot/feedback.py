@@ -99,10 +99,23 @@ def check_text(text: str) -> Refused | None:
 
 
 class FeedbackService:
-    def __init__(self, store: Store, catalog: dict[str, YogaClass], clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        catalog: dict[str, YogaClass],
+        clock: Clock,
+        *,
+        only_writer: bool = False,
+    ) -> None:
+        """`only_writer`: this process is the database's only writer (SQLite), so what it
+        knows of who is waiting for a note stays true until it changes it itself."""
         self._store = store
         self._catalog = catalog
         self._clock = clock
+        # Users known to have no wait for a note: their updates need no look for one. A
+        # wait begins only in begin_waiting, which takes the user off; kept only when no
+        # other process can begin one.
+        self._not_waiting: set[int] | None = set() if only_writer else None
 
     async def submit(
         self, user_id: int, chat_id: int, first_name: str, text: str
@@ -137,8 +150,12 @@ class FeedbackService:
             refused = await self._over_limit(uow, user_id)
             if refused is not None:
                 return refused
+            if self._not_waiting is not None:
+                self._not_waiting.discard(user_id)
             await uow.users.save(user_id, chat_id, first_name, now)
             await uow.feedback.set_waiting(user_id, now)
+        if self._not_waiting is not None:
+            self._not_waiting.discard(user_id)
         return None
 
     async def prompt_sent(self, user_id: int, message_id: int) -> None:
@@ -163,9 +180,15 @@ class FeedbackService:
         """End a wait the user has moved on from (another command, a practice starting) or
         left longer than WAIT_FOR. The prompt to mark expired comes back once: a repeat,
         or a wait that ended otherwise, gives None."""
-        async with self._store.peek() as uow:  # on every update: one query
+        if self._not_waiting is not None and user_id in self._not_waiting:
+            return None
+        async with self._store.peek() as uow:  # on every update: one query, or none
             wait = await uow.feedback.wait_of(user_id)
-        if wait is None or not (moved_on or self._expired(wait.since)):
+        if wait is None:
+            if self._not_waiting is not None:
+                self._not_waiting.add(user_id)
+            return None
+        if not (moved_on or self._expired(wait.since)):
             return None
         async with self._store.write() as uow:
             if not await uow.feedback.end_wait(user_id, wait.since):

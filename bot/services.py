@@ -88,7 +88,9 @@ def build_services(
         uploads=UploadService(store, clock),
         reminders=reminders,
         progress=ProgressService(store, catalog, clock, zone),
-        feedback=FeedbackService(store, catalog, clock),
+        feedback=FeedbackService(
+            store, catalog, clock, only_writer=engine.dialect.name == "sqlite"
+        ),
         account=AccountService(
             store, catalog, zone, practice=practice, reminders=reminders, timers=timers
         ),

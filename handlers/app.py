@@ -62,6 +62,7 @@ from handlers.rate_limit import PriorityRateLimiter, Scheduler
 from handlers.reminder_tick import start_ticking
 from handlers.render import common
 from handlers.timers import JobQueueTimers, start_sweeping
+from handlers.transport import AiohttpRequest
 from handlers.update_order import ChatOrderedUpdates
 from sequences import YogaClass, load_catalog, load_figures
 
@@ -69,6 +70,8 @@ if TYPE_CHECKING:
     from handlers.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
+
+TRANSPORTS = "transports"
 
 # Every update type a handler below answers. Telegram sends only these, in production and
 # in tests alike, so a handler for any other type could never fire: add its type here.
@@ -209,6 +212,13 @@ def build_application(
     # Chats side by side, each chat's updates in order, on SQLite and PostgreSQL alike.
     updates = ChatOrderedUpdates()
     limiter = PriorityRateLimiter(max_retries=RETRIES_AFTER_429, scheduler=send_scheduler)
+    # The Bot API's transport (handlers/transport.py): one for every call, and one with
+    # two connections for getUpdates: on stop, PTB cancels the long poll without waiting
+    # for it and at once calls getUpdates once more to confirm what it fetched. With one
+    # connection that last call waits for the cancelled poll to hand its connection back,
+    # and on a loaded machine the one-second pool wait ran out first: an ERROR at every
+    # such stop, and the updates handled again after the restart.
+    transports = (AiohttpRequest(), AiohttpRequest(connection_pool_size=2))
     application: YogaApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -217,12 +227,8 @@ def build_application(
         .context_types(ContextTypes(context=YogaContext))
         .job_queue(JobQueue[YogaContext]())
         .rate_limiter(limiter)
-        # Two connections for getUpdates: on stop, PTB cancels the long poll without waiting
-        # for it and at once calls getUpdates once more to confirm what it fetched. With one
-        # connection that last call waits for the cancelled poll to hand its connection
-        # back, and on a loaded machine the one-second pool wait ran out first: an ERROR at
-        # every such stop, and the updates handled again after the restart.
-        .get_updates_connection_pool_size(2)
+        .request(transports[0])
+        .get_updates_request(transports[1])
         .post_init(lifecycle.post_init)
         .post_shutdown(lifecycle.post_shutdown)
         .concurrent_updates(updates)
@@ -230,6 +236,7 @@ def build_application(
     )
     updates.bot_data = limiter.bot_data = application.bot_data
     application.bot_data[HALT] = Halt()
+    application.bot_data[TRANSPORTS] = transports
     application.add_handler(TypeHandler(Update, commands.drop_unusable), group=UNUSABLE_GROUP)
     application.add_handler(TypeHandler(Update, commands.keep_private), group=PRIVATE_ONLY_GROUP)
     application.add_handler(TypeHandler(Update, practice.welcome_back), group=WELCOME_BACK_GROUP)
@@ -443,8 +450,15 @@ async def _listen(application: YogaApp, webhook: Webhook) -> WebhookServer:
 
 
 async def _initialize(application: YogaApp, retries: int) -> None:
-    """`initialize` (which asks Telegram who the bot is), tried again on network trouble."""
-    await _retrying(application.initialize, retries, "Bot API not reachable yet")
+    """`initialize` (which asks Telegram who the bot is), tried again on network trouble.
+    Given up, it closes the connections it opened (PTB leaves them to a shutdown that a
+    bot never initialized does not run)."""
+    try:
+        await _retrying(application.initialize, retries, "Bot API not reachable yet")
+    except BaseException:
+        for request in application.bot_data[TRANSPORTS]:
+            await request.shutdown()
+        raise
 
 
 async def _retrying(call: Callable[[], Awaitable[None]], retries: int, trouble: str) -> None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 from handlers.rate_limit import Priority, sending_as
 from handlers.render import Reply
+from handlers.transport import NotConnected
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +163,10 @@ def surely_undelivered(error: TelegramError) -> bool:
         return False
     if isinstance(error, RetryAfter | BadRequest | Forbidden):
         return True
-    cause = error.__cause__
-    if isinstance(cause, httpx.HTTPError):
-        # PTB wraps transport failures; only a refused or unreachable connection is safe.
-        return isinstance(cause, httpx.ConnectError)
+    if isinstance(error, NotConnected):
+        return True  # no connection was made: the request never left
+    if error.message.startswith("aiohttp."):
+        return False  # the connection broke after the request may have left
     return isinstance(error, NetworkError)  # an HTTP error status, e.g. 500 or 502
 
 

@@ -14,7 +14,17 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, Update, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +38,7 @@ from bot.models import (
     PracticeStatus,
     StepEvent,
 )
-from bot.pose_memory import LOOK_BACK, PastEvent, PastPractice, pack, unpack
+from bot.pose_memory import LOOK_BACK, PastEvent, PastPractice, unpack
 from bot.practice.machine import PracticeState, Transition
 
 _PRACTICES = cast(Table, Practice.__table__)
@@ -62,6 +72,41 @@ _COLUMNS = {
     "version": _PRACTICES.c.version,
 }
 _SELECT_STATE = select(*_COLUMNS.values())
+_SELECT_ONE = _SELECT_STATE.where(_PRACTICES.c.id == bindparam("practice_id"))
+# What the rules may change; the rest of a practice is fixed when it starts.
+_CHANGING = (
+    "status",
+    "step",
+    "hold_ends_at",
+    "remaining_seconds",
+    "extra_seconds",
+    "practised_seconds",
+    "question",
+    "cue_message_id",
+    "cue_attempts",
+    "cue_retry_at",
+    "toggle",
+    "hurt_here",
+    "finished_at",
+    "stop_reason",
+    "summary_pending",
+)
+# One statement, built once, for every change: SQLAlchemy compiles and caches it once, so a
+# tap pays for no statement building.
+_SAVE = (
+    update(_PRACTICES)
+    .where(
+        _PRACTICES.c.id == bindparam("seen_id"),
+        _PRACTICES.c.version == bindparam("seen_version"),
+    )
+    .values(
+        {
+            _COLUMNS[name].name: bindparam(f"new_{name}", type_=_COLUMNS[name].type)
+            for name in (*_CHANGING, "version")
+        }
+    )
+)
+_RECORD = insert(_EVENTS)
 
 
 class PracticeRepository:
@@ -72,7 +117,7 @@ class PracticeRepository:
         return await self._db.get(Practice, practice_id, populate_existing=True)
 
     async def state(self, practice_id: int) -> PracticeState | None:
-        row = (await self._db.execute(_SELECT_STATE.where(_PRACTICES.c.id == practice_id))).first()
+        row = (await self._db.execute(_SELECT_ONE, {"practice_id": practice_id})).first()
         return None if row is None else _state(row)
 
     async def open_states(
@@ -94,25 +139,22 @@ class PracticeRepository:
         """Write `change` if the practice is still at the version `before` was read at:
         its changed fields and the events it records, or nothing at all (False)."""
         after = change.state
-        values = {
-            _COLUMNS[name].name: getattr(after, name)
-            for name in _COLUMNS
-            if getattr(after, name) != getattr(before, name)
-        }
-        if not values and not change.records:
+        if after == before and not change.records:
             return True
-        if "easier_from_start" in values:
-            values["easier_from_start"] = pack(dict(after.easier_from_start))
-        written = await self._db.execute(
-            update(_PRACTICES)
-            .where(_PRACTICES.c.id == before.id, _PRACTICES.c.version == before.version)
-            .values({**values, "version": before.version + 1})
-        )
+        if any(
+            getattr(after, name) != getattr(before, name)
+            for name in _COLUMNS
+            if name not in _CHANGING
+        ):
+            raise ValueError("only what a practice's rules change may change")
+        values = {f"new_{name}": getattr(after, name) for name in _CHANGING}
+        values |= {"seen_id": before.id, "seen_version": before.version}
+        written = await self._db.execute(_SAVE, {**values, "new_version": before.version + 1})
         if changed_rows(written) != 1:
             return False
         if change.records:
             await self._db.execute(
-                insert(_EVENTS),
+                _RECORD,
                 [
                     {
                         "session_id": before.id,

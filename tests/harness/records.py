@@ -20,7 +20,7 @@ from bot.models import (
 
 
 async def add_user(engine: AsyncEngine, user_id: int, *, timezone: str | None = None) -> None:
-    async with create_sessionmaker(engine).begin() as db:
+    async with create_sessionmaker(engine, write=True).begin() as db:
         if await db.get(User, user_id) is None:
             db.add(
                 User(
@@ -46,7 +46,7 @@ async def add_session(
     class_id: str = "tiny-class",
 ) -> int:
     await add_user(engine, user_id)
-    async with create_sessionmaker(engine).begin() as db:
+    async with create_sessionmaker(engine, write=True).begin() as db:
         session = Practice(
             user_id=user_id,
             chat_id=user_id,
@@ -73,7 +73,7 @@ async def add_session(
 
 async def add_reminder(engine: AsyncEngine, user_id: int, *, enabled: bool = True) -> None:
     await add_user(engine, user_id)
-    async with create_sessionmaker(engine).begin() as db:
+    async with create_sessionmaker(engine, write=True).begin() as db:
         db.add(Reminder(user_id=user_id, chat_id=user_id, hour=7, minute=30, enabled=enabled))
 
 

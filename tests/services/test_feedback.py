@@ -41,7 +41,9 @@ UNUSUAL = 'She said "breathe, then fold",\nthen: sigh 🌿 — “quotes”, tab
 def service(
     db_engine: AsyncEngine, clock: ManualClock, catalog: dict[str, YogaClass]
 ) -> FeedbackService:
-    return FeedbackService(Store(db_engine), catalog, clock)
+    # As the bot builds it: on SQLite this process is the database's only writer.
+    only_writer = db_engine.dialect.name == "sqlite"
+    return FeedbackService(Store(db_engine), catalog, clock, only_writer=only_writer)
 
 
 @pytest.fixture
@@ -186,6 +188,24 @@ async def test_moving_on_withdraws_the_prompt_once_even_across_a_restart(
     assert await restarted.withdraw_prompt(1, moved_on=True) is None
     assert await feedback.withdraw_prompt(1, moved_on=True) is None
     assert not await restarted.is_waiting(1)
+
+
+async def test_a_user_known_not_to_wait_is_looked_up_again_once_a_wait_begins(
+    db_engine: AsyncEngine, clock: ManualClock, tiny_class: YogaClass
+) -> None:
+    catalog = {tiny_class.id: tiny_class}
+    feedback = service(db_engine, clock, catalog)
+    assert await feedback.withdraw_prompt(1, moved_on=True) is None  # known: no wait
+    await feedback.begin_waiting(1, 501, "Ana")
+    await feedback.prompt_sent(1, 42)
+    assert await feedback.withdraw_prompt(1, moved_on=True) == Prompt(501, 42)
+    # Several workers share a PostgreSQL database: one begins a wait, another sees it.
+    if db_engine.dialect.name == "postgresql":
+        other = service(db_engine, clock, catalog)
+        assert await other.withdraw_prompt(1, moved_on=True) is None
+        await feedback.begin_waiting(1, 501, "Ana")
+        await feedback.prompt_sent(1, 43)
+        assert await other.withdraw_prompt(1, moved_on=True) == Prompt(501, 43)
 
 
 async def test_only_the_latest_prompt_of_a_wait_still_on_is_withdrawn(
