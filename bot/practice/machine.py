@@ -499,7 +499,7 @@ def _press(state: PracticeState, press: Press, now: datetime, plan: Plan) -> Tra
             after = replace(_running(state, now), hold_ends_at=deadline, toggle=EventKind.EASIER)
             records = (_record(state, plan, EventKind.EASIER),)
             return Transition(after, records=records, timer=Arm(deadline), redraw=True)
-    return STALE  # pragma: no cover - every action is matched above
+    return STALE  # Continue, decided above: no other action reaches here
 
 
 def _ask(
