@@ -54,7 +54,8 @@ class Summary:
     ask_after: bool = False
     gentle: bool = False
     stop_reason: StopReason | None = None
-    # The pose it stopped on (0-based), for "carry on within 2 hours".
+    # The pose it may be carried on from (0-based), for "carry on within 2 hours"; None
+    # when it may not (it finished, or ended for pain).
     stopped_at: int | None = None
     # Time was added to many poses lately: offer the slow pace (once ever).
     suggest_slow_pace: bool = False

@@ -117,6 +117,8 @@ class PracticeAction(StrEnum):
     TRY_EASIER = "t"
     SKIP = "k"
     END_FOR_PAIN = "x"
+    # Numbness or tingling has passed: on to the next pose.
+    PASSED = "a"
     # "Continue or start over?" when a new practice is asked for.
     CONTINUE = "c"
     START_OVER = "o"

@@ -37,6 +37,7 @@ ACTIONS = {
     PracticeAction.TRY_EASIER: Action.TRY_EASIER,
     PracticeAction.SKIP: Action.SKIP,
     PracticeAction.END_FOR_PAIN: Action.END_FOR_PAIN,
+    PracticeAction.PASSED: Action.PASSED,
 }
 
 

@@ -302,7 +302,7 @@ class PracticeCore:
             ask_after=state.finished,
             gentle=state.gentle,
             stop_reason=state.stop_reason if state.stopped else None,
-            stopped_at=state.step if state.stopped else None,
+            stopped_at=machine.carry_on_from(state),
             suggest_slow_pace=suggest,
         )
 

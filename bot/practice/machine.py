@@ -102,9 +102,11 @@ DUE_TOLERANCE = timedelta(milliseconds=5)
 MORE_TIME_SECONDS = 15.0
 # A practice the user stopped (Stop, or End for today) can be carried on this long after.
 CONTINUE_WITHIN = timedelta(hours=2)
-# Stops the user chose; a practice replaced by a new one or in an unreachable chat ended
-# without them asking, and is not offered again.
-CHOSEN_STOPS = (StopReason.BY_USER, StopReason.FOR_PAIN)
+# The stops a user may carry on from. A practice replaced by a new one or in an unreachable
+# chat ended without them asking; one ended for pain ended for today: rest comes first
+# (the pain-monitoring model: pain above what is acceptable means stop and rest, not a
+# return within the hour).
+CONTINUABLE_STOPS = (StopReason.BY_USER,)
 # While one of these questions is open, only its own answers (and It hurts) count.
 PAIN_QUESTIONS = (PracticeQuestion.HURT, PracticeQuestion.NUMB)
 # Poses given more time, in each of two practices in a row, before the slow pace is offered.
@@ -263,17 +265,23 @@ class Action(enum.StrEnum):
     TRY_EASIER = "try_easier"
     SKIP = "skip"
     END_FOR_PAIN = "end_for_pain"
+    # The other answer to numbness or tingling: it has passed, on to the next pose.
+    PASSED = "passed"
     # The answer to "continue or start over?", or to the closing message of a stopped one.
     CONTINUE = "continue"
 
 
 # The question each answer answers; an action not here is pressed on the cue itself.
+# Numbness or tingling ends the pose: no easier version of it, only ending for today or,
+# once it has passed, the next pose (NHS, sciatica: numbness or tingling is a reason to
+# stop and, if it does not pass, to see a GP; the advice is on the question itself).
 ANSWERS: dict[Action, tuple[PracticeQuestion, ...]] = {
     Action.END: (PracticeQuestion.STOP,),
     Action.KEEP_GOING: (PracticeQuestion.STOP,),
-    Action.TRY_EASIER: PAIN_QUESTIONS,
-    Action.SKIP: PAIN_QUESTIONS,
+    Action.TRY_EASIER: (PracticeQuestion.HURT,),
+    Action.SKIP: (PracticeQuestion.HURT,),
     Action.END_FOR_PAIN: PAIN_QUESTIONS,
+    Action.PASSED: (PracticeQuestion.NUMB,),
 }
 
 
@@ -462,7 +470,7 @@ def _press(state: PracticeState, press: Press, now: datetime, plan: Plan) -> Tra
             return Refusal(Refused.WAITS_FOR_CONTINUE)
         return STALE
     match press.action:
-        case Action.NEXT | Action.SKIP:
+        case Action.NEXT | Action.SKIP | Action.PASSED:
             return _move_on(state, now, plan, skipped=True)
         case Action.EASIER | Action.USUAL:
             kind = EventKind.EASIER if press.action == Action.EASIER else EventKind.USUAL
@@ -743,13 +751,20 @@ def _cue_message(state: PracticeState) -> tuple[int, ...]:
 
 
 def continuable(state: PracticeState, now: datetime) -> bool:
-    """A practice the user stopped themselves, within the last CONTINUE_WITHIN."""
+    """A practice the user stopped themselves (not for pain), within CONTINUE_WITHIN."""
     return (
-        state.stopped
-        and state.stop_reason in CHOSEN_STOPS
+        carry_on_from(state) is not None
         and state.finished_at is not None
         and now - state.finished_at < CONTINUE_WITHIN
     )
+
+
+def carry_on_from(state: PracticeState) -> int | None:
+    """The step a stopped practice may be carried on from, for a while; None when it may
+    not be (it finished, was replaced, or ended for pain)."""
+    if state.stopped and state.stop_reason in CONTINUABLE_STOPS:
+        return state.step
+    return None
 
 
 def shows(state: PracticeState, step: int) -> bool:

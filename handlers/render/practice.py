@@ -16,6 +16,7 @@ from handlers.render.common import props_line
 from sequences import Step, YogaClass
 
 STALE_BUTTON = "This pose is already over."
+PASSED_BUTTON = "It has passed: next pose"
 PAUSED_BUTTON = "This practice is paused. Answer the question below it."
 DURING_PRACTICE = (
     "I'm guiding your practice: use the buttons under the pose. If something hurts, "
@@ -41,8 +42,8 @@ EASIER_BECAUSE = {
 QUESTION_TEXT = {
     PracticeQuestion.HURT: "<b>Let's ease off.</b> How would you like to go on?",
     PracticeQuestion.NUMB: (
-        "<b>Numbness or tingling is a sign to stop.</b> Come out of the pose gently. If it "
-        "doesn't pass, please see a doctor or physiotherapist."
+        "<b>Numbness or tingling is a sign to stop.</b> Come out of the pose gently and "
+        "rest. If it doesn't pass, please see a doctor or physiotherapist."
     ),
     PracticeQuestion.STOP: "<b>End the practice here?</b>",
 }
@@ -127,16 +128,23 @@ def cue_keyboard(cue: Cue) -> InlineKeyboardMarkup:
         data = PracticeButton(action, practice=cue.practice_id, step=cue.step).pack()
         return InlineKeyboardButton(label, callback_data=data)
 
-    if cue.question in (PracticeQuestion.HURT, PracticeQuestion.NUMB):
+    if cue.question == PracticeQuestion.NUMB:
+        # The pose is over either way: stopping first, no easier version of it.
+        return InlineKeyboardMarkup(
+            [
+                [button("End for today", PracticeAction.END_FOR_PAIN)],
+                [button(PASSED_BUTTON, PracticeAction.PASSED)],
+            ]
+        )
+    if cue.question == PracticeQuestion.HURT:
         easier = "Try again, gently" if cue.easier_shown else "Try the easier version"
-        choices = [
-            [button(easier, PracticeAction.TRY_EASIER)],
-            [button("Skip this pose", PracticeAction.SKIP)],
-            [button("End for today", PracticeAction.END_FOR_PAIN)],
-        ]
-        if cue.question == PracticeQuestion.NUMB:
-            choices.reverse()  # stopping first
-        return InlineKeyboardMarkup(choices)
+        return InlineKeyboardMarkup(
+            [
+                [button(easier, PracticeAction.TRY_EASIER)],
+                [button("Skip this pose", PracticeAction.SKIP)],
+                [button("End for today", PracticeAction.END_FOR_PAIN)],
+            ]
+        )
     if cue.question == PracticeQuestion.STOP:
         return InlineKeyboardMarkup(
             [
@@ -258,15 +266,16 @@ def _stopped(summary: Summary) -> str:
         f"You did {summary.poses_done} of {summary.total_poses} poses in "
         f"{_minutes(summary.minutes)}."
     )
+    if summary.stop_reason == StopReason.FOR_PAIN:
+        # Ended for today: rest comes first, so no offer to carry on.
+        return (
+            f"Practice ended for today. {done} Stopping when something hurts is the right "
+            "call.\n\nRest, and keep moving gently. If the pain is sharp, or doesn't settle "
+            "within a day or two, please see a doctor or physiotherapist."
+        )
     carry_on = (
         f"To carry on from pose {summary.stopped_at + 1} within 2 hours, send /start_practice."
         if summary.stopped_at is not None
         else "Come back whenever you like: /start_practice"
     )
-    if summary.stop_reason == StopReason.FOR_PAIN:
-        return (
-            f"Practice ended for today. {done} Stopping when something hurts is the right "
-            "call.\n\nRest, and keep moving gently. If the pain is sharp, or doesn't settle "
-            f"within a day or two, please see a doctor or physiotherapist.\n\n{carry_on}"
-        )
     return f"Practice stopped. {done} That counts.\n\n{carry_on}"

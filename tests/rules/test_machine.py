@@ -332,22 +332,58 @@ def test_the_easier_version_after_it_hurts_starts_the_hold_again() -> None:
 
 
 @pytest.mark.parametrize(
-    ("action", "step", "status", "reason"),
+    ("question", "action", "step", "status", "reason"),
     [
-        (Action.SKIP, 1, PracticeStatus.ACTIVE, None),
-        (Action.END_FOR_PAIN, 0, PracticeStatus.STOPPED, StopReason.FOR_PAIN),
+        (PracticeQuestion.HURT, Action.SKIP, 1, PracticeStatus.ACTIVE, None),
+        (
+            PracticeQuestion.HURT,
+            Action.END_FOR_PAIN,
+            0,
+            PracticeStatus.STOPPED,
+            StopReason.FOR_PAIN,
+        ),
+        (PracticeQuestion.NUMB, Action.PASSED, 1, PracticeStatus.ACTIVE, None),
+        (
+            PracticeQuestion.NUMB,
+            Action.END_FOR_PAIN,
+            0,
+            PracticeStatus.STOPPED,
+            StopReason.FOR_PAIN,
+        ),
     ],
 )
-def test_the_other_answers_to_it_hurts(
-    action: Action, step: int, status: PracticeStatus, reason: StopReason | None
+def test_the_other_answers_to_pain(
+    question: PracticeQuestion,
+    action: Action,
+    step: int,
+    status: PracticeStatus,
+    reason: StopReason | None,
 ) -> None:
-    hurt = paused(question=PracticeQuestion.NUMB, hurt_here=True)
+    hurt = paused(question=question, hurt_here=True)
     change = moved(decide(hurt, press(action), at(1), PLAN))
     assert (change.state.step, change.state.status, change.state.stop_reason) == (
         step,
         status,
         reason,
     )
+
+
+@pytest.mark.parametrize("action", [Action.TRY_EASIER, Action.SKIP])
+def test_numbness_ends_the_pose_with_no_easier_version_of_it(action: Action) -> None:
+    numb = paused(question=PracticeQuestion.NUMB, hurt_here=True)
+    assert decide(numb, press(action), at(1), PLAN) == STALE
+    # "It has passed" answers numbness only.
+    assert (
+        decide(paused(question=PracticeQuestion.HURT), press(Action.PASSED), at(1), PLAN) == STALE
+    )
+
+
+def test_a_practice_ended_for_pain_is_not_carried_on_the_same_day() -> None:
+    ended = stopped(StopReason.FOR_PAIN, 5)
+    assert machine.carry_on_from(ended) is None and not machine.continuable(ended, T0)
+    assert decide(ended, press(Action.CONTINUE, 1), T0, PLAN) == STALE
+    by_user = stopped(StopReason.BY_USER, 5)
+    assert machine.carry_on_from(by_user) == 1 and machine.continuable(by_user, T0)
 
 
 def test_pain_typed_asks_afresh_beside_the_words() -> None:
@@ -380,7 +416,7 @@ def stopped(reason: StopReason, minutes_ago: float) -> PracticeState:
 
 
 def test_a_stopped_practice_is_carried_on_within_two_hours_if_the_user_stopped_it() -> None:
-    change = moved(decide(stopped(StopReason.FOR_PAIN, 30), press(Action.CONTINUE, 1), T0, PLAN))
+    change = moved(decide(stopped(StopReason.BY_USER, 30), press(Action.CONTINUE, 1), T0, PLAN))
     after = change.state
     assert (after.status, after.step, after.hold_ends_at) == (PracticeStatus.ACTIVE, 1, at(30))
     assert (after.stop_reason, after.finished_at, after.cue_message_id) == (None, None, None)

@@ -157,13 +157,16 @@ async def test_ending_for_today_closes_with_a_summary_that_knows_why(
     await press(practice, Action.HURT, USER, practice_id, 0)
     ended = await press(practice, Action.END_FOR_PAIN, USER, practice_id, 0)
     assert ended.summary is not None
+    # Ended for today: nothing to carry on from.
     assert (ended.summary.status, ended.summary.stop_reason, ended.summary.stopped_at) == (
         PracticeStatus.STOPPED,
         StopReason.FOR_PAIN,
-        0,
+        None,
     )
     assert (await row(store, practice_id)).stop_reason == StopReason.FOR_PAIN
     assert practice_id not in timers.armed
+    # A new /start_practice offers no continue: the way in starts afresh.
+    assert not isinstance(await practice.way_in(USER), ContinueOffer)
 
 
 @pytest.mark.parametrize("answer", [Action.TRY_EASIER, Action.SKIP, Action.END_FOR_PAIN])

@@ -154,6 +154,8 @@ async def test_pain_typed_during_a_paused_pose_asks_beside_the_words(
         await user.tap(asked.message_id, text="End for today")
         done = await emulator.wait_for(has_message(user, "Practice ended for today"))
         assert "right call" in done.plain
+        # Ended for today: rest comes first, so nothing offers to carry on.
+        assert "/start_practice" not in done.plain and "within 2 hours" not in done.plain
         # The cue it ended on no longer asks, and has nothing left to press.
         await emulator.wait_for(lambda: "ease off" not in (asked.plain or ""))
         assert asked.plain.startswith("1/3 · Pose 1") and not button_texts(asked)
@@ -176,9 +178,27 @@ async def test_numbness_typed_brings_the_advice_to_stop_first(
         asked = cues_titled(user, "1/3")[-1]
         assert "Numbness or tingling is a sign to stop" in asked.plain
         assert "doctor or physiotherapist" in asked.plain
-        assert button_texts(asked)[0] == "End for today"
+        # The pose ends: no easier version of it, no skipping as if nothing happened.
+        assert button_texts(asked) == ["End for today", render.PASSED_BUTTON]
     [practice] = await stored_practices(database_url)
     assert practice.question == PracticeQuestion.NUMB
+
+
+async def test_numbness_that_has_passed_goes_on_to_the_next_pose(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(7008)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await begin_practice(emulator, user)
+        await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.send("some numbness in my foot")
+        await emulator.wait_for(lambda: len(cues_titled(user, "1/3")) == 2)
+        asked = cues_titled(user, "1/3")[-1]
+        await user.tap(asked.message_id, text=render.PASSED_BUTTON)
+        await emulator.wait_for(lambda: cues_titled(user, "2/3"))
+        await emulator.wait_for(lambda: not button_texts(asked))  # the question is over
+    practice = (await stored_practices(database_url))[0]
+    assert (practice.status, practice.current_step) == (PracticeStatus.ACTIVE, 1)
 
 
 async def test_other_words_during_a_practice_get_one_line_about_the_buttons(
