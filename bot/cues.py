@@ -46,7 +46,9 @@ class Cue:
 class Summary:
     class_title: str
     status: PracticeStatus
+    # Minutes actually spent in the poses.
     minutes: int
+    # Poses held until their hold ended, and those moved on from early (Next, Skip).
     poses_done: int
     total_poses: int
     easier_used: int
@@ -59,6 +61,12 @@ class Summary:
     stopped_at: int | None = None
     # Time was added to many poses lately: offer the slow pace (once ever).
     suggest_slow_pace: bool = False
+    poses_skipped: int = 0
+    # The pose it ended on (0-based).
+    ended_on: int = 0
+    # Finished in well under its holds' time (machine.rushed), and the minutes it would take.
+    rushed: bool = False
+    planned_minutes: int = 0
 
 
 @dataclass(frozen=True)

@@ -292,11 +292,18 @@ class PracticeCore:
             return None
         counts = await uow.practices.event_counts(state.id)
         suggest = may_suggest and await self._suggest_slow_pace(uow, state, counts)
+        skipped = counts.get(EventKind.SKIPPED, 0)
+        # A practice stopped part-way did not hold its last pose to the end.
+        interrupted = 1 if state.stopped else 0
         return Summary(
             class_title=self._catalog[state.class_id].title,
             status=state.status,
             minutes=round(state.practised_seconds / 60),
-            poses_done=counts.get(EventKind.SHOWN, 0),
+            poses_done=max(0, counts.get(EventKind.SHOWN, 0) - skipped - interrupted),
+            poses_skipped=skipped,
+            ended_on=state.step,
+            rushed=machine.rushed(state, plan),
+            planned_minutes=round(sum(plan.holds) / 60),
             total_poses=len(plan.steps),
             easier_used=counts.get(EventKind.EASIER, 0),
             ask_after=state.finished,

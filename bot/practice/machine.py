@@ -111,6 +111,9 @@ CONTINUABLE_STOPS = (StopReason.BY_USER,)
 PAIN_QUESTIONS = (PracticeQuestion.HURT, PracticeQuestion.NUMB)
 # Poses given more time, in each of two practices in a row, before the slow pace is offered.
 SUGGEST_SLOW_AFTER_POSES = 3
+# A finished practice that took less than this share of its holds was rushed through: its
+# closing message says so kindly, and it counts the minutes it took, not a full class.
+RUSHED_BELOW = 0.5
 
 # A cue send that has neither succeeded nor failed this long after its hold ended is taken
 # as lost (the rate limiter may hold a send through a few 429s, so this is generous).
@@ -803,6 +806,11 @@ def minutes_since(state: PracticeState, now: datetime) -> int:
     if state.finished_at is None:
         return 0
     return int((now - state.finished_at).total_seconds() // 60)
+
+
+def rushed(state: PracticeState, plan: Plan) -> bool:
+    """Finished in well under the time its holds take (tapping Next through it)."""
+    return state.finished and state.practised_seconds < RUSHED_BELOW * sum(plan.holds)
 
 
 def suggest_slow_pace(more_time_now: int, more_time_before: int, *, on_slow_pace: bool) -> bool:

@@ -222,24 +222,39 @@ def closing(summary: Summary) -> Reply:
         if summary.suggest_slow_pace:
             return html(f"{stopped}\n\n{SLOW_PACE_SUGGESTION}", slow_pace_keyboard())
         return html(stopped)
-    if summary.gentle:
-        easier = "Every pose in its gentler version: a kind choice on a sore day."
-    elif summary.easier_used:
-        easier = (
-            f"You used the easier option {summary.easier_used} time"
-            f"{'' if summary.easier_used == 1 else 's'}, which is listening well."
+    held = f"Poses held: {summary.poses_done} of {summary.total_poses}"
+    if summary.poses_skipped:
+        held += f" ({summary.poses_skipped} moved on from early)"
+    kind = "the gentle practice of " if summary.gentle else ""
+    if summary.rushed:
+        # Tapped through well under its holds: said kindly, and as it was.
+        text = (
+            f"You reached the end of {kind}<b>{escape(summary.class_title)}</b> in "
+            f"{_minutes(summary.minutes)}; at your pace it takes about "
+            f"{summary.planned_minutes} min.\n\n{held}\n\n"
+            "Some days a quick look is all there is time for. Next time, if it feels fine, "
+            "stay a few breaths in each pose: the holds are where the back gets stronger."
         )
     else:
-        easier = "You did every pose as cued."
-    kind = "the gentle practice of " if summary.gentle else ""
-    text = (
-        f"Well done. You finished {kind}<b>{escape(summary.class_title)}</b> 🌿\n\n"
-        f"Minutes practised: {summary.minutes}\n"
-        f"Poses done: {summary.poses_done} of {summary.total_poses}\n"
-        f"{easier}\n\n"
-        "Stay in your rest as long as you like, then get up slowly. "
-        "Notice how your back feels now."
-    )
+        if summary.gentle:
+            easier = "Every pose in its gentler version: a kind choice on a sore day."
+        elif summary.easier_used:
+            easier = (
+                f"You used the easier option {summary.easier_used} time"
+                f"{'' if summary.easier_used == 1 else 's'}, which is listening well."
+            )
+        elif not summary.poses_skipped:
+            easier = "You did every pose as cued."
+        else:
+            easier = ""
+        text = (
+            f"Well done. You finished {kind}<b>{escape(summary.class_title)}</b> 🌿\n\n"
+            f"Minutes practised: {summary.minutes}\n"
+            f"{held}\n"
+            + (f"{easier}\n" if easier else "")
+            + "\nStay in your rest as long as you like, then get up slowly. "
+            "Notice how your back feels now."
+        )
     if not summary.suggest_slow_pace:
         return html(text)
     return html(f"{text}\n\n{SLOW_PACE_SUGGESTION}", slow_pace_keyboard())
@@ -262,10 +277,16 @@ def slow_pace_on() -> Reply:
 
 
 def _stopped(summary: Summary) -> str:
-    done = (
-        f"You did {summary.poses_done} of {summary.total_poses} poses in "
-        f"{_minutes(summary.minutes)}."
-    )
+    if summary.poses_done:
+        done = (
+            f"You held {summary.poses_done} of {summary.total_poses} poses, in "
+            f"{_minutes(summary.minutes)}."
+        )
+    else:
+        done = (
+            f"You stopped at pose {summary.ended_on + 1} of {summary.total_poses}, after "
+            f"{_minutes(summary.minutes)}."
+        )
     if summary.stop_reason == StopReason.FOR_PAIN:
         # Ended for today: rest comes first, so no offer to carry on.
         return (

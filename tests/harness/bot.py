@@ -108,6 +108,25 @@ def cues_titled(user: SimulatedUser, prefix: str) -> list[Worded]:
     )
 
 
+# How a finished practice's closing message begins: held through, or tapped through well
+# under its holds (handlers/render/practice.py).
+CLOSINGS = ("Well done. You finished", "You reached the end of")
+
+
+def is_closing(message: EmuMessage) -> bool:
+    return (message.plain or "").startswith(CLOSINGS)
+
+
+def has_closing(user: SimulatedUser) -> Callable[[], Worded | None]:
+    """The user's first closing message of a finished practice."""
+
+    def find() -> Worded | None:
+        # It begins with words, so it has words.
+        return cast("Worded | None", next((m for m in user.bot_messages if is_closing(m)), None))
+
+    return find
+
+
 def has_message(user: SimulatedUser, needle: str) -> Callable[[], Worded | None]:
     def find() -> Worded | None:
         found = next((m for m in user.bot_messages if needle in (m.plain or "")), None)

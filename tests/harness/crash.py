@@ -184,7 +184,7 @@ def problems(run: CrashRun) -> list[str]:
         also = "; the practice is stored as finished" if stored == ["finished"] else ""
         found.append(f"the closing {CLOSING!r} message never arrived ({run.wait_error}){also}")
     for closing in closings:
-        if f"Poses done: {total} of {total}" not in (closing.plain or ""):
+        if f"Poses held: {total} of {total}" not in (closing.plain or ""):
             found.append(f"the closing message does not count every pose: {closing.plain!r}")
     if closings and not any(AFTER_QUESTION in (m.plain or "") for m in run.bot_messages):
         found.append("the after-practice check-in never followed the closing message")

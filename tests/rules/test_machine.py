@@ -469,3 +469,16 @@ def test_timers_armed_late_catch_up_one_after_another() -> None:
 
 def test_the_store_back_off_grows_to_half_a_minute_and_stays() -> None:
     assert [machine.store_backoff(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 30, 30, 30]
+
+
+@pytest.mark.parametrize(
+    ("practised", "rushed"),
+    [(0.0, True), (89.0, True), (90.0, False), (180.0, False)],
+)
+def test_a_class_finished_in_under_half_its_holds_was_rushed(
+    practised: float, rushed: bool
+) -> None:
+    # The plan's holds add up to 180 class seconds.
+    finished = running(2, status=PracticeStatus.FINISHED, practised_seconds=practised)
+    assert machine.rushed(finished, PLAN) is rushed
+    assert not machine.rushed(running(2, practised_seconds=0.0), PLAN)  # still open

@@ -19,6 +19,7 @@ from tests.harness.bot import (
     cues_titled,
     has_button_on,
     has_message,
+    is_closing,
     stored_practices,
 )
 
@@ -112,10 +113,10 @@ async def test_the_slow_pace_is_offered_after_two_classes_with_extra_time(
                 await user.tap(cue.message_id, text="Next")
 
             def closed(r: int = round_) -> bool:
-                return len([m for m in user.bot_messages if "Well done" in (m.plain or "")]) == r
+                return len([m for m in user.bot_messages if is_closing(m)]) == r
 
             await emulator.wait_for(closed)
-        closing = [m for m in user.bot_messages if "Well done" in (m.plain or "")]
+        closing = [m for m in user.bot_messages if is_closing(m)]
         assert closing[0].plain is not None
         assert "slow pace" not in closing[0].plain
         assert button_texts(closing[1]) == ["Use the slow pace"]

@@ -20,6 +20,7 @@ from tests.harness.bot import (
     cue_jobs,
     cues_titled,
     has_button,
+    has_closing,
     has_message,
     next_through_the_class,
     screened,
@@ -123,7 +124,7 @@ async def test_a_pose_that_hurt_comes_gentler_next_time_with_a_line_saying_why(
 
             nxt = (await emulator.wait_for(shown))[-1]
             await user.tap(nxt.message_id, text="Next")
-        await emulator.wait_for(has_message(user, "Well done"))
+        await emulator.wait_for(has_closing(user))
 
         await begin_practice(emulator, user)
         await emulator.wait_for(lambda: len(cues_titled(user, "1/3")) == 2)
@@ -352,7 +353,7 @@ async def test_a_high_score_after_without_a_rise_still_gets_the_note(
         await emulator.wait_for(lambda: "Gentle practice" in button_texts(question))
         await user.tap(question.message_id, text="Gentle practice")
         await next_through_the_class(emulator, user)
-        closing = await emulator.wait_for(has_message(user, "Well done"))
+        closing = await emulator.wait_for(has_closing(user))
         assert "gentle practice" in closing.plain
         asked = await emulator.wait_for(has_message(user, render_checkin.AFTER_QUESTION))
         await user.tap(asked.message_id, text="6")

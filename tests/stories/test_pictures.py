@@ -20,6 +20,7 @@ from tests.harness.bot import (
     bot_running,
     button_texts,
     cues_titled,
+    has_closing,
     has_message,
     next_through_the_class,
 )
@@ -80,7 +81,7 @@ async def test_each_picture_is_uploaded_once_however_many_practices(
     async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
         await begin_practice(emulator, ana)
         await next_through_the_class(emulator, ana, practice=1)
-        await emulator.wait_for(has_message(ana, "Well done"))
+        await emulator.wait_for(has_closing(ana))
         await begin_practice(emulator, ben)
         await next_through_the_class(emulator, ben, practice=1)
         await begin_practice(emulator, ana)
@@ -161,7 +162,7 @@ async def test_an_auto_advanced_photo_cue_costs_its_photo_and_one_retirement(
         emulator, database_url, catalog=CATALOG, pictures=pictures, time_scale=0.01
     ):
         await begin_practice(emulator, user)
-        await emulator.wait_for(has_message(user, "Well done"), timeout=10)
+        await emulator.wait_for(has_closing(user), timeout=10)
     calls = [c.method for c in emulator.state.calls if c.method not in ("getUpdates",)]
     photos = [i for i, method in enumerate(calls) if method == "sendPhoto"]
     assert len(photos) == 3

@@ -25,7 +25,9 @@ from tests.harness.bot import (
     cue_jobs,
     cue_recorded,
     cues_titled,
+    has_closing,
     has_message,
+    next_through_the_class,
     stored_events,
     stored_practices,
 )
@@ -97,7 +99,7 @@ async def test_whole_seed_class_runs_by_itself_to_the_closing_message(
         shown = cues_titled(user, f"{number}/{total} · ")
         assert len(shown) == 1, f"cue {number} sent {len(shown)} times"
         assert step.title in shown[0].plain
-    assert f"Poses done: {total} of {total}" in closing.plain
+    assert f"Poses held: {total} of {total}" in closing.plain
     assert "Minutes practised: 30" in closing.plain or "Minutes practised: 29" in closing.plain
     [session] = await stored_practices(database_url)
     assert session.status == PracticeStatus.FINISHED
@@ -256,7 +258,7 @@ async def test_stop_asks_once_then_ends_the_practice_as_stopped(
         done = await emulator.wait_for(has_message(user, "Practice stopped"))
         assert "within 2 hours" in done.plain
         await emulator.wait_for(lambda: "End the practice here?" not in (cue.plain or ""))
-        assert "1 of 3 poses" in done.plain
+        assert "You stopped at pose 1 of 3" in done.plain
         await emulator.wait_for(lambda: not button_texts(cue))
         assert cue_jobs(app) == []
     [session] = await stored_practices(database_url)
@@ -407,9 +409,41 @@ async def test_a_class_arms_and_cancels_its_timers_without_scanning_the_job_queu
     user = emulator.user(1040)
     async with bot_running(emulator, database_url, time_scale=0.001) as app:
         await begin_practice(emulator, user)
-        await emulator.wait_for(has_message(user, "Well done"), timeout=30)
+        await emulator.wait_for(has_closing(user), timeout=30)
         timers = app.bot_data[TIMERS]
         # Every job ran or was cancelled, and no handle was left behind.
         await emulator.wait_for(lambda: timers.armed == 0)
     [session] = await stored_practices(database_url)
     assert session.status == PracticeStatus.FINISHED
+
+
+# -- what the closing message counts --------------------------------------------------------
+
+
+async def test_a_class_tapped_through_is_named_for_what_it_was(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1061)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await begin_practice(emulator, user)
+        await next_through_the_class(emulator, user)
+        closing = await emulator.wait_for(has_closing(user))
+    assert closing.plain.startswith("You reached the end of Tiny Class in under a minute")
+    assert "about 3 min" in closing.plain
+    assert "Poses held: 0 of 3 (3 moved on from early)" in closing.plain
+    assert "Well done" not in closing.plain and "every pose as cued" not in closing.plain
+
+
+async def test_a_pose_moved_on_from_early_is_not_counted_as_held(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1062)
+    # One class minute is 0.6 s here: the last two poses are held to the end by the timer.
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG, time_scale=0.01):
+        await begin_practice(emulator, user)
+        [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.tap(first.message_id, text="Next")
+        closing = await emulator.wait_for(has_closing(user), timeout=10)
+    assert closing.plain.startswith("Well done. You finished Tiny Class")
+    assert "Poses held: 2 of 3 (1 moved on from early)" in closing.plain
+    assert "every pose as cued" not in closing.plain

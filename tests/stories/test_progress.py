@@ -27,6 +27,7 @@ from tests.harness.bot import (
     button_texts,
     cue_jobs,
     cues_titled,
+    has_closing,
     has_message,
     next_through_the_class,
     screened,
@@ -64,7 +65,7 @@ async def test_check_in_before_and_after_is_stored_and_a_rise_gets_a_note(
         assert button_texts(question) == []
 
         await next_through_the_class(emulator, user)
-        closing = await emulator.wait_for(has_message(user, "Well done"))
+        closing = await emulator.wait_for(has_closing(user))
         asked = await emulator.wait_for(lambda: after_question(user))
         assert asked.message_id > closing.message_id
         second_answer = next(b["callback_data"] for b in asked.buttons if b["text"] == "2")
