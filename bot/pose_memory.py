@@ -7,11 +7,14 @@ change to the history never changes what the class shows mid-way.
   last time the user met it is shown in its easier version from the start, with a line
   saying why, whatever the easier-options setting. Only the last time counts: a pose that
   went well since is back to its usual version.
-- **Remembered easier options** (the default setting). A pose the user did in its easier
-  version in at least two of the last three practices that reached it is shown that way
-  from the start, with a line saying so. A practice counts as easier for a pose when the
-  version on screen at the end was the easier one: revealed with Easier option, or shown
-  from the start and kept (Usual version takes it back, so the memory can fade).
+- **Remembered easier options** (the default setting). A pose the user chose in its
+  easier version in at least two of the last three practices that reached it is shown
+  that way from the start, with a line saying so ("You often choose this one"). A
+  practice counts as the user's choice for a pose when the version on screen at the end
+  was the easier one because of them: revealed with Easier option, or shown from the
+  start as remembered and kept (Usual version takes it back, so the memory can fade).
+  An easier version the user did not choose — a gentle practice's, one shown because the
+  pose hurt the time before, or every pose under Always — is not their choice.
 - **Always**: every pose in its easier version. **As I ask**: only the first rule.
 """
 
@@ -52,12 +55,12 @@ class PastPractice:
     def hurt(self, step_id: str) -> bool:
         return any(e.step_id == step_id and e.kind == EventKind.HURT for e in self.events)
 
-    def ended_easier(self, step_id: str) -> bool:
-        """The easier version was on screen when the pose ended."""
+    def chose_easier(self, step_id: str) -> bool:
+        """The easier version was on screen when the pose ended, by the user's choice."""
         toggles = [e.kind for e in self.events if e.step_id == step_id and e.kind in TOGGLES]
         if toggles:
             return toggles[-1] == EventKind.EASIER
-        return step_id in self.easier_from_start
+        return self.easier_from_start.get(step_id) == EasierReason.REMEMBERED
 
 
 def decide(
@@ -74,7 +77,7 @@ def decide(
             decided[step_id] = EasierReason.ALWAYS
         elif mode == EasierMode.REMEMBERED:
             recent = reached[:REMEMBER_OF_LAST]
-            if sum(p.ended_easier(step_id) for p in recent) >= REMEMBER_WHEN:
+            if sum(p.chose_easier(step_id) for p in recent) >= REMEMBER_WHEN:
                 decided[step_id] = EasierReason.REMEMBERED
     return decided
 

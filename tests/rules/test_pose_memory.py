@@ -3,6 +3,7 @@ the start, for each easier-options setting."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -71,6 +72,22 @@ def test_an_easier_version_kept_from_the_start_counts_and_usual_version_lets_it_
     assert remembered(practice(1, EASIER), practice(2, EASIER), kept, *taken_back) is None
     # The last toggle wins: Usual version, then Easier option again, ends easier.
     assert remembered(practice(1, USUAL, EASIER), practice(2, EASIER)) == EasierReason.REMEMBERED
+
+
+@pytest.mark.parametrize(
+    "not_chosen", [EasierReason.GENTLE, EasierReason.HURT_LAST_TIME, EasierReason.ALWAYS]
+)
+def test_an_easier_version_the_user_did_not_choose_is_not_remembered_as_their_choice(
+    not_chosen: EasierReason,
+) -> None:
+    """ "You often choose this one" is said only when they did."""
+    given = [practice(n, from_start=not_chosen) for n in (1, 2, 3)]
+    assert remembered(*given) is None
+    # Chosen once besides: still not two of the last three.
+    assert remembered(practice(1, EASIER), *given[1:]) is None
+    assert remembered(practice(1, EASIER), practice(2, EASIER), given[2]) == (
+        EasierReason.REMEMBERED
+    )
 
 
 def test_as_asked_remembers_only_pain_and_always_shows_every_pose_easier() -> None:
