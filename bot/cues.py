@@ -3,13 +3,12 @@ an outcome of every change, and the ways into a new practice. Facts only, no sen
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.models import EasierReason, PracticeQuestion, PracticeStatus, StopReason
+from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, PracticeStatus, StopReason
 from bot.safety import ScreenStatus
 from bot.uploads import Picture
-from bot.user_settings import UserSettings
 from sequences import Step, YogaClass
 
 
@@ -76,9 +75,22 @@ class MessageRef:
 
 
 @dataclass(frozen=True)
+class Starting:
+    """What a practice that has just begun will be, said on the check-in's answer once it
+    has decided it: its length and pace (a gentle practice is the short class, every pose
+    easier)."""
+
+    length: ClassLength
+    pace: Pace
+    minutes: int
+    gentle: bool = False
+
+
+@dataclass(frozen=True)
 class PracticeOutcome:
     """What a change means for the chat: messages whose buttons go, the pressed cue drawn
-    again, a new cue to send (and then confirm), and the summary once the practice ends."""
+    again, a new cue to send (and then confirm), the summary once the practice ends, and,
+    as it begins, what it will be."""
 
     practice_id: int
     chat_id: int
@@ -86,6 +98,7 @@ class PracticeOutcome:
     redraw: Cue | None = None
     show: Cue | None = None
     summary: Summary | None = None
+    starting: Starting | None = None
 
 
 # -- the ways into a new practice (PracticeService.way_in) -----------------------------------
@@ -113,13 +126,10 @@ class ScreenFirst:
 
 @dataclass(frozen=True)
 class ReadyToCheckIn:
-    """Nothing stands in the way: the intro and the back check-in."""
+    """Nothing stands in the way: the class's name and props, and the back check-in,
+    whose answer decides what runs (the usual class, the gentle one, or none today)."""
 
     yoga_class: YogaClass
-    felt_worse_last_time: bool = False
-    # The settings the class will run with (the gate may still make it gentle and short).
-    settings: UserSettings = field(default_factory=UserSettings)
-    minutes: int = 0
 
 
 WayIn = ContinueOffer | ScreenFirst | ReadyToCheckIn

@@ -17,6 +17,7 @@ from handlers.practice import screen_first
 from handlers.present import present
 from handlers.render import Reply
 from handlers.render import checkin as render
+from handlers.render import practice as render_practice
 
 
 async def before_button(update: Update, context: YogaContext) -> None:
@@ -86,6 +87,8 @@ async def _begin(
     if isinstance(result, Gate):
         await messages.edit_pressed(context.bot, query, render.pain_gate(result, score))
         return
+    if result.starting is not None:
+        answered = render_practice.begun(answered, result.starting)
     await messages.edit_pressed(context.bot, query, answered)
     await present(context.bot, context.services, result)
 

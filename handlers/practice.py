@@ -58,13 +58,7 @@ async def show_way_in(context: YogaContext, chat_id: int, way_in: WayIn) -> None
         case ScreenFirst():
             await messages.send(context.bot, chat_id, screen_first(way_in))
         case ReadyToCheckIn():
-            intro = render.intro(
-                way_in.yoga_class,
-                felt_worse_last_time=way_in.felt_worse_last_time,
-                settings=way_in.settings,
-                minutes=way_in.minutes,
-            )
-            await messages.send(context.bot, chat_id, intro)
+            await messages.send(context.bot, chat_id, render.intro(way_in.yoga_class))
             await messages.send(context.bot, chat_id, render_checkin.before_question())
 
 

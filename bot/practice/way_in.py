@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import pose_memory
-from bot.cues import ContinueOffer, MessageRef, PracticeOutcome, ReadyToCheckIn, ScreenFirst, WayIn
+from bot.cues import (
+    ContinueOffer,
+    MessageRef,
+    PracticeOutcome,
+    ReadyToCheckIn,
+    ScreenFirst,
+    Starting,
+    WayIn,
+)
 from bot.models import ClassLength, Pictures, Practice, User
 from bot.practice import machine
 from bot.practice.core import PracticeCore, StaleAction
@@ -51,18 +59,8 @@ class WaysIn(PracticeCore):
                 return offer
         if status != ScreenStatus.CLEAR:
             return ScreenFirst(status)
-        async with self._store.read() as uow:
-            latest = await uow.practices.latest_of(user_id)
-            settings = await settings_in(uow, user_id)
-        yoga_class = self.default_class
-        steps = yoga_class.steps_for(settings.class_length)
-        holds = sum(paced_hold(step.hold_seconds, settings.pace_factor) for step in steps)
-        return ReadyToCheckIn(
-            yoga_class,
-            felt_worse_last_time=felt_worse_after(latest),
-            settings=settings,
-            minutes=round(holds / 60),
-        )
+        # What runs is said once the check-in has decided it (`Starting`, from `start`).
+        return ReadyToCheckIn(self.default_class)
 
     async def checked_in(
         self,
@@ -253,6 +251,11 @@ class WaysIn(PracticeCore):
         self._timers.arm(started.id, 0, chat_id, deadline)
         plan = self._plan(started)
         assert plan is not None
+        starting = Starting(length, settings.pace, round(sum(plan.holds) / 60), gentle)
         return PracticeOutcome(
-            started.id, chat_id, retire=tuple(retire), show=self._cue(started, plan)
+            started.id,
+            chat_id,
+            retire=tuple(retire),
+            show=self._cue(started, plan),
+            starting=starting,
         )

@@ -7,9 +7,8 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.cues import ContinueOffer, Cue, Summary
+from bot.cues import ContinueOffer, Cue, Starting, Summary
 from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, PracticeStatus, StopReason
-from bot.user_settings import UserSettings
 from handlers.buttons import PracticeAction, PracticeButton, SlowPaceButton
 from handlers.render import Reply, html, plain
 from handlers.render.common import props_line
@@ -26,9 +25,6 @@ PAIN_OUTSIDE_PRACTICE = (
     "I'm sorry your back hurts. Rest and move gently today. If the pain is severe, new or "
     "getting worse, please see a doctor or physiotherapist. /safety lists the signs that "
     "need one first."
-)
-FELT_WORSE_LAST_TIME = (
-    "Last time your back felt worse afterwards, so I'll offer the gentle practice first."
 )
 
 # Why the easier version is on screen, when the user did not just ask for it.
@@ -61,28 +57,28 @@ LENGTH_WORDS = {ClassLength.FULL: "Full class", ClassLength.SHORT: "Short class"
 PACE_WORDS = {Pace.SLOW: "slow pace", Pace.NORMAL: "normal pace", Pace.QUICK: "quick pace"}
 
 
-def intro(
-    yoga_class: YogaClass,
-    *,
-    felt_worse_last_time: bool = False,
-    settings: UserSettings | None = None,
-    minutes: int | None = None,
-) -> Reply:
-    settings = settings or UserSettings()
-    minutes = yoga_class.total_minutes if minutes is None else minutes
-    in_force = (
-        f"{LENGTH_WORDS[settings.class_length]} · {PACE_WORDS[settings.pace]} · about {minutes} min"
-    )
+def intro(yoga_class: YogaClass) -> Reply:
+    """Before the check-in: the class and its props. What will run (its length, pace and
+    minutes) is said once the check-in has decided it (`starting`)."""
     lines = [
         f"<b>{escape(yoga_class.title)}</b> · with {escape(yoga_class.teacher)}",
-        f"{in_force} (/settings)",
         f"Props: {escape(props_line(yoga_class))}.",
-        "",
-        "Set up your mat. The first pose follows.",
     ]
-    if felt_worse_last_time:
-        lines += ["", FELT_WORSE_LAST_TIME]
     return html("\n".join(lines))
+
+
+def begun(answered: Reply, start: Starting) -> Reply:
+    """The check-in's answer, on its own message, with what the practice it began will be:
+    said once it is decided, in the message the user just tapped."""
+    if start.gentle:
+        what = f"About {start.minutes} min, at a {PACE_WORDS[start.pace]}."
+    else:
+        what = (
+            f"{LENGTH_WORDS[start.length]} · {PACE_WORDS[start.pace]} · "
+            f"about {start.minutes} min (/settings)"
+        )
+    text = f"{answered.text}\n{what}\n\nSet up your mat. The first pose follows."
+    return Reply(text, answered.parse_mode)
 
 
 def cue(cue: Cue) -> Reply:

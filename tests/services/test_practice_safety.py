@@ -226,8 +226,10 @@ async def test_other_words_change_nothing(practice: PracticeService, store: Stor
     [
         # Hurt memory alone: it went well in its gentler version, so the usual one is back.
         (EasierMode.AS_ASKED, None),
-        # Remembered too: the easier version was on screen at the end of both practices.
-        (EasierMode.REMEMBERED, EasierReason.REMEMBERED),
+        # Remembered: the easier version was the user's choice only the first time (Try
+        # the easier version); the second time it came so because the pose had hurt. One
+        # choice in two practices is not "often".
+        (EasierMode.REMEMBERED, None),
     ],
 )
 async def test_a_pose_that_hurt_comes_gentler_the_next_time(

@@ -324,7 +324,6 @@ async def test_a_back_that_feels_worse_after_gets_the_rest_note_and_gentle_next_
         await finished_with(emulator, user, "2", "5")
         await emulator.wait_for(has_message(user, render_checkin.REST_NOTE))
         await user.send("/start_practice")
-        await emulator.wait_for(has_message(user, render.FELT_WORSE_LAST_TIME))
         question = await emulator.wait_for(
             lambda: next(
                 (
@@ -340,6 +339,8 @@ async def test_a_back_that_feels_worse_after_gets_the_rest_note_and_gentle_next_
         assert button_texts(question) == ["Gentle practice", "Usual practice"]
         await user.tap(question.message_id, text="Usual practice")
         await emulator.wait_for(lambda: len(cues_titled(user, "1/3")) == 2)
+    # Said once, where it decides something: on the gate (now answered), not in the intro.
+    assert not [m for m in user.bot_messages if "felt worse afterwards" in (m.plain or "")]
     _, second = await stored_practices(database_url)
     assert (second.gentle, second.back_before) == (False, 1)
 
@@ -358,3 +359,27 @@ async def test_a_high_score_after_without_a_rise_still_gets_the_note(
         asked = await emulator.wait_for(has_message(user, render_checkin.AFTER_QUESTION))
         await user.tap(asked.message_id, text="6")
         await emulator.wait_for(has_message(user, render_checkin.HIGH_AFTER_NOTE))
+
+
+async def test_what_runs_is_said_once_the_check_in_has_decided_it(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    ana, ben = emulator.user(7021), emulator.user(7022)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        question = await checked_in_with(emulator, ana, "6")
+        await emulator.wait_for(lambda: "Gentle practice" in button_texts(question))
+        # Before the choice nothing has said how long, nor that a pose follows.
+        assert not [m for m in ana.bot_messages if "first pose follows" in (m.plain or "")]
+        await user_taps(ana, question, "Gentle practice")
+        await emulator.wait_for(lambda: "first pose follows" in (question.plain or ""))
+        # The tiny class marks no pose short, so its gentle practice is all three poses.
+        assert "Gentle practice" in question.plain and "About 3 min" in question.plain
+        not_today = await checked_in_with(emulator, ben, "9")
+        await emulator.wait_for(lambda: "Not today" in button_texts(not_today))
+        await user_taps(ben, not_today, "Not today")
+        await emulator.wait_for(lambda: not button_texts(not_today))
+    assert not [m for m in ben.bot_messages if "first pose follows" in (m.plain or "")]
+
+
+async def user_taps(user: SimulatedUser, message: EmuMessage, label: str) -> None:
+    await user.tap(message.message_id, text=label)

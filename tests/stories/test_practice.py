@@ -93,8 +93,10 @@ async def test_whole_seed_class_runs_by_itself_to_the_closing_message(
         # has headroom, or soon after (at this speed it sends a cue every 0.1 s).
         cues = [m for m in user.bot_messages if f"/{total} · " in (m.plain or "")]
         await emulator.wait_for(lambda: not any(button_texts(m) for m in cues), timeout=10)
-    intro = await emulator.wait_for(has_message(user, "Set up your mat"))
-    assert seed.title in intro.plain and "30 min" in intro.plain
+    intro = await emulator.wait_for(has_message(user, seed.title))
+    begun = await emulator.wait_for(has_message(user, "Set up your mat"))
+    assert "Props:" in intro.plain and "min" not in intro.plain  # said once decided
+    assert "Full class · normal pace · about 30 min" in begun.plain
     for number, step in enumerate(seed.steps, start=1):
         shown = cues_titled(user, f"{number}/{total} · ")
         assert len(shown) == 1, f"cue {number} sent {len(shown)} times"

@@ -20,6 +20,7 @@ from bot.reminders import ReminderService, Schedule
 from bot.store import Store
 from handlers.context import YogaApp
 from handlers.reminder_tick import TICK_NAME
+from handlers.render import checkin as render_checkin
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage, RecordedCall
 from tests.harness.bot import (
@@ -280,7 +281,7 @@ async def test_reminder_arrives_when_due_and_start_practice_starts_the_class(
         await user.tap(reminder.message_id, text="Start practice")
         # Exactly what /start_practice does, message for message.
         await other.send("/start_practice")
-        await emulator.wait_for(has_message(other, "Full class · normal pace · about 3 min"))
+        await emulator.wait_for(has_message(other, render_checkin.BEFORE_QUESTION))
         await emulator.wait_for(
             lambda: len(user.bot_messages) - before == len(other.bot_messages) - other_before
         )
