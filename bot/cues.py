@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, PracticeStatus, StopReason
+from bot.practice.machine import Action
 from bot.safety import ScreenStatus
 from bot.uploads import Picture
 from sequences import Step, YogaClass
@@ -25,8 +26,10 @@ class Cue:
     paused: bool = False
     # A question the cue asks while its clock is stopped (It hurts, Stop).
     question: PracticeQuestion | None = None
-    # The practice ended on this cue: drawn as it was, with nothing left to press.
+    # The practice ended on this cue, or left it: drawn as it was, with nothing left to
+    # press, and the answer that ended it, if one did.
     over: bool = False
+    answered: Action | None = None
     # The pose after this one in the practice, if any ("Next: …").
     following: Step | None = None
     # The pose's picture, when it has one and the practice shows pictures.
@@ -99,6 +102,8 @@ class PracticeOutcome:
     show: Cue | None = None
     summary: Summary | None = None
     starting: Starting | None = None
+    # Messages drawn once more with what they should now show (no press to answer).
+    settle: tuple[tuple[MessageRef, Cue], ...] = ()
 
 
 # -- the ways into a new practice (PracticeService.way_in) -----------------------------------

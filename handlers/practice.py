@@ -117,7 +117,9 @@ async def practice_button(update: Update, context: YogaContext) -> None:
             message = query.message
             await messages.retire(context.bot, message.chat.id, message.message_id, now=True)
         return
-    await messages.answer(query)
+    # Every tap says what it did, in a word (a toast), as it is answered.
+    action = ACTIONS.get(press.action)
+    await messages.answer(query, render.DONE.get(action) if action is not None else None)
     if press.action == PracticeAction.CONTINUE:
         # The question is answered; the pose follows as a new message under it.
         await messages.edit_pressed(context.bot, query, render.continue_answered(press.action))

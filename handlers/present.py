@@ -62,6 +62,8 @@ async def present(
         await _send_cue(bot, services, outcome.show, outcome.chat_id)
     for old in outcome.retire:
         await messages.retire(bot, old.chat_id, old.message_id)
+    for at, drawn in outcome.settle:
+        await _settle(bot, drawn, at)
     summary = outcome.summary
     if summary is not None:
         await messages.send(bot, outcome.chat_id, render.closing(summary))
@@ -127,6 +129,27 @@ async def redraw(
     services.incidents.telegram.answered()
     if redraws is not None:
         redraws.drawn(at)
+
+
+async def _settle(bot: ExtBot[Any], cue: Cue, at: MessageRef) -> None:
+    """Draw a message once more as it should now read (an old cue as it ended, or the cue
+    as a paused practice shows it). Nothing is owed if Telegram does not take it: the
+    message's buttons still answer, and a stale one says so."""
+    try:
+        await messages.edit(
+            bot,
+            at.chat_id,
+            at.message_id,
+            render.cue(cue),
+            caption=cue.picture is not None,
+            afresh=False,
+        )
+    except (messages.MessageGone, BadRequest) as exc:
+        log.debug("message %s/%s not drawn again: %s", at.chat_id, at.message_id, exc)
+    except Forbidden:
+        raise
+    except TelegramError as exc:
+        log.info("message %s/%s not drawn again: %s", at.chat_id, at.message_id, exc)
 
 
 async def _send_cue(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int) -> None:

@@ -193,7 +193,7 @@ class PracticeCore:
                     summary = await self._summary(uow, change.state, may_suggest=True)
             # Only once the change is stored: a timer never runs ahead of its row.
             self._tell_timer(change)
-            return self._outcome(change, plan, summary)
+            return self._outcome(change, before, plan, summary)
         raise StaleAction
 
     async def _record_remembered(self, practice_id: int) -> PracticeOutcome | None:
@@ -235,10 +235,25 @@ class PracticeCore:
             self._timers.arm(state.id, state.step, state.chat_id, change.timer.at)
 
     def _outcome(
-        self, change: Transition, plan: Plan | None, summary: Summary | None
+        self,
+        change: Transition,
+        before: PracticeState,
+        plan: Plan | None,
+        summary: Summary | None,
     ) -> PracticeOutcome:
         state = change.state
-        cue = self._cue(state, plan, over=change.over) if plan is not None else None
+        if plan is None:
+            cue = None
+        elif change.over:
+            cue = self._cue(state, plan, over=True, answered=change.answered)
+        else:
+            cue = self._cue(state, plan)
+        settle: list[tuple[MessageRef, Cue]] = []
+        if plan is not None and change.settle and before.cue_message_id is not None:
+            ended = self._cue(before, plan, over=True, answered=change.answered)
+            settle.append((MessageRef(state.chat_id, before.cue_message_id), ended))
+        if cue is not None and change.refresh and state.cue_message_id is not None:
+            settle.append((MessageRef(state.chat_id, state.cue_message_id), cue))
         return PracticeOutcome(
             state.id,
             state.chat_id,
@@ -246,6 +261,7 @@ class PracticeCore:
             redraw=cue if change.redraw else None,
             show=cue if change.show else None,
             summary=summary if change.closing else None,
+            settle=tuple(settle),
         )
 
     # -- the facts a practice is drawn from --------------------------------------------------
@@ -263,7 +279,14 @@ class PracticeCore:
             plan = self._plans[key] = Plan(steps, holds, self._scale)
         return plan
 
-    def _cue(self, state: PracticeState, plan: Plan, *, over: bool = False) -> Cue:
+    def _cue(
+        self,
+        state: PracticeState,
+        plan: Plan,
+        *,
+        over: bool = False,
+        answered: machine.Action | None = None,
+    ) -> Cue:
         """The current step's cue as the state shows it."""
         step = state.step
         pose = plan.steps[step]
@@ -277,6 +300,7 @@ class PracticeCore:
             paused=state.paused,
             question=state.question,
             over=over,
+            answered=answered,
             following=plan.steps[step + 1] if step + 1 < len(plan.steps) else None,
             picture=self._pictures.for_step(pose) if state.pictures else None,
         )

@@ -393,6 +393,12 @@ class Transition:
     over: bool = False
     retire: tuple[int, ...] = ()
     closing: bool = False
+    # The old cue's message drawn once more as it ended (its pause line or question gone,
+    # with the answer given, `answered`), instead of only losing its buttons; or the
+    # current cue's message drawn as the practice now is (`refresh`), with no press.
+    settle: bool = False
+    answered: Action | None = None
+    refresh: bool = False
 
 
 class Refused(enum.StrEnum):
@@ -447,7 +453,9 @@ def decide(
         case AskToContinue():
             if not state.open:
                 return STALE
-            return replace(_ask(state, PracticeQuestion.RESTART, now, plan), redraw=False)
+            # Its cue shows the paused buttons while the offer waits for an answer.
+            asked = _ask(state, PracticeQuestion.RESTART, now, plan)
+            return replace(asked, redraw=False, refresh=True)
         case Ended():
             if not state.open:
                 return STALE
@@ -473,8 +481,12 @@ def _press(state: PracticeState, press: Press, now: datetime, plan: Plan) -> Tra
             return Refusal(Refused.WAITS_FOR_CONTINUE)
         return STALE
     match press.action:
-        case Action.NEXT | Action.SKIP | Action.PASSED:
+        case Action.NEXT:
             return _move_on(state, now, plan, skipped=True)
+        case Action.SKIP | Action.PASSED:
+            # The question's message shows what was answered, and the next pose follows.
+            moved = _move_on(state, now, plan, skipped=True)
+            return replace(moved, retire=(), settle=True, answered=press.action)
         case Action.EASIER | Action.USUAL:
             kind = EventKind.EASIER if press.action == Action.EASIER else EventKind.USUAL
             after = replace(state, toggle=kind)
@@ -501,9 +513,11 @@ def _press(state: PracticeState, press: Press, now: datetime, plan: Plan) -> Tra
         case Action.HURT:
             return _ask(state, PracticeQuestion.HURT, now, plan)
         case Action.END:
-            return _close(state, now, plan, PracticeStatus.STOPPED, StopReason.BY_USER)
+            ended = _close(state, now, plan, PracticeStatus.STOPPED, StopReason.BY_USER)
+            return replace(ended, answered=press.action)
         case Action.END_FOR_PAIN:
-            return _close(state, now, plan, PracticeStatus.STOPPED, StopReason.FOR_PAIN)
+            ended = _close(state, now, plan, PracticeStatus.STOPPED, StopReason.FOR_PAIN)
+            return replace(ended, answered=press.action)
         case Action.TRY_EASIER:
             # The easier version, with the pose's whole hold from the top.
             deadline = now + plan.clock(_hold(state, plan))
@@ -539,9 +553,7 @@ def _ask(
             question=question,
         )
     if afresh:
-        return Transition(
-            after, records=records, timer=CANCEL, show=True, retire=_cue_message(state)
-        )
+        return Transition(after, records=records, timer=CANCEL, show=True, settle=True)
     return Transition(after, records=records, timer=CANCEL, redraw=True)
 
 
@@ -608,7 +620,7 @@ def _cue_sent(state: PracticeState, event: CueSent, plan: Plan) -> Transition:
 def _carry_on(state: PracticeState, now: datetime, plan: Plan) -> Transition | Refusal:
     """Continue: the practice paused by a new /start_practice goes on with its pose's
     remaining hold; one stopped a little while ago, with the pose it stopped on, from the
-    top. The cue is sent afresh; the old cue's buttons go."""
+    top. The cue is sent afresh; the old cue is drawn once more as it ended."""
     if state.question == PracticeQuestion.RESTART:
         after = _running(state, now)
     elif continuable(state, now):
@@ -628,7 +640,7 @@ def _carry_on(state: PracticeState, now: datetime, plan: Plan) -> Transition | R
         )
     else:
         return STALE
-    return Transition(after, timer=Arm(_deadline(after)), show=True, retire=_cue_message(state))
+    return Transition(after, timer=Arm(_deadline(after)), show=True, settle=True)
 
 
 def _move_on(state: PracticeState, now: datetime, plan: Plan, *, skipped: bool) -> Transition:

@@ -246,7 +246,7 @@ class WaysIn(PracticeCore):
         retire: list[MessageRef] = []
         for other, change in replaced:
             self._tell_timer(change)
-            retire.extend(self._outcome(change, self._plan(other), None).retire)
+            retire.extend(self._outcome(change, other, self._plan(other), None).retire)
         self._known[started.id] = started
         self._timers.arm(started.id, 0, chat_id, deadline)
         plan = self._plan(started)

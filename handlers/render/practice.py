@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.cues import ContinueOffer, Cue, Starting, Summary
 from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, PracticeStatus, StopReason
+from bot.practice.machine import MORE_TIME_SECONDS, Action
 from handlers.buttons import PracticeAction, PracticeButton, SlowPaceButton
 from handlers.render import Reply, html, plain
 from handlers.render.common import props_line
@@ -42,6 +43,29 @@ QUESTION_TEXT = {
         "rest. If it doesn't pass, please see a doctor or physiotherapist."
     ),
     PracticeQuestion.STOP: "<b>End the practice here?</b>",
+}
+
+
+# What a question's message says once it is answered and the pose is over.
+ANSWERED = {
+    Action.SKIP: "<i>Skipped. On to the next pose.</i>",
+    Action.PASSED: "<i>It passed. On to the next pose.</i>",
+    Action.END: "<i>Practice ended.</i>",
+    Action.END_FOR_PAIN: "<i>Ended for today.</i>",
+}
+
+# What each button did, said as it is answered (a toast, gone in a moment).
+DONE = {
+    Action.NEXT: "Next pose",
+    Action.EASIER: "Easier version",
+    Action.USUAL: "Usual version",
+    Action.MORE_TIME: f"{MORE_TIME_SECONDS:.0f} s added",
+    Action.PAUSE: "Paused",
+    Action.RESUME: "Resumed",
+    Action.KEEP_GOING: "Resumed",
+    Action.TRY_EASIER: "Easier version, from the top",
+    Action.SKIP: "Skipped",
+    Action.PASSED: "Next pose",
 }
 
 
@@ -100,6 +124,8 @@ def cue(cue: Cue) -> Reply:
     if cue.following is not None:
         lines += ["", next_line(pose, cue.following)]
     if cue.over:
+        if cue.answered in ANSWERED:
+            lines += ["", ANSWERED[cue.answered]]
         return html("\n".join(lines))
     if cue.question is not None:
         lines += ["", QUESTION_TEXT[cue.question]]

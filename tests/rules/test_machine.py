@@ -389,7 +389,8 @@ def test_a_practice_ended_for_pain_is_not_carried_on_the_same_day() -> None:
 def test_pain_typed_asks_afresh_beside_the_words() -> None:
     change = moved(decide(running(), PainTyped(USER, nerve=True), at(10), PLAN))
     assert change.state.question == PracticeQuestion.NUMB
-    assert (change.show, change.redraw, change.retire) == (True, False, (100,))
+    # The old cue is drawn once more as it ended; the question comes afresh.
+    assert (change.show, change.redraw, change.settle, change.retire) == (True, False, True, ())
     assert decide(running(), PainTyped(OTHER), at(10), PLAN) == STALE
 
 
@@ -400,8 +401,9 @@ def test_continue_after_a_new_start_was_asked_for_resumes_the_pose_afresh() -> N
     offered = moved(decide(running(), AskToContinue(), at(20), PLAN))
     assert offered.state.question == PracticeQuestion.RESTART
     assert (offered.redraw, offered.show, offered.timer) == (False, False, CANCEL)
+    assert offered.refresh  # its cue shows the paused buttons meanwhile
     carried = moved(decide(offered.state, press(Action.CONTINUE), at(300), PLAN))
-    assert (carried.state.hold_ends_at, carried.show, carried.retire) == (at(340), True, (100,))
+    assert (carried.state.hold_ends_at, carried.show, carried.settle) == (at(340), True, True)
 
 
 def stopped(reason: StopReason, minutes_ago: float) -> PracticeState:

@@ -140,7 +140,10 @@ async def test_skipping_the_pose_that_hurts_moves_on_and_records_the_skip(
     await press(practice, Action.HURT, USER, practice_id, 0)
     skipped = await press(practice, Action.SKIP, USER, practice_id, 0)
     assert skipped.show is not None and skipped.show.step == 1
-    assert skipped.retire == (MessageRef(CHAT, 10),)
+    # The question's message is drawn once more as it ended: answered, nothing to press.
+    [(at, ended)] = skipped.settle
+    assert at == MessageRef(CHAT, 10) and ended.over and ended.answered == Action.SKIP
+    assert skipped.retire == ()
     assert EventKind.SKIPPED in await events(store, practice_id, 0)
     stored = await row(store, practice_id)
     assert (stored.status, stored.question, stored.current_step) == (
@@ -197,8 +200,10 @@ async def test_pain_words_during_a_practice_ask_it_hurts_beside_the_words(
     practice_id = await running(practice, message_id=10)
     heard = await practice.heard(USER, "ouch, my back hurts in this one")
     assert isinstance(heard, PracticeOutcome)
-    # The old cue's buttons go; the question comes as a new message, near the user's words.
-    assert heard.retire == (MessageRef(CHAT, 10),)
+    # The old cue is drawn as it ended (no pause line, no buttons); the question comes as
+    # a new message, near the user's words.
+    [(at, ended)] = heard.settle
+    assert at == MessageRef(CHAT, 10) and ended.over and ended.question is None
     assert heard.show is not None and heard.show.question == PracticeQuestion.HURT
     assert practice_id not in timers.armed
     assert EventKind.HURT in await events(store, practice_id, 0)
@@ -337,7 +342,7 @@ async def test_a_new_start_during_a_practice_pauses_it_at_once_and_offers_it(
 
     clock.advance(300)
     carried = await practice.carry_on(USER, practice_id, 0)
-    assert carried.retire == (MessageRef(CHAT, 10),)
+    assert [at for at, drawn in carried.settle if drawn.over] == [MessageRef(CHAT, 10)]
     assert carried.show is not None and carried.show.step == 0 and not carried.show.paused
     assert timers.armed[practice_id] == Armed(0, CHAT, clock() + timedelta(seconds=45))
     with pytest.raises(StaleAction):
