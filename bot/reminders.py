@@ -22,9 +22,18 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock
 from bot.models import Reminder
+from bot.places import Place
 from bot.safety import felt_worse
 from bot.store import Claim, DueRow, Store, UnitOfWork
-from bot.timezones import ZoneFinder, canonical_zone, user_zone_name, zone
+from bot.timezones import (
+    ZoneChoices,
+    ZoneFinder,
+    canonical_zone,
+    find_zone,
+    is_fixed,
+    user_zone_name,
+    zone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +57,12 @@ _DAY_GROUPS = {
     "weekends": range(5, 7),
     "weekend": range(5, 7),
 }
-_TIME = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
+# The ways people write a time of day: "07:30", "7.30", "19h30", "19h", "0730", "730",
+# and with am/pm: "7:30pm", "7pm", "7.30 p.m.".
+_TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2})|h)$")
+_DIGITS_ONLY = re.compile(r"^(\d{1,2})(\d{2})$")
+_TWELVE_HOUR = re.compile(r"^(\d{1,2})(?:[:.h]?(\d{2}))?(a|p)\.?m\.?$")
+_AM_PM = {"am", "pm", "a.m.", "p.m.", "a.m", "p.m"}
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
@@ -93,6 +107,23 @@ class ReminderStatus:
     zone_is_default: bool
     now: datetime  # local
     next_at: datetime | None  # local; a pending snooze counts as the next reminder
+    # A time was chosen before the user's zone was known: it starts once the zone is set.
+    waiting_for_zone: bool = False
+
+    @property
+    def zone_is_fixed(self) -> bool:
+        """An offset such as UTC+02:00: its clock never changes for summer time."""
+        return is_fixed(self.zone)
+
+
+@dataclass(frozen=True)
+class ZoneSet:
+    """A zone set from what the user typed: the city it was found by, if any, and the
+    smaller places of that name elsewhere."""
+
+    status: ReminderStatus
+    place: Place | None = None
+    others: tuple[Place, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,7 +151,9 @@ def parse_remind(args: Sequence[str]) -> Schedule | TurnOff | None:
     """The arguments of /remind: None (show the setting), TurnOff, or a Schedule."""
     if not args:
         return None
-    first, rest = args[0], args[1:]
+    first, rest = args[0], list(args[1:])
+    if rest and rest[0].lower() in _AM_PM:  # "7:30 pm"
+        first, rest = first + rest[0], rest[1:]
     if first.lower() == "off":
         if rest:
             raise ReminderInputError(InputProblem.OFF_TAKES_NOTHING, " ".join(rest))
@@ -131,12 +164,19 @@ def parse_remind(args: Sequence[str]) -> Schedule | TurnOff | None:
 
 def parse_time(text: str) -> tuple[int, int]:
     shown = text[:20]
-    match = _TIME.match(text.strip())
+    typed = text.strip().lower()
+    if twelve := _TWELVE_HOUR.match(typed):
+        hour, minute = int(twelve[1]), int(twelve[2] or 0)
+        if not 1 <= hour <= 12 or minute > 59:
+            raise ReminderInputError(InputProblem.NOT_A_TIME_OF_DAY, shown)
+        # 12am is midnight, 12pm noon.
+        return hour % 12 + (12 if twelve[3] == "p" else 0), minute
+    match = _TIME.match(typed) or _DIGITS_ONLY.match(typed)
     if match is None:
-        if text.isdigit() and len(text) <= 2:
+        if typed.isdigit() and len(typed) <= 2:
             raise ReminderInputError(InputProblem.NEEDS_MINUTES, shown)
         raise ReminderInputError(InputProblem.NOT_A_TIME, shown)
-    hour, minute = int(match[1]), int(match[2])
+    hour, minute = int(match[1]), int(match[2] or 0)
     if hour > 23 or minute > 59:
         raise ReminderInputError(InputProblem.NOT_A_TIME_OF_DAY, shown)
     return hour, minute
@@ -266,11 +306,16 @@ class ReminderService:
     async def set_time(
         self, user_id: int, chat_id: int, first_name: str, hour: int, minute: int
     ) -> ReminderStatus:
-        """A new time from a button: the days the user chose before are kept."""
+        """A new time from a button: the days the user chose before are kept. Before the
+        user has a zone of their own, the time waits for it (`waiting_for_zone`) rather
+        than falling due in the deployment's zone: one tap is too quick a way to agree to
+        07:00 UTC."""
         async with self._store.write() as uow:
             existing = await uow.reminders.get(user_id)
             days = existing.days if existing is not None else EVERY_DAY
-            await self._save(uow, user_id, chat_id, first_name, Schedule(hour, minute, days))
+            schedule = Schedule(hour, minute, days)
+            _, no_own_zone = await self._zone_of(uow, user_id)
+            await self._save(uow, user_id, chat_id, first_name, schedule, wait=no_own_zone)
             return await self._status(uow, user_id)
 
     async def turn_off(self, user_id: int) -> ReminderStatus:
@@ -289,6 +334,19 @@ class ReminderService:
             await uow.users.set_timezone(user_id, canonical)
             await self._reschedule(uow, user_id, canonical)
             return await self._status(uow, user_id)
+
+    async def set_timezone_as_typed(
+        self, user_id: int, chat_id: int, first_name: str, typed: str
+    ) -> ZoneSet | ZoneChoices:
+        """/timezone with a zone name, an offset or a city (bot.timezones.find_zone); the
+        places to choose from when the name is of several, far apart."""
+        found = find_zone(typed)
+        if found is None:
+            raise ReminderInputError(InputProblem.UNKNOWN_ZONE, " ".join(typed.split())[:40])
+        if isinstance(found, ZoneChoices):
+            return found
+        status = await self.set_timezone(user_id, chat_id, first_name, found.zone)
+        return ZoneSet(status, found.place, found.others)
 
     async def set_timezone_at(
         self, user_id: int, chat_id: int, first_name: str, latitude: float, longitude: float
@@ -329,8 +387,17 @@ class ReminderService:
             return await self._status(uow, user_id)
 
     async def _save(
-        self, uow: UnitOfWork, user_id: int, chat_id: int, first_name: str, schedule: Schedule
+        self,
+        uow: UnitOfWork,
+        user_id: int,
+        chat_id: int,
+        first_name: str,
+        schedule: Schedule,
+        *,
+        wait: bool = False,
     ) -> None:
+        """Save the schedule, due at its next time; with `wait`, due at no time until the
+        user's zone is set (_reschedule)."""
         now = self._clock()
         await uow.users.save(user_id, chat_id, first_name, now)
         zone_name, _ = await self._zone_of(uow, user_id)
@@ -344,7 +411,7 @@ class ReminderService:
             hour=schedule.hour,
             minute=schedule.minute,
             days=schedule.days,
-            next_due_at=_next_unclaimed(trigger, now, claimed, zone_name),
+            next_due_at=None if wait else _next_unclaimed(trigger, now, claimed, zone_name),
         )
 
     async def _enabled_today(
@@ -472,4 +539,5 @@ class ReminderService:
             return ReminderStatus(None, zone_name, is_default, now, None)
         next_at = reminder.next_due_at.astimezone(local) if reminder.next_due_at else None
         schedule = Schedule(reminder.hour, reminder.minute, reminder.days)
-        return ReminderStatus(schedule, zone_name, is_default, now, next_at)
+        waiting = reminder.next_due_at is None and reminder.repeat_of is None
+        return ReminderStatus(schedule, zone_name, is_default, now, next_at, waiting)

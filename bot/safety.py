@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from bot.clock import Clock
+from bot.emergency import UNKNOWN, EmergencyNumber, emergency_number
 from bot.models import ScreenAnswer
 from bot.store import Store
 from bot.timezones import user_zone
@@ -148,6 +149,8 @@ class ScreenState:
     answered_on: date | None
     # The screen was clear already when this answer came (a second tap on None of these).
     was_clear: bool = False
+    # Whom to call for an emergency sign, for the country of the user's own zone.
+    emergency: EmergencyNumber = UNKNOWN
 
 
 class SafetyService:
@@ -172,7 +175,13 @@ class SafetyService:
             await uow.users.save(user_id, chat_id, first_name, now)
             await uow.users.set_screen(user_id, answer, now)
         status = screen_status(answer, now, now, zone)
-        return ScreenState(status, answer, now.astimezone(zone).date(), was_clear=was_clear)
+        return ScreenState(
+            status,
+            answer,
+            now.astimezone(zone).date(),
+            was_clear=was_clear,
+            emergency=emergency_number(before.timezone if before else None),
+        )
 
     async def state(self, user_id: int) -> ScreenState:
         async with self._store.read() as uow:
@@ -181,4 +190,9 @@ class SafetyService:
             return ScreenState(ScreenStatus.DUE, None, None)
         zone = user_zone(user.timezone, self._default_zone)
         status = screen_status(user.screen_answer, user.screened_at, self._clock(), zone)
-        return ScreenState(status, user.screen_answer, user.screened_at.astimezone(zone).date())
+        return ScreenState(
+            status,
+            user.screen_answer,
+            user.screened_at.astimezone(zone).date(),
+            emergency=emergency_number(user.timezone),
+        )

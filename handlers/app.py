@@ -55,6 +55,7 @@ from handlers.buttons import (
     SettingButton,
     SlowPaceButton,
     StartButton,
+    ZoneButton,
 )
 from handlers.context import SERVICES, TIMERS, YogaApp, YogaContext
 from handlers.errors import on_error
@@ -183,6 +184,7 @@ def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
         CallbackQueryHandler(checkin.after_button, pattern=CheckinAfter.pattern),
         CallbackQueryHandler(reminders.reminder_button, pattern=ReminderButton.pattern),
         CallbackQueryHandler(reminders.time_button, pattern=ReminderTime.pattern),
+        CallbackQueryHandler(reminders.zone_button, pattern=ZoneButton.pattern),
         CallbackQueryHandler(feedback.cancel_button, pattern=CancelFeedback.pattern),
         CallbackQueryHandler(account.forget_button, pattern=ForgetButton.pattern),
         CallbackQueryHandler(safety.screen_button, pattern=SafetyButton.pattern),

@@ -60,6 +60,9 @@ CLOCK: Codec[time] = Codec(
     lambda at: f"{at.hour:02d}{at.minute:02d}",
     lambda text: time(int(text[:2]), int(text[2:])),
 )
+# An IANA zone name ("America/Argentina/ComodRivadavia", 32 characters, is the longest),
+# bounded to fit 64 bytes; whether it is a known zone is the service's question.
+ZONE: Codec[str] = Codec(r"[A-Za-z][A-Za-z0-9_+\-]{0,13}(?:/[A-Za-z0-9_+\-]{1,20}){0,2}", str, str)
 # A yes/no flag as 1 or 0.
 FLAG: Codec[bool] = Codec(r"[01]", lambda on: "1" if on else "0", lambda text: text == "1")
 
@@ -200,6 +203,13 @@ class ReminderTime(Button, prefix="r:set"):
 
 
 @dataclass(frozen=True)
+class ZoneButton(Button, prefix="tz"):
+    """One of the places /timezone offers when a name is of several, by its zone."""
+
+    zone: Annotated[str, ZONE]
+
+
+@dataclass(frozen=True)
 class CancelFeedback(Button, prefix="fb:cancel"):
     """Cancel under /feedback's request for a note."""
 
@@ -278,6 +288,7 @@ SCHEMES: tuple[type[Button], ...] = (
     CheckinAfter,
     ReminderButton,
     ReminderTime,
+    ZoneButton,
     CancelFeedback,
     ForgetButton,
     SafetyButton,

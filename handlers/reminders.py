@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.reminders import ReminderInputError, TurnOff, parse_remind
+from bot.timezones import ZoneChoices
 from handlers import messages
-from handlers.buttons import ReminderAction, ReminderButton, ReminderTime
+from handlers.buttons import ReminderAction, ReminderButton, ReminderTime, ZoneButton
 from handlers.context import YogaContext
 from handlers.render import reminders as render
 
@@ -39,14 +40,34 @@ async def timezone(update: Update, context: YogaContext) -> None:
         reply = render.timezone_status(await service.status(user.id))
     else:
         try:
-            status = await service.set_timezone(
+            found = await service.set_timezone_as_typed(
                 user.id, message.chat_id, user.first_name, " ".join(context.args)
             )
         except ReminderInputError as exc:
             reply = render.input_error(exc)
         else:
-            reply = render.timezone_set(status)
+            if isinstance(found, ZoneChoices):
+                reply = render.zone_choices(found)
+            else:
+                reply = render.timezone_set(found.status, found)
     await messages.send(context.bot, message.chat_id, reply)
+
+
+async def zone_button(update: Update, context: YogaContext) -> None:
+    """One of the places offered for a name of several."""
+    query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+    assert query is not None and user is not None and chat is not None
+    press = ZoneButton.parse(query.data)
+    assert press is not None  # routed here by ZoneButton.pattern
+    try:
+        status = await context.services.reminders.set_timezone(
+            user.id, chat.id, user.first_name, press.zone
+        )
+    except ReminderInputError:  # data the bot never sent: no such zone
+        await messages.answer(query, render.STALE_ZONE)
+        return
+    await messages.answer(query)
+    await messages.edit_pressed(context.bot, query, render.timezone_set(status))
 
 
 async def shared_location(update: Update, context: YogaContext) -> None:
@@ -92,8 +113,18 @@ async def time_button(update: Update, context: YogaContext) -> None:
     assert query is not None and user is not None and chat is not None
     press = ReminderTime.parse(query.data)
     assert press is not None  # routed here by ReminderTime.pattern
-    status = await context.services.reminders.set_time(
+    service = context.services.reminders
+    # A chat's updates are handled one at a time: a second tap sees what the first did.
+    asked = (await service.status(user.id)).waiting_for_zone
+    status = await service.set_time(
         user.id, chat.id, user.first_name, press.at.hour, press.at.minute
     )
     await messages.answer(query)
+    if status.waiting_for_zone:
+        # The time waits; the zone, once given (/timezone or a location), starts it. A
+        # double tap (or another time tapped meanwhile) does not ask twice.
+        await messages.edit_pressed(context.bot, query, render.waiting_for_zone(status))
+        if not asked:
+            await messages.send(context.bot, chat.id, render.ask_zone())
+        return
     await messages.edit_pressed(context.bot, query, render.reminder_set(status))

@@ -39,9 +39,9 @@ async def screen_button(update: Update, context: YogaContext) -> None:
             await messages.answer(query)
             await messages.edit_pressed(context.bot, query, render.screen(start=True))
         case SafetyChoice.URGENT:
-            await safety.answer(user.id, chat_id, user.first_name, ScreenAnswer.URGENT)
+            state = await safety.answer(user.id, chat_id, user.first_name, ScreenAnswer.URGENT)
             await messages.answer(query)
-            await messages.edit_pressed(context.bot, query, render.urgent())
+            await messages.edit_pressed(context.bot, query, render.urgent(state.emergency))
         case SafetyChoice.OTHER:
             await safety.answer(user.id, chat_id, user.first_name, ScreenAnswer.SEE_CLINICIAN)
             await messages.answer(query)

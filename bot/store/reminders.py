@@ -60,9 +60,10 @@ class ReminderRepository:
         hour: int,
         minute: int,
         days: str,
-        next_due_at: datetime,
+        next_due_at: datetime | None,
     ) -> None:
-        """Create or replace the schedule, keeping which day was already reminded."""
+        """Create or replace the schedule, keeping which day was already reminded. Without
+        `next_due_at` it waits: the tick never selects it until a zone change moves it."""
         reminder = await self.get(user_id)
         if reminder is None:
             reminder = Reminder(user_id=user_id, claimed_for=None)

@@ -13,6 +13,7 @@ from telegram import (
     ReplyKeyboardRemove,
 )
 
+from bot.places import Place, country_name
 from bot.reminders import (
     DAY_NAMES,
     EVERY_DAY,
@@ -20,21 +21,27 @@ from bot.reminders import (
     ReminderInputError,
     ReminderStatus,
     Schedule,
+    ZoneSet,
 )
-from handlers.buttons import ReminderAction, ReminderButton, ReminderTime, StartButton
+from bot.timezones import ZoneChoices
+from handlers.buttons import ReminderAction, ReminderButton, ReminderTime, StartButton, ZoneButton
 from handlers.render import Reply, html, plain
 from sequences import YogaClass
 
 COMMON_TIMES = (time(7, 0), time(12, 30), time(18, 0), time(21, 0))
 TIME_EXAMPLE = "/remind 07:30"
+TWELVE_HOUR_EXAMPLE = "/remind 7:30pm"
 DAYS_EXAMPLE = "/remind 18:15 mon,wed,fri"
-ZONE_EXAMPLE = "/timezone Europe/Berlin"
+ZONE_EXAMPLE = "/timezone Berlin"
 
 SNOOZED_ANSWER = "Snoozed for 30 minutes."
 SKIPPED_ANSWER = "Skipped for today."
 REMINDERS_ARE_OFF = "Reminders are off. Send /remind to set one."
 STALE_BUTTON = "That button is out of date. Send /remind to see your reminder."
-NO_ZONE_THERE = f"I couldn't find a time zone for that place. Send it instead: {ZONE_EXAMPLE}"
+STALE_ZONE = "That button is out of date. Send /timezone with your city."
+NO_ZONE_THERE = (
+    f"I couldn't find a time zone for that place. Send your city instead, e.g. {ZONE_EXAMPLE}"
+)
 
 _WEEKDAYS = ",".join(DAY_NAMES[:5])
 _WEEKENDS = ",".join(DAY_NAMES[5:])
@@ -74,6 +81,8 @@ def schedule_phrase(schedule: Schedule) -> str:
 
 
 def next_line(status: ReminderStatus) -> str:
+    if status.schedule is not None and status.waiting_for_zone:
+        return "It starts once I know your time zone."
     if status.schedule is None or status.next_at is None:
         return "Reminders are off."
     return f"Next reminder: {when(status.next_at, status.now)} ({status.zone})."
@@ -97,11 +106,11 @@ def input_error(error: ReminderInputError) -> Reply:
         case InputProblem.OFF_TAKES_NOTHING:
             text = "“off” takes nothing after it: just /remind off"
         case InputProblem.NEEDS_MINUTES:
-            text = f"“{given}” needs minutes too. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
+            text = f"“{given}” needs minutes or am/pm, e.g. {TIME_EXAMPLE} or {TWELVE_HOUR_EXAMPLE}"
         case InputProblem.NOT_A_TIME:
-            text = f"“{given}” is not a time. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
+            text = f"“{given}” is not a time. Try e.g. {TIME_EXAMPLE} or {TWELVE_HOUR_EXAMPLE}"
         case InputProblem.NOT_A_TIME_OF_DAY:
-            text = f"{given} is not a time of day. Use 24-hour HH:MM, e.g. {TIME_EXAMPLE}"
+            text = f"{given} is not a time of day. Try e.g. {TIME_EXAMPLE} or {TWELVE_HOUR_EXAMPLE}"
         case InputProblem.UNKNOWN_DAY:
             text = (
                 f"I don't know the day “{given}”. Use mon–sun, weekdays, weekends or daily, "
@@ -111,8 +120,9 @@ def input_error(error: ReminderInputError) -> Reply:
             text = f"Which days? Name them after the time, e.g. {DAYS_EXAMPLE}"
         case InputProblem.UNKNOWN_ZONE:
             text = (
-                f"I don't know the time zone “{given}”. Use a name like {ZONE_EXAMPLE}, "
-                "or share your location."
+                f"I don't know the place or time zone “{given}”. Send a nearby city, "
+                f"e.g. {ZONE_EXAMPLE}, an offset like /timezone UTC+2, or /timezone to "
+                "share your location."
             )
     return plain(text)
 
@@ -130,6 +140,14 @@ def reminders_off() -> Reply:
 
 
 def reminder_status(status: ReminderStatus) -> Reply:
+    if status.schedule is not None and status.waiting_for_zone:
+        lines = [
+            f"Your reminder: {schedule_phrase(status.schedule)}, once I know your time zone.",
+            ASK_ZONE,
+            "",
+            f"Tap a time to change it, or send your own, e.g. {DAYS_EXAMPLE}.",
+        ]
+        return plain("\n".join(lines), _remind_keyboard(status))
     if status.schedule is None:
         lines = [
             "Reminders are off.",
@@ -146,6 +164,36 @@ def reminder_status(status: ReminderStatus) -> Reply:
     if status.zone_is_default:
         lines += ["", _default_zone_note(status)]
     return plain("\n".join(lines), _remind_keyboard(status))
+
+
+ASK_ZONE = (
+    f"Where are you? Send your city, e.g. {ZONE_EXAMPLE}, or /timezone to share your location."
+)
+
+
+def waiting_for_zone(status: ReminderStatus) -> Reply:
+    """A time tapped before the user's zone is known: the reminder waits for the zone."""
+    assert status.schedule is not None
+    return plain(
+        f"I'll remind you {schedule_phrase(status.schedule)} as soon as I know your time zone."
+    )
+
+
+def ask_zone() -> Reply:
+    """The zone question, with the button that shares a location."""
+    return plain(
+        f"Where are you? Send your city, e.g. {ZONE_EXAMPLE}, or tap the button below to "
+        "share your location.",
+        _location_keyboard(),
+    )
+
+
+def _location_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton("Share my location", request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
 
 
 def _remind_keyboard(status: ReminderStatus) -> InlineKeyboardMarkup:
@@ -171,26 +219,61 @@ def timezone_status(status: ReminderStatus) -> Reply:
         )
     else:
         first = f"Your time zone: {status.zone} (it's {clock_time(status.now)} there now)."
-    location = ReplyKeyboardMarkup(
-        [[KeyboardButton("Share my location", request_location=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
     return plain(
-        f"{first}\nTo change it, send your zone, e.g. {ZONE_EXAMPLE}, "
+        f"{first}\nTo change it, send your city, e.g. {ZONE_EXAMPLE}, "
         "or tap the button below to share your location.",
-        location,
+        _location_keyboard(),
     )
 
 
-def timezone_set(status: ReminderStatus) -> Reply:
-    """The new zone; the location button, if it was showing, goes."""
-    first = f"Time zone set: {status.zone} (it's {clock_time(status.now)} there now)."
+def place_name(place: Place) -> str:
+    return f"{place.name}, {country_name(place.country)}"
+
+
+def timezone_set(status: ReminderStatus, found: ZoneSet | None = None) -> Reply:
+    """The new zone, the place it was found by, and what follows from it; the location
+    button, if it was showing, goes."""
+    place = found.place if found is not None else None
+    where = f", for {place_name(place)}" if place is not None else ""
+    lines = [f"Time zone set: {status.zone}{where} (it's {clock_time(status.now)} there now)."]
+    if status.zone_is_fixed:
+        lines.append(
+            f"{status.zone} is a fixed offset: it will not follow summer time. To have your "
+            f"clock change with the seasons, send your city instead, e.g. {ZONE_EXAMPLE}."
+        )
+    if found is not None and found.place is not None and found.others:
+        other = found.others[0]
+        lines.append(f"Not {place_name(found.place)}? Send e.g. /timezone {place_name(other)}.")
     if status.schedule is None:
-        text = f"{first}\nReminders are off; {TIME_EXAMPLE} sets one."
+        lines.append(f"Reminders are off; {TIME_EXAMPLE} sets one.")
     else:
-        text = f"{first}\n{next_line(status)}"
-    return plain(text, ReplyKeyboardRemove())
+        lines.append(next_line(status))
+    return plain("\n".join(lines), ReplyKeyboardRemove())
+
+
+def zone_choices(choices: ZoneChoices) -> Reply:
+    """Places of one name in different zones: the user taps theirs."""
+    names = [place_name(p) for p in choices.places]
+
+    def label(place: Place, name: str) -> str:
+        if names.count(name) == 1:
+            return name
+        # Same name, same country (Portland, Oregon and Portland, Maine): the zone's city.
+        zone_city = place.zone.rsplit("/", 1)[-1].replace("_", " ")
+        return f"{place.name}, {place.country} · {zone_city} time"
+
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label(p, n), callback_data=ZoneButton(p.zone).pack())]
+            for p, n in zip(choices.places, names, strict=True)
+        ]
+    )
+    first = choices.places[0]
+    return plain(
+        f"Which {first.name} do you mean? Tap it below, or send the city with its country, "
+        f"e.g. /timezone {place_name(first)}.",
+        keyboard,
+    )
 
 
 def no_zone_there() -> Reply:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.emergency import UNKNOWN, EmergencyNumber
 from bot.models import ScreenAnswer
 from bot.safety import ScreenState, ScreenStatus
 from handlers.buttons import SafetyButton, SafetyChoice
@@ -47,9 +48,15 @@ YES_EMERGENCY = "Yes, one of these"
 NO_SOMETHING_ELSE = "No, something else"
 ANSWER_AGAIN = "Answer again"
 
+# Whom to call: the NHS's words in the UK, the number of the user's country elsewhere, and
+# no number at all where the country is not known (bot/emergency.py).
+CALL_IN_THE_UK = "call 999 or go to A&E"
+CALL_THE_NUMBER = (
+    "call {number} (the emergency number in {country}) or go to the nearest emergency department"
+)
+CALL_LOCAL = "call your local emergency number or go to the nearest emergency department"
 URGENT = (
-    "Please get urgent medical care now: call your local emergency number (999 in the UK) "
-    "or go to the emergency department (A&E).\n\n"
+    "Please get urgent medical care now: {call}.\n\n"
     "These signs need a doctor today, so there is no class today. Take care."
 )
 SEE_CLINICIAN = (
@@ -104,8 +111,14 @@ def follow_up(start: bool) -> Reply:
     return plain(text, keyboard)
 
 
-def urgent() -> Reply:
-    return plain(URGENT)
+def urgent(emergency: EmergencyNumber = UNKNOWN) -> Reply:
+    if emergency.nhs:
+        call = CALL_IN_THE_UK
+    elif emergency.number is not None:
+        call = CALL_THE_NUMBER.format(number=emergency.number, country=emergency.country)
+    else:
+        call = CALL_LOCAL
+    return plain(URGENT.format(call=call))
 
 
 def see_clinician() -> Reply:
@@ -117,10 +130,10 @@ def cleared(start: bool) -> Reply:
     return plain(CLEARED if start else f"{CLEARED} {READY_WHEN_YOU_ARE}")
 
 
-def rest_today(status: ScreenStatus) -> Reply:
+def rest_today(status: ScreenStatus, emergency: EmergencyNumber = UNKNOWN) -> Reply:
     """A new practice asked for on the day a sign was reported (a *_TODAY status)."""
     if status == ScreenStatus.URGENT_TODAY:
-        return urgent()
+        return urgent(emergency)
     # In case the sign was tapped by mistake: the screen again, on the way into the class.
     return plain(REST_TODAY, _keyboard(True, (ANSWER_AGAIN, SafetyChoice.AGAIN)))
 

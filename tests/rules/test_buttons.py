@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, time
+from zoneinfo import available_timezones
 
 import pytest
 from hypothesis import given
@@ -13,9 +14,11 @@ from telegram import InlineKeyboardMarkup
 
 from bot.cues import ContinueOffer
 from bot.models import PracticeQuestion
+from bot.places import places_named
 from bot.practice.service import Cue
 from bot.reminders import ReminderStatus, Schedule
 from bot.safety import Gate
+from bot.timezones import ZoneChoices
 from bot.user_settings import CHOICES, UserSettings
 from handlers.buttons import (
     MAX_BYTES,
@@ -38,6 +41,7 @@ from handlers.buttons import (
     SettingButton,
     SlowPaceButton,
     StartButton,
+    ZoneButton,
 )
 from handlers.render import account, checkin, common, feedback, practice, reminders, safety
 from handlers.render import settings as render_settings
@@ -65,6 +69,7 @@ BUTTONS: st.SearchStrategy[Button] = st.one_of(
     st.builds(SafetyButton, choice=st.sampled_from(SafetyChoice), start=st.booleans()),
     st.builds(ReminderButton, action=st.sampled_from(ReminderAction)),
     st.builds(ReminderTime, at=st.times().map(lambda t: time(t.hour, t.minute))),
+    st.builds(ZoneButton, zone=st.sampled_from(sorted(available_timezones()))),
     st.just(CancelFeedback()),
     st.builds(ForgetButton, answer=st.sampled_from(Confirm)),
     SETTING_VALUES.map(lambda pair: SettingButton(*pair)),
@@ -107,6 +112,9 @@ def test_the_wire_forms_stay_those_already_in_users_chats() -> None:
     assert ReminderButton(ReminderAction.SNOOZE).pack() == "r:snooze"
     assert CancelFeedback().pack() == "fb:cancel"
     assert ForgetButton(Confirm.YES).pack() == "fm:yes"
+    assert ZoneButton("America/Argentina/ComodRivadavia").pack() == (
+        "tz:America/Argentina/ComodRivadavia"
+    )
 
 
 def test_data_over_64_bytes_is_refused_when_packed() -> None:
@@ -147,6 +155,7 @@ def test_every_keyboard_the_bot_renders_carries_parseable_data() -> None:
         feedback.ask().markup,
         account.forget_question().markup,
         reminders.reminder_status(status).markup,
+        reminders.zone_choices(ZoneChoices(tuple(places_named("Cambridge")))).markup,
         reminders.reminder(tiny).markup,
         reminders.snoozed(tiny, status).markup,
         render_settings.settings_message(UserSettings(), tiny).markup,
@@ -155,10 +164,10 @@ def test_every_keyboard_the_bot_renders_carries_parseable_data() -> None:
     data = [d for markup in markups for d in _keyboard_data(markup)]
     # Start; a running cue's five and a paused one's four; It hurts' three answers and
     # Stop's two; Continue / Start over; two pain gates of two; the screen's two and its
-    # follow-up's two; 0-10 and Skip twice; Cancel; Yes/No; four times and Off; a
-    # reminder's three; a snoozed reminder's Start; /settings' two lengths, three paces,
-    # three easier modes and two picture choices; Use the slow pace.
+    # follow-up's two; 0-10 and Skip twice; Cancel; Yes/No; four times and Off; the four
+    # Cambridges; a reminder's three; a snoozed reminder's Start; /settings' two lengths,
+    # three paces, three easier modes and two picture choices; Use the slow pace.
     assert len(data) == (
-        1 + 5 + 4 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 3 + 1 + 10 + 1
+        1 + 5 + 4 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 4 + 3 + 1 + 10 + 1
     )
     assert all(len(schemes_matching(d)) == 1 for d in data), data

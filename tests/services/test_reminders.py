@@ -23,11 +23,12 @@ from bot.reminders import (
     ReminderService,
     Schedule,
     TurnOff,
+    ZoneSet,
     next_due,
     parse_remind,
 )
 from bot.store import Store
-from bot.timezones import ZoneFinder, canonical_zone
+from bot.timezones import ZoneChoices, ZoneFinder, canonical_zone
 from handlers.render.reminders import input_error
 from tests.harness.records import add_session
 
@@ -121,6 +122,19 @@ async def finish_practice(db_engine: AsyncEngine, user_id: int, at: datetime) ->
         (["09:00", "daily"], Schedule(9, 0, "*")),
         (["09:00", "weekdays,weekends"], Schedule(9, 0, "*")),
         (["09:00", "fri-mon"], Schedule(9, 0, "mon,fri,sat,sun")),
+        # As people type them: 12-hour, dots, no separator, French style.
+        (["7:30pm"], Schedule(19, 30)),
+        (["7:30", "PM"], Schedule(19, 30)),
+        (["7.30", "p.m.", "weekdays"], Schedule(19, 30, "mon,tue,wed,thu,fri")),
+        (["7pm"], Schedule(19, 0)),
+        (["7am"], Schedule(7, 0)),
+        (["12am"], Schedule(0, 0)),
+        (["12:15pm"], Schedule(12, 15)),
+        (["7.30"], Schedule(7, 30)),
+        (["0730"], Schedule(7, 30)),
+        (["730"], Schedule(7, 30)),
+        (["19h30"], Schedule(19, 30)),
+        (["19h"], Schedule(19, 0)),
     ],
 )
 def test_remind_arguments(args: list[str], expected: object) -> None:
@@ -134,6 +148,11 @@ def test_remind_arguments(args: list[str], expected: object) -> None:
         (["24:00"], "/remind 07:30"),
         (["7"], "/remind 07:30"),
         (["seven"], "/remind 07:30"),
+        (["13pm"], "/remind 7:30pm"),
+        (["0pm"], "/remind 7:30pm"),
+        (["2400"], "/remind 07:30"),
+        (["12345"], "/remind 07:30"),
+        (["7:30", "xm"], "/remind 18:15 mon,wed,fri"),
         (["07:30", "funday"], "/remind 18:15 mon,wed,fri"),
         (["07:30", "mon,", "xyz"], "/remind 18:15 mon,wed,fri"),
         (["07:30", "mo"], "/remind 18:15 mon,wed,fri"),
@@ -202,7 +221,7 @@ async def test_unknown_zone_is_refused_and_changes_nothing(
         await reminders.set_timezone(ANA, ANA, "Ana", "Mars/Base")
     assert caught.value.problem == InputProblem.UNKNOWN_ZONE
     message = input_error(caught.value).text
-    assert "/timezone Europe/Berlin" in message
+    assert "/timezone Berlin" in message
     assert "\n" not in message
     assert await reminders.status(ANA) == before
 
@@ -525,3 +544,64 @@ async def test_the_deployment_default_zone_applies_until_the_user_sets_one(
     status = await service.status(ANA)
     assert status.zone == "Europe/Berlin" and status.zone_is_default
     assert status.next_at == datetime(2026, 1, 5, 7, 30, tzinfo=BERLIN)
+
+
+# -- a time tapped before the zone is known --------------------------------------------------
+
+
+async def test_a_tapped_time_waits_for_the_zone_and_starts_once_it_is_set(
+    reminders: ReminderService, clock: ManualClock
+) -> None:
+    clock.now = utc(2026, 1, 5, 5)
+    waiting = await reminders.set_time(ANA, ANA, "Ana", 18, 0)
+    assert waiting.waiting_for_zone and waiting.next_at is None
+    assert waiting.schedule == Schedule(18, 0)
+    # Nothing falls due in the default zone meanwhile, not even days later.
+    assert await claim_at(reminders, clock, utc(2026, 1, 5, 18)) == []
+    assert await claim_at(reminders, clock, utc(2026, 1, 7, 18)) == []
+    clock.now = utc(2026, 1, 8, 5)
+    started = await reminders.set_timezone(ANA, ANA, "Ana", "Europe/Berlin")
+    assert not started.waiting_for_zone
+    assert started.next_at == datetime(2026, 1, 8, 18, 0, tzinfo=BERLIN)
+    [reminder] = await claim_at(reminders, clock, utc(2026, 1, 8, 17))
+    assert reminder.day == date(2026, 1, 8)
+
+
+async def test_a_tapped_time_with_a_zone_of_ones_own_is_set_at_once(
+    reminders: ReminderService, clock: ManualClock
+) -> None:
+    clock.now = utc(2026, 1, 5, 5)
+    await reminders.set_timezone(ANA, ANA, "Ana", "America/New_York")
+    status = await reminders.set_time(ANA, ANA, "Ana", 18, 0)
+    assert not status.waiting_for_zone
+    assert status.next_at == datetime(2026, 1, 5, 18, 0, tzinfo=NEW_YORK)
+
+
+async def test_a_typed_time_before_the_zone_uses_the_default_and_says_so(
+    reminders: ReminderService, clock: ManualClock
+) -> None:
+    await set_up(reminders, clock, utc(2026, 1, 5, 5), Schedule(7, 30))
+    status = await reminders.status(ANA)
+    assert not status.waiting_for_zone and status.zone_is_default
+    assert status.next_at == utc(2026, 1, 5, 7, 30)
+
+
+async def test_a_typed_city_or_offset_sets_the_zone_and_a_name_of_several_sets_none(
+    reminders: ReminderService, clock: ManualClock
+) -> None:
+    await set_up(reminders, clock, utc(2026, 1, 5, 5), Schedule(7, 30))
+    found = await reminders.set_timezone_as_typed(ANA, ANA, "Ana", "sao paulo")
+    assert isinstance(found, ZoneSet) and found.status.zone == "America/Sao_Paulo"
+    assert found.place is not None and found.place.name == "São Paulo"
+    fixed = await reminders.set_timezone_as_typed(ANA, ANA, "Ana", "UTC+2")
+    assert isinstance(fixed, ZoneSet)
+    assert fixed.status.zone == "UTC+02:00" and fixed.status.zone_is_fixed
+    assert fixed.status.next_at is not None
+    assert fixed.status.next_at.astimezone(UTC) == utc(2026, 1, 5, 5, 30)
+    before = await reminders.status(ANA)
+    choices = await reminders.set_timezone_as_typed(ANA, ANA, "Ana", "Portland")
+    assert isinstance(choices, ZoneChoices)
+    assert await reminders.status(ANA) == before
+    with pytest.raises(ReminderInputError):
+        await reminders.set_timezone_as_typed(ANA, ANA, "Ana", "Narnia")
+    assert await reminders.status(ANA) == before

@@ -148,14 +148,18 @@ async def test_a_tap_in_a_group_is_not_anyones_and_changes_nothing(
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
         await group.added_by(ann)
         # Skip on Ann's check-in, a gate choice, None of these, Snooze, Off, a practice
-        # button and a setting, pressed by Ben.
-        for data in ("c:b:s", "c:g:u:10", "sf:n:1", "r:snooze", "r:off", "p:n:1:0", "st:p:slow"):
+        # button, a setting, a quick time and a place offered by /timezone, pressed by Ben.
+        for data in (
+            *("c:b:s", "c:g:u:10", "sf:n:1", "r:snooze", "r:off", "p:n:1:0", "st:p:slow"),
+            *("r:set:1800", "tz:Europe/London"),
+        ):
             answer = await group.tap(ben, data)
             assert answer["text"] == render.NOT_YOUR_BUTTON
         await group.settled(ben)
     user, reminder = await stored(db_engine, BEN)
-    assert user.chat_id == BEN
+    assert user.chat_id == BEN and user.timezone is None
     assert reminder is not None and reminder.enabled and reminder.chat_id == BEN
+    assert (reminder.hour, reminder.minute) == (7, 30)
     assert not await stored_practices(database_url)
     assert {m.plain for m in group.said} == {render.PRIVATE_ONLY}
 

@@ -140,7 +140,7 @@ async def test_remind_confirms_the_next_time_and_names_the_default_zone(
     assert reply.plain == (
         "Done. I'll remind you every day at 07:30.\n"
         "Next reminder: today at 07:30 (UTC).\n\n"
-        "Times are in UTC until you set your own zone: send e.g. /timezone Europe/Berlin, "
+        "Times are in UTC until you set your own zone: send e.g. /timezone Berlin, "
         "or /timezone to share your location."
     )
 
@@ -184,21 +184,23 @@ async def test_remind_alone_shows_the_setting_with_time_buttons_and_off(
 ) -> None:
     user = emulator.user(2004)
     async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        await user.send("/timezone Europe/London")
+        await emulator.wait_for(has_message(user, "Time zone set"))
         await user.send("/remind")
-        menu = await emulator.wait_for(has_message(user, "Reminders are off"))
+        menu = await emulator.wait_for(has_message(user, "Tap a time"))
         assert button_texts(menu) == ["07:00", "12:30", "18:00", "21:00"]
         await user.tap(menu.message_id, text="18:00")
         await emulator.wait_for(has_message(user, "Done. I'll remind you every day at 18:00"))
-        assert "Next reminder: today at 18:00 (UTC)." in menu.plain
+        assert "Next reminder: today at 18:00 (Europe/London)." in menu.plain
         assert button_texts(menu) == []
         await user.send("/remind")
         menu = await emulator.wait_for(has_message(user, "Your reminder:"))
-        assert menu.plain.startswith("Your reminder: every day at 18:00 (UTC).\n")
+        assert menu.plain.startswith("Your reminder: every day at 18:00 (Europe/London).\n")
         assert button_texts(menu) == ["07:00", "12:30", "18:00", "21:00", "Off"]
         await user.tap(menu.message_id, text="Off")
         await emulator.wait_for(lambda: "Reminders are off" in (menu.plain or ""))
         await user.send("/remind off")
-        await emulator.wait_for(lambda: len(user.bot_messages) == 3)
+        await emulator.wait_for(lambda: len(user.bot_messages) == 4)
         assert user.bot_messages[-1].plain is not None
         assert user.bot_messages[-1].plain.startswith("Reminders are off.")
     reminder = await stored_reminder(database_url, user.id)
@@ -208,8 +210,13 @@ async def test_remind_alone_shows_the_setting_with_time_buttons_and_off(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("/remind 25:99", "25:99 is not a time of day. Use 24-hour HH:MM, e.g. /remind 07:30"),
-        ("/remind 7", "“7” needs minutes too. Use 24-hour HH:MM, e.g. /remind 07:30"),
+        (
+            "/remind 25:99",
+            "25:99 is not a time of day. Try e.g. /remind 07:30 or /remind 7:30pm",
+        ),
+        ("/remind 7", "“7” needs minutes or am/pm, e.g. /remind 07:30 or /remind 7:30pm"),
+        ("/remind 13pm", "13pm is not a time of day. Try e.g. /remind 07:30 or /remind 7:30pm"),
+        ("/remind half7", "“half7” is not a time. Try e.g. /remind 07:30 or /remind 7:30pm"),
         (
             "/remind 07:30 funday",
             "I don't know the day “funday”. Use mon–sun, weekdays, weekends or daily, "
@@ -221,8 +228,15 @@ async def test_remind_alone_shows_the_setting_with_time_buttons_and_off(
         ),
         (
             "/timezone Mars/Base",
-            "I don't know the time zone “Mars/Base”. Use a name like /timezone Europe/Berlin, "
-            "or share your location.",
+            "I don't know the place or time zone “Mars/Base”. Send a nearby city, e.g. "
+            "/timezone Berlin, an offset like /timezone UTC+2, or /timezone to share your "
+            "location.",
+        ),
+        (
+            "/timezone UTC+15",
+            "I don't know the place or time zone “UTC+15”. Send a nearby city, e.g. "
+            "/timezone Berlin, an offset like /timezone UTC+2, or /timezone to share your "
+            "location.",
         ),
     ],
 )
@@ -256,6 +270,231 @@ async def test_a_shared_location_sets_the_zone(
         assert done.plain.startswith("Time zone set: Europe/Berlin (it's 08:00 there now).")
         assert user.reply_keyboard is None
     assert await stored_zone(database_url, user.id) == "Europe/Berlin"
+
+
+# -- time as people type it -----------------------------------------------------------------
+
+
+FIXED_NOTE = (
+    "{zone} is a fixed offset: it will not follow summer time. To have your clock change "
+    "with the seasons, send your city instead, e.g. /timezone Berlin."
+)
+REMINDERS_OFF = "Reminders are off; /remind 07:30 sets one."
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone", "lines"),
+    [
+        ("Berlin", "Europe/Berlin", ["Europe/Berlin, for Berlin, Germany (it's 08:00 there now)."]),
+        (
+            "london",
+            "Europe/London",
+            [
+                "Europe/London, for London, United Kingdom (it's 07:00 there now).",
+                "Not London, United Kingdom? Send e.g. /timezone London, Canada.",
+            ],
+        ),
+        (
+            "New York",
+            "America/New_York",
+            ["America/New_York, for New York, United States (it's 02:00 there now)."],
+        ),
+        (
+            "Sao Paulo",
+            "America/Sao_Paulo",
+            ["America/Sao_Paulo, for São Paulo, Brazil (it's 04:00 there now)."],
+        ),
+        (
+            "são paulo",
+            "America/Sao_Paulo",
+            ["America/Sao_Paulo, for São Paulo, Brazil (it's 04:00 there now)."],
+        ),
+        (
+            "UTC+2",
+            "UTC+02:00",
+            ["UTC+02:00 (it's 09:00 there now).", FIXED_NOTE.format(zone="UTC+02:00")],
+        ),
+        (
+            "GMT-5",
+            "UTC-05:00",
+            ["UTC-05:00 (it's 02:00 there now).", FIXED_NOTE.format(zone="UTC-05:00")],
+        ),
+        (
+            "+05:30",
+            "UTC+05:30",
+            ["UTC+05:30 (it's 12:30 there now).", FIXED_NOTE.format(zone="UTC+05:30")],
+        ),
+    ],
+)
+async def test_timezone_understands_cities_and_offsets_as_people_type_them(
+    emulator: BotApiEmulator,
+    database_url: str,
+    clock: ManualClock,
+    typed: str,
+    zone: str,
+    lines: list[str],
+) -> None:
+    user = emulator.user(2020)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        await user.send(f"/timezone {typed}")
+        reply = await emulator.wait_for(lambda: reply_after(user, 1))
+    first, *rest = lines
+    assert reply.plain == "\n".join([f"Time zone set: {first}", *rest, REMINDERS_OFF])
+    assert await stored_zone(database_url, user.id) == zone
+
+
+async def test_a_fixed_offset_reminds_at_the_same_utc_time_all_year(
+    emulator: BotApiEmulator, database_url: str, clock: ManualClock
+) -> None:
+    user = emulator.user(2021)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG) as app:
+        await user.send("/timezone UTC+2")
+        await emulator.wait_for(has_message(user, "Time zone set: UTC+02:00"))
+        await user.send("/remind 7:30pm")
+        done = await emulator.wait_for(has_message(user, "Done."))
+        assert done.plain == (
+            "Done. I'll remind you every day at 19:30.\nNext reminder: today at 19:30 (UTC+02:00)."
+        )
+        # Midsummer: a place with summer time would have moved its clock by now.
+        clock.now = datetime(2026, 7, 6, 17, 29, tzinfo=UTC)
+        await tick(app)
+        clock.now = datetime(2026, 7, 6, 17, 30, tzinfo=UTC)
+        await tick(app)
+        await emulator.wait_for(lambda: reminders_of(user))
+    reminder = await stored_reminder(database_url, user.id)
+    assert reminder is not None
+    assert reminder.next_due_at == datetime(2026, 7, 7, 17, 30, tzinfo=UTC)
+
+
+async def test_a_name_of_several_places_gets_a_button_for_each(
+    emulator: BotApiEmulator, database_url: str, clock: ManualClock
+) -> None:
+    user = emulator.user(2022)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        await user.send("/timezone Portland")
+        question = await emulator.wait_for(lambda: reply_after(user, 1))
+        assert question.plain == (
+            "Which Portland do you mean? Tap it below, or send the city with its country, "
+            "e.g. /timezone Portland, United States."
+        )
+        assert button_texts(question) == [
+            "Portland, US · Los Angeles time",
+            "Portland, US · New York time",
+            "Portland, US · Chicago time",
+        ]
+        assert await stored_zone(database_url, user.id) is None
+        await user.tap(question.message_id, text="Portland, US · New York time")
+        await emulator.wait_for(lambda: (question.plain or "").startswith("Time zone set"))
+        assert question.plain == (
+            "Time zone set: America/New_York (it's 02:00 there now).\n" + REMINDERS_OFF
+        )
+        assert button_texts(question) == []
+        assert await stored_zone(database_url, user.id) == "America/New_York"
+        # A place the bot never offered (forged data) changes nothing and says so.
+        await user.tap_data(question.message_id, "tz:Mars/Base")
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 2)
+        assert emulator.callback_answers[-1]["text"] == (
+            "That button is out of date. Send /timezone with your city."
+        )
+    assert await stored_zone(database_url, user.id) == "America/New_York"
+
+
+async def test_a_name_of_several_places_in_different_countries_names_the_countries(
+    emulator: BotApiEmulator, database_url: str, clock: ManualClock
+) -> None:
+    user = emulator.user(2023)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        await user.send("/timezone birmingham")
+        question = await emulator.wait_for(lambda: reply_after(user, 1))
+        assert button_texts(question) == [
+            "Birmingham, United Kingdom",
+            "Birmingham, US · Chicago time",
+            "Birmingham, US · Detroit time",
+        ]
+        await user.tap(question.message_id, text="Birmingham, United Kingdom")
+        await emulator.wait_for(lambda: button_texts(question) == [])
+    assert await stored_zone(database_url, user.id) == "Europe/London"
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("7:30pm", "19:30"),
+        ("7:30 pm", "19:30"),
+        ("7pm", "19:00"),
+        ("7.30", "07:30"),
+        ("0730", "07:30"),
+        ("19h30", "19:30"),
+        ("18:15", "18:15"),
+    ],
+)
+async def test_remind_understands_times_as_people_type_them(
+    emulator: BotApiEmulator, database_url: str, clock: ManualClock, typed: str, said: str
+) -> None:
+    user = emulator.user(2024)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG):
+        await user.send(f"/remind {typed}")
+        done = await emulator.wait_for(lambda: reply_after(user, 1))
+    assert done.plain is not None
+    assert done.plain.startswith(f"Done. I'll remind you every day at {said}.\n")
+    reminder = await stored_reminder(database_url, user.id)
+    assert reminder is not None
+    assert f"{reminder.hour:02d}:{reminder.minute:02d}" == said
+
+
+@pytest.mark.parametrize("zone_given_by", ["/timezone Berlin", "location"])
+async def test_a_quick_time_before_any_zone_asks_for_the_zone_then_sets_the_reminder(
+    emulator: BotApiEmulator, database_url: str, clock: ManualClock, zone_given_by: str
+) -> None:
+    user = emulator.user(2025)
+    async with bot_running(emulator, database_url, clock=clock, catalog=TINY_CATALOG) as app:
+        await user.send("/remind")
+        menu = await emulator.wait_for(has_message(user, "Reminders are off"))
+        # A double tap: both presses leave before the first one's edit lands.
+        await user.tap_data(menu.message_id, "r:set:1800")
+        await user.tap_data(menu.message_id, "r:set:1800")
+        question = await emulator.wait_for(lambda: reply_after(user, 2))
+        await emulator.wait_for(lambda: len(emulator.callback_answers) == 2)
+        assert menu.plain == (
+            "I'll remind you every day at 18:00 as soon as I know your time zone."
+        )
+        assert button_texts(menu) == []
+        assert question.plain == (
+            "Where are you? Send your city, e.g. /timezone Berlin, or tap the button below "
+            "to share your location."
+        )
+        assert user.reply_keyboard is not None
+        [[location]] = user.reply_keyboard["keyboard"]
+        assert location["request_location"] is True
+        stored = await stored_reminder(database_url, user.id)
+        assert stored is not None and stored.enabled and stored.next_due_at is None
+        # 18:00 UTC passes: the bot did not guess the zone.
+        clock.now = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+        await tick(app)
+        assert reminders_of(user) == []
+        # /remind says what it waits for.
+        await user.send("/remind")
+        status = await emulator.wait_for(lambda: reply_after(user, 3))
+        assert status.plain is not None
+        assert status.plain.startswith(
+            "Your reminder: every day at 18:00, once I know your time zone.\n"
+            "Where are you? Send your city, e.g. /timezone Berlin, or /timezone to share "
+            "your location."
+        )
+        clock.now = datetime(2026, 1, 6, 7, 0, tzinfo=UTC)
+        if zone_given_by == "location":
+            await user.send_location(52.52, 13.405)
+        else:
+            await user.send(zone_given_by)
+        done = await emulator.wait_for(lambda: reply_after(user, 4), timeout=10)
+        assert done.plain is not None
+        assert done.plain.startswith("Time zone set: Europe/Berlin")
+        assert done.plain.endswith("\nNext reminder: today at 18:00 (Europe/Berlin).")
+        assert user.reply_keyboard is None
+        clock.now = datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
+        await tick(app)
+        await emulator.wait_for(lambda: reminders_of(user))
+    assert len(reminders_of(user)) == 1
 
 
 # -- the reminder ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -112,14 +113,16 @@ async def test_an_emergency_sign_says_get_urgent_care_now(
         assert all(sign in (screen.plain or "") for sign in render.EMERGENCY_SIGNS)
         assert not any(sign in (screen.plain or "") for sign in render.OTHER_SIGNS)
         assert button_texts(screen) == [render.YES_EMERGENCY, render.NO_SOMETHING_ELSE]
-        await tap_and_wait_for(emulator, user, screen, render.YES_EMERGENCY, render.URGENT)
+        # No zone of their own: no country, so no number the bot could be sure of.
+        local = render.urgent().text
+        await tap_and_wait_for(emulator, user, screen, render.YES_EMERGENCY, local)
         answer, _ = await stored_screen(db_engine, user.id)
         assert answer == ScreenAnswer.URGENT
         assert button_texts(screen) == []
-        assert "999" in render.URGENT and "A&E" in render.URGENT
+        assert "your local emergency number" in local and "A&E" not in local
         # No class today: asking for one brings the same advice again.
         again = await reply_to(user, "/start_practice")
-        assert again.plain == render.URGENT
+        assert again.plain == local
         assert button_texts(again) == []
 
 
@@ -182,7 +185,7 @@ async def test_the_latest_answer_counts_from_any_screen(
         await emulator.wait_for(lambda: button_texts(newer) == [])
         await user.tap(older.message_id, text=render.I_HAVE_ONE)
         await emulator.wait_for(lambda: render.YES_EMERGENCY in button_texts(older))
-        await tap_and_wait_for(emulator, user, older, render.YES_EMERGENCY, render.URGENT)
+        await tap_and_wait_for(emulator, user, older, render.YES_EMERGENCY, render.urgent().text)
         answer, _ = await stored_screen(db_engine, user.id)
     assert answer == ScreenAnswer.URGENT
 
@@ -298,3 +301,68 @@ async def test_a_forged_usual_choice_at_ten_gets_the_gate_again_not_a_class(
         assert "Usual practice" not in button_texts(question)
         await reply_to(user, "/help")
     assert not await stored_practices(database_url)
+
+
+URGENT_CARE = "Please get urgent medical care now: "
+AFTER = "\n\nThese signs need a doctor today, so there is no class today. Take care."
+
+
+@pytest.mark.parametrize(
+    ("where", "call"),
+    [
+        ("/timezone London", "call 999 or go to A&E."),
+        (
+            "/timezone New York",
+            "call 911 (the emergency number in the United States) or go to the nearest "
+            "emergency department.",
+        ),
+        (
+            "/timezone Toronto",
+            "call 911 (the emergency number in Canada) or go to the nearest emergency department.",
+        ),
+        (
+            "/timezone Berlin",
+            "call 112 (the emergency number in Germany) or go to the nearest emergency department.",
+        ),
+        (
+            "/timezone Sydney",
+            "call 000 (the emergency number in Australia) or go to the nearest emergency "
+            "department.",
+        ),
+        (
+            "/timezone Auckland",
+            "call 111 (the emergency number in New Zealand) or go to the nearest emergency "
+            "department.",
+        ),
+        # A shared location is a zone like any other: Paris.
+        (
+            (48.8566, 2.3522),
+            "call 112 (the emergency number in France) or go to the nearest emergency department.",
+        ),
+        # An offset is no country; nor is a country the table does not hold.
+        (
+            "/timezone UTC+2",
+            "call your local emergency number or go to the nearest emergency department.",
+        ),
+        (
+            "/timezone Lagos",
+            "call your local emergency number or go to the nearest emergency department.",
+        ),
+    ],
+)
+async def test_an_emergency_sign_names_the_number_of_the_users_country(
+    emulator: BotApiEmulator, database_url: str, where: str | tuple[float, float], call: str
+) -> None:
+    user = emulator.user(6012)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        if isinstance(where, str):
+            await reply_to(user, where)
+        else:
+            await user.send_location(*where)
+            await user.wait_bot_message()
+        screen = await reply_to(user, "/safety")
+        await user.tap(screen.message_id, text=render.I_HAVE_ONE)
+        await emulator.wait_for(lambda: render.YES_EMERGENCY in button_texts(screen))
+        await tap_and_wait_for(
+            emulator, user, screen, render.YES_EMERGENCY, f"{URGENT_CARE}{call}{AFTER}"
+        )
