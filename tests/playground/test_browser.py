@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import pytest
 
+from handlers.render.settings import BACK, SETTING_NAMES
 from playground import Playground
 from playground.runner import USER_ID
 from tests.harness.factories import tiny_png
@@ -396,4 +397,30 @@ async def test_a_pictures_alt_text_names_the_pose(
         await bot_row(page, "1/3 · Pose 1").get_by_role("button", name="Next").click()
         picture = bot_row(page, "2/3 · Pose 2").locator("img.photo")
         await expect(picture).to_have_attribute("alt", "Pose 2, right side")
+    assert problems == []
+
+
+async def cut_short(message: Any) -> list[str]:
+    """The buttons of a message whose text does not fit them (drawn ending in "…")."""
+    texts: list[str] = await message.locator(".kbutton").evaluate_all(
+        "buttons => buttons.filter(b => b.scrollWidth > b.clientWidth).map(b => b.textContent)"
+    )
+    return texts
+
+
+async def test_no_settings_button_is_cut_short_on_a_phone(browser: Browser, pg: Playground) -> None:
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    await send(page, "/settings")
+    await expect(bot_row(page, "Your settings")).to_be_visible()
+    message_id = await bot_row(page, "Your settings").get_attribute("data-id")
+    message = page.locator(f'.row[data-id="{message_id}"]')
+    assert await cut_short(message) == []
+    for name in SETTING_NAMES.values():
+        await message.get_by_role("button", name=re.compile(f"^{name}: ")).click()
+        back = message.get_by_role("button", name=BACK)
+        await expect(back).to_be_visible()
+        assert await cut_short(message) == [], name
+        await back.click()
+        await expect(back).to_have_count(0)
     assert problems == []
