@@ -12,7 +12,7 @@ from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, Practi
 from bot.user_settings import UserSettings
 from handlers.buttons import PracticeAction, PracticeButton, SlowPaceButton
 from handlers.render import Reply, html, plain
-from handlers.render.common import props_line
+from handlers.render.common import no_props_line, props_line
 from sequences import Step, YogaClass
 
 STALE_BUTTON = "This pose is already over."
@@ -75,13 +75,21 @@ def intro(
     lines = [
         f"<b>{escape(yoga_class.title)}</b> · with {escape(yoga_class.teacher)}",
         f"{in_force} (/settings)",
-        f"Props: {escape(props_line(yoga_class))}.",
+        *props_lines(yoga_class),
         "",
         "Set up your mat. The first pose follows.",
     ]
     if felt_worse_last_time:
         lines += ["", FELT_WORSE_LAST_TIME]
     return html("\n".join(lines))
+
+
+def props_lines(yoga_class: YogaClass) -> list[str]:
+    """The intro's props, and what to use without them."""
+    instead = no_props_line(yoga_class)
+    if instead is None:
+        return ["Props: none needed."]
+    return [f"Props: {escape(props_line(yoga_class))}.", escape(instead)]
 
 
 def cue(cue: Cue) -> Reply:
