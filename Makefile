@@ -52,9 +52,12 @@ define debian_package
 endef
 
 # The playground's browser test drives Debian's Chromium (Playwright's own download cannot
-# reach its CDN here). Installed when possible; otherwise the test skips and says why.
+# reach its CDN here), and Debian's colour emoji font draws the bot's 🌿 and 🙏 (without
+# it they are empty boxes). Installed when possible; otherwise the tests skip and say why.
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 browser:
 	$(call debian_package,browser,command -v chromium >/dev/null 2>&1,chromium,the browser test will be skipped)
+	$(call debian_package,browser,[ -f $(EMOJI_FONT) ],fonts-noto-color-emoji,the emoji test will be skipped)
 
 # Every store, service and story test also runs on PostgreSQL: a throwaway cluster the
 # tests start themselves (tests/harness/postgres.py) from Debian's server package, installed here

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.emergency import UNKNOWN, EmergencyNumber
 from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, PracticeStatus, StopReason
 from bot.practice.machine import Action
 from bot.safety import ScreenStatus
@@ -124,9 +125,11 @@ class ContinueOffer:
 
 @dataclass(frozen=True)
 class ScreenFirst:
-    """The red-flag screen comes first: it is due, or a sign was reported today."""
+    """The red-flag screen comes first: it is due, or a sign was reported today (and
+    whom to call for an emergency, for the user's own zone)."""
 
     status: ScreenStatus
+    emergency: EmergencyNumber = UNKNOWN
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from bot.clock import Clock
 from bot.models import ClassLength, EasierMode, Pace, Pictures
 from bot.store import Store, UnitOfWork
+from sequences import YogaClass
 
 # Holds are multiplied by these, on top of the deployment's TIME_SCALE.
 PACE_FACTORS = {Pace.SLOW: 1.25, Pace.NORMAL: 1.0, Pace.QUICK: 0.75}
@@ -26,6 +27,14 @@ def paced_hold(hold_seconds: float, pace_factor: float) -> float:
     if pace_factor == 1.0:
         return hold_seconds
     return max(PACED_TO, round(hold_seconds * pace_factor / PACED_TO) * PACED_TO)
+
+
+def class_minutes(yoga_class: YogaClass, length: ClassLength, pace: Pace) -> int:
+    """About how long the class runs at this length and pace: the holds of its steps, paced
+    as a practice paces them, in whole minutes."""
+    steps = yoga_class.steps_for(length.value)
+    holds = sum(paced_hold(step.hold_seconds, PACE_FACTORS[pace]) for step in steps)
+    return max(1, round(holds / 60))
 
 
 class Setting(StrEnum):

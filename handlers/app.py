@@ -53,6 +53,7 @@ from handlers.buttons import (
     ReminderTime,
     SafetyButton,
     SettingButton,
+    SettingsView,
     SlowPaceButton,
     StartButton,
     ZoneButton,
@@ -189,6 +190,7 @@ def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
         CallbackQueryHandler(account.forget_button, pattern=ForgetButton.pattern),
         CallbackQueryHandler(safety.screen_button, pattern=SafetyButton.pattern),
         CallbackQueryHandler(user_settings.setting_button, pattern=SettingButton.pattern),
+        CallbackQueryHandler(user_settings.settings_view, pattern=SettingsView.pattern),
         ChatMemberHandler(account.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
         # Last: a button no scheme matches is still answered, so no spinner keeps turning.
         CallbackQueryHandler(commands.stale_button),

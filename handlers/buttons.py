@@ -279,6 +279,22 @@ class SettingButton(Button, prefix="st"):
         return isinstance(self.value, CHOICES[self.setting])
 
 
+# /settings' pages: one setting's ("l", "p", ...), or all of them ("all").
+SETTING_PAGE: Codec[Setting | None] = Codec(
+    "|".join([*_SETTINGS_BY_LETTER, "all"]),
+    lambda setting: "all" if setting is None else _SETTING_LETTERS[setting],
+    lambda text: None if text == "all" else _SETTINGS_BY_LETTER[text],
+)
+
+
+@dataclass(frozen=True)
+class SettingsView(Button, prefix="sv"):
+    """A setting under /settings, to show its values and choose one; None: back to all of
+    them."""
+
+    setting: Annotated[Setting | None, SETTING_PAGE]
+
+
 SCHEMES: tuple[type[Button], ...] = (
     StartButton,
     PracticeButton,
@@ -293,4 +309,5 @@ SCHEMES: tuple[type[Button], ...] = (
     ForgetButton,
     SafetyButton,
     SettingButton,
+    SettingsView,
 )

@@ -66,7 +66,7 @@ def screen_first(way_in: ScreenFirst) -> Reply:
     """The red-flag screen, when it is due; the advice for today, when a sign was reported."""
     if way_in.status == ScreenStatus.DUE:
         return render_safety.screen(start=True)
-    return render_safety.rest_today(way_in.status)
+    return render_safety.rest_today(way_in.status, way_in.emergency)
 
 
 async def start_button(update: Update, context: YogaContext) -> None:

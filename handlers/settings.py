@@ -1,5 +1,6 @@
-"""/settings in Telegram: the user's class length, pace and easier options, each changed
-with one tap on the same message."""
+"""/settings in Telegram: the user's class length, pace, easier options and cues, on one
+message: a tap on a setting shows its values, a tap on a value sets it and shows them all
+again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from telegram import Update
 
 from bot.user_settings import Setting, UserSettings
 from handlers import messages
-from handlers.buttons import SettingButton
+from handlers.buttons import SettingButton, SettingsView
 from handlers.context import YogaContext
 from handlers.render import common
 from handlers.render import settings as render
@@ -42,6 +43,23 @@ async def setting_button(update: Update, context: YogaContext) -> None:
         )
     await messages.answer(query, render.changed(press.setting, press.value))
     reply = render.settings_message(settings, services.practice.default_class)
+    await messages.edit_pressed(context.bot, query, reply)
+
+
+async def settings_view(update: Update, context: YogaContext) -> None:
+    """Show one setting's values, or all the settings again; nothing changes."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    press = SettingsView.parse(query.data)
+    assert press is not None  # routed here by SettingsView.pattern
+    await messages.answer(query)
+    services = context.services
+    settings = await services.user_settings.of(user.id)
+    yoga_class = services.practice.default_class
+    if press.setting is None:
+        reply = render.settings_message(settings, yoga_class)
+    else:
+        reply = render.setting_page(press.setting, settings, yoga_class)
     await messages.edit_pressed(context.bot, query, reply)
 
 

@@ -22,13 +22,17 @@ from sqlalchemy.engine import make_url
 
 from bot.clock import Clock, utc_now
 from bot.logs import RedactSecrets
+from bot.pose_pictures import FigurePictures
+from bot.services import Services
 from bot.settings import Settings
+from bot.store import StoreUnavailable
+from bot.uploads import PictureSource
 from handlers.app import build_application, running
-from handlers.context import YogaApp
+from handlers.context import SERVICES, YogaApp
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.server import LOCAL_HOSTS
 from playground.server import PlaygroundServer
-from sequences import YogaClass
+from sequences import YogaClass, load_figures
 
 HOST = "127.0.0.1"
 PLAYGROUND_DATABASE_URL = "sqlite+aiosqlite:///playground.db"
@@ -36,6 +40,7 @@ USER_ID = 1
 USER_FIRST_NAME = "Friend"
 # The emulator's call log is for tests; a playground left running keeps only the recent past.
 MAX_RECORDED_CALLS = 1000
+log = logging.getLogger(__name__)
 
 
 class PlaygroundError(Exception):
@@ -99,9 +104,11 @@ async def playground(
     port: int | None = None,
     clock: Clock = utc_now,
     catalog: dict[str, YogaClass] | None = None,
+    pictures: PictureSource | None = None,
     poll_timeout: int = 10,
 ) -> AsyncIterator[Playground]:
-    """Run emulator, page and bot until the block ends; stop them in reverse order."""
+    """Run emulator, page and bot until the block ends; stop them in reverse order.
+    `pictures`: the pose pictures (the figures' by default)."""
     token = new_token()
     # The chat page's host names only: DNS rebinding cannot reach the bot's API either.
     emulator = BotApiEmulator(
@@ -129,9 +136,60 @@ async def playground(
             raise
         stack.push_async_callback(server.stop)
         bot_settings = playground_settings(settings, emulator.api_url, token)
-        application = build_application(bot_settings, clock=clock, catalog=catalog)
+        application = build_application(
+            bot_settings, clock=clock, catalog=catalog, pictures=pictures
+        )
+        if pictures is None:
+            # The bot's own source draws the same files; by now they are in the cache.
+            pictures = FigurePictures(load_figures(), bot_settings.picture_cache_dir)
+        recall_pictures_at_start(application, emulator, pictures)
         await stack.enter_async_context(running(application, poll_timeout=poll_timeout))
         yield Playground(url, emulator, user, application, bot_settings)
+
+
+def recall_pictures_at_start(
+    application: YogaApp, emulator: BotApiEmulator, pictures: PictureSource
+) -> None:
+    """Give the new emulator the pictures the bot uploaded to the one before it.
+
+    Telegram keeps a file_id for good, and the bot keeps the ids it was given (in the
+    database, which outlives a restart); the emulator's uploads live in its memory. Without
+    this, after every restart each picture's first send by its stored id would be refused
+    and logged, and the picture uploaded again. Done once the database is ready and before
+    the Application starts (its timers and sweep send the cues still owed).
+    """
+    started = application.post_init
+
+    async def post_init(app: YogaApp) -> None:
+        if started is not None:
+            await started(app)
+        kept = await _recall_pictures(app.bot_data[SERVICES], emulator, pictures)
+        if kept:
+            log.debug("the emulator knows %d pictures from before by their file_ids", kept)
+
+    application.post_init = post_init
+
+
+async def _recall_pictures(
+    services: Services, emulator: BotApiEmulator, pictures: PictureSource
+) -> int:
+    seen: set[str] = set()
+    kept = 0
+    for yoga_class in services.catalog.values():
+        for step in yoga_class.steps:
+            picture = pictures.for_step(step)
+            if picture is None or picture.key in seen:
+                continue
+            seen.add(picture.key)
+            try:
+                file_id = await services.uploads.file_id(picture)
+                if file_id is not None:
+                    emulator.keep_photo(file_id, picture.path.read_bytes())
+                    kept += 1
+            except (StoreUnavailable, OSError, ValueError) as exc:
+                # Only a convenience: the bot uploads such a picture again when it is refused.
+                log.debug("picture %s not recalled: %s", picture.key, exc)
+    return kept
 
 
 def _shown_database(url: str) -> str:

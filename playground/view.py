@@ -6,10 +6,16 @@ them (the page allows only Telegram's tags), anything else as escaped visible te
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
 from playground.emulator import BotApiEmulator, EmuMessage, SimulatedUser
+
+# A cue's caption starts with its place in the class ("2/25 · Low Lunge"): no part of the
+# picture, and only noise read aloud.
+_POSITION = re.compile(r"^\d+/\d+ · ")
+NO_ALT = "Photo from the bot"
 
 
 def file_url(file_id: str) -> str:
@@ -48,6 +54,14 @@ def _caption_html(message: EmuMessage) -> str:
     return escape(message.caption, quote=False)
 
 
+def photo_alt(message: EmuMessage) -> str:
+    """What a photo shows, for a screen reader and for when it cannot load: the first line
+    of its caption (a cue's pose), as Telegram has no alt text of its own."""
+    words = message.plain if message.caption is not None else None
+    first = (words or "").strip().split("\n", 1)[0].strip()
+    return _POSITION.sub("", first) or NO_ALT
+
+
 def message_view(message: EmuMessage) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": message.message_id,
@@ -62,6 +76,7 @@ def message_view(message: EmuMessage) -> dict[str, Any]:
         largest = message.photo[-1]
         view["photo"] = {
             "url": file_url(largest["file_id"]),
+            "alt": photo_alt(message),
             "width": largest.get("width"),
             "height": largest.get("height"),
         }

@@ -15,6 +15,7 @@ from bot.cues import (
     Starting,
     WayIn,
 )
+from bot.emergency import emergency_number
 from bot.models import ClassLength, Pictures, Practice, User
 from bot.practice import machine
 from bot.practice.core import PracticeCore, StaleAction
@@ -52,13 +53,13 @@ class WaysIn(PracticeCore):
         status = self._screen_status(user)
         # A sign reported today comes before any offer to continue: no class today.
         if status in SIGN_TODAY:
-            return ScreenFirst(status)
+            return ScreenFirst(status, emergency_number(user.timezone if user else None))
         if offer_continue:
             offer = await self._continue_offer(user_id)
             if offer is not None:
                 return offer
         if status != ScreenStatus.CLEAR:
-            return ScreenFirst(status)
+            return ScreenFirst(status, emergency_number(user.timezone if user else None))
         # What runs is said once the check-in has decided it (`Starting`, from `start`).
         return ReadyToCheckIn(self.default_class)
 
@@ -128,7 +129,7 @@ class WaysIn(PracticeCore):
             worse = felt_worse_after(await uow.practices.latest_of(user_id))
         status = self._screen_status(user)
         if status != ScreenStatus.CLEAR:
-            return ScreenFirst(status)
+            return ScreenFirst(status, emergency_number(user.timezone if user else None))
         return gate(score, felt_worse_last_time=worse)
 
     def _screen_status(self, user: User | None) -> ScreenStatus:

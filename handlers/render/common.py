@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.models import PracticeStatus
 from handlers.buttons import StartButton
 from handlers.render import Reply, html, plain
-from sequences import YogaClass
+from sequences import Prop, YogaClass
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start_practice", "Begin today's class"),
@@ -43,15 +43,44 @@ STATUS_WORDS = {
 }
 
 
+# What will do instead of each prop a class file may name, for someone without it.
+STAND_INS: dict[Prop, str] = {
+    "strap": "a belt or scarf",
+    "block": "thick books or a firm cushion",
+    "blanket": "a folded towel",
+}
+
+
 def props_line(yoga_class: YogaClass) -> str:
+    """The props, e.g. "strap, 2 blocks; optional: blanket"; "" for a class with none."""
     needed = ", ".join(_prop_names(yoga_class.props_needed, yoga_class))
     optional = ", ".join(_prop_names(yoga_class.props_optional, yoga_class))
-    return f"{needed}; optional: {optional}" if optional else needed
+    if not optional:
+        return needed
+    return f"{needed}; optional: {optional}" if needed else f"{optional} (optional)"
+
+
+def no_props_line(yoga_class: YogaClass) -> str | None:
+    """What to use for each of the class's props, for who has none; None without props."""
+    props = [*yoga_class.props_needed, *yoga_class.props_optional]
+    if not props:
+        return None
+    several = yoga_class.block_count > 1
+    uses = [f"{STAND_INS[p]} for the {'blocks' if p == 'block' and several else p}" for p in props]
+    return f"No props? Use {', '.join(uses)}."
 
 
 def _prop_names(props: Sequence[str], yoga_class: YogaClass) -> list[str]:
     blocks = yoga_class.block_count
     return [f"{blocks} blocks" if p == "block" and blocks > 1 else p for p in props]
+
+
+def _props_paragraph(yoga_class: YogaClass) -> str:
+    """/start's word on props: which, and what will do without them."""
+    instead = no_props_line(yoga_class)
+    if instead is None:
+        return "You'll need no props."
+    return f"You'll need: {escape(props_line(yoga_class))}.\n{escape(instead)}"
 
 
 def start_keyboard() -> InlineKeyboardMarkup:
@@ -68,7 +97,7 @@ def welcome(yoga_class: YogaClass, first_name: str) -> Reply:
         f"({yoga_class.total_minutes} min), one pose at a time. Each cue comes by itself "
         "when the hold is over; tap <b>Easier option</b> for a gentler version, "
         "<b>Next</b> to move on, and <b>It hurts</b> whenever something does.\n\n"
-        f"You'll need: {escape(props_line(yoga_class))}.\n\n"
+        f"{_props_paragraph(yoga_class)}\n\n"
         f"<b>Safety:</b> {escape(yoga_class.safety_note)} /safety lists the signs that need "
         "a doctor first.",
         start_keyboard(),

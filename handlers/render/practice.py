@@ -12,7 +12,7 @@ from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, Practi
 from bot.practice.machine import MORE_TIME_SECONDS, Action
 from handlers.buttons import PracticeAction, PracticeButton, SlowPaceButton
 from handlers.render import Reply, html, plain
-from handlers.render.common import props_line
+from handlers.render.common import no_props_line, props_line
 from sequences import Step, YogaClass
 
 STALE_BUTTON = "This pose is already over."
@@ -86,7 +86,7 @@ def intro(yoga_class: YogaClass) -> Reply:
     minutes) is said once the check-in has decided it (`starting`)."""
     lines = [
         f"<b>{escape(yoga_class.title)}</b> · with {escape(yoga_class.teacher)}",
-        f"Props: {escape(props_line(yoga_class))}.",
+        *props_lines(yoga_class),
     ]
     return html("\n".join(lines))
 
@@ -103,6 +103,14 @@ def begun(answered: Reply, start: Starting) -> Reply:
         )
     text = f"{answered.text}\n{what}\n\nSet up your mat. The first pose follows."
     return Reply(text, answered.parse_mode)
+
+
+def props_lines(yoga_class: YogaClass) -> list[str]:
+    """The intro's props, and what to use without them."""
+    instead = no_props_line(yoga_class)
+    if instead is None:
+        return ["Props: none needed."]
+    return [f"Props: {escape(props_line(yoga_class))}.", escape(instead)]
 
 
 def cue(cue: Cue) -> Reply:

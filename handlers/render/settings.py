@@ -1,5 +1,10 @@
-"""/settings (bot.user_settings): one line per setting with its value, and a row of buttons
-for each, the value in force marked. Read in a few seconds, changed with one tap."""
+"""/settings (bot.user_settings): one line per setting with its value, and a button for each
+setting, which shows that setting's values, explained, to choose from.
+
+Telegram shortens a button's text that does not fit its width, and on a 390 px phone three
+buttons to a row leave about nine characters each ("✓ Reme…"). So every button here has a
+row of its own and says what it sets ("Pace: Normal"); what a value does is in the text.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,16 @@ from enum import StrEnum
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.models import ClassLength, EasierMode, Pace, Pictures
-from bot.user_settings import Setting, UserSettings
-from handlers.buttons import SettingButton
+from bot.user_settings import Setting, UserSettings, class_minutes
+from handlers.buttons import SettingButton, SettingsView
 from handlers.render import Reply, plain
 from sequences import YogaClass
 
 TITLE = "Your settings"
 APPLIES_NEXT_CLASS = "Changes apply from your next class."
+TAP_TO_CHANGE = "Tap a setting to change it. " + APPLIES_NEXT_CLASS
 CHOSEN = "✓ "
+BACK = "‹ Back"
 
 SETTING_NAMES = {
     Setting.CLASS_LENGTH: "Class length",
@@ -23,7 +30,14 @@ SETTING_NAMES = {
     Setting.EASIER_MODE: "Easier options",
     Setting.PICTURES: "Cues",
 }
-# Three to a row on a phone: every label stays a word or two.
+# Under each setting's name on its own page: what it changes.
+SETTING_ABOUT = {
+    Setting.CLASS_LENGTH: "How many poses a class has.",
+    Setting.PACE: "How long each pose is held.",
+    Setting.EASIER_MODE: "When a pose comes in its easier version.",
+    Setting.PICTURES: "What each cue shows.",
+}
+# A word or two each: a button's text, and the value's name in the text.
 LABELS: dict[StrEnum, str] = {
     ClassLength.FULL: "Full",
     ClassLength.SHORT: "Short",
@@ -40,59 +54,92 @@ LABELS: dict[StrEnum, str] = {
 MEANINGS: dict[StrEnum, str] = {
     Pace.SLOW: "longer holds",
     Pace.QUICK: "shorter holds",
-    EasierMode.AS_ASKED: "when you tap Easier option",
+    EasierMode.AS_ASKED: "only when you tap Easier option",
     EasierMode.REMEMBERED: "shown from the start where you often chose them",
     EasierMode.ALWAYS: "shown from the start on every pose",
     Pictures.ON: "a picture of each pose",
 }
+# On a setting's own page every value is explained.
+PAGE_MEANINGS: dict[StrEnum, str] = {
+    **MEANINGS,
+    Pace.SLOW: "every hold a quarter longer",
+    Pace.NORMAL: "the holds as taught",
+    Pace.QUICK: "every hold a quarter shorter",
+    Pictures.OFF: "the words alone",
+}
 
 
-def class_minutes(yoga_class: YogaClass, length: ClassLength) -> int:
-    """About how long the class runs at this length, at the normal pace."""
-    steps = yoga_class.steps_for(length.value)
-    # The whole class lasts what it says (as /start tells it); a selection, its holds.
-    if len(steps) == len(yoga_class.steps):
-        return yoga_class.total_minutes
-    return max(1, round(sum(step.hold_seconds for step in steps) / 60))
+def _in_force(settings: UserSettings) -> dict[Setting, StrEnum]:
+    """Each setting and its value, in the order shown."""
+    return {
+        Setting.CLASS_LENGTH: settings.class_length,
+        Setting.PACE: settings.pace,
+        Setting.EASIER_MODE: settings.easier_mode,
+        Setting.PICTURES: settings.pictures,
+    }
 
 
-def _value_words(value: StrEnum, yoga_class: YogaClass) -> str:
+def _value_words(value: StrEnum, settings: UserSettings, yoga_class: YogaClass) -> str:
     if isinstance(value, ClassLength):
-        return f"{LABELS[value]} (about {class_minutes(yoga_class, value)} min)"
+        minutes = class_minutes(yoga_class, value, settings.pace)
+        return f"{LABELS[value]} (about {minutes} min)"
     meaning = MEANINGS.get(value)
     return LABELS[value] if meaning is None else f"{LABELS[value]} — {meaning}"
 
 
-def _rows(settings: UserSettings) -> list[tuple[Setting, StrEnum, list[StrEnum]]]:
-    """Each setting, the value in force, and every value it can take, in the order shown."""
-    return [
-        (Setting.CLASS_LENGTH, settings.class_length, list(ClassLength)),
-        (Setting.PACE, settings.pace, list(Pace)),
-        (Setting.EASIER_MODE, settings.easier_mode, list(EasierMode)),
-        (Setting.PICTURES, settings.pictures, list(Pictures)),
-    ]
-
-
 def settings_message(settings: UserSettings, yoga_class: YogaClass) -> Reply:
-    """/settings, and the same message after each tap. `yoga_class`: the one whose minutes
-    the class length names."""
-    rows = _rows(settings)
+    """/settings, and the same message after each change. `yoga_class`: the one whose
+    minutes the class length names (at the pace in force)."""
+    chosen = _in_force(settings)
     lines = [TITLE]
-    lines += [f"{SETTING_NAMES[s]}: {_value_words(chosen, yoga_class)}" for s, chosen, _ in rows]
-    lines += ["", APPLIES_NEXT_CLASS]
+    lines += [
+        f"{SETTING_NAMES[s]}: {_value_words(v, settings, yoga_class)}" for s, v in chosen.items()
+    ]
+    lines += ["", TAP_TO_CHANGE]
     keyboard = InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    f"{CHOSEN if value == chosen else ''}{LABELS[value]}",
-                    callback_data=SettingButton(setting, value).pack(),
+                    f"{SETTING_NAMES[setting]}: {LABELS[value]}",
+                    callback_data=SettingsView(setting).pack(),
                 )
-                for value in values
             ]
-            for setting, chosen, values in rows
+            for setting, value in chosen.items()
         ]
     )
     return plain("\n".join(lines), keyboard)
+
+
+def _page_line(value: StrEnum, settings: UserSettings, yoga_class: YogaClass) -> str:
+    # What a length or a pace comes to, with the other one as it is set.
+    if isinstance(value, ClassLength):
+        poses = len(yoga_class.steps_for(value.value))
+        minutes = class_minutes(yoga_class, value, settings.pace)
+        return f"{LABELS[value]}: {poses} poses, about {minutes} min"
+    words = f"{LABELS[value]}: {PAGE_MEANINGS[value]}" if value in PAGE_MEANINGS else LABELS[value]
+    if isinstance(value, Pace):
+        return f"{words}, about {class_minutes(yoga_class, settings.class_length, value)} min"
+    return words
+
+
+def setting_page(setting: Setting, settings: UserSettings, yoga_class: YogaClass) -> Reply:
+    """One setting's values, each explained, the one in force marked; a tap on one sets it."""
+    chosen = _in_force(settings)[setting]
+    values = list(type(chosen))
+    lines = [SETTING_NAMES[setting], SETTING_ABOUT[setting], ""]
+    lines += [_page_line(value, settings, yoga_class) for value in values]
+    lines += ["", APPLIES_NEXT_CLASS]
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{CHOSEN if value == chosen else ''}{LABELS[value]}",
+                callback_data=SettingButton(setting, value).pack(),
+            )
+        ]
+        for value in values
+    ]
+    rows.append([InlineKeyboardButton(BACK, callback_data=SettingsView(None).pack())])
+    return plain("\n".join(lines), InlineKeyboardMarkup(rows))
 
 
 def changed(setting: Setting, value: StrEnum) -> str:

@@ -24,6 +24,7 @@ from playground.emulator.faults import (
     Hold,
 )
 from playground.emulator.group import SimulatedGroup
+from playground.emulator.media import keep_photo
 from playground.emulator.params import Params, coerce_params
 from playground.emulator.polling import WebhookDeliverer
 from playground.emulator.registry import lookup
@@ -393,6 +394,11 @@ class BotApiEmulator:
         hold = Hold()
         self.faults.add(method, chat_id=chat_id, hold=hold)
         return hold
+
+    def keep_photo(self, file_id: str, data: bytes) -> None:
+        """Know this photo by `file_id`, as Telegram knows a photo a bot uploaded before
+        (a new emulator remembers none)."""
+        keep_photo(self.state, file_id, data)
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         """A queue of state-change events: {"type": "message" | "edit" | "delete" | ...}."""

@@ -67,7 +67,10 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def store_file(state: EmulatorState, kind: str, data: bytes, **meta: Any) -> StoredFile:
+def store_file(
+    state: EmulatorState, kind: str, data: bytes, *, file_id: str | None = None, **meta: Any
+) -> StoredFile:
+    """Keep an upload; `file_id`: the id it already has (one a bot was given before)."""
     serial = state.next_serial()
     prefix = {"photo": "AgACAgIAAxk", "document": "BQACAgIAAxk"}[kind]
     folder, default_ext = {"photo": ("photos", ".jpg"), "document": ("documents", "")}[kind]
@@ -76,7 +79,7 @@ def store_file(state: EmulatorState, kind: str, data: bytes, **meta: Any) -> Sto
         name = meta.get("file_name") or ""
         ext = name[name.rfind(".") :] if "." in name else ""
     stored = StoredFile(
-        file_id=f"{prefix}{serial}_{secrets.token_urlsafe(18)}",
+        file_id=file_id or f"{prefix}{serial}_{secrets.token_urlsafe(18)}",
         file_unique_id=f"AQAD{serial}{secrets.token_urlsafe(6)}",
         kind=kind,
         data=data,
@@ -86,6 +89,14 @@ def store_file(state: EmulatorState, kind: str, data: bytes, **meta: Any) -> Sto
     state.files[stored.file_id] = stored
     state.files_by_path[stored.file_path] = stored
     return stored
+
+
+def keep_photo(state: EmulatorState, file_id: str, data: bytes) -> StoredFile:
+    """A photo known by `file_id` from now on, as if uploaded and given that id."""
+    size = image_size(data)
+    if size is None or 0 in size:
+        raise ValueError("not a PNG, JPEG, GIF or WebP picture")
+    return store_file(state, "photo", data, file_id=file_id, width=size[0], height=size[1])
 
 
 def _input_file(state: EmulatorState, p: Params, kind: str) -> Upload | StoredFile:

@@ -147,7 +147,7 @@
       const img = document.createElement("img");
       img.className = "photo";
       img.src = message.photo.url;
-      img.alt = "Photo from the bot";
+      img.alt = message.photo.alt ?? "Photo from the bot";
       if (message.photo.width && message.photo.height) {
         img.width = message.photo.width;
         img.height = message.photo.height;
@@ -193,6 +193,9 @@
   function keepAtBottom() {
     if (stickToBottom) chat.scrollTop = chat.scrollHeight;
   }
+  // The chat shrinks when a reply keyboard opens under it (or the window shrinks): it stays
+  // scrolled to its end, so the keyboard never covers the last message.
+  new ResizeObserver(() => keepAtBottom()).observe(chat);
 
   function findRow(id) {
     return chat.querySelector(`.row[data-id="${id}"]`);

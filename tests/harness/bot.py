@@ -15,10 +15,12 @@ from bot.database import create_engine, create_sessionmaker
 from bot.models import Practice, StepEvent
 from bot.settings import load_settings
 from bot.uploads import PictureSource
+from bot.user_settings import CHOICES
 from handlers.app import build_application, running
 from handlers.context import YogaApp, YogaContext
 from handlers.rate_limit import Scheduler
 from handlers.render import checkin as render_checkin
+from handlers.render import settings as render_settings
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from sequences import YogaClass
@@ -230,3 +232,27 @@ async def next_through_the_class(
 
 def has_button_on(message: EmuMessage, label: str) -> Callable[[], bool]:
     return lambda: label in button_texts(message)
+
+
+async def choose_setting(
+    emulator: BotApiEmulator, user: SimulatedUser, panel: EmuMessage, label: str
+) -> None:
+    """Choose a value on /settings' message `panel` as a user does: its setting's button,
+    then the value's (by its label, e.g. "Slow"); done once all settings show again."""
+    value = next(v for v, text in render_settings.LABELS.items() if text == label)
+    setting = next(s for s, kind in CHOICES.items() if isinstance(value, kind))
+    name = render_settings.SETTING_NAMES[setting]
+    opener = next(t for t in button_texts(panel) if t.startswith(f"{name}: "))
+    await user.tap(panel.message_id, text=opener)
+    await emulator.wait_for(has_button_on(panel, render_settings.BACK))
+    marked = render_settings.CHOSEN + label
+    await user.tap(panel.message_id, text=marked if marked in button_texts(panel) else label)
+    await emulator.wait_for(has_button_on(panel, render_settings.changed(setting, value)))
+
+
+async def choose_settings(emulator: BotApiEmulator, user: SimulatedUser, *labels: str) -> None:
+    """/settings, then each value by its label, on the same message."""
+    await user.send("/settings")
+    panel = await emulator.wait_for(has_message(user, render_settings.TITLE))
+    for label in labels:
+        await choose_setting(emulator, user, panel, label)

@@ -6,25 +6,47 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bot.settings import load_settings
+from bot.uploads import Picture, PictureSource
 from playground import Playground, playground
-from tests.harness.factories import make_class
+from sequences import Step
+from tests.harness.factories import make_class, tiny_png
 
 TINY = make_class()
+
+
+class StepPictures:
+    """A small PNG for each step of TINY, each different, written once to `folder`."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    def for_step(self, step: Step) -> Picture | None:
+        path = self._folder / f"{step.id}.png"
+        if not path.exists():
+            path.write_bytes(tiny_png(20 + int(step.id.rsplit("-", 1)[1]), 16))
+        return Picture(key=step.id, path=path)
+
+
 # The back check-in (another feature) may come before cue 1; the page answers it with Skip.
 CHECK_IN_QUESTION = "does your back feel"
 SCREEN_QUESTION = "do any of these apply to you"
 
 
 @contextlib.asynccontextmanager
-async def running_playground(database_url: str) -> AsyncIterator[Playground]:
+async def running_playground(
+    database_url: str, pictures: PictureSource | None = None
+) -> AsyncIterator[Playground]:
     # One-minute holds at TIME_SCALE=1: no cue advances by itself during a test.
     settings = load_settings(database_url=database_url, time_scale=1.0)
-    async with playground(settings, port=0, catalog={TINY.id: TINY}, poll_timeout=1) as pg:
+    async with playground(
+        settings, port=0, catalog={TINY.id: TINY}, pictures=pictures, poll_timeout=1
+    ) as pg:
         yield pg
 
 

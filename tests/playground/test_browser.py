@@ -2,31 +2,40 @@
 
 Playwright's own browser download cannot be used here, so the test runs /usr/bin/chromium
 and installs Debian's `chromium` package first when it is missing and that is possible
-(`make test` does the same through `make browser`). Otherwise it is skipped, saying why.
+(`make test` does the same through `make browser`), and likewise Debian's colour emoji font
+for the emoji test. Otherwise they are skipped, saying why (and fail under CI).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from handlers.render.settings import BACK, SETTING_NAMES
 from playground import Playground
 from playground.runner import USER_ID
 from tests.harness.factories import tiny_png
-from tests.harness.playground import CHECK_IN_QUESTION, SCREEN_QUESTION
+from tests.harness.playground import (
+    CHECK_IN_QUESTION,
+    SCREEN_QUESTION,
+    StepPictures,
+    running_playground,
+)
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 
 from playwright.async_api import (
     Browser,
     ConsoleMessage,
+    FloatRect,
     Page,
     ViewportSize,
     async_playwright,
@@ -34,6 +43,8 @@ from playwright.async_api import (
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Debian's colour emoji font (fonts-noto-color-emoji), as the Makefile's `browser` names it.
+EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 # Headless, and nothing a browser would fetch by itself: the test must work offline.
 CHROMIUM_ARGS = [
     "--headless",
@@ -51,17 +62,28 @@ APT_TIMEOUT = 600
 
 def _install_chromium() -> str | None:
     """None once /usr/bin/chromium exists, else the reason it cannot."""
-    if CHROMIUM.exists():
+    return _install_debian_package("chromium", CHROMIUM)
+
+
+def _install_emoji_font() -> str | None:
+    """None once Debian's colour emoji font is installed, else the reason it cannot."""
+    return _install_debian_package("fonts-noto-color-emoji", EMOJI_FONT)
+
+
+def _install_debian_package(package: str, installs: Path) -> str | None:
+    """None once `installs` exists, installing Debian's `package` if need be, else the
+    reason it cannot."""
+    if installs.exists():
         return None
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         return (
-            f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get); "
-            "install Debian's chromium package, e.g. with `make browser` as root"
+            f"{installs} is missing and cannot be installed here (needs root and apt-get); "
+            f"install Debian's {package} package, e.g. with `make browser` as root"
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     steps = [
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
     ]
     for command in steps:
         try:
@@ -73,19 +95,28 @@ def _install_chromium() -> str | None:
             return f"`{' '.join(command)}` failed: {' '.join(tail) or exc.returncode}"
         except (subprocess.TimeoutExpired, OSError) as exc:
             return f"`{' '.join(command)}` failed: {exc}"
-    return None if CHROMIUM.exists() else f"apt-get installed chromium but {CHROMIUM} is missing"
+    return None if installs.exists() else f"apt-get installed {package} but {installs} is missing"
+
+
+def _needed(reason: str | None) -> None:
+    if reason is None:
+        return
+    # CI must run the browser tests; only a developer's machine may go without them.
+    if os.environ.get("CI"):
+        pytest.fail(f"browser test cannot run in CI: {reason}")
+    print(f"\nbrowser test skipped: {reason}")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    reason = _install_chromium()
-    if reason is not None:
-        # CI must run the browser test; only a developer's machine may go without it.
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run in CI: {reason}")
-        print(f"\nbrowser test skipped: {reason}")
-        pytest.skip(reason)
+    _needed(_install_chromium())
     return str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def emoji_font() -> None:
+    _needed(_install_emoji_font())
 
 
 @pytest.fixture
@@ -240,4 +271,156 @@ async def test_sharing_the_browsers_location_sets_the_time_zone(
     await share.click()
     await expect(page.locator(".row.user").last).to_contain_text("Location shared")
     await expect(bot_row(page, "Time zone set: Europe/Berlin")).to_be_visible()
+    assert problems == []
+
+
+async def text_box(row: Any, needle: str) -> FloatRect:
+    """Where `needle` is drawn inside `row`, in page coordinates."""
+    box = await row.evaluate(
+        """(row, needle) => {
+            const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const at = node.data.indexOf(needle);
+                if (at < 0) continue;
+                const range = document.createRange();
+                range.setStart(node, at);
+                range.setEnd(node, at + needle.length);
+                const r = range.getBoundingClientRect();
+                return { x: r.x, y: r.y, width: r.width, height: r.height };
+            }
+            return null;
+        }""",
+        needle,
+    )
+    assert box is not None, f"{needle!r} is not in the row"
+    return cast(FloatRect, box)
+
+
+def colourful_pixels(png: bytes) -> int:
+    """Pixels of a clear colour: a missing glyph's box is drawn in the text's grey ink."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        data = image.convert("RGB").tobytes()
+    pixels = (data[i : i + 3] for i in range(0, len(data), 3))
+    return sum(1 for pixel in pixels if max(pixel) - min(pixel) > 60)
+
+
+@pytest.mark.usefixtures("emoji_font")
+async def test_the_bots_emoji_are_drawn_in_colour(browser: Browser, pg: Playground) -> None:
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    bot = pg.application.bot
+    await bot.send_message(USER_ID, "Well done. You finished Tiny Class 🌿")
+    await bot.send_message(USER_ID, "Thank you. Your note is saved. 🙏")
+    for text, emoji in (("Tiny Class", "🌿"), ("note is saved", "🙏")):
+        row = bot_row(page, text)
+        await expect(row).to_be_visible()
+        shot = await page.screenshot(clip=await text_box(row, emoji))
+        # An emoji font draws hundreds of coloured pixels; without one, an empty box has none.
+        assert colourful_pixels(shot) > 20, f"{emoji} is drawn without colour"
+    assert problems == []
+
+
+def luminance(css_colour: str) -> float:
+    """0 for black, 1 for white, from a computed `rgb(...)` or `rgba(...)` colour."""
+    r, g, b = (int(part) for part in re.findall(r"\d+", css_colour)[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+async def test_the_page_follows_the_systems_dark_mode(browser: Browser, pg: Playground) -> None:
+    problems: list[str] = []
+    await pg.application.bot.send_message(USER_ID, "Hello in the dark")
+    colours: dict[str, list[str]] = {}
+    for scheme in ("light", "dark"):
+        page = await browser.new_page(viewport=PHONE, color_scheme=scheme)
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        await page.goto(pg.url)
+        bubble = bot_row(page, "Hello in the dark").locator(".bubble")
+        await expect(bubble).to_be_visible()
+        colours[scheme] = await bubble.evaluate(
+            """bubble => [
+                getComputedStyle(document.querySelector(".app")).backgroundColor,
+                getComputedStyle(bubble).backgroundColor,
+                getComputedStyle(bubble).color,
+                getComputedStyle(document.querySelector(".dock")).backgroundColor,
+            ]"""
+        )
+        await page.close()
+    chat, bubble, ink, dock = (luminance(c) for c in colours["light"])
+    assert min(chat, bubble, dock) > 0.8 and ink < 0.3, colours["light"]
+    chat, bubble, ink, dock = (luminance(c) for c in colours["dark"])
+    assert max(chat, bubble, dock) < 0.3 and ink > 0.7, colours["dark"]
+    assert problems == []
+
+
+async def test_the_location_keyboard_leaves_the_last_message_in_view(
+    browser: Browser, pg: Playground
+) -> None:
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    # A chat longer than the screen, scrolled to its end as it grows.
+    for _ in range(3):
+        await send(page, "/help")
+        await expect(bot_row(page, "Here is what I can do")).to_have_count(_ + 1)
+    await send(page, "/timezone")
+    await expect(page.locator("#reply-keyboard button", has_text="location")).to_be_visible()
+    last = page.locator(".row.bot").last
+    await expect(last).to_contain_text("/timezone")
+    # The chat is scrolled so that the last message's last line is above the keyboard.
+    await page.wait_for_function(
+        """() => {
+            const chat = document.getElementById("chat");
+            const rows = chat.querySelectorAll(".row");
+            const last = rows[rows.length - 1].getBoundingClientRect();
+            return last.bottom <= chat.getBoundingClientRect().bottom + 0.5;
+        }""",
+        timeout=5000,
+    )
+    assert problems == []
+
+
+async def test_a_pictures_alt_text_names_the_pose(
+    browser: Browser, database_url: str, tmp_path: Path
+) -> None:
+    problems: list[str] = []
+    async with running_playground(database_url, StepPictures(tmp_path)) as pg:
+        page = await open_page(browser, pg, problems)
+        await send(page, "/start_practice")
+        screen = bot_row(page, re.compile(SCREEN_QUESTION, re.IGNORECASE))
+        await screen.get_by_role("button", name="None of these").click()
+        check_in = bot_row(page, re.compile(CHECK_IN_QUESTION, re.IGNORECASE))
+        await check_in.get_by_role("button", name="Skip", exact=True).click()
+        picture = bot_row(page, "1/3 · Pose 1").locator("img.photo")
+        await expect(picture).to_be_visible()
+        await expect(picture).to_have_attribute("alt", "Pose 1")
+        await bot_row(page, "1/3 · Pose 1").get_by_role("button", name="Next").click()
+        picture = bot_row(page, "2/3 · Pose 2").locator("img.photo")
+        await expect(picture).to_have_attribute("alt", "Pose 2, right side")
+    assert problems == []
+
+
+async def cut_short(message: Any) -> list[str]:
+    """The buttons of a message whose text does not fit them (drawn ending in "…")."""
+    texts: list[str] = await message.locator(".kbutton").evaluate_all(
+        "buttons => buttons.filter(b => b.scrollWidth > b.clientWidth).map(b => b.textContent)"
+    )
+    return texts
+
+
+async def test_no_settings_button_is_cut_short_on_a_phone(browser: Browser, pg: Playground) -> None:
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    await send(page, "/settings")
+    await expect(bot_row(page, "Your settings")).to_be_visible()
+    message_id = await bot_row(page, "Your settings").get_attribute("data-id")
+    message = page.locator(f'.row[data-id="{message_id}"]')
+    assert await cut_short(message) == []
+    for name in SETTING_NAMES.values():
+        await message.get_by_role("button", name=re.compile(f"^{name}: ")).click()
+        back = message.get_by_role("button", name=BACK)
+        await expect(back).to_be_visible()
+        assert await cut_short(message) == [], name
+        await back.click()
+        await expect(back).to_have_count(0)
     assert problems == []

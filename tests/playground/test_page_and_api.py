@@ -23,11 +23,13 @@ import pytest
 from bot.settings import load_settings
 from playground import Playground
 from playground.runner import USER_ID, new_token, playground_settings
+from tests.harness.bot import begin_practice, cues_titled, has_button
 from tests.harness.factories import tiny_png
 from tests.harness.playground import (
     CHECK_IN_QUESTION,
     SCREEN_QUESTION,
     EventStream,
+    StepPictures,
     bot_message_with,
     button_data,
     running_playground,
@@ -399,3 +401,31 @@ async def test_a_location_button_shares_a_place_and_sets_the_zone(
     state = await (await http.get("/api/state")).json()
     shared = next(m for m in state["messages"] if m["id"] == body["message_id"])
     assert shared["html"].startswith("📍 Location shared (52.520, 13.405)")
+
+
+async def test_a_restarted_playground_still_knows_the_pictures_it_was_sent(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram keeps a file_id for good; so does the playground across its restarts, so
+    a cue after a restart goes by the stored id, with no refusal and no second upload."""
+    pictures = StepPictures(tmp_path)
+    async with running_playground(database_url, pictures) as pg:
+        await begin_practice(pg.emulator, pg.user)
+        [cue] = await pg.emulator.wait_for(lambda: cues_titled(pg.user, "1/3"))
+        assert cue.photo is not None
+        [upload] = pg.emulator.calls_of("sendPhoto")
+        assert not isinstance(upload.params["photo"], str)  # the bytes, the first time
+        file_id = upload.result["photo"][-1]["file_id"]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        async with running_playground(database_url, pictures) as pg:
+            # The practice is still open: starting again offers to continue it.
+            await pg.user.send("/start_practice")
+            offer = await pg.emulator.wait_for(has_button(pg.user, "Continue"))
+            await pg.user.tap(offer.message_id, text="Continue")
+            [cue] = await pg.emulator.wait_for(lambda: cues_titled(pg.user, "1/3"))
+            assert cue.photo is not None
+            sends = pg.emulator.calls_of("sendPhoto")
+    assert [(send.ok, send.params["photo"]) for send in sends] == [(True, file_id)]
+    assert cue.photo[-1]["file_id"] == file_id
+    assert not [r for r in caplog.records if "refused" in r.getMessage()]

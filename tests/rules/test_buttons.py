@@ -19,7 +19,7 @@ from bot.practice.service import Cue
 from bot.reminders import ReminderStatus, Schedule
 from bot.safety import Gate
 from bot.timezones import ZoneChoices
-from bot.user_settings import CHOICES, UserSettings
+from bot.user_settings import CHOICES, Setting, UserSettings
 from handlers.buttons import (
     MAX_BYTES,
     SCHEMES,
@@ -39,6 +39,7 @@ from handlers.buttons import (
     SafetyButton,
     SafetyChoice,
     SettingButton,
+    SettingsView,
     SlowPaceButton,
     StartButton,
     ZoneButton,
@@ -73,6 +74,7 @@ BUTTONS: st.SearchStrategy[Button] = st.one_of(
     st.just(CancelFeedback()),
     st.builds(ForgetButton, answer=st.sampled_from(Confirm)),
     SETTING_VALUES.map(lambda pair: SettingButton(*pair)),
+    st.builds(SettingsView, setting=st.none() | st.sampled_from(Setting)),
 )
 
 
@@ -159,15 +161,17 @@ def test_every_keyboard_the_bot_renders_carries_parseable_data() -> None:
         reminders.reminder(tiny).markup,
         reminders.snoozed(tiny, status).markup,
         render_settings.settings_message(UserSettings(), tiny).markup,
+        *(render_settings.setting_page(s, UserSettings(), tiny).markup for s in Setting),
         practice.slow_pace_keyboard(),
     ]
     data = [d for markup in markups for d in _keyboard_data(markup)]
     # Start; a running cue's five and a paused one's four; It hurts' three answers and
     # Stop's two; Continue / Start over; two pain gates of two; the screen's two and its
     # follow-up's two; 0-10 and Skip twice; Cancel; Yes/No; four times and Off; the four
-    # Cambridges; a reminder's three; a snoozed reminder's Start; /settings' two lengths,
-    # three paces, three easier modes and two picture choices; Use the slow pace.
+    # Cambridges; a reminder's three; a snoozed reminder's Start; /settings' four
+    # settings, and their pages: two lengths, three paces, three easier modes, two picture
+    # choices, each with Back; Use the slow pace.
     assert len(data) == (
-        1 + 5 + 4 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 4 + 3 + 1 + 10 + 1
+        1 + 5 + 4 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 4 + 3 + 1 + 4 + 14 + 1
     )
     assert all(len(schemes_matching(d)) == 1 for d in data), data

@@ -15,6 +15,7 @@ from tests.harness.bot import (
     begin_practice,
     bot_running,
     button_texts,
+    choose_settings,
     cue_timers,
     cues_titled,
     has_button_on,
@@ -27,15 +28,6 @@ SEED = next(iter(load_catalog().values()))
 SHORT = SEED.steps_for("short")
 
 
-async def choose(emulator: BotApiEmulator, user: SimulatedUser, *labels: str) -> None:
-    """/settings, then tap each label on the same message."""
-    await user.send("/settings")
-    panel = await emulator.wait_for(has_message(user, "Your settings"))
-    for label in labels:
-        await user.tap(panel.message_id, text=label)
-        await emulator.wait_for(has_button_on(panel, f"✓ {label}"))
-
-
 async def first_cue(emulator: BotApiEmulator, user: SimulatedUser, total: int) -> Worded:
     await begin_practice(emulator, user, "2")
     return (await emulator.wait_for(lambda: cues_titled(user, f"1/{total} · ")))[-1]
@@ -46,7 +38,7 @@ async def test_two_people_get_different_practices_from_the_same_class(
 ) -> None:
     ana, ben = emulator.user(8001, first_name="Ana"), emulator.user(8002, first_name="Ben")
     async with bot_running(emulator, database_url):
-        await choose(emulator, ben, "Short", "Slow", "Always")
+        await choose_settings(emulator, ben, "Short", "Slow", "Always")
         ana_cue = await first_cue(emulator, ana, len(SEED.steps))
         ben_cue = await first_cue(emulator, ben, len(SHORT))
         ana_intro = await emulator.wait_for(has_message(ana, "Full class"))
@@ -93,7 +85,7 @@ async def test_the_slow_pace_is_offered_after_two_classes_with_extra_time(
     user = emulator.user(8004)
     short = len(SHORT)
     async with bot_running(emulator, database_url):
-        await choose(emulator, user, "Short")
+        await choose_settings(emulator, user, "Short")
         for round_ in (1, 2):
             await begin_practice(emulator, user, "2")
             for number in range(1, short + 1):
@@ -126,6 +118,6 @@ async def test_the_slow_pace_is_offered_after_two_classes_with_extra_time(
         await user.send("/settings")
         await emulator.wait_for(
             lambda: next(
-                (m for m in reversed(user.bot_messages) if "✓ Slow" in button_texts(m)), None
+                (m for m in reversed(user.bot_messages) if "Pace: Slow" in button_texts(m)), None
             )
         )

@@ -19,9 +19,9 @@ from tests.harness.bot import (
     begin_practice,
     bot_running,
     button_texts,
+    choose_settings,
     cues_titled,
     has_closing,
-    has_message,
     next_through_the_class,
 )
 from tests.harness.factories import make_class, tiny_png
@@ -143,10 +143,7 @@ async def test_pictures_off_in_settings_sends_text_cues(
 ) -> None:
     user = emulator.user(9006)
     async with bot_running(emulator, database_url, catalog=CATALOG, pictures=pictures):
-        await user.send("/settings")
-        panel = await emulator.wait_for(has_message(user, "Your settings"))
-        await user.tap(panel.message_id, text="Text only")
-        await emulator.wait_for(lambda: "✓ Text only" in button_texts(panel))
+        await choose_settings(emulator, user, "Text only")
         await begin_practice(emulator, user)
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
     assert cue.photo is None and emulator.calls_of("sendPhoto") == []

@@ -366,3 +366,22 @@ async def test_an_emergency_sign_names_the_number_of_the_users_country(
         await tap_and_wait_for(
             emulator, user, screen, render.YES_EMERGENCY, f"{URGENT_CARE}{call}{AFTER}"
         )
+
+
+async def test_a_class_asked_for_after_an_emergency_sign_names_the_same_number(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(6013)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await reply_to(user, "/timezone New York")
+        screen = await reply_to(user, "/safety")
+        await user.tap(screen.message_id, text=render.I_HAVE_ONE)
+        await emulator.wait_for(lambda: render.YES_EMERGENCY in button_texts(screen))
+        await user.tap(screen.message_id, text=render.YES_EMERGENCY)
+        await emulator.wait_for(lambda: URGENT_CARE in (screen.plain or ""))
+        again = await reply_to(user, "/start_practice")
+    assert (
+        again.plain is not None
+        and "call 911 (the emergency number in the United States)" in again.plain
+    )
+    assert not await stored_practices(database_url)
