@@ -80,9 +80,9 @@ WEEK_LABELS_TOP = 1026
 LEGEND_MIDDLE = 1140
 
 BAR_WIDTH = 0.7  # of a week's slot
-HATCH_SPACING = 34  # pixels between the stripes of a gentle week's bar
+HATCH_SPACING = 34  # pixels between the stripes of a bar's gentle minutes
 HATCH_WIDTH = 3
-OUTLINE_WIDTH = 3  # a gentle bar's edge
+OUTLINE_WIDTH = 3  # the edge of a bar's gentle minutes
 AXIS_WIDTH = 3
 GUIDE_WIDTH = 2
 LINE_WIDTH = 7
@@ -214,8 +214,10 @@ class _Canvas:
         tile = Image.new("RGB", (width, height), GENTLE_BAR)
         pen = ImageDraw.Draw(tile)
         spacing = HATCH_SPACING * SUPERSAMPLE
-        # Stripes anchored to the floor, so every gentle bar's stripes line up.
-        for start in range(-height - (height % spacing), width + height, spacing):
+        # Stripes on the picture's own diagonals (x + y a multiple of the spacing), so the
+        # stripes of every bar, whatever its height, line up across the chart.
+        first = -height - (left + top + height) % spacing
+        for start in range(first, width + height, spacing):
             pen.line(
                 ((start, height), (start + height, 0)),
                 fill=ACCENT,
