@@ -131,11 +131,15 @@ def test_before_and_after_markers_both_show_however_close_the_scores(
     )
 
 
-@pytest.mark.parametrize("seconds", [1, 5, 20])
-def test_a_week_of_a_few_seconds_draws_without_a_bar_too_thin_to_see(seconds: int) -> None:
-    """A practice ended after a few seconds is a week with a sliver of minutes: the chart
-    is still drawn (it once failed with "y1 must be greater than or equal to y0")."""
-    weeks = weeks_with(Week(MONDAY, seconds / 60, None, None, seconds / 60))
+@pytest.mark.parametrize("seconds", [0.1, 0.3, 1, 20])
+@pytest.mark.parametrize("gentle", [False, True])
+def test_a_week_of_a_few_seconds_draws_without_a_bar_too_thin_to_see(
+    seconds: float, gentle: bool
+) -> None:
+    """A practice tapped through in a moment is a week with a sliver of minutes: the chart
+    is still drawn (a bar under a pixel tall once failed it with "y1 must be greater than
+    or equal to y0")."""
+    weeks = weeks_with(Week(MONDAY, seconds / 60, None, None, seconds / 60 if gentle else 0))
     image = chart.draw(weeks).image
     assert image.size == (chart.WIDTH, chart.HEIGHT)
     assert chart.weekly_chart(weeks).startswith(b"\x89PNG")
