@@ -1,6 +1,6 @@
-"""A user's own record: their history (/mydata), deleting it (/forget_me) with the copies
-of their notes in the team's chat, and what follows when their chat can no longer be
-reached (they blocked the bot)."""
+"""A user's own record: everything stored about them (/mydata), deleting it (/forget_me)
+with the copies of their notes in the team's chat, and what follows when their chat can
+no longer be reached (they blocked the bot)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
+from typing import Any
 
-from bot.models import EventKind, PracticeStatus, ScreenAnswer
 from bot.practice.service import PracticeService, Timers
-from bot.progress import class_title, pose_title
+from bot.progress import class_title, plan_step, pose_title
 from bot.reminders import ReminderService
 from bot.store import Store
 from bot.store.feedback import Copy
@@ -53,41 +53,22 @@ class Forgotten:
     copies_left: int = 0
 
 
-@dataclass(frozen=True)
-class PracticeRecord:
-    at: datetime  # local to the user
-    class_title: str
-    status: PracticeStatus
-    minutes: float
-    poses_done: int
-    easier_used: int
-    back_before: int | None
-    back_after: int | None
-    # Every pose in its easier version (a sore day).
-    gentle: bool
+# What /mydata adds beside the stored ids: the titles they stand for. No table has a
+# column of these names (tests/services/test_mydata.py holds the schema to it).
+TITLE_COLUMNS = ("class", "pose")
+
+
+def _local(value: object, zone: tzinfo) -> object:
+    return value.astimezone(zone) if isinstance(value, datetime) else value
 
 
 @dataclass(frozen=True)
-class NoteRecord:
-    at: datetime  # local to the user
-    class_title: str | None
-    pose: str | None
-    text: str
+class StoredRecord:
+    """Everything stored about a user (/mydata): each table's rows about them, by table
+    name, every column as stored (times in the user's zone), and beside them the class and
+    pose titles the ids stand for (`class`, `pose`)."""
 
-
-@dataclass(frozen=True)
-class ScreenRecord:
-    """The last answer to the red-flag screen."""
-
-    at: datetime  # local to the user
-    answer: ScreenAnswer
-
-
-@dataclass(frozen=True)
-class History:
-    practices: list[PracticeRecord]
-    notes: list[NoteRecord]
-    screen: ScreenRecord | None
+    tables: dict[str, list[dict[str, object]]]
 
 
 class AccountService:
@@ -108,51 +89,44 @@ class AccountService:
         self._reminders = reminders
         self._timers = timers
 
-    async def history(self, user_id: int) -> History | None:
-        """Practices, then notes, each oldest first, and the red-flag screen's answer, times
-        in the user's zone; None when nothing is stored about the user."""
+    async def record(self, user_id: int) -> StoredRecord | None:
+        """Every row stored about the user, whole; None when nothing is stored."""
         async with self._store.read() as uow:
-            user = await uow.users.get(user_id)
-            if user is None:
-                return None
-            counts = await uow.users.event_counts_of(user_id)
-            practices = await uow.users.practices_of(user_id)
-            notes = await uow.users.feedback_of(user_id)
-        zone = user_zone(user.timezone, self._default_zone)
-        return History(
-            practices=[
-                PracticeRecord(
-                    at=p.started_at.astimezone(zone),
-                    class_title=class_title(self._catalog, p.class_id),
-                    status=p.status,
-                    minutes=round(p.practised_seconds / 60, 1),
-                    poses_done=counts.get((p.id, EventKind.SHOWN), 0),
-                    easier_used=counts.get((p.id, EventKind.EASIER), 0),
-                    back_before=p.back_before,
-                    back_after=p.back_after,
-                    gentle=p.gentle,
-                )
-                for p in practices
-            ],
-            notes=[
-                NoteRecord(
-                    at=n.created_at.astimezone(zone),
-                    class_title=class_title(self._catalog, n.class_id) if n.class_id else None,
-                    pose=(
-                        pose_title(self._catalog, n.class_id, n.step_id)
-                        if n.class_id and n.step_id
-                        else None
-                    ),
-                    text=n.text,
-                )
-                for n in notes
-            ],
-            screen=(
-                ScreenRecord(user.screened_at.astimezone(zone), user.screen_answer)
-                if user.screen_answer is not None and user.screened_at is not None
-                else None
-            ),
+            tables = await uow.users.record_of(user_id)
+        if not tables:
+            return None
+        [user] = tables["users"]
+        zone = user_zone(user["timezone"], self._default_zone)
+        practices = {p["id"]: p for p in tables["practice_sessions"]}
+
+        def shown(table: str, row: dict[str, Any]) -> dict[str, object]:
+            local = {key: _local(value, zone) for key, value in row.items()}
+            return local | self._titles(table, row, practices)
+
+        return StoredRecord(
+            {table: [shown(table, row) for row in rows] for table, rows in tables.items()}
         )
+
+    def _titles(
+        self, table: str, row: dict[str, Any], practices: dict[int, dict[str, Any]]
+    ) -> dict[str, object]:
+        """The class and pose a row's ids stand for, as the user saw them; nothing for a
+        table without such ids."""
+        if table == "practice_sessions":
+            # The pose it is on, or ended on: found in the practice's own plan.
+            class_id = row["class_id"]
+            step = plan_step(self._catalog, class_id, row["class_length"], row["current_step"])
+            step_id = step.id if step is not None else None
+        elif table == "step_events":
+            class_id, step_id = practices[row["session_id"]]["class_id"], row["step_id"]
+        elif table == "feedback":
+            class_id, step_id = row["class_id"], row["step_id"]
+        else:
+            return {}
+        if class_id is None:
+            return dict.fromkeys(TITLE_COLUMNS)
+        pose = pose_title(self._catalog, class_id, step_id) if step_id is not None else None
+        return dict(zip(TITLE_COLUMNS, (class_title(self._catalog, class_id), pose), strict=True))
 
     async def forget(self, user_id: int, remove_copy: RemoveCopy) -> Forgotten | None:
         """Delete everything about the user, with the copies of their notes in the team's

@@ -80,13 +80,17 @@ WEEK_LABELS_TOP = 1026
 LEGEND_MIDDLE = 1140
 
 BAR_WIDTH = 0.7  # of a week's slot
-HATCH_SPACING = 34  # pixels between the stripes of a gentle week's bar
+HATCH_SPACING = 34  # pixels between the stripes of a bar's gentle minutes
 HATCH_WIDTH = 3
-OUTLINE_WIDTH = 3  # a gentle bar's edge
+OUTLINE_WIDTH = 3  # the edge of a bar's gentle minutes
 AXIS_WIDTH = 3
 GUIDE_WIDTH = 2
 LINE_WIDTH = 7
 MARKER = 22  # a marker's width
+RING = 4  # the background's ring round a marker
+# Before sits this far left of its week's middle and after as far right, so markers of
+# equal or close scores stand side by side instead of one hiding the other.
+MARKER_OFFSET = MARKER / 2 + RING
 BAR_LABEL_GAP = 10  # between a bar's top and its number
 
 
@@ -123,6 +127,15 @@ def minutes_top(weeks: Sequence[Week]) -> float:
 
 def minutes_y(minutes: float, top: float) -> float:
     return MINUTES_FLOOR - (MINUTES_FLOOR - MINUTES_TOP) * minutes / top
+
+
+BEFORE_SIDE, AFTER_SIDE = -1, 1
+
+
+def score_x(position: int, weeks: int, side: int) -> float:
+    """Where a week's before (side -1) or after (side 1) score stands: either side of the
+    week's middle."""
+    return week_x(position, weeks) + side * MARKER_OFFSET
 
 
 def score_y(score: float) -> float:
@@ -183,6 +196,8 @@ class _Canvas:
         self, box: tuple[float, float, float, float], fill: str, outline: str | None = None
     ) -> None:
         left, top, right, bottom = (round(v * SUPERSAMPLE) for v in box)
+        if right <= left or bottom <= top:
+            return  # a few seconds of practice: thinner than a pixel, nothing to draw
         self.draw.rectangle(
             (left, top, right - 1, bottom - 1),
             fill=fill,
@@ -191,7 +206,7 @@ class _Canvas:
         )
 
     def hatched(self, box: tuple[float, float, float, float]) -> None:
-        """A gentle week's bar: pale, outlined, with stripes rising to the right."""
+        """Gentle minutes: pale, outlined, with stripes rising to the right."""
         left, top, right, bottom = (round(v * SUPERSAMPLE) for v in box)
         width, height = right - left, bottom - top
         if width <= 0 or height <= 0:
@@ -199,8 +214,10 @@ class _Canvas:
         tile = Image.new("RGB", (width, height), GENTLE_BAR)
         pen = ImageDraw.Draw(tile)
         spacing = HATCH_SPACING * SUPERSAMPLE
-        # Stripes anchored to the floor, so every gentle bar's stripes line up.
-        for start in range(-height - (height % spacing), width + height, spacing):
+        # Stripes on the picture's own diagonals (x + y a multiple of the spacing), so the
+        # stripes of every bar, whatever its height, line up across the chart.
+        first = -height - (left + top + height) % spacing
+        for start in range(first, width + height, spacing):
             pen.line(
                 ((start, height), (start + height, 0)),
                 fill=ACCENT,
@@ -212,19 +229,25 @@ class _Canvas:
         self.image.paste(tile, (left, top))
 
     def marker(self, xy: tuple[float, float], shape: str, color: str) -> None:
+        """A score's marker, ringed in the background colour: where the other line's
+        marker or line comes close, the two stay apart rather than merge."""
+        for size, fill in ((MARKER + 2 * RING, BACKGROUND), (MARKER, color)):
+            self._shape(xy, shape, size, fill)
+
+    def _shape(self, xy: tuple[float, float], shape: str, size: float, fill: str) -> None:
         x, y = xy
-        half = MARKER / 2 * SUPERSAMPLE
+        half = size / 2 * SUPERSAMPLE
         box = (x * SUPERSAMPLE - half, y * SUPERSAMPLE - half)
         box_end = (x * SUPERSAMPLE + half, y * SUPERSAMPLE + half)
         if shape == "circle":
-            self.draw.ellipse((box, box_end), fill=color)
+            self.draw.ellipse((box, box_end), fill=fill)
         else:
             # A square reads a touch larger than a circle of the same width; matplotlib's
             # own markers are sized the same way.
             inset = half * 0.1
             self.draw.rectangle(
                 (box[0] + inset, box[1] + inset, box_end[0] - inset, box_end[1] - inset),
-                fill=color,
+                fill=fill,
             )
 
     def finished(self) -> Image.Image:
@@ -242,7 +265,7 @@ def draw(weeks: Sequence[Week]) -> Drawing:
 
 def _minutes_panel(canvas: _Canvas, weeks: Sequence[Week]) -> None:
     canvas.text((MARGIN, MINUTES_TITLE_TOP), MINUTES_TITLE, TITLE, anchor="lt")
-    if any(w.gentle > 0 for w in weeks):
+    if any(w.gentle_minutes > 0 for w in weeks):
         _gentle_legend(canvas)
     top = minutes_top(weeks)
     slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(weeks), 1)
@@ -250,12 +273,14 @@ def _minutes_panel(canvas: _Canvas, weeks: Sequence[Week]) -> None:
         if week.minutes <= 0:
             continue
         middle = week_x(n, len(weeks))
+        left, right = middle - slot * BAR_WIDTH / 2, middle + slot * BAR_WIDTH / 2
         y = minutes_y(week.minutes, top)
-        box = (middle - slot * BAR_WIDTH / 2, y, middle + slot * BAR_WIDTH / 2, MINUTES_FLOOR)
-        if week.gentle > 0:
-            canvas.hatched(box)
-        else:
-            canvas.rectangle(box, fill=BAR)
+        # The week's usual minutes stand on the floor, its gentle minutes hatched on top:
+        # the hatching is as tall as the gentle practice was long, not the whole week.
+        usual_top = minutes_y(week.minutes - week.gentle_minutes, top)
+        canvas.rectangle((left, usual_top, right, MINUTES_FLOOR), fill=BAR)
+        if week.gentle_minutes > 0:
+            canvas.hatched((left, y, right, usual_top))
         # The number on each bar says what a y-axis would, without the eye going across.
         if week.minutes >= 0.5:
             canvas.text((middle, y - BAR_LABEL_GAP), f"{round(week.minutes)}", SMALL, "ms")
@@ -285,17 +310,21 @@ def _back_panel(canvas: _Canvas, weeks: Sequence[Week]) -> None:
             canvas.line(((PLOT_LEFT, y), (PLOT_RIGHT, y)), GUIDE, GUIDE_WIDTH)
         canvas.text((PLOT_LEFT - 14, y), str(score), SMALL, anchor="rm")
     canvas.line(((PLOT_LEFT, BACK_FLOOR), (PLOT_RIGHT, BACK_FLOOR)), MUTED, AXIS_WIDTH)
-    for values, color, shape in (
-        ([w.back_before for w in weeks], BEFORE, "circle"),
-        ([w.back_after for w in weeks], AFTER, "square"),
-    ):
-        points = [
-            None if v is None else (week_x(n, len(weeks)), score_y(v)) for n, v in enumerate(values)
-        ]
+    lines = [
+        [None if v is None else (score_x(n, len(weeks), side), score_y(v)) for n, v in values]
+        for values, side in (
+            (enumerate(w.back_before for w in weeks), BEFORE_SIDE),
+            (enumerate(w.back_after for w in weeks), AFTER_SIDE),
+        )
+    ]
+    series = list(zip(lines, (BEFORE, AFTER), ("circle", "square"), strict=True))
+    # Both lines first, then every marker over them, so no line crosses out a marker.
+    for points, color, _ in series:
         # Weeks without a check-in are gaps, not zeros: zero would read as "no pain".
         for a, b in pairwise(points):
             if a is not None and b is not None:
                 canvas.line((a, b), color, LINE_WIDTH)
+    for points, color, shape in series:
         for point in points:
             if point is not None:
                 canvas.marker(point, shape, color)

@@ -17,7 +17,7 @@ from typing import TextIO
 from bot import spreadsheet
 from bot.clock import Clock
 from bot.models import Feedback
-from bot.progress import pose_title
+from bot.progress import pose_title, step_of
 from bot.store import Store, UnitOfWork
 from bot.store.feedback import Copy
 from bot.store.practice import state_of
@@ -133,15 +133,16 @@ class FeedbackService:
             await uow.users.save(user_id, chat_id, first_name, now)
             practice = await uow.practices.latest_of(user_id)
             row = Feedback(user_id=user_id, created_at=now, text=text.strip())
-            if practice is not None:
-                row.practice_id, row.class_id = practice.id, practice.class_id
-                row.step_index = practice.current_step
-                yoga_class = self._catalog.get(practice.class_id)
-                if yoga_class is not None and practice.current_step < len(yoga_class.steps):
-                    row.step_id = yoga_class.steps[practice.current_step].id
+            state = state_of(practice) if practice is not None else None
+            if state is not None:
+                row.practice_id, row.class_id = state.id, state.class_id
+                # The position is the practice's own: in a short or gentle practice, step 3
+                # is the short selection's third pose, not the full class's.
+                row.step_index = state.step
+                step = step_of(self._catalog, state)
+                row.step_id = step.id if step is not None else None
             await uow.feedback.add(row)
-        during = practice is not None and state_of(practice).open
-        return self._item(row, during_practice=during)
+        return self._item(row, during_practice=state is not None and state.open)
 
     async def begin_waiting(self, user_id: int, chat_id: int, first_name: str) -> Refused | None:
         """Claim the user's next message as feedback, unless they are already at the limit."""

@@ -16,9 +16,10 @@ from statistics import fmean
 
 from bot.clock import Clock
 from bot.models import Practice, PracticeStatus
+from bot.practice.machine import PracticeState
 from bot.store import Store
 from bot.timezones import user_zone
-from sequences import YogaClass
+from sequences import Step, YogaClass
 
 RECENT = 5
 EASIER_POSES = 3
@@ -47,11 +48,15 @@ class RecentPractice:
 
 @dataclass(frozen=True)
 class Week:
+    """One week of the chart. The back scores are averages over the same practices, those
+    with both check-ins, so before and after compare like with like."""
+
     start: date
     minutes: float
     back_before: float | None
     back_after: float | None
-    gentle: int = 0  # gentle practices begun that week
+    # Of `minutes`, those spent in gentle practices.
+    gentle_minutes: float = 0.0
 
 
 class BackChange(StrEnum):
@@ -104,11 +109,14 @@ class Progress:
     longest_streak: int
     recent: list[RecentPractice]
     easier_most: list[tuple[str, int]]
+    # The back score before and after practice, on average over the practices with both
+    # check-ins (`scored` of them); None without any.
     back_before: float | None
     back_after: float | None
     weeks: list[Week]
     after_practice: AfterPractice | None
     month_over_month: MonthOverMonth | None
+    scored: int = 0
 
 
 def streaks(days: Iterable[date], today: date) -> tuple[int, int]:
@@ -141,17 +149,45 @@ def pose_title(catalog: dict[str, YogaClass], class_id: str, step_id: str) -> st
     return step.title if step else step_id
 
 
-def _mean(values: Iterable[int | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return fmean(present) if present else None
+def step_of(catalog: dict[str, YogaClass], state: PracticeState) -> Step | None:
+    """The step a practice is on (or ended on), found in the practice's own plan."""
+    return plan_step(catalog, state.class_id, state.class_length, state.step)
 
 
-def after_practice(practices: Iterable[Practice]) -> AfterPractice | None:
-    paired = [
+def plan_step(
+    catalog: dict[str, YogaClass], class_id: str, class_length: str, step: int
+) -> Step | None:
+    """The step at a position of a practice's plan: the full class or its short selection
+    (a short or gentle practice), as the practice runs it, so position 3 of a short
+    practice is the short selection's third pose. None when the class file is gone or no
+    longer has that step."""
+    yoga_class = catalog.get(class_id)
+    if yoga_class is None:
+        return None
+    steps = yoga_class.steps_for(class_length)
+    return steps[step] if 0 <= step < len(steps) else None
+
+
+def both_scores(practices: Iterable[Practice]) -> list[tuple[int, int]]:
+    """(before, after) of each practice with both check-ins: an average of "after" over
+    other practices than "before" would compare different days."""
+    return [
         (p.back_before, p.back_after)
         for p in practices
         if p.back_before is not None and p.back_after is not None
     ]
+
+
+def mean_scores(practices: Iterable[Practice]) -> tuple[float, float] | None:
+    """The back before and after practice on average, over practices with both scores."""
+    paired = both_scores(practices)
+    if not paired:
+        return None
+    return fmean(b for b, _ in paired), fmean(a for _, a in paired)
+
+
+def after_practice(practices: Iterable[Practice]) -> AfterPractice | None:
+    paired = both_scores(practices)
     if len(paired) < MIN_PAIRED_SCORES:
         return None
     before = fmean(b for b, _ in paired)
@@ -203,6 +239,7 @@ class ProgressService:
         in_weeks = list(by_week.values())
         last_month = [p for week in in_weeks[-MONTH_WEEKS:] for p in week]
         month_before = [p for week in in_weeks[-2 * MONTH_WEEKS : -MONTH_WEEKS] for p in week]
+        before, after = mean_scores(practices) or (None, None)
         return Progress(
             finished=sum(p.status == PracticeStatus.FINISHED for p in practices),
             total_minutes=round(sum(p.practised_seconds for p in practices) / 60),
@@ -219,11 +256,12 @@ class ProgressService:
                 for p in reversed(practices[-RECENT:])
             ],
             easier_most=self._easier_most(easier),
-            back_before=_mean(p.back_before for p in practices),
-            back_after=_mean(p.back_after for p in practices),
-            weeks=[_week(start, week) for start, week in by_week.items()],
+            back_before=before,
+            back_after=after,
+            weeks=[week_of(start, week) for start, week in by_week.items()],
             after_practice=after_practice(practices),
             month_over_month=month_over_month(month_before, last_month),
+            scored=len(both_scores(practices)),
         )
 
     def _by_week(
@@ -250,11 +288,14 @@ class ProgressService:
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:EASIER_POSES]
 
 
-def _week(start: date, practices: Sequence[Practice]) -> Week:
+def week_of(start: date, practices: Sequence[Practice]) -> Week:
+    """The chart's week: its minutes, the gentle ones among them, and the back before and
+    after practice over the practices with both scores."""
+    before, after = mean_scores(practices) or (None, None)
     return Week(
         start=start,
         minutes=sum(p.practised_seconds for p in practices) / 60,
-        back_before=_mean(p.back_before for p in practices),
-        back_after=_mean(p.back_after for p in practices),
-        gentle=sum(p.gentle for p in practices),
+        back_before=before,
+        back_after=after,
+        gentle_minutes=sum(p.practised_seconds for p in practices if p.gentle) / 60,
     )

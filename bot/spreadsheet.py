@@ -9,6 +9,7 @@ injection advises; every other cell, and the JSON export, stays exactly as store
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TextIO
 
@@ -26,3 +27,10 @@ def write_csv(out: TextIO, columns: Sequence[str], rows: Iterable[Mapping[str, o
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     writer.writerows({key: safe_cell(value) for key, value in row.items()} for row in rows)
+
+
+def csv_line(cells: Sequence[object]) -> str:
+    """One row, as write_csv writes its rows."""
+    out = io.StringIO()
+    csv.writer(out).writerow([safe_cell(cell) for cell in cells])
+    return out.getvalue()

@@ -17,13 +17,13 @@ from handlers.render import common
 async def send_my_data(update: Update, context: YogaContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    history = await context.services.account.history(user.id)
-    if history is None:
+    record = await context.services.account.record(user.id)
+    if record is None:
         await messages.send(context.bot, message.chat_id, render.nothing_stored())
         return
     await context.bot.send_document(
         message.chat_id,
-        render.history_csv(history),
+        render.record_csv(record),
         filename=render.MYDATA_FILENAME,
         caption=render.MYDATA_CAPTION,
     )

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.database import changed_rows
@@ -121,13 +121,30 @@ class UserRepository:
         )
         return {(practice_id, EventKind(kind)): n for practice_id, kind, n in rows.all()}
 
-    async def feedback_of(self, user_id: int) -> Sequence[Feedback]:
-        rows = await self._db.scalars(
-            select(Feedback)
-            .where(Feedback.user_id == user_id)
-            .order_by(Feedback.created_at, Feedback.id)
-        )
-        return rows.all()
+    async def record_of(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Every row stored about the user, whole: each table's rows (column name to value,
+        as stored), by table name, in the order a person reads them: themselves, their
+        reminder, their practices, what happened at each pose, their notes. Empty when
+        nothing is stored. /mydata sends it; tests/services/test_mydata.py walks the schema
+        so that no table or column about a user is left out of it."""
+        if await self._db.get(User, user_id) is None:
+            return {}
+        own_practices = select(Practice.id).where(Practice.user_id == user_id)
+        queries: list[tuple[Table, Select[Any]]] = []
+        for model, where, order in (
+            (User, User.id == user_id, (User.id,)),
+            (Reminder, Reminder.user_id == user_id, (Reminder.user_id,)),
+            (Practice, Practice.user_id == user_id, (Practice.started_at, Practice.id)),
+            (StepEvent, StepEvent.practice_id.in_(own_practices), (StepEvent.id,)),
+            (Feedback, Feedback.user_id == user_id, (Feedback.created_at, Feedback.id)),
+        ):
+            table = cast(Table, model.__table__)
+            queries.append((table, select(table).where(where).order_by(*order)))
+        record: dict[str, list[dict[str, Any]]] = {}
+        for table, query in queries:
+            rows = await self._db.execute(query)
+            record[table.name] = [dict(row._mapping) for row in rows]
+        return record
 
     async def delete(self, user_id: int) -> list[int] | None:
         """Delete every row about the user; the ids of practices that were still open, or

@@ -4,21 +4,24 @@ bot (/stats, `yogabot stats`)."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
+from enum import StrEnum
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.account import History
-from bot.spreadsheet import write_csv
+from bot.account import StoredRecord
+from bot.spreadsheet import csv_line, write_csv
 from bot.stats import completion_rate
 from bot.store import Counts
 from handlers.buttons import Confirm, ForgetButton
 from handlers.render import Reply, html, plain
-from handlers.render.common import STATUS_WORDS
-from handlers.render.safety import ANSWER_WORDS
 
 MYDATA_FILENAME = "yogabot-my-data.csv"
-MYDATA_CAPTION = "Your practices and notes, as a spreadsheet file."
+MYDATA_CAPTION = (
+    "Everything I store about you, as one spreadsheet file: you and your settings, your "
+    "reminder, your practices, what happened at each pose, and your notes."
+)
 NOTHING_STORED = "I have nothing stored about you yet."
 FORGET_QUESTION = (
     "This deletes everything I have stored about you: your practices, back check-ins, "
@@ -29,63 +32,52 @@ FORGOTTEN = (
 )
 KEPT = "All right, nothing was deleted."
 
-HISTORY_COLUMNS = [
-    "kind",
-    "at",
-    "class",
-    "pose",
-    "status",
-    "minutes",
-    "poses_done",
-    "easier_used",
-    "gentle",
-    "back_before",
-    "back_after",
-    "text",
-]
+# Each table's part of the file opens with a line saying what it holds; a table without a
+# line here (a new one) is named as stored.
+SECTION_TITLES = {
+    "users": "You: your chat, settings, time zone and last answer to the safety questions",
+    "reminders": "Your reminder",
+    "practice_sessions": "Your practices, each with every detail stored",
+    "step_events": (
+        "What happened at each pose: shown, easier or usual version chosen, "
+        "it hurt, skipped, more time"
+    ),
+    "feedback": "Your notes, and where their copies in the team's chat are",
+}
+
+
+NONE_STORED = "(none stored)"
 
 
 def nothing_stored() -> Reply:
     return plain(NOTHING_STORED)
 
 
-def history_csv(history: History) -> bytes:
-    """Practices, then notes, then the red-flag screen's answer, as one spreadsheet file."""
-    rows: list[dict[str, object]] = [
-        {
-            "kind": "practice",
-            "at": p.at.isoformat(timespec="minutes"),
-            "class": p.class_title,
-            "status": STATUS_WORDS[p.status],
-            "minutes": p.minutes,
-            "poses_done": p.poses_done,
-            "easier_used": p.easier_used,
-            "gentle": "yes" if p.gentle else "no",
-            "back_before": p.back_before,
-            "back_after": p.back_after,
-        }
-        for p in history.practices
-    ]
-    rows += [
-        {
-            "kind": "feedback",
-            "at": n.at.isoformat(timespec="minutes"),
-            "class": n.class_title,
-            "pose": n.pose,
-            "text": n.text,
-        }
-        for n in history.notes
-    ]
-    if history.screen is not None:
-        rows.append(
-            {
-                "kind": "safety screen",
-                "at": history.screen.at.isoformat(timespec="minutes"),
-                "text": ANSWER_WORDS[history.screen.answer],
-            }
-        )
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+def record_csv(record: StoredRecord) -> bytes:
+    """One spreadsheet file with a part for each table: a line saying what it holds, its
+    columns, its rows (every column as stored, times in the user's zone), and an empty line
+    before the next part."""
     out = io.StringIO()
-    write_csv(out, HISTORY_COLUMNS, rows)
+    for table, rows in record.tables.items():
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        out.write(csv_line([SECTION_TITLES.get(table, table)]))
+        if columns:
+            write_csv(out, columns, ({k: _cell(v) for k, v in row.items()} for row in rows))
+        else:
+            out.write(csv_line([NONE_STORED]))
+        out.write("\r\n")
     # The BOM lets spreadsheet apps detect UTF-8, so names and emoji open intact.
     return out.getvalue().encode("utf-8-sig")
 

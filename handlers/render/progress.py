@@ -26,10 +26,6 @@ def _practice_line(p: RecentPractice) -> str:
     return f"• {day} · {escape(p.class_title)}{gentle} · {p.minutes} min · {STATUS_WORDS[p.status]}"
 
 
-def _score(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
 def _points(value: float) -> str:
     rounded = round(value, 1)
     return "1 point" if rounded == 1 else f"{rounded:g} points"
@@ -80,11 +76,13 @@ def progress(p: Progress) -> Reply:
             f"• {escape(pose)}: {times} time{'' if times == 1 else 's'}"
             for pose, times in p.easier_most
         ]
-    if p.back_before is not None or p.back_after is not None:
+    if p.back_before is not None and p.back_after is not None:
+        # Both averages are over the same practices, and the line says which.
+        both = "1 practice" if p.scored == 1 else f"{p.scored} practices"
         lines += [
             "",
-            f"Back, on average (0–10): {_score(p.back_before)} before · "
-            f"{_score(p.back_after)} after",
+            f"Back, on average (0–10): {p.back_before:.1f} before · {p.back_after:.1f} after "
+            f"({both} with both check-ins)",
         ]
     if p.after_practice is not None:
         lines.append(after_practice_line(p.after_practice))

@@ -4,8 +4,6 @@ services and `yogabot stats`."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,9 +21,10 @@ from bot.stats import StatsService
 from bot.store import Counts, Store
 from bot.store.feedback import Copy
 from cli import main
-from handlers.render.account import history_csv, stats_table
+from handlers.render.account import record_csv, stats_table
 from sequences import YogaClass
 from tests.harness.fakes import FakeTeamChat, FakeTimers
+from tests.harness.mydata import mydata_parts
 from tests.harness.records import add_reminder, add_session, add_user, rows_about, session_ids_of
 
 
@@ -59,10 +58,10 @@ async def note(
         assert await feedback.copy_sent(item.id, copy)
 
 
-async def test_history_csv_holds_practices_and_notes_in_the_users_zone(
+async def test_the_record_holds_practices_poses_and_notes_in_the_users_zone(
     account: AccountService, db_engine: AsyncEngine, clock: ManualClock
 ) -> None:
-    assert await account.history(5) is None
+    assert await account.record(5) is None
     await add_user(db_engine, 5, timezone="Europe/Berlin")
     await add_session(
         db_engine,
@@ -78,19 +77,34 @@ async def test_history_csv_holds_practices_and_notes_in_the_users_zone(
     )
     await note(db_engine, clock, 5, 'Line one,\n"two" 🌿')
 
-    history = await account.history(5)
-    assert history is not None
-    data = history_csv(history)
-    assert data.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [r["kind"] for r in rows] == ["practice", "practice", "feedback"]
-    first = rows[0]
-    assert first["at"] == "2026-01-05T23:30+01:00"
-    assert (first["class"], first["status"], first["minutes"]) == ("Tiny Class", "finished", "3.0")
-    assert (first["poses_done"], first["easier_used"]) == ("3", "1")
-    assert (first["back_before"], first["back_after"]) == ("6", "2")
-    assert rows[1]["status"] == "stopped"
-    assert rows[2]["text"] == 'Line one,\n"two" 🌿'
+    record = await account.record(5)
+    assert record is not None
+    parts = mydata_parts(record_csv(record))
+    assert list(parts) == ["users", "reminders", "practice_sessions", "step_events", "feedback"]
+    [you] = parts["users"]
+    assert (you["id"], you["timezone"]) == ("5", "Europe/Berlin")
+    assert parts["reminders"] == []
+    first, second = parts["practice_sessions"]
+    assert first["started_at"] == "2026-01-05T23:30:00+01:00"
+    assert (first["class"], first["status"], first["practised_seconds"]) == (
+        "Tiny Class",
+        "finished",
+        "180.0",
+    )
+    assert (first["back_before"], first["back_after"], first["gentle"]) == ("6", "2", "no")
+    # Ended on its third pose, as the practice ran the class.
+    assert first["pose"] == "Pose 3"
+    assert second["status"] == "stopped"
+    events = [(e["session_id"], e["pose"], e["kind"]) for e in parts["step_events"]]
+    assert events[:4] == [
+        (first["id"], "Pose 1", "shown"),
+        (first["id"], "Pose 2, right side", "shown"),
+        (first["id"], "Pose 3", "shown"),
+        (first["id"], "Pose 2, right side", "easier"),
+    ]
+    [written] = parts["feedback"]
+    assert written["text"] == 'Line one,\n"two" 🌿'
+    assert written["session_id"] == second["id"]
 
 
 async def test_forget_deletes_every_row_about_the_user_and_nobody_elses(

@@ -88,8 +88,11 @@ async def test_totals_recent_sessions_easier_poses_and_back_averages(
     assert report.recent[0].class_title == "Tiny Class"
     assert report.recent[0].minutes == 10
     assert report.easier_most == [("Pose 2, right side", 6), ("Pose 1", 3)]
-    assert report.back_before == pytest.approx(5.0)
+    # Over the same practices: the three with both check-ins (before 6, after 3), not
+    # every before (6 and 4) against the afters there are.
+    assert report.back_before == pytest.approx(6.0)
     assert report.back_after == pytest.approx(3.0)
+    assert report.scored == 3
 
 
 async def test_streak_follows_local_days_across_a_utc_date(
@@ -143,7 +146,9 @@ async def test_weeks_are_the_last_eight_local_weeks_from_monday(
     clock.now = local(zone, "2026-03-04T12:00").astimezone(UTC)  # a Wednesday
     await add_user(db_engine, 13, timezone=zone)
     # Sunday 23:30 in Berlin is still the week of Monday 23 February.
-    await add_session(db_engine, 13, local(zone, "2026-03-01T23:30"), minutes=20, back_before=6)
+    await add_session(
+        db_engine, 13, local(zone, "2026-03-01T23:30"), minutes=20, back_before=6, back_after=4
+    )
     await add_session(db_engine, 13, local(zone, "2026-03-02T07:00"), minutes=15, back_after=2)
     await add_session(db_engine, 13, local(zone, "2025-12-01T07:00"), minutes=30)  # too old
 
@@ -154,8 +159,9 @@ async def test_weeks_are_the_last_eight_local_weeks_from_monday(
     assert weeks[-1].start == date(2026, 3, 2)
     assert weeks[0].start == date(2026, 1, 12)
     assert all(w.start.weekday() == 0 for w in weeks)
-    assert (weeks[-2].minutes, weeks[-2].back_before, weeks[-2].back_after) == (20, 6, None)
-    assert (weeks[-1].minutes, weeks[-1].back_before, weeks[-1].back_after) == (15, None, 2)
+    assert (weeks[-2].minutes, weeks[-2].back_before, weeks[-2].back_after) == (20, 6, 4)
+    # An "after" without its "before" has nothing to compare with: no score that week.
+    assert (weeks[-1].minutes, weeks[-1].back_before, weeks[-1].back_after) == (15, None, None)
     assert sum(w.minutes for w in weeks) == 35
 
 
@@ -164,24 +170,23 @@ async def mark_gentle(engine: AsyncEngine, practice_id: int) -> None:
         await db.execute(update(Practice).where(Practice.id == practice_id).values(gentle=True))
 
 
-async def test_weeks_count_their_gentle_practices(
-    db_engine: AsyncEngine, clock: ManualClock
-) -> None:
+async def test_weeks_count_their_gentle_minutes(db_engine: AsyncEngine, clock: ManualClock) -> None:
     clock.now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday; this week is 2 March
-    for day, gentle in (
-        (datetime(2026, 2, 16, 7, 0, tzinfo=UTC), False),
-        (datetime(2026, 2, 23, 7, 0, tzinfo=UTC), True),
-        (datetime(2026, 2, 24, 7, 0, tzinfo=UTC), False),
-        (datetime(2026, 2, 25, 7, 0, tzinfo=UTC), True),
-        (datetime(2026, 3, 3, 7, 0, tzinfo=UTC), True),
+    for day, gentle, minutes in (
+        (datetime(2026, 2, 16, 7, 0, tzinfo=UTC), False, 30),
+        (datetime(2026, 2, 23, 7, 0, tzinfo=UTC), True, 14),
+        (datetime(2026, 2, 24, 7, 0, tzinfo=UTC), False, 30),
+        (datetime(2026, 2, 25, 7, 0, tzinfo=UTC), True, 12),
+        (datetime(2026, 3, 3, 7, 0, tzinfo=UTC), True, 14),
     ):
-        practice_id = await add_session(db_engine, 14, day)
+        practice_id = await add_session(db_engine, 14, day, minutes=minutes)
         if gentle:
             await mark_gentle(db_engine, practice_id)
 
     report = await service(db_engine, clock).report(14)
     assert report is not None
-    assert [w.gentle for w in report.weeks] == [0, 0, 0, 0, 0, 0, 2, 1]
+    assert [w.minutes for w in report.weeks] == [0, 0, 0, 0, 0, 30, 56, 14]
+    assert [w.gentle_minutes for w in report.weeks] == [0, 0, 0, 0, 0, 0, 26, 14]
     assert [r.gentle for r in report.recent] == [True, True, False, True, False]
 
 
@@ -293,11 +298,11 @@ def eight_weeks(*, gentle: bool = True) -> list[Week]:
     """A history like a real one: practice most weeks, sore weeks gentle, the back easing."""
     start = date(2025, 11, 3)
     minutes = [45, 60, 20, 75, 90, 0, 80, 55]
-    before = [6.0, 5.5, 6.5, 5.0, 4.5, None, 3.5, 3.0]
+    before = [6.0, 5.5, 6.5, 5.0, None, None, 3.5, 3.0]
     after = [4.0, 3.5, 5.0, 3.0, None, None, 2.0, 2.0]
-    gentle_count = [1, 0, 2, 0, 0, 0, 1, 0] if gentle else [0] * CHART_WEEKS
+    gentle_minutes = [14, 0, 20, 0, 0, 0, 28, 0] if gentle else [0] * CHART_WEEKS
     return [
-        Week(start + timedelta(weeks=n), minutes[n], before[n], after[n], gentle_count[n])
+        Week(start + timedelta(weeks=n), minutes[n], before[n], after[n], gentle_minutes[n])
         for n in range(CHART_WEEKS)
     ]
 
@@ -382,21 +387,25 @@ def test_each_week_with_practice_has_a_bar_as_tall_as_its_minutes() -> None:
     assert pixels_of(image, number.box, chart.INK, tolerance=40) > 50
 
 
-def test_a_week_with_a_gentle_practice_has_a_pale_hatched_bar_and_the_legend_says_so() -> None:
+def test_the_gentle_minutes_of_a_week_are_hatched_on_top_of_its_usual_ones() -> None:
     weeks = eight_weeks(gentle=True)
     drawing = draw(weeks)
+    top = chart.minutes_top(weeks)
     for n, week in enumerate(weeks):
         if week.minutes == 0:
             continue
         x = round(chart.week_x(n, len(weeks)))
-        column = (x - 20, chart.MINUTES_FLOOR - 60, x + 20, chart.MINUTES_FLOOR - 10)
-        if week.gentle:
-            assert pixels_of(drawing.image, column, chart.GENTLE_BAR) > 800
-            assert pixels_of(drawing.image, column, chart.ACCENT) > 100  # the stripes
+        # A band of the bar well inside its usual part, and one well inside its gentle part.
+        usual_top = chart.minutes_y(week.minutes - week.gentle_minutes, top)
+        usual = (x - 20, round(usual_top) + 10, x + 20, round(usual_top) + 30)
+        gentle = (x - 20, round(usual_top) - 30, x + 20, round(usual_top) - 10)
+        if week.minutes > week.gentle_minutes:
+            assert pixels_of(drawing.image, usual, chart.BAR) == 40 * 20, n
+        if week.gentle_minutes:
+            assert pixels_of(drawing.image, gentle, chart.GENTLE_BAR) > 400, n
+            assert pixels_of(drawing.image, gentle, chart.ACCENT) > 20, n  # the stripes
             # Only the stripes' smoothed edges come near the solid bars' colour.
-            assert pixels_of(drawing.image, column, chart.BAR) < 0.1 * 40 * 50
-        else:
-            assert pixels_of(drawing.image, column, chart.BAR) == 40 * 50
+            assert pixels_of(drawing.image, gentle, chart.BAR) < 0.1 * 40 * 20, n
     words = {label.text for label in drawing.labels}
     assert chart.GENTLE in words
     assert chart.GENTLE not in {label.text for label in draw(eight_weeks(gentle=False)).labels}
@@ -413,9 +422,12 @@ def test_back_scores_are_points_on_the_0_to_10_scale_with_gaps_for_weeks_without
     per_point = (scale["0"] - scale["10"]) / 10
     panel = (scale["10"] - 20, scale["0"] + 2)
     for n, week in enumerate(weeks):
-        x = round(chart.week_x(n, len(weeks)))
-        column = (x - 2, round(panel[0]), x + 3, round(panel[1]))
-        for score, colour in ((week.back_before, chart.BEFORE), (week.back_after, chart.AFTER)):
+        for score, colour, side in (
+            (week.back_before, chart.BEFORE, chart.BEFORE_SIDE),
+            (week.back_after, chart.AFTER, chart.AFTER_SIDE),
+        ):
+            x = round(chart.score_x(n, len(weeks), side))
+            column = (x - 2, round(panel[0]), x + 3, round(panel[1]))
             if score is None:
                 # A gap, not a zero: nothing of that line's colour in the week at all.
                 assert pixels_of(image, column, colour, tolerance=30) == 0
@@ -425,12 +437,9 @@ def test_back_scores_are_points_on_the_0_to_10_scale_with_gaps_for_weeks_without
             assert near(image.getpixel((x, y)), colour), (n, score)
     # Before practice the back was worse (higher) every week here: its line is above.
     first = round(chart.week_x(0, len(weeks)))
-    before_y = min(
-        y for y in range(*map(round, panel)) if near(image.getpixel((first, y)), chart.BEFORE)
-    )
-    after_y = min(
-        y for y in range(*map(round, panel)) if near(image.getpixel((first, y)), chart.AFTER)
-    )
+    heights = range(*map(round, panel))
+    before_y = min(y for y in heights if near(image.getpixel((first - 5, y)), chart.BEFORE))
+    after_y = min(y for y in heights if near(image.getpixel((first + 5, y)), chart.AFTER))
     assert before_y < after_y
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import sqlite3
 from pathlib import Path
@@ -36,6 +34,7 @@ from tests.harness.bot import (
 )
 from tests.harness.factories import make_class
 from tests.harness.fakes import FakeTeamChat
+from tests.harness.mydata import mydata_parts
 from tests.harness.records import add_reminder, rows_about, session_ids_of
 
 TINY = make_class()
@@ -78,16 +77,17 @@ async def test_mydata_sends_the_history_as_a_csv_document(
         data = bytes(await file.download_as_bytearray())
     assert document.document["file_name"] == render_account.MYDATA_FILENAME
     assert document.caption == render_account.MYDATA_CAPTION
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [(r["kind"], r["status"]) for r in rows] == [
-        ("practice", "stopped"),
-        ("practice", "in progress"),
-        ("feedback", ""),
-        ("safety screen", ""),
-    ]
-    assert (rows[0]["easier_used"], rows[0]["back_before"]) == ("1", "5")
-    assert rows[2]["text"] == 'Strap cue, "perfect" 🌿'
-    assert rows[2]["pose"] == "Pose 1"
+    parts = mydata_parts(data)
+    stopped, open_one = parts["practice_sessions"]
+    assert (stopped["status"], stopped["back_before"]) == ("stopped", "5")
+    assert open_one["status"] == "active"
+    # The easier option chosen on the first pose, among what happened at each pose.
+    chosen = [(e["session_id"], e["pose"]) for e in parts["step_events"] if e["kind"] == "easier"]
+    assert chosen == [(stopped["id"], "Pose 1")]
+    [note] = parts["feedback"]
+    assert (note["text"], note["pose"]) == ('Strap cue, "perfect" 🌿', "Pose 1")
+    [you] = parts["users"]
+    assert (you["screen_answer"], you["class_length"]) == ("clear", "full")
 
 
 async def test_forget_me_asks_first_then_leaves_no_row_behind(
@@ -196,7 +196,7 @@ async def test_mydata_writes_a_formula_like_note_as_text(
         assert document.document is not None
         file = await app.bot.get_file(document.document["file_id"])
         data = bytes(await file.download_as_bytearray())
-    [row] = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    [row] = mydata_parts(data)["feedback"]
     assert row["text"] == '\'=HYPERLINK("http://x","click me")'
 
 

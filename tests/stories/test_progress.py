@@ -188,7 +188,9 @@ async def test_progress_shows_the_numbers_then_a_png_chart(
     assert "• Thu 8 Jan · Tiny Class · 12 min · finished" in lines
     assert "• Tue 6 Jan · Tiny Class · 12 min · stopped" in lines
     assert "• Pose 2, right side: 4 times" in lines
-    assert "Back, on average (0–10): 5.0 before · 3.0 after" in lines
+    assert (
+        "Back, on average (0–10): 5.0 before · 3.0 after (4 practices with both check-ins)" in lines
+    )
     assert photo_message.message_id > text.message_id
     assert photo_message.caption == render_progress.CHART_CAPTION
     data = bytes(downloaded)
@@ -256,7 +258,10 @@ async def test_progress_names_the_back_easing_in_words(
         text = await emulator.wait_for(has_message(user, "Your practice so far"))
         await emulator.wait_for(lambda: next(iter(photos(user)), None))
     lines = (text.plain or "").splitlines()
-    assert "Back, on average (0–10): 4.5 before · 2.5 after" in lines
+    assert (
+        "Back, on average (0–10): 4.5 before · 2.5 after (16 practices with both check-ins)"
+        in lines
+    )
     assert "Your back felt 2 points easier after practice, on average. Well done!" in lines
     assert (
         "Your back before practice is easier than a month ago: 5.5 → 3.5. Lovely progress." in lines

@@ -3,8 +3,6 @@ into a class, through the real Application; and its buttons' data."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -25,6 +23,7 @@ from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.state import EmuMessage
 from tests.harness.bot import bot_running, button_texts, cues_titled, stored_practices
 from tests.harness.factories import make_class
+from tests.harness.mydata import mydata_parts
 
 TINY = make_class()
 TINY_CATALOG = {TINY.id: TINY}
@@ -264,10 +263,14 @@ async def test_mydata_holds_the_screen_answer_and_each_practices_gentle_flag(
         assert document.document is not None
         file = await app.bot.get_file(document.document["file_id"])
         data = bytes(await file.download_as_bytearray())
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [r["kind"] for r in rows] == ["practice", "safety screen"]
-    assert rows[0]["gentle"] == "yes"
-    assert (rows[1]["at"], rows[1]["text"]) == ("2026-11-02T20:00+00:00", render.NONE_OF_THESE)
+    parts = mydata_parts(data)
+    [practice] = parts["practice_sessions"]
+    assert practice["gentle"] == "yes"
+    [you] = parts["users"]
+    assert (you["screened_at"], you["screen_answer"]) == (
+        "2026-11-02T20:00:00+00:00",
+        ScreenAnswer.CLEAR.value,
+    )
 
 
 async def test_forged_check_in_and_gate_buttons_get_the_screen_and_start_nothing(
