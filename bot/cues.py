@@ -121,6 +121,8 @@ class ContinueOffer:
     pose_title: str
     stopped: bool
     minutes_ago: int = 0
+    # The open practice just paused for the offer: its cue drawn with the paused buttons.
+    held: PracticeOutcome | None = None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ async def show_way_in(context: YogaContext, chat_id: int, way_in: WayIn) -> None
     match way_in:
         case ContinueOffer():
             await messages.send(context.bot, chat_id, render.continue_offer(way_in))
+            await present(context.bot, context.services, way_in.held)
         case ScreenFirst():
             await messages.send(context.bot, chat_id, screen_first(way_in))
         case ReadyToCheckIn():

@@ -3,6 +3,7 @@ its pain gate, and the start of a class (which closes the user's other open prac
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot import pose_memory
@@ -153,13 +154,13 @@ class WaysIn(PracticeCore):
             latest = None if opened else await uow.practices.latest_stopped(user_id)
         if opened:
             try:
-                await self.apply(opened[-1].id, AskToContinue())
+                held = await self.apply(opened[-1].id, AskToContinue())
             except StaleAction:
                 return None  # closed meanwhile
             async with self._store.read() as uow:
                 paused = await uow.practices.state(opened[-1].id)
             assert paused is not None
-            return self._offer(paused)
+            return replace(self._offer(paused), held=held)
         if latest is None:
             return None
         stopped = state_of(latest)

@@ -43,6 +43,7 @@ QUESTION_TEXT = {
         "rest. If it doesn't pass, please see a doctor or physiotherapist."
     ),
     PracticeQuestion.STOP: "<b>End the practice here?</b>",
+    PracticeQuestion.RESTART: "Paused. Continue or start over: see below.",
 }
 
 

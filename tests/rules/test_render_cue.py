@@ -118,3 +118,8 @@ def test_every_cue_fits_a_photo_caption_in_its_longest_state(step: int) -> None:
         step, easier=EasierReason.HURT_LAST_TIME, paused=True, question=PracticeQuestion.NUMB
     )
     assert len(render.cue(longest).text) <= CAPTION_LIMIT
+
+
+def test_every_question_a_cue_can_ask_has_its_words() -> None:
+    # A cue held for "continue or start over?" is drawn too (with its paused buttons).
+    assert set(render.QUESTION_TEXT) == set(PracticeQuestion)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -25,6 +26,7 @@ from tests.harness.bot import (
     cue_jobs,
     cue_recorded,
     cues_titled,
+    has_button,
     has_closing,
     has_message,
     next_through_the_class,
@@ -449,3 +451,79 @@ async def test_a_pose_moved_on_from_early_is_not_counted_as_held(
     assert closing.plain.startswith("Well done. You finished Tiny Class")
     assert "Poses held: 2 of 3 (1 moved on from early)" in closing.plain
     assert "every pose as cued" not in closing.plain
+
+
+# -- every tap says what it did; no question left behind -------------------------------------
+
+
+async def test_each_tap_is_answered_with_what_it_did(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1071)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        said: list[str | None] = []
+        for label, then in (
+            ("+15 s", "Hold 1 min 15 s"),
+            ("Pause", "Resume"),
+            ("Resume", "Easier option"),
+            ("Easier option", "Usual version"),
+            ("Next", None),
+        ):
+            answered = len(emulator.callback_answers)
+            await user.tap(cue.message_id, text=label)
+            await emulator.wait_for(answered_after(emulator, answered))
+            said.append(emulator.callback_answers[-1]["text"])
+            if then is not None:
+                await emulator.wait_for(shows(cue, then))
+    assert said == ["15 s added", "Paused", "Resumed", "Easier version", "Next pose"]
+
+
+def answered_after(emulator: BotApiEmulator, answers: int) -> Callable[[], bool]:
+    return lambda: len(emulator.callback_answers) > answers
+
+
+def shows(message: EmuMessage, words: str) -> Callable[[], bool]:
+    return lambda: words in button_texts(message) or words in (message.plain or "")
+
+
+async def test_a_skipped_pose_says_so_and_asks_no_more(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1072)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.tap(cue.message_id, text="It hurts")
+        await emulator.wait_for(lambda: "Skip this pose" in button_texts(cue))
+        await user.tap(cue.message_id, text="Skip this pose")
+        await emulator.wait_for(lambda: cues_titled(user, "2/3"))
+        await emulator.wait_for(lambda: "Skipped. On to the next pose." in (cue.plain or ""))
+    assert "ease off" not in cue.plain and not button_texts(cue)
+
+
+async def test_no_paused_copy_is_left_behind_and_a_held_class_shows_its_paused_buttons(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(1073)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        # /start_practice holds the class: its cue shows the paused buttons meanwhile.
+        await user.send("/start_practice")
+        await emulator.wait_for(has_message(user, "Your practice is paused"))
+        await emulator.wait_for(lambda: "Resume" in button_texts(cue))
+        offer = await emulator.wait_for(has_button(user, "Continue"))
+        await user.tap(offer.message_id, text="Continue")
+        await emulator.wait_for(lambda: len(cues_titled(user, "1/3")) == 2)
+        # The held copy is drawn as it ended: no buttons, no "Tap Resume" line.
+        await emulator.wait_for(lambda: not button_texts(cue))
+        assert "Tap Resume" not in (cue.plain or "")
+        fresh = cues_titled(user, "1/3")[-1]
+        await user.tap(fresh.message_id, text="Pause")
+        await emulator.wait_for(lambda: "Paused. Tap Resume" in (fresh.plain or ""))
+        await user.send("ouch")
+        await emulator.wait_for(lambda: len(cues_titled(user, "1/3")) == 3)
+        await emulator.wait_for(lambda: "Tap Resume" not in (fresh.plain or ""))
+    assert not button_texts(fresh)
