@@ -171,6 +171,14 @@ class FeedbackService:
         async with self._store.write() as uow:
             return await uow.feedback.set_copy(feedback_id, copy)
 
+    async def waiting_prompt(self, user_id: int) -> Prompt | None:
+        """The message that asked for the note now awaited, if it was sent."""
+        async with self._store.read() as uow:
+            wait = await uow.feedback.wait_of(user_id)
+        if wait is None or wait.prompt_message_id is None:
+            return None
+        return Prompt(wait.chat_id, wait.prompt_message_id)
+
     async def is_waiting(self, user_id: int) -> bool:
         async with self._store.read() as uow:
             since = await uow.feedback.waiting_since(user_id)

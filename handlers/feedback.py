@@ -108,11 +108,16 @@ async def cancel_button(update: Update, context: YogaContext) -> None:
 async def _submit(
     message: Message, user: User, context: YogaContext, note: str, *, waiting: bool
 ) -> None:
-    result = await context.services.feedback.submit(user.id, message.chat_id, user.first_name, note)
+    feedback = context.services.feedback
+    prompt = await feedback.waiting_prompt(user.id) if waiting else None
+    result = await feedback.submit(user.id, message.chat_id, user.first_name, note)
     if isinstance(result, Refused):
         await messages.send(context.bot, message.chat_id, render.refused(result, waiting=waiting))
         return
     await messages.send(context.bot, message.chat_id, render.thanks())
+    if prompt is not None:
+        # The note is saved: the prompt's Cancel has nothing left to cancel.
+        await messages.retire(context.bot, prompt.chat_id, prompt.message_id, now=True)
     await _forward(context, result)
 
 

@@ -65,7 +65,8 @@ SEE_CLINICIAN = (
     "For today, rest, or lie in a comfortable position and breathe slowly. Once a "
     "clinician has seen you, send /safety to answer again."
 )
-CLEARED = "Thank you."
+# The answered screen keeps a line of what was confirmed.
+CLEARED = "You told me you have none of these signs today. Thank you."
 READY_WHEN_YOU_ARE = "Send /start_practice when you're ready."
 REST_TODAY = (
     "Today is for rest. Please see a doctor or physiotherapist about what you told me "

@@ -81,6 +81,8 @@ async def test_feedback_alone_asks_for_the_next_message_even_across_a_restart(
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
         thanks = await reply_to(emulator, user, "The second pose felt long,\nbut good.")
         assert thanks.plain == render_feedback.THANKS
+        # The note is saved: the prompt's Cancel goes.
+        await emulator.wait_for(lambda: not button_texts(ask))
         # The wait is over: the next text is ordinary chat again.
         after = await reply_to(emulator, user, "hello?")
         assert after.plain == render.PLAIN_TEXT
@@ -217,9 +219,11 @@ async def test_a_note_within_ten_minutes_is_stored_and_the_prompt_left_as_it_is(
         clock.advance(10 * 60)
         thanks = await reply_to(emulator, user, "my note")
         assert thanks.plain == render_feedback.THANKS
+        await emulator.wait_for(lambda: not button_texts(ask))
     [row] = await stored(db_engine)
     assert row.text == "my note"
-    assert (ask.plain, ask.edits) == (render_feedback.ASK, 0)
+    # Not marked expired: its words stay; only its Cancel went with the note saved.
+    assert (ask.plain, ask.edits) == (render_feedback.ASK, 1)
 
 
 async def test_feedback_again_keeps_the_wait_and_expires_nothing(
@@ -231,7 +235,10 @@ async def test_feedback_again_keeps_the_wait_and_expires_nothing(
         second = await reply_to(emulator, user, "/feedback")
         thanks = await reply_to(emulator, user, "my note")
         assert thanks.plain == render_feedback.THANKS
-    assert (first.edits, second.edits) == (0, 0)
+        await emulator.wait_for(lambda: not button_texts(second))
+    # Neither is marked expired; the prompt of the wait the note answered loses its Cancel.
+    assert (first.plain, second.plain) == (render_feedback.ASK, render_feedback.ASK)
+    assert (first.edits, second.edits) == (0, 1)
     assert [row.text for row in await stored(db_engine)] == ["my note"]
 
 
