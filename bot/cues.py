@@ -31,6 +31,8 @@ class Cue:
     # press, and the answer that ended it, if one did.
     over: bool = False
     answered: Action | None = None
+    # How to get here from the pose before, when the short class skipped what led here.
+    bridge: str | None = None
     # The pose after this one in the practice, if any ("Next: …").
     following: Step | None = None
     # The pose's picture, when it has one and the practice shows pictures.

@@ -48,6 +48,9 @@ class Step(BaseModel):
     props: list[Prop] = []
     # Part of the class's short version. Strict like hold_seconds: a quoted "true" is a typo.
     short: StrictBool = False
+    # Said first in the short class, where this pose follows another than in the full one
+    # (from lying face down straight to sitting, say): how to get here from there.
+    short_start: Annotated[Text, StringConstraints(max_length=200)] | None = None
     # The pose's picture, an id in figures.yaml; `mirrored` draws it for the other side.
     figure: Slug | None = None
     mirrored: StrictBool = False
@@ -146,6 +149,16 @@ class YogaClass(BaseModel):
                     )
                 )
             first_index.setdefault(step.id, i)
+            if step.short_start is not None and not step.short:
+                problems.append(
+                    _problem(
+                        ("steps", i, "short_start"),
+                        step.short_start,
+                        "short_start_outside_short_class",
+                        "step '{id}' has a short_start but is not in the short class",
+                        id=step.id,
+                    )
+                )
             for j, prop in enumerate(step.props):
                 if prop not in declared:
                     problems.append(

@@ -301,9 +301,22 @@ class PracticeCore:
             question=state.question,
             over=over,
             answered=answered,
+            bridge=self._bridge(state, plan),
             following=plan.steps[step + 1] if step + 1 < len(plan.steps) else None,
             picture=self._pictures.for_step(pose) if state.pictures else None,
         )
+
+    def _bridge(self, state: PracticeState, plan: Plan) -> str | None:
+        """The step's short_start, where the steps this practice runs put it after another
+        pose than the whole class does."""
+        pose = plan.steps[state.step]
+        if pose.short_start is None or state.step == 0:
+            return None
+        whole = [step.id for step in self._catalog[state.class_id].steps]
+        before = plan.steps[state.step - 1]
+        if whole.index(pose.id) - whole.index(before.id) == 1:
+            return None
+        return pose.short_start
 
     async def _summary(
         self, uow: UnitOfWork, state: PracticeState, *, may_suggest: bool = False

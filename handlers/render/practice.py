@@ -120,6 +120,8 @@ def cue(cue: Cue) -> Reply:
     if pose.sanskrit:
         lines.append(f"<i>{escape(pose.sanskrit)}</i>")
     lines.append("")
+    if cue.bridge is not None:
+        lines.append(escape(cue.bridge))
     lines.extend(escape(line) for line in pose.cues)
     lines.append("")
     hold = f"Hold {duration(cue.hold_seconds)}"

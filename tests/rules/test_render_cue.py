@@ -123,3 +123,14 @@ def test_every_cue_fits_a_photo_caption_in_its_longest_state(step: int) -> None:
 def test_every_question_a_cue_can_ask_has_its_words() -> None:
     # A cue held for "continue or start over?" is drawn too (with its paused buttons).
     assert set(render.QUESTION_TEXT) == set(PracticeQuestion)
+
+
+def test_a_bridge_is_said_before_the_poses_own_cues() -> None:
+    seed = next(iter(load_catalog().values()))
+    twist = next(step for step in seed.steps if step.short_start is not None)
+    cue = Cue(
+        practice_id=1, step=4, total=12, pose=twist, hold_seconds=60, bridge=twist.short_start
+    )
+    text = unescape(re.sub(r"<[^>]+>", "", render.cue(cue).text))
+    assert twist.short_start is not None
+    assert text.index(twist.short_start) < text.index(twist.cues[0])

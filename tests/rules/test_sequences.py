@@ -167,6 +167,14 @@ def test_steps_for_returns_a_copy(seed: YogaClass) -> None:
     assert len(seed.steps) == 25
 
 
+def test_a_bridge_only_belongs_to_a_step_of_the_short_class() -> None:
+    data = seed_data()
+    data["steps"][2]["short_start"] = "Come up to sitting."
+    assert not data["steps"][2].get("short")
+    with pytest.raises(ValueError, match="has a short_start but is not in the short class"):
+        YogaClass.model_validate(data)
+
+
 def test_steps_for_refuses_an_unknown_length(seed: YogaClass) -> None:
     with pytest.raises(ValueError, match="unknown class length 'long'"):
         seed.steps_for("long")
@@ -176,6 +184,7 @@ def test_short_selection_of_odd_length_is_only_a_warning() -> None:
     data = seed_data()
     for step in data["steps"][1:-1]:
         step["short"] = False
+        step.pop("short_start", None)  # only a step of the short class may have one
     only_ends = YogaClass.model_validate(data)
     assert only_ends.short_hold_seconds == 160
     assert only_ends.short_length_warning() == (

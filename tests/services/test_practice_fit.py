@@ -208,3 +208,25 @@ async def test_no_suggestion_for_someone_on_the_slow_pace_already(
     await practise_with_more_time(practice, 4)
     second = await practise_with_more_time(practice, 4)
     assert second.summary is not None and not second.summary.suggest_slow_pace
+
+
+async def test_where_the_short_class_skips_what_led_to_a_pose_its_cue_bridges_the_gap(
+    store: Store, clock: ManualClock, timers: FakeTimers, settings: UserSettingsService
+) -> None:
+    bridged = four_pose_class()
+    steps = list(bridged.steps)
+    steps[3] = steps[3].model_copy(update={"short_start": "Come up to sitting first."})
+    bridged = bridged.model_copy(update={"steps": steps})
+    practice = PracticeService(store, {bridged.id: bridged}, clock, timers)
+    # The full class comes to pose 4 from pose 3, as its cues expect: no bridge.
+    full = await practice.start(USER, CHAT, "Ana")
+    for step in range(3):
+        moved = await press(practice, Action.NEXT, USER, full.practice_id, step)
+    assert moved.show is not None and moved.show.pose.id == "pose-4"
+    assert moved.show.bridge is None
+    # The short class comes to it straight from pose 1: the bridge is said first.
+    await settings.change(USER, CHAT, "Ana", Setting.CLASS_LENGTH, ClassLength.SHORT)
+    short = await practice.start(USER, CHAT, "Ana")
+    moved = await press(practice, Action.NEXT, USER, short.practice_id, 0)
+    assert moved.show is not None and moved.show.pose.id == "pose-4"
+    assert moved.show.bridge == "Come up to sitting first."

@@ -5,12 +5,11 @@ column of the schema)."""
 
 from __future__ import annotations
 
-from playground.emulator import BotApiEmulator, SimulatedUser
-from playground.emulator.state import EmuMessage
+from playground.emulator import BotApiEmulator
 from tests.harness.bot import (
     begin_practice,
     bot_running,
-    button_texts,
+    choose_settings,
     cues_titled,
     has_button_on,
     has_message,
@@ -22,10 +21,6 @@ from tests.harness.mydata import mydata_parts
 TINY = make_class()
 CATALOG = {TINY.id: TINY}
 TEAM_CHAT = 9300
-
-
-def settings_message(user: SimulatedUser) -> EmuMessage | None:
-    return next((m for m in user.bot_messages if "Quick" in " ".join(button_texts(m))), None)
 
 
 async def test_mydata_holds_settings_reminder_zone_screen_pain_choices_and_copies(
@@ -43,10 +38,7 @@ async def test_mydata_holds_settings_reminder_zone_screen_pain_choices_and_copie
         await emulator.wait_for(has_message(user, "Time zone set"))
         await user.send("/remind 07:30")
         await emulator.wait_for(has_message(user, "Next reminder"))
-        await user.send("/settings")
-        settings = await emulator.wait_for(lambda: settings_message(user))
-        await user.tap(settings.message_id, text="Quick")
-        await emulator.wait_for(lambda: "✓ Quick" in button_texts(settings))
+        await choose_settings(emulator, user, "Quick")
 
         await begin_practice(emulator, user, "4")
         [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))

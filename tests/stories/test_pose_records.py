@@ -31,6 +31,7 @@ from tests.harness.bot import (
     cues_titled,
     has_button_on,
     has_message,
+    is_closing,
     screened,
 )
 from tests.harness.factories import make_class
@@ -117,11 +118,17 @@ async def short_practice_choosing_easier_at_the_end(
     await user.tap(last.message_id, text="Easier option")
     await emulator.wait_for(lambda: "Easier:" in (last.plain or ""))
     await user.tap(last.message_id, text="Next")
-    await emulator.wait_for(lambda: len(has_messages(user, "Well done")) == practice)
+    await emulator.wait_for(
+        lambda: len([m for m in user.bot_messages if is_closing(m)]) == practice
+    )
 
 
 def documents(user: SimulatedUser) -> list[EmuMessage]:
     return [m for m in user.bot_messages if m.document]
+
+
+def closings(user: SimulatedUser) -> int:
+    return len([m for m in user.bot_messages if is_closing(m)])
 
 
 def has_messages(user: SimulatedUser, needle: str) -> list[EmuMessage]:
@@ -171,7 +178,9 @@ async def test_notes_pain_and_easier_choices_are_filed_under_the_pose_of_the_pra
         await user.tap(last.message_id, text="It hurts")
         await emulator.wait_for(has_button_on(last, "Skip this pose"))
         await user.tap(last.message_id, text="Skip this pose")
-        await emulator.wait_for(lambda: len(has_messages(user, "Well done")) == practice)
+        await emulator.wait_for(
+            lambda: len([m for m in user.bot_messages if is_closing(m)]) == practice
+        )
         await note(emulator, user, "after the class")
 
         await user.send("/progress")

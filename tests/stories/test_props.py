@@ -57,5 +57,5 @@ def test_a_class_without_props_says_none_are_needed() -> None:
     assert "You'll need no props." in common.welcome(bare, "Ana").text
     assert "No props?" not in common.welcome(bare, "Ana").text
     intro = practice.intro(bare).text.splitlines()
-    assert intro[2] == "Props: none needed."
+    assert intro[1] == "Props: none needed."
     assert not any("No props?" in line for line in intro)
