@@ -16,9 +16,10 @@ from statistics import fmean
 
 from bot.clock import Clock
 from bot.models import Practice, PracticeStatus
-from bot.practice.machine import PracticeState
+from bot.practice.machine import PracticeState, rushed_through
 from bot.store import Store
 from bot.timezones import user_zone
+from bot.user_settings import paced_hold
 from sequences import Step, YogaClass
 
 RECENT = 5
@@ -219,6 +220,14 @@ class ProgressService:
         self._clock = clock
         self._default_zone = default_timezone
 
+    def _rushed(self, practice: Practice) -> bool:
+        yoga_class = self._catalog.get(practice.class_id)
+        if yoga_class is None:
+            return False
+        steps = yoga_class.steps_for(practice.class_length)
+        holds = sum(paced_hold(step.hold_seconds, practice.pace_factor) for step in steps)
+        return rushed_through(practice.practised_seconds, holds)
+
     async def report(self, user_id: int) -> Progress | None:
         """None for someone who has never started a practice."""
         async with self._store.read() as uow:
@@ -241,7 +250,11 @@ class ProgressService:
         month_before = [p for week in in_weeks[-2 * MONTH_WEEKS : -MONTH_WEEKS] for p in week]
         before, after = mean_scores(practices) or (None, None)
         return Progress(
-            finished=sum(p.status == PracticeStatus.FINISHED for p in practices),
+            # A class tapped through in well under its holds counts its minutes, but is
+            # not a class finished (bot/practice/machine.py, rushed_through).
+            finished=sum(
+                p.status == PracticeStatus.FINISHED and not self._rushed(p) for p in practices
+            ),
             total_minutes=round(sum(p.practised_seconds for p in practices) / 60),
             current_streak=current,
             longest_streak=longest,

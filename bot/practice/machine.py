@@ -822,7 +822,12 @@ def minutes_since(state: PracticeState, now: datetime) -> int:
 
 def rushed(state: PracticeState, plan: Plan) -> bool:
     """Finished in well under the time its holds take (tapping Next through it)."""
-    return state.finished and state.practised_seconds < RUSHED_BELOW * sum(plan.holds)
+    return state.finished and rushed_through(state.practised_seconds, sum(plan.holds))
+
+
+def rushed_through(practised_seconds: float, holds_seconds: float) -> bool:
+    """Class seconds practised well under the class seconds of the holds it ran."""
+    return practised_seconds < RUSHED_BELOW * holds_seconds
 
 
 def suggest_slow_pace(more_time_now: int, more_time_before: int, *, on_slow_pace: bool) -> bool:

@@ -504,3 +504,17 @@ def test_chart_of_weeks_without_any_practice_says_so_in_both_panels() -> None:
         lab.text for lab in draw([*weeks[:-1], Week(weeks[-1].start, 20.0, None, None)]).labels
     ]
     assert chart.NO_MINUTES not in words and chart.NO_SCORES in words
+
+
+async def test_a_class_tapped_through_counts_its_minutes_but_is_no_class_finished(
+    db_engine: AsyncEngine, clock: ManualClock
+) -> None:
+    clock.now = datetime(2026, 1, 12, 18, 0, tzinfo=UTC)
+    # The tiny class's holds take 3 minutes: one held through, one tapped through in 20 s.
+    await add_session(db_engine, 8, datetime(2026, 1, 11, 8, 0, tzinfo=UTC), minutes=3)
+    await add_session(db_engine, 8, datetime(2026, 1, 12, 8, 0, tzinfo=UTC), minutes=1 / 3)
+    progress = await service(db_engine, clock).report(8)
+    assert progress is not None
+    assert progress.finished == 1
+    assert progress.total_minutes == round(3 + 1 / 3)
+    assert progress.current_streak == 2  # it was still a day on the mat
