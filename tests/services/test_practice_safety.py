@@ -4,6 +4,7 @@ No Telegram; time is moved by hand and timers are faked."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -332,7 +333,11 @@ async def test_a_new_start_during_a_practice_pauses_it_at_once_and_offers_it(
     practice_id = await running(practice, message_id=10)
     clock.advance(15)
     offer = await practice.way_in(USER)
-    assert offer == ContinueOffer(practice_id, 0, 3, "Pose 1", stopped=False)
+    assert isinstance(offer, ContinueOffer) and offer.held is not None
+    assert replace(offer, held=None) == ContinueOffer(practice_id, 0, 3, "Pose 1", stopped=False)
+    # Its cue is drawn with the paused buttons while the offer waits.
+    [(at, held)] = offer.held.settle
+    assert at == MessageRef(CHAT, 10) and held.paused and not held.over
     assert practice_id not in timers.armed  # no cue of it arrives while the question is open
     stored = await row(store, practice_id)
     assert (stored.status, stored.question) == (PracticeStatus.PAUSED, PracticeQuestion.RESTART)

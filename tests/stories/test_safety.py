@@ -371,6 +371,13 @@ async def test_an_emergency_sign_names_the_number_of_the_users_country(
         )
 
 
+def test_an_answered_screen_keeps_a_line_of_what_was_confirmed() -> None:
+    for start in (True, False):
+        assert render.cleared(start).text.startswith(
+            "You told me you have none of these signs today."
+        )
+
+
 async def test_a_class_asked_for_after_an_emergency_sign_names_the_same_number(
     emulator: BotApiEmulator, database_url: str
 ) -> None:
