@@ -488,6 +488,8 @@ def _press(state: PracticeState, press: Press, now: datetime, plan: Plan) -> Tra
             moved = _move_on(state, now, plan, skipped=True)
             return replace(moved, retire=(), settle=True, answered=press.action)
         case Action.EASIER | Action.USUAL:
+            if press.action == Action.USUAL and state.gentle:
+                return STALE  # a gentle practice (a sore day) has no way to the harder one
             kind = EventKind.EASIER if press.action == Action.EASIER else EventKind.USUAL
             after = replace(state, toggle=kind)
             return Transition(after, records=(_record(state, plan, kind),), redraw=True)

@@ -20,7 +20,7 @@ EXPIRED = (
     "This request for feedback has expired. "
     "Send /feedback when you'd like to write to the people who run me."
 )
-THANKS = "Thank you. Your note is saved and passed on to the people who run me. 🙏"
+THANKS = "Thank you. Your note is saved for the people who run me. 🙏"
 CANCELLED = "All right, no note sent."
 NOTHING_TO_CANCEL = "There is nothing to cancel."
 

@@ -117,6 +117,9 @@ def props_lines(yoga_class: YogaClass) -> list[str]:
 def cue(cue: Cue) -> Reply:
     pose = cue.pose
     lines = [f"<b>{cue.step + 1}/{cue.total} · {escape(pose.title)}</b>"]
+    if cue.question == PracticeQuestion.NUMB and not cue.over:
+        # A nerve sign is read first, before the pose's own words.
+        lines += [QUESTION_TEXT[cue.question], ""]
     if pose.sanskrit:
         lines.append(f"<i>{escape(pose.sanskrit)}</i>")
     lines.append("")
@@ -138,7 +141,7 @@ def cue(cue: Cue) -> Reply:
         if cue.answered in ANSWERED:
             lines += ["", ANSWERED[cue.answered]]
         return html("\n".join(lines))
-    if cue.question is not None:
+    if cue.question is not None and cue.question != PracticeQuestion.NUMB:
         lines += ["", QUESTION_TEXT[cue.question]]
     elif cue.paused:
         lines += ["", "Paused. Tap Resume when you are ready."]
@@ -193,17 +196,20 @@ def cue_keyboard(cue: Cue) -> InlineKeyboardMarkup:
                 [hurts, more, button("Stop", PracticeAction.STOP)],
             ]
         )
-    version = (
-        button("Usual version", PracticeAction.USUAL)
-        if cue.easier_shown
-        else button("Easier option", PracticeAction.EASIER)
-    )
-    return InlineKeyboardMarkup(
-        [
-            [version, button("Next", PracticeAction.NEXT)],
-            [hurts, more, button("Pause", PracticeAction.PAUSE)],
+    if cue.easier == EasierReason.GENTLE:
+        # A gentle practice (a sore day) offers no way to the harder version.
+        first_row = [button("Next", PracticeAction.NEXT)]
+    elif cue.easier_shown:
+        first_row = [
+            button("Usual version", PracticeAction.USUAL),
+            button("Next", PracticeAction.NEXT),
         ]
-    )
+    else:
+        first_row = [
+            button("Easier option", PracticeAction.EASIER),
+            button("Next", PracticeAction.NEXT),
+        ]
+    return InlineKeyboardMarkup([first_row, [hurts, more, button("Pause", PracticeAction.PAUSE)]])
 
 
 def continue_offer(offer: ContinueOffer) -> Reply:

@@ -152,6 +152,7 @@ def test_next_on_the_last_step_finishes_with_the_closing_message() -> None:
         (paused(question=PracticeQuestion.HURT), press(Action.NEXT)),
         (paused(question=PracticeQuestion.STOP), press(Action.MORE_TIME)),
         (paused(question=PracticeQuestion.RESTART), press(Action.END)),
+        (running(gentle=True), press(Action.USUAL)),  # a sore day: no harder version
     ],
 )
 def test_refused_presses(state: PracticeState, event: Press) -> None:

@@ -59,7 +59,8 @@ async def test_a_sore_day_offers_the_gentle_practice(
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
         # Every pose in its easier version from the start.
         assert TINY.steps[0].easier in cue.plain
-        assert button_texts(cue) == ["Usual version", "Next", "It hurts", "+15 s", "Pause"]
+        # A sore day offers no way to the harder version.
+        assert button_texts(cue) == ["Next", "It hurts", "+15 s", "Pause"]
         assert "Gentle practice" in question.plain and not button_texts(question)
         await user.tap(cue.message_id, text="Next")
         [second] = await emulator.wait_for(lambda: cues_titled(user, "2/3"))
@@ -383,3 +384,19 @@ async def test_what_runs_is_said_once_the_check_in_has_decided_it(
 
 async def user_taps(user: SimulatedUser, message: EmuMessage, label: str) -> None:
     await user.tap(message.message_id, text=label)
+
+
+async def test_numbness_is_read_first_on_the_cue_that_asks_about_it(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(7023)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await begin_practice(emulator, user)
+        await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.send("pins and needles in my foot")
+        await emulator.wait_for(lambda: len(cues_titled(user, "1/3")) == 2)
+        asked = cues_titled(user, "1/3")[-1]
+    lines = asked.plain.splitlines()
+    # The pose's title, then at once the sign to stop: before the pose's own words.
+    assert lines[1].startswith("Numbness or tingling is a sign to stop.")
+    assert asked.plain.index("sign to stop") < asked.plain.index(TINY.steps[0].cues[0])
