@@ -94,14 +94,7 @@ async def redraw(
     connection) is tried again like a cue, after retry_delay, by `redraws`."""
     try:
         try:
-            await messages.edit(
-                bot,
-                at.chat_id,
-                at.message_id,
-                render.cue(cue),
-                caption=cue.picture is not None,
-                afresh=False,
-            )
+            await _draw(bot, cue, at)
         except messages.MessageGone:
             sent = await _deliver(bot, services, cue, at.chat_id)
             services.incidents.telegram.answered()
@@ -131,19 +124,21 @@ async def redraw(
         redraws.drawn(at)
 
 
+async def _draw(bot: ExtBot[Any], cue: Cue, at: MessageRef) -> None:
+    """`cue` in place of the message at `at` (its caption, when it has a picture);
+    MessageGone when that message is gone."""
+    reply = render.cue(cue)
+    await messages.edit(
+        bot, at.chat_id, at.message_id, reply, caption=cue.picture is not None, afresh=False
+    )
+
+
 async def _settle(bot: ExtBot[Any], cue: Cue, at: MessageRef) -> None:
     """Draw a message once more as it should now read (an old cue as it ended, or the cue
     as a paused practice shows it). Nothing is owed if Telegram does not take it: the
     message's buttons still answer, and a stale one says so."""
     try:
-        await messages.edit(
-            bot,
-            at.chat_id,
-            at.message_id,
-            render.cue(cue),
-            caption=cue.picture is not None,
-            afresh=False,
-        )
+        await _draw(bot, cue, at)
     except (messages.MessageGone, BadRequest) as exc:
         log.debug("message %s/%s not drawn again: %s", at.chat_id, at.message_id, exc)
     except Forbidden:
