@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.models import EventKind
 from bot.safety import AfterVerdict, after_verdict
 from bot.store import Store
 
@@ -24,6 +25,8 @@ class AfterCheckin:
     practice_id: int
     before: int | None
     after: int
+    # The user said a pose hurt during the class (It hurts, or pain words typed).
+    hurt_during: bool = False
 
     @property
     def verdict(self) -> AfterVerdict:
@@ -41,6 +44,9 @@ class CheckinService:
             return None
         async with self._store.write() as uow:
             practice = await uow.practices.record_back_after(user_id, practice_id, score)
+            hurt = practice is not None and bool(
+                (await uow.practices.event_counts(practice_id)).get(EventKind.HURT)
+            )
         if practice is None:
             return None
-        return AfterCheckin(practice_id, practice.back_before, score)
+        return AfterCheckin(practice_id, practice.back_before, score, hurt_during=hurt)

@@ -111,5 +111,7 @@ async def after_button(update: Update, context: YogaContext) -> None:
         context.bot, query, render.answered_after(recorded.after, recorded.before)
     )
     if query.message is not None:
-        note = render.after_note(recorded.verdict, recorded.before, recorded.after)
+        note = render.after_note(
+            recorded.verdict, recorded.before, recorded.after, hurt_during=recorded.hurt_during
+        )
         await messages.send(context.bot, query.message.chat.id, note)

@@ -122,9 +122,20 @@ def answered_after(score: int | None, before: int | None = None) -> Reply:
     return plain(after_answered(score, before))
 
 
-def after_note(verdict: AfterVerdict, before: int | None, after: int) -> Reply:
+HURT_DURING_NOTE = (
+    "Thank you. Something hurt during the class, so go gently today. If it doesn't settle "
+    "by tomorrow, please see a doctor or physiotherapist."
+)
+
+
+def after_note(
+    verdict: AfterVerdict, before: int | None, after: int, *, hurt_during: bool = False
+) -> Reply:
     """A word after the after-check-in: praise when it went down, a kind word when it stayed
-    within what is fine, and the rest-and-clinician note when it is worse."""
+    within what is fine, and the rest-and-clinician note when it is worse. After a class in
+    which something hurt, no praise: the scores alone do not say the back took it well."""
+    if hurt_during and verdict != AfterVerdict.WORSE:
+        return plain(HURT_DURING_NOTE)
     if verdict == AfterVerdict.BETTER:
         return plain("Your back feels easier than before you began. Lovely work 🌿")
     if verdict == AfterVerdict.FINE:

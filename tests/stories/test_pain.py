@@ -4,6 +4,8 @@ a new /start_practice during a class, and the check-in after it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bot.models import EasierReason, PracticeQuestion, PracticeStatus, StopReason
@@ -20,6 +22,7 @@ from tests.harness.bot import (
     cue_jobs,
     cues_titled,
     has_button,
+    has_button_on,
     has_closing,
     has_message,
     next_through_the_class,
@@ -400,3 +403,28 @@ async def test_numbness_is_read_first_on_the_cue_that_asks_about_it(
     # The pose's title, then at once the sign to stop: before the pose's own words.
     assert lines[1].startswith("Numbness or tingling is a sign to stop.")
     assert asked.plain.index("sign to stop") < asked.plain.index(TINY.steps[0].cues[0])
+
+
+def titled(user: SimulatedUser, prefix: str) -> Callable[[], list[Worded]]:
+    return lambda: cues_titled(user, prefix)
+
+
+async def test_after_a_class_in_which_something_hurt_no_praise_only_care(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(7024)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await checked_in_with(emulator, user, "4")
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.tap(cue.message_id, text="It hurts")
+        await emulator.wait_for(lambda: "Skip this pose" in button_texts(cue))
+        await user.tap(cue.message_id, text="Skip this pose")
+        for number in (2, 3):
+            [shown] = await emulator.wait_for(titled(user, f"{number}/3"))
+            await emulator.wait_for(has_button_on(shown, "Next"))
+            await user.tap(shown.message_id, text="Next")
+        asked = await emulator.wait_for(has_message(user, render_checkin.AFTER_QUESTION))
+        await user.tap(asked.message_id, text="2")
+        await emulator.wait_for(has_message(user, render_checkin.HURT_DURING_NOTE))
+    assert not [m for m in user.bot_messages if "took that well" in (m.plain or "")]
+    assert not [m for m in user.bot_messages if "Lovely work" in (m.plain or "")]
