@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -527,3 +528,26 @@ async def test_no_paused_copy_is_left_behind_and_a_held_class_shows_its_paused_b
         await emulator.wait_for(lambda: len(cues_titled(user, "1/3")) == 3)
         await emulator.wait_for(lambda: "Tap Resume" not in (fresh.plain or ""))
     assert not button_texts(fresh)
+
+
+async def test_an_answered_question_telegram_will_not_redraw_costs_nothing_else(
+    emulator: BotApiEmulator, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = emulator.user(1074)
+    async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"))
+        await user.tap(cue.message_id, text="It hurts")
+        await emulator.wait_for(lambda: "Skip this pose" in button_texts(cue))
+        # Telegram is down for the redraw of the answered question: 502.
+        emulator.fail_next("editMessageText", chat_id=user.id, error_code=502)
+        answered = len(emulator.callback_answers)
+        await user.tap(cue.message_id, text="Skip this pose")
+        # The tap is answered and the class goes on; the old message is only not redrawn.
+        await emulator.wait_for(lambda: len(emulator.callback_answers) > answered)
+        [following] = await emulator.wait_for(lambda: cues_titled(user, "2/3"))
+        await user.tap(following.message_id, text="Next")
+        await emulator.wait_for(lambda: cues_titled(user, "3/3"))
+    assert emulator.callback_answers[answered]["text"] == "Skipped"
+    assert "ease off" in (cue.plain or "")  # the redraw Telegram refused was not made
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
