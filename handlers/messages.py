@@ -36,6 +36,11 @@ class MessageGone(Exception):
     """The message to edit is gone or too old to edit."""
 
 
+def harmless(error: TelegramError) -> bool:
+    """An edit that changed nothing: the message shows it already (a double tap)."""
+    return isinstance(error, BadRequest) and _UNCHANGED in str(error).lower()
+
+
 def chat_gone(error: TelegramError) -> bool:
     """Telegram refuses the chat for good: blocked, left, deleted or never known."""
     if isinstance(error, Forbidden):

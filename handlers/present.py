@@ -20,8 +20,7 @@ from telegram.ext import ExtBot
 from bot.practice.machine import CueFailed, CueSent
 from bot.practice.service import Cue, MessageRef, PracticeOutcome, StaleAction
 from bot.services import Services
-from bot.store import StoreUnavailable
-from handlers import messages
+from handlers import messages, pictures
 from handlers.rate_limit import stoppable
 from handlers.render import checkin as render_checkin
 from handlers.render import practice as render
@@ -178,38 +177,23 @@ def _reason(error: TelegramError) -> str:
 
 
 async def _deliver(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int) -> Message:
-    """The cue as a photo with its words as the caption, or as text when it has no picture.
-
-    Each picture is uploaded once per bot and sent by its file_id after. A refused send
-    (a file_id Telegram no longer knows) uploads it again, and if that is refused too the
-    cue goes as text: a picture never stops a practice. Network trouble, and a chat that
-    is gone, are the caller's (the cue is sent again, picture and all)."""
+    """The cue as a photo with its words as the caption, or as text when it has no picture
+    or Telegram refuses the picture: a picture never stops a practice. Network trouble, and
+    a chat that is gone, are the caller's (the cue is sent again, picture and all)."""
     reply, picture = render.cue(cue), cue.picture
     if picture is None:
         return await messages.send(bot, chat_id, reply)
-    known = await services.uploads.file_id(picture)
-    if known is not None:
-        try:
-            return await messages.send_photo(bot, chat_id, known, reply)
-        except BadRequest as exc:
-            if messages.chat_gone(exc):
-                raise
-            log.info("picture %s refused by its file_id (%s); uploading it again", picture.key, exc)
-            await services.uploads.refused(picture)
+
+    async def send(photo: str | bytes) -> Message:
+        return await messages.send_photo(bot, chat_id, photo, reply)
+
     try:
-        sent = await messages.send_photo(bot, chat_id, picture.path.read_bytes(), reply)
+        return await pictures.with_picture(services, picture, send)
     except BadRequest as exc:
         if messages.chat_gone(exc):
             raise
         log.warning("picture %s refused (%s); the cue goes as text", picture.key, exc)
         return await messages.send(bot, chat_id, reply)
-    if sent.photo:
-        # The largest size's id: Telegram serves the whole picture by it. Telegram has the
-        # cue by now: a database that cannot store the id must not cost its confirmation
-        # (it would be sent again); the next process uploads the picture once more.
-        with contextlib.suppress(StoreUnavailable):
-            await services.uploads.uploaded(picture, sent.photo[-1].file_id)
-    return sent
 
 
 async def _confirm(
