@@ -92,6 +92,9 @@ class Frame:
     scale: float
     origin_x: float
     origin_y: float
+    # Seen from above, the picture is turned a quarter turn: the head points right, along
+    # the landscape picture, so a body lying on the mat reads as lying, not standing.
+    turned: bool = False
 
 
 def frame(figure: Figure) -> Frame:
@@ -110,6 +113,9 @@ def frame(figure: Figure) -> Frame:
         xs += [prop.left, prop.right]
         ys += [prop.y - prop.height / 2, prop.y + prop.height / 2] if above else [prop.height]
     left, right, bottom, top = min(xs), max(xs), min(ys), max(ys)
+    if above:
+        # A quarter turn clockwise: (x, y) is drawn at (y, -x).
+        left, right, bottom, top = bottom, top, -right, -left
     scale = min(
         MAX_SCALE,
         (WIDTH - 2 * MARGIN) / (right - left),
@@ -119,6 +125,7 @@ def frame(figure: Figure) -> Frame:
         scale=scale,
         origin_x=WIDTH / 2 - (left + right) / 2 * scale,
         origin_y=HEIGHT / 2 + (top + bottom) / 2 * scale,
+        turned=above,
     )
 
 
@@ -129,6 +136,8 @@ def to_pixels(figure: Figure, point: tuple[float, float]) -> tuple[float, float]
 
 def _to_pixels(at: Frame, point: tuple[float, float]) -> tuple[float, float]:
     x, y = point
+    if at.turned:
+        x, y = y, -x
     return at.origin_x + x * at.scale, at.origin_y - y * at.scale
 
 
@@ -421,9 +430,8 @@ def _part_key(capsule: Capsule) -> tuple[str | None, str]:
 def _mat(canvas: ImageDraw.ImageDraw, figure: Figure, px: ToPixels) -> None:
     s = SUPERSAMPLE
     if figure.view == "above":
-        left, top = px((-MAT_HALF_WIDTH, MAT_HALF_LENGTH))
-        right, bottom = px((MAT_HALF_WIDTH, -MAT_HALF_LENGTH))
-        canvas.rounded_rectangle((left, top, right, bottom), 10 * s, fill=LIGHT)
+        box = _box(px((-MAT_HALF_WIDTH, MAT_HALF_LENGTH)), px((MAT_HALF_WIDTH, -MAT_HALF_LENGTH)))
+        canvas.rounded_rectangle(box, 10 * s, fill=LIGHT)
         return
     _, mat_y = px((0.0, 0.0))
     canvas.rounded_rectangle(
@@ -438,8 +446,8 @@ def _prop(
 ) -> None:
     s = SUPERSAMPLE
     if figure.view == "above":
-        left, top = px((prop.left, prop.y + prop.height / 2))
-        right, bottom = px((prop.right, prop.y - prop.height / 2))
+        corner = px((prop.left, prop.y + prop.height / 2))
+        left, top, right, bottom = _box(corner, px((prop.right, prop.y - prop.height / 2)))
     elif prop.kind == "strap":
         # Drawn fuller than it is, so it shows; the body lies over it.
         half = max(prop.width, STRAP_DRAWN_LENGTH) / 2
@@ -476,6 +484,11 @@ def _prop(
         canvas.line(
             (left + inset, y, right - inset, y), fill=BLANKET_EDGE, width=max(1, round(s * 1.5))
         )
+
+
+def _box(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float, float, float]:
+    """The box with corners `a` and `b`, as (left, top, right, bottom)."""
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])
 
 
 def _capsule(
