@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from sequences.figures import (
     MAT_HALF_LENGTH,
     MAT_HALF_WIDTH,
+    BROAD_TORSO_RADIUS,
     TORSO_END_RADIUS,
     Arrow,
     Capsule,
@@ -52,12 +53,14 @@ MARGIN = 22
 
 BACKGROUND = "#fbf9f3"
 ACCENT = "#3f7a57"  # the body and near limbs
-FAR = "#86b495"  # far limbs at rest, lighter behind the body
+FAR = "#7aab8a"  # far limbs at rest, lighter behind the body
 # The limbs that do the work, and the arrows of their movement, whatever their depth: the
 # one warm colour in the picture, where the eye goes first.
 WORK = "#e07436"
 WORK_BEHIND = "#f2b58e"  # the half of a twist's ring behind the body
-HAIR = "#1f3a2a"
+HAIR = "#2b2420"
+SKIN = "#f1c9a5"  # the face, so it stands apart from the hair and the clothes
+FACE_FEATURE = "#3a2a22"
 LIGHT = "#d8eccb"  # the mat
 BLOCK = "#b7a1e0"
 BLOCK_EDGE = "#7a5fb5"
@@ -273,10 +276,14 @@ def _torso(
     outline = [px(point) for point in figure.torso_outline()]
     canvas.polygon(outline, fill=colour, outline=colour, width=max(1, round(2 * grow)))
     radius = (capsule.radius if figure.view != "side" else TORSO_END_RADIUS) * scale
-    r = radius * SUPERSAMPLE + grow
     for end in (capsule.start, capsule.end):
+        r = radius * SUPERSAMPLE + grow
+        if end == capsule.end and figure.chest_turned:
+            r = BROAD_TORSO_RADIUS * scale * SUPERSAMPLE + grow
         x, y = px(end)
         canvas.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+    if "core" in figure.working and colour != _CLEAR and figure.view == "side":
+        canvas.polygon([px(point) for point in figure.core_outline()], fill=WORK)
 
 
 def _head(
@@ -289,42 +296,62 @@ def _head(
     colour: str | tuple[int, int, int, int],
     grow: float,
 ) -> None:
-    """The head with a face: hair over its crown and back, a nose and an eye on the side it
-    faces, so face up, face down and looking ahead read at a glance. From above, a head
-    that rests face down shows only its hair."""
+    """The head with a face: a light face and dark hair over the crown and the back, a nose
+    standing out on the side it faces and an eye, so face up, face down and looking ahead
+    read at a glance. A chest turned toward the viewer (a twist to the right, seen from
+    the right) turns the face to them too: a frontal face with two eyes. From above, a
+    head that rests face down shows only its hair."""
     x, y = px(capsule.start)
     r = capsule.radius * scale * SUPERSAMPLE
+    gap = colour == _CLEAR
     canvas.ellipse((x - r - grow, y - r - grow, x + r + grow, y + r + grow), fill=colour)
-    # The nose stands out of the disc, so it has an outline gap of its own.
     facing = figure.head - 90  # the face is a quarter turn clockwise from the head's axis
     f = (math.cos(math.radians(facing)), -math.sin(math.radians(facing)))  # in pixels
     up = (math.cos(math.radians(figure.head)), -math.sin(math.radians(figure.head)))
     if figure.view == "above":
-        if colour != _CLEAR:
-            inner = r * 0.86
-            canvas.ellipse((x - inner, y - inner, x + inner, y + inner), fill=HAIR)
+        if not gap:
+            canvas.ellipse((x - r, y - r, x + r, y + r), fill=HAIR)
         return
-    nose_r = r * 0.3
-    nose = (x + f[0] * r * 0.92 - up[0] * r * 0.12, y + f[1] * r * 0.92 - up[1] * r * 0.12)
-    canvas.ellipse(
-        (
-            nose[0] - nose_r - grow,
-            nose[1] - nose_r - grow,
-            nose[0] + nose_r + grow,
-            nose[1] + nose_r + grow,
-        ),
-        fill=colour,
-    )
-    if colour == _CLEAR:
+    if figure.turn == "right":
+        if not gap:
+            canvas.ellipse((x - r, y - r, x + r, y + r), fill=SKIN)
+            # Hair over the top of the head, the face below it turned to the viewer.
+            top = math.degrees(math.atan2(-up[1], up[0]))
+            canvas.pieslice((x - r, y - r, x + r, y + r), -(top + 80), -(top - 80), fill=HAIR)
+            for side in (-1, 1):
+                across = (up[1] * side, -up[0] * side)
+                _dot(
+                    canvas,
+                    (
+                        x + across[0] * r * 0.38 - up[0] * r * 0.2,
+                        y + across[1] * r * 0.38 - up[1] * r * 0.2,
+                    ),
+                    r * 0.13,
+                    FACE_FEATURE,
+                )
         return
+    nose_r = r * 0.32
+    nose = (x + f[0] * r * 0.95 - up[0] * r * 0.1, y + f[1] * r * 0.95 - up[1] * r * 0.1)
+    if gap:
+        _dot(canvas, nose, nose_r + grow, colour)
+        return
+    canvas.ellipse((x - r, y - r, x + r, y + r), fill=SKIN)
+    _dot(canvas, nose, nose_r, SKIN)
     # Hair from the hairline above the forehead, over the crown, down to the nape.
-    start = facing + 62
-    canvas.pieslice((x - r, y - r, x + r, y + r), -(start + 190), -start, fill=HAIR)
-    eye_r = r * 0.13
-    eye = (x + f[0] * r * 0.5 + up[0] * r * 0.18, y + f[1] * r * 0.5 + up[1] * r * 0.18)
-    canvas.ellipse(
-        (eye[0] - eye_r, eye[1] - eye_r, eye[0] + eye_r, eye[1] + eye_r), fill=BACKGROUND
-    )
+    start = facing + 58
+    canvas.pieslice((x - r, y - r, x + r, y + r), -(start + 200), -start, fill=HAIR)
+    eye = (x + f[0] * r * 0.52 + up[0] * r * 0.16, y + f[1] * r * 0.52 + up[1] * r * 0.16)
+    _dot(canvas, eye, r * 0.14, FACE_FEATURE)
+
+
+def _dot(
+    canvas: ImageDraw.ImageDraw,
+    centre: tuple[float, float],
+    radius: float,
+    colour: str | tuple[int, int, int, int],
+) -> None:
+    x, y = centre
+    canvas.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
 
 
 def _shadow(image: Image.Image, figure: Figure, px: ToPixels, scale: float) -> None:
@@ -392,7 +419,9 @@ def _in_drawing_order(figure: Figure) -> list[Capsule]:
     head = next(capsule for capsule in capsules if capsule.name == "head")
     hand = next(c for c in capsules if c.side == "near" and c.name == "hand")
     reach = head.radius + hand.radius
-    if _distance_to_segment(head.start, hand.start, hand.end) > reach:
+    # A face turned to the viewer is in front of arms lifted beside it.
+    turned = figure.turn == "right"
+    if not turned and _distance_to_segment(head.start, hand.start, hand.end) > reach:
         return capsules
     return [*(capsule for capsule in capsules if capsule is not head), head]
 

@@ -79,11 +79,15 @@ TORSO_PROFILE: tuple[tuple[float, float, float], ...] = (
 )
 TORSO_PROFILE_AT_MIDDLE = (8.5, 8.5)
 TORSO_END_RADIUS = 10.0
+# Where the lower belly is along the spine (0 the pelvis, 1 the chest).
+CORE_FROM, CORE_TO = 0.12, 0.6
 # Seen from the front or from above the chest is wider than it is deep, and the hips and
 # shoulders are apart; seen from the side they are one point.
 BROAD_TORSO_RADIUS = 14.0
 HIP_HALF_WIDTH = 9.0
 SHOULDER_HALF_WIDTH = 17.0
+# A chest turned toward the viewer, seen from the side, shows this share of its breadth.
+TURNED_SHARE = 0.7
 
 # An arm held out to the side (fingers laced behind the head, elbows wide) points mostly
 # out of a side view's picture plane, so the view sees it shortened: its upper arm and
@@ -219,7 +223,8 @@ class FigureProp(_Frozen):
         return self.x + self.width / 2
 
 
-Limb = Literal["near.arm", "near.leg", "far.arm", "far.leg"]
+# The parts that may do the work: a limb, or "core", the lower belly drawing in and up.
+Limb = Literal["near.arm", "near.leg", "far.arm", "far.leg", "core"]
 # Where an arrow may start: a joint, or the middle of the torso's front ("belly") or back.
 ArrowPoint = Literal[
     "pelvis",
@@ -361,6 +366,19 @@ class Figure(_Frozen):
         length = math.hypot(dx, dy)
         return point, (dy / length, -dx / length)
 
+    def core_outline(self, count: int = 12) -> list[tuple[float, float]]:
+        """The lower belly: the front half of the torso from just above the pelvis to the
+        waist, drawn in the working colour when the core works."""
+        front: list[tuple[float, float]] = []
+        middle: list[tuple[float, float]] = []
+        for n in range(count + 1):
+            t = CORE_FROM + (CORE_TO - CORE_FROM) * n / count
+            (x, y), (nx, ny) = self.spine_at(t)
+            ahead, _ = _profile(t)
+            front.append((x + nx * ahead, y + ny * ahead))
+            middle.append((x + nx * ahead * 0.15, y + ny * ahead * 0.15))
+        return [*front, *reversed(middle)]
+
     def torso_outline(self, count: int = 24) -> list[tuple[float, float]]:
         """The torso's outline, round the curved spine: the front from pelvis to chest,
         then the back from chest to pelvis. The ends are rounded by the pelvis and chest
@@ -374,6 +392,11 @@ class Figure(_Frozen):
             ahead, behind = _profile(t)
             if broad:
                 ahead = behind = BROAD_TORSO_RADIUS
+            elif self.chest_turned and t > 0.5:
+                # From the waist up the turned chest widens to its breadth.
+                share = (t - 0.5) / 0.5
+                ahead += (BROAD_TORSO_RADIUS - ahead) * share
+                behind += (BROAD_TORSO_RADIUS - behind) * share
             front.append((x + nx * ahead, y + ny * ahead))
             back.append((x - nx * behind, y - ny * behind))
         return [*front, *reversed(back)]
@@ -436,7 +459,16 @@ class Figure(_Frozen):
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
 
+    @property
+    def chest_turned(self) -> bool:
+        """Seen from the side, a twist to the right turns the chest (and the face) toward
+        the viewer: the shoulders show their width, the hips stay in profile."""
+        return self.view == "side" and self.turn == "right"
+
     def _girdle_offsets(self, side: Side) -> tuple[float, float]:
+        if self.chest_turned:
+            # The figure's right shoulder comes round to the picture's left.
+            return 0.0, (-1.0 if side == "near" else 1.0) * SHOULDER_HALF_WIDTH * TURNED_SHARE
         if self.view == "side":
             return 0.0, 0.0
         sign = -1.0 if side == "near" else 1.0  # the figure's right is on the picture's left

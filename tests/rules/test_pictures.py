@@ -13,6 +13,7 @@ from PIL import Image, ImageChops, ImageColor, ImageOps
 from pydantic import ValidationError
 
 from bot.pictures import (
+    ACCENT,
     FAR,
     HAIR,
     HEIGHT,
@@ -390,7 +391,7 @@ def test_the_hair_is_on_the_side_away_from_the_face() -> None:
 
 def test_working_limbs_and_arrows_are_drawn_in_the_working_colour() -> None:
     working = FIGURES["half-locust"]
-    assert working.working == ["near.leg"]
+    assert working.working == ["near.leg", "core"]
     *_, count = _centroid(png(render(working)), WORK)
     assert count > 1000
     resting = FIGURES["hero-pose"]
@@ -453,3 +454,24 @@ def test_a_torso_bent_into_the_mat_is_refused() -> None:
     data = {**figure_data("belly-lift-strap"), "spine": 30.0}
     with pytest.raises(ValidationError, match="torso passes"):
         Figure.model_validate(data)
+
+
+def test_a_twist_to_the_right_turns_the_chest_to_the_viewer() -> None:
+    turned, both_ways = layout(FIGURES["seated-twist"]), layout(FIGURES["seated-twist-both-ways"])
+    # Seen from the right, the right shoulder comes round to the picture's left.
+    assert turned["far.shoulder"][0] - turned["near.shoulder"][0] > 20
+    assert both_ways["near.shoulder"] == both_ways["far.shoulder"]  # still in profile
+    assert turned["near.hip"] == turned["far.hip"]  # the hips stay square to the side
+
+
+def test_a_working_core_is_drawn_on_the_lower_belly() -> None:
+    figure = FIGURES["belly-lift-strap"]
+    assert "core" in figure.working
+    outline = figure.core_outline()
+    x, y = to_pixels(
+        figure,
+        (sum(p[0] for p in outline) / len(outline), sum(p[1] for p in outline) / len(outline)),
+    )
+    resting = Figure.model_validate({**figure_data("belly-lift-strap"), "working": []})
+    assert png(render(figure)).getpixel((round(x), round(y))) == ImageColor.getrgb(WORK)
+    assert png(render(resting)).getpixel((round(x), round(y))) == ImageColor.getrgb(ACCENT)
