@@ -53,7 +53,7 @@ MARGIN = 22
 
 BACKGROUND = "#fbf9f3"
 ACCENT = "#3f7a57"  # the body and near limbs
-FAR = "#7aab8a"  # far limbs at rest, lighter behind the body
+FAR = "#6a9e7c"  # far limbs at rest, lighter behind the body
 # The limbs that do the work, and the arrows of their movement, whatever their depth: the
 # one warm colour in the picture, where the eye goes first.
 WORK = "#e07436"
@@ -171,16 +171,38 @@ def picture_path(figure: Figure, mirrored: bool, cache_dir: Path) -> Path:
     return path
 
 
-def contact_sheet(figures: Sequence[Figure], *, columns: int = 5, cell_width: int = 256) -> bytes:
-    """Every figure, small, in a grid: a PNG for the README."""
-    from PIL import Image
+def contact_sheet(
+    rows: Sequence[tuple[str, Figure, Figure | None]],
+    *,
+    pairs_per_line: int = 2,
+    cell_width: int = 320,
+) -> bytes:
+    """Each pose's usual picture beside its easier one, at the chat's width, under the
+    pose's name: a PNG for the README and for checking the pictures side by side."""
+    from PIL import Image, ImageDraw, ImageFont
 
     cell_height = round(cell_width * HEIGHT / WIDTH)
-    rows = math.ceil(len(figures) / columns)
-    sheet = Image.new("RGB", (columns * cell_width, rows * cell_height), BACKGROUND)
-    for n, figure in enumerate(figures):
-        cell = _draw(figure).resize((cell_width, cell_height), Image.Resampling.LANCZOS)
-        sheet.paste(cell, ((n % columns) * cell_width, (n // columns) * cell_height))
+    label = 26
+    lines = math.ceil(len(rows) / pairs_per_line)
+    pair_width = 2 * cell_width + 12
+    sheet = Image.new(
+        "RGB", (pairs_per_line * pair_width, lines * (cell_height + label)), "#ffffff"
+    )
+    canvas = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=15)
+    for n, (name, usual, easier) in enumerate(rows):
+        x = (n % pairs_per_line) * pair_width
+        y = (n // pairs_per_line) * (cell_height + label)
+        canvas.text((x + 6, y + 5), name, fill="#222222", font=font)
+        for k, figure in enumerate((usual, easier)):
+            if figure is None:
+                continue
+            cell = _draw(figure).resize((cell_width, cell_height), Image.Resampling.LANCZOS)
+            sheet.paste(cell, (x + k * cell_width, y + label))
+        if easier is not None:
+            canvas.text(
+                (x + cell_width + 6, y + label + 4), "easier", fill="#8a4a1c", font=font
+            )
     return _png(sheet)
 
 
@@ -283,7 +305,8 @@ def _torso(
         x, y = px(end)
         canvas.ellipse((x - r, y - r, x + r, y + r), fill=colour)
     if "core" in figure.working and colour != _CLEAR and figure.view == "side":
-        canvas.polygon([px(point) for point in figure.core_outline()], fill=WORK)
+        core = [px(point) for point in figure.core_outline()]
+        canvas.polygon(core, fill=WORK, outline=WORK, width=round(2 * SUPERSAMPLE))
 
 
 def _head(

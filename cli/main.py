@@ -16,7 +16,7 @@ from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.services import Services
-    from sequences import Step
+    from sequences import Figure, Step
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 def _render_poses(directory: Path, sheet: Path | None) -> int:
     """Every figure, as drawn for each side, into `directory`: for review side by side."""
     from bot.pictures import contact_sheet, render
-    from sequences import load_figures
+    from sequences import load_catalog, load_figures
 
     figures = load_figures()
     directory.mkdir(parents=True, exist_ok=True)
@@ -110,7 +110,19 @@ def _render_poses(directory: Path, sheet: Path | None) -> int:
             (directory / f"{name}.png").write_bytes(render(figure, mirrored=mirrored))
     print(f"{2 * len(figures)} pictures of {len(figures)} poses in {directory}")
     if sheet is not None:
-        sheet.write_bytes(contact_sheet(list(figures.values())))
+        # One line per pose a class shows, its usual picture beside its easier one.
+        rows: dict[tuple[str, str | None], tuple[str, Figure, Figure | None]] = {}
+        for yoga_class in load_catalog().values():
+            for step in yoga_class.steps:
+                if step.figure is None or (step.figure, step.easier_figure) in rows:
+                    continue
+                easier = figures[step.easier_figure] if step.easier_figure else None
+                rows[step.figure, step.easier_figure] = (
+                    figures[step.figure].name,
+                    figures[step.figure],
+                    easier,
+                )
+        sheet.write_bytes(contact_sheet(list(rows.values())))
         print(f"contact sheet: {sheet}")
     return 0
 

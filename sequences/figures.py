@@ -375,8 +375,9 @@ class Figure(_Frozen):
             t = CORE_FROM + (CORE_TO - CORE_FROM) * n / count
             (x, y), (nx, ny) = self.spine_at(t)
             ahead, _ = _profile(t)
-            front.append((x + nx * ahead, y + ny * ahead))
-            middle.append((x + nx * ahead * 0.15, y + ny * ahead * 0.15))
+            # Inside the body's outline, so it reads as the body working, not a prop.
+            front.append((x + nx * ahead * 0.78, y + ny * ahead * 0.78))
+            middle.append((x + nx * ahead * 0.1, y + ny * ahead * 0.1))
         return [*front, *reversed(middle)]
 
     def torso_outline(self, count: int = 24) -> list[tuple[float, float]]:
