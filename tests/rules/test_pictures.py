@@ -252,6 +252,17 @@ def test_every_seed_step_has_a_known_figure() -> None:
         assert step.figure in FIGURES, step.id
 
 
+def test_every_seed_pose_has_an_easier_figure_that_differs() -> None:
+    """The easier version of each pose is drawn too, as `<figure>-easier`, and is not the
+    usual drawing again under another name."""
+    for step in SEED.steps:
+        assert step.figure is not None, step.id
+        easier = FIGURES.get(f"{step.figure}-easier")
+        assert easier is not None, step.id
+        usual = figure_data(step.figure)
+        assert {**easier.model_dump(mode="json"), "id": usual["id"], "name": usual["name"]} != usual
+
+
 def test_sides_of_a_pose_share_a_figure_mirrored() -> None:
     by_id = {step.id: step for step in SEED.steps}
     pairs = [i.removesuffix("-right") for i in by_id if i.endswith("-right")]
