@@ -79,6 +79,8 @@ STRAP_DRAWN_LENGTH = 26.0
 # Room kept under the mat line when framing, in figure units.
 MAT_THICKNESS_UNITS = 4.0
 ARROW_WIDTH = 5.0
+# Room kept for an arrow's head past its end, in figure units.
+ARROW_HEAD_UNITS = 4.0
 # A thin gap of background round each limb and round the body, so a limb drawn over the
 # body (an arm across the chest, a thigh under the folded torso) keeps its outline.
 GAP = 1.5  # pixels
@@ -115,6 +117,14 @@ def frame(figure: Figure) -> Frame:
     for prop in figure.props:
         xs += [prop.left, prop.right]
         ys += [prop.y - prop.height / 2, prop.y + prop.height / 2] if above else [prop.height]
+    # An arrow's head stays in the picture too.
+    points = figure.points()
+    for arrow in figure.arrows:
+        x, y = points[arrow.at]
+        reach = arrow.gap + arrow.length + ARROW_HEAD_UNITS
+        a = math.radians(arrow.direction)
+        xs.append(x + reach * math.cos(a))
+        ys.append(y + reach * math.sin(a))
     left, right, bottom, top = min(xs), max(xs), min(ys), max(ys)
     if above:
         # A quarter turn clockwise: (x, y) is drawn at (y, -x).
