@@ -21,12 +21,13 @@ TINY = make_class()
 
 
 class StepPictures:
-    """A small PNG for each step of TINY, each different, written once to `folder`."""
+    """A small PNG for each step of TINY, each different, written once to `folder`. One picture
+    per step, whichever version the cue shows."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
 
-    def for_step(self, step: Step) -> Picture | None:
+    def for_step(self, step: Step, *, easier: bool = False) -> Picture | None:
         path = self._folder / f"{step.id}.png"
         if not path.exists():
             path.write_bytes(tiny_png(20 + int(step.id.rsplit("-", 1)[1]), 16))
