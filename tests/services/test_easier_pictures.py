@@ -5,6 +5,7 @@ says when a press changed the picture. No Telegram; time is moved by hand."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ USER, CHAT = 42, 42
 def figured_class() -> YogaClass:
     """Pose 1 and pose 3 have an easier figure of their own; pose 2 has only its figure."""
     tiny = make_class()
-    figures = {
+    figures: dict[str, dict[str, Any]] = {
         "pose-1": {"figure": "lunge", "easier_figure": "lunge-knee-down", "mirrored": True},
         "pose-2": {"figure": "sphinx"},
         "pose-3": {"figure": "twist", "easier_figure": "twist-seated"},
@@ -70,8 +71,8 @@ def redrawn(outcome: PracticeOutcome) -> tuple[str | None, bool, EasierReason | 
     return (cue.picture.key if cue.picture else None, cue.swap_picture, cue.easier)
 
 
-async def begun(practice: PracticeService, **start: bool) -> tuple[int, PracticeOutcome]:
-    started = await practice.start(USER, CHAT, "Ana", **start)
+async def begun(practice: PracticeService, *, gentle: bool = False) -> tuple[int, PracticeOutcome]:
+    started = await practice.start(USER, CHAT, "Ana", gentle=gentle)
     assert started.show is not None
     await delivered(practice, started.show, CHAT, message_id=10)
     return started.practice_id, started
