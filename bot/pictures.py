@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 from sequences.figures import (
     MAT_HALF_LENGTH,
     MAT_HALF_WIDTH,
+    TORSO_END_RADIUS,
+    Arrow,
     Capsule,
     Figure,
     FigureProp,
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from PIL import Image, ImageDraw
 
 # Bump when the drawing changes, so cached pictures are redrawn.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 
 WIDTH = 640
 HEIGHT = 400
@@ -50,10 +52,27 @@ MARGIN = 22
 
 BACKGROUND = "#fbf9f3"
 ACCENT = "#3f7a57"  # the body and near limbs
-BAR = "#6aa57f"  # far limbs, prop outlines, the strap
-LIGHT = "#d8eccb"  # the mat and props
+FAR = "#86b495"  # far limbs at rest, lighter behind the body
+# The limbs that do the work, and the arrows of their movement, whatever their depth: the
+# one warm colour in the picture, where the eye goes first.
+WORK = "#e07436"
+WORK_BEHIND = "#f2b58e"  # the half of a twist's ring behind the body
+HAIR = "#1f3a2a"
+LIGHT = "#d8eccb"  # the mat
+BLOCK = "#b7a1e0"
+BLOCK_EDGE = "#7a5fb5"
+BLANKET = "#f1c49c"
+BLANKET_EDGE = "#c48652"
+STRAP = "#2f62b3"
+STRAP_EDGE = "#1d3f78"
+BUCKLE = "#c9d2de"
+SHADOW = (35, 55, 40, 70)
 PROP_OUTLINE = 3.0  # pixels
-MAT_THICKNESS = 7.0  # pixels
+MAT_THICKNESS = 9.0  # pixels
+# A folded strap is drawn at least this thick (figure units) and this long, so it shows as
+# a band at the chat's 320 px; the body lies over it.
+STRAP_DRAWN_THICKNESS = 4.5
+STRAP_DRAWN_LENGTH = 26.0
 # Room kept under the mat line when framing, in figure units.
 MAT_THICKNESS_UNITS = 4.0
 ARROW_WIDTH = 5.0
@@ -73,6 +92,9 @@ class Frame:
     scale: float
     origin_x: float
     origin_y: float
+    # Seen from above, the picture is turned a quarter turn: the head points right, along
+    # the landscape picture, so a body lying on the mat reads as lying, not standing.
+    turned: bool = False
 
 
 def frame(figure: Figure) -> Frame:
@@ -91,6 +113,9 @@ def frame(figure: Figure) -> Frame:
         xs += [prop.left, prop.right]
         ys += [prop.y - prop.height / 2, prop.y + prop.height / 2] if above else [prop.height]
     left, right, bottom, top = min(xs), max(xs), min(ys), max(ys)
+    if above:
+        # A quarter turn clockwise: (x, y) is drawn at (y, -x).
+        left, right, bottom, top = bottom, top, -right, -left
     scale = min(
         MAX_SCALE,
         (WIDTH - 2 * MARGIN) / (right - left),
@@ -100,6 +125,7 @@ def frame(figure: Figure) -> Frame:
         scale=scale,
         origin_x=WIDTH / 2 - (left + right) / 2 * scale,
         origin_y=HEIGHT / 2 + (top + bottom) / 2 * scale,
+        turned=above,
     )
 
 
@@ -110,6 +136,8 @@ def to_pixels(figure: Figure, point: tuple[float, float]) -> tuple[float, float]
 
 def _to_pixels(at: Frame, point: tuple[float, float]) -> tuple[float, float]:
     x, y = point
+    if at.turned:
+        x, y = y, -x
     return at.origin_x + x * at.scale, at.origin_y - y * at.scale
 
 
@@ -177,21 +205,179 @@ def _draw(figure: Figure) -> Image.Image:
         return x * SUPERSAMPLE, y * SUPERSAMPLE
 
     _mat(canvas, figure, px)
+    _shadow(big, figure, px, at.scale)
     for prop in figure.props:
-        _prop(canvas, figure, prop, px)
+        _prop(canvas, figure, prop, px, at.scale)
+    if figure.turn is not None:
+        _turn_arrow(canvas, figure, px, behind=True)
     # The body on its own transparent layer: a part's gap erases only the parts drawn
     # before it, never the mat or a prop.
     body = Image.new("RGBA", big.size, (0, 0, 0, 0))
     body_canvas = ImageDraw.Draw(body)
+    working = {limb.replace(".", " ") for limb in figure.working}
     for part in _parts(_in_drawing_order(figure)):
-        for capsule in part:
-            _capsule(body_canvas, capsule, px, at.scale, grow=GAP * SUPERSAMPLE, colour=_CLEAR)
-        for capsule in part:
-            _capsule(body_canvas, capsule, px, at.scale)
+        colour = _part_colour(part[0], working)
+        _part(body_canvas, figure, part, px, at.scale, grow=GAP * SUPERSAMPLE, colour=_CLEAR)
+        _part(body_canvas, figure, part, px, at.scale, colour=colour)
     big.paste(body, (0, 0), body)
     if figure.turn is not None:
         _turn_arrow(canvas, figure, px)
+    points = figure.points()
+    for arrow in figure.arrows:
+        _arrow(canvas, arrow, points, px)
     return big.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
+
+
+def _part_colour(capsule: Capsule, working: set[str]) -> str:
+    side, kind = _part_key(capsule)
+    if side is None:
+        return ACCENT
+    if f"{side} {kind}" in working:
+        return WORK
+    return FAR if side == "far" else ACCENT
+
+
+def _part(
+    canvas: ImageDraw.ImageDraw,
+    figure: Figure,
+    part: Sequence[Capsule],
+    px: ToPixels,
+    scale: float,
+    *,
+    colour: str | tuple[int, int, int, int],
+    grow: float = 0.0,
+) -> None:
+    """One part: a limb's segments, the torso round its curved spine with the neck, or the
+    head with its face."""
+    key = _part_key(part[0])
+    if key == (None, "head"):
+        _head(canvas, figure, part[0], px, scale, colour=colour, grow=grow)
+        return
+    for capsule in part:
+        if capsule.name == "torso":
+            _torso(canvas, figure, capsule, px, scale, colour=colour, grow=grow)
+        else:
+            _capsule(canvas, capsule, px, scale, grow=grow, colour=colour)
+
+
+def _torso(
+    canvas: ImageDraw.ImageDraw,
+    figure: Figure,
+    capsule: Capsule,
+    px: ToPixels,
+    scale: float,
+    *,
+    colour: str | tuple[int, int, int, int],
+    grow: float,
+) -> None:
+    outline = [px(point) for point in figure.torso_outline()]
+    canvas.polygon(outline, fill=colour, outline=colour, width=max(1, round(2 * grow)))
+    radius = (capsule.radius if figure.view != "side" else TORSO_END_RADIUS) * scale
+    r = radius * SUPERSAMPLE + grow
+    for end in (capsule.start, capsule.end):
+        x, y = px(end)
+        canvas.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+
+
+def _head(
+    canvas: ImageDraw.ImageDraw,
+    figure: Figure,
+    capsule: Capsule,
+    px: ToPixels,
+    scale: float,
+    *,
+    colour: str | tuple[int, int, int, int],
+    grow: float,
+) -> None:
+    """The head with a face: hair over its crown and back, a nose and an eye on the side it
+    faces, so face up, face down and looking ahead read at a glance. From above, a head
+    that rests face down shows only its hair."""
+    x, y = px(capsule.start)
+    r = capsule.radius * scale * SUPERSAMPLE
+    canvas.ellipse((x - r - grow, y - r - grow, x + r + grow, y + r + grow), fill=colour)
+    # The nose stands out of the disc, so it has an outline gap of its own.
+    facing = figure.head - 90  # the face is a quarter turn clockwise from the head's axis
+    f = (math.cos(math.radians(facing)), -math.sin(math.radians(facing)))  # in pixels
+    up = (math.cos(math.radians(figure.head)), -math.sin(math.radians(figure.head)))
+    if figure.view == "above":
+        if colour != _CLEAR:
+            inner = r * 0.86
+            canvas.ellipse((x - inner, y - inner, x + inner, y + inner), fill=HAIR)
+        return
+    nose_r = r * 0.3
+    nose = (x + f[0] * r * 0.92 - up[0] * r * 0.12, y + f[1] * r * 0.92 - up[1] * r * 0.12)
+    canvas.ellipse(
+        (
+            nose[0] - nose_r - grow,
+            nose[1] - nose_r - grow,
+            nose[0] + nose_r + grow,
+            nose[1] + nose_r + grow,
+        ),
+        fill=colour,
+    )
+    if colour == _CLEAR:
+        return
+    # Hair from the hairline above the forehead, over the crown, down to the nape.
+    start = facing + 62
+    canvas.pieslice((x - r, y - r, x + r, y + r), -(start + 190), -start, fill=HAIR)
+    eye_r = r * 0.13
+    eye = (x + f[0] * r * 0.5 + up[0] * r * 0.18, y + f[1] * r * 0.5 + up[1] * r * 0.18)
+    canvas.ellipse(
+        (eye[0] - eye_r, eye[1] - eye_r, eye[0] + eye_r, eye[1] + eye_r), fill=BACKGROUND
+    )
+
+
+def _shadow(image: Image.Image, figure: Figure, px: ToPixels, scale: float) -> None:
+    """A soft shadow on the mat under what rests on it or hovers just above it."""
+    if figure.view == "above":
+        return
+    from PIL import Image, ImageDraw, ImageFilter
+
+    layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    canvas = ImageDraw.Draw(layer)
+    s = SUPERSAMPLE
+    lying = [point for point in figure.torso_outline()]
+    samples = [(x, y, 0.0) for x, y in lying]
+    for capsule in figure.capsules():
+        if capsule.name != "torso":
+            samples += [(x, y, capsule.radius) for x, y in _samples(capsule)]
+    for x, y, radius in samples:
+        ground = figure.surface_below(x)
+        height = y - radius - ground
+        if height > 8:
+            continue
+        cx, cy = px((x, ground))
+        rx = (radius + 3) * scale * s
+        ry = (2.2 - height * 0.15) * scale * s
+        canvas.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=SHADOW)
+    layer = layer.filter(ImageFilter.GaussianBlur(2.5 * scale * s / 2))
+    image.paste(layer, (0, 0), layer)
+
+
+def _samples(capsule: Capsule, count: int = 8) -> list[tuple[float, float]]:
+    (x0, y0), (x1, y1) = capsule.start, capsule.end
+    return [(x0 + (x1 - x0) * t / count, y0 + (y1 - y0) * t / count) for t in range(count + 1)]
+
+
+def _arrow(
+    canvas: ImageDraw.ImageDraw,
+    arrow: Arrow,
+    points: dict[str, tuple[float, float]],
+    px: ToPixels,
+) -> None:
+    """A straight arrow of a movement (a lift, a press, a reach), beside the part it moves."""
+    x, y = points[arrow.at]
+    a = math.radians(arrow.direction)
+    dx, dy = math.cos(a), math.sin(a)
+    start = px((x + dx * arrow.gap, y + dy * arrow.gap))
+    end = px((x + dx * (arrow.gap + arrow.length), y + dy * (arrow.gap + arrow.length)))
+    length = math.dist(start, end)
+    heading = ((end[0] - start[0]) / length, (end[1] - start[1]) / length)
+    s = SUPERSAMPLE
+    for colour, width in ((BACKGROUND, ARROW_WIDTH * 2.6), (WORK, ARROW_WIDTH)):
+        shaft_end = (end[0] - heading[0] * 10 * s, end[1] - heading[1] * 10 * s)
+        canvas.line((*start, *shaft_end), fill=colour, width=round(width * s))
+        _arrow_head(canvas, shaft_end, heading, colour, width * s)
 
 
 _CLEAR = (0, 0, 0, 0)
@@ -244,9 +430,8 @@ def _part_key(capsule: Capsule) -> tuple[str | None, str]:
 def _mat(canvas: ImageDraw.ImageDraw, figure: Figure, px: ToPixels) -> None:
     s = SUPERSAMPLE
     if figure.view == "above":
-        left, top = px((-MAT_HALF_WIDTH, MAT_HALF_LENGTH))
-        right, bottom = px((MAT_HALF_WIDTH, -MAT_HALF_LENGTH))
-        canvas.rounded_rectangle((left, top, right, bottom), 10 * s, fill=LIGHT)
+        box = _box(px((-MAT_HALF_WIDTH, MAT_HALF_LENGTH)), px((MAT_HALF_WIDTH, -MAT_HALF_LENGTH)))
+        canvas.rounded_rectangle(box, 10 * s, fill=LIGHT)
         return
     _, mat_y = px((0.0, 0.0))
     canvas.rounded_rectangle(
@@ -256,28 +441,54 @@ def _mat(canvas: ImageDraw.ImageDraw, figure: Figure, px: ToPixels) -> None:
     )
 
 
-def _prop(canvas: ImageDraw.ImageDraw, figure: Figure, prop: FigureProp, px: ToPixels) -> None:
+def _prop(
+    canvas: ImageDraw.ImageDraw, figure: Figure, prop: FigureProp, px: ToPixels, scale: float
+) -> None:
     s = SUPERSAMPLE
     if figure.view == "above":
-        left, top = px((prop.left, prop.y + prop.height / 2))
-        right, bottom = px((prop.right, prop.y - prop.height / 2))
+        corner = px((prop.left, prop.y + prop.height / 2))
+        left, top, right, bottom = _box(corner, px((prop.right, prop.y - prop.height / 2)))
+    elif prop.kind == "strap":
+        # Drawn fuller than it is, so it shows; the body lies over it.
+        half = max(prop.width, STRAP_DRAWN_LENGTH) / 2
+        left, top = px((prop.x - half, max(prop.height, STRAP_DRAWN_THICKNESS)))
+        right, bottom = px((prop.x + half, 0.0))
     else:
         left, top = px((prop.left, prop.height))
         right, bottom = px((prop.right, 0.0))
     box = (left, top, right, bottom)
+    edge = round(PROP_OUTLINE * s)
     if prop.kind == "strap":
-        canvas.rounded_rectangle(box, 2 * s, fill=BAR)
-        return
-    canvas.rounded_rectangle(box, 4 * s, fill=LIGHT, outline=BAR, width=round(PROP_OUTLINE * s))
-    if prop.kind == "blanket":
-        # The fold: a line along the layer's middle, short of its rounded ends.
-        middle = (top + bottom) / 2
-        inset = 8 * s
-        canvas.line(
-            (box[0] + inset, middle, box[2] - inset, middle),
-            fill=BAR,
-            width=round(PROP_OUTLINE / 1.5 * s),
+        canvas.rounded_rectangle(
+            box, (bottom - top) / 2, fill=STRAP, outline=STRAP_EDGE, width=edge
         )
+        # The buckle, at the end toward the feet.
+        bx = left + (bottom - top) * 1.2
+        canvas.rectangle(
+            (bx - 2.5 * s, top - 1.5 * s, bx + 2.5 * s, bottom + 1.5 * s),
+            fill=BUCKLE,
+            outline=STRAP_EDGE,
+        )
+        return
+    if prop.kind == "block":
+        canvas.rounded_rectangle(box, 3 * s, fill=BLOCK, outline=BLOCK_EDGE, width=edge)
+        # A lighter top face, so it reads as a solid block, not a frame.
+        face = min(bottom - top, right - left) * 0.22
+        canvas.rectangle((left + edge, top + edge, right - edge, top + edge + face), fill="#d3c5f0")
+        return
+    canvas.rounded_rectangle(box, 6 * s, fill=BLANKET, outline=BLANKET_EDGE, width=edge)
+    # The folds: lines along the layers, short of the rounded ends.
+    inset = 8 * s
+    for share in (1 / 3, 2 / 3):
+        y = top + (bottom - top) * share
+        canvas.line(
+            (left + inset, y, right - inset, y), fill=BLANKET_EDGE, width=max(1, round(s * 1.5))
+        )
+
+
+def _box(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float, float, float]:
+    """The box with corners `a` and `b`, as (left, top, right, bottom)."""
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])
 
 
 def _capsule(
@@ -290,7 +501,7 @@ def _capsule(
     colour: str | tuple[int, int, int, int] | None = None,
 ) -> None:
     if colour is None:
-        colour = BAR if capsule.side == "far" else ACCENT
+        colour = FAR if capsule.side == "far" else ACCENT
     (x0, y0), (x1, y1) = px(capsule.start), px(capsule.end)
     r = capsule.radius * scale * SUPERSAMPLE + grow
     if (x0, y0) != (x1, y1):
@@ -299,9 +510,12 @@ def _capsule(
         canvas.ellipse((x - r, y - r, x + r, y + r), fill=colour)
 
 
-def _turn_arrow(canvas: ImageDraw.ImageDraw, figure: Figure, px: ToPixels) -> None:
-    """An arc round the front of the chest, square to the spine however the torso leans,
-    its head showing the way the chest turns."""
+def _turn_arrow(
+    canvas: ImageDraw.ImageDraw, figure: Figure, px: ToPixels, *, behind: bool = False
+) -> None:
+    """A ring round the chest, square to the spine however the torso leans: its half
+    behind the body drawn first and paler (`behind`), its half in front over the body with
+    the heads showing the way the chest turns, so it reads as a turn, not a hoop."""
     points = figure.points()
     (hx, hy), (sx, sy) = points["pelvis"], points["chest"]
     centre = px((hx + (sx - hx) * 0.62, hy + (sy - hy) * 0.62))
@@ -332,8 +546,12 @@ def _turn_arrow(canvas: ImageDraw.ImageDraw, figure: Figure, px: ToPixels) -> No
     # sweeps toward the end at the figure's back (160°); seen from the front, the figure's
     # right is on the picture's left, which is the same end.
     ends = {"right": (160.0,), "left": (20.0,), "both": (160.0, 20.0)}[figure.turn or "both"]
+    if behind:
+        back = [on_ring(180 + 180 * n / 48) for n in range(49)]
+        canvas.line(back, fill=WORK_BEHIND, width=round(ARROW_WIDTH * s), joint="curve")
+        return
     arc = [on_ring(20 + 140 * n / 48) for n in range(49)]
-    for colour, width in ((BACKGROUND, ARROW_WIDTH * 3), (ACCENT, ARROW_WIDTH)):
+    for colour, width in ((BACKGROUND, ARROW_WIDTH * 2.6), (WORK, ARROW_WIDTH)):
         canvas.line(arc, fill=colour, width=round(width * s), joint="curve")
         for end in ends:
             sign = 1.0 if end > 90 else -1.0

@@ -20,6 +20,7 @@ The other side of a two-sided pose is the same figure drawn mirrored, never a se
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,19 @@ RADIUS: dict[str, float] = {
     "lower_leg": 5.0,
     "foot": 3.6,
 }
+# The torso's half-depth in front of and behind the spine, from the pelvis (0) to the
+# chest (1): buttocks behind the pelvis, a slimmer waist, the chest fuller in front, so
+# which way the body faces shows in its shape. Its ends match RADIUS["torso"], so the
+# pelvis and chest rest on the mat as their contacts say.
+TORSO_PROFILE: tuple[tuple[float, float, float], ...] = (
+    (0.0, 10.0, 10.0),
+    (0.12, 10.0, 11.5),
+    (0.5, 8.5, 8.5),
+    (0.82, 11.0, 9.5),
+    (1.0, 10.0, 10.0),
+)
+TORSO_PROFILE_AT_MIDDLE = (8.5, 8.5)
+TORSO_END_RADIUS = 10.0
 # Seen from the front or from above the chest is wider than it is deep, and the hips and
 # shoulders are apart; seen from the side they are one point.
 BROAD_TORSO_RADIUS = 14.0
@@ -205,6 +219,44 @@ class FigureProp(_Frozen):
         return self.x + self.width / 2
 
 
+Limb = Literal["near.arm", "near.leg", "far.arm", "far.leg"]
+# Where an arrow may start: a joint, or the middle of the torso's front ("belly") or back.
+ArrowPoint = Literal[
+    "pelvis",
+    "chest",
+    "head",
+    "belly",
+    "back",
+    "near.hip",
+    "near.knee",
+    "near.ankle",
+    "near.toes",
+    "near.shoulder",
+    "near.elbow",
+    "near.wrist",
+    "near.fingers",
+    "far.hip",
+    "far.knee",
+    "far.ankle",
+    "far.toes",
+    "far.shoulder",
+    "far.elbow",
+    "far.wrist",
+    "far.fingers",
+]
+
+
+class Arrow(_Frozen):
+    """A movement drawn as an arrow beside the body: a lift, a press into the floor, or a
+    reach. It starts `gap` units from the point `at`, on the side it points to, and runs
+    `length` units in `direction` (degrees, as the segments)."""
+
+    at: ArrowPoint
+    direction: Angle
+    length: Annotated[StrictFloat, Field(gt=0, le=60)] = 16.0
+    gap: Annotated[StrictFloat, Field(ge=0, le=40)] = 14.0
+
+
 @dataclass(frozen=True)
 class Capsule:
     """One drawn segment: a thick line with round ends."""
@@ -238,6 +290,13 @@ class Figure(_Frozen):
     # wide and back): drawn shortened by WIDE_ARM_SHARE. Their 2-D angles are a shadow of
     # the shoulder's and elbow's, so those two joints are not range-checked.
     elbows_wide: StrictBool = False
+    # The bend of the back between pelvis and chest, in degrees: positive arches it (the
+    # chest lifted, the back hollow), negative rounds it (the back domed, the belly drawn
+    # up). The pelvis and chest stay where `torso` puts them; only the spine between bends.
+    spine: Annotated[StrictFloat, Field(ge=-60, le=45)] = 0.0
+    # The limbs doing the work in this pose, drawn in the working colour at any depth.
+    working: list[Limb] = []
+    arrows: list[Arrow] = []
 
     def segment_length(self, segment: str) -> float:
         """A segment's drawn length in figure units: its skeleton length, shortened only
@@ -273,7 +332,51 @@ class Figure(_Frozen):
                 "fingers": _step(wrist, limbs.hand, SKELETON["hand"]),
             }
             points.update({f"{side}.{name}": point for name, point in named.items()})
+        middle, normal = self.spine_at(0.5)
+        front, back = TORSO_PROFILE_AT_MIDDLE
+        points["belly"] = (middle[0] + normal[0] * front, middle[1] + normal[1] * front)
+        points["back"] = (middle[0] - normal[0] * back, middle[1] - normal[1] * back)
         return points
+
+    def spine_at(self, t: float) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The point `t` of the way up the spine (0 the pelvis, 1 the chest) and the unit
+        normal toward the body's front there. The spine is a quadratic curve whose ends
+        turn `spine` degrees from each other."""
+        pelvis = (self.hip.x, self.hip.y)
+        chest = _step(pelvis, self.torso, SKELETON["torso"])
+        # The front is a quarter turn clockwise from the spine's direction (the figure
+        # faces +x standing), seen from the side; from the front or above it faces the
+        # viewer, so the curve stays in the picture as a sideways bend.
+        lift = SKELETON["torso"] / 2 * math.tan(math.radians(self.spine / 2))
+        control = _step(
+            ((pelvis[0] + chest[0]) / 2, (pelvis[1] + chest[1]) / 2), self.torso - 90, lift
+        )
+        u = 1 - t
+        point = (
+            u * u * pelvis[0] + 2 * u * t * control[0] + t * t * chest[0],
+            u * u * pelvis[1] + 2 * u * t * control[1] + t * t * chest[1],
+        )
+        dx = 2 * u * (control[0] - pelvis[0]) + 2 * t * (chest[0] - control[0])
+        dy = 2 * u * (control[1] - pelvis[1]) + 2 * t * (chest[1] - control[1])
+        length = math.hypot(dx, dy)
+        return point, (dy / length, -dx / length)
+
+    def torso_outline(self, count: int = 24) -> list[tuple[float, float]]:
+        """The torso's outline, round the curved spine: the front from pelvis to chest,
+        then the back from chest to pelvis. The ends are rounded by the pelvis and chest
+        discs (TORSO_END_RADIUS) drawn with it."""
+        front: list[tuple[float, float]] = []
+        back: list[tuple[float, float]] = []
+        broad = self.view != "side"
+        for n in range(count + 1):
+            t = n / count
+            (x, y), (nx, ny) = self.spine_at(t)
+            ahead, behind = _profile(t)
+            if broad:
+                ahead = behind = BROAD_TORSO_RADIUS
+            front.append((x + nx * ahead, y + ny * ahead))
+            back.append((x - nx * behind, y - ny * behind))
+        return [*front, *reversed(back)]
 
     def capsules(self) -> list[Capsule]:
         """The drawn segments, back to front."""
@@ -381,7 +484,20 @@ class Figure(_Frozen):
                 )
         if self.view == "above":
             return problems
+        outline_depth = max(self.sink_depth(x, y, 0.0) for x, y in self.torso_outline())
+        if outline_depth > CONTACT_TOLERANCE:
+            problems.append(
+                _problem(
+                    ("spine",),
+                    round(outline_depth, 1),
+                    "through_surface",
+                    "the torso passes {depth} cm into the mat or a prop",
+                    depth=round(outline_depth, 1),
+                )
+            )
         for capsule in self.capsules():
+            if capsule.name == "torso":
+                continue  # its outline, checked above
             depth = max(self.sink_depth(x, y, capsule.radius) for x, y in _samples(capsule))
             if depth > CONTACT_TOLERANCE:
                 problems.append(
@@ -447,6 +563,15 @@ class FigureBook(_Frozen):
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
+
+
+def _profile(t: float) -> tuple[float, float]:
+    """The torso's half-depth in front of and behind the spine at `t` (TORSO_PROFILE)."""
+    for (t0, f0, b0), (t1, f1, b1) in itertools.pairwise(TORSO_PROFILE):
+        if t <= t1:
+            share = (t - t0) / (t1 - t0)
+            return f0 + (f1 - f0) * share, b0 + (b1 - b0) * share
+    return TORSO_PROFILE[-1][1], TORSO_PROFILE[-1][2]
 
 
 def _step(start: tuple[float, float], degrees: float, length: float) -> tuple[float, float]:

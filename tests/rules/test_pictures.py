@@ -9,9 +9,23 @@ from typing import Any
 
 import pytest
 import yaml
-from PIL import Image, ImageChops, ImageOps
+from PIL import Image, ImageChops, ImageColor, ImageOps
+from pydantic import ValidationError
 
-from bot.pictures import HEIGHT, MAX_SCALE, WIDTH, frame, layout, picture_path, render, to_pixels
+from bot.pictures import (
+    FAR,
+    HAIR,
+    HEIGHT,
+    MAX_SCALE,
+    STRAP,
+    WIDTH,
+    WORK,
+    frame,
+    layout,
+    picture_path,
+    render,
+    to_pixels,
+)
 from bot.pose_pictures import FigurePictures
 from bot.uploads import Picture
 from sequences import SEQUENCES_DIR, Figure, FigureError, check_all, load_class, load_figures
@@ -379,3 +393,118 @@ def test_cache_key_follows_the_figure(tmp_path: Path) -> None:
     moved = Figure.model_validate({**figure_data("chair"), "name": "Chair, renamed"})
     assert picture_path(figure, False, tmp_path) != picture_path(moved, False, tmp_path)
     assert len(picture_path(figure, False, tmp_path).stem) == 64
+
+
+# --- version two: a face, a shaped torso, the work in one colour ----------------------
+
+FACE_DOWN = (
+    "childs-pose",
+    "belly-lift-strap",
+    "half-locust",
+    "locust-opposite-arm-leg",
+    "locust-strap",
+    "makarasana",
+    "sphinx",
+    "cobra-leg-lift",
+)
+
+
+def _centroid(image: Image.Image, colour: str) -> tuple[float, float, int]:
+    target = ImageColor.getrgb(colour)
+    pixels = [
+        (x, y)
+        for y in range(image.height)
+        for x in range(image.width)
+        if image.getpixel((x, y)) == target
+    ]
+    if not pixels:
+        return 0.0, 0.0, 0
+    return (
+        sum(x for x, _ in pixels) / len(pixels),
+        sum(y for _, y in pixels) / len(pixels),
+        len(pixels),
+    )
+
+
+@pytest.mark.parametrize("figure_id", FACE_DOWN)
+def test_a_body_lying_on_its_front_faces_the_mat(figure_id: str) -> None:
+    # The face is a quarter turn clockwise from the head's axis: pointing down means the
+    # figure lies face down, which a plain disc could not tell from face up.
+    assert math.sin(math.radians(FIGURES[figure_id].head - 90)) < -0.3
+
+
+def test_the_hair_is_on_the_side_away_from_the_face() -> None:
+    face_down, face_up = FIGURES["belly-lift-strap"], FIGURES["final-rest"]
+    for figure, hair_above in ((face_down, True), (face_up, False)):
+        image = png(render(figure))
+        _, head_y = layout(figure)["head"]
+        _, hair_y, count = _centroid(image, HAIR)
+        assert count > 50, figure.id
+        assert (hair_y < head_y) is hair_above, figure.id
+
+
+def test_working_limbs_and_arrows_are_drawn_in_the_working_colour() -> None:
+    working = FIGURES["half-locust"]
+    assert working.working == ["near.leg"]
+    *_, count = _centroid(png(render(working)), WORK)
+    assert count > 1000
+    resting = FIGURES["hero-pose"]
+    assert not resting.working and not resting.arrows and resting.turn is None
+    *_, none = _centroid(png(render(resting)), WORK)
+    assert none == 0
+
+
+def test_a_far_working_limb_is_drawn_as_strongly_as_a_near_one() -> None:
+    # The lifted leg on the far side: once drawn palest, the least visible thing there.
+    data = figure_data("half-locust")
+    far_lift = {
+        **data,
+        "near": data["far"],
+        "far": data["near"],
+        "contacts": [c.replace("far.", "near.") for c in data["contacts"]],
+        "arrows": [],
+    }
+    working = Figure.model_validate({**far_lift, "working": ["far.leg"]})
+    resting = Figure.model_validate({**far_lift, "working": []})
+    x, y = layout(working)["far.knee"]
+    assert png(render(working)).getpixel((round(x), round(y))) == ImageColor.getrgb(WORK)
+    assert png(render(resting)).getpixel((round(x), round(y))) == ImageColor.getrgb(FAR)
+
+
+def test_the_strap_shows_as_a_band_at_the_chats_width() -> None:
+    image = png(render(FIGURES["belly-lift-strap"])).resize((320, 200), Image.Resampling.LANCZOS)
+    target = ImageColor.getrgb(STRAP)
+    pixels: list[tuple[int, int, int]] = list(image.getdata())
+    near = [
+        (n % image.width, n // image.width)
+        for n, pixel in enumerate(pixels)
+        if sum(abs(a - b) for a, b in zip(pixel, target, strict=True)) < 60
+    ]
+    xs, ys = [x for x, _ in near], [y for _, y in near]
+    assert max(xs) - min(xs) >= 12
+    assert max(ys) - min(ys) >= 2
+
+
+def test_seen_from_above_the_body_lies_along_the_picture() -> None:
+    figure = FIGURES["side-childs-pose"]
+    joints = layout(figure)
+    head_x, _ = joints["head"]
+    pelvis_x, _ = joints["pelvis"]
+    assert head_x - pelvis_x > 0.25 * WIDTH  # head to the right, as a body lying down
+
+
+@pytest.mark.parametrize("spine", [-40.0, -10.0, 12.0, 30.0])
+def test_the_spine_bends_toward_the_front_when_arched(spine: float) -> None:
+    figure = Figure.model_validate({**figure_data("hero-pose"), "spine": spine})
+    (x, y), _ = figure.spine_at(0.5)
+    # Sitting tall, the front is +x: an arched back moves the middle of the spine forward.
+    chord_x = figure.hip.x
+    expected = SKELETON["torso"] / 4 * math.tan(math.radians(spine / 2))
+    assert x - chord_x == pytest.approx(expected, abs=1e-6)
+    assert y == pytest.approx(figure.hip.y + SKELETON["torso"] / 2, abs=1e-6)
+
+
+def test_a_torso_bent_into_the_mat_is_refused() -> None:
+    data = {**figure_data("belly-lift-strap"), "spine": 30.0}
+    with pytest.raises(ValidationError, match="torso passes"):
+        Figure.model_validate(data)
