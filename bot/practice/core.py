@@ -268,12 +268,10 @@ class PracticeCore:
         )
 
     def _swaps(self, before: PracticeState, state: PracticeState, cue: Cue) -> bool:
-        """Whether the pressed cue, drawn before the change, showed another picture than
-        `cue` does: the change took the easier version on or off screen."""
-        if before.step != state.step or not before.pictures:
-            return False
-        pose = cue.pose
-        return cue.picture != self._picture(before, pose)
+        """Whether the pressed cue, as drawn before the change, showed another picture than
+        `cue` does: the change took the easier version on or off screen (of a pose with an
+        easier figure of its own)."""
+        return before.step == state.step and cue.picture != self._picture(before, cue.pose)
 
     # -- the facts a practice is drawn from --------------------------------------------------
 
