@@ -35,8 +35,13 @@ class Cue:
     bridge: str | None = None
     # The pose after this one in the practice, if any ("Next: …").
     following: Step | None = None
-    # The pose's picture, when it has one and the practice shows pictures.
+    # The pose's picture, when it has one and the practice shows pictures: the easier
+    # version's own picture while the cue shows the easier version.
     picture: Picture | None = None
+    # Drawn in place of the pressed cue, it shows another picture than that cue did (the
+    # press brought the easier version on screen, or took it back): the picture is swapped
+    # along with the words, so that they never disagree.
+    swap_picture: bool = False
 
     @property
     def easier_shown(self) -> bool:

@@ -1,8 +1,10 @@
 """The picture each step shows: its figure (sequences/figures.yaml), mirrored for the other
-side of a pose, rendered once into the picture cache (bot.pictures) and found by step.
+side of a pose, rendered once into the picture cache (bot.pictures) and found by step. The
+easier version of a step shows its `easier_figure`, when it has one, drawn the same way.
 
 Rendering takes a moment per figure, so `prepare` draws every picture a catalog needs
-before the bot takes updates (off the event loop); a cue then only looks its picture up.
+(both versions of each step) before the bot takes updates (off the event loop); a cue then
+only looks its picture up.
 """
 
 from __future__ import annotations
@@ -23,20 +25,27 @@ class FigurePictures:
         self._known: dict[tuple[str, bool], Picture] = {}
 
     def prepare(self, classes: Iterable[YogaClass]) -> None:
-        """Draw every step's picture now (blocking: run it in a thread)."""
+        """Draw every step's pictures now, usual and easier (blocking: run it in a thread)."""
         for yoga_class in classes:
             for step in yoga_class.steps:
-                self._picture(step)
+                self.for_step(step)
+                self.for_step(step, easier=True)
 
-    def for_step(self, step: Step) -> Picture | None:
-        return self._picture(step)
+    def for_step(self, step: Step, *, easier: bool = False) -> Picture | None:
+        """The step's picture; `easier`: its easier version's, which is the usual one when
+        the step has no easier figure (or one the figures file does not have: a class
+        checked with `yogabot sequences check` names it, and the cue still has a picture)."""
+        own = self._picture(step.figure, step.mirrored)
+        if not easier or own is None:
+            return own
+        return self._picture(step.easier_figure, step.mirrored) or own
 
-    def _picture(self, step: Step) -> Picture | None:
-        if step.figure is None or step.figure not in self._figures:
+    def _picture(self, figure_id: str | None, mirrored: bool) -> Picture | None:
+        if figure_id is None or figure_id not in self._figures:
             return None
-        key = (step.figure, step.mirrored)
+        key = (figure_id, mirrored)
         known = self._known.get(key)
         if known is None:
-            path = picture_path(self._figures[step.figure], step.mirrored, self._cache_dir)
+            path = picture_path(self._figures[figure_id], mirrored, self._cache_dir)
             known = self._known[key] = Picture(key=path.stem, path=path)
         return known

@@ -25,14 +25,15 @@ class Picture:
 
 
 class PictureSource(Protocol):
-    def for_step(self, step: Step) -> Picture | None:
-        """The step's picture, or None when it has no figure."""
+    def for_step(self, step: Step, *, easier: bool = False) -> Picture | None:
+        """The step's picture, or None when it has no figure; `easier`: the picture of its
+        easier version (its own picture when it has none of its own)."""
 
 
 class NoPictures:
     """Text-only cues: for a class without figures, or a process that sends no cues."""
 
-    def for_step(self, step: Step) -> Picture | None:
+    def for_step(self, step: Step, *, easier: bool = False) -> Picture | None:
         return None
 
 

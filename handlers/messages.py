@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message
+from telegram import CallbackQuery, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
@@ -135,6 +135,34 @@ async def _edit_words(
             parse_mode=reply.parse_mode,
             reply_markup=markup,
         )
+
+
+async def edit_text(bot: ExtBot[Any], chat_id: int, message_id: int, reply: Reply) -> None:
+    """`reply` in place of a text message, and only of one: a photo raises BadRequest
+    ("there is no text in the message to edit") rather than having its caption changed
+    under a picture that may not fit the new words. MessageGone when the message is gone."""
+    await edit(bot, chat_id, message_id, reply, switched=True, afresh=False)
+
+
+async def edit_photo(
+    bot: ExtBot[Any], chat_id: int, message_id: int, photo: str | bytes, reply: Reply
+) -> Message | bool:
+    """`photo` (a known file_id, or the bytes to upload) in place of the message's picture,
+    with `reply` as its caption and keyboard: one call, so picture and words change together.
+    A message that is gone raises MessageGone (the caller sends what belongs there itself);
+    "message is not modified" (a double tap) and any other refusal raise BadRequest."""
+    markup = reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None
+    media = InputMediaPhoto(photo, caption=reply.text, parse_mode=reply.parse_mode)
+    try:
+        return await bot.edit_message_media(
+            media, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
+    except BadRequest as exc:
+        # Not a BadRequest from here on: what carries the picture would take it for a
+        # refused file_id, forget it and upload the picture again for nothing.
+        if any(gone in str(exc).lower() for gone in _GONE):
+            raise MessageGone(str(exc)) from exc
+        raise
 
 
 async def edit_pressed(bot: ExtBot[Any], query: CallbackQuery, reply: Reply) -> Message | None:

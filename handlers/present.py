@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Any, Protocol
 
 from telegram import Message
@@ -20,6 +21,7 @@ from telegram.ext import ExtBot
 from bot.practice.machine import CueFailed, CueSent
 from bot.practice.service import Cue, MessageRef, PracticeOutcome, StaleAction
 from bot.services import Services
+from bot.uploads import Picture
 from handlers import messages, pictures
 from handlers.rate_limit import stoppable
 from handlers.render import checkin as render_checkin
@@ -37,6 +39,10 @@ class Redraws(Protocol):
 
     def drawn(self, at: MessageRef) -> None:
         """The message shows what it should now: an older redraw waiting for it is dropped."""
+        ...
+
+    def waiting(self, at: MessageRef) -> Cue | None:
+        """The cue of a redraw waiting for its next try at `at`, if one is."""
         ...
 
 
@@ -85,20 +91,34 @@ async def redraw(
     failures: int = 0,
     redraws: Redraws | None = None,
 ) -> None:
-    """Draw `cue` in place of the message at `at` (the cue the user pressed).
+    """Draw `cue` in place of the message at `at` (the cue the user pressed): its words,
+    and its picture too when the press changed which version the cue shows
+    (`cue.swap_picture`), in one call either way.
 
     A message that is gone ("message to edit not found") gets the cue afresh as a cue is
     sent, picture (by its file_id) and buttons and all, and that message is the practice's
-    cue from then on. A redraw Telegram did not take (a 5xx, a timeout, a dropped
-    connection) is tried again like a cue, after retry_delay, by `redraws`."""
+    cue from then on; so does a photo Telegram would not give the new picture, whose
+    buttons go. A redraw Telegram did not take (a 5xx, a timeout, a dropped connection)
+    is tried again like a cue, after retry_delay, by `redraws`; a picture it was to swap
+    is still swapped by whichever redraw of that message goes first."""
+    if redraws is not None and not cue.swap_picture:
+        earlier = redraws.waiting(at)
+        if earlier is not None and earlier.swap_picture:
+            # The message may still show the picture of the version before that press.
+            cue = replace(cue, swap_picture=True)
     try:
         try:
-            await _draw(bot, cue, at)
-        except messages.MessageGone:
+            if cue.swap_picture and cue.picture is not None:
+                await _swap(bot, services, cue, cue.picture, at)
+            else:
+                await _draw(bot, cue, at)
+        except (messages.MessageGone, _NotSwapped) as exc:
             sent = await _deliver(bot, services, cue, at.chat_id)
             services.incidents.telegram.answered()
             if redraws is not None:
                 redraws.drawn(at)
+            if isinstance(exc, _NotSwapped):
+                await messages.retire(bot, at.chat_id, at.message_id, now=True)
             if not cue.over:
                 await _confirm(bot, services, cue, at.chat_id, sent.message_id)
             return
@@ -130,6 +150,40 @@ async def _draw(bot: ExtBot[Any], cue: Cue, at: MessageRef) -> None:
     await messages.edit(
         bot, at.chat_id, at.message_id, reply, caption=cue.picture is not None, afresh=False
     )
+
+
+class _NotSwapped(Exception):
+    """Telegram refused to put the cue's picture in place of a photo's: that photo would
+    show the other version's picture under these words, so the cue goes afresh."""
+
+
+async def _swap(
+    bot: ExtBot[Any], services: Services, cue: Cue, picture: Picture, at: MessageRef
+) -> None:
+    """`cue`'s picture and words in place of the message at `at`, in one editMessageMedia,
+    the picture by its file_id or uploaded once (handlers/pictures.py, as a cue is sent).
+    MessageGone when that message is gone; "message is not modified" (a double tap) is
+    done already. Refused, a cue that went as text (its picture refused when it was sent)
+    has its words edited as text; a photo raises _NotSwapped."""
+    reply = render.cue(cue)
+
+    async def swap(photo: str | bytes) -> Message | bool:
+        return await messages.edit_photo(bot, at.chat_id, at.message_id, photo, reply)
+
+    try:
+        await pictures.with_picture(services, picture, swap)
+    except BadRequest as exc:
+        if messages.harmless(exc):
+            return
+        if messages.chat_gone(exc):
+            raise
+        log.warning("picture %s not swapped in (%s)", picture.key, exc)
+        try:
+            await messages.edit_text(bot, at.chat_id, at.message_id, reply)
+        except BadRequest as other:
+            if messages.chat_gone(other):
+                raise
+            raise _NotSwapped from exc
 
 
 async def _settle(bot: ExtBot[Any], cue: Cue, at: MessageRef) -> None:

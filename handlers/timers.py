@@ -19,6 +19,7 @@ import contextvars
 import logging
 import random
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -139,6 +140,10 @@ class JobQueueTimers:
             with contextlib.suppress(JobLookupError):
                 job.schedule_removal()
 
+    def waiting(self, at: MessageRef) -> Cue | None:
+        job = self._redraws.get(at)
+        return job.data.cue if job is not None and isinstance(job.data, Redraw) else None
+
     def redraw_fired(self, at: MessageRef, job: Job[YogaContext]) -> None:
         if self._redraws.get(at) is job and job.next_t is None:
             del self._redraws[at]
@@ -178,6 +183,9 @@ async def _redraw_due(context: YogaContext, timers: JobQueueTimers, waiting: Red
                 cue = await services.practice.on_screen(waiting.cue.practice_id, waiting.cue.step)
             if cue is None:
                 return
+            if waiting.cue.swap_picture:
+                # The message still shows the picture it showed before the press.
+                cue = replace(cue, swap_picture=True)
             await redraw(
                 context.bot, services, cue, waiting.at, failures=waiting.failures, redraws=timers
             )

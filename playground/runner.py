@@ -26,7 +26,7 @@ from bot.pose_pictures import FigurePictures
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import StoreUnavailable
-from bot.uploads import PictureSource
+from bot.uploads import Picture, PictureSource
 from handlers.app import build_application, running
 from handlers.context import SERVICES, YogaApp
 from playground.emulator import BotApiEmulator, SimulatedUser
@@ -177,19 +177,27 @@ async def _recall_pictures(
     kept = 0
     for yoga_class in services.catalog.values():
         for step in yoga_class.steps:
-            picture = pictures.for_step(step)
-            if picture is None or picture.key in seen:
-                continue
-            seen.add(picture.key)
-            try:
-                file_id = await services.uploads.file_id(picture)
-                if file_id is not None:
-                    emulator.keep_photo(file_id, picture.path.read_bytes())
+            for easier in (False, True):
+                picture = pictures.for_step(step, easier=easier)
+                if picture is None or picture.key in seen:
+                    continue
+                seen.add(picture.key)
+                if await _recall_picture(services, emulator, picture):
                     kept += 1
-            except (StoreUnavailable, OSError, ValueError) as exc:
-                # Only a convenience: the bot uploads such a picture again when it is refused.
-                log.debug("picture %s not recalled: %s", picture.key, exc)
     return kept
+
+
+async def _recall_picture(services: Services, emulator: BotApiEmulator, picture: Picture) -> bool:
+    try:
+        file_id = await services.uploads.file_id(picture)
+        if file_id is None:
+            return False
+        emulator.keep_photo(file_id, picture.path.read_bytes())
+    except (StoreUnavailable, OSError, ValueError) as exc:
+        # Only a convenience: the bot uploads such a picture again when it is refused.
+        log.debug("picture %s not recalled: %s", picture.key, exc)
+        return False
+    return True
 
 
 def _shown_database(url: str) -> str:

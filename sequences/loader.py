@@ -134,12 +134,13 @@ def _figure_problems(directory: Path, classes: list[tuple[str, YogaClass]]) -> l
     lines: list[str] = []
     for name, yoga_class in classes:
         for i, step in enumerate(yoga_class.steps):
-            if step.figure is not None and step.figure not in figures:
-                message = f"unknown figure '{step.figure}': not in {FIGURES_FILE.name}"
-                err = SequenceError(
-                    name, message, step_index=i + 1, step_id=step.id, field="figure"
-                )
-                lines.append(str(err))
+            for field, figure in (("figure", step.figure), ("easier_figure", step.easier_figure)):
+                if figure is not None and figure not in figures:
+                    message = f"unknown figure '{figure}': not in {FIGURES_FILE.name}"
+                    err = SequenceError(
+                        name, message, step_index=i + 1, step_id=step.id, field=field
+                    )
+                    lines.append(str(err))
     return lines
 
 

@@ -54,6 +54,9 @@ class Step(BaseModel):
     # The pose's picture, an id in figures.yaml; `mirrored` draws it for the other side.
     figure: Slug | None = None
     mirrored: StrictBool = False
+    # The picture of the easier version, shown whenever the cue shows it; drawn with the
+    # same `mirrored`. Without it the easier version shows the pose's own picture.
+    easier_figure: Slug | None = None
 
     @property
     def title(self) -> str:
@@ -149,6 +152,17 @@ class YogaClass(BaseModel):
                     )
                 )
             first_index.setdefault(step.id, i)
+            if step.easier_figure is not None and step.figure is None:
+                problems.append(
+                    _problem(
+                        ("steps", i, "easier_figure"),
+                        step.easier_figure,
+                        "easier_figure_without_figure",
+                        "step '{id}' has an easier_figure but no figure: the easier picture "
+                        "takes the place of the pose's own",
+                        id=step.id,
+                    )
+                )
             if step.short_start is not None and not step.short:
                 problems.append(
                     _problem(

@@ -34,9 +34,9 @@ from bot.practice.machine import (
     Transition,
 )
 from bot.store import Store, StoreUnavailable, UnitOfWork
-from bot.uploads import NoPictures, PictureSource
+from bot.uploads import NoPictures, Picture, PictureSource
 from bot.user_settings import paced_hold, settings_in
-from sequences import YogaClass
+from sequences import Step, YogaClass
 
 # A write misses only when the practice changed since it was read; a few fresh reads settle
 # any race between a timer, a button and a cue being confirmed.
@@ -254,15 +254,24 @@ class PracticeCore:
             settle.append((MessageRef(state.chat_id, before.cue_message_id), ended))
         if cue is not None and change.refresh and state.cue_message_id is not None:
             settle.append((MessageRef(state.chat_id, state.cue_message_id), cue))
+        redraw = None
+        if cue is not None and change.redraw:
+            redraw = replace(cue, swap_picture=self._swaps(before, state, cue))
         return PracticeOutcome(
             state.id,
             state.chat_id,
             retire=tuple(MessageRef(state.chat_id, message) for message in change.retire),
-            redraw=cue if change.redraw else None,
+            redraw=redraw,
             show=cue if change.show else None,
             summary=summary if change.closing else None,
             settle=tuple(settle),
         )
+
+    def _swaps(self, before: PracticeState, state: PracticeState, cue: Cue) -> bool:
+        """Whether the pressed cue, as drawn before the change, showed another picture than
+        `cue` does: the change took the easier version on or off screen (of a pose with an
+        easier figure of its own)."""
+        return before.step == state.step and cue.picture != self._picture(before, cue.pose)
 
     # -- the facts a practice is drawn from --------------------------------------------------
 
@@ -303,8 +312,16 @@ class PracticeCore:
             answered=answered,
             bridge=self._bridge(state, plan),
             following=plan.steps[step + 1] if step + 1 < len(plan.steps) else None,
-            picture=self._pictures.for_step(pose) if state.pictures else None,
+            picture=self._picture(state, pose),
         )
+
+    def _picture(self, state: PracticeState, pose: Step) -> Picture | None:
+        """The pose's picture for the version the state shows, when the practice shows
+        pictures."""
+        if not state.pictures:
+            return None
+        easier = machine.easier_reason(state, pose) is not None
+        return self._pictures.for_step(pose, easier=easier)
 
     def _bridge(self, state: PracticeState, plan: Plan) -> str | None:
         """The step's short_start, where the steps this practice runs put it after another

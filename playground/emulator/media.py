@@ -1,18 +1,22 @@
-"""Uploads kept in memory: sendPhoto, sendDocument and getFile."""
+"""Uploads kept in memory: sendPhoto, sendDocument, editMessageMedia (photos) and getFile."""
 
 from __future__ import annotations
 
 import mimetypes
 import secrets
 import struct
-from typing import Any
+from typing import Any, NamedTuple
 
 from playground.emulator.contract import MethodTable
 from playground.emulator.errors import bad_request
 from playground.emulator.keyboards import parse_reply_markup
 from playground.emulator.methods import (
+    NOT_MODIFIED,
     apply_reply_keyboard,
+    editable_message,
     formatted_text,
+    inline_markup_for_edit,
+    mark_edited,
     reply_target,
     send_options,
 )
@@ -223,6 +227,85 @@ async def send_document(state: EmulatorState, p: Params) -> dict[str, Any]:
     return await _send_media(state, p, "document")
 
 
+# The kinds of InputMedia Telegram knows; the emulator keeps photos only.
+_INPUT_MEDIA_TYPES = frozenset({"animation", "audio", "document", "live_photo", "photo", "video"})
+
+
+class _Edit(NamedTuple):
+    """What an editMessageMedia asks for: the file, and its caption's words."""
+
+    source: Upload | StoredFile
+    caption: str | None
+    parse_mode: str | None
+    entities: list[dict[str, Any]] | None
+
+
+def _input_media(state: EmulatorState, p: Params) -> _Edit:
+    """The InputMedia of an edit, checked in Telegram's order and worded as Telegram words
+    it: the object, its caption, its type, the file it names (an upload by attach://, or a
+    file_id), then whether the type is one Telegram edits a message into."""
+    raw = p.get("media")
+    if raw is None or raw == "":
+        raise bad_request('parameter "media" is required')
+    if isinstance(raw, str):  # JSON that did not parse is left a string (params.py)
+        raise bad_request("can't parse input media JSON object")
+    if not isinstance(raw, dict):
+        raise bad_request("can't parse InputMedia: expected an Object")
+    caption, mode, entities = formatted_text(
+        Params(raw),
+        "caption",
+        "caption_entities",
+        limit=1024,
+        empty=None,
+        too_long="message caption is too long",
+    )
+    kind = raw.get("type")
+    if kind is None:
+        raise bad_request("can't parse InputMedia: Can't find field \"type\"")
+    if not isinstance(kind, str):
+        raise bad_request('can\'t parse InputMedia: Field "type" must be of type String')
+    value = raw.get("media")
+    if isinstance(value, str) and value.startswith("attach://"):
+        value = p.get(value.removeprefix("attach://"))
+    if not value or not isinstance(value, str | Upload):
+        raise bad_request("can't parse InputMedia: media not found")
+    if kind not in _INPUT_MEDIA_TYPES:
+        # A voice note, say: no message is edited into one.
+        raise bad_request(f'can\'t parse InputMedia: type "{kind}" is unsupported')
+    if kind != "photo":
+        raise bad_request(f"the emulator edits media into photos only, not into {kind}")
+    if isinstance(value, str):
+        if value.startswith(("http://", "https://")):
+            raise bad_request("failed to get HTTP URL content")
+        value = _known_file(state, value, "photo")
+    return _Edit(value, caption, mode, entities)
+
+
+async def edit_message_media(state: EmulatorState, p: Params) -> dict[str, Any]:
+    """A photo in place of a message's photo, document or text (Telegram adds media to a
+    text message), with its caption and keyboard: the message keeps its id and place."""
+    markup = inline_markup_for_edit(p)
+    edit = _input_media(state, p)
+    message = editable_message(state, p)
+    if message.text is None and message.photo is None and message.document is None:
+        raise bad_request("there is no media in the message to edit")
+    words = (edit.caption, edit.entities, edit.parse_mode, markup)
+    if (
+        isinstance(edit.source, StoredFile)
+        and message.photo
+        and message.photo[-1]["file_unique_id"] == edit.source.file_unique_id
+        and words
+        == (message.caption, message.caption_entities, message.parse_mode, message.reply_markup)
+    ):
+        raise bad_request(NOT_MODIFIED)
+    message.photo = _photo_sizes(state, edit.source)
+    message.document = None
+    message.text, message.entities = None, None
+    message.caption, message.caption_entities = edit.caption, edit.entities
+    message.parse_mode, message.reply_markup = edit.parse_mode, markup
+    return mark_edited(state, message)
+
+
 async def get_file(state: EmulatorState, p: Params) -> dict[str, Any]:
     file_id = p.opt_str("file_id")
     if not file_id:
@@ -243,5 +326,6 @@ async def get_file(state: EmulatorState, p: Params) -> dict[str, Any]:
 METHODS: MethodTable = {
     "sendPhoto": send_photo,
     "sendDocument": send_document,
+    "editMessageMedia": edit_message_media,
     "getFile": get_file,
 }

@@ -21,16 +21,22 @@ TINY = make_class()
 
 
 class StepPictures:
-    """A small PNG for each step of TINY, each different, written once to `folder`."""
+    """A small PNG for each step of TINY, each different, written once to `folder`; with
+    `easier_too`, another one for each step's easier version (else it shows the same)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, easier_too: bool = False) -> None:
         self._folder = folder
+        self._easier_too = easier_too
 
-    def for_step(self, step: Step) -> Picture | None:
-        path = self._folder / f"{step.id}.png"
+    def for_step(self, step: Step, *, easier: bool = False) -> Picture | None:
+        number = int(step.id.rsplit("-", 1)[1])
+        name = step.id
+        if easier and self._easier_too:
+            number, name = number + 10, f"{step.id}-easier"
+        path = self._folder / f"{name}.png"
         if not path.exists():
-            path.write_bytes(tiny_png(20 + int(step.id.rsplit("-", 1)[1]), 16))
-        return Picture(key=step.id, path=path)
+            path.write_bytes(tiny_png(20 + number, 16))
+        return Picture(key=name, path=path)
 
 
 # The back check-in (another feature) may come before cue 1; the page answers it with Skip.
@@ -75,9 +81,13 @@ class EventStream:
 
 
 def bot_message_with(text: str) -> Callable[[dict[str, Any]], bool]:
+    """A message or edit event of a bot message whose words (a photo's are its caption)
+    hold `text`."""
+
     def match(event: dict[str, Any]) -> bool:
         message = event.get("message") or {}
-        return event["type"] == "message" and message["from_bot"] and text in message["html"]
+        words = message.get("caption_html") or message.get("html") or ""
+        return event["type"] == "message" and message["from_bot"] and text in words
 
     return match
 

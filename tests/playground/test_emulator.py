@@ -15,11 +15,19 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from playground.emulator import BotApiEmulator
+from playground.emulator.media import store_file
 from playground.emulator.registry import METHODS, MethodSpec
 from playground.emulator.server import host_name
 from playground.emulator.state import EmulatorState
@@ -402,6 +410,116 @@ async def test_document_and_photo_round_trip(emu: BotApiEmulator, bot: Bot) -> N
     again = await bot.send_document(31, document=message.document.file_id)
     assert again.document is not None
     assert again.document.file_unique_id == message.document.file_unique_id
+
+
+async def test_edit_message_media_swaps_the_photo_in_place(emu: BotApiEmulator, bot: Bot) -> None:
+    user = emu.user(32)
+    await user.send("start")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Usual version", callback_data="u")]])
+    sent = await bot.send_photo(32, photo=tiny_png(40, 20), caption="Pose 1")
+    first = sent.photo[-1]
+
+    # Uploaded with the edit (attach://), caption, parse mode and keyboard in the one call.
+    media = InputMediaPhoto(tiny_png(30, 20), caption="<b>Pose 1</b>\nEasier", parse_mode="HTML")
+    swapped = await bot.edit_message_media(
+        media, chat_id=32, message_id=sent.message_id, reply_markup=keyboard
+    )
+    assert isinstance(swapped, Message) and swapped.message_id == sent.message_id
+    assert (swapped.photo[-1].width, swapped.photo[-1].height) == (30, 20)
+    assert swapped.photo[-1].file_unique_id != first.file_unique_id
+    assert swapped.reply_markup == keyboard
+    assert swapped.edit_date is not None
+    [message] = user.bot_messages  # the same message, not a new one
+    assert (message.edits, message.plain, message.parse_mode) == (1, "Pose 1\nEasier", "HTML")
+    downloaded = await (await bot.get_file(swapped.photo[-1].file_id)).download_as_bytearray()
+    assert bytes(downloaded) == tiny_png(30, 20)
+
+    # Back by the first picture's file_id; the same again changes nothing.
+    back = InputMediaPhoto(first.file_id, caption="Pose 1")
+    again = await bot.edit_message_media(back, chat_id=32, message_id=sent.message_id)
+    assert isinstance(again, Message) and again.photo[-1].file_unique_id == first.file_unique_id
+    assert again.reply_markup is None  # an edit without a keyboard takes it away
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_media(back, chat_id=32, message_id=sent.message_id)
+    assert user.bot_messages == [message] and message.edits == 2
+
+
+async def test_edit_message_media_adds_a_photo_to_a_text_message(
+    emu: BotApiEmulator, bot: Bot
+) -> None:
+    user = emu.user(33)
+    await user.send("start")
+    sent = await bot.send_message(33, "Pose 1")
+    swapped = await bot.edit_message_media(
+        InputMediaPhoto(tiny_png(), caption="Pose 1, easier"),
+        chat_id=33,
+        message_id=sent.message_id,
+    )
+    assert isinstance(swapped, Message)
+    assert (swapped.text, swapped.caption, len(swapped.photo) > 0) == (None, "Pose 1, easier", True)
+    [message] = user.bot_messages
+    assert message.text is None and message.photo is not None
+
+
+async def test_edit_message_media_refuses_as_telegram_does(
+    emu: BotApiEmulator, http: aiohttp.ClientSession
+) -> None:
+    user = emu.user(34)
+    await user.send("start")
+    document = await ok(http, "sendDocument", chat_id=34, document=_known_document(emu))
+    text = await ok(http, "sendMessage", chat_id=34, text="Pose 1")
+    mid = text["message_id"]
+
+    async def refused(**params: Any) -> str:
+        status, body = await api(http, "editMessageMedia", chat_id=34, **params)
+        assert status == 400, body
+        return str(body["description"]).removeprefix("Bad Request: ")
+
+    picture = {"type": "photo", "media": "attach://picture"}
+    assert await refused(message_id=mid) == 'parameter "media" is required'
+    assert await refused(message_id=mid, media="{not json") == (
+        "can't parse input media JSON object"
+    )
+    assert await refused(message_id=mid, media=[picture]) == (
+        "can't parse InputMedia: expected an Object"
+    )
+    assert await refused(message_id=mid, media={"media": "x"}) == (
+        "can't parse InputMedia: Can't find field \"type\""
+    )
+    # attach:// names a part the request does not carry.
+    assert await refused(message_id=mid, media=picture) == "can't parse InputMedia: media not found"
+    assert await refused(message_id=mid, media={"type": "voice", "media": "AwAC"}) == (
+        'can\'t parse InputMedia: type "voice" is unsupported'
+    )
+    assert await refused(message_id=mid, media={"type": "photo", "media": "nope"}) == (
+        "wrong file identifier/HTTP URL specified"
+    )
+    known_document = document["document"]["file_id"]
+    assert await refused(message_id=mid, media={"type": "photo", "media": known_document}) == (
+        "can't use file of type Document as Photo"
+    )
+    long_caption = {"type": "photo", "media": known_document, "caption": "x" * 1025}
+    assert await refused(message_id=mid, media=long_caption) == "message caption is too long"
+    assert await refused(message_id=999, media={"type": "photo", "media": _photo_id(emu)}) == (
+        "message to edit not found"
+    )
+    mine = user.messages[0].message_id  # the user's own message
+    assert await refused(message_id=mine, media={"type": "photo", "media": _photo_id(emu)}) == (
+        "message can't be edited"
+    )
+    assert user.bot_messages[-1].text == "Pose 1"  # nothing was changed
+
+
+def _known_document(emu: BotApiEmulator) -> str:
+    stored = store_file(emu.state, "document", b"plan", file_name="plan.txt")
+    return stored.file_id
+
+
+def _photo_id(emu: BotApiEmulator) -> str:
+    file_id = "AgACAgIAAxk-known-photo"
+    if file_id not in emu.state.files:
+        emu.keep_photo(file_id, tiny_png())
+    return file_id
 
 
 async def test_commands_and_chat_action(emu: BotApiEmulator, bot: Bot) -> None:

@@ -429,3 +429,56 @@ async def test_a_restarted_playground_still_knows_the_pictures_it_was_sent(
     assert [(send.ok, send.params["photo"]) for send in sends] == [(True, file_id)]
     assert cue.photo[-1]["file_id"] == file_id
     assert not [r for r in caplog.records if "refused" in r.getMessage()]
+
+
+async def test_the_easier_picture_takes_the_place_of_the_cues_photo_on_the_page(
+    database_url: str, tmp_path: Path
+) -> None:
+    pictures = StepPictures(tmp_path, easier_too=True)
+    async with (
+        running_playground(database_url, pictures) as pg,
+        aiohttp.ClientSession(base_url=pg.url) as http,
+        http.get("/api/events") as response,
+    ):
+        stream = EventStream(response)
+        await stream.next(lambda e: e["type"] == "state")
+        await post(http, "/api/send", {"text": "/start_practice"})
+        cue = await first_cue(http, stream)
+        usual_url = cue["photo"]["url"]
+
+        easier = button_data(cue, "Easier option")
+        await post(http, "/api/tap", {"message_id": cue["id"], "data": easier})
+        swapped = (await stream.next(bot_message_with("Easier:")))["message"]
+        # The same message, drawn again with the other picture: not a new one.
+        assert swapped["id"] == cue["id"] and swapped["version"] > cue["version"]
+        assert swapped["photo"]["url"] != usual_url
+        assert "Pose 1" in swapped["photo"]["alt"]
+        async with http.get(swapped["photo"]["url"]) as image:
+            assert await image.read() == tiny_png(31, 16)
+        state = await (await http.get("/api/state")).json()
+        assert [m["id"] for m in state["messages"] if "photo" in m] == [cue["id"]]
+
+
+async def test_a_restarted_playground_still_knows_the_easier_pictures_it_was_sent(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pictures = StepPictures(tmp_path, easier_too=True)
+    async with running_playground(database_url, pictures) as pg:
+        await begin_practice(pg.emulator, pg.user)
+        [cue] = await pg.emulator.wait_for(lambda: cues_titled(pg.user, "1/3"))
+        await pg.user.tap(cue.message_id, text="Easier option")
+        await pg.emulator.wait_for(lambda: "Easier:" in (cue.plain or ""))
+        [swap] = pg.emulator.calls_of("editMessageMedia")
+        file_id = swap.result["photo"][-1]["file_id"]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        async with running_playground(database_url, pictures) as pg:
+            await pg.user.send("/start_practice")
+            offer = await pg.emulator.wait_for(has_button(pg.user, "Continue"))
+            await pg.user.tap(offer.message_id, text="Continue")
+            [cue] = await pg.emulator.wait_for(lambda: cues_titled(pg.user, "1/3"))
+            # Continued as it was: the easier version, by the id the picture was given.
+            assert "Easier:" in (cue.plain or "")
+            sends = pg.emulator.calls_of("sendPhoto")
+    assert [(send.ok, send.params["photo"]) for send in sends] == [(True, file_id)]
+    assert not [r for r in caplog.records if "refused" in r.getMessage()]

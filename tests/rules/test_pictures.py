@@ -27,6 +27,8 @@ from bot.pictures import (
     render,
     to_pixels,
 )
+from bot.pose_pictures import FigurePictures
+from bot.uploads import Picture
 from sequences import SEQUENCES_DIR, Figure, FigureError, check_all, load_class, load_figures
 from sequences.figures import (
     CONTACT_TOLERANCE,
@@ -285,6 +287,18 @@ def test_unknown_figure_is_reported_by_the_check(tmp_path: Path) -> None:
     ]
 
 
+def test_unknown_easier_figure_is_reported_by_the_check(tmp_path: Path) -> None:
+    data = yaml.safe_load((SEQUENCES_DIR / f"{SEED.id}.yaml").read_text(encoding="utf-8"))
+    data["steps"][0]["easier_figure"] = "side-childs-pose"  # known: no problem
+    data["steps"][8]["easier_figure"] = "flying-pigeon"
+    (tmp_path / f"{SEED.id}.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    assert check_all(tmp_path) == [
+        f"{SEED.id}.yaml: step 9 (locust-strap), field 'easier_figure': "
+        "unknown figure 'flying-pigeon': not in figures.yaml"
+    ]
+
+
 def test_a_broken_figures_file_fails_the_check(tmp_path: Path) -> None:
     (tmp_path / f"{SEED.id}.yaml").write_text(
         (SEQUENCES_DIR / f"{SEED.id}.yaml").read_text(encoding="utf-8"), encoding="utf-8"
@@ -343,6 +357,47 @@ def test_cache_writes_once_and_reuses_the_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "pictures").iterdir()) == sorted(
         [path.name, other.name]
     )
+
+
+def test_the_easier_version_shows_its_own_figure_on_the_same_side(tmp_path: Path) -> None:
+    step = SEED.steps[0].model_copy(update={"figure": "low-lunge", "mirrored": True})
+    with_easier = step.model_copy(update={"easier_figure": "half-splits"})
+    unknown = step.model_copy(update={"easier_figure": "flying-pigeon"})
+    pictures = FigurePictures(FIGURES, tmp_path)
+
+    usual = pictures.for_step(with_easier)
+    easier = pictures.for_step(with_easier, easier=True)
+
+    assert usual == picture_for(FIGURES["low-lunge"], mirrored=True, cache=tmp_path)
+    assert easier == picture_for(FIGURES["half-splits"], mirrored=True, cache=tmp_path)
+    # No easier figure of its own (or one the figures file lacks): the usual picture.
+    assert pictures.for_step(step, easier=True) == usual
+    assert pictures.for_step(unknown, easier=True) == usual
+    # No figure at all: no picture in either version.
+    bare = step.model_copy(update={"figure": None})
+    assert pictures.for_step(bare) is None and pictures.for_step(bare, easier=True) is None
+
+
+def test_prepare_draws_both_versions_of_every_step(tmp_path: Path) -> None:
+    steps = [
+        SEED.steps[0].model_copy(update={"figure": "low-lunge", "easier_figure": "half-splits"}),
+        SEED.steps[1].model_copy(update={"figure": "sphinx"}),
+    ]
+    yoga_class = SEED.model_copy(update={"steps": steps})
+
+    FigurePictures(FIGURES, tmp_path).prepare([yoga_class])
+
+    drawn = sorted(p.name for p in tmp_path.iterdir())
+    expected = [
+        picture_path(FIGURES[f], False, tmp_path).name
+        for f in ("low-lunge", "half-splits", "sphinx")
+    ]
+    assert drawn == sorted(expected)
+
+
+def picture_for(figure: Figure, *, mirrored: bool, cache: Path) -> Picture:
+    path = picture_path(figure, mirrored, cache)
+    return Picture(key=path.stem, path=path)
 
 
 def test_cache_key_follows_the_figure(tmp_path: Path) -> None:

@@ -246,6 +246,11 @@ def _del_step_key(index: int, key: str) -> Mutation:
     return mutate
 
 
+def _easier_figure_without_figure(data: dict[str, Any]) -> None:
+    del data["steps"][0]["figure"]
+    data["steps"][0]["easier_figure"] = "side-childs-pose"
+
+
 def _drop_optional_blanket(data: dict[str, Any]) -> None:
     data["props_optional"] = []
 
@@ -339,6 +344,18 @@ BROKEN = {
         "3 (half-splits-right)",
         "cues[2]",
         "at most 120 characters",
+    ),
+    "easier figure without a figure": (
+        _easier_figure_without_figure,
+        "1 (childs-pose)",
+        "easier_figure",
+        "has an easier_figure but no figure",
+    ),
+    "easier figure not an id": (
+        _set_step(0, "easier_figure", "Side Child's Pose"),
+        "1 (childs-pose)",
+        "easier_figure",
+        "should match pattern",
     ),
     "bad step id": (
         _set_step(0, "id", "Child's Pose"),

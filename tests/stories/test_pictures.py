@@ -31,12 +31,13 @@ CATALOG = {TINY.id: TINY}
 
 
 class TinyPictures:
-    """A different small PNG for each step, written once to `folder`."""
+    """A different small PNG for each step, written once to `folder`. One picture
+    per step, whichever version the cue shows."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
 
-    def for_step(self, step: Step) -> Picture | None:
+    def for_step(self, step: Step, *, easier: bool = False) -> Picture | None:
         width = 20 + int(step.id.rsplit("-", 1)[1])
         path = self._folder / f"{step.id}.png"
         if not path.exists():
