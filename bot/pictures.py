@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sequences.figures import (
+    BROAD_TORSO_RADIUS,
     MAT_HALF_LENGTH,
     MAT_HALF_WIDTH,
-    BROAD_TORSO_RADIUS,
     TORSO_END_RADIUS,
     Arrow,
     Capsule,
@@ -210,9 +210,7 @@ def contact_sheet(
             cell = _draw(figure).resize((cell_width, cell_height), Image.Resampling.LANCZOS)
             sheet.paste(cell, (x + k * cell_width, y + label))
         if easier is not None:
-            canvas.text(
-                (x + cell_width + 6, y + label + 4), "easier", fill="#8a4a1c", font=font
-            )
+            canvas.text((x + cell_width + 6, y + label + 4), "easier", fill="#8a4a1c", font=font)
     return _png(sheet)
 
 

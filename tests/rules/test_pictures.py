@@ -360,7 +360,9 @@ def test_cache_writes_once_and_reuses_the_file(tmp_path: Path) -> None:
 
 
 def test_the_easier_version_shows_its_own_figure_on_the_same_side(tmp_path: Path) -> None:
-    step = SEED.steps[0].model_copy(update={"figure": "low-lunge", "mirrored": True})
+    step = SEED.steps[0].model_copy(
+        update={"figure": "low-lunge", "mirrored": True, "easier_figure": None}
+    )
     with_easier = step.model_copy(update={"easier_figure": "half-splits"})
     unknown = step.model_copy(update={"easier_figure": "flying-pigeon"})
     pictures = FigurePictures(FIGURES, tmp_path)
@@ -381,7 +383,7 @@ def test_the_easier_version_shows_its_own_figure_on_the_same_side(tmp_path: Path
 def test_prepare_draws_both_versions_of_every_step(tmp_path: Path) -> None:
     steps = [
         SEED.steps[0].model_copy(update={"figure": "low-lunge", "easier_figure": "half-splits"}),
-        SEED.steps[1].model_copy(update={"figure": "sphinx"}),
+        SEED.steps[1].model_copy(update={"figure": "sphinx", "easier_figure": None}),
     ]
     yoga_class = SEED.model_copy(update={"steps": steps})
 
@@ -541,3 +543,9 @@ def test_a_working_core_is_drawn_on_the_lower_belly() -> None:
     resting = Figure.model_validate({**figure_data("belly-lift-strap"), "working": []})
     assert png(render(figure)).getpixel((round(x), round(y))) == ImageColor.getrgb(WORK)
     assert png(render(resting)).getpixel((round(x), round(y))) == ImageColor.getrgb(ACCENT)
+
+
+def test_every_seed_step_shows_its_easier_figure() -> None:
+    for step in SEED.steps:
+        assert step.easier_figure == f"{step.figure}-easier", step.id
+        assert step.easier_figure in FIGURES
