@@ -83,7 +83,7 @@ ARROW_WIDTH = 5.0
 ARROW_HEAD_UNITS = 4.0
 # A thin gap of background round each limb and round the body, so a limb drawn over the
 # body (an arm across the chest, a thigh under the folded torso) keeps its outline.
-GAP = 1.5  # pixels
+GAP = 3.0  # pixels
 
 
 ToPixels = Callable[[tuple[float, float]], tuple[float, float]]
