@@ -522,12 +522,24 @@ def _prop(
         canvas.rounded_rectangle(
             box, (bottom - top) / 2, fill=STRAP, outline=STRAP_EDGE, width=edge
         )
-        # The buckle, at the end toward the feet.
-        bx = left + (bottom - top) * 1.2
-        canvas.rectangle(
-            (bx - 2.5 * s, top - 1.5 * s, bx + 2.5 * s, bottom + 1.5 * s),
-            fill=BUCKLE,
-            outline=STRAP_EDGE,
+        # Its D-ring, standing out past the end toward the feet: what says "strap".
+        height = bottom - top
+        ring = (
+            left - height * 1.1,
+            top - height * 0.35,
+            left + height * 0.5,
+            bottom + height * 0.35,
+        )
+        canvas.chord(ring, 90, 270, outline=STRAP_EDGE, width=round(2.2 * s))
+        canvas.line(
+            (
+                ring[0] + (ring[2] - ring[0]) / 2,
+                ring[1],
+                ring[0] + (ring[2] - ring[0]) / 2,
+                ring[3],
+            ),
+            fill=STRAP_EDGE,
+            width=round(2.2 * s),
         )
         return
     if prop.kind == "block":
