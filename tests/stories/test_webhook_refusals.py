@@ -205,9 +205,14 @@ def read_timeout(seconds: float) -> Any:
         yield
 
 
+# What `_trickle` returns when the connection was reset rather than closed.
+RESET = b"<connection reset>"
+
+
 async def _trickle(port: int, start: bytes, drip: bytes) -> bytes:
     """Send `start`, then `drip` one byte every 50 ms for as long as the server listens;
-    what the server answered (b"" if it just closed the connection)."""
+    what the server answered (b"" if it just closed the connection, RESET if the close
+    came as a reset)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
 
     async def drip_forever() -> None:
@@ -223,6 +228,10 @@ async def _trickle(port: int, start: bytes, drip: bytes) -> bytes:
         # generous multiple, the default timeout is 5 s.
         async with asyncio.timeout(4):
             return await reader.read()
+    except ConnectionResetError:
+        # The server closed while bytes were still arriving: the kernel then resets the
+        # connection, which may discard an answer before it is read. Dropped all the same.
+        return RESET
     finally:
         dripping.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
@@ -249,7 +258,8 @@ async def test_clients_that_trickle_their_headers_are_dropped_within_the_read_ti
             user = emulator.user(5103)
             user.open_chat()
             assert await post(webhook_url(port), help_update(user, 9401), WITH_SECRET) == 200
-    assert answers == [b""] * 5
+    assert set(answers) <= {b"", RESET}
+    assert len(answers) == 5
     assert 0.4 < took < 4
     assert troubles(caplog) == []
 
@@ -265,7 +275,8 @@ async def test_a_client_that_trickles_its_body_is_dropped_within_the_read_timeou
         async with webhook_bot(emulator, database_url, port):
             headers = raw_post_request(body)[: -len(body)]
             answer = await _trickle(port, headers, body)
-    assert status_of(answer) == 408
+    # 408, unless the reset that follows the server's close overtook the answer.
+    assert answer == RESET or status_of(answer) == 408
     assert sends(emulator) == 0
     assert troubles(caplog) == []
 
