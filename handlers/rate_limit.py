@@ -112,6 +112,24 @@ _YIELDS = {Priority.LIVE: 0.0, Priority.BACKLOG: BACKLOG_YIELDS, Priority.RETIRE
 
 _priority: ContextVar[Priority] = ContextVar("send_priority", default=Priority.LIVE)
 _stoppable: ContextVar[bool] = ContextVar("send_stoppable", default=False)
+_handed_over: ContextVar[Callable[[], None] | None] = ContextVar("send_handed_over", default=None)
+
+
+@contextlib.contextmanager
+def when_handed_over(callback: Callable[[], None]) -> Iterator[None]:
+    """`callback` is called each time a call made inside leaves for Telegram: after its
+    turn here, not while it waits for one (a picture's waiters count from then)."""
+    token = _handed_over.set(callback)
+    try:
+        yield
+    finally:
+        _handed_over.reset(token)
+
+
+def _handing_over() -> None:
+    callback = _handed_over.get()
+    if callback is not None:
+        callback()
 
 
 def is_stoppable() -> bool:
@@ -308,6 +326,7 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
             raise RuntimeError(f"a Bot API call ({endpoint}) inside a {unit} unit of work")
         chat_id = data.get("chat_id")
         if chat_id is None:
+            _handing_over()
             return await callback(*args, **kwargs)  # not counted, e.g. answerCallbackQuery
         priority = _priority.get() if rate_limit_args is None else Priority(rate_limit_args)
         message_id = data.get("message_id")
@@ -346,6 +365,7 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
                 try:
                     if not paid:
                         await self._take_shared_slot()
+                    _handing_over()
                     return await callback(*args, **kwargs)
                 except RetryAfter as exc:
                     self._refused(chat_id, _retry_seconds(exc) + RETRY_MARGIN)
