@@ -293,8 +293,8 @@ class UploadedPicture(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     file_id: Mapped[str | None] = mapped_column(String(256), default=None)
     uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    # The worker uploading it now (bot.uploads), and until when the others wait for it: a
-    # worker that died mid-upload holds it no longer than that.
+    # The upload that claimed it (bot.uploads: its worker and number), and until when the
+    # others wait for it: a worker that died mid-upload holds it no longer than that.
     claimed_by: Mapped[str | None] = mapped_column(String(40), default=None)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

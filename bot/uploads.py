@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import secrets
@@ -95,8 +96,9 @@ Upload = Callable[[bytes, Callable[[], None]], Awaitable[tuple[T, str | None]]]
 class _Upload:
     """An upload of one picture by this process: its other sends wait for its outcome."""
 
-    def __init__(self, *, claimed: bool = False) -> None:
-        self.claimed = claimed
+    def __init__(self) -> None:
+        # The name of this upload's claim in the database, once it holds one.
+        self.claim: str | None = None
         self.handed_at: datetime | None = None
         self.file_id: str | None = None
         self.done = asyncio.Event()
@@ -126,6 +128,9 @@ class UploadService:
         self._clock = clock
         self._pause = pause
         self.worker = worker or f"{os.getpid()}-{secrets.token_hex(8)}"
+        # Each claim is named apart (worker:n), so that an upload given up on and failing
+        # later releases its own claim only, never the one that took over from it.
+        self._claims = itertools.count(1)
         self._known: dict[str, str] = {}
         self._uploading: dict[str, _Upload] = {}
 
@@ -219,10 +224,11 @@ class UploadService:
                     return seen.file_id
                 now = self._clock()
                 if seen.until is None or seen.until <= now:
+                    claim = f"{self.worker}:{next(self._claims)}"
                     async with self._store.write() as uow:
-                        seen = await uow.uploads.claim(key, self.worker, now, now + hold)
+                        seen = await uow.uploads.claim(key, claim, now, now + hold)
                     if seen.won:
-                        mine.claimed = True
+                        mine.claim = claim
                         return None
                     continue
                 # Another worker uploads it: its id, or its claim lapsing, is waited for.
@@ -238,16 +244,24 @@ class UploadService:
             if mine.handed_at is None:
                 mine.handed_at = self._clock()
 
-        keeper = asyncio.create_task(self._keep_claim(picture, mine)) if mine.claimed else None
+        claim = mine.claim
+        keeper = asyncio.create_task(self._keep_claim(picture, mine)) if claim else None
         try:
             sent, file_id = await upload(picture.path.read_bytes(), handed_over)
-        except BaseException as exc:
-            self._settle(picture, mine, None)
-            if mine.claimed and isinstance(exc, Exception):
-                # The next worker to look takes it over at once, not when the claim lapses.
+        except Exception:
+            if keeper is not None:
+                keeper.cancel()
+            if claim is not None:
+                # Released before the waiters here are told, so that the one taking over
+                # can claim it; other workers' next look takes it over at once.
                 with contextlib.suppress(StoreUnavailable):
                     async with self._store.write() as uow:
-                        await uow.uploads.release(picture.key, self.worker)
+                        await uow.uploads.release(picture.key, claim)
+            self._settle(picture, mine, None)
+            raise
+        except BaseException:
+            # Cancelled (the bot stops): the claim lapses by itself.
+            self._settle(picture, mine, None)
             raise
         finally:
             if keeper is not None:
@@ -265,13 +279,14 @@ class UploadService:
         queue at Telegram's limit is no reason for another worker to upload too); once
         the upload is handed over, the claim is left to lapse if no answer comes."""
         hold = timedelta(seconds=HOLD_SECONDS)
+        assert mine.claim is not None
         while True:
             await self._pause(RENEW_SECONDS)
             if mine.handed_at is not None or mine.done.is_set():
                 return
             with contextlib.suppress(StoreUnavailable):
                 async with self._store.write() as uow:
-                    await uow.uploads.renew(picture.key, self.worker, self._clock() + hold)
+                    await uow.uploads.renew(picture.key, mine.claim, self._clock() + hold)
 
     def _settle(self, picture: Picture, mine: _Upload, file_id: str | None) -> None:
         if file_id is not None:
