@@ -6,6 +6,7 @@ call carries it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -16,7 +17,7 @@ from telegram.error import BadRequest
 from bot.services import Services
 from bot.uploads import FileIdRefused, Picture
 from handlers import messages
-from handlers.rate_limit import when_handed_over
+from handlers.rate_limit import in_line_since, when_handed_over
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ async def with_picture(
             sent = await attempt(data)
         return sent, photo_id(sent)
 
-    return await services.uploads.send(picture, by_id, upload)
+    # A send that waits for another's upload keeps its place in the rate limiter's queue.
+    with in_line_since(asyncio.get_running_loop().time()):
+        return await services.uploads.send(picture, by_id, upload)
 
 
 def photo_id(sent: object) -> str | None:

@@ -126,6 +126,22 @@ def when_handed_over(callback: Callable[[], None]) -> Iterator[None]:
         _handed_over.reset(token)
 
 
+_in_line_since: ContextVar[float | None] = ContextVar("send_in_line_since", default=None)
+
+
+@contextlib.contextmanager
+def in_line_since(when: float) -> Iterator[None]:
+    """Every counted call made inside takes its place in the queue as of `when` (the
+    limiter's clock: the event loop's time in the bot), if that is earlier than the call:
+    a cue that first waited for its picture's upload by another send keeps the place in
+    line it had when it was ready, instead of going behind every call queued meanwhile."""
+    token = _in_line_since.set(when)
+    try:
+        yield
+    finally:
+        _in_line_since.reset(token)
+
+
 def _handing_over() -> None:
     callback = _handed_over.get()
     if callback is not None:
@@ -212,14 +228,19 @@ class SendSlots:
     def waiting(self) -> int:
         return len(self._waiting)
 
-    async def take(self, priority: Priority, *, retry: bool = False) -> None:
-        """Until a slot is granted; `release()` it once the call is over."""
-        if not self._waiting and self._open(self._clock.time()):
+    async def take(
+        self, priority: Priority, *, retry: bool = False, since: float | None = None
+    ) -> None:
+        """Until a slot is granted; `release()` it once the call is over. `since`: when
+        the call was ready, if earlier than now (its place in the queue)."""
+        now = self._clock.time()
+        if not self._waiting and self._open(now):
             self._in_flight += 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        arrival = now if since is None else min(now, since)
         # A retried call was refused by a 429, not queued: it goes first once the wait ends.
-        place = -math.inf if retry else self._clock.time() + _YIELDS[priority]
+        place = -math.inf if retry else arrival + _YIELDS[priority]
         heapq.heappush(self._waiting, (place, next(self._arrivals), future))
         self._wake_when_free()
         try:
@@ -361,7 +382,8 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
             # Waiting out the chat's own 429 holds no slot: other chats' sends go meanwhile.
             await self._turn(self._chat_turn(chat_id))
             async with group if group is not None else contextlib.nullcontext():
-                await self._turn(slots.take(priority, retry=attempt > 0))
+                since = _in_line_since.get()
+                await self._turn(slots.take(priority, retry=attempt > 0, since=since))
                 try:
                     if not paid:
                         await self._take_shared_slot()

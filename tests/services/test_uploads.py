@@ -126,6 +126,10 @@ async def until(condition: Callable[[], bool | Awaitable[bool]], what: str) -> N
     raise AssertionError(what)
 
 
+async def is_stored(store: Store, picture: Picture) -> bool:
+    return await stored_id(store, picture) is not None
+
+
 async def stored_id(store: Store, picture: Picture) -> str | None:
     async with store.peek() as uow:
         return await uow.uploads.file_id(picture.key)
@@ -154,7 +158,7 @@ async def test_first_sends_racing_in_two_workers_upload_the_picture_once(
     # One upload; the other worker reads the claim and waits for its id.
     await until(lambda: telegram.uploads == 1 and time.paused == 2 * SENDS, "all waiting")
     telegram.gate.set()
-    await until(lambda: stored_id(store, picture), "the id stored")
+    await until(lambda: is_stored(store, picture), "the id stored")
     time.advance(POLL_SECONDS)  # the other worker's next look
     results = await asyncio.gather(*tasks)
     assert telegram.uploads == 1
