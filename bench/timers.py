@@ -38,11 +38,14 @@ the end; the bot is stopped then): p50/p95/p99/max lateness; the spread across c
 that got no cue in the window); cues owed at the end and how overdue the oldest was; the
 seconds between cues a class actually got; counted calls (with a chat_id) per second and
 per cue, and all calls per cue; the busiest second of counted calls from start-up to the
-end; and whether M is below the limit (M / CUE_EVERY cues a second × the counted calls a
+end; the pose pictures uploaded (photos sent with their bytes, counted at the emulator
+from start-up to the end) per distinct picture, and the most uploads of any one; and
+whether M is below the limit (M / CUE_EVERY cues a second × the counted calls a
 cue costs < 30 a second) or at it.
 
     .venv/bin/python bench/timers.py            # 10, 100, 500 and 2000 classes
     .venv/bin/python bench/timers.py --quick    # 10 and 100
+    .venv/bin/python bench/timers.py 100 500    # these sizes (--quick: shorter windows)
 """
 
 from __future__ import annotations
@@ -308,6 +311,9 @@ async def class_run(classes: int, warmup_s: float, steady_s: float) -> dict[str,
             polling_at = emulator.polling_at or end_at
             arrivals, cues = list(emulator.arrivals), dict(emulator.cues)
             duplicates, other_sends = emulator.duplicates, emulator.other_sends
+            media = emulator.media
+            uploads, pictures = media.uploaded["photo"], len(media.per_content)
+            most_uploads = media.most_uploads_of_one_file()
 
     # Each step's hold as the bot's clock counts it, as _timer_seconds computes it.
     hold_s = [hold * scale for hold in holds()]
@@ -395,6 +401,12 @@ async def class_run(classes: int, warmup_s: float, steady_s: float) -> dict[str,
             a[0] for a in arrivals if a[2] is not None and a[0] < end_at
         ),
         "bot_cpu_share": round(cpu / steady_s, 2),
+        # From start-up to the end: every photo sent with its bytes, against the distinct
+        # pictures among them (a picture uploaded once per bot: 1.0, and at most 1).
+        "photo_uploads": uploads,
+        "distinct_pictures": pictures,
+        "uploads_per_picture": round(uploads / pictures, 2) if pictures else None,
+        "most_uploads_of_one_picture": most_uploads,
     }
 
 
@@ -404,7 +416,8 @@ async def measure(plan: Plan = FULL) -> dict[str, Any]:
         run = await class_run(classes, plan.warmup_s, plan.steady_s)
         print(f"{classes:>5} classes: {run['regime']}, p50 {run['lateness_p50_ms']} ms, "
               f"p99 {run['lateness_p99_ms']} ms late, {run['counted_calls_per_second']} "
-              f"counted calls/s", flush=True)  # fmt: skip
+              f"counted calls/s, {run['photo_uploads']} uploads of "
+              f"{run['distinct_pictures']} pictures", flush=True)  # fmt: skip
         runs.append(run)
     return {"cue_every_s": CUE_EVERY, "telegram_limit": TELEGRAM_LIMIT, "runs": runs}
 
@@ -416,8 +429,9 @@ def render(section: dict[str, Any]) -> str:
         "",
         "| classes | regime | cues | p50 | p95 | p99 | max | class means p99 | worst class "
         "| best class | classes without a cue | owed at end (oldest s) | s between cues "
-        "| counted calls/s (needed) | calls/cue (counted) | busiest second |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| counted calls/s (needed) | calls/cue (counted) | busiest second "
+        "| uploads per picture (most) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in section["runs"]:
         lines.append(
@@ -429,7 +443,8 @@ def render(section: dict[str, Any]) -> str:
             f"| {r['seconds_between_cues_per_class']} "
             f"| {r['counted_calls_per_second']} ({r['needed_counted_calls_per_second']}) "
             f"| {r['calls_per_cue']} ({r['counted_calls_per_cue']}) "
-            f"| {r['busiest_second_counted']} |"
+            f"| {r['busiest_second_counted']} "
+            f"| {r['uploads_per_picture']} ({r['most_uploads_of_one_picture']}) |"
         )
     return "\n".join(lines)
 
@@ -437,7 +452,11 @@ def render(section: dict[str, Any]) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 and 100 classes, shorter")
+    parser.add_argument("classes", nargs="*", type=int, help="these sizes instead")
     arguments = parser.parse_args()
-    result = asyncio.run(measure(QUICK if arguments.quick else FULL))
+    plan = QUICK if arguments.quick else FULL
+    if arguments.classes:
+        plan = Plan(tuple(arguments.classes), plan.warmup_s, plan.steady_s)
+    result = asyncio.run(measure(plan))
     print()
     print(render(result))

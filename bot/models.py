@@ -284,14 +284,19 @@ class HandledUpdate(Base):
 
 
 class UploadedPicture(Base):
-    """A pose picture Telegram already has: later sends use its file_id, not the bytes."""
+    """A pose picture Telegram already has: later sends use its file_id, not the bytes.
+    Until it has one, the row is a claim: the worker named uploads it, the others wait."""
 
     __tablename__ = "uploaded_pictures"
 
     # The picture's content hash (bot.pictures), so a redrawn figure is uploaded afresh.
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    file_id: Mapped[str] = mapped_column(String(256))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    file_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The upload that claimed it (bot.uploads: its worker and number), and until when the
+    # others wait for it: a worker that died mid-upload holds it no longer than that.
+    claimed_by: Mapped[str | None] = mapped_column(String(40), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Feedback(Base):

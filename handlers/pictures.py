@@ -1,11 +1,12 @@
 """Sending a pose picture: by its file_id when Telegram has it, else by uploading it once and
-remembering the id Telegram gives back (bot.uploads). One path for every call that carries a
-picture (a new cue, a picture swapped in place), so a picture is uploaded the same way
-whichever call carries it."""
+remembering the id Telegram gives back (bot.uploads: once per bot, however many sends of it
+start together, in however many workers). One path for every call that carries a picture
+(a new cue, a picture swapped in place), so a picture is uploaded the same way whichever
+call carries it."""
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -14,9 +15,9 @@ from telegram import Message
 from telegram.error import BadRequest
 
 from bot.services import Services
-from bot.store import StoreUnavailable
-from bot.uploads import Picture
+from bot.uploads import FileIdRefused, Picture
 from handlers import messages
+from handlers.rate_limit import in_line_since, when_handed_over
 
 log = logging.getLogger(__name__)
 
@@ -27,30 +28,31 @@ async def with_picture(
     services: Services, picture: Picture, attempt: Callable[[str | bytes], Awaitable[T]]
 ) -> T:
     """`attempt` (which sends the picture, or edits it in, given its file_id or its bytes)
-    with the picture by its file_id if it was uploaded before, else with its
-    bytes (and the id Telegram gives back is remembered).
+    with the picture by its file_id if it was uploaded before, else with its bytes, by
+    this call or, if another is uploading it now, by the id that one gets back.
 
     A refused file_id (Telegram no longer knows it) is forgotten and the picture uploaded
     again. A refused upload raises BadRequest: the caller decides what goes instead (a cue
     goes as text: a picture never stops a practice). Network trouble, and a chat that is
-    gone, are the caller's too."""
-    known = await services.uploads.file_id(picture)
-    if known is not None:
+    gone, are the caller's too. A database that does not answer costs only an upload."""
+
+    async def by_id(file_id: str) -> T:
         try:
-            return await attempt(known)
+            return await attempt(file_id)
         except BadRequest as exc:
             if messages.chat_gone(exc) or messages.harmless(exc):
                 raise
-            log.info("picture %s refused by its file_id (%s); uploading it again", picture.key, exc)
-            await services.uploads.refused(picture)
-    sent = await attempt(picture.path.read_bytes())
-    file_id = photo_id(sent)
-    if file_id is not None:
-        # Telegram has the picture by now: a database that cannot store the id must not
-        # cost the message (it would be sent again); the next process uploads it once more.
-        with contextlib.suppress(StoreUnavailable):
-            await services.uploads.uploaded(picture, file_id)
-    return sent
+            log.info("picture %s: file_id refused (%s)", picture.key, exc)
+            raise FileIdRefused from exc
+
+    async def upload(data: bytes, handed_over: Callable[[], None]) -> tuple[T, str | None]:
+        with when_handed_over(handed_over):
+            sent = await attempt(data)
+        return sent, photo_id(sent)
+
+    # A send that waits for another's upload keeps its place in the rate limiter's queue.
+    with in_line_since(asyncio.get_running_loop().time()):
+        return await services.uploads.send(picture, by_id, upload)
 
 
 def photo_id(sent: object) -> str | None:

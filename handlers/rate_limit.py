@@ -112,6 +112,40 @@ _YIELDS = {Priority.LIVE: 0.0, Priority.BACKLOG: BACKLOG_YIELDS, Priority.RETIRE
 
 _priority: ContextVar[Priority] = ContextVar("send_priority", default=Priority.LIVE)
 _stoppable: ContextVar[bool] = ContextVar("send_stoppable", default=False)
+_handed_over: ContextVar[Callable[[], None] | None] = ContextVar("send_handed_over", default=None)
+
+
+@contextlib.contextmanager
+def when_handed_over(callback: Callable[[], None]) -> Iterator[None]:
+    """`callback` is called each time a call made inside leaves for Telegram: after its
+    turn here, not while it waits for one (a picture's waiters count from then)."""
+    token = _handed_over.set(callback)
+    try:
+        yield
+    finally:
+        _handed_over.reset(token)
+
+
+_in_line_since: ContextVar[float | None] = ContextVar("send_in_line_since", default=None)
+
+
+@contextlib.contextmanager
+def in_line_since(when: float) -> Iterator[None]:
+    """Every counted call made inside takes its place in the queue as of `when` (the
+    limiter's clock: the event loop's time in the bot), if that is earlier than the call:
+    a cue that first waited for its picture's upload by another send keeps the place in
+    line it had when it was ready, instead of going behind every call queued meanwhile."""
+    token = _in_line_since.set(when)
+    try:
+        yield
+    finally:
+        _in_line_since.reset(token)
+
+
+def _handing_over() -> None:
+    callback = _handed_over.get()
+    if callback is not None:
+        callback()
 
 
 def is_stoppable() -> bool:
@@ -194,14 +228,19 @@ class SendSlots:
     def waiting(self) -> int:
         return len(self._waiting)
 
-    async def take(self, priority: Priority, *, retry: bool = False) -> None:
-        """Until a slot is granted; `release()` it once the call is over."""
-        if not self._waiting and self._open(self._clock.time()):
+    async def take(
+        self, priority: Priority, *, retry: bool = False, since: float | None = None
+    ) -> None:
+        """Until a slot is granted; `release()` it once the call is over. `since`: when
+        the call was ready, if earlier than now (its place in the queue)."""
+        now = self._clock.time()
+        if not self._waiting and self._open(now):
             self._in_flight += 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        arrival = now if since is None else min(now, since)
         # A retried call was refused by a 429, not queued: it goes first once the wait ends.
-        place = -math.inf if retry else self._clock.time() + _YIELDS[priority]
+        place = -math.inf if retry else arrival + _YIELDS[priority]
         heapq.heappush(self._waiting, (place, next(self._arrivals), future))
         self._wake_when_free()
         try:
@@ -308,6 +347,7 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
             raise RuntimeError(f"a Bot API call ({endpoint}) inside a {unit} unit of work")
         chat_id = data.get("chat_id")
         if chat_id is None:
+            _handing_over()
             return await callback(*args, **kwargs)  # not counted, e.g. answerCallbackQuery
         priority = _priority.get() if rate_limit_args is None else Priority(rate_limit_args)
         message_id = data.get("message_id")
@@ -342,10 +382,12 @@ class PriorityRateLimiter(BaseRateLimiter[int]):
             # Waiting out the chat's own 429 holds no slot: other chats' sends go meanwhile.
             await self._turn(self._chat_turn(chat_id))
             async with group if group is not None else contextlib.nullcontext():
-                await self._turn(slots.take(priority, retry=attempt > 0))
+                since = _in_line_since.get()
+                await self._turn(slots.take(priority, retry=attempt > 0, since=since))
                 try:
                     if not paid:
                         await self._take_shared_slot()
+                    _handing_over()
                     return await callback(*args, **kwargs)
                 except RetryAfter as exc:
                     self._refused(chat_id, _retry_seconds(exc) + RETRY_MARGIN)

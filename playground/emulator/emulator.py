@@ -29,7 +29,7 @@ from playground.emulator.params import Params, coerce_params
 from playground.emulator.polling import WebhookDeliverer
 from playground.emulator.registry import lookup
 from playground.emulator.server import LOCAL_HOSTS, add_routes, make_app
-from playground.emulator.state import EmulatorState, RecordedCall, WebhookConfig
+from playground.emulator.state import EmulatorState, MediaCounts, RecordedCall, WebhookConfig
 from playground.emulator.user import SimulatedUser
 
 log = logging.getLogger(__name__)
@@ -295,6 +295,11 @@ class BotApiEmulator:
     @property
     def calls(self) -> list[RecordedCall]:
         return self.state.calls
+
+    @property
+    def media(self) -> MediaCounts:
+        """The files the bot sent, uploaded or by file_id (see MediaCounts)."""
+        return self.state.media
 
     def calls_of(self, method: str) -> list[RecordedCall]:
         wanted = method.lower()

@@ -104,11 +104,13 @@ def keep_photo(state: EmulatorState, file_id: str, data: bytes) -> StoredFile:
 
 
 def _input_file(state: EmulatorState, p: Params, kind: str) -> Upload | StoredFile:
-    """The upload or the already known file a send method refers to."""
+    """The upload or the already known file a send method refers to (counted in
+    `state.media` as the bot sent it, whether it is then accepted or not)."""
     value = p.get(kind)
     if isinstance(value, str) and value.startswith("attach://"):
         value = p.get(value.removeprefix("attach://"))
     if isinstance(value, Upload):
+        state.media.upload(kind, value.data)
         return value
     if value is None or value == "":
         raise bad_request(f"there is no {kind} in the request")
@@ -117,6 +119,7 @@ def _input_file(state: EmulatorState, p: Params, kind: str) -> Upload | StoredFi
     if value.startswith(("http://", "https://")):
         # Telegram would download it; the emulator has no network, and says so like Telegram.
         raise bad_request("failed to get HTTP URL content")
+    state.media.by_file_id[kind] += 1
     return _known_file(state, value, kind)
 
 

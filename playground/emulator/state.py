@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +59,26 @@ class Signal:
 
     async def wait(self) -> None:
         await self._event.wait()
+
+
+@dataclass
+class MediaCounts:
+    """The files the bot sent with its send methods: uploaded (the bytes in the request) or
+    by a file_id it was given. An upload costs Telegram's time and the bot's bandwidth; a
+    file_id costs neither."""
+
+    uploaded: Counter[str] = field(default_factory=Counter)  # kind -> uploads
+    by_file_id: Counter[str] = field(default_factory=Counter)  # kind -> sends by file_id
+    # The SHA-256 of each uploaded content -> how many times it was uploaded.
+    per_content: Counter[str] = field(default_factory=Counter)
+
+    def upload(self, kind: str, data: bytes) -> None:
+        self.uploaded[kind] += 1
+        self.per_content[hashlib.sha256(data).hexdigest()] += 1
+
+    def most_uploads_of_one_file(self) -> int:
+        """The most times any one content was uploaded (1: each file once; 0: none)."""
+        return max(self.per_content.values(), default=0)
 
 
 @dataclass
@@ -280,6 +302,7 @@ class EmulatorState:
         self.chats: dict[int, Chat] = {}
         self.files: dict[str, StoredFile] = {}
         self.files_by_path: dict[str, StoredFile] = {}
+        self.media = MediaCounts()
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self.callback_answers: list[dict[str, Any]] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}

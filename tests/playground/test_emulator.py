@@ -522,6 +522,23 @@ def _photo_id(emu: BotApiEmulator) -> str:
     return file_id
 
 
+async def test_uploads_and_sends_by_file_id_are_counted_per_kind_and_per_content(
+    emu: BotApiEmulator, bot: Bot
+) -> None:
+    await emu.user(32).send("pictures please")
+    first = await bot.send_photo(32, photo=tiny_png(40, 20))
+    await bot.send_photo(32, photo=tiny_png(40, 20))  # the same picture, uploaded again
+    await bot.send_photo(32, photo=tiny_png(30, 20))
+    await bot.send_photo(32, photo=first.photo[-1].file_id)
+    await bot.send_document(32, document=b"notes", filename="notes.txt")
+    with pytest.raises(BadRequest):
+        await bot.send_photo(32, photo="no-such-file-id")  # sent by id, though refused
+    assert emu.media.uploaded == {"photo": 3, "document": 1}
+    assert emu.media.by_file_id == {"photo": 2}
+    assert sorted(emu.media.per_content.values()) == [1, 1, 2]
+    assert emu.media.most_uploads_of_one_file() == 2
+
+
 async def test_commands_and_chat_action(emu: BotApiEmulator, bot: Bot) -> None:
     await bot.set_my_commands([("practice", "Start today's practice"), ("stop", "Stop")])
     assert emu.commands == [

@@ -181,6 +181,11 @@ def test_the_timer_benchmark_measures_cues_against_their_stored_deadlines(
     assert figures["counted_calls_per_cue"] >= 1.0
     assert figures["calls_per_cue"] >= figures["counted_calls_per_cue"]
     assert figures["busiest_second_counted"] >= 1
+    # Each pose picture the classes showed was uploaded once, then sent by its file_id.
+    assert figures["distinct_pictures"] >= 1
+    assert figures["photo_uploads"] == figures["distinct_pictures"]
+    assert figures["uploads_per_picture"] == 1.0
+    assert figures["most_uploads_of_one_picture"] == 1
     # 3 classes need a few calls a second, far from Telegram's 30.
     assert figures["regime"] == "below the limit"
     assert figures["needed_counted_calls_per_second"] < 30

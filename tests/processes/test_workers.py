@@ -1,5 +1,6 @@
 """Two workers behind a load balancer on PostgreSQL: a worker killed in the middle of a
-pose, or both restarted one after the other, interrupt nobody's class.
+pose, or both restarted one after the other, interrupt nobody's class; classes moving on
+together in both upload each pose picture once.
 
 Every class must finish with every cue, in order; a cue may come twice only for a worker
 killed while that cue was on its way (the crash window the README documents); and every
@@ -9,12 +10,14 @@ reminder due meanwhile is sent exactly once, whichever worker's tick claims it.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bench import timers as bench_timers
 from bot.database import create_engine, create_sessionmaker, migrate
 from bot.models import Reminder, User
 from playground.emulator import BotApiEmulator, SimulatedUser
@@ -146,3 +149,35 @@ async def test_a_rolling_restart_of_both_workers_interrupts_no_class(
     assert problems == [], "\n".join([*problems, deploy.log_tail()])
     assert reminder_counts(emulator, reminded) == dict.fromkeys(reminded, 1)
     assert len(emulator.calls_of("setWebhook")) == 1  # a restart registers nothing
+
+
+async def test_classes_moving_on_together_in_two_workers_upload_each_picture_once(
+    workers_emulator: BotApiEmulator, database_url: str, tmp_path: Path
+) -> None:
+    """Classes whose first hold ends at the same moment, seeded before the workers start:
+    both workers arm every deadline, each class's cue is sent by whichever wins it, so
+    both workers send each pose picture for the first time at the same moment, pose after
+    pose (the classes move in step)."""
+    emulator = workers_emulator
+    classes = range(1, 21)
+    for practice_id in classes:
+        chat = emulator.user(bench_timers.user_of(practice_id)).open_chat()
+        button = {"text": "Next", "callback_data": f"p:n:{practice_id}:0"}
+        emulator.state.add_message(
+            chat, from_bot=True, text="the first cue", reply_markup={"inline_keyboard": [[button]]}
+        )
+    due = time.time() + 12.0
+    await bench_timers.seed(database_url, dict.fromkeys(classes, due))
+    async with deployment(emulator, database_url, tmp_path) as deploy:
+        # Both workers are up before the holds end: both arm every one.
+        assert time.time() < due - 1.0, "the workers started too slowly for this test"
+        users = [emulator.user(bench_timers.user_of(p)) for p in classes]
+        await deploy.wait(
+            lambda: all(finished(user) for user in users), FINISH_TIMEOUT, "every class to end"
+        )
+    photos = emulator.calls_of("sendPhoto")
+    assert len(photos) >= len(classes) * 10  # the class's cues are pictures
+    pictures = len(emulator.media.per_content)
+    assert emulator.media.uploaded["photo"] == pictures, emulator.media.per_content
+    assert emulator.media.most_uploads_of_one_file() == 1
+    assert emulator.media.by_file_id["photo"] == len(photos) - pictures

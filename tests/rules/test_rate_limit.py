@@ -24,6 +24,7 @@ from handlers.rate_limit import (
     Priority,
     PriorityRateLimiter,
     Stopping,
+    in_line_since,
     sending_as,
     stoppable,
 )
@@ -193,6 +194,22 @@ async def test_at_the_limit_backlog_still_goes_once_live_work_has_overtaken_it_l
     # Everything live that arrived within BACKLOG_YIELDS of it went before it.
     before = telegram.names()[: telegram.names().index("owed")]
     assert sum(1 for name in before if name.startswith("live")) >= 9 * MESSAGES_PER_SECOND
+
+
+async def test_a_call_made_late_keeps_the_place_in_line_it_had_when_ready(
+    clock: HandClock, telegram: Telegram, limiter: PriorityRateLimiter
+) -> None:
+    """A cue that waited for its picture's upload is sent in the order it was ready in,
+    not behind every call queued while it waited."""
+    await fill_the_second(clock, telegram, limiter)
+    ready_at = clock.now
+    await clock.advance(0.5)
+    for n in range(40):
+        call(limiter, telegram, f"queued{n}", chat=100 + n)
+    with in_line_since(ready_at):
+        call(limiter, telegram, "waited", chat=7)
+    await clock.advance(0.6)
+    assert telegram.names()[MESSAGES_PER_SECOND] == "waited"
 
 
 async def test_a_per_call_priority_wins_over_the_surrounding_one(

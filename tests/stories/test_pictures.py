@@ -4,6 +4,7 @@ that never stops a practice."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import create_sessionmaker
 from bot.models import UploadedPicture
+from bot.services import Services
 from bot.uploads import Picture
+from handlers import messages
+from handlers.context import SERVICES
+from handlers.pictures import with_picture
+from handlers.render import Reply
 from playground.emulator import BotApiEmulator
 from sequences import Step
 from tests.harness.bot import (
@@ -25,6 +31,7 @@ from tests.harness.bot import (
     next_through_the_class,
 )
 from tests.harness.factories import make_class, tiny_png
+from tests.harness.fakes import JumpingScheduler
 
 TINY = make_class()
 CATALOG = {TINY.id: TINY}
@@ -51,7 +58,7 @@ def pictures(tmp_path: Path) -> TinyPictures:
 
 
 def uploads(emulator: BotApiEmulator) -> int:
-    return sum(1 for f in emulator.state.files.values() if f.kind == "photo")
+    return emulator.media.uploaded["photo"]
 
 
 async def test_a_cue_is_a_photo_and_easier_edits_its_caption(
@@ -190,3 +197,46 @@ async def test_a_photo_cue_that_telegram_did_not_take_is_sent_again_as_a_photo(
         [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"), timeout=15)
     assert cue.photo is not None
     assert len(cues_titled(user, "1/3")) == 1
+
+
+async def test_five_hundred_cues_sent_at_once_upload_each_picture_once(
+    emulator: BotApiEmulator, database_url: str, pictures: TinyPictures
+) -> None:
+    """A bot just started, 500 cues of the same three poses going out together (as when
+    500 classes start at once), through the real send path: rate limiter, HTTP, the
+    emulator. Each picture is uploaded once; every other cue goes by its id."""
+    chats = [emulator.user(20_000 + n).open_chat().id for n in range(500)]
+    poses = [pictures.for_step(step) for step in TINY.steps]
+    # The limiter's clock jumps a second whenever it is asked to wait: 30 sends a second
+    # as ever, without the test waiting 17 s for 500 of them.
+    scheduler = JumpingScheduler()
+    async with bot_running(
+        emulator, database_url, catalog=CATALOG, pictures=pictures, send_scheduler=scheduler
+    ) as application:
+        services: Services = application.bot_data[SERVICES]
+
+        async def cue(n: int) -> None:
+            picture = poses[n % len(poses)]
+            assert picture is not None
+
+            async def send(photo: str | bytes) -> object:
+                reply = Reply(f"{n % 3 + 1}/3 · Pose")
+                return await messages.send_photo(application.bot, chats[n], photo, reply)
+
+            await with_picture(services, picture, send)
+
+        async def jump() -> None:
+            while True:
+                scheduler.jump(1.0)
+                await asyncio.sleep(0.01)
+
+        jumping = asyncio.create_task(jump())
+        try:
+            async with asyncio.timeout(60):
+                await asyncio.gather(*(cue(n) for n in range(len(chats))))
+        finally:
+            jumping.cancel()
+    assert len(emulator.calls_of("sendPhoto")) == 500
+    assert emulator.media.uploaded["photo"] == 3
+    assert sorted(emulator.media.per_content.values()) == [1, 1, 1]
+    assert emulator.media.by_file_id["photo"] == 497
