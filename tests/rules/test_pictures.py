@@ -18,6 +18,7 @@ from bot.pictures import (
     HAIR,
     HEIGHT,
     MAX_SCALE,
+    SKIN,
     STRAP,
     WIDTH,
     WORK,
@@ -72,6 +73,11 @@ _PART_SEGMENT = {
     "wrist": "lower_arm",
     "fingers": "hand",
 }
+
+
+def _rgb_pixels(image: Image.Image) -> list[tuple[int, int, int]]:
+    """An RGB picture's pixels, row by row (Pillow types them loosely)."""
+    return list(image.get_flattened_data())  # type: ignore[arg-type]
 
 
 def png(data: bytes) -> Image.Image:
@@ -488,7 +494,7 @@ def test_a_far_working_limb_is_drawn_as_strongly_as_a_near_one() -> None:
 def test_the_strap_shows_as_a_band_at_the_chats_width() -> None:
     image = png(render(FIGURES["belly-lift-strap"])).resize((320, 200), Image.Resampling.LANCZOS)
     target = ImageColor.getrgb(STRAP)
-    pixels: list[tuple[int, int, int]] = list(image.getdata())
+    pixels = _rgb_pixels(image)
     near = [
         (n % image.width, n // image.width)
         for n, pixel in enumerate(pixels)
@@ -549,3 +555,16 @@ def test_every_seed_step_shows_its_easier_figure() -> None:
     for step in SEED.steps:
         assert step.easier_figure == f"{step.figure}-easier", step.id
         assert step.easier_figure in FIGURES
+
+
+@every_figure(seen_from_the_side=True)
+def test_the_face_shows_at_the_chats_width(figure: Figure) -> None:
+    # At 320 px, the bubble's width, some face must still show beside the hair: which way
+    # the body faces is read from it. (Seen from above, a head resting face down is hair.)
+    small = png(render(figure)).resize((320, 200), Image.Resampling.LANCZOS)
+    skin = ImageColor.getrgb(SKIN)
+    pixels = _rgb_pixels(small)
+    face = sum(
+        1 for pixel in pixels if sum(abs(a - b) for a, b in zip(pixel, skin, strict=True)) < 40
+    )
+    assert face >= 12, (figure.id, face)

@@ -81,10 +81,14 @@ async def test_a_worker_that_dies_holding_a_chat_frees_it(database_url: str) -> 
                 async with survivor.try_hold(4242) as got:
                     seen.append(got)
                 async with admin.connect() as connection:
+                    # Only this test's database (others may hold the same key), and with a
+                    # timeout, so the call returns once the backend is gone and its locks
+                    # with it, not as soon as the signal is sent.
                     await connection.execute(
                         text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_locks"
-                            " WHERE locktype = 'advisory' AND objid = 4242"
+                            "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks"
+                            " WHERE locktype = 'advisory' AND objid = 4242 AND database ="
+                            " (SELECT oid FROM pg_database WHERE datname = current_database())"
                         )
                     )
                 async with survivor.try_hold(4242) as got:
