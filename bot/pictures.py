@@ -47,7 +47,7 @@ HEIGHT = 400
 SUPERSAMPLE = 2
 # Pixels per figure unit (about a centimetre) at most: a lying figure framed on its own is
 # drawn larger than a standing one, but never so large that the body looks heavy.
-MAX_SCALE = 2.9
+MAX_SCALE = 3.6
 # Clear space round the framed pose, in pixels.
 MARGIN = 22
 
