@@ -226,29 +226,7 @@ class FigureProp(_Frozen):
 # The parts that may do the work: a limb, or "core", the lower belly drawing in and up.
 Limb = Literal["near.arm", "near.leg", "far.arm", "far.leg", "core"]
 # Where an arrow may start: a joint, or the middle of the torso's front ("belly") or back.
-ArrowPoint = Literal[
-    "pelvis",
-    "chest",
-    "head",
-    "belly",
-    "back",
-    "near.hip",
-    "near.knee",
-    "near.ankle",
-    "near.toes",
-    "near.shoulder",
-    "near.elbow",
-    "near.wrist",
-    "near.fingers",
-    "far.hip",
-    "far.knee",
-    "far.ankle",
-    "far.toes",
-    "far.shoulder",
-    "far.elbow",
-    "far.wrist",
-    "far.fingers",
-]
+ArrowPoint = Literal[ContactName, "belly", "back", "near.hip", "far.hip"]
 
 
 class Arrow(_Frozen):

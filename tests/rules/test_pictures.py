@@ -568,3 +568,11 @@ def test_the_face_shows_at_the_chats_width(figure: Figure) -> None:
         1 for pixel in pixels if sum(abs(a - b) for a, b in zip(pixel, skin, strict=True)) < 40
     )
     assert face >= 12, (figure.id, face)
+
+
+def test_an_arrow_starts_at_a_named_point_of_the_body() -> None:
+    data = figure_data("half-locust")
+    ok = {**data, "arrows": [{"at": "belly", "direction": 90.0}]}
+    assert Figure.model_validate(ok).arrows[0].at == "belly"
+    with pytest.raises(ValidationError, match="arrows"):
+        Figure.model_validate({**data, "arrows": [{"at": "nose", "direction": 90.0}]})
