@@ -312,9 +312,6 @@ def _torso(
             r = BROAD_TORSO_RADIUS * scale * SUPERSAMPLE + grow
         x, y = px(end)
         canvas.ellipse((x - r, y - r, x + r, y + r), fill=colour)
-    if "core" in figure.working and colour != _CLEAR and figure.view == "side":
-        core = [px(point) for point in figure.core_outline()]
-        canvas.polygon(core, fill=WORK, outline=WORK, width=round(2 * SUPERSAMPLE))
 
 
 def _head(

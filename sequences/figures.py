@@ -79,8 +79,6 @@ TORSO_PROFILE: tuple[tuple[float, float, float], ...] = (
 )
 TORSO_PROFILE_AT_MIDDLE = (8.5, 8.5)
 TORSO_END_RADIUS = 10.0
-# Where the lower belly is along the spine (0 the pelvis, 1 the chest).
-CORE_FROM, CORE_TO = 0.12, 0.6
 # Seen from the front or from above the chest is wider than it is deep, and the hips and
 # shoulders are apart; seen from the side they are one point.
 BROAD_TORSO_RADIUS = 14.0
@@ -223,21 +221,21 @@ class FigureProp(_Frozen):
         return self.x + self.width / 2
 
 
-# The parts that may do the work: a limb, or "core", the lower belly drawing in and up.
-Limb = Literal["near.arm", "near.leg", "far.arm", "far.leg", "core"]
+Limb = Literal["near.arm", "near.leg", "far.arm", "far.leg"]
 # Where an arrow may start: a joint, or the middle of the torso's front ("belly") or back.
 ArrowPoint = Literal[ContactName, "belly", "back", "near.hip", "far.hip"]
 
 
 class Arrow(_Frozen):
     """A movement drawn as an arrow beside the body: a lift, a press into the floor, or a
-    reach. It starts `gap` units from the point `at`, on the side it points to, and runs
+    reach. It starts `gap` units from the point `at`, on the side it points to (a negative
+    gap starts it behind the point: under the belly, for a belly that lifts), and runs
     `length` units in `direction` (degrees, as the segments)."""
 
     at: ArrowPoint
     direction: Angle
     length: Annotated[StrictFloat, Field(gt=0, le=60)] = 16.0
-    gap: Annotated[StrictFloat, Field(ge=0, le=40)] = 14.0
+    gap: Annotated[StrictFloat, Field(ge=-20, le=40)] = 14.0
 
 
 @dataclass(frozen=True)
@@ -343,20 +341,6 @@ class Figure(_Frozen):
         dy = 2 * u * (control[1] - pelvis[1]) + 2 * t * (chest[1] - control[1])
         length = math.hypot(dx, dy)
         return point, (dy / length, -dx / length)
-
-    def core_outline(self, count: int = 12) -> list[tuple[float, float]]:
-        """The lower belly: the front half of the torso from just above the pelvis to the
-        waist, drawn in the working colour when the core works."""
-        front: list[tuple[float, float]] = []
-        middle: list[tuple[float, float]] = []
-        for n in range(count + 1):
-            t = CORE_FROM + (CORE_TO - CORE_FROM) * n / count
-            (x, y), (nx, ny) = self.spine_at(t)
-            ahead, _ = _profile(t)
-            # Inside the body's outline, so it reads as the body working, not a prop.
-            front.append((x + nx * ahead * 0.78, y + ny * ahead * 0.78))
-            middle.append((x + nx * ahead * 0.1, y + ny * ahead * 0.1))
-        return [*front, *reversed(middle)]
 
     def torso_outline(self, count: int = 24) -> list[tuple[float, float]]:
         """The torso's outline, round the curved spine: the front from pelvis to chest,
