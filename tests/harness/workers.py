@@ -35,6 +35,19 @@ T = TypeVar("T")
 TOKEN = "7654321:AAHworkersTestNotARealBotToken000000"
 SECRET = "workers-test-secret-0123456789abcdef"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+# The pose pictures, drawn once for all the session's deployments (named by their content,
+# so a shared folder is safe, even for workers drawing at once): a worker then starts
+# without drawing any, and a test's timing does not hang on how busy the machine is.
+PICTURES = PROJECT_DIR / ".cache" / "pictures"
+
+
+def _draw_pictures() -> None:
+    from bot.pose_pictures import FigurePictures
+    from sequences import load_catalog, load_figures
+
+    FigurePictures(load_figures(), PICTURES).prepare(load_catalog().values())
+
+
 # The 30-minute class in about 18 seconds: a cue every 0.2–1 s.
 TIME_SCALE = 0.01
 CUE_TITLE = re.compile(r"^(\d+)/(\d+) · ")
@@ -296,12 +309,14 @@ async def deployment(
             # The workers only listen; the webhook is registered once, below, as at deploy.
             "WEBHOOK_REGISTER": "false",
             "LOG_LEVEL": "INFO",
+            "PICTURE_CACHE_DIR": str(PICTURES),
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(
                 p for p in (str(PROJECT_DIR), os.environ.get("PYTHONPATH")) if p
             ),
         }
         running = [Worker(f"worker-{n + 1}", port, env, log_path) for n, port in enumerate(ports)]
+        await asyncio.to_thread(_draw_pictures)
         try:
             for worker in running:
                 await worker.start()
