@@ -23,7 +23,7 @@ import pytest
 from bot.settings import load_settings
 from playground import Playground
 from playground.runner import USER_ID, new_token, playground_settings
-from tests.harness.bot import begin_practice, cues_titled, has_button
+from tests.harness.bot import Worded, begin_practice, cues_titled, has_button
 from tests.harness.factories import tiny_png
 from tests.harness.playground import (
     CHECK_IN_QUESTION,
@@ -403,6 +403,15 @@ async def test_a_location_button_shares_a_place_and_sets_the_zone(
     assert shared["html"].startswith("📍 Location shared (52.520, 13.405)")
 
 
+async def continue_the_open_practice(pg: Playground) -> Worded:
+    """/start_practice with a practice open, Continue on the offer: its first cue again."""
+    await pg.user.send("/start_practice")
+    offer = await pg.emulator.wait_for(has_button(pg.user, "Continue"))
+    await pg.user.tap(offer.message_id, text="Continue")
+    [cue] = await pg.emulator.wait_for(lambda: cues_titled(pg.user, "1/3"))
+    return cue
+
+
 async def test_a_restarted_playground_still_knows_the_pictures_it_was_sent(
     database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -420,10 +429,7 @@ async def test_a_restarted_playground_still_knows_the_pictures_it_was_sent(
     with caplog.at_level(logging.DEBUG):
         async with running_playground(database_url, pictures) as pg:
             # The practice is still open: starting again offers to continue it.
-            await pg.user.send("/start_practice")
-            offer = await pg.emulator.wait_for(has_button(pg.user, "Continue"))
-            await pg.user.tap(offer.message_id, text="Continue")
-            [cue] = await pg.emulator.wait_for(lambda: cues_titled(pg.user, "1/3"))
+            cue = await continue_the_open_practice(pg)
             assert cue.photo is not None
             sends = pg.emulator.calls_of("sendPhoto")
     assert [(send.ok, send.params["photo"]) for send in sends] == [(True, file_id)]
@@ -473,10 +479,7 @@ async def test_a_restarted_playground_still_knows_the_easier_pictures_it_was_sen
     caplog.clear()
     with caplog.at_level(logging.DEBUG):
         async with running_playground(database_url, pictures) as pg:
-            await pg.user.send("/start_practice")
-            offer = await pg.emulator.wait_for(has_button(pg.user, "Continue"))
-            await pg.user.tap(offer.message_id, text="Continue")
-            [cue] = await pg.emulator.wait_for(lambda: cues_titled(pg.user, "1/3"))
+            cue = await continue_the_open_practice(pg)
             # Continued as it was: the easier version, by the id the picture was given.
             assert "Easier:" in (cue.plain or "")
             sends = pg.emulator.calls_of("sendPhoto")
