@@ -15,6 +15,12 @@ Views:
 * ``above``: looking down on the mat, the head toward +y, the figure's right ("near") to
   +x. For poses whose point is a sideways reach along the floor.
 
+Besides the skeleton a figure says how the back bends (``spine``, the torso drawn round a
+curved spine), which limbs do the work (``working``), the movements to show (``arrows``, and
+``turn`` for a twist: a twist to the right, seen from the right, turns the chest toward the
+viewer), and which parts rest on the mat or a prop. Which way the face looks follows from
+the head's direction (a quarter turn clockwise from it), so it needs no field.
+
 The other side of a two-sided pose is the same figure drawn mirrored, never a second one.
 """
 
