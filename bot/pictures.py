@@ -68,7 +68,6 @@ BLANKET = "#f1c49c"
 BLANKET_EDGE = "#c48652"
 STRAP = "#2f62b3"
 STRAP_EDGE = "#1d3f78"
-BUCKLE = "#c9d2de"
 SHADOW = (35, 55, 40, 70)
 PROP_OUTLINE = 3.0  # pixels
 MAT_THICKNESS = 9.0  # pixels

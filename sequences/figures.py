@@ -83,7 +83,6 @@ TORSO_PROFILE: tuple[tuple[float, float, float], ...] = (
     (0.82, 11.0, 9.5),
     (1.0, 10.0, 10.0),
 )
-TORSO_PROFILE_AT_MIDDLE = (8.5, 8.5)
 TORSO_END_RADIUS = 10.0
 # Seen from the front or from above the chest is wider than it is deep, and the hips and
 # shoulders are apart; seen from the side they are one point.
@@ -320,7 +319,7 @@ class Figure(_Frozen):
             }
             points.update({f"{side}.{name}": point for name, point in named.items()})
         middle, normal = self.spine_at(0.5)
-        front, back = TORSO_PROFILE_AT_MIDDLE
+        front, back = _profile(0.5)
         points["belly"] = (middle[0] + normal[0] * front, middle[1] + normal[1] * front)
         points["back"] = (middle[0] - normal[0] * back, middle[1] - normal[1] * back)
         return points
