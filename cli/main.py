@@ -156,7 +156,8 @@ def _render_voice(directory: Path) -> int:
             print(f"{yoga_class.id}.{name}: {spoken.seconds:.1f} s")
             if limit is not None and spoken.seconds > limit:
                 too_long.append(
-                    f"{yoga_class.id}: step {name}: spoken for {spoken.seconds:.1f} s, longer than its hold allows ({limit} s)"
+                    f"{yoga_class.id}: step {name}: spoken for {spoken.seconds:.1f} s,"
+                    f" longer than its hold allows ({limit} s)"
                 )
     for line in too_long:
         print(line, file=sys.stderr)
