@@ -179,7 +179,8 @@ class EmuMessage:
         if self.location is not None:
             data["location"] = self.location
         if self.caption is not None:
-            data["caption"] = self.caption
+            # As the text: the visible caption, never the markup it was sent with.
+            data["caption"] = self.plain
         if self.caption_entities:
             data["caption_entities"] = self.caption_entities
         if self.reply_markup is not None:
