@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: postgres nginx run playground test stress-test browser lint format check-sequences bench soak clean
+.PHONY: postgres nginx speech run playground test stress-test browser lint format check-sequences bench soak clean
 
 # pytest-xdist workers. Most tests wait on sockets and subprocesses rather than compute, so
 # four keep two cores busy; each worker has its own PostgreSQL server and free ports.
@@ -21,7 +21,7 @@ run: $(STAMP)
 playground: $(STAMP)
 	$(VENV)/bin/yogabot playground
 
-test: $(STAMP) browser postgres nginx
+test: $(STAMP) browser postgres nginx speech
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -32,7 +32,7 @@ test: $(STAMP) browser postgres nginx
 # order each run, every other run with every core kept busy beside it. A line per run with
 # its seed; the logs stay in the folder it names. STRESS_ARGS go to pytest.
 RUNS ?= 10
-stress-test: $(STAMP) browser postgres nginx
+stress-test: $(STAMP) browser postgres nginx speech
 	$(PY) -m tests.stress --runs $(RUNS) --workers $(TEST_WORKERS) -- $(STRESS_ARGS)
 
 # $(call debian_package,TARGET,PRESENT-TEST,PACKAGE,WITHOUT-IT): install Debian's PACKAGE
@@ -69,6 +69,11 @@ postgres:
 # front of the workers; installed here when missing (without it, under CI=true, it fails).
 nginx:
 	$(call debian_package,nginx,command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ],nginx,the two-worker test uses its own balancer instead)
+
+# The spoken cues' fallback voice (bot/voice.py): espeak-ng speaks when piper is missing;
+# the tests exercise it (tests/rules/test_voice.py), skipping and saying why without it.
+speech:
+	$(call debian_package,speech,command -v espeak-ng >/dev/null 2>&1,espeak-ng,the fallback voice test will be skipped)
 
 # Benchmarks (bench/README.md, BENCHMARKS.md): bench/run.py runs every scenario in turn
 # (taps against the bare framework, timer precision, start-up, reminders, the emulator's

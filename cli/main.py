@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check_sequences(args.dir)
     if args.command == "poses":
         return _render_poses(args.dir, args.sheet)
+    if args.command == "voice":
+        return _render_voice(args.dir)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -89,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     feedback.add_argument("--format", choices=["csv", "json"], default="csv")
     commands.add_parser("stats", help="users, reminders, practices and feedback, counted")
+    voice = commands.add_parser("voice", help="the spoken cues")
+    voice.add_argument("action", choices=["render"], help="speak every cue of every class")
+    voice.add_argument("dir", type=Path, help="folder to write the audio files into")
     poses = commands.add_parser("poses", help="the pose pictures")
     poses.add_argument("action", choices=["render"], help="draw every picture, both sides")
     poses.add_argument("dir", type=Path, help="folder to write the PNGs into")
@@ -125,6 +130,39 @@ def _render_poses(directory: Path, sheet: Path | None) -> int:
         sheet.write_bytes(contact_sheet(list(rows.values())))
         print(f"contact sheet: {sheet}")
     return 0
+
+
+def _render_voice(directory: Path) -> int:
+    """Every class's spoken words, as OGG/Opus and MP3, into `directory` for listening;
+    1 when a step's words outlast its hold (less the quiet it keeps at the end)."""
+    import shutil
+
+    from bot.voice import Voice, available_engine
+    from sequences import load_catalog
+    from sequences.spoken import class_script
+
+    engine = available_engine()
+    if engine is None:
+        print("yogabot: no speech engine is installed (piper or espeak-ng)", file=sys.stderr)
+        return 1
+    voice = Voice(engine, Path(".cache/voice"))
+    too_long: list[str] = []
+    directory.mkdir(parents=True, exist_ok=True)
+    for yoga_class in load_catalog().values():
+        for name, words, limit in class_script(list(yoga_class.steps)):
+            spoken = voice.speak(words)
+            for source in (spoken.ogg, spoken.mp3):
+                shutil.copyfile(source, directory / f"{yoga_class.id}.{name}{source.suffix}")
+            print(f"{yoga_class.id}.{name}: {spoken.seconds:.1f} s")
+            if limit is not None and spoken.seconds > limit:
+                too_long.append(
+                    f"{yoga_class.id}: step {name}: spoken for {spoken.seconds:.1f} s,"
+                    f" longer than its hold allows ({limit} s)"
+                )
+    for line in too_long:
+        print(line, file=sys.stderr)
+    print(f"spoken by {voice.engine} into {directory}")
+    return 1 if too_long else 0
 
 
 def _check_sequences(directory: Path | None) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import quote
@@ -30,6 +31,7 @@ _CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+_AUDIO_TYPE = re.compile(r"audio/[a-z0-9.+-]+")
 _IMAGE_MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8", "image/jpeg"),
@@ -279,6 +281,9 @@ class PlaygroundServer:
             return web.Response(
                 body=stored.data, content_type=_image_type(stored.data), headers=headers
             )
+        if stored.kind in ("audio", "voice") and _AUDIO_TYPE.fullmatch(stored.mime_type or ""):
+            # Played by the page's <audio>: a sound type, never one a browser would render.
+            return web.Response(body=stored.data, content_type=stored.mime_type, headers=headers)
         # Always a download: a document is never rendered inside the page's origin.
         headers["Content-Disposition"] = _attachment(stored.file_name or "file")
         return web.Response(

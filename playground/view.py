@@ -87,6 +87,16 @@ def message_view(message: EmuMessage) -> dict[str, Any]:
             "name": document.get("file_name") or "file",
             "size": document.get("file_size", 0),
         }
+    sound = message.audio or message.voice
+    if sound:
+        # Both play in the page; a voice note has no title, an audio file may have one.
+        view["audio"] = {
+            "url": file_url(sound["file_id"]),
+            "voice": message.voice is not None,
+            "title": sound.get("title") or ("Voice message" if message.voice else "Audio"),
+            "performer": sound.get("performer"),
+            "duration": sound.get("duration", 0),
+        }
     if message.caption is not None:
         view["caption_html"] = _caption_html(message)
     if message.location is not None:

@@ -57,6 +57,9 @@ class Step(BaseModel):
     # The picture of the easier version, shown whenever the cue shows it; drawn with the
     # same `mirrored`. Without it the easier version shows the pose's own picture.
     easier_figure: Slug | None = None
+    # What is spoken for this step, where the words derived from it read badly aloud
+    # (sequences/spoken.py derives them otherwise).
+    spoken: Annotated[Text, StringConstraints(max_length=600)] | None = None
 
     @property
     def title(self) -> str:

@@ -1,11 +1,15 @@
-"""Uploads kept in memory: sendPhoto, sendDocument, editMessageMedia (photos) and getFile."""
+"""Uploads kept in memory: sendPhoto, sendDocument, sendAudio, sendVoice, editMessageMedia
+(photos and audio) and getFile."""
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import secrets
 import struct
 from typing import Any, NamedTuple
+
+import soundfile
 
 from playground.emulator.contract import MethodTable
 from playground.emulator.errors import bad_request
@@ -21,11 +25,27 @@ from playground.emulator.methods import (
     send_options,
 )
 from playground.emulator.params import Params, Upload
-from playground.emulator.state import EmulatorState, StoredFile
+from playground.emulator.state import EmulatorState, EmuMessage, StoredFile
 
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files, as the cloud Bot API does
 PHOTO_LIMIT = 10 * 1024 * 1024
 _THUMB_SIDES = (90, 320, 800, 1280)
+MAX_DURATION = 100_000  # the Bot API server clamps a given duration to this many seconds
+# Telegram's answer to a file of the wrong kind: a voice note that is no voice recording, or
+# a file_id of a voice note sent as audio (and the other way round).
+TYPE_MISMATCH = "type of file mismatch"
+_FILE_ID_PREFIX = {
+    "photo": "AgACAgIAAxk",
+    "document": "BQACAgIAAxk",
+    "audio": "CQACAgIAAxk",
+    "voice": "AwACAgIAAxk",
+}
+_FOLDER = {
+    "photo": ("photos", ".jpg"),
+    "document": ("documents", ""),
+    "audio": ("music", ""),
+    "voice": ("voice", ".oga"),
+}
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
@@ -76,10 +96,10 @@ def store_file(
 ) -> StoredFile:
     """Keep an upload; `file_id`: the id it already has (one a bot was given before)."""
     serial = state.next_serial()
-    prefix = {"photo": "AgACAgIAAxk", "document": "BQACAgIAAxk"}[kind]
-    folder, default_ext = {"photo": ("photos", ".jpg"), "document": ("documents", "")}[kind]
+    prefix = _FILE_ID_PREFIX[kind]
+    folder, default_ext = _FOLDER[kind]
     ext = default_ext
-    if kind == "document":
+    if kind in ("document", "audio"):
         name = meta.get("file_name") or ""
         ext = name[name.rfind(".") :] if "." in name else ""
     stored = StoredFile(
@@ -127,6 +147,9 @@ def _known_file(state: EmulatorState, file_id: str, kind: str) -> StoredFile:
     stored = state.files.get(file_id)
     if stored is None:
         raise bad_request("wrong file identifier/HTTP URL specified")
+    if {stored.kind, kind} == {"audio", "voice"}:
+        # Both are documents to Telegram's file store; its servers tell them apart later.
+        raise bad_request(TYPE_MISMATCH)
     if stored.kind != kind:
         raise bad_request(f"can't use file of type {stored.kind.title()} as {kind.title()}")
     return stored
@@ -189,6 +212,120 @@ def _document(state: EmulatorState, source: Upload | StoredFile) -> dict[str, An
     return info
 
 
+class _Sound(NamedTuple):
+    """What an audio file's own bytes say: its container and codec, its length."""
+
+    mime_type: str | None  # None: no audio Telegram plays
+    voice: bool  # a format Telegram shows as a voice note
+    seconds: float | None  # None: unknown to the emulator (M4A, or unreadable)
+
+
+def _sound(data: bytes) -> _Sound:
+    """OGG/Opus, MP3 (as Telegram takes for a voice note) or anything else libsndfile reads,
+    and M4A by its header (libsndfile reads no MP4)."""
+    if data[4:8] == b"ftyp":
+        return _Sound("audio/mp4", True, None)
+    try:
+        info = soundfile.info(io.BytesIO(data))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        return _Sound(None, False, None)
+    if info.format == "OGG":
+        return _Sound("audio/ogg", info.subtype == "OPUS", info.duration)
+    if info.format == "MP3":
+        return _Sound("audio/mpeg", True, info.duration)
+    mime = {"WAV": "audio/x-wav", "FLAC": "audio/flac"}.get(info.format)
+    return _Sound(mime, False, info.duration)
+
+
+def _given_duration(p: Params) -> int | None:
+    value = p.opt_int("duration")
+    return None if value is None else min(max(value, 0), MAX_DURATION)
+
+
+def _stored_sound(
+    state: EmulatorState, kind: str, source: Upload | StoredFile, p: Params
+) -> StoredFile:
+    """The audio file or voice note of a send or an edit, kept if it was uploaded."""
+    if isinstance(source, StoredFile):
+        return source
+    sound = _sound(source.data)
+    if kind == "voice" and not sound.voice:
+        raise bad_request(TYPE_MISMATCH)
+    # The file's own length wins over the bot's word, as Telegram reads the file too.
+    seconds = round(sound.seconds) if sound.seconds is not None else _given_duration(p)
+    meta: dict[str, Any] = {"mime_type": sound.mime_type, "duration": seconds or 0}
+    if kind == "audio":
+        name = source.filename or "audio"
+        meta["file_name"] = name
+        if meta["mime_type"] is None:
+            meta["mime_type"] = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return store_file(state, kind, source.data, **meta)
+
+
+def _thumbnail(state: EmulatorState, p: Params, value: Any) -> dict[str, Any] | None:
+    """An audio's cover picture: uploaded with each send (Telegram takes no file_id for a
+    thumbnail), and silently left out when it is no picture, as Telegram does."""
+    if isinstance(value, str) and value.startswith("attach://"):
+        value = p.get(value.removeprefix("attach://"))
+    if not isinstance(value, Upload):
+        return None
+    state.media.upload("thumbnail", value.data, reusable=False)
+    size = image_size(value.data)
+    if size is None or 0 in size:
+        return None
+    return _photo_size(store_file(state, "photo", value.data, width=size[0], height=size[1]))
+
+
+def _sound_object(
+    stored: StoredFile,
+    *,
+    title: str | None = None,
+    performer: str | None = None,
+    thumbnail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An Audio or Voice object as the Bot API documents it."""
+    info: dict[str, Any] = {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "duration": stored.duration or 0,
+    }
+    if stored.kind == "audio":
+        if performer:
+            info["performer"] = performer
+        if title:
+            info["title"] = title
+        if stored.file_name:
+            info["file_name"] = stored.file_name
+    if stored.mime_type:
+        info["mime_type"] = stored.mime_type
+    info["file_size"] = stored.file_size
+    if thumbnail is not None:
+        info["thumbnail"] = thumbnail
+    return info
+
+
+def _media_object(
+    state: EmulatorState, p: Params, kind: str, source: Upload | StoredFile, fields: Params
+) -> dict[str, Any]:
+    """The message's media field; `fields`: where its options are (the request's own, or an
+    edit's InputMedia), while attach:// names a part of the request `p`."""
+    if kind == "photo":
+        return {"photo": _photo_sizes(state, source)}
+    if kind == "document":
+        return {"document": _document(state, source)}
+    stored = _stored_sound(state, kind, source, fields)
+    if kind == "voice":
+        return {"voice": _sound_object(stored)}
+    return {
+        "audio": _sound_object(
+            stored,
+            title=fields.opt_str("title"),
+            performer=fields.opt_str("performer"),
+            thumbnail=_thumbnail(state, p, fields.get("thumbnail")),
+        )
+    }
+
+
 async def _send_media(state: EmulatorState, p: Params, kind: str) -> dict[str, Any]:
     chat = state.chat_for(p)
     source = _input_file(state, p, kind)
@@ -202,11 +339,7 @@ async def _send_media(state: EmulatorState, p: Params, kind: str) -> dict[str, A
     )
     inline, keyboard = parse_reply_markup(p.get("reply_markup"))
     reply_to = reply_target(chat, p)
-    media: dict[str, Any] = (
-        {"photo": _photo_sizes(state, source)}
-        if kind == "photo"
-        else {"document": _document(state, source)}
-    )
+    media = _media_object(state, p, kind, source, p)
     apply_reply_keyboard(chat, keyboard)
     message = state.add_message(
         chat,
@@ -230,14 +363,24 @@ async def send_document(state: EmulatorState, p: Params) -> dict[str, Any]:
     return await _send_media(state, p, "document")
 
 
-# The kinds of InputMedia Telegram knows; the emulator keeps photos only.
+async def send_audio(state: EmulatorState, p: Params) -> dict[str, Any]:
+    return await _send_media(state, p, "audio")
+
+
+async def send_voice(state: EmulatorState, p: Params) -> dict[str, Any]:
+    return await _send_media(state, p, "voice")
+
+
+# The kinds of InputMedia Telegram knows; the emulator edits into photos and audio.
 _INPUT_MEDIA_TYPES = frozenset({"animation", "audio", "document", "live_photo", "photo", "video"})
 
 
 class _Edit(NamedTuple):
     """What an editMessageMedia asks for: the file, and its caption's words."""
 
+    kind: str
     source: Upload | StoredFile
+    raw: Params  # the InputMedia's own fields (an audio's title, performer, thumbnail)
     caption: str | None
     parse_mode: str | None
     entities: list[dict[str, Any]] | None
@@ -275,38 +418,48 @@ def _input_media(state: EmulatorState, p: Params) -> _Edit:
     if kind not in _INPUT_MEDIA_TYPES:
         # A voice note, say: no message is edited into one.
         raise bad_request(f'can\'t parse InputMedia: type "{kind}" is unsupported')
-    if kind != "photo":
-        raise bad_request(f"the emulator edits media into photos only, not into {kind}")
+    if kind not in ("photo", "audio"):
+        raise bad_request(f"the emulator edits media into photos and audio only, not into {kind}")
     if isinstance(value, str):
         if value.startswith(("http://", "https://")):
             raise bad_request("failed to get HTTP URL content")
-        value = _known_file(state, value, "photo")
-    return _Edit(value, caption, mode, entities)
+        value = _known_file(state, value, kind)
+    return _Edit(kind, value, Params(raw), caption, mode, entities)
 
 
 async def edit_message_media(state: EmulatorState, p: Params) -> dict[str, Any]:
-    """A photo in place of a message's photo, document or text (Telegram adds media to a
-    text message), with its caption and keyboard: the message keeps its id and place."""
+    """A photo or an audio file in place of a message's photo, document, audio or text
+    (Telegram adds media to a text message), with its caption and keyboard: the message keeps
+    its id and place. A voice note is no media Telegram edits."""
     markup = inline_markup_for_edit(p)
     edit = _input_media(state, p)
     message = editable_message(state, p)
-    if message.text is None and message.photo is None and message.document is None:
+    current = (message.text, message.photo, message.document, message.audio)
+    if all(item is None for item in current):
         raise bad_request("there is no media in the message to edit")
     words = (edit.caption, edit.entities, edit.parse_mode, markup)
     if (
         isinstance(edit.source, StoredFile)
-        and message.photo
-        and message.photo[-1]["file_unique_id"] == edit.source.file_unique_id
+        and _file_unique_id(message) == edit.source.file_unique_id
         and words
         == (message.caption, message.caption_entities, message.parse_mode, message.reply_markup)
     ):
         raise bad_request(NOT_MODIFIED)
-    message.photo = _photo_sizes(state, edit.source)
+    media = _media_object(state, p, edit.kind, edit.source, edit.raw)
+    message.photo, message.audio = media.get("photo"), media.get("audio")
     message.document = None
     message.text, message.entities = None, None
     message.caption, message.caption_entities = edit.caption, edit.entities
     message.parse_mode, message.reply_markup = edit.parse_mode, markup
     return mark_edited(state, message)
+
+
+def _file_unique_id(message: EmuMessage) -> str | None:
+    if message.photo:
+        return str(message.photo[-1]["file_unique_id"])
+    if message.audio:
+        return str(message.audio["file_unique_id"])
+    return None
 
 
 async def get_file(state: EmulatorState, p: Params) -> dict[str, Any]:
@@ -329,6 +482,8 @@ async def get_file(state: EmulatorState, p: Params) -> dict[str, Any]:
 METHODS: MethodTable = {
     "sendPhoto": send_photo,
     "sendDocument": send_document,
+    "sendAudio": send_audio,
+    "sendVoice": send_voice,
     "editMessageMedia": edit_message_media,
     "getFile": get_file,
 }

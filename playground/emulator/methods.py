@@ -193,7 +193,8 @@ async def edit_message_text(state: EmulatorState, p: Params) -> dict[str, Any]:
 
 async def edit_message_caption(state: EmulatorState, p: Params) -> dict[str, Any]:
     message = editable_message(state, p)
-    if message.photo is None and message.document is None:
+    media = (message.photo, message.document, message.audio, message.voice)
+    if all(item is None for item in media):
         raise bad_request("there is no caption in the message to edit")
     caption, mode, entities = formatted_text(
         p,

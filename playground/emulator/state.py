@@ -72,9 +72,12 @@ class MediaCounts:
     # The SHA-256 of each uploaded content -> how many times it was uploaded.
     per_content: Counter[str] = field(default_factory=Counter)
 
-    def upload(self, kind: str, data: bytes) -> None:
+    def upload(self, kind: str, data: bytes, *, reusable: bool = True) -> None:
+        """One upload; `reusable=False` for what Telegram never takes by file_id (an audio's
+        thumbnail): counted per kind, but not per content, as uploading it again is no waste."""
         self.uploaded[kind] += 1
-        self.per_content[hashlib.sha256(data).hexdigest()] += 1
+        if reusable:
+            self.per_content[hashlib.sha256(data).hexdigest()] += 1
 
     def most_uploads_of_one_file(self) -> int:
         """The most times any one content was uploaded (1: each file once; 0: none)."""
@@ -87,13 +90,14 @@ class StoredFile:
 
     file_id: str
     file_unique_id: str
-    kind: str  # "photo" or "document", as Telegram's "can't use file of type X" wording
+    kind: str  # "photo", "document", "audio" or "voice"
     data: bytes = field(repr=False)
     file_path: str
     file_name: str | None = None
     mime_type: str | None = None
     width: int | None = None
     height: int | None = None
+    duration: int | None = None  # seconds, of an audio file or a voice note
 
     @property
     def file_size(self) -> int:
@@ -118,6 +122,8 @@ class EmuMessage:
     caption_entities: list[dict[str, Any]] | None = None
     photo: list[dict[str, Any]] | None = None
     document: dict[str, Any] | None = None
+    audio: dict[str, Any] | None = None
+    voice: dict[str, Any] | None = None
     location: dict[str, float] | None = None
     reply_to: EmuMessage | None = field(default=None, repr=False)
     edit_date: int | None = None
@@ -127,8 +133,8 @@ class EmuMessage:
 
     @property
     def plain(self) -> str | None:
-        """The words as the user sees them (a photo's are its caption): markup applied,
-        entities' tags gone."""
+        """The words as the user sees them (those of a photo or an audio are its caption):
+        markup applied, entities' tags gone."""
         if self.text is not None:
             return self.text if self.entities else visible_text(self.text, self.parse_mode)
         if self.caption is None or self.caption_entities:
@@ -166,10 +172,15 @@ class EmuMessage:
             data["photo"] = self.photo
         if self.document is not None:
             data["document"] = self.document
+        if self.audio is not None:
+            data["audio"] = self.audio
+        if self.voice is not None:
+            data["voice"] = self.voice
         if self.location is not None:
             data["location"] = self.location
         if self.caption is not None:
-            data["caption"] = self.caption
+            # As the text: the visible caption, never the markup it was sent with.
+            data["caption"] = self.plain
         if self.caption_entities:
             data["caption_entities"] = self.caption_entities
         if self.reply_markup is not None:

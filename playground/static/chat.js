@@ -136,6 +136,33 @@
     return keyboard;
   }
 
+  function duration(seconds) {
+    const s = Math.max(0, Math.round(seconds || 0));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+
+  // An audio file or a voice note: the browser's own player, with its title and length.
+  function audioNode(audio) {
+    const box = document.createElement("div");
+    box.className = `audio ${audio.voice ? "voice" : "music"}`;
+    const label = document.createElement("div");
+    label.className = "audio-label";
+    const title = document.createElement("span");
+    title.className = "audio-title";
+    title.textContent = audio.performer ? `${audio.performer} – ${audio.title}` : audio.title;
+    const length = document.createElement("span");
+    length.className = "audio-duration";
+    length.textContent = duration(audio.duration);
+    label.append(title, length);
+    const player = document.createElement("audio");
+    player.controls = true;
+    player.preload = "metadata";
+    player.src = audio.url;
+    player.setAttribute("aria-label", `${audio.voice ? "Voice message" : "Audio"}: ${audio.title}`);
+    box.append(label, player);
+    return box;
+  }
+
   function messageNode(message) {
     const row = document.createElement("div");
     row.className = `row ${message.from_bot ? "bot" : "user"}`;
@@ -174,6 +201,7 @@
       link.append(icon, label);
       bubble.append(link);
     }
+    if (message.audio) bubble.append(audioNode(message.audio));
     const text = document.createElement("div");
     text.className = "text";
     renderHtml(text, message.caption_html ?? message.html, message.from_bot);
@@ -283,7 +311,13 @@
   }
 
   const ONLINE = "online · nothing leaves this machine";
-  const ACTIONS = { typing: "typing…", upload_photo: "sending a photo…", upload_document: "sending a file…" };
+  const ACTIONS = {
+    typing: "typing…",
+    upload_photo: "sending a photo…",
+    upload_document: "sending a file…",
+    upload_voice: "sending a voice message…",
+    record_voice: "recording a voice message…",
+  };
 
   function showAction(action) {
     setStatus(ACTIONS[action] ?? `${action.replaceAll("_", " ")}…`, "live");

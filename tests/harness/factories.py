@@ -45,3 +45,25 @@ def tiny_png(width: int = 24, height: int = 16) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def tiny_sound(seconds: float = 2.0, kind: str = "OGG") -> bytes:
+    """`seconds` of a quiet tone: "OGG" (Opus, a voice note), "MP3", "VORBIS" (OGG/Vorbis)
+    or "WAV"."""
+    import io
+
+    import numpy as np
+    import soundfile
+
+    rate = 48_000
+    tone = 0.1 * np.sin(2 * np.pi * 440 * np.arange(int(rate * seconds)) / rate)
+    formats = {
+        "OGG": ("OGG", "OPUS"),
+        "MP3": ("MP3", "MPEG_LAYER_III"),
+        "VORBIS": ("OGG", "VORBIS"),
+        "WAV": ("WAV", "PCM_16"),
+    }
+    container, codec = formats[kind]
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone.astype(np.float32), rate, format=container, subtype=codec)
+    return buffer.getvalue()

@@ -22,7 +22,7 @@ import pytest
 from handlers.render.settings import BACK, SETTING_NAMES
 from playground import Playground
 from playground.runner import USER_ID
-from tests.harness.factories import tiny_png
+from tests.harness.factories import tiny_png, tiny_sound
 from tests.harness.playground import (
     CHECK_IN_QUESTION,
     SCREEN_QUESTION,
@@ -245,6 +245,58 @@ async def test_page_shows_media_commands_and_only_telegram_formatting(
     await page.locator("#menu").get_by_text("/start", exact=True).click()
     await expect(page.locator("#menu")).to_be_hidden()
     await expect(bot_row(page, "Hello Friend")).to_be_visible()
+    assert problems == []
+
+
+async def loaded_seconds(player: Any) -> int:
+    """The length the browser read from the sound it loaded (so it can play it)."""
+    await expect(player).to_have_js_property("readyState", 4, timeout=10_000)
+    return int(await player.evaluate("audio => Math.round(audio.duration)"))
+
+
+async def test_audio_and_voice_play_in_the_chat_and_an_edit_swaps_the_sound(
+    browser: Browser, pg: Playground
+) -> None:
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaAudio
+
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    bot = pg.application.bot
+    easier = InlineKeyboardMarkup([[InlineKeyboardButton("Easier option", callback_data="e")]])
+    sent = await bot.send_audio(
+        USER_ID,
+        tiny_sound(3.0, "MP3"),
+        filename="cue.mp3",
+        caption="<b>Cat–Cow</b>",
+        parse_mode="HTML",
+        title="Cat–Cow",
+        performer="Yoga Coach",
+        reply_markup=easier,
+    )
+    await bot.send_voice(USER_ID, tiny_sound(2.0, "OGG"), caption="Breathe in")
+
+    cue = bot_row(page, "Cat–Cow")
+    await expect(cue.locator(".text b")).to_have_text("Cat–Cow")
+    await expect(cue.locator(".audio-title")).to_have_text("Yoga Coach – Cat–Cow")
+    await expect(cue.locator(".audio-duration")).to_have_text("0:03")
+    await expect(cue.get_by_role("button", name="Easier option")).to_be_visible()
+    assert await loaded_seconds(cue.locator("audio")) == 3
+    voice = bot_row(page, "Breathe in")
+    await expect(voice.locator(".audio.voice .audio-title")).to_have_text("Voice message")
+    assert await loaded_seconds(voice.locator("audio")) == 2
+
+    await bot.edit_message_media(
+        InputMediaAudio(tiny_sound(5.0, "MP3"), caption="Cat–Cow, easier", filename="e.mp3"),
+        chat_id=USER_ID,
+        message_id=sent.message_id,
+    )
+    swapped = bot_row(page, "Cat–Cow, easier")
+    await expect(swapped.locator(".meta")).to_contain_text("edited")
+    assert await loaded_seconds(swapped.locator("audio")) == 5
+    # In place: still two sounds, the cue first, and its button gone with the edit.
+    await expect(page.locator(".row.bot audio")).to_have_count(2)
+    await expect(page.locator(".row.bot").first).to_contain_text("Cat–Cow, easier")
+    await expect(swapped.locator(".kbutton")).to_have_count(0)
     assert problems == []
 
 

@@ -19,6 +19,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaAudio,
     InputMediaPhoto,
     Message,
     Update,
@@ -31,7 +32,7 @@ from playground.emulator.media import store_file
 from playground.emulator.registry import METHODS, MethodSpec
 from playground.emulator.server import host_name
 from playground.emulator.state import EmulatorState
-from tests.harness.factories import tiny_png
+from tests.harness.factories import tiny_png, tiny_sound
 
 TOKEN = "123456:TEST-TOKEN"
 NOT_MODIFIED = (
@@ -537,6 +538,166 @@ async def test_uploads_and_sends_by_file_id_are_counted_per_kind_and_per_content
     assert emu.media.by_file_id == {"photo": 2}
     assert sorted(emu.media.per_content.values()) == [1, 1, 2]
     assert emu.media.most_uploads_of_one_file() == 2
+
+
+async def test_audio_and_voice_are_sent_as_telegram_shapes_them(
+    emu: BotApiEmulator, bot: Bot
+) -> None:
+    user = emu.user(35)
+    await user.send("start")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Easier option", callback_data="e")]])
+    mp3 = tiny_sound(3.0, "MP3")
+    audio = await bot.send_audio(
+        35,
+        audio=mp3,
+        filename="cue.mp3",
+        caption="<b>Cat–Cow</b>",
+        parse_mode="HTML",
+        title="Cat–Cow",
+        performer="Yoga Coach",
+        duration=99,  # the file says 3 s, and Telegram reads the file
+        thumbnail=tiny_png(32, 32),
+        reply_markup=keyboard,
+    )
+    assert audio.audio is not None and audio.caption == "Cat–Cow"
+    assert audio.audio.mime_type == "audio/mpeg"
+    assert (audio.audio.title, audio.audio.performer) == ("Cat–Cow", "Yoga Coach")
+    assert audio.audio.file_size == len(mp3) and audio.reply_markup == keyboard
+    assert audio.audio.thumbnail is not None
+    assert (audio.audio.thumbnail.width, audio.audio.thumbnail.height) == (32, 32)
+    downloaded = await (await bot.get_file(audio.audio.file_id)).download_as_bytearray()
+    assert bytes(downloaded) == mp3
+
+    ogg = tiny_sound(2.0, "OGG")
+    voice = await bot.send_voice(35, voice=ogg, caption="Breathe in", reply_markup=keyboard)
+    assert voice.voice is not None and voice.caption == "Breathe in"
+    assert voice.voice.mime_type == "audio/ogg"
+    assert voice.voice.file_size == len(ogg)
+    # Sent again by file_id, without uploading: the same file.
+    again = await bot.send_voice(35, voice=voice.voice.file_id)
+    assert again.voice is not None and again.voice.file_unique_id == voice.voice.file_unique_id
+    assert [m.message_id for m in user.bot_messages] == [
+        audio.message_id,
+        voice.message_id,
+        again.message_id,
+    ]
+    # Durations as answered (PTB turns them into timedeltas or ints, depending on its settings).
+    sent_audio, sent_voice, _ = user.bot_messages
+    assert sent_audio.audio is not None and sent_voice.voice is not None
+    assert (sent_audio.audio["duration"], sent_voice.voice["duration"]) == (3, 2)
+
+
+async def test_audio_and_voice_are_refused_as_telegram_refuses_them(
+    emu: BotApiEmulator, bot: Bot
+) -> None:
+    user = emu.user(36)
+    await user.send("start")
+    # A voice note is OGG/Opus, MP3 or M4A; anything else is refused, not sent as a file.
+    for other in (tiny_sound(1.0, "VORBIS"), tiny_sound(1.0, "WAV"), b"not a sound"):
+        with pytest.raises(BadRequest, match=r"^Type of file mismatch$"):
+            await bot.send_voice(36, voice=other)
+    mp3_voice = await bot.send_voice(36, voice=tiny_sound(1.0, "MP3"))
+    assert mp3_voice.voice is not None and mp3_voice.voice.mime_type == "audio/mpeg"
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await bot.send_voice(36, voice="AwACAgIAAxk-no-such-voice")
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await bot.send_audio(36, audio="CQACAgIAAxk-no-such-audio")
+    # A voice note's file_id is no audio file, nor the other way round.
+    audio = await bot.send_audio(36, audio=tiny_sound(1.0, "MP3"), filename="cue.mp3")
+    assert audio.audio is not None
+    with pytest.raises(BadRequest, match=r"^Type of file mismatch$"):
+        await bot.send_audio(36, audio=mp3_voice.voice.file_id)
+    with pytest.raises(BadRequest, match=r"^Type of file mismatch$"):
+        await bot.send_voice(36, voice=audio.audio.file_id)
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
+        await bot.send_voice(36, voice=tiny_sound(1.0, "OGG"), caption="x" * 1025)
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
+        await bot.send_audio(36, audio=audio.audio.file_id, caption="x" * 1025)
+    assert len(user.bot_messages) == 2  # nothing refused was sent
+
+
+async def test_edit_message_media_swaps_the_audio_in_place(emu: BotApiEmulator, bot: Bot) -> None:
+    user = emu.user(37)
+    await user.send("start")
+    usual = InlineKeyboardMarkup([[InlineKeyboardButton("Easier option", callback_data="e")]])
+    easier = InlineKeyboardMarkup([[InlineKeyboardButton("Usual version", callback_data="u")]])
+    sent = await bot.send_audio(
+        37, audio=tiny_sound(3.0, "MP3"), filename="a.mp3", caption="Pose 1", reply_markup=usual
+    )
+    assert sent.audio is not None
+    first = sent.audio
+
+    media = InputMediaAudio(
+        tiny_sound(5.0, "MP3"),
+        caption="<i>Pose 1, easier</i>",
+        parse_mode="HTML",
+        title="Pose 1, easier",
+        thumbnail=tiny_png(20, 20),
+        filename="b.mp3",
+    )
+    swapped = await bot.edit_message_media(
+        media, chat_id=37, message_id=sent.message_id, reply_markup=easier
+    )
+    assert isinstance(swapped, Message) and swapped.message_id == sent.message_id
+    assert swapped.audio is not None and swapped.audio.file_unique_id != first.file_unique_id
+    assert swapped.audio.title == "Pose 1, easier"
+    assert swapped.audio.thumbnail is not None
+    assert (swapped.caption, swapped.reply_markup) == ("Pose 1, easier", easier)
+    [message] = user.bot_messages
+    assert (message.edits, message.plain) == (1, "Pose 1, easier")
+    assert message.audio is not None and message.audio["duration"] == 5
+
+    back = InputMediaAudio(first.file_id, caption="Pose 1")
+    again = await bot.edit_message_media(
+        back, chat_id=37, message_id=sent.message_id, reply_markup=usual
+    )
+    assert isinstance(again, Message) and again.audio is not None
+    assert again.audio.file_unique_id == first.file_unique_id
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_media(
+            back, chat_id=37, message_id=sent.message_id, reply_markup=usual
+        )
+    # A caption-only edit works on audio as on photos.
+    captioned = await bot.edit_message_caption(
+        chat_id=37, message_id=sent.message_id, caption="Pose 1 again", reply_markup=usual
+    )
+    assert isinstance(captioned, Message) and captioned.caption == "Pose 1 again"
+    assert user.bot_messages == [message] and message.edits == 3
+
+
+async def test_a_voice_note_is_no_media_telegram_edits(emu: BotApiEmulator, bot: Bot) -> None:
+    user = emu.user(38)
+    await user.send("start")
+    voice = await bot.send_voice(38, voice=tiny_sound(1.0, "OGG"), caption="Breathe")
+    audio = await bot.send_audio(38, audio=tiny_sound(1.0, "MP3"), filename="cue.mp3")
+    assert audio.audio is not None
+    with pytest.raises(BadRequest, match=r"(?i)^there is no media in the message to edit$"):
+        await bot.edit_message_media(
+            InputMediaAudio(audio.audio.file_id), chat_id=38, message_id=voice.message_id
+        )
+    # Its caption and keyboard can still change.
+    edited = await bot.edit_message_caption(chat_id=38, message_id=voice.message_id, caption="Out")
+    assert isinstance(edited, Message) and edited.voice is not None and edited.caption == "Out"
+    assert user.bot_messages[0].voice is not None and user.bot_messages[0].audio is None
+
+
+async def test_audio_and_voice_uploads_are_counted_per_kind_and_per_content(
+    emu: BotApiEmulator, bot: Bot
+) -> None:
+    await emu.user(39).send("sounds please")
+    mp3, ogg = tiny_sound(1.0, "MP3"), tiny_sound(1.0, "OGG")
+    cover = tiny_png(32, 32)
+    first = await bot.send_audio(39, audio=mp3, filename="a.mp3", thumbnail=cover)
+    assert first.audio is not None
+    await bot.send_audio(39, audio=first.audio.file_id, thumbnail=cover)
+    voice = await bot.send_voice(39, voice=ogg)
+    assert voice.voice is not None
+    await bot.send_voice(39, voice=ogg)  # the same recording, uploaded again
+    await bot.send_voice(39, voice=voice.voice.file_id)
+    assert emu.media.uploaded == {"audio": 1, "voice": 2, "thumbnail": 2}
+    assert emu.media.by_file_id == {"audio": 1, "voice": 1}
+    # A thumbnail cannot be reused by file_id: its uploads are no waste to count per content.
+    assert sorted(emu.media.per_content.values()) == [1, 2]
 
 
 async def test_commands_and_chat_action(emu: BotApiEmulator, bot: Bot) -> None:

@@ -19,12 +19,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaAudio
 
 from bot.settings import load_settings
 from playground import Playground
 from playground.runner import USER_ID, new_token, playground_settings
 from tests.harness.bot import Worded, begin_practice, cues_titled, has_button
-from tests.harness.factories import tiny_png
+from tests.harness.factories import tiny_png, tiny_sound
 from tests.harness.playground import (
     CHECK_IN_QUESTION,
     SCREEN_QUESTION,
@@ -232,6 +233,67 @@ async def test_photos_and_documents_are_served_and_text_is_escaped(
             assert download.headers["Content-Disposition"].startswith("attachment;")
             assert 'filename="progress.csv"' in download.headers["Content-Disposition"]
             assert await download.read() == b"day,minutes\n1,30\n"
+
+
+async def test_audio_and_voice_messages_play_on_the_page_and_an_edit_swaps_them(
+    pg: Playground, http: aiohttp.ClientSession
+) -> None:
+    bot = pg.application.bot
+    easier = InlineKeyboardMarkup([[InlineKeyboardButton("Easier option", callback_data="e")]])
+    async with http.get("/api/events") as response:
+        stream = EventStream(response)
+        await stream.next(lambda e: e["type"] == "state")
+        mp3 = tiny_sound(3.0, "MP3")
+        sent = await bot.send_audio(
+            USER_ID,
+            mp3,
+            filename="cue.mp3",
+            caption="<b>Cat–Cow</b>",
+            parse_mode="HTML",
+            title="Cat–Cow",
+            performer="Yoga Coach",
+            reply_markup=easier,
+        )
+        audio = (await stream.next(lambda e: "audio" in e.get("message", {})))["message"]
+        assert audio["audio"]["voice"] is False
+        assert (audio["audio"]["title"], audio["audio"]["performer"]) == ("Cat–Cow", "Yoga Coach")
+        assert audio["audio"]["duration"] == 3
+        assert audio["caption_html"] == "<b>Cat–Cow</b>"
+        assert audio["keyboard"] == [[{"text": "Easier option", "data": "e"}]]
+        # Served to the page's player as sound, inline: not a download.
+        async with http.get(audio["audio"]["url"]) as played:
+            assert (played.status, played.content_type) == (200, "audio/mpeg")
+            assert "Content-Disposition" not in played.headers
+            assert played.headers["X-Content-Type-Options"] == "nosniff"
+            assert await played.read() == mp3
+
+        ogg = tiny_sound(2.0, "OGG")
+        await bot.send_voice(USER_ID, ogg, caption="Breathe in")
+        voice = (await stream.next(lambda e: "audio" in e.get("message", {})))["message"]
+        assert (voice["audio"]["voice"], voice["audio"]["title"]) == (True, "Voice message")
+        assert (voice["audio"]["duration"], voice["caption_html"]) == (2, "Breathe in")
+        async with http.get(voice["audio"]["url"]) as played:
+            assert (played.status, played.content_type) == (200, "audio/ogg")
+            assert await played.read() == ogg
+
+        longer = tiny_sound(5.0, "MP3")
+        await bot.edit_message_media(
+            InputMediaAudio(longer, caption="Cat–Cow, easier", filename="easier.mp3"),
+            chat_id=USER_ID,
+            message_id=sent.message_id,
+        )
+        swapped = (await stream.next(lambda e: e.get("message", {}).get("id") == audio["id"]))[
+            "message"
+        ]
+        # The same message, drawn again with the other sound: not a new one.
+        assert swapped["version"] > audio["version"] and swapped["edited"] is True
+        assert swapped["audio"]["url"] != audio["audio"]["url"]
+        assert (swapped["audio"]["duration"], swapped["caption_html"]) == (5, "Cat–Cow, easier")
+        assert swapped["keyboard"] == []
+        async with http.get(swapped["audio"]["url"]) as played:
+            assert await played.read() == longer
+    state = await (await http.get("/api/state")).json()
+    assert [m["id"] for m in state["messages"] if "audio" in m] == [audio["id"], voice["id"]]
 
 
 async def test_api_errors_are_json_never_a_crash(http: aiohttp.ClientSession) -> None:

