@@ -10,7 +10,7 @@ from bot.emergency import UNKNOWN, EmergencyNumber
 from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, PracticeStatus, StopReason
 from bot.practice.machine import Action
 from bot.safety import ScreenStatus
-from bot.uploads import Picture
+from bot.uploads import Picture, Sound
 from sequences import Step, YogaClass
 
 
@@ -38,10 +38,13 @@ class Cue:
     # The pose's picture, when it has one and the practice shows pictures: the easier
     # version's own picture while the cue shows the easier version.
     picture: Picture | None = None
-    # Drawn in place of the pressed cue, it shows another picture than that cue did (the
-    # press brought the easier version on screen, or took it back): the picture is swapped
-    # along with the words, so that they never disagree.
-    swap_picture: bool = False
+    # The pose's spoken cue, when the practice is spoken (Voice on) and it is rendered: the
+    # cue goes as an audio message, its picture as the cover.
+    sound: Sound | None = None
+    # Drawn in place of the pressed cue, it shows another picture (or speaks other words)
+    # than that cue did (the press brought the easier version on screen, or took it back):
+    # the picture and audio are swapped along with the words, so that they never disagree.
+    swap_media: bool = False
 
     @property
     def easier_shown(self) -> bool:

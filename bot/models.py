@@ -86,6 +86,15 @@ class Pictures(enum.StrEnum):
     OFF = "off"
 
 
+class Voice(enum.StrEnum):
+    """Cues spoken aloud (an audio message with the pose picture as its cover), or silent
+    (stored as users.voice). Named apart from Pictures' values: /settings' buttons name a
+    value by itself."""
+
+    ON = "spoken"
+    OFF = "silent"
+
+
 class EasierMode(enum.StrEnum):
     """When a cue shows its pose's easier version from the start."""
 
@@ -139,6 +148,7 @@ class User(Base):
     )
     # /settings: each cue with a picture of its pose, or text only.
     pictures: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    voice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     practices: Mapped[list[Practice]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -202,6 +212,7 @@ class Practice(Base):
     extra_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     # Cues come with a picture of their pose (the user's setting as the practice started).
     pictures: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    voice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The current step's last Easier option / Usual version, and whether it hurt: what its
     # cue shows, kept here so drawing it needs no look at the step events.
     step_toggle: Mapped[EventKind | None] = mapped_column(_enum_column(EventKind), default=None)

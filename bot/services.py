@@ -26,7 +26,7 @@ from bot.store import Store
 from bot.store.chat_locks import ChatLocks, chat_locks_for
 from bot.store.roles import REMINDER_SENDER, Role, role_for
 from bot.store.send_budget import SendBudget
-from bot.uploads import PictureSource, UploadService
+from bot.uploads import PictureSource, SoundSource, UploadService
 from bot.user_settings import UserSettingsService
 from sequences import YogaClass
 
@@ -69,13 +69,21 @@ def build_services(
     clock: Clock,
     timers: Timers,
     pictures: PictureSource | None = None,
+    sounds: SoundSource | None = None,
 ) -> Services:
     incidents = Incidents(clock)
     store = Store(engine, incidents.database)
     url = engine.url.render_as_string(hide_password=False)
     zone = settings.default_timezone
     practice = PracticeService(
-        store, catalog, clock, timers, settings.time_scale, zone, pictures=pictures
+        store,
+        catalog,
+        clock,
+        timers,
+        settings.time_scale,
+        zone,
+        pictures=pictures,
+        sounds=sounds,
     )
     reminders = ReminderService(store, clock, zone)
     return Services(

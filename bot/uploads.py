@@ -85,6 +85,29 @@ class NoPictures:
         return None
 
 
+@dataclass(frozen=True)
+class Sound:
+    """A step's spoken cue, rendered (bot/voice.py): `key` names the audio by what made it,
+    `path` is its MP3, `seconds` how long it plays."""
+
+    key: str
+    path: Path
+    seconds: float
+
+
+class SoundSource(Protocol):
+    def for_step(self, step: Step, *, easier: bool = False) -> Sound | None:
+        """The step's spoken cue if it is rendered by now, else None (the cue goes without
+        a voice); `easier`: what is said for its easier version."""
+
+
+class NoSounds:
+    """Cues without a voice: no engine, or a process that sends no cues."""
+
+    def for_step(self, step: Step, *, easier: bool = False) -> Sound | None:
+        return None
+
+
 class FileIdRefused(Exception):
     """Telegram refused a file_id it gave before (raised by a send by id)."""
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.clock import Clock
-from bot.models import ClassLength, EasierMode, Pace, Pictures
+from bot.models import ClassLength, EasierMode, Pace, Pictures, Voice
 from bot.store import Store, UnitOfWork
 from sequences import YogaClass
 
@@ -42,6 +42,7 @@ class Setting(StrEnum):
     PACE = "pace"
     EASIER_MODE = "easier_mode"
     PICTURES = "pictures"
+    VOICE = "voice"
 
 
 CHOICES: dict[Setting, type[StrEnum]] = {
@@ -49,6 +50,7 @@ CHOICES: dict[Setting, type[StrEnum]] = {
     Setting.PACE: Pace,
     Setting.EASIER_MODE: EasierMode,
     Setting.PICTURES: Pictures,
+    Setting.VOICE: Voice,
 }
 
 
@@ -58,6 +60,8 @@ class UserSettings:
     pace: Pace = Pace.NORMAL
     easier_mode: EasierMode = EasierMode.REMEMBERED
     pictures: Pictures = Pictures.ON
+    # Off unless asked for: a voice nobody expected, in a quiet room, would be a surprise.
+    voice: Voice = Voice.OFF
 
     @property
     def pace_factor(self) -> float:
@@ -83,8 +87,10 @@ class UserSettingsService:
             raise ValueError(f"{value!r} is not a {kind.__name__}")
         async with self._store.write() as uow:
             await uow.users.save(user_id, chat_id, first_name, self._clock())
-            # Pictures is a yes/no column; the others store their value as it is.
-            stored: object = value == Pictures.ON if setting == Setting.PICTURES else value
+            # Pictures and Voice are yes/no columns; the others store their value as it is.
+            stored: object = value
+            if setting in (Setting.PICTURES, Setting.VOICE):
+                stored = value is Pictures.ON or value is Voice.ON
             await uow.users.set_setting(user_id, setting.value, stored)
             return await settings_in(uow, user_id)
 
@@ -94,5 +100,11 @@ async def settings_in(uow: UnitOfWork, user_id: int) -> UserSettings:
     stored = await uow.users.settings_of(user_id)
     if stored is None:
         return UserSettings()
-    length, pace, easier, pictures = stored
-    return UserSettings(length, pace, easier, Pictures.ON if pictures else Pictures.OFF)
+    length, pace, easier, pictures, voice = stored
+    return UserSettings(
+        length,
+        pace,
+        easier,
+        Pictures.ON if pictures else Pictures.OFF,
+        Voice.ON if voice else Voice.OFF,
+    )

@@ -39,7 +39,7 @@ from bot.database_file import EXIT_DATABASE_LOST, DatabaseWatch, LossKind
 from bot.pose_pictures import FigurePictures
 from bot.services import build_services
 from bot.settings import Settings
-from bot.uploads import PictureSource
+from bot.uploads import PictureSource, SoundSource
 from handlers import account, checkin, commands, feedback, practice, progress, reminders, safety
 from handlers import settings as user_settings
 from handlers.buttons import (
@@ -203,6 +203,7 @@ def build_application(
     clock: Clock = utc_now,
     catalog: dict[str, YogaClass] | None = None,
     pictures: PictureSource | None = None,
+    sounds: SoundSource | None = None,
     send_scheduler: Scheduler | None = None,
 ) -> YogaApp:
     """`send_scheduler`: the rate limiter's clock and timers (the event loop's unless a
@@ -211,7 +212,7 @@ def build_application(
         raise ValueError("BOT_TOKEN is required to build the bot")
     api = settings.telegram_api_url
     lifecycle = _Lifecycle(
-        settings, clock, load_catalog() if catalog is None else catalog, pictures
+        settings, clock, load_catalog() if catalog is None else catalog, pictures, sounds
     )
     # Chats side by side, each chat's updates in order, on SQLite and PostgreSQL alike.
     updates = ChatOrderedUpdates()
@@ -266,9 +267,11 @@ class _Lifecycle:
         clock: Clock,
         catalog: dict[str, YogaClass],
         pictures: PictureSource | None,
+        sounds: SoundSource | None = None,
     ) -> None:
         self._settings, self._clock, self._catalog = settings, clock, catalog
         self._pictures = pictures
+        self._sounds = sounds
         self._engine: AsyncEngine | None = None
         self._watch: DatabaseWatch | None = None
         self._watching: asyncio.Task[None] | None = None
@@ -298,7 +301,7 @@ class _Lifecycle:
             await asyncio.to_thread(figures.prepare, self._catalog.values())
             pictures = figures
         services = build_services(
-            self._settings, engine, self._catalog, self._clock, timers, pictures
+            self._settings, engine, self._catalog, self._clock, timers, pictures, self._sounds
         )
         application.bot_data[SERVICES] = services
         try:

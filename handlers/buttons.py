@@ -253,6 +253,7 @@ _SETTING_LETTERS = {
     Setting.PACE: "p",
     Setting.EASIER_MODE: "e",
     Setting.PICTURES: "i",
+    Setting.VOICE: "v",
 }
 _SETTINGS_BY_LETTER = {letter: setting for setting, letter in _SETTING_LETTERS.items()}
 _SETTING_VALUES: dict[str, StrEnum] = {

@@ -93,7 +93,7 @@ async def redraw(
 ) -> None:
     """Draw `cue` in place of the message at `at` (the cue the user pressed): its words,
     and its picture too when the press changed which version the cue shows
-    (`cue.swap_picture`), in one call either way.
+    (`cue.swap_media`), in one call either way.
 
     A message that is gone ("message to edit not found") gets the cue afresh as a cue is
     sent, picture (by its file_id) and buttons and all, and that message is the practice's
@@ -101,14 +101,14 @@ async def redraw(
     buttons go. A redraw Telegram did not take (a 5xx, a timeout, a dropped connection)
     is tried again like a cue, after retry_delay, by `redraws`; a picture it was to swap
     is still swapped by whichever redraw of that message goes first."""
-    if redraws is not None and not cue.swap_picture:
+    if redraws is not None and not cue.swap_media:
         earlier = redraws.waiting(at)
-        if earlier is not None and earlier.swap_picture:
+        if earlier is not None and earlier.swap_media:
             # The message may still show the picture of the version before that press.
-            cue = replace(cue, swap_picture=True)
+            cue = replace(cue, swap_media=True)
     try:
         try:
-            if cue.swap_picture and cue.picture is not None:
+            if cue.swap_media and cue.picture is not None:
                 await _swap(bot, services, cue, cue.picture, at)
             else:
                 await _draw(bot, cue, at)

@@ -73,3 +73,5 @@ def _in_force(settings: UserSettings, setting: Setting) -> StrEnum:
             return settings.easier_mode
         case Setting.PICTURES:
             return settings.pictures
+        case Setting.VOICE:
+            return settings.voice

@@ -183,9 +183,9 @@ async def _redraw_due(context: YogaContext, timers: JobQueueTimers, waiting: Red
                 cue = await services.practice.on_screen(waiting.cue.practice_id, waiting.cue.step)
             if cue is None:
                 return
-            if waiting.cue.swap_picture:
+            if waiting.cue.swap_media:
                 # The message still shows the picture it showed before the press.
-                cue = replace(cue, swap_picture=True)
+                cue = replace(cue, swap_media=True)
             await redraw(
                 context.bot, services, cue, waiting.at, failures=waiting.failures, redraws=timers
             )

@@ -34,7 +34,7 @@ from bot.practice.machine import (
     Transition,
 )
 from bot.store import Store, StoreUnavailable, UnitOfWork
-from bot.uploads import NoPictures, Picture, PictureSource
+from bot.uploads import NoPictures, NoSounds, Picture, PictureSource, Sound, SoundSource
 from bot.user_settings import paced_hold, settings_in
 from sequences import Step, YogaClass
 
@@ -99,6 +99,7 @@ class PracticeCore:
         time_scale: float = 1.0,
         default_timezone: str = "UTC",
         pictures: PictureSource | None = None,
+        sounds: SoundSource | None = None,
     ) -> None:
         if not catalog:
             raise ValueError("the catalog has no class")
@@ -109,6 +110,7 @@ class PracticeCore:
         self._scale = time_scale
         self._default_zone = default_timezone
         self._pictures: PictureSource = pictures or NoPictures()
+        self._sounds: SoundSource = sounds or NoSounds()
         self._plans: dict[tuple[str, str, float], Plan] = {}
         # Cues Telegram took while the database could not record it, by (practice, step):
         # recorded when the practice's timer looks again, never sent again meanwhile. Only
@@ -256,7 +258,7 @@ class PracticeCore:
             settle.append((MessageRef(state.chat_id, state.cue_message_id), cue))
         redraw = None
         if cue is not None and change.redraw:
-            redraw = replace(cue, swap_picture=self._swaps(before, state, cue))
+            redraw = replace(cue, swap_media=self._swaps(before, state, cue))
         return PracticeOutcome(
             state.id,
             state.chat_id,
@@ -268,10 +270,15 @@ class PracticeCore:
         )
 
     def _swaps(self, before: PracticeState, state: PracticeState, cue: Cue) -> bool:
-        """Whether the pressed cue, as drawn before the change, showed another picture than
-        `cue` does: the change took the easier version on or off screen (of a pose with an
-        easier figure of its own)."""
-        return before.step == state.step and cue.picture != self._picture(before, cue.pose)
+        """Whether the pressed cue, as drawn before the change, showed another picture or
+        spoke other words than `cue` does: the change took the easier version on or off
+        screen (of a pose with an easier figure, or easier words, of its own)."""
+        if before.step != state.step:
+            return False
+        return (cue.picture, cue.sound) != (
+            self._picture(before, cue.pose),
+            self._sound(before, cue.pose),
+        )
 
     # -- the facts a practice is drawn from --------------------------------------------------
 
@@ -313,6 +320,7 @@ class PracticeCore:
             bridge=self._bridge(state, plan),
             following=plan.steps[step + 1] if step + 1 < len(plan.steps) else None,
             picture=self._picture(state, pose),
+            sound=self._sound(state, pose),
         )
 
     def _picture(self, state: PracticeState, pose: Step) -> Picture | None:
@@ -322,6 +330,14 @@ class PracticeCore:
             return None
         easier = machine.easier_reason(state, pose) is not None
         return self._pictures.for_step(pose, easier=easier)
+
+    def _sound(self, state: PracticeState, pose: Step) -> Sound | None:
+        """The pose's spoken cue for the version the state shows, when the practice is
+        spoken and the words are rendered by now."""
+        if not state.voice:
+            return None
+        easier = machine.easier_reason(state, pose) is not None
+        return self._sounds.for_step(pose, easier=easier)
 
     def _bridge(self, state: PracticeState, plan: Plan) -> str | None:
         """The step's short_start, where the steps this practice runs put it after another

@@ -206,11 +206,12 @@ class PracticeState:
     cue_attempts: int = 0
     cue_retry_at: datetime | None = None
     # How the practice began: the gentle one (every pose easier), the poses its history
-    # shows easier from the start (bot.pose_memory), with pictures or not, its length
-    # ("full" or "short") and its pace (a hold's multiplier).
+    # shows easier from the start (bot.pose_memory), with pictures or not, spoken or not,
+    # its length ("full" or "short") and its pace (a hold's multiplier).
     gentle: bool = False
     easier_from_start: Mapping[str, EasierReason] = field(default_factory=dict)
     pictures: bool = True
+    voice: bool = False
     class_length: str = "full"
     pace_factor: float = 1.0
     # The current step's last Easier option / Usual version, and whether it hurt.

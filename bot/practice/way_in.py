@@ -17,7 +17,7 @@ from bot.cues import (
     WayIn,
 )
 from bot.emergency import emergency_number
-from bot.models import ClassLength, Pictures, Practice, User
+from bot.models import ClassLength, Pictures, Practice, User, Voice
 from bot.practice import machine
 from bot.practice.core import PracticeCore, StaleAction
 from bot.practice.machine import (
@@ -230,6 +230,7 @@ class WaysIn(PracticeCore):
                 class_length=length,
                 pace_factor=settings.pace_factor,
                 pictures=settings.pictures == Pictures.ON,
+                voice=settings.voice == Voice.ON,
             )
             if practice is None:
                 raise StaleAction

@@ -62,6 +62,7 @@ _COLUMNS = {
     "gentle": _PRACTICES.c.gentle,
     "easier_from_start": _PRACTICES.c.easier_from_start,
     "pictures": _PRACTICES.c.pictures,
+    "voice": _PRACTICES.c.voice,
     "class_length": _PRACTICES.c.class_length,
     "pace_factor": _PRACTICES.c.pace_factor,
     "toggle": _PRACTICES.c.step_toggle,
@@ -280,6 +281,7 @@ class PracticeRepository:
         class_length: ClassLength = ClassLength.FULL,
         pace_factor: float = 1.0,
         pictures: bool = True,
+        voice: bool = False,
     ) -> Practice | None:
         """The new practice, or None when its check-in message already started one."""
         practice = Practice(
@@ -300,6 +302,7 @@ class PracticeRepository:
             pace_factor=pace_factor,
             extra_seconds=0.0,
             pictures=pictures,
+            voice=voice,
         )
         try:
             # A savepoint: a refused duplicate leaves the rest of the unit of work intact.

@@ -59,15 +59,17 @@ class UserRepository:
     async def set_timezone(self, user_id: int, name: str) -> None:
         await self._db.execute(update(User).where(User.id == user_id).values(timezone=name))
 
-    async def settings_of(self, user_id: int) -> tuple[ClassLength, Pace, EasierMode, bool] | None:
+    async def settings_of(
+        self, user_id: int
+    ) -> tuple[ClassLength, Pace, EasierMode, bool, bool] | None:
         row = (
             await self._db.execute(
-                select(User.class_length, User.pace, User.easier_mode, User.pictures).where(
-                    User.id == user_id
-                )
+                select(
+                    User.class_length, User.pace, User.easier_mode, User.pictures, User.voice
+                ).where(User.id == user_id)
             )
         ).first()
-        return None if row is None else (row[0], row[1], row[2], row[3])
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
     async def set_setting(self, user_id: int, column: str, value: object) -> None:
         await self._db.execute(update(User).where(User.id == user_id).values({column: value}))

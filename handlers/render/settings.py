@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.models import ClassLength, EasierMode, Pace, Pictures
+from bot.models import ClassLength, EasierMode, Pace, Pictures, Voice
 from bot.user_settings import Setting, UserSettings, class_minutes
 from handlers.buttons import SettingButton, SettingsView
 from handlers.render import Reply, plain
@@ -29,6 +29,7 @@ SETTING_NAMES = {
     Setting.PACE: "Pace",
     Setting.EASIER_MODE: "Easier options",
     Setting.PICTURES: "Cues",
+    Setting.VOICE: "Voice",
 }
 # Under each setting's name on its own page: what it changes.
 SETTING_ABOUT = {
@@ -36,6 +37,7 @@ SETTING_ABOUT = {
     Setting.PACE: "How long each pose is held.",
     Setting.EASIER_MODE: "When a pose comes in its easier version.",
     Setting.PICTURES: "What each cue shows.",
+    Setting.VOICE: "Whether each cue is spoken aloud.",
 }
 # A word or two each: a button's text, and the value's name in the text.
 LABELS: dict[StrEnum, str] = {
@@ -49,6 +51,8 @@ LABELS: dict[StrEnum, str] = {
     EasierMode.ALWAYS: "Always",
     Pictures.ON: "Pictures on",
     Pictures.OFF: "Text only",
+    Voice.ON: "On",
+    Voice.OFF: "Off",
 }
 # What a value does, after its label, where the label alone does not say.
 MEANINGS: dict[StrEnum, str] = {
@@ -58,6 +62,7 @@ MEANINGS: dict[StrEnum, str] = {
     EasierMode.REMEMBERED: "shown from the start where you often chose them",
     EasierMode.ALWAYS: "shown from the start on every pose",
     Pictures.ON: "a picture of each pose",
+    Voice.ON: "each cue spoken aloud",
 }
 # On a setting's own page every value is explained.
 PAGE_MEANINGS: dict[StrEnum, str] = {
@@ -66,6 +71,8 @@ PAGE_MEANINGS: dict[StrEnum, str] = {
     Pace.NORMAL: "the holds as taught",
     Pace.QUICK: "every hold a quarter shorter",
     Pictures.OFF: "the words alone",
+    Voice.ON: "each cue spoken aloud, the pose picture as its cover",
+    Voice.OFF: "silent cues",
 }
 
 
@@ -76,6 +83,7 @@ def _in_force(settings: UserSettings) -> dict[Setting, StrEnum]:
         Setting.PACE: settings.pace,
         Setting.EASIER_MODE: settings.easier_mode,
         Setting.PICTURES: settings.pictures,
+        Setting.VOICE: settings.voice,
     }
 
 

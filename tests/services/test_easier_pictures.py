@@ -68,7 +68,7 @@ def redrawn(outcome: PracticeOutcome) -> tuple[str | None, bool, EasierReason | 
     """The redrawn cue's picture, whether it swaps the pressed cue's, and its reason."""
     cue = outcome.redraw
     assert cue is not None
-    return (cue.picture.key if cue.picture else None, cue.swap_picture, cue.easier)
+    return (cue.picture.key if cue.picture else None, cue.swap_media, cue.easier)
 
 
 async def begun(practice: PracticeService, *, gentle: bool = False) -> tuple[int, PracticeOutcome]:
