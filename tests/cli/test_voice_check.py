@@ -88,7 +88,7 @@ def test_a_file_failing_its_loudness_check_fails_the_check(
 
     def quiet(engine: voice.Engine, text: str) -> NDArray[np.float32]:
         # 12 dB under the loudness every file is brought to.
-        return real(engine, text) / 4
+        return (real(engine, text) / 4).astype(np.float32)
 
     monkeypatch.setattr(voice, "render", quiet)
     assert main(["sequences", "check", "--dir", str(class_folder(tmp_path))]) == 1

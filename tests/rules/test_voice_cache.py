@@ -123,7 +123,7 @@ def test_the_index_is_read_again_only_when_it_changed(
 ) -> None:
     spoken_into(tmp_path, spoken_texts([TINY])[:1])
     reads: list[Path] = []
-    real = spoken_cues.read_index
+    real = read_index
 
     def counted(cache_dir: Path) -> dict[str, voice_cache.Entry]:
         reads.append(cache_dir)
