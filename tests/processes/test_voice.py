@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -19,12 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.spoken_cues import RENDERER
+from bot.spoken_cues import RENDERER, spoken_texts
 from bot.voice_cache import INDEX_FILE, read_index
 from playground.emulator import BotApiEmulator
 from tests.harness.bot import begin_practice, cues_titled
 from tests.harness.crash import PROJECT_DIR, TOKEN
-from tests.stories.test_voice import SOUND_METHODS, needs_espeak
+from tests.harness.factories import make_class
+from tests.stories.test_voice import SOUND_METHODS, cache_held, needs_espeak
 
 START_TIMEOUT = 60.0
 STEP_TIMEOUT = 30.0
@@ -200,3 +203,47 @@ async def test_without_a_voice_the_bot_starts_no_process_and_its_cues_are_silent
     no_engine = "no speech engine for VOICE_ENGINE=espeak-ng is installed"
     assert (no_engine in text) == (how == "no engine installed"), text
     assert "Traceback" not in text and " ERROR " not in text, text
+
+
+@needs_espeak
+async def test_two_workers_render_processes_on_one_cache_speak_each_text_once(
+    tmp_path: Path,
+) -> None:
+    texts = spoken_texts([make_class()])
+    payload = json.dumps([{"words": t.words, "name": t.name, "limit": t.limit} for t in texts])
+    cache = tmp_path / "voice"
+    logs = [tmp_path / f"renderer-{n}.log" for n in (1, 2)]
+
+    async def renderer(log: Path) -> asyncio.subprocess.Process:
+        with log.open("ab") as out:
+            return await asyncio.create_subprocess_exec(
+                sys.executable,
+                *("-m", RENDERER, "--engine", "espeak-ng", "--cache-dir", str(cache)),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=out,
+                stderr=out,
+                env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+            )
+
+    # Both started while the cache is held (as by a third worker's process), so both wait.
+    with cache_held(cache) as release:
+        processes = [await renderer(log) for log in logs]
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write(payload.encode())
+            process.stdin.close()
+        await until(
+            lambda: all("waiting for it" in log.read_text() for log in logs),
+            START_TIMEOUT,
+            "both to wait for the cache",
+            logs[0],
+        )
+        release.set()
+    async with asyncio.timeout(FIRST_TEXT_TIMEOUT):
+        codes = [await p.wait() for p in processes]
+    assert codes == [0, 0], [log.read_text() for log in logs]
+    said = [re.search(r"(\d+) of 6 texts spoken now", log.read_text()) for log in logs]
+    assert all(said), [log.read_text() for log in logs]
+    # Whichever went first spoke them all; the other then found them spoken.
+    assert sorted(int(m.group(1)) for m in said if m) == [0, 6]
+    assert set(read_index(cache)) == {t.words for t in texts}
