@@ -80,6 +80,8 @@ ESPEAK_WORDS_PER_MINUTE = 140
 LOUDNESS_TOLERANCE = 1.0
 PEAK_MARGIN = 1.0
 EDGE_TOLERANCE = 0.15
+# Bump when `verify` measures differently, so every cached file is checked again.
+VERIFY_VERSION = 1
 # A file that decodes with a peak above PEAK_CEILING + PEAK_MARGIN (piper's locust cue
 # once did as Opus, at +0.1 dBFS: the encoder overshoots a sharp consonant) is encoded
 # again from the samples limited lower by the excess and CEILING_STEP, at the same
@@ -370,6 +372,15 @@ class Fault:
         """A fault of the sound itself, rather than of the words' length: such a file is
         not played (a cue goes silent rather than too loud or clipped)."""
         return self.kind != "length"
+
+
+def checks() -> str:
+    """What `verify` holds a file to, as text: a verdict kept with a file (the voice
+    cache's index) stands while this is the same, since a file never changes."""
+    return (
+        f"{VERIFY_VERSION}|{TARGET_LUFS}|{LOUDNESS_TOLERANCE}|{PEAK_CEILING}|{PEAK_MARGIN}|"
+        f"{LEAD_IN}|{TAIL}|{EDGE_TOLERANCE}|{SILENCE_BELOW}"
+    )
 
 
 def verify(spoken: Spoken, limit: float | None = None) -> list[Fault]:

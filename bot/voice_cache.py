@@ -14,7 +14,9 @@ render`) writes the index:
   the index, after each text: a reader sees the index before or after a text, never
   between; a process killed mid-text leaves its `.part` files, swept by the next speaker.
 - **Checked as it is written.** Every file is decoded again and checked (`verify`); the
-  faults of its sound are kept in the index, and a file with any is not played.
+  faults of its sound are kept in the index with what they were checked against, and a
+  file with any is not played. A file never changes (it is named by what made it), so
+  its verdict stands until the checks change, and the file is checked again.
 
 Run as `python -m bot.voice_cache` it is the bot's render process (bot/spoken_cues.py):
 the texts come as JSON on its standard input, in the order to speak them.
@@ -34,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.voice import Fault, Spoken, Voice
+from bot.voice import Fault, Spoken, Voice, checks
 
 # Named, not __name__: run with -m, the module is __main__, and its lines must pass as
 # the project's own (bot/logs.py).
@@ -67,6 +69,8 @@ class Entry:
     mp3: str
     seconds: float
     faults: tuple[Fault, ...] = ()
+    # What the faults were found against (bot.voice.checks()).
+    checked: str = ""
 
     @property
     def playable(self) -> bool:
@@ -92,6 +96,7 @@ def read_index(cache_dir: Path) -> dict[str, Entry]:
                 mp3=str(item["mp3"]),
                 seconds=float(item["seconds"]),
                 faults=tuple(Fault(str(f["kind"]), str(f["detail"])) for f in item["faults"]),
+                checked=str(item.get("checked", "")),
             )
             for words, item in json.loads(text)["texts"].items()
         }
@@ -110,6 +115,7 @@ def write_index(cache_dir: Path, entries: dict[str, Entry]) -> None:
             "mp3": e.mp3,
             "seconds": round(e.seconds, 3),
             "faults": [{"kind": f.kind, "detail": f.detail} for f in e.faults],
+            "checked": e.checked,
         }
         for words, e in entries.items()
     }
@@ -145,16 +151,15 @@ class Outcome:
     rendered: bool
 
 
-def prepare(
-    voice: Voice, texts: Sequence[Text], cache_dir: Path, *, recheck: bool = False
-) -> Iterator[Outcome]:
+def prepare(voice: Voice, texts: Sequence[Text], cache_dir: Path) -> Iterator[Outcome]:
     """Each text's files in the cache, in order: spoken now where the index has no file of
     `voice` for the words, or its files are gone, then checked and written into the index
-    at once. A text found in the cache keeps the faults found when it was spoken, unless
-    `recheck` (its files are checked again). What speaking raises is raised, the index
-    holding every text spoken before it. The caller holds the lock (`speaking_alone`)."""
+    at once. A text found in the cache keeps its verdict, unless the checks changed since
+    (then its files are checked again). What speaking raises is raised, the index holding
+    every text spoken before it. The caller holds the lock (`speaking_alone`)."""
     _sweep(cache_dir)
     entries = read_index(cache_dir)
+    against = checks()
     for text in texts:
         key = voice.key(text.words)
         entry = entries.get(text.words)
@@ -162,17 +167,22 @@ def prepare(
             rendered = False
             spoken = entry.spoken(cache_dir)
             faults = entry.faults
-            if recheck:
+            if entry.checked != against:
                 faults = _verify(spoken)
-                if faults != entry.faults:
-                    entries[text.words] = replace(entry, faults=faults)
-                    write_index(cache_dir, entries)
+                entries[text.words] = replace(entry, faults=faults, checked=against)
+                write_index(cache_dir, entries)
         else:
             rendered = True
             spoken = voice.speak(text.words)
             faults = _verify(spoken)
             entries[text.words] = Entry(
-                key, voice.engine, spoken.ogg.name, spoken.mp3.name, spoken.seconds, faults
+                key,
+                voice.engine,
+                spoken.ogg.name,
+                spoken.mp3.name,
+                spoken.seconds,
+                faults,
+                against,
             )
             write_index(cache_dir, entries)
         if text.limit is not None and spoken.seconds > text.limit:

@@ -174,8 +174,9 @@ def _speak_classes(
     settings: Settings, classes: list[YogaClass], each: Callable[[str, Outcome], None]
 ) -> str | None:
     """Every text of `classes` spoken with VOICE_ENGINE into VOICE_CACHE_DIR (what is
-    there already is checked again), each handed to `each` with its class; the engine's
-    name, or None (said on stderr) when VOICE_ENGINE names none that is installed."""
+    there already keeps the verdict of its checks), each handed to `each` with its class;
+    the engine's name, or None (said on stderr) when VOICE_ENGINE names none that is
+    installed."""
     from bot.voice import Voice, available_engine
     from bot.voice_cache import Text, prepare, speaking_alone
     from sequences.spoken import class_script
@@ -198,7 +199,7 @@ def _speak_classes(
                 Text(words, name, limit)
                 for name, words, limit in class_script(list(yoga_class.steps))
             ]
-            for outcome in prepare(voice, texts, cache_dir, recheck=True):
+            for outcome in prepare(voice, texts, cache_dir):
                 each(yoga_class.id, outcome)
     return voice.engine
 

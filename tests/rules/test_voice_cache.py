@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from bot import spoken_cues, voice_cache
 from bot.spoken_cues import StepSounds, spoken_texts
-from bot.voice import Fault, Voice
+from bot.voice import Fault, Spoken, Voice
 from bot.voice_cache import (
     INDEX_FILE,
     Text,
@@ -204,3 +204,27 @@ def test_half_written_files_of_a_stopped_speaker_are_swept(tmp_path: Path) -> No
     (tmp_path / f"{INDEX_FILE}.4242.part").write_text("{")
     spoken_into(tmp_path, spoken_texts([TINY])[:1])
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_cached_files_verdict_stands_until_the_checks_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = spoken_texts([TINY])[:2]
+    spoken_into(tmp_path, texts)
+    checked: list[str] = []
+    real = voice_cache._verify
+
+    def counted(spoken: Spoken) -> tuple[Fault, ...]:
+        checked.append(spoken.key)
+        return real(spoken)
+
+    monkeypatch.setattr(voice_cache, "_verify", counted)
+    spoken_into(tmp_path, texts)
+    assert checked == []
+    # Checked against other checks (a version before): checked again, once.
+    entries = read_index(tmp_path)
+    entries[texts[1].words] = replace(entries[texts[1].words], checked="an older check")
+    write_index(tmp_path, entries)
+    spoken_into(tmp_path, texts)
+    spoken_into(tmp_path, texts)
+    assert checked == [entries[texts[1].words].key]
