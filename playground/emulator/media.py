@@ -316,12 +316,17 @@ def _media_object(
     stored = _stored_sound(state, kind, source, fields)
     if kind == "voice":
         return {"voice": _sound_object(stored)}
+    cover = _thumbnail(state, p, fields.get("thumbnail"))
+    if isinstance(source, Upload):
+        stored.thumbnail = cover
+    elif cover is None:
+        cover = stored.thumbnail
     return {
         "audio": _sound_object(
             stored,
             title=fields.opt_str("title"),
             performer=fields.opt_str("performer"),
-            thumbnail=_thumbnail(state, p, fields.get("thumbnail")),
+            thumbnail=cover,
         )
     }
 
