@@ -17,8 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # A plain ADD COLUMN, on SQLite too: a batch copy of `users` would drop the old table,
-    # and with foreign keys on, that drop deletes every practice of every user with it.
+    # A plain ADD COLUMN, on SQLite too: a column with a constant default needs no copy of
+    # the table.
     for table in ("users", "practice_sessions"):
         op.add_column(
             table, sa.Column("voice", sa.Boolean(), nullable=False, server_default=sa.false())
