@@ -428,7 +428,11 @@ def _input_media(state: EmulatorState, p: Params) -> _Edit:
     if isinstance(value, str):
         if value.startswith(("http://", "https://")):
             raise bad_request("failed to get HTTP URL content")
+        state.media.by_file_id[kind] += 1
         value = _known_file(state, value, kind)
+    else:
+        # Counted as a send's upload is: an upload is an upload, whichever call carries it.
+        state.media.upload(kind, value.data)
     return _Edit(kind, value, Params(raw), caption, mode, entities)
 
 

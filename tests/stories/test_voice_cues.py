@@ -221,3 +221,28 @@ async def test_an_audio_telegram_refuses_sends_the_cue_as_a_photo(
         assert plays(emulator, cue) == sounds.files["pose-1", True].path.read_bytes()
         assert cue.photo is None
     assert [c.ok for c in emulator.calls_of("sendAudio")] == [False]
+
+
+async def test_it_hurts_then_the_easier_version_speaks_it_and_a_double_tap_changes_nothing(
+    emulator: BotApiEmulator, database_url: str, pictures: FigurePictures, sounds: ToneSounds
+) -> None:
+    user = emulator.user(9330)
+    async with bot_running(
+        emulator, database_url, catalog=CATALOG, pictures=pictures, sounds=sounds
+    ):
+        cue = await voiced_first_cue(emulator, user)
+        await user.tap(cue.message_id, text="It hurts")
+        await emulator.wait_for(lambda: "Try the easier version" in button_texts(cue))
+        # The question is asked on the cue as it is: the same audio, only words change.
+        assert plays(emulator, cue) == sounds.files["pose-1", False].path.read_bytes()
+        await user.tap(cue.message_id, text="Try the easier version")
+        await emulator.wait_for(lambda: "Easier:" in (cue.plain or ""))
+        assert plays(emulator, cue) == sounds.files["pose-1", True].path.read_bytes()
+        swaps = len(emulator.calls_of("editMessageMedia"))
+        # A second tap on a button the first already took away: answered, nothing swapped.
+        taps = {await user.tap(cue.message_id, text="Usual version") for _ in range(2)}
+        await emulator.wait_for(lambda: "Easier:" not in (cue.plain or ""))
+        answered = lambda: {a["callback_query_id"] for a in emulator.callback_answers}  # noqa: E731
+        await emulator.wait_for(lambda: taps <= answered())
+        assert plays(emulator, cue) == sounds.files["pose-1", False].path.read_bytes()
+        assert len(emulator.calls_of("editMessageMedia")) == swaps + 1
