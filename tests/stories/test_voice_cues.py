@@ -242,7 +242,8 @@ async def test_it_hurts_then_the_easier_version_speaks_it_and_a_double_tap_chang
         # A second tap on a button the first already took away: answered, nothing swapped.
         taps = {await user.tap(cue.message_id, text="Usual version") for _ in range(2)}
         await emulator.wait_for(lambda: "Easier:" not in (cue.plain or ""))
-        answered = lambda: {a["callback_query_id"] for a in emulator.callback_answers}  # noqa: E731
-        await emulator.wait_for(lambda: taps <= answered())
+        await emulator.wait_for(
+            lambda: taps <= {a["callback_query_id"] for a in emulator.callback_answers}
+        )
         assert plays(emulator, cue) == sounds.files["pose-1", False].path.read_bytes()
         assert len(emulator.calls_of("editMessageMedia")) == swaps + 1
