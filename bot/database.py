@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, CursorResult, Result, event, inspect, make_url, text
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -127,7 +128,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 # The newest migration: a schema at it needs nothing, and start-up sees that with one query
 # instead of loading Alembic. tests/store/test_schema.py checks it is Alembic's head.
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 
 
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
@@ -144,8 +145,33 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         command.upgrade(alembic_config(connection), revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(upgrade)
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade)
+        return
+    # SQLite alters a table by copying it (Alembic's batch mode) and dropping the old one;
+    # with foreign keys on, that drop deletes every row that refers to the table (dropping
+    # `users` would take every practice with it). So, as SQLite's own instructions for
+    # altering a table say, foreign keys are off while it migrates (the pragma is ignored
+    # inside a transaction: it is set outside one), and checked before it commits.
+    async with engine.connect() as connection:
+        await _foreign_keys(connection, on=False)
+        try:
+            await connection.execution_options(**{NO_SNAPSHOT: False, WRITE_LOCK: True})
+            async with connection.begin():
+                await connection.run_sync(upgrade)
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise MigrationFailed(f"the migration left {len(broken)} dangling references")
+        finally:
+            await _foreign_keys(connection, on=True)
+
+
+async def _foreign_keys(connection: AsyncConnection, *, on: bool) -> None:
+    """PRAGMA foreign_keys on this SQLite connection, outside any transaction."""
+    await connection.execution_options(**{NO_SNAPSHOT: True, WRITE_LOCK: False})
+    await connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    await connection.commit()
 
 
 class MigrationFailed(Exception):

@@ -180,6 +180,26 @@ def picture_path(figure: Figure, mirrored: bool, cache_dir: Path) -> Path:
     return path
 
 
+# An audio's cover, as Telegram takes it: a JPEG no larger than 320 × 320 and 200 kB.
+COVER_SIZE = 320
+
+
+def cover(path: Path) -> bytes:
+    """The picture at `path` as a square cover for an audio message: the whole drawing,
+    scaled to fit and centred on the picture's own background (a player crops to a square,
+    which would cut the figure's head or feet off)."""
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        drawing = picture.convert("RGB")
+    drawing.thumbnail((COVER_SIZE, COVER_SIZE), Image.Resampling.LANCZOS)
+    square = Image.new("RGB", (COVER_SIZE, COVER_SIZE), BACKGROUND)
+    square.paste(drawing, ((COVER_SIZE - drawing.width) // 2, (COVER_SIZE - drawing.height) // 2))
+    buffer = io.BytesIO()
+    square.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
 def contact_sheet(
     rows: Sequence[tuple[str, Figure, Figure | None]],
     *,

@@ -1,5 +1,7 @@
-"""Pose pictures on their way to Telegram: which picture a step shows, and the file_id of
-each one already uploaded, so every picture is uploaded once per bot and sent by id after.
+"""Pose pictures and spoken cues on their way to Telegram: which picture a step shows (and
+which audio speaks it), and the file_id of each one already uploaded, so every picture and
+every audio is uploaded once per bot and sent by id after. What follows says "picture";
+an audio (`Media`) goes the same way.
 
 The pictures themselves are drawn from data (bot.pictures); this module only needs a
 `PictureSource` that turns a step into a file on disk, named by its content hash.
@@ -72,6 +74,17 @@ class Picture:
     path: Path
 
 
+class Media(Protocol):
+    """What is uploaded once per bot and sent by its file_id after: a picture, or a spoken
+    cue with its cover. `key` names its content."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def path(self) -> Path: ...
+
+
 class PictureSource(Protocol):
     def for_step(self, step: Step, *, easier: bool = False) -> Picture | None:
         """The step's picture, or None when it has no figure; `easier`: the picture of its
@@ -113,7 +126,7 @@ class FileIdRefused(Exception):
 
 
 # Sends `data`; told (by calling the second argument) when the upload is handed to
-# Telegram; returns what the send returned and the file_id Telegram gave the picture.
+# Telegram; returns what the send returned and the file_id Telegram gave the media.
 Upload = Callable[[bytes, Callable[[], None]], Awaitable[tuple[T, str | None]]]
 
 
@@ -158,42 +171,42 @@ class UploadService:
         self._known: dict[str, str] = {}
         self._uploading: dict[str, _Upload] = {}
 
-    async def file_id(self, picture: Picture) -> str | None:
-        """The id Telegram gave this picture, if it was uploaded before."""
-        known = self._known.get(picture.key)
+    async def file_id(self, media: Media) -> str | None:
+        """The id Telegram gave this media, if it was uploaded before."""
+        known = self._known.get(media.key)
         if known is not None:
             return known
         async with self._store.peek() as uow:
-            stored = await uow.uploads.file_id(picture.key)
+            stored = await uow.uploads.file_id(media.key)
         if stored is not None:
-            self._known[picture.key] = stored
+            self._known[media.key] = stored
         return stored
 
     async def send(
-        self, picture: Picture, by_id: Callable[[str], Awaitable[T]], upload: Upload[T]
+        self, media: Media, by_id: Callable[[str], Awaitable[T]], upload: Upload[T]
     ) -> T:
         """The picture sent by its id (`by_id`, which raises FileIdRefused for an id
         Telegram refuses), or uploaded (`upload`) by this send if it is this send's turn.
         Whatever `upload` raises is the caller's (after its waiters are told)."""
         refused: set[str] = set()
         while True:
-            turn = await self._turn(picture, refused)
+            turn = await self._turn(media, refused)
             if isinstance(turn, _Upload):
-                return await self._upload(picture, turn, upload)
+                return await self._upload(media, turn, upload)
             try:
                 return await by_id(turn)
             except FileIdRefused:
-                log.info("picture %s refused by its file_id; uploading it again", picture.key)
+                log.info("picture %s refused by its file_id; uploading it again", media.key)
                 refused.add(turn)
-                await self._forget(picture, turn)
+                await self._forget(media, turn)
                 if len(refused) >= MAX_TURNS:
                     # Every id met is refused: this send uploads the picture itself.
-                    return await self._upload(picture, _Upload(), upload)
+                    return await self._upload(media, _Upload(), upload)
 
-    async def _turn(self, picture: Picture, refused: set[str]) -> str | _Upload:
+    async def _turn(self, media: Media, refused: set[str]) -> str | _Upload:
         """The id to send the picture by, or this send's upload (registered for the
         process's other sends to wait for, unless it is a send that waited enough)."""
-        key = picture.key
+        key = media.key
         turns = 0
         while True:
             known = self._known.get(key)
@@ -214,12 +227,12 @@ class UploadService:
         mine = _Upload()
         self._uploading[key] = mine
         try:
-            found = await self._claim(picture, mine, refused)
+            found = await self._claim(media, mine, refused)
         except BaseException:
-            self._settle(picture, mine, None)
+            self._settle(media, mine, None)
             raise
         if found is not None:
-            self._settle(picture, mine, found)
+            self._settle(media, mine, found)
             return found
         return mine
 
@@ -234,10 +247,10 @@ class UploadService:
             await _first(upload.done.wait(), self._pause(POLL_SECONDS))
         return upload.file_id
 
-    async def _claim(self, picture: Picture, mine: _Upload, refused: set[str]) -> str | None:
+    async def _claim(self, media: Media, mine: _Upload, refused: set[str]) -> str | None:
         """The picture's id if the database has it (or gets it from another worker while
         this send waits), else None once `mine` is this worker's to upload."""
-        key, hold = picture.key, timedelta(seconds=HOLD_SECONDS)
+        key, hold = media.key, timedelta(seconds=HOLD_SECONDS)
         try:
             async with self._store.peek() as uow:
                 seen = await uow.uploads.look(key)
@@ -263,15 +276,15 @@ class UploadService:
             log.info("picture %s: the database did not answer; uploading it", key)
             return None
 
-    async def _upload(self, picture: Picture, mine: _Upload, upload: Upload[T]) -> T:
+    async def _upload(self, media: Media, mine: _Upload, upload: Upload[T]) -> T:
         def handed_over() -> None:
             if mine.handed_at is None:
                 mine.handed_at = self._clock()
 
         claim = mine.claim
-        keeper = asyncio.create_task(self._keep_claim(picture, mine)) if claim else None
+        keeper = asyncio.create_task(self._keep_claim(media, mine)) if claim else None
         try:
-            sent, file_id = await upload(picture.path.read_bytes(), handed_over)
+            sent, file_id = await upload(media.path.read_bytes(), handed_over)
         except Exception:
             if keeper is not None:
                 keeper.cancel()
@@ -280,25 +293,25 @@ class UploadService:
                 # can claim it; other workers' next look takes it over at once.
                 with contextlib.suppress(StoreUnavailable):
                     async with self._store.write() as uow:
-                        await uow.uploads.release(picture.key, claim)
-            self._settle(picture, mine, None)
+                        await uow.uploads.release(media.key, claim)
+            self._settle(media, mine, None)
             raise
         except BaseException:
             # Cancelled (the bot stops): the claim lapses by itself.
-            self._settle(picture, mine, None)
+            self._settle(media, mine, None)
             raise
         finally:
             if keeper is not None:
                 keeper.cancel()
-        self._settle(picture, mine, file_id)
+        self._settle(media, mine, file_id)
         if file_id is not None:
             # Telegram has the picture by now: a database that cannot store the id must not
             # cost the message (it would be sent again); another process uploads it once more.
             with contextlib.suppress(StoreUnavailable):
-                await self.uploaded(picture, file_id)
+                await self.uploaded(media, file_id)
         return sent
 
-    async def _keep_claim(self, picture: Picture, mine: _Upload) -> None:
+    async def _keep_claim(self, media: Media, mine: _Upload) -> None:
         """Renew this worker's claim while its upload waits for its turn to be sent (a
         queue at Telegram's limit is no reason for another worker to upload too); once
         the upload is handed over, the claim is left to lapse if no answer comes."""
@@ -310,28 +323,28 @@ class UploadService:
                 return
             with contextlib.suppress(StoreUnavailable):
                 async with self._store.write() as uow:
-                    await uow.uploads.renew(picture.key, mine.claim, self._clock() + hold)
+                    await uow.uploads.renew(media.key, mine.claim, self._clock() + hold)
 
-    def _settle(self, picture: Picture, mine: _Upload, file_id: str | None) -> None:
+    def _settle(self, media: Media, mine: _Upload, file_id: str | None) -> None:
         if file_id is not None:
-            self._known[picture.key] = file_id
+            self._known[media.key] = file_id
         mine.finish(file_id)
-        if self._uploading.get(picture.key) is mine:
-            del self._uploading[picture.key]
+        if self._uploading.get(media.key) is mine:
+            del self._uploading[media.key]
 
-    async def uploaded(self, picture: Picture, file_id: str) -> None:
+    async def uploaded(self, media: Media, file_id: str) -> None:
         # Known to this process at once, even if the database cannot store it just now.
-        self._known[picture.key] = file_id
+        self._known[media.key] = file_id
         async with self._store.write() as uow:
-            await uow.uploads.remember(picture.key, file_id, self._clock())
+            await uow.uploads.remember(media.key, file_id, self._clock())
 
-    async def _forget(self, picture: Picture, file_id: str) -> None:
+    async def _forget(self, media: Media, file_id: str) -> None:
         """Telegram no longer knows `file_id`: the next send uploads the picture again."""
-        if self._known.get(picture.key) == file_id:
-            del self._known[picture.key]
+        if self._known.get(media.key) == file_id:
+            del self._known[media.key]
         with contextlib.suppress(StoreUnavailable):
             async with self._store.write() as uow:
-                await uow.uploads.forget(picture.key, file_id)
+                await uow.uploads.forget(media.key, file_id)
 
 
 async def _first(*waits: Awaitable[object]) -> None:

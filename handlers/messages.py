@@ -15,7 +15,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, InputMediaPhoto, Message
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaAudio,
+    InputMediaPhoto,
+    Message,
+)
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
@@ -69,6 +76,50 @@ async def send_photo(bot: ExtBot[Any], chat_id: int, photo: str | bytes, reply: 
     return await bot.send_photo(
         chat_id, photo, caption=reply.text, parse_mode=reply.parse_mode, reply_markup=reply.markup
     )
+
+
+async def send_audio(
+    bot: ExtBot[Any],
+    chat_id: int,
+    audio: str | bytes,
+    reply: Reply,
+    *,
+    title: str,
+    cover: bytes | None = None,
+) -> Message:
+    """An audio message (a known file_id, or the MP3 to upload, with `cover`, the picture
+    Telegram shows as its cover) with `reply` as its caption and buttons."""
+    return await bot.send_audio(
+        chat_id,
+        _audio_file(audio, title),
+        caption=reply.text,
+        parse_mode=reply.parse_mode,
+        reply_markup=reply.markup,
+        title=title,
+        performer=PERFORMER,
+        thumbnail=_cover_file(audio, cover),
+    )
+
+
+# Under the title in Telegram's player.
+PERFORMER = "yogabot"
+
+
+def _audio_file(audio: str | bytes, title: str, *, attach: bool = False) -> str | InputFile:
+    # An upload is named, so that a player that shows the file's name shows the pose.
+    # `attach`: inside an InputMedia, which names its files as attach://<part>.
+    if isinstance(audio, str):
+        return audio
+    return InputFile(audio, filename=f"{title}.mp3", attach=attach)
+
+
+def _cover_file(
+    audio: str | bytes, cover: bytes | None, *, attach: bool = False
+) -> InputFile | None:
+    # Only with an upload: an audio sent by its id keeps the cover it was uploaded with.
+    if isinstance(audio, str) or cover is None:
+        return None
+    return InputFile(cover, filename="cover.jpg", attach=attach)
 
 
 async def edit(
@@ -160,6 +211,38 @@ async def edit_photo(
     except BadRequest as exc:
         # Not a BadRequest from here on: what carries the picture would take it for a
         # refused file_id, forget it and upload the picture again for nothing.
+        if any(gone in str(exc).lower() for gone in _GONE):
+            raise MessageGone(str(exc)) from exc
+        raise
+
+
+async def edit_audio(
+    bot: ExtBot[Any],
+    chat_id: int,
+    message_id: int,
+    audio: str | bytes,
+    reply: Reply,
+    *,
+    title: str,
+    cover: bytes | None = None,
+) -> Message | bool:
+    """`audio` (a known file_id, or the MP3 to upload with its `cover`) in place of the
+    message's audio or picture, with `reply` as its caption and keyboard: one call. Raises
+    as edit_photo does."""
+    markup = reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None
+    media = InputMediaAudio(
+        _audio_file(audio, title, attach=True),
+        caption=reply.text,
+        parse_mode=reply.parse_mode,
+        title=title,
+        performer=PERFORMER,
+        thumbnail=_cover_file(audio, cover, attach=True),
+    )
+    try:
+        return await bot.edit_message_media(
+            media, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
+    except BadRequest as exc:
         if any(gone in str(exc).lower() for gone in _GONE):
             raise MessageGone(str(exc)) from exc
         raise

@@ -21,9 +21,9 @@ from telegram.ext import ExtBot
 from bot.practice.machine import CueFailed, CueSent
 from bot.practice.service import Cue, MessageRef, PracticeOutcome, StaleAction
 from bot.services import Services
-from bot.uploads import Picture
-from handlers import messages, pictures
+from handlers import media, messages
 from handlers.rate_limit import stoppable
+from handlers.render import Reply
 from handlers.render import checkin as render_checkin
 from handlers.render import practice as render
 
@@ -93,7 +93,7 @@ async def redraw(
 ) -> None:
     """Draw `cue` in place of the message at `at` (the cue the user pressed): its words,
     and its picture too when the press changed which version the cue shows
-    (`cue.swap_media`), in one call either way.
+    (`cue.swap_media`), in one call either way; its audio too, when it is spoken.
 
     A message that is gone ("message to edit not found") gets the cue afresh as a cue is
     sent, picture (by its file_id) and buttons and all, and that message is the practice's
@@ -108,8 +108,8 @@ async def redraw(
             cue = replace(cue, swap_media=True)
     try:
         try:
-            if cue.swap_media and cue.picture is not None:
-                await _swap(bot, services, cue, cue.picture, at)
+            if cue.swap_media and (cue.picture is not None or cue.sound is not None):
+                await _swap(bot, services, cue, at)
             else:
                 await _draw(bot, cue, at)
         except (messages.MessageGone, _NotSwapped) as exc:
@@ -144,46 +144,78 @@ async def redraw(
 
 
 async def _draw(bot: ExtBot[Any], cue: Cue, at: MessageRef) -> None:
-    """`cue` in place of the message at `at` (its caption, when it has a picture);
-    MessageGone when that message is gone."""
+    """`cue` in place of the message at `at` (its caption, when it has a picture or an
+    audio); MessageGone when that message is gone."""
     reply = render.cue(cue)
-    await messages.edit(
-        bot, at.chat_id, at.message_id, reply, caption=cue.picture is not None, afresh=False
-    )
+    captioned = cue.picture is not None or cue.sound is not None
+    await messages.edit(bot, at.chat_id, at.message_id, reply, caption=captioned, afresh=False)
 
 
 class _NotSwapped(Exception):
-    """Telegram refused to put the cue's picture in place of a photo's: that photo would
-    show the other version's picture under these words, so the cue goes afresh."""
+    """Telegram refused to put the cue's picture (or audio) in place of the message's: that
+    message would show or speak the other version under these words, so the cue goes
+    afresh."""
 
 
-async def _swap(
-    bot: ExtBot[Any], services: Services, cue: Cue, picture: Picture, at: MessageRef
-) -> None:
-    """`cue`'s picture and words in place of the message at `at`, in one editMessageMedia,
-    the picture by its file_id or uploaded once (handlers/pictures.py, as a cue is sent).
-    MessageGone when that message is gone; "message is not modified" (a double tap) is
-    done already. Refused, a cue that went as text (its picture refused when it was sent)
-    has its words edited as text; a photo raises _NotSwapped."""
+async def _swap(bot: ExtBot[Any], services: Services, cue: Cue, at: MessageRef) -> None:
+    """`cue`'s audio or picture, and its words, in place of the message at `at`, in one
+    editMessageMedia, the file by its id or uploaded once (handlers/media.py, as a cue is
+    sent): the audio when the cue is spoken, else (or when Telegram refuses the audio) the
+    picture. MessageGone when that message is gone; "message is not modified" (a double
+    tap) is done already. Refused, a cue that went as text (its picture refused when it was
+    sent) has its words edited as text; a photo or an audio raises _NotSwapped."""
     reply = render.cue(cue)
-
-    async def swap(photo: str | bytes) -> Message | bool:
-        return await messages.edit_photo(bot, at.chat_id, at.message_id, photo, reply)
-
-    try:
-        await pictures.with_picture(services, picture, swap)
-    except BadRequest as exc:
-        if messages.harmless(exc):
-            return
-        if messages.chat_gone(exc):
-            raise
-        log.warning("picture %s not swapped in (%s)", picture.key, exc)
+    refused: BadRequest | None = None
+    for attempt in (_swap_audio, _swap_photo):
+        try:
+            if await attempt(bot, services, cue, reply, at):
+                return
+        except BadRequest as exc:
+            if messages.harmless(exc):
+                return
+            if messages.chat_gone(exc):
+                raise
+            log.warning("cue %s/%s: media not swapped in (%s)", cue.practice_id, cue.step, exc)
+            refused = exc
+    if refused is not None:
         try:
             await messages.edit_text(bot, at.chat_id, at.message_id, reply)
         except BadRequest as other:
             if messages.chat_gone(other):
                 raise
-            raise _NotSwapped from exc
+            raise _NotSwapped from refused
+
+
+async def _swap_audio(
+    bot: ExtBot[Any], services: Services, cue: Cue, reply: Reply, at: MessageRef
+) -> bool:
+    """The cue's audio (with its cover) in place of the message's; False: it has none."""
+    if cue.sound is None:
+        return False
+    spoken, title = media.SpokenCue.of(cue.sound, cue.picture), render.audio_title(cue)
+
+    async def swap(audio: str | bytes) -> Message | bool:
+        cover = None if isinstance(audio, str) else spoken.cover()
+        return await messages.edit_audio(
+            bot, at.chat_id, at.message_id, audio, reply, title=title, cover=cover
+        )
+
+    await media.with_media(services, spoken, swap, media.audio_id)
+    return True
+
+
+async def _swap_photo(
+    bot: ExtBot[Any], services: Services, cue: Cue, reply: Reply, at: MessageRef
+) -> bool:
+    """The cue's picture in place of the message's; False: it has none."""
+    if cue.picture is None:
+        return False
+
+    async def swap(photo: str | bytes) -> Message | bool:
+        return await messages.edit_photo(bot, at.chat_id, at.message_id, photo, reply)
+
+    await media.with_media(services, cue.picture, swap, media.photo_id)
+    return True
 
 
 async def _settle(bot: ExtBot[Any], cue: Cue, at: MessageRef) -> None:
@@ -231,18 +263,33 @@ def _reason(error: TelegramError) -> str:
 
 
 async def _deliver(bot: ExtBot[Any], services: Services, cue: Cue, chat_id: int) -> Message:
-    """The cue as a photo with its words as the caption, or as text when it has no picture
-    or Telegram refuses the picture: a picture never stops a practice. Network trouble, and
-    a chat that is gone, are the caller's (the cue is sent again, picture and all)."""
-    reply, picture = render.cue(cue), cue.picture
+    """The cue as an audio that speaks it (when it is spoken), its picture as the cover and
+    its words as the caption; else as a photo with its words as the caption; or as text when
+    it has no picture, or Telegram refuses the audio and the picture: neither a voice nor a
+    picture ever stops a practice. Network trouble, and a chat that is gone, are the
+    caller's (the cue is sent again, audio, picture and all)."""
+    reply, picture, sound = render.cue(cue), cue.picture, cue.sound
+    if sound is not None:
+        spoken, title = media.SpokenCue.of(sound, picture), render.audio_title(cue)
+
+        async def send_audio(audio: str | bytes) -> Message:
+            cover = None if isinstance(audio, str) else spoken.cover()
+            return await messages.send_audio(bot, chat_id, audio, reply, title=title, cover=cover)
+
+        try:
+            return await media.with_media(services, spoken, send_audio, media.audio_id)
+        except BadRequest as exc:
+            if messages.chat_gone(exc):
+                raise
+            log.warning("audio %s refused (%s); the cue goes silent", spoken.key, exc)
     if picture is None:
         return await messages.send(bot, chat_id, reply)
 
-    async def send(photo: str | bytes) -> Message:
+    async def send_photo(photo: str | bytes) -> Message:
         return await messages.send_photo(bot, chat_id, photo, reply)
 
     try:
-        return await pictures.with_picture(services, picture, send)
+        return await media.with_media(services, picture, send_photo, media.photo_id)
     except BadRequest as exc:
         if messages.chat_gone(exc):
             raise

@@ -97,6 +97,9 @@ def message_view(message: EmuMessage) -> dict[str, Any]:
             "performer": sound.get("performer"),
             "duration": sound.get("duration", 0),
         }
+        cover = sound.get("thumbnail")
+        if cover:
+            view["audio"]["cover"] = file_url(cover["file_id"])
     if message.caption is not None:
         view["caption_html"] = _caption_html(message)
     if message.location is not None:

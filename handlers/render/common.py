@@ -21,7 +21,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("mydata", "Download everything I store about you"),
     ("forget_me", "Delete everything I store about you"),
     ("safety", "Signs to see a doctor about first"),
-    ("settings", "Class length, pace and easier options"),
+    ("settings", "Class length, pace, easier options, voice"),
     ("help", "What I can do"),
     ("start", "Welcome and safety note"),
 )

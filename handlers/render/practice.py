@@ -148,6 +148,12 @@ def cue(cue: Cue) -> Reply:
     return html("\n".join(lines), cue_keyboard(cue))
 
 
+def audio_title(cue: Cue) -> str:
+    """A spoken cue's title in Telegram's player: the pose, and which version is spoken."""
+    title = f"{cue.step + 1}. {cue.pose.title}"
+    return f"{title} (easier)" if cue.easier is not None else title
+
+
 def next_line(pose: Step, following: Step) -> str:
     """What comes next, with the props to reach for when they change."""
     line = f"Next: {escape(following.title)}"

@@ -17,11 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # A plain ADD COLUMN, on SQLite too: a column with a constant default needs no copy of
+    # the table.
     for table in ("users", "practice_sessions"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(
-                sa.Column("voice", sa.Boolean(), nullable=False, server_default=sa.false())
-            )
+        op.add_column(
+            table, sa.Column("voice", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:

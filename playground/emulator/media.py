@@ -316,12 +316,17 @@ def _media_object(
     stored = _stored_sound(state, kind, source, fields)
     if kind == "voice":
         return {"voice": _sound_object(stored)}
+    cover = _thumbnail(state, p, fields.get("thumbnail"))
+    if isinstance(source, Upload):
+        stored.thumbnail = cover
+    elif cover is None:
+        cover = stored.thumbnail
     return {
         "audio": _sound_object(
             stored,
             title=fields.opt_str("title"),
             performer=fields.opt_str("performer"),
-            thumbnail=_thumbnail(state, p, fields.get("thumbnail")),
+            thumbnail=cover,
         )
     }
 
@@ -423,7 +428,11 @@ def _input_media(state: EmulatorState, p: Params) -> _Edit:
     if isinstance(value, str):
         if value.startswith(("http://", "https://")):
             raise bad_request("failed to get HTTP URL content")
+        state.media.by_file_id[kind] += 1
         value = _known_file(state, value, kind)
+    else:
+        # Counted as a send's upload is: an upload is an upload, whichever call carries it.
+        state.media.upload(kind, value.data)
     return _Edit(kind, value, Params(raw), caption, mode, entities)
 
 

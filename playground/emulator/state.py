@@ -98,6 +98,9 @@ class StoredFile:
     width: int | None = None
     height: int | None = None
     duration: int | None = None  # seconds, of an audio file or a voice note
+    # An audio file's cover (a PhotoSize), as uploaded with it: sent again by its file_id,
+    # the audio keeps it.
+    thumbnail: dict[str, Any] | None = None
 
     @property
     def file_size(self) -> int:

@@ -154,6 +154,18 @@
     length.className = "audio-duration";
     length.textContent = duration(audio.duration);
     label.append(title, length);
+    if (audio.cover) {
+      // The cover, small as in Telegram's chat; a tap shows it large, as its player does.
+      const cover = document.createElement("img");
+      cover.className = "audio-cover";
+      cover.src = audio.cover;
+      cover.alt = `Cover: ${audio.title}`;
+      cover.addEventListener("click", () => {
+        cover.classList.toggle("large");
+        keepAtBottom();
+      });
+      box.append(cover);
+    }
     const player = document.createElement("audio");
     player.controls = true;
     player.preload = "metadata";

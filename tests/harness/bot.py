@@ -14,7 +14,7 @@ from bot.clock import Clock, utc_now
 from bot.database import create_engine, create_sessionmaker
 from bot.models import Practice, StepEvent
 from bot.settings import load_settings
-from bot.uploads import PictureSource
+from bot.uploads import PictureSource, SoundSource
 from bot.user_settings import CHOICES
 from handlers.app import build_application, running
 from handlers.context import YogaApp, YogaContext
@@ -51,6 +51,7 @@ async def bot_running(
     clock: Clock = utc_now,
     catalog: dict[str, YogaClass] | None = None,
     pictures: PictureSource | None = None,
+    sounds: SoundSource | None = None,
     send_scheduler: Scheduler | None = None,
     **more_settings: object,
 ) -> AsyncIterator[YogaApp]:
@@ -64,7 +65,12 @@ async def bot_running(
         **{"voice_engine": "off", **more_settings},
     )
     application = build_application(
-        settings, clock=clock, catalog=catalog, pictures=pictures, send_scheduler=send_scheduler
+        settings,
+        clock=clock,
+        catalog=catalog,
+        pictures=pictures,
+        sounds=sounds,
+        send_scheduler=send_scheduler,
     )
     async with running(application, poll_timeout=1):
         yield application

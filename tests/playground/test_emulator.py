@@ -1007,3 +1007,30 @@ def test_emulator_imports_no_code_of_the_bot() -> None:
         and not (name == EMULATOR_PACKAGE or name.startswith(f"{EMULATOR_PACKAGE}."))
     }
     assert outside == set()
+
+
+async def test_an_audio_sent_again_by_its_file_id_keeps_its_cover_and_edits_count_uploads(
+    emu: BotApiEmulator, bot: Bot
+) -> None:
+    await emu.user(40).send("covers please")
+    cover = tiny_png(32, 32)
+    first = await bot.send_audio(
+        40, audio=tiny_sound(1.0, "MP3"), filename="a.mp3", thumbnail=cover
+    )
+    assert first.audio is not None and first.audio.thumbnail is not None
+    # By its file_id, with no cover given: the one it was uploaded with.
+    again = await bot.send_audio(40, audio=first.audio.file_id)
+    assert again.audio is not None and again.audio.thumbnail is not None
+    assert again.audio.thumbnail.file_unique_id == first.audio.thumbnail.file_unique_id
+    # An edit that uploads counts as an upload; one by file_id as a send by file_id.
+    other = tiny_sound(1.5, "MP3")
+    swapped = await bot.edit_message_media(
+        InputMediaAudio(other, thumbnail=cover), chat_id=40, message_id=again.message_id
+    )
+    assert isinstance(swapped, Message) and swapped.audio is not None
+    await bot.edit_message_media(
+        InputMediaAudio(first.audio.file_id), chat_id=40, message_id=again.message_id
+    )
+    assert emu.media.uploaded["audio"] == 2
+    assert emu.media.by_file_id["audio"] == 2
+    assert emu.media.most_uploads_of_one_file() == 1

@@ -168,10 +168,10 @@ def test_every_keyboard_the_bot_renders_carries_parseable_data() -> None:
     # Start; a running cue's five and a paused one's four; It hurts' three answers and
     # Stop's two; Continue / Start over; two pain gates of two; the screen's two and its
     # follow-up's two; 0-10 and Skip twice; Cancel; Yes/No; four times and Off; the four
-    # Cambridges; a reminder's three; a snoozed reminder's Start; /settings' four
+    # Cambridges; a reminder's three; a snoozed reminder's Start; /settings' five
     # settings, and their pages: two lengths, three paces, three easier modes, two picture
-    # choices, each with Back; Use the slow pace.
+    # choices, two voice choices, each with Back; Use the slow pace.
     assert len(data) == (
-        1 + 5 + 4 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 4 + 3 + 1 + 4 + 14 + 1
+        1 + 5 + 4 + 3 + 2 + 2 + 2 + 2 + 2 + 2 + 12 + 12 + 1 + 2 + 5 + 4 + 3 + 1 + 5 + 17 + 1
     )
     assert all(len(schemes_matching(d)) == 1 for d in data), data

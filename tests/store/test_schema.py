@@ -133,6 +133,42 @@ async def test_users_once_bound_to_a_group_get_their_private_chat_back(
         await engine.dispose()
 
 
+async def test_migrations_that_copy_a_table_keep_the_rows_that_refer_to_it(
+    empty_database_url: str,
+) -> None:
+    # 0006 adds a column to users, which SQLite's batch mode does by copying the table and
+    # dropping the old one: with foreign keys on, that drop deleted every practice.
+    engine = create_engine(empty_database_url)
+    try:
+        await migrate(engine, revision="0005")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO users (id, chat_id, first_name, created_at)"
+                    " VALUES (7201, 7201, 'A', CURRENT_TIMESTAMP)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO practice_sessions (id, user_id, chat_id, class_id, status,"
+                    " started_at, current_step, practised_seconds)"
+                    " VALUES (1, 7201, 7201, 'c', 'finished', CURRENT_TIMESTAMP, 3, 600)"
+                )
+            )
+        await migrate(engine)
+        async with engine.connect() as connection:
+            practices = await connection.execute(
+                text("SELECT id, user_id, practised_seconds, voice FROM practice_sessions")
+            )
+            assert list(map(tuple, practices.all())) == [(1, 7201, 600, False)]
+            if engine.dialect.name == "sqlite":
+                # Foreign keys are on again for what the bot does next.
+                pragma = await connection.exec_driver_sql("PRAGMA foreign_keys")
+                assert pragma.scalar() == 1
+    finally:
+        await engine.dispose()
+
+
 async def test_migrating_apart_brings_an_empty_database_to_head(empty_database_url: str) -> None:
     # The bot's own start-up path: Alembic runs in a child process, the schema is the same.
     engine = create_engine(empty_database_url)

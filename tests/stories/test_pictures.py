@@ -17,7 +17,7 @@ from bot.services import Services
 from bot.uploads import Picture
 from handlers import messages
 from handlers.context import SERVICES
-from handlers.pictures import with_picture
+from handlers.media import photo_id, with_media
 from handlers.render import Reply
 from playground.emulator import BotApiEmulator
 from sequences import Step
@@ -223,7 +223,7 @@ async def test_five_hundred_cues_sent_at_once_upload_each_picture_once(
                 reply = Reply(f"{n % 3 + 1}/3 · Pose")
                 return await messages.send_photo(application.bot, chats[n], photo, reply)
 
-            await with_picture(services, picture, send)
+            await with_media(services, picture, send, photo_id)
 
         async def jump() -> None:
             while True:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
-from bot.models import ClassLength, EasierMode, Pace, Pictures, User
+from bot.models import ClassLength, EasierMode, Pace, Pictures, User, Voice
 from bot.store import Store
 from bot.user_settings import CHOICES, Setting, UserSettings, UserSettingsService
 from handlers.buttons import SettingButton, SettingsView
@@ -98,6 +98,7 @@ async def test_settings_shows_the_defaults_marked_and_their_minutes(
             "Pace: Normal",
             "Easier options: Remembered — shown from the start where you often chose them",
             "Cues: Pictures on — a picture of each pose",
+            "Voice: Off",
             "",
             render.TAP_TO_CHANGE,
         ]
@@ -107,6 +108,7 @@ async def test_settings_shows_the_defaults_marked_and_their_minutes(
             ["Pace: Normal"],
             ["Easier options: Remembered"],
             ["Cues: Pictures on"],
+            ["Voice: Off"],
         ]
         await user.tap(message.message_id, text="Pace: Normal")
         await emulator.wait_for(lambda: render.BACK in button_texts(message))
@@ -127,7 +129,7 @@ async def test_settings_shows_the_defaults_marked_and_their_minutes(
         help_reply = await reply_to(user, "/help")
     assert emulator.callback_answers[-1]["text"] == "Pace: Normal"
     assert message.edits == 2
-    assert "/settings — Class length, pace and easier options" in (help_reply.plain or "")
+    assert "/settings — Class length, pace, easier options, voice" in (help_reply.plain or "")
 
 
 async def test_tapping_short_edits_the_same_message_and_stores_it(
@@ -159,7 +161,7 @@ async def test_settings_survive_a_restart_and_old_buttons_still_work(
     user = emulator.user(7103)
     async with bot_running(emulator, database_url, catalog=CATALOG):
         first = await show_settings(user)
-        for value in (Pace.SLOW, EasierMode.ALWAYS, Pictures.OFF):
+        for value in (Pace.SLOW, EasierMode.ALWAYS, Pictures.OFF, Voice.ON):
             await choose(emulator, user, first, value)
         await user.tap(first.message_id, text="Class length: Full")
         await emulator.wait_for(lambda: render.BACK in button_texts(first))
@@ -170,6 +172,7 @@ async def test_settings_survive_a_restart_and_old_buttons_still_work(
             "Pace: Slow",
             "Easier options: Always",
             "Cues: Text only",
+            "Voice: On",
         ]
         assert (second.plain or "").splitlines()[2:4] == [
             "Pace: Slow — longer holds",
@@ -179,7 +182,7 @@ async def test_settings_survive_a_restart_and_old_buttons_still_work(
         await user.tap(first.message_id, text="Short")
         await emulator.wait_for(lambda: "Class length: Short" in button_texts(first))
     assert await stored_settings(db_engine, user.id) == UserSettings(
-        ClassLength.SHORT, Pace.SLOW, EasierMode.ALWAYS, Pictures.OFF
+        ClassLength.SHORT, Pace.SLOW, EasierMode.ALWAYS, Pictures.OFF, Voice.ON
     )
 
 
