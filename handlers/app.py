@@ -308,7 +308,7 @@ class _Lifecycle:
         sounds = self._sounds
         if sounds is None:
             sounds = await self._start_speaking()
-            application.bot_data[VOICE_RENDERER] = self._renderer
+        application.bot_data[VOICE_RENDERER] = self._renderer
         services = build_services(
             self._settings, engine, self._catalog, self._clock, timers, pictures, sounds
         )

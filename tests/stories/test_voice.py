@@ -22,7 +22,7 @@ from handlers.app import VOICE_RENDERER
 from handlers.context import YogaApp
 from playground.emulator import BotApiEmulator
 from sequences.spoken import easier_script, step_script
-from tests.harness.bot import begin_practice, bot_running, cues_titled
+from tests.harness.bot import begin_practice, bot_running, choose_settings, cues_titled
 from tests.harness.factories import make_class
 
 TINY = make_class()
@@ -205,3 +205,42 @@ async def test_with_no_engine_installed_the_bot_starts_no_process_and_says_so_on
         await first_cue_arrives(emulator, 9105)
     [warning] = [r.getMessage() for r in caplog.records if "speech engine" in r.getMessage()]
     assert "VOICE_ENGINE=piper" in warning
+
+
+@pytest.mark.backends("sqlite")
+@needs_espeak
+async def test_with_voice_on_a_cue_plays_the_words_its_process_spoke_once_they_are_spoken(
+    emulator: BotApiEmulator, database_url: str, tmp_path: Path
+) -> None:
+    cache = tmp_path / "voice"
+    sounds = StepSounds(cache)
+    user = emulator.user(9106)
+    async with bot_running(
+        emulator, database_url, catalog=CATALOG, voice_engine="espeak-ng", voice_cache_dir=cache
+    ) as app:
+        renderer = renderer_of(app)
+        assert renderer is not None
+        await choose_settings(emulator, user, "On")
+        with cache_held(cache) as release:
+            await begin_practice(emulator, user)
+            # Not spoken yet: the first cue goes without a voice.
+            [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3 · "))
+            assert first.audio is None
+            release.set()
+            assert await asyncio.wait_for(renderer.wait(), SPOKEN_WITHIN) == 0
+        await user.tap(first.message_id, text="Next")
+        [second] = await emulator.wait_for(lambda: cues_titled(user, "2/3 · "))
+        usual = sounds.for_step(TINY.steps[1])
+        assert usual is not None and second.audio is not None
+        assert emulator.state.files[second.audio["file_id"]].data == usual.path.read_bytes()
+        # The easier version speaks its own words, in place.
+        await user.tap(second.message_id, text="Easier option")
+        easier = sounds.for_step(TINY.steps[1], easier=True)
+        assert easier is not None
+
+        def plays_easier() -> bool:
+            assert second.audio is not None
+            played = emulator.state.files[second.audio["file_id"]].data
+            return played == easier.path.read_bytes()
+
+        await emulator.wait_for(plays_easier)
