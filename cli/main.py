@@ -16,7 +16,8 @@ from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.services import Services
-    from sequences import Figure, Step
+    from bot.voice_cache import Outcome
+    from sequences import Figure, Step, YogaClass
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -30,17 +31,19 @@ NO_TOKEN = (
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "sequences":
-        return _check_sequences(args.dir)
     if args.command == "poses":
         return _render_poses(args.dir, args.sheet)
-    if args.command == "voice":
-        return _render_voice(args.dir)
+    if args.command == "sequences" and args.no_voice:
+        return _check_sequences(args.dir, None)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"yogabot: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "sequences":
+        return _check_sequences(args.dir, settings)
+    if args.command == "voice":
+        return _render_voice(settings, args.dir)
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "backup":
@@ -82,8 +85,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", type=Path, help="the new file, e.g. backups/yogabot-2026-12-02.db")
     sequences = commands.add_parser("sequences", help="work with class files")
-    sequences.add_argument("action", choices=["check"], help="validate every class file")
+    sequences.add_argument(
+        "action",
+        choices=["check"],
+        help="validate every class file, and speak every step (VOICE_ENGINE, into"
+        " VOICE_CACHE_DIR) to check its sound and that it ends in time",
+    )
     sequences.add_argument("--dir", type=Path, default=None, help="folder of class files")
+    sequences.add_argument(
+        "--no-voice", action="store_true", help="the class files only: nothing spoken"
+    )
     feedback = commands.add_parser("feedback", help="users' feedback, with its context")
     feedback.add_argument("action", choices=["export"], help="write all feedback to stdout")
     feedback.add_argument(
@@ -132,40 +143,89 @@ def _render_poses(directory: Path, sheet: Path | None) -> int:
     return 0
 
 
-def _render_voice(directory: Path) -> int:
-    """Every class's spoken words, as OGG/Opus and MP3, into `directory` for listening;
-    1 when a step's words outlast its hold (less the quiet it keeps at the end)."""
+def _render_voice(settings: Settings, directory: Path) -> int:
+    """Every class's spoken words, as OGG/Opus and MP3, into `directory` for listening
+    (through the voice cache); 1 when a file fails its checks or a step's words outlast
+    its hold (less the quiet it keeps at the end)."""
     import shutil
 
-    from bot.voice import Voice, available_engine
     from sequences import load_catalog
+
+    faults: list[str] = []
+
+    def each(class_id: str, outcome: Outcome) -> None:
+        name = outcome.text.name
+        for source in (outcome.spoken.ogg, outcome.spoken.mp3):
+            shutil.copyfile(source, directory / f"{class_id}.{name}{source.suffix}")
+        print(f"{class_id}.{name}: {outcome.spoken.seconds:.1f} s")
+        faults.extend(_fault_lines(class_id, outcome))
+
+    directory.mkdir(parents=True, exist_ok=True)
+    spoken_by = _speak_classes(settings, list(load_catalog().values()), each)
+    if spoken_by is None:
+        return 1
+    for line in faults:
+        print(line, file=sys.stderr)
+    print(f"spoken by {spoken_by} into {directory}")
+    return 1 if faults else 0
+
+
+def _speak_classes(
+    settings: Settings, classes: list[YogaClass], each: Callable[[str, Outcome], None]
+) -> str | None:
+    """Every text of `classes` spoken with VOICE_ENGINE into VOICE_CACHE_DIR (what is
+    there already keeps the verdict of its checks), each handed to `each` with its class;
+    the engine's name, or None (said on stderr) when VOICE_ENGINE names none that is
+    installed."""
+    from bot.voice import Voice, available_engine
+    from bot.voice_cache import Text, prepare, speaking_alone
     from sequences.spoken import class_script
 
-    engine = available_engine()
+    engine = available_engine(settings.voice_engine)
     if engine is None:
-        print("yogabot: no speech engine is installed (piper or espeak-ng)", file=sys.stderr)
-        return 1
-    voice = Voice(engine, Path(".cache/voice"))
-    too_long: list[str] = []
-    directory.mkdir(parents=True, exist_ok=True)
-    for yoga_class in load_catalog().values():
-        for name, words, limit in class_script(list(yoga_class.steps)):
-            spoken = voice.speak(words)
-            for source in (spoken.ogg, spoken.mp3):
-                shutil.copyfile(source, directory / f"{yoga_class.id}.{name}{source.suffix}")
-            print(f"{yoga_class.id}.{name}: {spoken.seconds:.1f} s")
-            if limit is not None and spoken.seconds > limit:
-                too_long.append(
-                    f"{yoga_class.id}: step {name}: spoken for {spoken.seconds:.1f} s,"
-                    f" longer than its hold allows ({limit} s)"
-                )
-    for line in too_long:
-        print(line, file=sys.stderr)
-    print(f"spoken by {voice.engine} into {directory}")
-    return 1 if too_long else 0
+        print(
+            f"yogabot: no speech engine for VOICE_ENGINE={settings.voice_engine}"
+            " (piper or espeak-ng)",
+            file=sys.stderr,
+        )
+        return None
+    cache_dir = settings.voice_cache_dir
+    voice = Voice(engine, cache_dir)
+    with speaking_alone(
+        cache_dir, lambda: print("another process is speaking into the cache; waiting for it")
+    ):
+        for yoga_class in classes:
+            texts = [
+                Text(words, name, limit)
+                for name, words, limit in class_script(list(yoga_class.steps))
+            ]
+            for outcome in prepare(voice, texts, cache_dir):
+                each(yoga_class.id, outcome)
+    return voice.engine
 
 
-def _check_sequences(directory: Path | None) -> int:
+def _fault_lines(class_id: str, outcome: Outcome) -> list[str]:
+    """The outcome's faults, a line each naming the class and step: for words too long,
+    both durations."""
+    from sequences.spoken import QUIET_AT_THE_END
+
+    text = outcome.text
+    lines = []
+    for fault in outcome.faults:
+        if fault.kind == "length" and text.limit is not None:
+            detail = (
+                f"spoken for {outcome.spoken.seconds:.1f} s, longer than its hold allows"
+                f" ({text.limit:g} s: the hold less {QUIET_AT_THE_END} s of quiet)"
+            )
+        else:
+            detail = fault.detail
+        lines.append(f"{class_id}: step {text.name}: {detail}")
+    return lines
+
+
+def _check_sequences(directory: Path | None, settings: Settings | None) -> int:
+    """The class files in `directory` checked, then (with `settings`) every step spoken and
+    its sound and length checked, unless VOICE_ENGINE=off."""
     from sequences import SEQUENCES_DIR, check_all, load_catalog
 
     directory = directory or SEQUENCES_DIR
@@ -174,13 +234,42 @@ def _check_sequences(directory: Path | None) -> int:
         print(line, file=sys.stderr)
     if errors:
         return 1
-    for yoga_class in load_catalog(directory).values():
+    catalog = load_catalog(directory)
+    for yoga_class in catalog.values():
         short = _length(yoga_class.short_steps) if yoga_class.short_steps else "none marked"
         print(f"ok  {yoga_class.id}: {_length(yoga_class.steps)} · short: {short}")
         # Only a warning: the class is valid, its short version merely an odd length.
         warning = yoga_class.short_length_warning()
         if warning is not None:
             print(f"{yoga_class.id}: warning: {warning}", file=sys.stderr)
+    if settings is None:
+        return 0
+    if settings.voice_engine == "off":
+        print("voice: not checked (VOICE_ENGINE=off)")
+        return 0
+    print(
+        f"voice: speaking every step (VOICE_ENGINE={settings.voice_engine}) into"
+        f" {settings.voice_cache_dir}; what is not there yet takes about a second a step"
+    )
+    faults: list[str] = []
+    counts = {"texts": 0, "spoken now": 0}
+
+    def each(class_id: str, outcome: Outcome) -> None:
+        counts["texts"] += 1
+        counts["spoken now"] += outcome.rendered
+        faults.extend(_fault_lines(class_id, outcome))
+
+    spoken_by = _speak_classes(settings, list(catalog.values()), each)
+    if spoken_by is None:
+        return 1
+    for line in faults:
+        print(line, file=sys.stderr)
+    if faults:
+        return 1
+    print(
+        f"ok  voice: {counts['texts']} texts by {spoken_by} ({counts['spoken now']} spoken now),"
+        " each within its hold, at its loudness and peak, trimmed"
+    )
     return 0
 
 

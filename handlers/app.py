@@ -39,7 +39,9 @@ from bot.database_file import EXIT_DATABASE_LOST, DatabaseWatch, LossKind
 from bot.pose_pictures import FigurePictures
 from bot.services import build_services
 from bot.settings import Settings
-from bot.uploads import PictureSource, SoundSource
+from bot.spoken_cues import Renderer, StepSounds, spoken_texts
+from bot.uploads import NoSounds, PictureSource, SoundSource
+from bot.voice import installed_engine
 from handlers import account, checkin, commands, feedback, practice, progress, reminders, safety
 from handlers import settings as user_settings
 from handlers.buttons import (
@@ -97,6 +99,8 @@ RETRIES_AFTER_429 = 3
 BOOTSTRAP_RETRIES = 3
 # bot_data key of the application's Halt.
 HALT = "halt"
+# bot_data key of the process speaking the cues into the voice cache, while it is followed.
+VOICE_RENDERER = "voice-renderer"
 
 
 class Halt:
@@ -272,6 +276,7 @@ class _Lifecycle:
         self._settings, self._clock, self._catalog = settings, clock, catalog
         self._pictures = pictures
         self._sounds = sounds
+        self._renderer: Renderer | None = None
         self._engine: AsyncEngine | None = None
         self._watch: DatabaseWatch | None = None
         self._watching: asyncio.Task[None] | None = None
@@ -300,8 +305,12 @@ class _Lifecycle:
             # looks its picture up.
             await asyncio.to_thread(figures.prepare, self._catalog.values())
             pictures = figures
+        sounds = self._sounds
+        if sounds is None:
+            sounds = await self._start_speaking()
+        application.bot_data[VOICE_RENDERER] = self._renderer
         services = build_services(
-            self._settings, engine, self._catalog, self._clock, timers, pictures, self._sounds
+            self._settings, engine, self._catalog, self._clock, timers, pictures, sounds
         )
         application.bot_data[SERVICES] = services
         try:
@@ -317,6 +326,29 @@ class _Lifecycle:
         start_sweeping(application.job_queue)
         # The schedule lives in the database; one repeating tick sends whatever falls due.
         start_ticking(application.job_queue, paid_broadcast=self._settings.allow_paid_broadcast)
+
+    async def _start_speaking(self) -> SoundSource:
+        """The spoken cues as VOICE_ENGINE asks: none, or those in the voice cache, with a
+        process speaking what it lacks (bot/spoken_cues.py) when an engine is installed.
+        Never waited for: a cue not spoken yet goes without a voice."""
+        settings = self._settings
+        if settings.voice_engine == "off":
+            return NoSounds()
+        sounds = StepSounds(settings.voice_cache_dir)
+        if installed_engine(settings.voice_engine) is None:
+            log.warning(
+                "spoken cues: no speech engine for VOICE_ENGINE=%s is installed; cues not"
+                " in the voice cache go silent",
+                settings.voice_engine,
+            )
+            return sounds
+        self._renderer = await Renderer.start(
+            spoken_texts(self._catalog.values()),
+            settings.voice_engine,
+            settings.voice_cache_dir,
+            settings.log_level,
+        )
+        return sounds
 
     async def _stop_when_lost(self, application: YogaApp, watch: DatabaseWatch) -> None:
         await watch.lost()
@@ -346,6 +378,9 @@ class _Lifecycle:
         if watch is not None and watch.loss is not None:
             # Lost while starting or stopping, before the watch's task could say so.
             await self._report(watch)
+        if self._renderer is not None:
+            await self._renderer.stop()
+            self._renderer = None
         services = application.bot_data.get(SERVICES)
         if services is not None:
             await services.chat_locks.close()

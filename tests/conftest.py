@@ -66,9 +66,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(autouse=True)
 def settings_from_tests_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own settings (environment or .env) must not change what tests see."""
+    """A developer's own settings (environment or .env) must not change what tests see.
+
+    Every bot a test starts, in this process or as a process of its own with this
+    environment, has no voice (VOICE_ENGINE=off): speaking the class takes a core for a
+    minute. A test about the voice asks for one."""
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("VOICE_ENGINE", "off")
     monkeypatch.setitem(Settings.model_config, "env_file", None)
 
 

@@ -195,7 +195,7 @@ def test_sequences_check_warns_about_an_odd_short_length_but_passes(
         "  - id: childs-pose\n", "  - id: childs-pose\n    short: true\n"
     ).replace("  - id: final-rest\n", "  - id: final-rest\n    short: true\n")
     (tmp_path / "back-strengthening-part-1.yaml").write_text(only_ends)
-    assert main(["sequences", "check", "--dir", str(tmp_path)]) == 0
+    assert main(["sequences", "check", "--dir", str(tmp_path), "--no-voice"]) == 0
     out, err = capsys.readouterr()
     assert out == "ok  back-strengthening-part-1: 25 steps, 30 min · short: 2 steps, 3 min\n"
     assert err == (
@@ -203,7 +203,7 @@ def test_sequences_check_warns_about_an_odd_short_length_but_passes(
     )
 
     (tmp_path / "back-strengthening-part-1.yaml").write_text(unmarked)
-    assert main(["sequences", "check", "--dir", str(tmp_path)]) == 0
+    assert main(["sequences", "check", "--dir", str(tmp_path), "--no-voice"]) == 0
     out, err = capsys.readouterr()
     assert out == "ok  back-strengthening-part-1: 25 steps, 30 min · short: none marked\n"
     assert err == ""

@@ -55,12 +55,14 @@ async def bot_running(
     send_scheduler: Scheduler | None = None,
     **more_settings: object,
 ) -> AsyncIterator[YogaApp]:
+    """The bot, running against `emulator` until the block ends; without a voice unless
+    `more_settings` ask for one (voice_engine="espeak-ng", and a voice_cache_dir)."""
     settings = load_settings(
         bot_token=TOKEN,
         database_url=database_url,
         telegram_api_url=emulator.api_url,
         time_scale=time_scale,
-        **more_settings,
+        **{"voice_engine": "off", **more_settings},
     )
     application = build_application(
         settings,

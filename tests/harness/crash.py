@@ -326,6 +326,7 @@ class _Bot:
             "DATABASE_URL": f"sqlite+aiosqlite:///{run.database_path}",
             "TIME_SCALE": str(run.time_scale),
             "LOG_LEVEL": "INFO",
+            "VOICE_ENGINE": "off",
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(
                 p for p in (str(PROJECT_DIR), os.environ.get("PYTHONPATH")) if p

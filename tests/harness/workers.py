@@ -310,6 +310,8 @@ async def deployment(
             "WEBHOOK_REGISTER": "false",
             "LOG_LEVEL": "INFO",
             "PICTURE_CACHE_DIR": str(PICTURES),
+            # No render process beside each worker (tests/processes/test_voice.py has one).
+            "VOICE_ENGINE": "off",
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(
                 p for p in (str(PROJECT_DIR), os.environ.get("PYTHONPATH")) if p

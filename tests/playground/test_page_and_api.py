@@ -347,7 +347,7 @@ def free_port() -> int:
 
 def cli_env(port: int) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-    return {**keep, "PLAYGROUND_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    return {**keep, "PLAYGROUND_PORT": str(port), "VOICE_ENGINE": "off", "PYTHONUNBUFFERED": "1"}
 
 
 def read_until(process: subprocess.Popen[bytes], needle: str, timeout: float) -> str:

@@ -42,23 +42,38 @@ def test_a_steps_own_words_replace_the_derived_ones() -> None:
 def test_every_cue_line_ends_as_a_sentence_so_the_voice_breathes_after_it() -> None:
     step = SEED.steps[0].model_copy(update={"cues": ["Sink back", "Breathe in"], "spoken": None})
     assert "Sink back. Breathe in." in step_script(step)
-    assert easier_script(step).startswith("An easier way. ")
+    easier = step.model_copy(update={"easier": "Rest on your forearms"})
+    assert "An easier way. Rest on your forearms. Stay" in easier_script(easier)
 
 
-def test_the_class_script_limits_each_step_by_its_hold() -> None:
+def test_the_easier_version_is_a_cue_of_its_own_name_and_side_first_then_the_hold() -> None:
+    # Said in place of the usual words when the cue shows the easier version (chosen, or
+    # from the start), with the hold starting afresh.
+    step = next(s for s in SEED.steps if s.id == "half-splits-right")
+    assert easier_script(step) == (
+        "Half Splits, right leg. An easier way. Keep a bend in your front knee and use the"
+        " blocks at their tallest height. Stay for about five breaths."
+    )
+    # A step with its own `spoken:` words still has its easier cue derived.
+    down_dog = next(s for s in SEED.steps if s.id == "down-dog-blocks")
+    assert easier_script(down_dog).startswith(f"{down_dog.pose}. An easier way. ")
+
+
+def test_the_class_script_limits_each_step_and_its_easier_words_by_its_hold() -> None:
     script = class_script(list(SEED.steps))
     assert len(script) == 2 * len(SEED.steps)
     limits = {name: limit for name, _, limit in script}
     for step in SEED.steps:
         assert limits[step.id] == step.hold_seconds - QUIET_AT_THE_END
-        assert limits[f"{step.id}-easier"] is None
+        assert limits[f"{step.id}-easier"] == step.hold_seconds - QUIET_AT_THE_END
 
 
 def test_voice_render_fails_on_a_step_spoken_longer_than_its_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("bot.voice.available_engine", ToneEngine)
+    monkeypatch.setenv("VOICE_ENGINE", "auto")
+    monkeypatch.setattr("bot.voice.available_engine", lambda choice: ToneEngine())
     # The seed's first step and its shortest hold, so the test speaks four texts.
     short = next(s for s in SEED.steps if s.id == "down-dog-blocks")
     two_steps = SEED.model_copy(update={"steps": [SEED.steps[0], short]})
@@ -68,7 +83,7 @@ def test_voice_render_fails_on_a_step_spoken_longer_than_its_hold(
     assert (tmp_path / "out" / "back-strengthening-part-1.childs-pose.ogg").exists()
     assert (tmp_path / "out" / "back-strengthening-part-1.childs-pose-easier.mp3").exists()
     # ... and a slower voice does not.
-    monkeypatch.setattr("bot.voice.available_engine", SlowTone)
+    monkeypatch.setattr("bot.voice.available_engine", lambda choice: SlowTone())
     assert main(["voice", "render", str(tmp_path / "slow")]) == 1
     assert "step down-dog-blocks: spoken for" in capsys.readouterr().err
 

