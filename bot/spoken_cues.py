@@ -39,7 +39,13 @@ from bot.settings import Settings
 from bot.uploads import Sound
 from bot.voice_cache import INDEX_FILE, Entry, Text, read_index
 from sequences import Step, YogaClass
-from sequences.spoken import QUIET_AT_THE_END, easier_script, step_script
+from sequences.spoken import (
+    QUIET_AT_THE_END,
+    closing_script,
+    easier_script,
+    intro_script,
+    step_script,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +97,9 @@ class StepSounds:
 def spoken_texts(classes: Iterable[YogaClass]) -> list[Text]:
     """Every text the classes speak, each once, in the order to speak them: every step's
     usual words, class by class and step by step, so a practice's first cues are ready in
-    seconds; then the easier words, which fewer cues say."""
+    seconds; then the easier words, which fewer cues say; then each class's intro and
+    closing, which no step's hold limits."""
+    classes = list(classes)
     steps = [(yoga_class.id, step) for yoga_class in classes for step in yoga_class.steps]
     texts: dict[str, Text] = {}
     for easier in (False, True):
@@ -106,6 +114,12 @@ def spoken_texts(classes: Iterable[YogaClass]) -> list[Text]:
             # The same words for a shorter hold elsewhere: they must fit that one too.
             if seen is None or (seen.limit or 0) > (text.limit or 0):
                 texts[words] = text
+    for yoga_class in classes:
+        for part, words in (
+            ("intro", intro_script(yoga_class)),
+            ("closing", closing_script()),
+        ):
+            texts.setdefault(words, Text(words, f"{yoga_class.id}.{part}"))
     return list(texts.values())
 
 

@@ -154,7 +154,7 @@ def _render_voice(settings: Settings, directory: Path) -> int:
     faults: list[str] = []
 
     def each(class_id: str, outcome: Outcome) -> None:
-        name = outcome.text.name
+        name = _step_name(class_id, outcome)
         for source in (outcome.spoken.ogg, outcome.spoken.mp3):
             shutil.copyfile(source, directory / f"{class_id}.{name}{source.suffix}")
         print(f"{class_id}.{name}: {outcome.spoken.seconds:.1f} s")
@@ -177,9 +177,9 @@ def _speak_classes(
     there already keeps the verdict of its checks), each handed to `each` with its class;
     the engine's name, or None (said on stderr) when VOICE_ENGINE names none that is
     installed."""
+    from bot.spoken_cues import spoken_texts
     from bot.voice import Voice, available_engine
-    from bot.voice_cache import Text, prepare, speaking_alone
-    from sequences.spoken import class_script
+    from bot.voice_cache import prepare, speaking_alone
 
     engine = available_engine(settings.voice_engine)
     if engine is None:
@@ -195,11 +195,7 @@ def _speak_classes(
         cache_dir, lambda: print("another process is speaking into the cache; waiting for it")
     ):
         for yoga_class in classes:
-            texts = [
-                Text(words, name, limit)
-                for name, words, limit in class_script(list(yoga_class.steps))
-            ]
-            for outcome in prepare(voice, texts, cache_dir):
+            for outcome in prepare(voice, spoken_texts([yoga_class]), cache_dir):
                 each(yoga_class.id, outcome)
     return voice.engine
 
@@ -219,8 +215,13 @@ def _fault_lines(class_id: str, outcome: Outcome) -> list[str]:
             )
         else:
             detail = fault.detail
-        lines.append(f"{class_id}: step {text.name}: {detail}")
+        lines.append(f"{class_id}: step {_step_name(class_id, outcome)}: {detail}")
     return lines
+
+
+def _step_name(class_id: str, outcome: Outcome) -> str:
+    """The text's name within its class: "pose-1", "pose-1-easier", "intro", "closing"."""
+    return outcome.text.name.removeprefix(f"{class_id}.")
 
 
 def _check_sequences(directory: Path | None, settings: Settings | None) -> int:

@@ -12,7 +12,7 @@ end QUIET_AT_THE_END before it does.
 
 from __future__ import annotations
 
-from sequences.schema import Step
+from sequences.schema import Step, YogaClass
 
 # About one slow breath in, one out.
 SECONDS_PER_BREATH = 8
@@ -31,6 +31,21 @@ def easier_script(step: Step) -> str:
     """Everything said as the step begins in its easier version, instead of its usual
     words: the easier way on its own, as the teacher offers it, and the hold."""
     return " ".join([_name(step), EASIER_WAY, _sentence(step.easier), hold_sentence(step)])
+
+
+def intro_script(yoga_class: YogaClass) -> str:
+    """What is said before the first pose: the class, and the one rule of a gentle class."""
+    return (
+        f"{_sentence(yoga_class.title)} With {yoga_class.teacher}. Have your mat ready."
+        " Move slowly, and stop if anything hurts."
+    )
+
+
+def closing_script() -> str:
+    """What is said as the class ends, while the last pose rests."""
+    return (
+        "That is the end of the class. Rest here for as long as you like. Thank you for practising."
+    )
 
 
 def hold_sentence(step: Step) -> str:
@@ -54,14 +69,3 @@ def _sentence(text: str) -> str:
 
 # A step's words end at least this long before its hold does: time to settle in the pose.
 QUIET_AT_THE_END = 10
-
-
-def class_script(steps: list[Step]) -> list[tuple[str, str, int]]:
-    """Every text a class speaks: (name, words, the most seconds they may last), step by
-    step its usual words and its easier ones, each limited by the step's hold."""
-    script: list[tuple[str, str, int]] = []
-    for step in steps:
-        limit = step.hold_seconds - QUIET_AT_THE_END
-        script.append((step.id, step_script(step), limit))
-        script.append((f"{step.id}-easier", easier_script(step), limit))
-    return script

@@ -66,7 +66,7 @@ def test_a_class_that_fits_passes_and_its_words_are_in_the_cache_for_the_bot(
     assert main(["sequences", "check", "--dir", str(folder)]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert "ok  voice: 4 texts by tone (4 spoken now)" in out
+    assert "ok  voice: 6 texts by tone (6 spoken now)" in out
     # What the check spoke, the bot finds by step.
     steps = make_class(holds=(100, 20)).steps
     sounds = StepSounds(tmp_path / "voice")
@@ -75,7 +75,7 @@ def test_a_class_that_fits_passes_and_its_words_are_in_the_cache_for_the_bot(
     spoken = list(tone.spoken)
     assert main(["sequences", "check", "--dir", str(folder)]) == 0
     assert tone.spoken == spoken
-    assert "ok  voice: 4 texts by tone (0 spoken now)" in capsys.readouterr().out
+    assert "ok  voice: 6 texts by tone (0 spoken now)" in capsys.readouterr().out
 
 
 def test_a_file_failing_its_loudness_check_fails_the_check(
@@ -93,7 +93,7 @@ def test_a_file_failing_its_loudness_check_fails_the_check(
     monkeypatch.setattr(voice, "render", quiet)
     assert main(["sequences", "check", "--dir", str(class_folder(tmp_path))]) == 1
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 8  # each of 4 texts, in both files
+    assert len(lines) == 12  # each of 6 texts (2 steps both ways, intro, closing), in both files
     assert lines[0].startswith("tiny-class: step pose-1: the OGG at -28.")
     assert lines[0].endswith(" LUFS, not within 1 LU of -16")
     # Not played by the bot either.

@@ -8,9 +8,16 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from bot.spoken_cues import spoken_texts
 from cli.main import main
 from sequences import SEQUENCES_DIR, load_class
-from sequences.spoken import QUIET_AT_THE_END, class_script, easier_script, step_script
+from sequences.spoken import (
+    QUIET_AT_THE_END,
+    closing_script,
+    easier_script,
+    intro_script,
+    step_script,
+)
 from tests.rules.test_voice import ToneEngine
 
 SEED = load_class(SEQUENCES_DIR / "back-strengthening-part-1.yaml")
@@ -59,13 +66,19 @@ def test_the_easier_version_is_a_cue_of_its_own_name_and_side_first_then_the_hol
     assert easier_script(down_dog).startswith(f"{down_dog.pose}. An easier way. ")
 
 
-def test_the_class_script_limits_each_step_and_its_easier_words_by_its_hold() -> None:
-    script = class_script(list(SEED.steps))
-    assert len(script) == 2 * len(SEED.steps)
-    limits = {name: limit for name, _, limit in script}
+def test_the_class_speaks_each_step_both_ways_limited_by_its_hold_then_intro_and_closing() -> None:
+    texts = spoken_texts([SEED])
+    limits = {text.name.removeprefix(f"{SEED.id}."): text.limit for text in texts}
+    assert len(texts) == 2 * len(SEED.steps) + 2
     for step in SEED.steps:
         assert limits[step.id] == step.hold_seconds - QUIET_AT_THE_END
         assert limits[f"{step.id}-easier"] == step.hold_seconds - QUIET_AT_THE_END
+    # Said before the first pose and as the class ends: no hold limits them.
+    assert [t.name for t in texts[-2:]] == [f"{SEED.id}.intro", f"{SEED.id}.closing"]
+    assert limits["intro"] is None and limits["closing"] is None
+    assert texts[-2].words == intro_script(SEED)
+    assert SEED.teacher in texts[-2].words
+    assert texts[-1].words == closing_script()
 
 
 def test_voice_render_fails_on_a_step_spoken_longer_than_its_hold(
@@ -82,6 +95,8 @@ def test_voice_render_fails_on_a_step_spoken_longer_than_its_hold(
     assert main(["voice", "render", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "back-strengthening-part-1.childs-pose.ogg").exists()
     assert (tmp_path / "out" / "back-strengthening-part-1.childs-pose-easier.mp3").exists()
+    assert (tmp_path / "out" / "back-strengthening-part-1.intro.mp3").exists()
+    assert (tmp_path / "out" / "back-strengthening-part-1.closing.ogg").exists()
     # ... and a slower voice does not.
     monkeypatch.setattr("bot.voice.available_engine", lambda choice: SlowTone())
     assert main(["voice", "render", str(tmp_path / "slow")]) == 1

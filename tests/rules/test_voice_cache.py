@@ -53,9 +53,13 @@ def test_every_usual_text_comes_before_any_easier_one_each_once_limited_by_its_h
         "tiny-class.pose-2-easier",
         "tiny-class.pose-1-easier",
         "tiny-class.pose-3-easier",
+        # Then what no hold limits: both classes (one title, one teacher) open and close
+        # with the same words, each said once.
+        "other-class.intro",
+        "other-class.closing",
     ]
     holds = [40, 60, 60, 60, 40, 60, 60, 60]
-    assert [t.limit for t in texts] == [hold - QUIET_AT_THE_END for hold in holds]
+    assert [t.limit for t in texts] == [hold - QUIET_AT_THE_END for hold in holds] + [None] * 2
     assert texts[2].words == step_script(TINY.steps[0])
     assert texts[6].words == easier_script(TINY.steps[0])
     assert step_script(OTHER.steps[1]) == step_script(TINY.steps[1])
