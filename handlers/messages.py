@@ -202,18 +202,8 @@ async def edit_photo(
     with `reply` as its caption and keyboard: one call, so picture and words change together.
     A message that is gone raises MessageGone (the caller sends what belongs there itself);
     "message is not modified" (a double tap) and any other refusal raise BadRequest."""
-    markup = reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None
     media = InputMediaPhoto(photo, caption=reply.text, parse_mode=reply.parse_mode)
-    try:
-        return await bot.edit_message_media(
-            media, chat_id=chat_id, message_id=message_id, reply_markup=markup
-        )
-    except BadRequest as exc:
-        # Not a BadRequest from here on: what carries the picture would take it for a
-        # refused file_id, forget it and upload the picture again for nothing.
-        if any(gone in str(exc).lower() for gone in _GONE):
-            raise MessageGone(str(exc)) from exc
-        raise
+    return await _edit_media(bot, chat_id, message_id, media, reply)
 
 
 async def edit_audio(
@@ -229,7 +219,6 @@ async def edit_audio(
     """`audio` (a known file_id, or the MP3 to upload with its `cover`) in place of the
     message's audio or picture, with `reply` as its caption and keyboard: one call. Raises
     as edit_photo does."""
-    markup = reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None
     media = InputMediaAudio(
         _audio_file(audio, title, attach=True),
         caption=reply.text,
@@ -238,11 +227,24 @@ async def edit_audio(
         performer=PERFORMER,
         thumbnail=_cover_file(audio, cover, attach=True),
     )
+    return await _edit_media(bot, chat_id, message_id, media, reply)
+
+
+async def _edit_media(
+    bot: ExtBot[Any],
+    chat_id: int,
+    message_id: int,
+    media: InputMediaPhoto | InputMediaAudio,
+    reply: Reply,
+) -> Message | bool:
+    markup = reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None
     try:
         return await bot.edit_message_media(
             media, chat_id=chat_id, message_id=message_id, reply_markup=markup
         )
     except BadRequest as exc:
+        # Not a BadRequest from here on: what carries the file would take it for a
+        # refused file_id, forget it and upload the file again for nothing.
         if any(gone in str(exc).lower() for gone in _GONE):
             raise MessageGone(str(exc)) from exc
         raise

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,7 +21,7 @@ from handlers.messages import PERFORMER
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.params import Upload
 from playground.emulator.state import EmuMessage, RecordedCall
-from sequences import Step, YogaClass, load_figures
+from sequences import Step, load_figures
 from tests.harness.bot import (
     Worded,
     begin_practice,
@@ -31,22 +30,11 @@ from tests.harness.bot import (
     choose_settings,
     cues_titled,
 )
-from tests.harness.factories import make_class, tiny_sound
+from tests.harness.factories import tiny_sound
+from tests.stories.test_easier_pictures import FIGURED
 
-
-def figured_class() -> YogaClass:
-    """The tiny class with pictures; pose 1 has an easier figure of its own."""
-    tiny = make_class()
-    figures: dict[str, dict[str, Any]] = {
-        "pose-1": {"figure": "low-lunge", "easier_figure": "half-splits"},
-        "pose-2": {"figure": "sphinx"},
-        "pose-3": {"figure": "childs-pose", "easier_figure": "side-childs-pose"},
-    }
-    steps = [step.model_copy(update=figures[step.id]) for step in tiny.steps]
-    return tiny.model_copy(update={"steps": steps})
-
-
-VOICED = figured_class()
+# The tiny class with pictures; pose 1 has an easier figure of its own.
+VOICED = FIGURED
 CATALOG = {VOICED.id: VOICED}
 
 
