@@ -12,7 +12,8 @@ Telegram edits a photo or an audio in place (editMessageMedia) but never a voice
   picture; the easier version a new voice note, the words edited;
 - **silent**: today's photo cue, for reference.
 
-Every shape also takes the last cue's buttons off when the next comes (one edit, sent when
+The voice notes are the bot's MP3s made OGG/Opus (the bot makes none). Every shape also
+takes the last cue's buttons off when the next comes (one edit, sent when
 the bot has headroom). CLASSES users each run the whole class, choosing the easier version
 on EASIER poses, through python-telegram-bot against the emulator, the files each uploaded
 once and sent by file_id after (as the bot does). The audio is the class as the bot speaks
@@ -107,10 +108,27 @@ def files_of(steps: list[Step]) -> list[Files]:
             Files(
                 picture={v: p.path for v, p in drawn.items() if p is not None},
                 mp3={False: usual.mp3, True: easier.mp3},
-                ogg={False: usual.ogg, True: easier.ogg},
+                ogg={False: _voice_note(usual.mp3), True: _voice_note(easier.mp3)},
             )
         )
     return found
+
+
+def _voice_note(mp3: Path) -> Path:
+    """The MP3 as a voice note would carry it (OGG/Opus at 24 kHz, beside it): the bot makes
+    none, so the shapes that send one are measured with this."""
+    import math
+
+    import soundfile
+    from scipy.signal import resample_poly
+
+    ogg = mp3.with_suffix(".voice-note.ogg")
+    if not ogg.exists():
+        samples, rate = soundfile.read(str(mp3), dtype="float32")
+        common = math.gcd(rate, 24_000)
+        resampled = resample_poly(samples, 24_000 // common, rate // common)
+        soundfile.write(str(ogg), resampled, 24_000, format="OGG", subtype="OPUS")
+    return ogg
 
 
 def _upload(data: str | bytes, name: str, *, attach: bool = False) -> str | InputFile:

@@ -12,9 +12,11 @@ same text gives the same file, and any change speaks it afresh.
   both ends and a short lead-in kept, so a player does not clip the first word; loudness
   is brought to TARGET_LUFS (ITU-R BS.1770, pyloudnorm) and the peaks held under
   PEAK_CEILING by a look-ahead limiter, so no file is louder than the next, none clips.
-- **The files.** OGG/Opus at 48 kHz (what Telegram takes as a voice note) and MP3 (what
-  every browser plays, iOS too), written by libsndfile.
-- **The checks.** `verify` decodes both files again and measures what was meant: the
+- **The file.** MP3 at the voices' own 22.05 kHz (what Telegram plays as an audio message,
+  and every browser, iOS too), written by libsndfile. No OGG/Opus: that is a voice note's
+  format, and the bot sends none (README, "Voice: each cue spoken"); making it took more
+  CPU than the speech itself.
+- **The checks.** `verify` decodes the file again and measures what was meant: the
   loudness, the peaks (the lossy encoders overshoot a little), the silence kept at each
   end, and the length against what the step's hold allows.
 
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when the rendering changes, so cached audio is spoken again.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 # Loudness of every file, and the highest a sample may reach (dBFS): under -1 dBFS, with
 # room for the lossy encoders' overshoot.
@@ -63,8 +65,9 @@ LEAD_IN = 0.25
 TAIL = 0.35
 # Below this (dBFS) a sample counts as silence when trimming.
 SILENCE_BELOW = -50.0
-# Opus takes 48 kHz; it is also a rate every MP3 player plays.
-OUTPUT_RATE = 48_000
+# piper's voice and espeak-ng both speak at 22.05 kHz, a rate every MP3 player plays: a
+# higher one would only resample, then encode and measure twice the samples, for nothing.
+OUTPUT_RATE = 22_050
 # piper: a little slower than its default, as a teacher speaks to someone on the mat.
 PIPER_LENGTH_SCALE = 1.3
 # Under 0 dBFS before loudness is set: piper would otherwise scale each sentence to full
@@ -73,8 +76,8 @@ PIPER_VOLUME = 0.8
 ESPEAK_WORDS_PER_MINUTE = 140
 
 # What `verify` holds a file to, once decoded: its loudness within LOUDNESS_TOLERANCE
-# (LU) of TARGET_LUFS; no sample above PEAK_CEILING + PEAK_MARGIN (Opus overshoots the
-# limiter by some 0.6 dB, MP3 by less; -0.5 dBFS is still clear of clipping); the silence
+# (LU) of TARGET_LUFS; no sample above PEAK_CEILING + PEAK_MARGIN (a lossy encoder
+# overshoots the limiter a little; -0.5 dBFS is still clear of clipping); the silence
 # before the first word and after the last within EDGE_TOLERANCE of LEAD_IN and TAIL
 # (measured 0.25 s and 0.29-0.35 s for piper and espeak-ng alike).
 LOUDNESS_TOLERANCE = 1.0
@@ -83,7 +86,7 @@ EDGE_TOLERANCE = 0.15
 # Bump when `verify` measures differently, so every cached file is checked again.
 VERIFY_VERSION = 1
 # A file that decodes with a peak above PEAK_CEILING + PEAK_MARGIN (piper's locust cue
-# once did as Opus, at +0.1 dBFS: the encoder overshoots a sharp consonant) is encoded
+# once did, at +0.1 dBFS: an encoder overshoots a sharp consonant) is encoded
 # again from the samples limited lower by the excess and CEILING_STEP, at the same
 # loudness, up to ENCODE_TRIES times.
 ENCODE_TRIES = 3
@@ -197,7 +200,6 @@ class Spoken:
     """One text's audio in the cache: `key` names it by what made it."""
 
     key: str
-    ogg: Path
     mp3: Path
     seconds: float
 
@@ -218,15 +220,14 @@ class Voice:
         return hashlib.sha256(made_of.encode()).hexdigest()
 
     def speak(self, text: str) -> Spoken:
-        """The text's audio files, spoken now unless they are in the cache already."""
+        """The text's audio file, spoken now unless it is in the cache already."""
         key = self.key(text)
-        ogg, mp3 = self._cache_dir / f"{key}.ogg", self._cache_dir / f"{key}.mp3"
-        if not (ogg.exists() and mp3.exists()):
+        mp3 = self._cache_dir / f"{key}.mp3"
+        if not mp3.exists():
             samples = render(self._engine, text)
             self._cache_dir.mkdir(parents=True, exist_ok=True)
-            _write(ogg, encode_under_ceiling(samples, "OGG"))
-            _write(mp3, encode_under_ceiling(samples, "MP3"))
-        return Spoken(key, ogg, mp3, seconds=_seconds(ogg))
+            _write(mp3, encode_under_ceiling(samples))
+        return Spoken(key, mp3, seconds=_seconds(mp3))
 
 
 def sentences(text: str) -> list[str]:
@@ -270,14 +271,14 @@ def normalise(samples: NDArray[np.float32], ceiling: float = PEAK_CEILING) -> ND
     return audio.astype(np.float32)
 
 
-def encode_under_ceiling(samples: NDArray[np.float32], kind: str) -> bytes:
+def encode_under_ceiling(samples: NDArray[np.float32]) -> bytes:
     """`encode`d, and encoded again from the samples limited lower while the file decodes
-    with a peak above PEAK_CEILING + PEAK_MARGIN (the lossy encoders overshoot); after
+    with a peak above PEAK_CEILING + PEAK_MARGIN (the lossy encoder overshoots); after
     ENCODE_TRIES, the file as it is (`verify` then says what is wrong with it)."""
     import numpy as np
     import soundfile
 
-    data = encode(samples, kind)
+    data = encode(samples)
     ceiling = PEAK_CEILING
     for _ in range(ENCODE_TRIES):
         decoded, _rate = soundfile.read(io.BytesIO(data), dtype="float32")
@@ -285,10 +286,8 @@ def encode_under_ceiling(samples: NDArray[np.float32], kind: str) -> bytes:
         if over <= 0:
             break
         ceiling -= over + CEILING_STEP
-        log.info(
-            "the %s peaked %.1f dB over; encoding it again under %.1f dBFS", kind, over, ceiling
-        )
-        data = encode(normalise(samples, ceiling), kind)
+        log.info("the MP3 peaked %.1f dB over; encoding it again under %.1f dBFS", over, ceiling)
+        data = encode(normalise(samples, ceiling))
     return data
 
 
@@ -306,13 +305,12 @@ def _limit(audio: NDArray[np.float64], ceiling_db: float = PEAK_CEILING) -> NDAr
     return audio * np.minimum(smooth, needed)  # type: ignore[no-any-return]
 
 
-def encode(samples: NDArray[np.float32], kind: str) -> bytes:
-    """OGG/Opus (a Telegram voice note) or MP3 (a browser's audio) of mono samples."""
+def encode(samples: NDArray[np.float32]) -> bytes:
+    """The MP3 of mono samples at OUTPUT_RATE."""
     import soundfile
 
-    subtype = {"OGG": "OPUS", "MP3": "MPEG_LAYER_III"}[kind]
     buffer = io.BytesIO()
-    soundfile.write(buffer, samples, OUTPUT_RATE, format=kind, subtype=subtype)
+    soundfile.write(buffer, samples, OUTPUT_RATE, format="MP3", subtype="MPEG_LAYER_III")
     return buffer.getvalue()
 
 
@@ -384,56 +382,59 @@ def checks() -> str:
 
 
 def verify(spoken: Spoken, limit: float | None = None) -> list[Fault]:
-    """What is wrong with `spoken`, decoded again from both its files: each file's loudness
+    """What is wrong with `spoken`, decoded again from its file: its loudness
     (TARGET_LUFS within LOUDNESS_TOLERANCE), its highest sample (PEAK_CEILING, with
     PEAK_MARGIN for the encoder), the silence at each end (LEAD_IN and TAIL within
     EDGE_TOLERANCE), and its length against `limit` (seconds), if any."""
-    import numpy as np
-    import pyloudnorm
-    import soundfile
-
-    faults: list[Fault] = []
-    for path in (spoken.ogg, spoken.mp3):
-        kind = path.suffix.lstrip(".").upper()
-        samples, rate = soundfile.read(str(path), dtype="float64", always_2d=False)
-        if samples.ndim > 1:
-            samples = samples.mean(axis=1)
-        loud = np.flatnonzero(np.abs(samples) > 10 ** (SILENCE_BELOW / 20))
-        if loud.size == 0:
-            faults.append(Fault("loudness", f"the {kind} is silent"))
-            continue
-        loudness = float(pyloudnorm.Meter(rate).integrated_loudness(samples))
-        if not abs(loudness - TARGET_LUFS) <= LOUDNESS_TOLERANCE:
-            faults.append(
-                Fault(
-                    "loudness",
-                    f"the {kind} at {loudness:.1f} LUFS, not within {LOUDNESS_TOLERANCE:g} LU"
-                    f" of {TARGET_LUFS:g}",
-                )
-            )
-        peak = float(20 * np.log10(np.max(np.abs(samples))))
-        if peak > PEAK_CEILING + PEAK_MARGIN:
-            faults.append(
-                Fault(
-                    "peak",
-                    f"the {kind} peaks at {peak:.1f} dBFS, above {PEAK_CEILING + PEAK_MARGIN:g}",
-                )
-            )
-        edges = (
-            ("lead-in", loud[0] / rate, LEAD_IN),
-            ("tail", (len(samples) - 1 - loud[-1]) / rate, TAIL),
-        )
-        for name, seconds, meant in edges:
-            if abs(seconds - meant) > EDGE_TOLERANCE:
-                faults.append(
-                    Fault(
-                        name,
-                        f"the {kind} has {seconds:.2f} s of silence as its {name},"
-                        f" not {meant:g} s (within {EDGE_TOLERANCE:g})",
-                    )
-                )
+    faults = _sound_faults(spoken.mp3)
     if limit is not None and spoken.seconds > limit:
         faults.append(
             Fault("length", f"spoken for {spoken.seconds:.1f} s, longer than its {limit:g} s")
         )
+    return faults
+
+
+def _sound_faults(path: Path) -> list[Fault]:
+    import numpy as np
+    import pyloudnorm
+    import soundfile
+
+    kind = path.suffix.lstrip(".").upper()
+    samples, rate = soundfile.read(str(path), dtype="float64", always_2d=False)
+    if samples.ndim > 1:
+        samples = samples.mean(axis=1)
+    loud = np.flatnonzero(np.abs(samples) > 10 ** (SILENCE_BELOW / 20))
+    if loud.size == 0:
+        return [Fault("loudness", f"the {kind} is silent")]
+    faults: list[Fault] = []
+    loudness = float(pyloudnorm.Meter(rate).integrated_loudness(samples))
+    if not abs(loudness - TARGET_LUFS) <= LOUDNESS_TOLERANCE:
+        faults.append(
+            Fault(
+                "loudness",
+                f"the {kind} at {loudness:.1f} LUFS, not within {LOUDNESS_TOLERANCE:g} LU"
+                f" of {TARGET_LUFS:g}",
+            )
+        )
+    peak = float(20 * np.log10(np.max(np.abs(samples))))
+    if peak > PEAK_CEILING + PEAK_MARGIN:
+        faults.append(
+            Fault(
+                "peak",
+                f"the {kind} peaks at {peak:.1f} dBFS, above {PEAK_CEILING + PEAK_MARGIN:g}",
+            )
+        )
+    edges = (
+        ("lead-in", loud[0] / rate, LEAD_IN),
+        ("tail", (len(samples) - 1 - loud[-1]) / rate, TAIL),
+    )
+    for name, seconds, meant in edges:
+        if abs(seconds - meant) > EDGE_TOLERANCE:
+            faults.append(
+                Fault(
+                    name,
+                    f"the {kind} has {seconds:.2f} s of silence as its {name},"
+                    f" not {meant:g} s (within {EDGE_TOLERANCE:g})",
+                )
+            )
     return faults

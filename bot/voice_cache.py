@@ -2,7 +2,7 @@
 
 bot/voice.py names each text's files by what made them (the text, the engine, its
 settings). The bot looks a cue's words up by the words alone, with no engine loaded, in
-`index.json` beside the files: words -> {key, engine, ogg, mp3, seconds, faults}. Whoever
+`index.json` beside the files: words -> {key, engine, mp3, seconds, faults}. Whoever
 speaks into the cache (the bot's render process, `yogabot sequences check`, `yogabot voice
 render`) writes the index:
 
@@ -61,11 +61,10 @@ class Text:
 
 @dataclass(frozen=True)
 class Entry:
-    """The files of one text in the cache, named relative to it."""
+    """The file of one text in the cache, named relative to it."""
 
     key: str
     engine: str
-    ogg: str
     mp3: str
     seconds: float
     faults: tuple[Fault, ...] = ()
@@ -77,7 +76,7 @@ class Entry:
         return not any(fault.in_the_sound for fault in self.faults)
 
     def spoken(self, cache_dir: Path) -> Spoken:
-        return Spoken(self.key, cache_dir / self.ogg, cache_dir / self.mp3, self.seconds)
+        return Spoken(self.key, cache_dir / self.mp3, self.seconds)
 
 
 def read_index(cache_dir: Path) -> dict[str, Entry]:
@@ -92,7 +91,6 @@ def read_index(cache_dir: Path) -> dict[str, Entry]:
             words: Entry(
                 key=str(item["key"]),
                 engine=str(item["engine"]),
-                ogg=str(item["ogg"]),
                 mp3=str(item["mp3"]),
                 seconds=float(item["seconds"]),
                 faults=tuple(Fault(str(f["kind"]), str(f["detail"])) for f in item["faults"]),
@@ -111,7 +109,6 @@ def write_index(cache_dir: Path, entries: dict[str, Entry]) -> None:
         words: {
             "key": e.key,
             "engine": e.engine,
-            "ogg": e.ogg,
             "mp3": e.mp3,
             "seconds": round(e.seconds, 3),
             "faults": [{"kind": f.kind, "detail": f.detail} for f in e.faults],
@@ -178,7 +175,6 @@ def prepare(voice: Voice, texts: Sequence[Text], cache_dir: Path) -> Iterator[Ou
             entries[text.words] = Entry(
                 key,
                 voice.engine,
-                spoken.ogg.name,
                 spoken.mp3.name,
                 spoken.seconds,
                 faults,
@@ -191,7 +187,7 @@ def prepare(voice: Voice, texts: Sequence[Text], cache_dir: Path) -> Iterator[Ou
 
 
 def _files_there(cache_dir: Path, entry: Entry) -> bool:
-    return (cache_dir / entry.ogg).is_file() and (cache_dir / entry.mp3).is_file()
+    return (cache_dir / entry.mp3).is_file()
 
 
 def _verify(spoken: Spoken) -> tuple[Fault, ...]:

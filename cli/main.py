@@ -144,7 +144,7 @@ def _render_poses(directory: Path, sheet: Path | None) -> int:
 
 
 def _render_voice(settings: Settings, directory: Path) -> int:
-    """Every class's spoken words, as OGG/Opus and MP3, into `directory` for listening
+    """Every class's spoken words, as MP3, into `directory` for listening
     (through the voice cache); 1 when a file fails its checks or a step's words outlast
     its hold (less the quiet it keeps at the end)."""
     import shutil
@@ -155,8 +155,7 @@ def _render_voice(settings: Settings, directory: Path) -> int:
 
     def each(class_id: str, outcome: Outcome) -> None:
         name = _step_name(class_id, outcome)
-        for source in (outcome.spoken.ogg, outcome.spoken.mp3):
-            shutil.copyfile(source, directory / f"{class_id}.{name}{source.suffix}")
+        shutil.copyfile(outcome.spoken.mp3, directory / f"{class_id}.{name}.mp3")
         print(f"{class_id}.{name}: {outcome.spoken.seconds:.1f} s")
         faults.extend(_fault_lines(class_id, outcome))
 

@@ -93,8 +93,8 @@ def test_a_file_failing_its_loudness_check_fails_the_check(
     monkeypatch.setattr(voice, "render", quiet)
     assert main(["sequences", "check", "--dir", str(class_folder(tmp_path))]) == 1
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 12  # each of 6 texts (2 steps both ways, intro, closing), in both files
-    assert lines[0].startswith("tiny-class: step pose-1: the OGG at -28.")
+    assert len(lines) == 6  # each of 6 texts: 2 steps both ways, the intro, the closing
+    assert lines[0].startswith("tiny-class: step pose-1: the MP3 at -28.")
     assert lines[0].endswith(" LUFS, not within 1 LU of -16")
     # Not played by the bot either.
     assert StepSounds(tmp_path / "voice").for_step(make_class(holds=(100, 20)).steps[0]) is None

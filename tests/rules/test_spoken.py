@@ -93,10 +93,10 @@ def test_voice_render_fails_on_a_step_spoken_longer_than_its_hold(
     monkeypatch.setattr("sequences.load_catalog", lambda: {two_steps.id: two_steps})
     # 0.3 s a word: the seed's steps fit their holds ...
     assert main(["voice", "render", str(tmp_path / "out")]) == 0
-    assert (tmp_path / "out" / "back-strengthening-part-1.childs-pose.ogg").exists()
+    assert (tmp_path / "out" / "back-strengthening-part-1.childs-pose.mp3").exists()
     assert (tmp_path / "out" / "back-strengthening-part-1.childs-pose-easier.mp3").exists()
     assert (tmp_path / "out" / "back-strengthening-part-1.intro.mp3").exists()
-    assert (tmp_path / "out" / "back-strengthening-part-1.closing.ogg").exists()
+    assert (tmp_path / "out" / "back-strengthening-part-1.closing.mp3").exists()
     # ... and a slower voice does not.
     monkeypatch.setattr("bot.voice.available_engine", lambda choice: SlowTone())
     assert main(["voice", "render", str(tmp_path / "slow")]) == 1

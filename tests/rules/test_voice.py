@@ -88,11 +88,10 @@ def test_a_text_is_cut_into_sentences() -> None:
 
 def test_a_cue_is_at_the_target_loudness_and_never_clips(tmp_path: Path) -> None:
     spoken = Voice(ToneEngine(), tmp_path).speak("One two three four. Five six seven eight.")
-    for path in (spoken.ogg, spoken.mp3):
-        samples, rate = decoded(path)
-        assert rate == OUTPUT_RATE
-        assert loudness(samples, rate) == pytest.approx(TARGET_LUFS, abs=1.0), path.suffix
-        assert 20 * np.log10(np.max(np.abs(samples))) < PEAK_CEILING + 1.0, path.suffix
+    samples, rate = decoded(spoken.mp3)
+    assert rate == OUTPUT_RATE
+    assert loudness(samples, rate) == pytest.approx(TARGET_LUFS, abs=1.0)
+    assert 20 * np.log10(np.max(np.abs(samples))) < PEAK_CEILING + 1.0
 
 
 def test_the_limiter_holds_a_click_under_the_ceiling_without_losing_the_loudness() -> None:
@@ -105,7 +104,7 @@ def test_the_limiter_holds_a_click_under_the_ceiling_without_losing_the_loudness
 
 def test_sentences_have_a_pause_between_and_little_silence_round_them(tmp_path: Path) -> None:
     spoken = Voice(ToneEngine(), tmp_path).speak("One two three. Four five six.")
-    before, after, longest = silent_runs(*decoded(spoken.ogg))
+    before, after, longest = silent_runs(*decoded(spoken.mp3))
     assert before == pytest.approx(LEAD_IN, abs=0.1)
     assert after == pytest.approx(TAIL, abs=0.15)
     assert longest == pytest.approx(SENTENCE_PAUSE, abs=0.15)
@@ -118,10 +117,10 @@ def test_each_text_is_spoken_once_and_a_change_speaks_it_again(tmp_path: Path) -
     again = speaker.speak("Inhale. Exhale.")
     assert again == first and engine.spoken == ["Inhale.", "Exhale."]
     other = speaker.speak("Inhale, slowly. Exhale.")
-    assert other.key != first.key and other.ogg.exists()
+    assert other.key != first.key and other.mp3.exists()
     # Another process, the same cache: nothing spoken.
     assert Voice(ToneEngine(), tmp_path).speak("Inhale. Exhale.") == first
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".mp3", ".mp3", ".ogg", ".ogg"]
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".mp3", ".mp3"]
 
 
 def test_the_key_names_the_engine_too(tmp_path: Path) -> None:
@@ -131,10 +130,11 @@ def test_the_key_names_the_engine_too(tmp_path: Path) -> None:
     assert Voice(ToneEngine(), tmp_path).key("Hello.") != Voice(Other(), tmp_path).key("Hello.")
 
 
-def test_the_ogg_is_an_opus_voice_note(tmp_path: Path) -> None:
+def test_the_file_is_a_mono_mp3_at_the_voices_own_rate(tmp_path: Path) -> None:
     spoken = Voice(ToneEngine(), tmp_path).speak("One two three.")
-    info = soundfile.info(str(spoken.ogg))
-    assert (info.format, info.subtype, info.channels) == ("OGG", "OPUS", 1)
+    info = soundfile.info(str(spoken.mp3))
+    assert (info.format, info.subtype, info.channels) == ("MP3", "MPEG_LAYER_III", 1)
+    assert info.samplerate == OUTPUT_RATE
     assert spoken.seconds == pytest.approx(info.frames / info.samplerate)
 
 
@@ -168,7 +168,8 @@ def test_a_real_voice_speaks_a_cue_at_the_target_loudness(engine_name: str, tmp_
             pytest.skip("espeak-ng is not installed (`make test` installs it)")
         engine = EspeakEngine(program)
     spoken = Voice(engine, tmp_path).speak(CUE)
-    samples, rate = decoded(spoken.ogg)
+    samples, rate = decoded(spoken.mp3)
+    assert rate == engine.rate == OUTPUT_RATE  # spoken at its own rate: nothing resampled
     assert loudness(samples, rate) == pytest.approx(TARGET_LUFS, abs=1.0)
     assert 20 * np.log10(np.max(np.abs(samples))) < 0
     before, after, longest = silent_runs(samples, rate)
@@ -179,13 +180,12 @@ def test_a_real_voice_speaks_a_cue_at_the_target_loudness(engine_name: str, tmp_
 
 
 def written(folder: Path, samples: NDArray[np.float32], name: str = "made") -> Spoken:
-    """`samples` written as a cue's two files, as they are, with no rendering."""
+    """`samples` written as a cue's file, as they are, with no rendering."""
     folder.mkdir(parents=True, exist_ok=True)
-    ogg, mp3 = folder / f"{name}.ogg", folder / f"{name}.mp3"
-    ogg.write_bytes(voice.encode(samples, "OGG"))
-    mp3.write_bytes(voice.encode(samples, "MP3"))
-    info = soundfile.info(str(ogg))
-    return Spoken(name, ogg, mp3, info.frames / info.samplerate)
+    mp3 = folder / f"{name}.mp3"
+    mp3.write_bytes(voice.encode(samples))
+    info = soundfile.info(str(mp3))
+    return Spoken(name, mp3, info.frames / info.samplerate)
 
 
 def test_a_rendered_cue_passes_its_checks_and_its_length_is_held_to_the_limit(
@@ -223,7 +223,7 @@ def test_a_file_too_loud_or_too_quiet_or_clipping_or_badly_trimmed_is_reported(
     assert kinds(np.concatenate([lead, two_seconds, good])) == {"lead-in", "tail"}
     faults = verify(written(tmp_path, np.concatenate([lead, two_seconds, good, tail])))
     assert {f.kind for f in faults} == {"lead-in"}
-    assert "the OGG has 2.25 s of silence as its lead-in" in faults[0].detail
+    assert "the MP3 has 2.25 s of silence as its lead-in" in faults[0].detail
 
 
 def test_a_file_the_encoder_pushes_over_the_ceiling_is_encoded_again_lower(
@@ -231,11 +231,11 @@ def test_a_file_the_encoder_pushes_over_the_ceiling_is_encoded_again_lower(
 ) -> None:
     real = voice.encode
 
-    def overshooting(samples: NDArray[np.float32], kind: str) -> bytes:
+    def overshooting(samples: NDArray[np.float32]) -> bytes:
         # As a lossy encoder does on a sharp consonant: its loud peaks come out 2.3 dB
         # higher, the rest as it was.
         loud = np.abs(samples) > 0.5
-        return real(np.where(loud, samples * 1.3, samples).astype(np.float32), kind)
+        return real(np.where(loud, samples * 1.3, samples).astype(np.float32))
 
     monkeypatch.setattr(voice, "encode", overshooting)
     spoken = Voice(ToneEngine(), tmp_path).speak("One two three four. Five six seven eight.")

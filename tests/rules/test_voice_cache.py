@@ -148,7 +148,7 @@ def test_a_file_whose_sound_failed_its_check_is_not_played(tmp_path: Path) -> No
     spoken_into(tmp_path, spoken_texts([TINY])[:2])
     entries = read_index(tmp_path)
     words = step_script(TINY.steps[0])
-    entries[words] = replace(entries[words], faults=(Fault("peak", "the OGG peaks at 0.1 dBFS"),))
+    entries[words] = replace(entries[words], faults=(Fault("peak", "the MP3 peaks at 0.1 dBFS"),))
     write_index(tmp_path, entries)
     sounds = StepSounds(tmp_path)
     assert sounds.for_step(TINY.steps[0]) is None
@@ -204,7 +204,7 @@ def test_a_second_speaker_waits_for_the_first_and_is_told_so(tmp_path: Path) -> 
 
 
 def test_half_written_files_of_a_stopped_speaker_are_swept(tmp_path: Path) -> None:
-    (tmp_path / "abc.ogg.4242.part").write_bytes(b"half")
+    (tmp_path / "abc.mp3.4242.part").write_bytes(b"half")
     (tmp_path / f"{INDEX_FILE}.4242.part").write_text("{")
     spoken_into(tmp_path, spoken_texts([TINY])[:1])
     assert not list(tmp_path.glob("*.part"))
