@@ -1,7 +1,8 @@
 """A real `yogabot run` and its spoken cues: with a voice, a render process of its own
 speaks the class into the cache while the bot serves, and the bot itself never loads what
 speaking takes (NumPy, SciPy, soundfile, piper, onnxruntime: hundreds of MB); with
-VOICE_ENGINE=off, or no engine installed, no such process at all, and silent cues.
+VOICE_ENGINE=off, or no engine installed, no such process at all, and silent cues
+(tests/stories/test_voice.py, in the test's own process).
 
 The bot is `cli.main(["run"])` in a Python that writes its `sys.modules` into a file as it
 exits; the render process is found among the bot's children by its command line.
@@ -176,35 +177,6 @@ async def test_the_bot_speaks_in_a_process_of_its_own_and_never_loads_what_speak
     assert "Traceback" not in text and " ERROR " not in text, text
 
 
-async def test_with_no_engine_on_the_path_the_bot_starts_no_process_and_its_cues_are_silent(
-    tmp_path: Path,
-) -> None:
-    # espeak-ng asked for, and not on the PATH (piper left out: it is installed here).
-    # VOICE_ENGINE=off is the same story without a process of its own to start
-    # (tests/stories/test_voice.py).
-    cache = tmp_path / "voice"
-    (tmp_path / "empty-path").mkdir()
-    settings = {
-        "VOICE_CACHE_DIR": str(cache),
-        "VOICE_ENGINE": "espeak-ng",
-        "PATH": str(tmp_path / "empty-path"),
-    }
-    async with (
-        BotApiEmulator(token=TOKEN) as emulator,
-        bot_process(emulator, tmp_path, **settings) as bot,
-    ):
-        await first_cue(emulator, 7202)
-        assert renderers(bot.pid) == []
-        assert await stopped(bot) == 0
-    assert not cache.exists()
-    assert not [c for m in SOUND_METHODS for c in emulator.calls_of(m)]
-    text = (tmp_path / "bot.log").read_text()
-    no_engine = "no speech engine for VOICE_ENGINE=espeak-ng is installed"
-    assert no_engine in text, text
-    assert "Traceback" not in text and " ERROR " not in text, text
-
-
-@needs_espeak
 async def test_two_workers_render_processes_on_one_cache_speak_each_text_once(
     tmp_path: Path,
 ) -> None:
