@@ -235,3 +235,28 @@ async def test_it_hurts_then_the_easier_version_speaks_it_and_a_double_tap_chang
         )
         assert plays(emulator, cue) == sounds.files["pose-1", False].path.read_bytes()
         assert len(emulator.calls_of("editMessageMedia")) == swaps + 1
+
+
+async def test_an_audio_file_id_telegram_forgot_is_uploaded_again_with_its_cover(
+    emulator: BotApiEmulator, database_url: str, pictures: FigurePictures, sounds: ToneSounds
+) -> None:
+    ana, ben = emulator.user(9340), emulator.user(9341)
+    async with bot_running(
+        emulator, database_url, catalog=CATALOG, pictures=pictures, sounds=sounds
+    ):
+        first = await voiced_first_cue(emulator, ana)
+        assert first.audio is not None
+        known = first.audio["file_id"]
+        # Telegram no longer knows the id the bot keeps for that audio.
+        emulator.fail_next(
+            "sendAudio",
+            description="Bad Request: wrong file identifier/HTTP URL specified",
+            chat_id=ben.id,
+        )
+        cue = await voiced_first_cue(emulator, ben)
+        assert plays(emulator, cue) == sounds.files["pose-1", False].path.read_bytes()
+        sent = emulator.calls_of("sendAudio")
+        assert sent[-2].params["audio"] == known  # refused
+        assert isinstance(sent[-1].params["audio"], Upload)  # uploaded again
+        assert "thumbnail" in sent[-1].params  # with its cover, which the new id keeps
+        assert cover(emulator, cue) == cover(emulator, first)
