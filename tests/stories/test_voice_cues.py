@@ -260,3 +260,31 @@ async def test_an_audio_file_id_telegram_forgot_is_uploaded_again_with_its_cover
         assert isinstance(sent[-1].params["audio"], Upload)  # uploaded again
         assert "thumbnail" in sent[-1].params  # with its cover, which the new id keeps
         assert cover(emulator, cue) == cover(emulator, first)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"error_code": 502, "description": "Bad Gateway"}, {"retry_after": 1}, {"drop": "before"}],
+    ids=["502", "429", "dropped"],
+)
+async def test_a_spoken_cue_telegram_did_not_take_is_sent_again_spoken(
+    emulator: BotApiEmulator,
+    database_url: str,
+    pictures: FigurePictures,
+    sounds: ToneSounds,
+    fault: dict[str, object],
+) -> None:
+    """Network trouble is not a refusal: the cue goes again by the practice's own timer,
+    audio and all, and is not turned into a photo."""
+    user = emulator.user(9350)
+    async with bot_running(
+        emulator, database_url, catalog=CATALOG, pictures=pictures, sounds=sounds
+    ):
+        await choose_settings(emulator, user, "On")
+        emulator.fail_next("sendAudio", chat_id=user.id, **fault)  # type: ignore[arg-type]
+        await begin_practice(emulator, user)
+        [cue] = await emulator.wait_for(lambda: cues_titled(user, "1/3"), timeout=15)
+        assert plays(emulator, cue) == sounds.files["pose-1", False].path.read_bytes()
+    assert cue.photo is None
+    assert len(cues_titled(user, "1/3")) == 1
+    assert [c.ok for c in emulator.calls_of("sendAudio")][:2] == [False, True]
