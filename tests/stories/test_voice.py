@@ -97,14 +97,18 @@ async def test_the_bot_serves_at_once_while_its_process_speaks_the_class_into_th
 ) -> None:
     cache = tmp_path / "voice"
     sounds = StepSounds(cache)
-    async with bot_running(
-        emulator, database_url, catalog=CATALOG, voice_engine="espeak-ng", voice_cache_dir=cache
-    ) as app:
-        renderer = renderer_of(app)
-        assert renderer is not None
-        # The process waits for the cache (held here, as by another worker's); the bot
-        # does not wait for it.
-        with cache_held(cache) as release:
+    # The process waits for the cache (held here from before the bot starts, as by another
+    # worker's); the bot does not wait for it.
+    with cache_held(cache) as release:
+        async with bot_running(
+            emulator,
+            database_url,
+            catalog=CATALOG,
+            voice_engine="espeak-ng",
+            voice_cache_dir=cache,
+        ) as app:
+            renderer = renderer_of(app)
+            assert renderer is not None
             await first_cue_arrives(emulator, 9102)
             assert renderer.returncode is None
             assert sounds.for_step(TINY.steps[0]) is None
@@ -215,32 +219,37 @@ async def test_with_voice_on_a_cue_plays_the_words_its_process_spoke_once_they_a
     cache = tmp_path / "voice"
     sounds = StepSounds(cache)
     user = emulator.user(9106)
-    async with bot_running(
-        emulator, database_url, catalog=CATALOG, voice_engine="espeak-ng", voice_cache_dir=cache
-    ) as app:
-        renderer = renderer_of(app)
-        assert renderer is not None
-        await choose_settings(emulator, user, "On")
-        with cache_held(cache) as release:
+    # Held from before the bot starts, so its process speaks nothing until released.
+    with cache_held(cache) as release:
+        async with bot_running(
+            emulator,
+            database_url,
+            catalog=CATALOG,
+            voice_engine="espeak-ng",
+            voice_cache_dir=cache,
+        ) as app:
+            renderer = renderer_of(app)
+            assert renderer is not None
+            await choose_settings(emulator, user, "On")
             await begin_practice(emulator, user)
             # Not spoken yet: the first cue goes without a voice.
             [first] = await emulator.wait_for(lambda: cues_titled(user, "1/3 · "))
             assert first.audio is None
             release.set()
             assert await asyncio.wait_for(renderer.wait(), SPOKEN_WITHIN) == 0
-        await user.tap(first.message_id, text="Next")
-        [second] = await emulator.wait_for(lambda: cues_titled(user, "2/3 · "))
-        usual = sounds.for_step(TINY.steps[1])
-        assert usual is not None and second.audio is not None
-        assert emulator.state.files[second.audio["file_id"]].data == usual.path.read_bytes()
-        # The easier version speaks its own words, in place.
-        await user.tap(second.message_id, text="Easier option")
-        easier = sounds.for_step(TINY.steps[1], easier=True)
-        assert easier is not None
+            await user.tap(first.message_id, text="Next")
+            [second] = await emulator.wait_for(lambda: cues_titled(user, "2/3 · "))
+            usual = sounds.for_step(TINY.steps[1])
+            assert usual is not None and second.audio is not None
+            assert emulator.state.files[second.audio["file_id"]].data == usual.path.read_bytes()
+            # The easier version speaks its own words, in place.
+            await user.tap(second.message_id, text="Easier option")
+            easier = sounds.for_step(TINY.steps[1], easier=True)
+            assert easier is not None
 
-        def plays_easier() -> bool:
-            assert second.audio is not None
-            played = emulator.state.files[second.audio["file_id"]].data
-            return played == easier.path.read_bytes()
+            def plays_easier() -> bool:
+                assert second.audio is not None
+                played = emulator.state.files[second.audio["file_id"]].data
+                return played == easier.path.read_bytes()
 
-        await emulator.wait_for(plays_easier)
+            await emulator.wait_for(plays_easier)
