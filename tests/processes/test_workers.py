@@ -166,7 +166,9 @@ async def test_classes_moving_on_together_in_two_workers_upload_each_picture_onc
         emulator.state.add_message(
             chat, from_bot=True, text="the first cue", reply_markup={"inline_keyboard": [[button]]}
         )
-    due = time.time() + 12.0
+    # Far enough ahead for two workers to start with both cores busy (a stress run once
+    # took 14 s).
+    due = time.time() + 20.0
     await bench_timers.seed(database_url, dict.fromkeys(classes, due))
     async with deployment(emulator, database_url, tmp_path) as deploy:
         # Both workers are up before the holds end: both arm every one.
