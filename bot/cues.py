@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from bot.emergency import UNKNOWN, EmergencyNumber
 from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, PracticeStatus, StopReason
-from bot.practice.machine import Action
+from bot.practice.machine import Action, Note
 from bot.safety import ScreenStatus
 from bot.uploads import Picture, Sound
 from sequences import Step, YogaClass
@@ -101,6 +101,19 @@ class Starting:
 
 
 @dataclass(frozen=True)
+class PlayerNote:
+    """What the chat's one message about a practice in the player should now say, and
+    that message, once there is one (else it is sent)."""
+
+    kind: Note
+    practice_id: int
+    step: int
+    total: int
+    pose_title: str
+    at: MessageRef | None = None
+
+
+@dataclass(frozen=True)
 class PracticeOutcome:
     """What a change means for the chat: messages whose buttons go, the pressed cue drawn
     again, a new cue to send (and then confirm), the summary once the practice ends, and,
@@ -115,6 +128,10 @@ class PracticeOutcome:
     starting: Starting | None = None
     # Messages drawn once more with what they should now show (no press to answer).
     settle: tuple[tuple[MessageRef, Cue], ...] = ()
+    # The practice in the player: its message in the chat, to send or draw again; and,
+    # as it ends there, that message, which its closing message takes the place of.
+    note: PlayerNote | None = None
+    summary_at: MessageRef | None = None
 
 
 # -- the ways into a new practice (PracticeService.way_in) -----------------------------------

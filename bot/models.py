@@ -34,6 +34,7 @@ from bot.practice.machine import EventKind as EventKind
 from bot.practice.machine import PracticeQuestion as PracticeQuestion
 from bot.practice.machine import PracticeStatus as PracticeStatus
 from bot.practice.machine import StopReason as StopReason
+from bot.practice.machine import Surface as Surface
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -163,6 +164,8 @@ class Practice(Base):
         Index("ux_practice_sessions_checkin", "chat_id", "checkin_message_id", unique=True),
         # Each worker's sweep for deadlines nobody's timer took: a range scan by status.
         Index("ix_practice_sessions_deadline", "status", "hold_ends_at"),
+        # The sweep for players not heard from: open practices in the player, by status.
+        Index("ix_practice_sessions_surface", "surface", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -217,6 +220,16 @@ class Practice(Base):
     # cue shows, kept here so drawing it needs no look at the step events.
     step_toggle: Mapped[EventKind | None] = mapped_column(_enum_column(EventKind), default=None)
     step_hurt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Where it is followed (the chat, or the player); in the player, the chat's one message
+    # about it, and whether the player is gone since the practice paused for it.
+    surface: Mapped[Surface] = mapped_column(
+        _enum_column(Surface), default=Surface.CHAT, server_default=Surface.CHAT.value
+    )
+    note_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    away: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the player last said it is open (its heartbeats, written a batch at a time by
+    # whichever worker heard them: player/heartbeats.py); NULL outside the player.
+    player_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # One more with every change: a change is written only onto the state it was decided
     # from (bot/practice/machine.py decides, one conditional update writes).
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

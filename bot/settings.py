@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     # Whether `yogabot run` registers the webhook at start. Workers behind a balancer set
     # it false: `yogabot webhook set` registers the one address once, at deploy.
     webhook_register: bool = True
+    # The player (a Telegram Mini App, player/): its public https address, e.g.
+    # https://bot.example.org/app/. Unset, there is no player. On a webhook it is served by
+    # the webhook server; with long polling by its own listener, at WEBAPP_LISTEN:PORT.
+    webapp_url: str | None = None
+    webapp_listen: str = "127.0.0.1"
+    webapp_port: int = Field(default=8444, ge=1, le=65535)
+    # Who may show the page in a frame (Telegram's web clients do; the apps do not frame it).
+    webapp_frame_ancestors: str = "https://web.telegram.org"
+    # The page loads Telegram's telegram-web-app.js (haptics, theme, close); it works
+    # without, as in the playground, which has no internet.
+    webapp_telegram_script: bool = True
     # The operator pays for Telegram's paid broadcasts: reminders then go at up to 1,000 a
     # second instead of 30, at a fee per message (allow_paid_broadcast in the Bot API).
     allow_paid_broadcast: bool = False
@@ -93,6 +104,37 @@ class Settings(BaseSettings):
                 "expected the bot's public address, e.g. https://bot.example.org/telegram"
             )
         return value
+
+    @field_validator("webapp_url", mode="before")
+    @classmethod
+    def _blank_webapp(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _webapp_url(cls, value: str | None) -> str | None:
+        """Telegram opens a Mini App only over https. Plain http is allowed only for a
+        loopback address (the playground's), which no one else could open anyway."""
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.query or parts.fragment or not parts.hostname:
+            raise ValueError("expected the player's address, e.g. https://bot.example.org/app/")
+        if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(parts.hostname)):
+            raise ValueError(
+                "must start with https:// (Telegram opens Mini Apps over https only),"
+                " e.g. https://bot.example.org/app/"
+            )
+        path = parts.path if parts.path.endswith("/") else parts.path + "/"
+        return f"{parts.scheme}://{parts.netloc}{path}"
+
+    @field_validator("webapp_listen")
+    @classmethod
+    def _webapp_listen(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError("expected an IP address to listen on, e.g. 127.0.0.1") from None
 
     @field_validator("webhook_secret")
     @classmethod
@@ -163,6 +205,15 @@ class Settings(BaseSettings):
         if level not in logging.getLevelNamesMapping():
             raise ValueError("use one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

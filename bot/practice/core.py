@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.cues import Cue, MessageRef, PracticeOutcome, Summary
+from bot.cues import Cue, MessageRef, PlayerNote, PracticeOutcome, Summary
 from bot.models import Pace
 from bot.practice import machine
 from bot.practice.machine import (
@@ -259,6 +259,16 @@ class PracticeCore:
         redraw = None
         if cue is not None and change.redraw:
             redraw = replace(cue, swap_media=self._swaps(before, state, cue))
+        # The chat's message about the practice in the player, as it stood before the
+        # change (leaving the player forgets it) or as the change records it.
+        note_id = before.note_message_id or state.note_message_id
+        note_at = None if note_id is None else MessageRef(state.chat_id, note_id)
+        note = None
+        if change.note is not None and plan is not None:
+            pose = plan.steps[min(state.step, len(plan.steps) - 1)]
+            note = PlayerNote(
+                change.note, state.id, state.step, len(plan.steps), pose.title, note_at
+            )
         return PracticeOutcome(
             state.id,
             state.chat_id,
@@ -267,6 +277,8 @@ class PracticeCore:
             show=cue if change.show else None,
             summary=summary if change.closing else None,
             settle=tuple(settle),
+            note=note,
+            summary_at=note_at if change.closing and before.in_player else None,
         )
 
     def _swaps(self, before: PracticeState, state: PracticeState, cue: Cue) -> bool:

@@ -38,6 +38,27 @@ class PracticeStatus(enum.StrEnum):
 OPEN_STATUSES = (PracticeStatus.ACTIVE, PracticeStatus.PAUSED)
 
 
+class Surface(enum.StrEnum):
+    """Where a practice is followed: the chat (a cue message per pose), or the player (the
+    Mini App, player/), which shows each pose itself and costs the chat no message per cue."""
+
+    CHAT = "chat"
+    PLAYER = "player"
+
+
+class Note(enum.StrEnum):
+    """What the chat's one message about a practice in the player says now."""
+
+    # The class is playing in the player.
+    PLAYING = "playing"
+    # The player was closed or hidden: the practice is paused; continue here or there.
+    AWAY = "away"
+    # The practice went on in the chat.
+    HERE = "here"
+    # The practice ended without its closing message (replaced by a new one).
+    ENDED = "ended"
+
+
 class PracticeQuestion(enum.StrEnum):
     """What an open practice is asking the user; its clock is stopped until they answer."""
 
@@ -221,6 +242,11 @@ class PracticeState:
     stop_reason: StopReason | None = None
     # Closed with its closing message not yet delivered.
     summary_pending: bool = False
+    # Where it is followed; in the player, the chat's one message about it (once Telegram
+    # took it), and whether the player is gone (closed, hidden or silent) since it paused.
+    surface: Surface = Surface.CHAT
+    note_message_id: int | None = None
+    away: bool = False
     version: int = 0
 
     @property
@@ -238,6 +264,10 @@ class PracticeState:
     @property
     def stopped(self) -> bool:
         return self.status == PracticeStatus.STOPPED
+
+    @property
+    def in_player(self) -> bool:
+        return self.surface == Surface.PLAYER
 
     @property
     def stalled(self) -> bool:
@@ -273,6 +303,8 @@ class Action(enum.StrEnum):
     PASSED = "passed"
     # The answer to "continue or start over?", or to the closing message of a stopped one.
     CONTINUE = "continue"
+    # The chat's answer to a practice paused in the player: go on here, in the chat.
+    HERE = "here"
 
 
 # The question each answer answers; an action not here is pressed on the cue itself.
@@ -291,11 +323,12 @@ ANSWERS: dict[Action, tuple[PracticeQuestion, ...]] = {
 
 @dataclass(frozen=True)
 class Press:
-    """A button pressed by user `by` on the cue of `step`."""
+    """A button pressed by user `by` on the cue of `step`, in the chat or (`on`) the player."""
 
     action: Action
     by: int
     step: int
+    on: Surface = Surface.CHAT
 
 
 @dataclass(frozen=True)
@@ -335,6 +368,25 @@ class CueFailed:
 
 
 @dataclass(frozen=True)
+class Play:
+    """User `by` opened the player on the practice: it is followed there from now on."""
+
+    by: int
+
+
+@dataclass(frozen=True)
+class PlayerAway:
+    """The player was closed or hidden, or has not been heard from for a while."""
+
+
+@dataclass(frozen=True)
+class NoteSent:
+    """Telegram took the chat's message about the practice in the player as `message_id`."""
+
+    message_id: int
+
+
+@dataclass(frozen=True)
 class UserBack:
     """The practice's user sent or tapped something."""
 
@@ -351,7 +403,19 @@ class Ended:
     reason: StopReason
 
 
-Event = Press | PainTyped | HoldOver | CueSent | CueFailed | UserBack | AskToContinue | Ended
+Event = (
+    Press
+    | PainTyped
+    | HoldOver
+    | CueSent
+    | CueFailed
+    | UserBack
+    | AskToContinue
+    | Ended
+    | Play
+    | PlayerAway
+    | NoteSent
+)
 
 # -- what `decide` answers -----------------------------------------------------------------
 
@@ -400,6 +464,8 @@ class Transition:
     settle: bool = False
     answered: Action | None = None
     refresh: bool = False
+    # What the chat's one message about a practice in the player should now say.
+    note: Note | None = None
 
 
 class Refused(enum.StrEnum):
@@ -435,13 +501,22 @@ def decide(
             if event.by != state.user_id or not state.open:
                 return STALE
             question = PracticeQuestion.NUMB if event.nerve else PracticeQuestion.HURT
+            if state.in_player:
+                # Typed in the chat: the user is there, so the question is asked there.
+                here = _to_chat(state)
+                return replace(_ask(here, question, now, plan, afresh=True), note=Note.HERE)
             return _ask(state, question, now, plan, afresh=True)
         case HoldOver():
             return _hold_over(state, event, now, plan)
         case CueSent():
             return _cue_sent(state, event, plan)
         case CueFailed():
-            if event.step != state.step or not state.open or state.cue_message_id is not None:
+            if (
+                event.step != state.step
+                or not state.open
+                or state.cue_message_id is not None
+                or state.in_player
+            ):
                 return STALE
             attempts = state.cue_attempts + 1
             retry_at = now + timedelta(seconds=retry_delay(attempts, event.luck))
@@ -461,18 +536,46 @@ def decide(
             if not state.open:
                 return STALE
             return _close(state, now, plan, PracticeStatus.STOPPED, event.reason, announce=False)
+        case Play():
+            return _play(state, event, now, plan)
+        case PlayerAway():
+            return _away(state, now)
+        case NoteSent():
+            if state.note_message_id is not None:
+                return STALE
+            after = replace(state, note_message_id=event.message_id)
+            if state.open and state.in_player:
+                return Transition(after)
+            # The practice left the player (or ended) while its note was on its way.
+            return Transition(after, note=Note.HERE if state.open else Note.ENDED)
 
 
 def _press(state: PracticeState, press: Press, now: datetime, plan: Plan) -> Transition | Refusal:
-    """A button works only for its own user, on the step still current; an answer only
-    while its question is asked; any other button only with no question open (It hurts
-    always: pain comes first)."""
+    """A button works only for its own user, on the step still current, on the surface
+    the practice is followed on (a cue's buttons in the chat do nothing while the player
+    shows it, and the other way round). A press in the player means the player is back:
+    the chat's message about it says it is playing again."""
     if press.by != state.user_id or press.step != state.step:
         return STALE
     if press.action == Action.CONTINUE:
         return _carry_on(state, now, plan)
     if not state.open:
         return STALE
+    if press.action == Action.HERE:
+        return _here(state, now) if state.in_player else STALE
+    if press.on != state.surface:
+        return STALE
+    change = _press_on_cue(state, press, now, plan)
+    if isinstance(change, Refusal) or not (state.away and change.state.open):
+        return change
+    return replace(change, state=replace(change.state, away=False), note=Note.PLAYING)
+
+
+def _press_on_cue(
+    state: PracticeState, press: Press, now: datetime, plan: Plan
+) -> Transition | Refusal:
+    """An answer works only while its question is asked; any other button only with no
+    question open (It hurts always: pain comes first)."""
     answers = ANSWERS.get(press.action)
     if answers is not None:
         if state.question not in answers:
@@ -586,7 +689,8 @@ def _hold_over(
     if event.step != state.step or state.status != PracticeStatus.ACTIVE:
         return STALE
     deadline = _deadline(state)
-    if state.cue_message_id is None:
+    # The player shows each pose itself: there is no cue message to wait for.
+    if state.cue_message_id is None and not state.in_player:
         retry_at = state.cue_retry_at
         if retry_at is not None and retry_at - now > DUE_TOLERANCE:
             return Transition(state, timer=Arm(retry_at))
@@ -605,7 +709,7 @@ def _cue_sent(state: PracticeState, event: CueSent, plan: Plan) -> Transition:
     sends, or sent again after a restart past its deadline): the user has the whole hold
     with the pose. A cue sent again (afresh) only takes the old one's place. A message of
     a step that is over could not be known to anyone: its buttons go."""
-    if event.step != state.step or not state.open:
+    if event.step != state.step or not state.open or state.in_player:
         return Transition(state, retire=(event.message_id,))
     if state.cue_message_id is not None:
         after = replace(state, cue_message_id=event.message_id)
@@ -643,17 +747,99 @@ def _carry_on(state: PracticeState, now: datetime, plan: Plan) -> Transition | R
         )
     else:
         return STALE
-    return Transition(after, timer=Arm(_deadline(after)), show=True, settle=True)
+    change = Transition(after, timer=Arm(_deadline(after)), show=True, settle=True)
+    if state.in_player:
+        # Continued from the chat: it goes on there.
+        return replace(change, state=_to_chat(after), note=Note.HERE)
+    return change
+
+
+def _play(state: PracticeState, event: Play, now: datetime, plan: Plan) -> Transition | Refusal:
+    """The player takes the practice as it stands: a running hold runs on (from the top,
+    if its cue never reached the chat), a paused one waits for Resume there; the chat's
+    cue loses its buttons and one message says where the class is. The player opened
+    again on a practice it left (closed, hidden) only says so in the chat."""
+    if event.by != state.user_id or not state.open:
+        return STALE
+    if state.in_player:
+        if not state.away:
+            return Transition(state)
+        return Transition(replace(state, away=False), note=Note.PLAYING)
+    after = replace(
+        state,
+        surface=Surface.PLAYER,
+        away=False,
+        cue_message_id=None,
+        cue_attempts=0,
+        cue_retry_at=None,
+        # "Continue or start over?" is answered: continue, in the player.
+        question=None if state.question == PracticeQuestion.RESTART else state.question,
+    )
+    records: tuple[Record, ...] = ()
+    timer: Arm | None = None
+    if state.status == PracticeStatus.ACTIVE:
+        if state.cue_message_id is None:
+            # The chat never showed this pose: the player does now, with its whole hold.
+            after = replace(after, hold_ends_at=now + plan.clock(_hold(state, plan)))
+            records = (replace(_record(state, plan, EventKind.SHOWN), at=now),)
+        timer = Arm(_deadline(after))
+    return Transition(
+        after, records=records, timer=timer, retire=_cue_message(state), note=Note.PLAYING
+    )
+
+
+def _away(state: PracticeState, now: datetime) -> Transition | Refusal:
+    """The player is gone: the practice waits, paused, and the chat offers to go on there
+    or in the player. Said once, however many ways the player's going is heard of."""
+    if not state.open or not state.in_player or state.away:
+        return STALE
+    after = replace(state, away=True)
+    if state.status != PracticeStatus.ACTIVE:
+        return Transition(after, note=Note.AWAY)
+    after = replace(
+        after,
+        status=PracticeStatus.PAUSED,
+        hold_ends_at=None,
+        remaining_seconds=_left(state, now),
+    )
+    return Transition(after, timer=CANCEL, note=Note.AWAY)
+
+
+def _here(state: PracticeState, now: datetime) -> Transition:
+    """Continue here: the practice left in the player goes on in the chat, its cue sent
+    afresh; a question it was asking is asked there."""
+    after = _to_chat(state)
+    if state.question in (None, PracticeQuestion.RESTART) and state.paused:
+        after = _running(after, now)
+    timer = Arm(_deadline(after)) if after.status == PracticeStatus.ACTIVE else None
+    return Transition(after, timer=timer, show=True, note=Note.HERE)
+
+
+def _to_chat(state: PracticeState) -> PracticeState:
+    """In the chat again: a cue will be sent, and a later player gets a note of its own."""
+    return replace(
+        state,
+        surface=Surface.CHAT,
+        away=False,
+        note_message_id=None,
+        cue_message_id=None,
+        cue_attempts=0,
+        cue_retry_at=None,
+    )
 
 
 def _move_on(state: PracticeState, now: datetime, plan: Plan, *, skipped: bool) -> Transition:
     """To the next step, its hold counted from now and its cue sent; or, after the last
     step, the practice is finished. `skipped`: the user moved on before the hold ended."""
-    records = (_record(state, plan, EventKind.SKIPPED),) if skipped else ()
+    records: tuple[Record, ...] = (_record(state, plan, EventKind.SKIPPED),) if skipped else ()
     following = state.step + 1
     if following >= len(plan.steps):
         closed = _close(state, now, plan, PracticeStatus.FINISHED, None)
         return replace(closed, records=records)
+    if state.in_player:
+        # The player shows the next pose at once: it is shown now, no message sent.
+        shown = Record(following, plan.steps[following].id, EventKind.SHOWN, at=now)
+        records = (*records, shown)
     deadline = now + plan.clock(plan.holds[following])
     after = replace(
         state,
@@ -671,7 +857,11 @@ def _move_on(state: PracticeState, now: datetime, plan: Plan, *, skipped: bool) 
         hurt_here=False,
     )
     return Transition(
-        after, records=records, timer=Arm(deadline), show=True, retire=_cue_message(state)
+        after,
+        records=records,
+        timer=Arm(deadline),
+        show=not state.in_player,
+        retire=_cue_message(state),
     )
 
 
@@ -709,6 +899,9 @@ def _close(
         over=answered,
         retire=_cue_message(state),
         closing=announce,
+        # Ended quietly in the player: its note in the chat says so; a closing message
+        # takes the note's place.
+        note=Note.ENDED if state.in_player and not announce else None,
     )
 
 
@@ -795,7 +988,7 @@ def after_restart(state: PracticeState) -> Arm | bool | None:
     its cue was never confirmed, send it again); a paused one waits for its user."""
     if state.status != PracticeStatus.ACTIVE:
         return None
-    if state.cue_message_id is None:
+    if state.cue_message_id is None and not state.in_player:
         return True
     return _keep_running(state)
 
@@ -810,6 +1003,11 @@ def easier_reason(state: PracticeState, pose: Step) -> EasierReason | None:
     if state.gentle:
         return EasierReason.GENTLE
     return state.easier_from_start.get(pose.id)
+
+
+def seconds_left(state: PracticeState, now: datetime) -> float:
+    """Clock seconds left of the current hold (what the player counts down)."""
+    return _left(state, now)
 
 
 def hold_seconds(state: PracticeState, plan: Plan) -> float:

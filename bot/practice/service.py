@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot.cues import Cue, Heard, MessageRef, PracticeOutcome, Summary
 from bot.practice.core import NoTimers, PracticePaused, StaleAction, Timers
 from bot.practice.machine import PainTyped
+from bot.practice.player import PlayerCue, Playing
 from bot.practice.recovery import Overdue, Recovery
 from bot.practice.way_in import WaysIn
 from bot.safety import PainSignal, pain_in
@@ -21,6 +22,7 @@ __all__ = [
     "MessageRef",
     "NoTimers",
     "Overdue",
+    "PlayerCue",
     "PracticeOutcome",
     "PracticePaused",
     "PracticeService",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class PracticeService(WaysIn, Recovery):
+class PracticeService(WaysIn, Recovery, Playing):
     async def heard(self, user_id: int, text: str) -> PracticeOutcome | Heard:
         """Typed words: pain words during a practice ask the It hurts question about the
         pose now on screen; anything else only needs a reply."""

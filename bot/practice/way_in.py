@@ -10,6 +10,7 @@ from bot import pose_memory
 from bot.cues import (
     ContinueOffer,
     MessageRef,
+    PlayerNote,
     PracticeOutcome,
     ReadyToCheckIn,
     ScreenFirst,
@@ -24,10 +25,14 @@ from bot.practice.machine import (
     Action,
     AskToContinue,
     Ended,
+    EventKind,
+    Note,
     PracticeState,
     Press,
+    Record,
     Refusal,
     StopReason,
+    Surface,
     Transition,
 )
 from bot.safety import Gate, ScreenStatus, felt_worse, gate, screen_status
@@ -71,7 +76,8 @@ class WaysIn(PracticeCore):
         first_name: str,
         score: int | None,
         *,
-        checkin_message_id: int,
+        checkin_message_id: int | None,
+        surface: Surface = Surface.CHAT,
     ) -> PracticeOutcome | Gate | ScreenFirst:
         """The answer to the back check-in: the class begins, or the pain gate asks first
         (a sore day, a day for rest, or a practice that left the back worse last time).
@@ -86,6 +92,7 @@ class WaysIn(PracticeCore):
             first_name,
             back_before=score,
             checkin_message_id=checkin_message_id,
+            surface=surface,
         )
 
     async def gate_chosen(
@@ -96,7 +103,8 @@ class WaysIn(PracticeCore):
         score: int | None,
         *,
         gentle: bool,
-        checkin_message_id: int,
+        checkin_message_id: int | None,
+        surface: Surface = Surface.CHAT,
     ) -> PracticeOutcome | Gate | ScreenFirst:
         """A choice on the pain gate: the gentle practice, or the usual one. The choice is
         checked against the gate this score leads to, as the buttons were drawn: the usual
@@ -115,16 +123,19 @@ class WaysIn(PracticeCore):
             back_before=score,
             checkin_message_id=checkin_message_id,
             gentle=gentle,
+            surface=surface,
         )
 
     async def _gate_for(
-        self, user_id: int, score: int | None, chat_id: int, checkin_message_id: int
+        self, user_id: int, score: int | None, chat_id: int, checkin_message_id: int | None
     ) -> Gate | ScreenFirst:
         """Where a check-in's answer leads, the red-flag screen first (NICE NG59 1.1.1:
         serious causes are thought of before exercise). StaleAction for a question that
         already started a class (a second tap)."""
         async with self._store.read() as uow:
-            if await uow.practices.started_by(chat_id, checkin_message_id):
+            if checkin_message_id is not None and await uow.practices.started_by(
+                chat_id, checkin_message_id
+            ):
                 raise StaleAction
             user = await uow.users.get(user_id)
             worse = felt_worse_after(await uow.practices.latest_of(user_id))
@@ -199,9 +210,12 @@ class WaysIn(PracticeCore):
         back_before: int | None = None,
         checkin_message_id: int | None = None,
         gentle: bool = False,
+        surface: Surface = Surface.CHAT,
     ) -> PracticeOutcome:
         """Begin a class and close the user's other open practices, in one unit of work;
-        a check-in message starts at most one (StaleAction on a repeat)."""
+        a check-in message starts at most one (StaleAction on a repeat). In the player the
+        first pose is shown at once, and the chat gets one message saying where the class
+        is, instead of its cue."""
         yoga_class = self._catalog[class_id] if class_id else self.default_class
         now = self._clock()
         async with self._store.write() as uow:
@@ -231,10 +245,14 @@ class WaysIn(PracticeCore):
                 pace_factor=settings.pace_factor,
                 pictures=settings.pictures == Pictures.ON,
                 voice=settings.voice == Voice.ON,
+                surface=surface,
             )
             if practice is None:
                 raise StaleAction
             started = state_of(practice)
+            if started.in_player:
+                shown = Record(0, steps[0].id, EventKind.SHOWN, at=now)
+                await uow.practices.record(started.id, (shown,), now)
             # Locked as they are read, so no timer moves them on before they are closed.
             replaced: list[tuple[PracticeState, Transition]] = []
             for other in await uow.practices.open_states(user_id=user_id, lock=True):
@@ -255,10 +273,14 @@ class WaysIn(PracticeCore):
         plan = self._plan(started)
         assert plan is not None
         starting = Starting(length, settings.pace, round(sum(plan.holds) / 60), gentle)
+        note = None
+        if started.in_player:
+            note = PlayerNote(Note.PLAYING, started.id, 0, len(plan.steps), plan.steps[0].title)
         return PracticeOutcome(
             started.id,
             chat_id,
             retire=tuple(retire),
-            show=self._cue(started, plan),
+            show=None if started.in_player else self._cue(started, plan),
             starting=starting,
+            note=note,
         )

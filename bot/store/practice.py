@@ -37,9 +37,10 @@ from bot.models import (
     Practice,
     PracticeStatus,
     StepEvent,
+    Surface,
 )
 from bot.pose_memory import LOOK_BACK, PastEvent, PastPractice, unpack
-from bot.practice.machine import PracticeState, Transition
+from bot.practice.machine import PracticeState, Record, Transition
 
 _PRACTICES = cast(Table, Practice.__table__)
 _EVENTS = cast(Table, StepEvent.__table__)
@@ -70,6 +71,9 @@ _COLUMNS = {
     "finished_at": _PRACTICES.c.finished_at,
     "stop_reason": _PRACTICES.c.stop_reason,
     "summary_pending": _PRACTICES.c.summary_pending,
+    "surface": _PRACTICES.c.surface,
+    "note_message_id": _PRACTICES.c.note_message_id,
+    "away": _PRACTICES.c.away,
     "version": _PRACTICES.c.version,
 }
 _SELECT_STATE = select(*_COLUMNS.values())
@@ -91,6 +95,9 @@ _CHANGING = (
     "finished_at",
     "stop_reason",
     "summary_pending",
+    "surface",
+    "note_message_id",
+    "away",
 )
 # One statement, built once, for every change: SQLAlchemy compiles and caches it once, so a
 # tap pays for no statement building.
@@ -192,18 +199,15 @@ class PracticeRepository:
         `before`), oldest deadline first: (id, step, chat id, cue confirmed). On PostgreSQL
         rows another worker is reading for the same purpose are skipped, so sweeping
         workers share the work instead of queueing on each other's row locks."""
-        unconfirmed = Practice.cue_message_id.is_(None)
+        # A pose in the player is shown there: its hold runs as a delivered cue's does.
+        confirmed = Practice.cue_message_id.is_not(None) | (Practice.surface == Surface.PLAYER)
+        unconfirmed = ~confirmed
         query = (
-            select(
-                Practice.id,
-                Practice.current_step,
-                Practice.chat_id,
-                Practice.cue_message_id.is_not(None),
-            )
+            select(Practice.id, Practice.current_step, Practice.chat_id, confirmed)
             .where(
                 Practice.status == PracticeStatus.ACTIVE,
                 Practice.hold_ends_at.is_not(None),
-                (Practice.cue_message_id.is_not(None) & (Practice.hold_ends_at < before))
+                (confirmed & (Practice.hold_ends_at < before))
                 | (
                     unconfirmed
                     & (Practice.cue_retry_at.is_(None) | (Practice.cue_retry_at < before))
@@ -215,6 +219,49 @@ class PracticeRepository:
         )
         rows = await self._db.execute(query)
         return [(id_, step, chat, bool(confirmed)) for id_, step, chat, confirmed in rows.all()]
+
+    async def record(self, practice_id: int, records: Sequence[Record], now: datetime) -> None:
+        """Step events of a practice, with no change to it (a pose shown as it starts)."""
+        await self._db.execute(
+            _RECORD,
+            [
+                {
+                    "session_id": practice_id,
+                    "step_index": record.step,
+                    "step_id": record.step_id,
+                    "kind": record.kind,
+                    "at": record.at or now,
+                }
+                for record in records
+            ],
+        )
+
+    async def players_seen(self, practice_ids: Collection[int], at: datetime) -> None:
+        """The player of each practice was heard from at `at`: one statement for them all
+        (a heartbeat writes nothing by itself; player/heartbeats.py gathers them)."""
+        if practice_ids:
+            await self._db.execute(
+                update(_PRACTICES)
+                .where(_PRACTICES.c.id.in_(list(practice_ids)))
+                .values(player_seen_at=at)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def silent_players(self, before: datetime, limit: int) -> list[int]:
+        """Practices running in a player not heard from since `before` (never, since it
+        took them, counts from when it took them: see `Playing.play`)."""
+        rows = await self._db.execute(
+            select(_PRACTICES.c.id)
+            .where(
+                _PRACTICES.c.surface == Surface.PLAYER,
+                _PRACTICES.c.status.in_(OPEN_STATUSES),
+                _PRACTICES.c.away.is_(False),
+                _PRACTICES.c.player_seen_at < before,
+            )
+            .order_by(_PRACTICES.c.player_seen_at)
+            .limit(limit)
+        )
+        return [id_ for (id_,) in rows.all()]
 
     async def owing_summary(self) -> Sequence[Practice]:
         """Closed practices whose closing message was never delivered."""
@@ -282,6 +329,7 @@ class PracticeRepository:
         pace_factor: float = 1.0,
         pictures: bool = True,
         voice: bool = False,
+        surface: Surface = Surface.CHAT,
     ) -> Practice | None:
         """The new practice, or None when its check-in message already started one."""
         practice = Practice(
@@ -303,6 +351,8 @@ class PracticeRepository:
             extra_seconds=0.0,
             pictures=pictures,
             voice=voice,
+            surface=surface,
+            player_seen_at=now if surface == Surface.PLAYER else None,
         )
         try:
             # A savepoint: a refused duplicate leaves the rest of the unit of work intact.
