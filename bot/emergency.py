@@ -82,6 +82,24 @@ class EmergencyNumber:
     nhs: bool = False
 
 
+# Whom to call: the NHS's words in the UK, the number of the user's country elsewhere, and
+# no number at all where the country is not known (below); every surface says it in these words.
+CALL_IN_THE_UK = "call 999 or go to A&E"
+CALL_THE_NUMBER = (
+    "call {number} (the emergency number in {country}) or go to the nearest emergency department"
+)
+CALL_LOCAL = "call your local emergency number or go to the nearest emergency department"
+
+
+def whom_to_call(emergency: EmergencyNumber) -> str:
+    """The words after "Please get urgent medical care now:"."""
+    if emergency.nhs:
+        return CALL_IN_THE_UK
+    if emergency.number is not None:
+        return CALL_THE_NUMBER.format(number=emergency.number, country=emergency.country)
+    return CALL_LOCAL
+
+
 UNKNOWN = EmergencyNumber()
 
 

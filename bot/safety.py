@@ -95,6 +95,27 @@ def pain_in(text: str) -> PainSignal | None:
     return None
 
 
+# The signs the red-flag screen asks about, in the words every surface shows them in (the
+# chat, handlers/render/safety.py; the player).
+# The cauda equina syndrome signs that NHS services treat as an emergency (GIRFT national
+# pathway for suspected cauda equina syndrome; NHS, "Back pain", when to get medical help).
+EMERGENCY_SIGNS = (
+    "New numbness around your groin, buttocks or inner thighs",
+    "New trouble controlling your bladder or bowels",
+    "Legs that are quickly getting weaker",
+)
+# The other red flags: NHS, "Back pain — when to get medical help" (nhs.uk), and NICE NG59
+# 1.1.1 (think of other causes before treating low back pain).
+OTHER_SIGNS = (
+    "Pain that began after a fall or accident",
+    "Fever, or feeling generally unwell",
+    "Weight loss you can't explain",
+    "Having had cancer",
+    "Pain that is constant and worse at night",
+    "Back pain that is new, and you're under 20 or over 55",
+)
+
+
 class Gate(StrEnum):
     """What the before-practice check-in leads to."""
 

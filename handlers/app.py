@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Bot, BotCommand, Update
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram import Bot, BotCommand, MenuButtonWebApp, Update, WebAppInfo
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     BaseHandler,
@@ -34,6 +34,7 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock, utc_now
+from bot.cues import PracticeOutcome
 from bot.database import create_engine, migrate_apart
 from bot.database_file import EXIT_DATABASE_LOST, DatabaseWatch, LossKind
 from bot.pose_pictures import FigurePictures
@@ -62,16 +63,21 @@ from handlers.buttons import (
 )
 from handlers.context import SERVICES, TIMERS, YogaApp, YogaContext
 from handlers.errors import on_error
+from handlers.present import present
 from handlers.rate_limit import PriorityRateLimiter, Scheduler
 from handlers.reminder_tick import start_ticking
 from handlers.render import common
+from handlers.render import player as render_player
 from handlers.timers import JobQueueTimers, start_sweeping
 from handlers.transport import AiohttpRequest
 from handlers.update_order import ChatOrderedUpdates
 from sequences import YogaClass, load_catalog, load_figures
 
 if TYPE_CHECKING:
+    import socket
+
     from handlers.webhook import WebhookServer
+    from player.server import PlayerApi, PlayerListener
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +323,13 @@ class _Lifecycle:
             await application.bot.set_my_commands([BotCommand(*c) for c in common.COMMANDS])
         except TelegramError as exc:
             log.warning("could not register the command menu: %s", exc)
+        if settings.webapp_url is not None:
+            # The chat's menu button opens the player, in every private chat.
+            button = MenuButtonWebApp(render_player.MENU, WebAppInfo(settings.webapp_url))
+            try:
+                await application.bot.set_chat_menu_button(menu_button=button)
+            except TelegramError as exc:
+                log.warning("could not set the menu button to the player: %s", exc)
         # Every stored deadline gets its timer now, before the first update; the cues and
         # closing messages still owed are sent by the sweep in the background, oldest
         # first and at the rate limit, each under its chat's lock (with several workers,
@@ -400,16 +413,20 @@ async def running(
     poll_timeout: int = 10,
     bootstrap_retries: int = 0,
     webhook: Webhook | None = None,
+    player_socket: socket.socket | None = None,
 ) -> AsyncIterator[YogaApp]:
     """Run the bot inside an event loop someone else owns, with the start-up and shutdown
     steps of PTB's `run_polling`, or with the bot's own webhook server (handlers/webhook.py)
-    when a `webhook` is given."""
+    when a `webhook` is given. With WEBAPP_URL set, the player (player/) is served too: on
+    the webhook server, or by its own listener (on `player_socket`, if given)."""
     await _initialize(application, bootstrap_retries)
     try:
         if application.post_init is not None:
             await application.post_init(application)
         assert application.updater is not None
         server: WebhookServer | None = None
+        player = _player(application)
+        listener: PlayerListener | None = None
         if webhook is None:
             await application.updater.start_polling(
                 poll_interval=0,
@@ -422,7 +439,9 @@ async def running(
         await application.start()
         try:
             if webhook is not None:
-                server = await _listen(application, webhook)
+                server = await _listen(application, webhook, player)
+            elif player is not None:
+                listener = await _listen_for_player(application, player, player_socket)
             yield application
         finally:
             # Timers and sweeps first: no new one fires, and the cues they were waiting to
@@ -433,8 +452,12 @@ async def running(
             # handled. The webhook is left registered: during a deploy, deleting it could
             # remove the one a newer instance has just set; Telegram holds the updates
             # meanwhile for the next start; and a start in polling mode deletes it first.
+            if listener is not None:
+                await listener.stop()
             if server is not None:
                 await server.stop()
+                if player is not None:
+                    await player.stop()
             if application.updater.running:
                 await application.updater.stop()
             await application.stop()
@@ -470,7 +493,48 @@ async def register_webhook(bot: Bot, webhook: Webhook, retries: int = 0) -> None
     await _retrying(register, retries, "could not register the webhook yet")
 
 
-async def _listen(application: YogaApp, webhook: Webhook) -> WebhookServer:
+def _player(application: YogaApp) -> PlayerApi | None:
+    """The player's web side, when WEBAPP_URL is set; what it changes is shown in the chat
+    as any change is (handlers/present.py)."""
+    services = application.bot_data[SERVICES]
+    if services.settings.webapp_url is None:
+        return None
+    # aiohttp (10 MB resident) is loaded only by a bot that serves a webhook or the player.
+    from player.server import PlayerApi
+
+    async def show_in_chat(outcome: PracticeOutcome) -> None:
+        try:
+            await present(application.bot, services, outcome)
+        except Forbidden:
+            await services.account.unreachable(outcome.chat_id)
+        except TelegramError as exc:
+            # The class goes on in the player; the chat's cue or note is drawn again with
+            # the practice's next change, and a closing message owed is sent by the sweep.
+            log.debug("practice %s: the chat was not updated (%s)", outcome.practice_id, exc)
+
+    return PlayerApi(services.settings, lambda: services, show_in_chat)
+
+
+async def _listen_for_player(
+    application: YogaApp, player: PlayerApi, sock: socket.socket | None
+) -> PlayerListener:
+    from player.server import PlayerListener
+
+    settings = application.bot_data[SERVICES].settings
+    listener = PlayerListener(player, settings, sock)
+    try:
+        await listener.start()
+    except OSError as exc:
+        raise WebhookListenError(
+            f"cannot listen for the player on {settings.webapp_listen}:{settings.webapp_port} "
+            f"({exc.strerror or exc}); set WEBAPP_LISTEN or WEBAPP_PORT"
+        ) from None
+    return listener
+
+
+async def _listen(
+    application: YogaApp, webhook: Webhook, player: PlayerApi | None = None
+) -> WebhookServer:
     # aiohttp (10 MB resident) is loaded only by a bot that takes updates on a webhook.
     from handlers.webhook import WebhookServer
 
@@ -480,6 +544,7 @@ async def _listen(application: YogaApp, webhook: Webhook) -> WebhookServer:
         secret=webhook.secret_token.get_secret_value(),
         listen=webhook.listen,
         port=webhook.port,
+        player=player,
     )
     try:
         await server.start()

@@ -128,6 +128,8 @@ class PracticeAction(StrEnum):
     # +15 s on the hold, and the usual version back in place of an easier one.
     MORE_TIME = "m"
     USUAL = "u"
+    # A practice paused in the player goes on in the chat.
+    HERE = "i"
 
 
 @dataclass(frozen=True)

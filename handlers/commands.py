@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 async def start(update: Update, context: YogaContext) -> None:
     assert update.effective_chat is not None and update.effective_user is not None
     yoga_class = context.services.practice.default_class
-    reply = render.welcome(yoga_class, update.effective_user.first_name)
+    reply = render.welcome(
+        yoga_class, update.effective_user.first_name, context.services.settings.webapp_url
+    )
     await messages.send(context.bot, update.effective_chat.id, reply)
 
 

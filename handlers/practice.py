@@ -38,6 +38,7 @@ ACTIONS = {
     PracticeAction.SKIP: Action.SKIP,
     PracticeAction.END_FOR_PAIN: Action.END_FOR_PAIN,
     PracticeAction.PASSED: Action.PASSED,
+    PracticeAction.HERE: Action.HERE,
 }
 
 
@@ -59,7 +60,8 @@ async def show_way_in(context: YogaContext, chat_id: int, way_in: WayIn) -> None
         case ScreenFirst():
             await messages.send(context.bot, chat_id, screen_first(way_in))
         case ReadyToCheckIn():
-            await messages.send(context.bot, chat_id, render.intro(way_in.yoga_class))
+            url = context.services.settings.webapp_url
+            await messages.send(context.bot, chat_id, render.intro(way_in.yoga_class, url))
             await messages.send(context.bot, chat_id, render_checkin.before_question())
 
 

@@ -18,13 +18,15 @@ from telegram import Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
-from bot.practice.machine import CueFailed, CueSent
+from bot.cues import PlayerNote
+from bot.practice.machine import CueFailed, CueSent, Note
 from bot.practice.service import Cue, MessageRef, PracticeOutcome, StaleAction
 from bot.services import Services
 from handlers import media, messages
 from handlers.rate_limit import stoppable
 from handlers.render import Reply
 from handlers.render import checkin as render_checkin
+from handlers.render import player as render_player
 from handlers.render import practice as render
 
 log = logging.getLogger(__name__)
@@ -69,9 +71,11 @@ async def present(
         await messages.retire(bot, old.chat_id, old.message_id)
     for at, drawn in outcome.settle:
         await _settle(bot, drawn, at)
+    if outcome.note is not None:
+        await show_note(bot, services, outcome.chat_id, outcome.note)
     summary = outcome.summary
     if summary is not None:
-        await messages.send(bot, outcome.chat_id, render.closing(summary))
+        await _closing(bot, outcome.chat_id, render.closing(summary), outcome.summary_at)
         # Once the closing message is out, its question follows even as the bot stops:
         # left for the restart, the pair would be sent again, closing message and all.
         with stoppable(False):
@@ -309,3 +313,44 @@ async def _confirm(
     except StaleAction:
         return  # the practice is gone (forgotten meanwhile)
     await present(bot, services, recorded)
+
+
+async def show_note(bot: ExtBot[Any], services: Services, chat_id: int, note: PlayerNote) -> None:
+    """The chat's one message about a class in the player, drawn as it should now read:
+    edited in place, or sent (and recorded) when there is none yet or it is gone.
+
+    A courtesy, not a cue: the class runs in the player whether or not Telegram takes it,
+    so a note Telegram does not take is logged and left (the next change of the practice
+    draws it again); only a user who blocked the bot is told to the caller (Forbidden)."""
+    reply = render_player.note(note, services.settings.webapp_url)
+    try:
+        if note.at is not None:
+            try:
+                await messages.edit_text(bot, chat_id, note.at.message_id, reply)
+                return
+            except messages.MessageGone:
+                pass
+        if note.kind not in (Note.PLAYING, Note.AWAY):
+            return  # nothing to settle: no note stands in the chat
+        sent = await messages.send(bot, chat_id, reply)
+    except Forbidden:
+        raise
+    except TelegramError as exc:
+        services.incidents.telegram.failed(_reason(exc))
+        log.debug("practice %s: its note in the chat was not drawn (%s)", note.practice_id, exc)
+        return
+    after = await services.practice.note_sent(note.practice_id, sent.message_id)
+    if after is not None and after.note is not None:
+        # The practice left the player while the note was on its way: it is settled too.
+        await show_note(bot, services, chat_id, after.note)
+
+
+async def _closing(bot: ExtBot[Any], chat_id: int, reply: Reply, at: MessageRef | None) -> None:
+    """The closing message; in place of the note of a class that ended in the player."""
+    if at is not None:
+        try:
+            await messages.edit_text(bot, chat_id, at.message_id, reply)
+            return
+        except (messages.MessageGone, BadRequest):
+            pass  # gone, or not a message that can read so: the closing message is sent
+    await messages.send(bot, chat_id, reply)

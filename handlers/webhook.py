@@ -38,6 +38,7 @@ from bot.handled_updates import UpdateClaim
 from bot.store import StoreUnavailable
 from handlers.context import SERVICES, YogaApp
 from handlers.update_shape import NotAnUpdate, checked_update
+from player.server import PlayerApi
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,17 @@ class WebhookServer:
     """Listens on `listen:port` at `path` (and `path/`), checking Telegram's secret."""
 
     def __init__(
-        self, application: YogaApp, *, path: str, secret: str, listen: str, port: int
+        self,
+        application: YogaApp,
+        *,
+        path: str,
+        secret: str,
+        listen: str,
+        port: int,
+        player: PlayerApi | None = None,
     ) -> None:
         self._application = application
+        self._player = player
         self._path = path or "/"
         self._secret = secret.encode()
         self._listen, self._port = listen, port
@@ -89,6 +98,9 @@ class WebhookServer:
         app.router.add_post(self._path, self._receive)
         if self._path != "/":
             app.router.add_post(self._path + "/", self._receive)
+        if self._player is not None:
+            # The player's page and API beside the webhook, at WEBAPP_URL's path.
+            self._player.mount(app)
         # No access log: the update ids and paths it would write are noise at INFO.
         self._runner = web.AppRunner(
             app,
@@ -111,6 +123,8 @@ class WebhookServer:
             await self._runner.cleanup()
             self._runner = None
             raise
+        if self._player is not None:
+            self._player.start()
 
     async def stop(self) -> None:
         """Stop listening, and let the requests in hand finish their updates."""

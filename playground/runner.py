@@ -12,6 +12,7 @@ import errno
 import logging
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -85,12 +86,22 @@ def redacted(secret: str) -> Iterator[None]:
             handler.removeFilter(redactor)
 
 
-def playground_settings(settings: Settings, api_url: str, token: str) -> Settings:
-    """The bot's settings inside the playground: local token and API, own database."""
+def playground_settings(
+    settings: Settings, api_url: str, token: str, player_url: str | None = None
+) -> Settings:
+    """The bot's settings inside the playground: local token and API, own database; and
+    the player at `player_url`, over http on 127.0.0.1, shown in the chat page's frame,
+    without Telegram's script (nothing here reaches the internet)."""
     update: dict[str, object] = {
         "bot_token": SecretStr(token),
         "telegram_api_url": api_url,
     }
+    if player_url is not None:
+        update |= {
+            "webapp_url": player_url,
+            "webapp_telegram_script": False,
+            "webapp_frame_ancestors": f"'self' http://{HOST}:*",
+        }
     # An explicit DATABASE_URL wins; otherwise keep playground users out of the real database.
     if "database_url" not in settings.model_fields_set:
         update["database_url"] = PLAYGROUND_DATABASE_URL
@@ -135,7 +146,10 @@ async def playground(
                 ) from None
             raise
         stack.push_async_callback(server.stop)
-        bot_settings = playground_settings(settings, emulator.api_url, token)
+        # The player's own listener, on a port the system picks, held from here on.
+        player_socket = stack.enter_context(_listening_socket())
+        player_url = f"http://{HOST}:{player_socket.getsockname()[1]}/app/"
+        bot_settings = playground_settings(settings, emulator.api_url, token, player_url)
         application = build_application(
             bot_settings, clock=clock, catalog=catalog, pictures=pictures
         )
@@ -143,8 +157,22 @@ async def playground(
             # The bot's own source draws the same files; by now they are in the cache.
             pictures = FigurePictures(load_figures(), bot_settings.picture_cache_dir)
         recall_pictures_at_start(application, emulator, pictures)
-        await stack.enter_async_context(running(application, poll_timeout=poll_timeout))
+        await stack.enter_async_context(
+            running(application, poll_timeout=poll_timeout, player_socket=player_socket)
+        )
         yield Playground(url, emulator, user, application, bot_settings)
+
+
+@contextlib.contextmanager
+def _listening_socket() -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((HOST, 0))
+        sock.listen(128)
+        yield sock
+    finally:
+        sock.close()
 
 
 def recall_pictures_at_start(

@@ -14,6 +14,7 @@ import logging
 import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from bot.clock import Clock
@@ -122,6 +123,8 @@ class PracticeCore:
         # it without a read; written on a version another process (or a direct write) has
         # moved past, it misses, and is decided again on a fresh read.
         self._known: dict[int, PracticeState] = {}
+        # The player's pictures and spoken cues by key (bot/practice/player.py).
+        self._media: dict[str, Path] = {}
 
     @property
     def default_class(self) -> YogaClass:
@@ -364,13 +367,18 @@ class PracticeCore:
         return pose.short_start
 
     async def _summary(
-        self, uow: UnitOfWork, state: PracticeState, *, may_suggest: bool = False
+        self,
+        uow: UnitOfWork,
+        state: PracticeState,
+        *,
+        may_suggest: bool = False,
+        owed_only: bool = True,
     ) -> Summary | None:
         """The closing message's facts, for a closed practice whose closing message is
-        owed. With `may_suggest` (a writing unit of work, as the practice ends), the slow
-        pace may be suggested, once per user."""
+        owed (any closed practice, unless `owed_only`). With `may_suggest` (a writing unit
+        of work, as the practice ends), the slow pace may be suggested, once per user."""
         plan = self._plan(state)
-        if not state.summary_pending or state.open or plan is None:
+        if (owed_only and not state.summary_pending) or state.open or plan is None:
             return None
         counts = await uow.practices.event_counts(state.id)
         suggest = may_suggest and await self._suggest_slow_pace(uow, state, counts)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from bot.cues import Cue, PracticeOutcome
+from bot.cues import Cue, PracticeOutcome, Summary
 from bot.practice import machine
 from bot.practice.core import PracticeCore, StaleAction
 from bot.practice.machine import (
@@ -23,6 +24,13 @@ from bot.practice.machine import (
     Press,
     Surface,
 )
+from bot.store.practice import state_of
+from bot.user_settings import paced_hold, settings_in
+from sequences import YogaClass
+
+# Pictures and spoken cues are looked up by key; a key not known is looked for again
+# (a cue spoken since) at most this often.
+MEDIA_LOOK_EVERY = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,14 @@ class PlayerCue:
     can_take_back: bool
 
 
+# A class that ended in the player is shown there as its summary for this long after.
+SUMMARY_SHOWN_FOR = timedelta(minutes=30)
+
+
 class Playing(PracticeCore):
+    _media: dict[str, Path]
+    _media_looked_at: datetime = datetime.min.replace(tzinfo=UTC)
+
     async def player_cue(self, practice_id: int) -> PlayerCue | None:
         """The practice as it is stored now, for the player; None when it is closed, gone,
         or its class file is."""
@@ -99,6 +114,51 @@ class Playing(PracticeCore):
         """Practices in a player not heard from for `silent_for`."""
         async with self._store.read() as uow:
             return await uow.practices.silent_players(self._clock() - silent_for, limit)
+
+    async def ended_in_player(self, user_id: int) -> Summary | None:
+        """The summary of the user's last practice, when it ended in the player a little
+        while ago and no other has begun since."""
+        async with self._store.read() as uow:
+            latest = await uow.practices.latest_of(user_id)
+            if latest is None:
+                return None
+            state = state_of(latest)
+            if (
+                state.open
+                or not state.in_player
+                or state.finished_at is None
+                or self._clock() - state.finished_at > SUMMARY_SHOWN_FOR
+            ):
+                return None
+            return await self._summary(uow, state, owed_only=False)
+
+    async def class_ahead(self, user_id: int) -> tuple[YogaClass, int, int]:
+        """The class a start would run, with its minutes and poses at the user's settings."""
+        yoga_class = self.default_class
+        async with self._store.read() as uow:
+            settings = await settings_in(uow, user_id)
+        steps = yoga_class.steps_for(settings.class_length.value)
+        seconds = sum(paced_hold(step.hold_seconds, settings.pace_factor) for step in steps)
+        return yoga_class, round(seconds / 60), len(steps)
+
+    def media(self, key: str) -> Path | None:
+        """The file of a picture or spoken cue of the catalog's classes, by its key."""
+        path = self._media.get(key)
+        if path is None and self._clock() >= self._media_looked_at + MEDIA_LOOK_EVERY:
+            # A spoken cue rendered since the last look, or a key that names nothing: the
+            # catalog is looked through again, at most every MEDIA_LOOK_EVERY.
+            self._media_looked_at = self._clock()
+            for yoga_class in self._catalog.values():
+                for step in yoga_class.steps:
+                    for easier in (False, True):
+                        for found in (
+                            self._pictures.for_step(step, easier=easier),
+                            self._sounds.for_step(step, easier=easier),
+                        ):
+                            if found is not None:
+                                self._media[found.key] = found.path
+            path = self._media.get(key)
+        return path
 
     def _player_cue(self, state: PracticeState) -> PlayerCue | None:
         plan = self._plan(state)

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.models import PracticeStatus
 from handlers.buttons import StartButton
-from handlers.render import Reply, html, plain
+from handlers.render import Reply, html, plain, player
 from sequences import Prop, YogaClass
 
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -83,13 +83,14 @@ def _props_paragraph(yoga_class: YogaClass) -> str:
     return f"You'll need: {escape(props_line(yoga_class))}.\n{escape(instead)}"
 
 
-def start_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Start practice", callback_data=StartButton().pack())]]
-    )
+def start_keyboard(player_url: str | None = None) -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton("Start practice", callback_data=StartButton().pack())]]
+    if player_url is not None:
+        rows.append([player.open_button(player_url)])
+    return InlineKeyboardMarkup(rows)
 
 
-def welcome(yoga_class: YogaClass, first_name: str) -> Reply:
+def welcome(yoga_class: YogaClass, first_name: str, player_url: str | None = None) -> Reply:
     greeting = f"Hello {escape(first_name)}." if first_name else "Hello."
     return html(
         f"{greeting} I'm your yoga coach for a steadier lower back.\n\n"
@@ -100,7 +101,7 @@ def welcome(yoga_class: YogaClass, first_name: str) -> Reply:
         f"{_props_paragraph(yoga_class)}\n\n"
         f"<b>Safety:</b> {escape(yoga_class.safety_note)} /safety lists the signs that need "
         "a doctor first.",
-        start_keyboard(),
+        start_keyboard(player_url),
     )
 
 

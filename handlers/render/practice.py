@@ -11,7 +11,7 @@ from bot.cues import ContinueOffer, Cue, Starting, Summary
 from bot.models import ClassLength, EasierReason, Pace, PracticeQuestion, PracticeStatus, StopReason
 from bot.practice.machine import MORE_TIME_SECONDS, Action
 from handlers.buttons import PracticeAction, PracticeButton, SlowPaceButton
-from handlers.render import Reply, html, plain
+from handlers.render import Reply, html, plain, player
 from handlers.render.common import no_props_line, props_line
 from sequences import Step, YogaClass
 
@@ -82,14 +82,15 @@ LENGTH_WORDS = {ClassLength.FULL: "Full class", ClassLength.SHORT: "Short class"
 PACE_WORDS = {Pace.SLOW: "slow pace", Pace.NORMAL: "normal pace", Pace.QUICK: "quick pace"}
 
 
-def intro(yoga_class: YogaClass) -> Reply:
+def intro(yoga_class: YogaClass, player_url: str | None = None) -> Reply:
     """Before the check-in: the class and its props. What will run (its length, pace and
-    minutes) is said once the check-in has decided it (`starting`)."""
+    minutes) is said once the check-in has decided it (`starting`). With the player, a
+    button to follow the class there instead."""
     lines = [
         f"<b>{escape(yoga_class.title)}</b> · with {escape(yoga_class.teacher)}",
         *props_lines(yoga_class),
     ]
-    return html("\n".join(lines))
+    return html("\n".join(lines), player.open_keyboard(player_url))
 
 
 def begun(answered: Reply, start: Starting) -> Reply:

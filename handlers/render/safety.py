@@ -9,32 +9,15 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.emergency import UNKNOWN, EmergencyNumber
+from bot.emergency import UNKNOWN, EmergencyNumber, whom_to_call
 from bot.models import ScreenAnswer
-from bot.safety import ScreenState, ScreenStatus
+from bot.safety import EMERGENCY_SIGNS, OTHER_SIGNS, ScreenState, ScreenStatus
 from handlers.buttons import SafetyButton, SafetyChoice
 from handlers.render import Reply, plain
 
 QUESTION = "Before we start: do any of these apply to you?"
 # The same question outside the way into a class (/safety).
 ASKED_AGAIN = "Do any of these apply to you?"
-# The cauda equina syndrome signs that NHS services treat as an emergency (GIRFT national
-# pathway for suspected cauda equina syndrome; NHS, "Back pain", when to get medical help).
-EMERGENCY_SIGNS = (
-    "New numbness around your groin, buttocks or inner thighs",
-    "New trouble controlling your bladder or bowels",
-    "Legs that are quickly getting weaker",
-)
-# The other red flags: NHS, "Back pain — when to get medical help" (nhs.uk), and NICE NG59
-# 1.1.1 (think of other causes before treating low back pain).
-OTHER_SIGNS = (
-    "Pain that began after a fall or accident",
-    "Fever, or feeling generally unwell",
-    "Weight loss you can't explain",
-    "Having had cancer",
-    "Pain that is constant and worse at night",
-    "Back pain that is new, and you're under 20 or over 55",
-)
 ALREADY_CHECKED = (
     "If a clinician has already checked this and said gentle exercise is fine, "
     "choose None of these."
@@ -48,13 +31,6 @@ YES_EMERGENCY = "Yes, one of these"
 NO_SOMETHING_ELSE = "No, something else"
 ANSWER_AGAIN = "Answer again"
 
-# Whom to call: the NHS's words in the UK, the number of the user's country elsewhere, and
-# no number at all where the country is not known (bot/emergency.py).
-CALL_IN_THE_UK = "call 999 or go to A&E"
-CALL_THE_NUMBER = (
-    "call {number} (the emergency number in {country}) or go to the nearest emergency department"
-)
-CALL_LOCAL = "call your local emergency number or go to the nearest emergency department"
 URGENT = (
     "Please get urgent medical care now: {call}.\n\n"
     "These signs need a doctor today, so there is no class today. Take care."
@@ -113,13 +89,7 @@ def follow_up(start: bool) -> Reply:
 
 
 def urgent(emergency: EmergencyNumber = UNKNOWN) -> Reply:
-    if emergency.nhs:
-        call = CALL_IN_THE_UK
-    elif emergency.number is not None:
-        call = CALL_THE_NUMBER.format(number=emergency.number, country=emergency.country)
-    else:
-        call = CALL_LOCAL
-    return plain(URGENT.format(call=call))
+    return plain(URGENT.format(call=whom_to_call(emergency)))
 
 
 def see_clinician() -> Reply:

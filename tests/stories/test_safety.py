@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup
 from bot.clock import ManualClock
 from bot.database import create_sessionmaker
 from bot.models import ScreenAnswer, User
-from bot.safety import ScreenStatus
+from bot.safety import EMERGENCY_SIGNS, OTHER_SIGNS, ScreenStatus
 from handlers.buttons import SCHEMES, SafetyButton, SafetyChoice
 from handlers.render import checkin as render_checkin
 from handlers.render import safety as render
@@ -88,7 +88,7 @@ async def test_safety_shows_the_screen_and_none_of_these_is_stored(
         assert screen.plain is not None
         assert screen.plain.startswith(render.ASKED_AGAIN)
         assert "Last answer" not in screen.plain
-        assert all(sign in screen.plain for sign in render.EMERGENCY_SIGNS + render.OTHER_SIGNS)
+        assert all(sign in screen.plain for sign in EMERGENCY_SIGNS + OTHER_SIGNS)
         assert button_texts(screen) == [render.NONE_OF_THESE, render.I_HAVE_ONE]
         cleared = f"{render.CLEARED} {render.READY_WHEN_YOU_ARE}"
         await tap_and_wait_for(emulator, user, screen, render.NONE_OF_THESE, cleared)
@@ -109,8 +109,8 @@ async def test_an_emergency_sign_says_get_urgent_care_now(
         screen = await reply_to(user, "/safety")
         await user.tap(screen.message_id, text=render.I_HAVE_ONE)
         await emulator.wait_for(lambda: (screen.plain or "").startswith(render.FOLLOW_UP))
-        assert all(sign in (screen.plain or "") for sign in render.EMERGENCY_SIGNS)
-        assert not any(sign in (screen.plain or "") for sign in render.OTHER_SIGNS)
+        assert all(sign in (screen.plain or "") for sign in EMERGENCY_SIGNS)
+        assert not any(sign in (screen.plain or "") for sign in OTHER_SIGNS)
         assert button_texts(screen) == [render.YES_EMERGENCY, render.NO_SOMETHING_ELSE]
         # No zone of their own: no country, so no number the bot could be sure of.
         local = render.urgent().text
