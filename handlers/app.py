@@ -107,6 +107,8 @@ BOOTSTRAP_RETRIES = 3
 HALT = "halt"
 # bot_data key of the process speaking the cues into the voice cache, while it is followed.
 VOICE_RENDERER = "voice-renderer"
+# bot_data key of the player's web side (player/server.py), while it is served.
+PLAYER = "player"
 
 
 class Halt:
@@ -425,7 +427,7 @@ async def running(
             await application.post_init(application)
         assert application.updater is not None
         server: WebhookServer | None = None
-        player = _player(application)
+        player = application.bot_data[PLAYER] = _player(application)
         listener: PlayerListener | None = None
         if webhook is None:
             await application.updater.start_polling(

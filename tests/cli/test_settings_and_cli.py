@@ -276,3 +276,44 @@ def test_invalid_webhook_setting_names_the_variable(
     message = str(caught.value)
     assert message.startswith(f"{variable}:")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://bot.example.org/app/",
+        "http://10.0.0.5:8444/app/",
+        "ftp://bot.example.org/app/",
+        "https://",
+        "bot.example.org/app/",
+        "https://bot.example.org/app/?x=1",
+    ],
+)
+def test_the_player_must_be_on_https_and_the_bot_refuses_to_start_otherwise(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Telegram opens a Mini App over https only; plain http only on a loopback address
+    (the playground's), which nobody else could open anyway."""
+    monkeypatch.setenv("WEBAPP_URL", value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("WEBAPP_URL:") and "https://bot.example.org/app/" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("https://bot.example.org/app", "https://bot.example.org/app/"),
+        ("https://bot.example.org/app/", "https://bot.example.org/app/"),
+        ("http://127.0.0.1:8444/app/", "http://127.0.0.1:8444/app/"),
+        ("http://localhost:8444/app", "http://localhost:8444/app/"),
+        ("", None),
+    ],
+)
+def test_the_players_address_is_kept_with_its_final_slash(
+    monkeypatch: pytest.MonkeyPatch, value: str, kept: str | None
+) -> None:
+    monkeypatch.setenv("WEBAPP_URL", value)
+    assert load_settings().webapp_url == kept

@@ -47,9 +47,12 @@ async def webhook_bot(
     *,
     register: bool = True,
     clock: Clock = utc_now,
+    webapp_url: str | None = None,
 ) -> AsyncIterator[YogaApp]:
-    """The real Application through `running`, as `yogabot run` starts it with WEBHOOK_URL."""
+    """The real Application through `running`, as `yogabot run` starts it with WEBHOOK_URL
+    (and, given `webapp_url`, the player on the same server)."""
     settings = load_settings(
+        webapp_url=webapp_url,
         bot_token=TOKEN,
         database_url=database_url,
         telegram_api_url=emulator.api_url,

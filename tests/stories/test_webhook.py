@@ -318,3 +318,34 @@ async def test_start_up_and_registration_ride_out_a_network_that_comes_up_late(
     assert len(emulator.calls_of("setWebhook")) == 2
     trying = [r.getMessage() for r in caplog.records if "trying again" in r.getMessage()]
     assert len(trying) == 2
+
+
+async def test_the_player_is_served_beside_the_webhook_on_the_same_server(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    """With WEBAPP_URL set, a webhook bot serves the player's page and API at its path, on
+    the webhook's own listener (nginx sends both there), and still takes updates."""
+    port = free_port()
+    player_url = f"http://127.0.0.1:{port}/app/"
+    user = emulator.user(5003, first_name="Ana")
+    async with (
+        webhook_bot(emulator, database_url, port, webapp_url=player_url),
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.get(player_url) as response:
+            assert response.status == 200
+            assert "frame-ancestors https://web.telegram.org" in (
+                response.headers["Content-Security-Policy"]
+            )
+            # Outside the playground the page loads Telegram's script.
+            assert "https://telegram.org/js/telegram-web-app.js" in await response.text()
+        init_data = emulator.sign_init_data(user)
+        async with http.post(f"{player_url}api/state", json={"init_data": init_data}) as answer:
+            assert answer.status == 200 and (await answer.json())["screen"] == "safety"
+        async with http.post(f"{player_url}api/state", json={"init_data": "x"}) as answer:
+            assert answer.status == 401
+        update = help_update(user, 1)
+        assert await post(webhook_url(port), update, {SECRET_HEADER: SECRET}) == 200
+        # The chat's menu button opens the player.
+        menu = await emulator.wait_for(lambda: emulator.state.menu_button(None))
+        assert menu == {"type": "web_app", "text": "Player", "web_app": {"url": player_url}}
