@@ -5,12 +5,9 @@ from __future__ import annotations
 import ast
 import asyncio
 import graphlib
-import hashlib
-import hmac
 import json
 import re
 import time
-import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +38,7 @@ from playground.emulator.server import host_name
 from playground.emulator.state import EmulatorState
 from playground.emulator.webapps import launch_url
 from tests.harness.factories import tiny_png, tiny_sound
+from tests.harness.webapps import init_data_fields, launch_parameters, telegram_hash
 
 TOKEN = "123456:TEST-TOKEN"
 NOT_MODIFIED = (
@@ -926,19 +924,6 @@ async def test_ptb_sets_and_reads_a_menu_button(emu: BotApiEmulator, bot: Bot) -
     assert web_app == WebAppInfo("https://yoga.example.org/app/")
 
 
-def telegram_hash(token: str, fields: dict[str, str]) -> str:
-    """Telegram's rule, written out here independently of the emulator."""
-    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields) if key != "hash")
-    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
-    return hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-
-
-def init_data_fields(init_data: str) -> dict[str, str]:
-    pairs = urllib.parse.parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)
-    assert len({key for key, _ in pairs}) == len(pairs), pairs
-    return dict(pairs)
-
-
 async def test_init_data_is_signed_as_telegram_signs_it(emu: BotApiEmulator) -> None:
     user = emu.user(77, "Ana Maria", last_name="Sá", username="ana", language_code="pt")
     signed = emu.sign_init_data(user, clock=lambda: 1_700_000_000.9, query_id="AAHdF6IQAAAAAN0X")
@@ -979,11 +964,6 @@ async def test_init_data_is_signed_as_telegram_signs_it(emu: BotApiEmulator) -> 
     # Without a clock, the emulator's; a fresh query id each time.
     assert abs(int(linked["auth_date"]) - time.time()) < 60
     assert linked["query_id"] != init_data_fields(emu.sign_init_data(user))["query_id"]
-
-
-def launch_parameters(launch: str, url: str) -> dict[str, str]:
-    assert launch.startswith(f"{url}#")
-    return dict(urllib.parse.parse_qsl(launch.removeprefix(f"{url}#"), strict_parsing=True))
 
 
 async def test_a_user_opens_only_the_mini_apps_the_chat_offers(
