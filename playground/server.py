@@ -19,18 +19,21 @@ from aiohttp.typedefs import Handler
 
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.server import LOCAL_HOSTS, host_name
-from playground.view import message_view, reply_keyboard_view, state_view
+from playground.view import menu_button_view, message_view, reply_keyboard_view, state_view
 
 STATIC_DIR = Path(__file__).with_name("static")
 MAX_TEXT = 4096
 # Proxies and browsers drop an idle stream after a minute or so; a comment line keeps it open.
 HEARTBEAT_SECONDS = 15.0
 _CLOSE: dict[str, Any] = {"type": "_close"}
-# Defence in depth for the page: even a rendering mistake cannot run foreign script.
+# Defence in depth for the page: even a rendering mistake cannot run foreign script. Frames
+# only from this machine: the bot's Mini App, which the playground serves on 127.0.0.1.
 _CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "connect-src 'self'; frame-src 'self' http://127.0.0.1:* http://localhost:*; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+COLOR_SCHEMES = ("light", "dark")
 _AUDIO_TYPE = re.compile(r"audio/[a-z0-9.+-]+")
 _IMAGE_MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -118,6 +121,7 @@ class PlaygroundServer:
         app.router.add_post("/api/send", self.send)
         app.router.add_post("/api/tap", self.tap)
         app.router.add_post("/api/location", self.location)
+        app.router.add_post("/api/webapp", self.webapp)
         app.router.add_get("/api/files/{file_id}", self.file)
         app.on_shutdown.append(self._close_streams)
         return app
@@ -205,6 +209,9 @@ class PlaygroundServer:
         kind = event.get("type")
         if kind == "commands":
             return {"type": "commands", "commands": list(self.emulator.commands)}
+        if kind == "menu_button" and event.get("chat_id") in (None, self.user.id):
+            # The bot's default counts for this chat too, unless the chat has its own.
+            return {"type": "menu_button", "menu_button": menu_button_view(self.user)}
         if event.get("chat_id") != self.user.id:
             return None
         if kind in ("message", "edit"):
@@ -271,6 +278,22 @@ class PlaygroundServer:
             return fail(409, "that button is no longer on the message")
         query_id = await self.user.tap_data(message_id, data)
         return web.json_response({"ok": True, "query_id": query_id})
+
+    async def webapp(self, request: web.Request) -> web.Response:
+        """Open a Mini App the chat offers: its launch address, with initData the emulator
+        signs for this user (the page never sees the bot's token, so it cannot sign)."""
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        url, scheme = body.get("url"), body.get("color_scheme", "light")
+        if not isinstance(url, str) or scheme not in COLOR_SCHEMES:
+            return fail(400, 'url (a string) is required; color_scheme is "light" or "dark"')
+        # A Telegram client opens only a Mini App the bot put on screen.
+        if url not in self.user.web_apps:
+            return fail(409, "that Mini App is no longer offered in this chat")
+        return web.json_response(
+            {"ok": True, "url": self.user.open_web_app(url, color_scheme=scheme)}
+        )
 
     async def file(self, request: web.Request) -> web.Response:
         stored = self.emulator.state.files.get(request.match_info["file_id"])

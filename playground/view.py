@@ -41,6 +41,8 @@ def _keyboard(markup: dict[str, Any] | None) -> list[list[dict[str, str]]]:
                 view["data"] = str(button["callback_data"])
             elif "url" in button:
                 view["url"] = str(button["url"])
+            elif "web_app" in button:
+                view["web_app"] = str(button["web_app"]["url"])
             buttons.append(view)
         rows.append(buttons)
     return rows
@@ -124,6 +126,15 @@ def reply_keyboard_view(user: SimulatedUser) -> list[list[dict[str, Any]]] | Non
     ]
 
 
+def menu_button_view(user: SimulatedUser) -> dict[str, str] | None:
+    """The Mini App button beside the text field ({text, url}), if the bot set one for this
+    chat or for all; None for the commands menu."""
+    button = user.menu_button
+    if button["type"] != "web_app":
+        return None
+    return {"text": str(button["text"]), "url": str(button["web_app"]["url"])}
+
+
 def state_view(emulator: BotApiEmulator, user: SimulatedUser) -> dict[str, Any]:
     """Everything the page draws, as of now."""
     bot = emulator.state.bot_user
@@ -134,4 +145,5 @@ def state_view(emulator: BotApiEmulator, user: SimulatedUser) -> dict[str, Any]:
         "messages": [message_view(m) for m in user.messages if not m.deleted],
         "commands": list(emulator.commands),
         "reply_keyboard": reply_keyboard_view(user),
+        "menu_button": menu_button_view(user),
     }

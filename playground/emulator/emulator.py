@@ -24,6 +24,7 @@ from playground.emulator.faults import (
     Hold,
 )
 from playground.emulator.group import SimulatedGroup
+from playground.emulator.init_data import sign_init_data
 from playground.emulator.media import keep_photo
 from playground.emulator.params import Params, coerce_params
 from playground.emulator.polling import WebhookDeliverer
@@ -31,6 +32,7 @@ from playground.emulator.registry import lookup
 from playground.emulator.server import LOCAL_HOSTS, add_routes, make_app
 from playground.emulator.state import EmulatorState, MediaCounts, RecordedCall, WebhookConfig
 from playground.emulator.user import SimulatedUser
+from playground.emulator.webapps import COMMANDS_BUTTON
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -278,6 +280,26 @@ class BotApiEmulator:
         self._users[user_id] = created
         return created
 
+    def sign_init_data(
+        self,
+        user: SimulatedUser,
+        *,
+        clock: Callable[[], float] | None = None,
+        query_id: str | None = None,
+        chat_type: str | None = None,
+        chat_instance: str | None = None,
+    ) -> str:
+        """initData for `user`, signed with this emulator's token as Telegram signs it,
+        dated by `clock` (the emulator's own by default); see init_data.sign_init_data."""
+        return sign_init_data(
+            self.token,
+            user.web_app_user(),
+            clock=clock or self.state.clock,
+            query_id=query_id,
+            chat_type=chat_type,
+            chat_instance=chat_instance,
+        )
+
     @property
     def users(self) -> list[SimulatedUser]:
         return list(self._users.values())
@@ -318,6 +340,11 @@ class BotApiEmulator:
         self, scope: dict[str, Any] | None = None, language_code: str | None = None
     ) -> list[dict[str, Any]]:
         return self.state.commands.get(EmulatorState.commands_key(scope, language_code), [])
+
+    @property
+    def default_menu_button(self) -> dict[str, Any]:
+        """The bot's default menu button, as getChatMenuButton without chat_id answers."""
+        return dict(self.state.default_menu_button or COMMANDS_BUTTON)
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:

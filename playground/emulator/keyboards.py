@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.emulator.errors import bad_request
+from playground.emulator.webapps import check_web_app_url
 
 # Button fields that make an inline button do something; a button with none is refused.
 _INLINE_ACTIONS = (
@@ -42,6 +43,16 @@ def _check_inline_button(button: Any) -> None:
         url = button["url"]
         if not isinstance(url, str) or not url.startswith(("http://", "https://", "tg://")):
             raise bad_request("BUTTON_URL_INVALID")
+    if "web_app" in button:
+        web_app = button["web_app"]
+        if not isinstance(web_app, dict):
+            raise bad_request(f'{_BUTTON_ERROR}: Field "web_app" must be of type Object')
+        url = web_app.get("url")
+        if url is None:
+            raise bad_request(f'{_BUTTON_ERROR}: Can\'t find field "url"')
+        if not isinstance(url, str):
+            raise bad_request(f'{_BUTTON_ERROR}: Field "url" must be of type String')
+        check_web_app_url(url, "inline keyboard button")
 
 
 def check_inline_keyboard(markup: dict[str, Any]) -> None:
@@ -53,6 +64,16 @@ def check_inline_keyboard(markup: dict[str, Any]) -> None:
             raise bad_request(f"{_BUTTON_ERROR}: Array of buttons expected")
         for button in row:
             _check_inline_button(button)
+
+
+def check_markup_fits_chat(inline: dict[str, Any] | None, *, private: bool) -> None:
+    """Refuse a Mini App button outside a private chat, as Telegram does: it opens only in a
+    user's own chat with the bot."""
+    if private or inline is None:
+        return
+    rows = inline.get("inline_keyboard", [])
+    if any("web_app" in button for row in rows for button in row):
+        raise bad_request("BUTTON_TYPE_INVALID")
 
 
 def parse_reply_markup(value: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

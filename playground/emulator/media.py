@@ -13,10 +13,11 @@ import soundfile
 
 from playground.emulator.contract import MethodTable
 from playground.emulator.errors import bad_request
-from playground.emulator.keyboards import parse_reply_markup
+from playground.emulator.keyboards import check_markup_fits_chat, parse_reply_markup
 from playground.emulator.methods import (
     NOT_MODIFIED,
     apply_reply_keyboard,
+    check_edit_markup,
     editable_message,
     formatted_text,
     inline_markup_for_edit,
@@ -343,6 +344,7 @@ async def _send_media(state: EmulatorState, p: Params, kind: str) -> dict[str, A
         too_long="message caption is too long",
     )
     inline, keyboard = parse_reply_markup(p.get("reply_markup"))
+    check_markup_fits_chat(inline, private=chat.private)
     reply_to = reply_target(chat, p)
     media = _media_object(state, p, kind, source, p)
     apply_reply_keyboard(chat, keyboard)
@@ -443,6 +445,7 @@ async def edit_message_media(state: EmulatorState, p: Params) -> dict[str, Any]:
     markup = inline_markup_for_edit(p)
     edit = _input_media(state, p)
     message = editable_message(state, p)
+    check_edit_markup(state, message, markup)
     current = (message.text, message.photo, message.document, message.audio)
     if all(item is None for item in current):
         raise bad_request("there is no media in the message to edit")

@@ -7,7 +7,7 @@ from typing import Any
 
 from playground.emulator.contract import MethodTable
 from playground.emulator.errors import bad_request
-from playground.emulator.keyboards import parse_reply_markup
+from playground.emulator.keyboards import check_markup_fits_chat, parse_reply_markup
 from playground.emulator.markup import normalize_parse_mode, utf16_len, visible_text
 from playground.emulator.params import Params
 from playground.emulator.state import Chat, EmulatorState, EmuMessage
@@ -103,6 +103,11 @@ def inline_markup_for_edit(p: Params) -> dict[str, Any] | None:
     return inline
 
 
+def check_edit_markup(state: EmulatorState, message: EmuMessage, markup: Any) -> None:
+    """The new keyboard of an edit must suit the message's chat, as a sent one must."""
+    check_markup_fits_chat(markup, private=state.chats[message.chat_id].private)
+
+
 def editable_message(state: EmulatorState, p: Params) -> EmuMessage:
     if "inline_message_id" in p:
         # The emulator has no inline mode, so no inline message can exist.
@@ -154,6 +159,7 @@ async def send_message(state: EmulatorState, p: Params) -> dict[str, Any]:
         too_long="message is too long",
     )
     inline, keyboard = parse_reply_markup(p.get("reply_markup"))
+    check_markup_fits_chat(inline, private=chat.private)
     reply_to = reply_target(chat, p)
     apply_reply_keyboard(chat, keyboard)
     message = state.add_message(
@@ -183,6 +189,7 @@ async def edit_message_text(state: EmulatorState, p: Params) -> dict[str, Any]:
     )
     # An omitted reply_markup removes the keyboard, exactly as on Telegram.
     markup = inline_markup_for_edit(p)
+    check_edit_markup(state, message, markup)
     before = (message.text, message.entities, message.parse_mode, message.reply_markup)
     if (text, entities, mode, markup) == before:
         raise bad_request(NOT_MODIFIED)
@@ -205,6 +212,7 @@ async def edit_message_caption(state: EmulatorState, p: Params) -> dict[str, Any
         too_long="message caption is too long",
     )
     markup = inline_markup_for_edit(p)
+    check_edit_markup(state, message, markup)
     before = (message.caption, message.caption_entities, message.parse_mode, message.reply_markup)
     if (caption, entities, mode, markup) == before:
         raise bad_request(NOT_MODIFIED)
@@ -216,6 +224,7 @@ async def edit_message_caption(state: EmulatorState, p: Params) -> dict[str, Any
 async def edit_message_reply_markup(state: EmulatorState, p: Params) -> dict[str, Any]:
     message = editable_message(state, p)
     markup = inline_markup_for_edit(p)
+    check_edit_markup(state, message, markup)
     if markup == message.reply_markup:
         raise bad_request(NOT_MODIFIED)
     message.reply_markup = markup

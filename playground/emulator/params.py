@@ -54,6 +54,7 @@ JSON_FIELDS = frozenset(
         "entities",
         "link_preview_options",
         "media",
+        "menu_button",
         "message_ids",
         "reply_markup",
         "reply_parameters",

@@ -8,6 +8,7 @@ from playground.emulator.contract import MethodImpl, MethodTable
 from playground.emulator.media import METHODS as MEDIA_METHODS
 from playground.emulator.methods import METHODS as MESSAGE_METHODS
 from playground.emulator.polling import METHODS as UPDATE_METHODS
+from playground.emulator.webapps import METHODS as WEB_APP_METHODS
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ def build_table(*tables: MethodTable) -> dict[str, MethodSpec]:
     return specs
 
 
-METHODS: dict[str, MethodSpec] = build_table(MESSAGE_METHODS, MEDIA_METHODS, UPDATE_METHODS)
+METHODS: dict[str, MethodSpec] = build_table(
+    MESSAGE_METHODS, MEDIA_METHODS, UPDATE_METHODS, WEB_APP_METHODS
+)
 
 
 def lookup(name: str) -> MethodSpec | None:

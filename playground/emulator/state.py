@@ -206,6 +206,12 @@ class Chat:
     reply_keyboard: dict[str, Any] | None = None
     last_action: str | None = None
     title: str | None = None
+    # Set by setChatMenuButton for this chat; None: the bot's default applies.
+    menu_button: dict[str, Any] | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.title is None
 
     def api(self) -> dict[str, Any]:
         if self.title is not None:
@@ -320,6 +326,8 @@ class EmulatorState:
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self.callback_answers: list[dict[str, Any]] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # setChatMenuButton without chat_id; None: the commands menu.
+        self.default_menu_button: dict[str, Any] | None = None
         self.calls: list[RecordedCall] = []
         self.updates = UpdateQueue(first_update_id)
         self.update_log: list[dict[str, Any]] = []

@@ -7,8 +7,10 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
+from playground.emulator.init_data import sign_init_data
 from playground.emulator.markup import utf16_len
 from playground.emulator.state import Chat, EmulatorState, EmuMessage
+from playground.emulator.webapps import THEMES, effective_menu_button, launch_url
 
 T = TypeVar("T")
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![^\s])")
@@ -77,6 +79,19 @@ class SimulatedUser:
             data["language_code"] = self.language_code
         return data
 
+    def web_app_user(self) -> dict[str, Any]:
+        """The user as a Mini App's initData describes them (a WebAppUser)."""
+        data: dict[str, Any] = {"id": self.id, "first_name": self.first_name}
+        if self.last_name:
+            data["last_name"] = self.last_name
+        if self.username:
+            data["username"] = self.username
+        if self.language_code:
+            data["language_code"] = self.language_code
+        # They have a chat with the bot, so the bot may write to them.
+        data["allows_write_to_pm"] = True
+        return data
+
     @property
     def chat(self) -> Chat | None:
         return self._state.chats.get(self.id)
@@ -143,6 +158,25 @@ class SimulatedUser:
         before. The playground needs it so a practice stored before a restart can resume."""
         return self._ensure_chat()
 
+    def open_web_app(
+        self,
+        url: str,
+        *,
+        color_scheme: str = "light",
+        clock: Callable[[], float] | None = None,
+    ) -> str:
+        """Tap a Mini App button of the chat (an inline web_app button on a live bot message,
+        or the menu button): the address the client opens, with the launch parameters and
+        initData signed for this user (dated by `clock`, the emulator's by default)."""
+        if color_scheme not in THEMES:
+            raise ValueError(f"color_scheme is one of {sorted(THEMES)}, not {color_scheme!r}")
+        if url not in self.web_apps:
+            raise LookupError(f"no Mini App {url!r} in chat {self.id}; offered: {self.web_apps}")
+        init_data = sign_init_data(
+            self._state.token, self.web_app_user(), clock=clock or self._state.clock
+        )
+        return launch_url(url, init_data, color_scheme=color_scheme)
+
     async def block(self) -> None:
         """Block the bot: sends now fail with 403 and the bot gets a my_chat_member update."""
         await self._set_membership(blocked=True)
@@ -170,6 +204,24 @@ class SimulatedUser:
     def reply_keyboard(self) -> dict[str, Any] | None:
         chat = self.chat
         return chat.reply_keyboard if chat else None
+
+    @property
+    def menu_button(self) -> dict[str, Any]:
+        """The MenuButton beside the text field: the chat's own, the bot's default, or the
+        commands menu."""
+        return effective_menu_button(self._state, self.id)
+
+    @property
+    def web_apps(self) -> list[str]:
+        """The Mini Apps the user can open now: the menu button's, then those of the
+        web_app buttons on the bot's live messages, each once."""
+        urls: list[str] = []
+        menu = self.menu_button
+        if menu["type"] == "web_app":
+            urls.append(menu["web_app"]["url"])
+        for message in self.bot_messages:
+            urls.extend(b["web_app"]["url"] for b in message.buttons if "web_app" in b)
+        return list(dict.fromkeys(urls))
 
     def message(self, message_id: int) -> EmuMessage:
         chat = self.chat

@@ -13,6 +13,9 @@
   const menuButton = $("menu-button");
   const toast = $("toast");
   const replyKeyboard = $("reply-keyboard");
+  const webapp = $("webapp");
+  const webappBody = $("webapp-body");
+  const webappButton = $("webapp-button");
 
   let botName = "Yoga Coach";
   let actionTimer = 0;
@@ -125,6 +128,9 @@
           node.type = "button";
           if (button.data !== undefined) {
             node.addEventListener("click", () => tap(node, message.id, button.data));
+          } else if (button.web_app !== undefined) {
+            node.classList.add("opens-app");
+            node.addEventListener("click", () => openWebApp(button.web_app, node));
           }
         }
         node.className = "kbutton";
@@ -302,6 +308,17 @@
     }
   }
 
+  // The bot's Mini App button beside the text field (setChatMenuButton), if it set one.
+  function drawMenuButton(button) {
+    webappButton.hidden = !button;
+    webappButton.textContent = button ? button.text : "";
+    webappButton.dataset.url = button ? button.url : "";
+  }
+  webappButton.addEventListener("click", () => {
+    showMenu(false);
+    openWebApp(webappButton.dataset.url, webappButton);
+  });
+
   function drawState(state) {
     botName = state.bot.name;
     $("bot-name").textContent = botName;
@@ -311,6 +328,7 @@
     empty.hidden = state.messages.length > 0;
     drawCommands(state.commands);
     drawReplyKeyboard(state.reply_keyboard);
+    drawMenuButton(state.menu_button);
     stickToBottom = true;
     keepAtBottom();
   }
@@ -353,6 +371,67 @@
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") showMenu(false); });
   document.addEventListener("click", (e) => {
     if (!menu.hidden && !menu.contains(e.target) && e.target !== menuButton) showMenu(false);
+  });
+
+  // -- Mini Apps ------------------------------------------------------------------------
+  // Opened over the chat as Telegram opens them on a phone: a thin bar with the bot's name
+  // and Close, and a frame of the Mini App's launch address (its URL, then #tgWebAppData=
+  // ...), which the server asks the emulator to sign: the page never sees the bot's token.
+
+  let webappOpener = null;
+
+  function darkMode() {
+    return window.matchMedia("(prefers-color-scheme: dark)").matches;
+  }
+
+  async function openWebApp(url, opener) {
+    const answer = await post("/api/webapp", { url, color_scheme: darkMode() ? "dark" : "light" });
+    if (!answer.ok) return;
+    $("webapp-frame")?.remove(); // one Mini App at a time, as in Telegram
+    const frame = document.createElement("iframe");
+    frame.id = "webapp-frame";
+    frame.title = `Mini App of ${botName}`;
+    // What a Mini App may use here: its own origin's storage and requests, sound that starts
+    // on a tap, and keeping the screen on.
+    frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms allow-popups allow-modals");
+    frame.allow = "autoplay; screen-wake-lock";
+    frame.src = answer.url;
+    webappBody.append(frame);
+    $("webapp-title").textContent = botName;
+    webappOpener = opener ?? null;
+    webapp.hidden = false;
+    $("webapp-close").focus();
+  }
+
+  // Telegram's web client tells the Mini App it is hidden before taking it away (the
+  // visibility_changed event of telegram-web-app.js, which it reports as "deactivated"); the
+  // frame goes a moment later, so the page also gets its own pagehide.
+  function closeWebApp() {
+    const frame = $("webapp-frame");
+    webapp.hidden = true;
+    if (frame) {
+      const hidden = { eventType: "visibility_changed", eventData: { is_visible: false } };
+      frame.contentWindow?.postMessage(JSON.stringify(hidden), "*");
+      setTimeout(() => frame.remove(), 150);
+    }
+    webappOpener?.focus();
+    webappOpener = null;
+  }
+  $("webapp-close").addEventListener("click", closeWebApp);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !webapp.hidden) closeWebApp();
+  });
+  // A Mini App may close itself: Telegram.WebApp.close() posts web_app_close to its parent.
+  window.addEventListener("message", (e) => {
+    const frame = $("webapp-frame");
+    if (!frame || e.source !== frame.contentWindow || typeof e.data !== "string") return;
+    let event;
+    try {
+      event = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    if (event?.eventType === "web_app_close") closeWebApp();
   });
 
   // -- talking to the server ------------------------------------------------------------
@@ -418,6 +497,7 @@
         break;
       case "delete": remove(event.id); break;
       case "commands": drawCommands(event.commands); break;
+      case "menu_button": drawMenuButton(event.menu_button); break;
       case "toast": showToast(event.text, event.alert); break;
       case "action": showAction(event.action); break;
     }

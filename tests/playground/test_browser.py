@@ -8,7 +8,9 @@ for the emoji test. Otherwise they are skipped, saying why (and fail under CI).
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import os
 import re
 import shutil
@@ -17,7 +19,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from handlers.render.settings import BACK, SETTING_NAMES
 from playground import Playground
@@ -29,6 +33,7 @@ from tests.harness.playground import (
     StepPictures,
     running_playground,
 )
+from tests.harness.webapps import init_data_fields, launch_parameters, telegram_hash
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 
@@ -475,4 +480,216 @@ async def test_no_settings_button_is_cut_short_on_a_phone(browser: Browser, pg: 
         assert await cut_short(message) == [], name
         await back.click()
         await expect(back).to_have_count(0)
+    assert problems == []
+
+
+# -- Mini Apps ----------------------------------------------------------------------------------
+
+# The Mini App a test opens: it draws itself in the colours it is given and reports to the
+# test what a real one would notice (the launch fragment, messages from its parent, pagehide).
+MINI_APP_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Mini App</title></head>
+<body>
+<h1>The player</h1>
+<p id="who"></p>
+<button type="button" id="inside-close">Close from inside</button>
+<script>
+  const report = (record) => fetch("log", {method: "POST", body: JSON.stringify(record)});
+  const launch = new URLSearchParams(location.hash.slice(1));
+  const theme = JSON.parse(launch.get("tgWebAppThemeParams") || "{}");
+  const user = JSON.parse(new URLSearchParams(launch.get("tgWebAppData")).get("user") || "{}");
+  document.body.style.background = theme.bg_color;
+  document.body.style.color = theme.text_color;
+  document.body.style.font = "18px system-ui, sans-serif";
+  document.body.style.padding = "12px";
+  const inside = document.getElementById("inside-close");
+  inside.style.cssText = "font: inherit; padding: 10px 16px; border: 0; border-radius: 10px";
+  inside.style.background = theme.button_color;
+  inside.style.color = theme.button_text_color;
+  document.getElementById("who").textContent = `Hello ${user.first_name}, user ${user.id}.`;
+  report({kind: "opened", hash: location.hash});
+  window.addEventListener("message", (event) => {
+    report({kind: "message", data: event.data, from_parent: event.source === window.parent});
+  });
+  window.addEventListener("pagehide", () => {
+    navigator.sendBeacon("log", JSON.stringify({kind: "pagehide"}));
+  });
+  inside.addEventListener("click", () => {
+    window.parent.postMessage(JSON.stringify({eventType: "web_app_close"}), "*");
+  });
+</script>
+</body></html>
+"""
+HIDDEN = '{"eventType":"visibility_changed","eventData":{"is_visible":false}}'
+
+
+class MiniApp:
+    """A tiny Mini App on its own local port, and what it reported."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.reports: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(text=MINI_APP_PAGE, content_type="text/html")
+
+    async def log(self, request: web.Request) -> web.Response:
+        self.reports.append(json.loads(await request.text()))
+        self._changed.set()
+        return web.Response(status=204)
+
+    def kinds(self) -> list[str]:
+        return [report["kind"] for report in self.reports]
+
+    async def wait_for(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:  # noqa: ASYNC109
+        """The first report of this kind, waiting for it at most `timeout` seconds."""
+        async with asyncio.timeout(timeout):
+            while True:
+                found = next((r for r in self.reports if r["kind"] == kind), None)
+                if found is not None:
+                    return found
+                self._changed.clear()
+                await self._changed.wait()
+
+
+@pytest.fixture
+async def mini_app() -> AsyncIterator[MiniApp]:
+    app = MiniApp()
+    server = web.Application()
+    server.router.add_get("/app/", app.page)
+    server.router.add_post("/app/log", app.log)
+    runner = web.AppRunner(server, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    app.url = f"http://127.0.0.1:{runner.addresses[0][1]}/app/"
+    yield app
+    await runner.cleanup()
+
+
+def shots_folder(tmp_path: Path) -> Path:
+    """Where the Mini App screenshots go: $PLAYGROUND_SHOTS to look at them, else tmp_path."""
+    folder = Path(os.environ.get("PLAYGROUND_SHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def bot_api(pg: Playground, method: str, **params: Any) -> Any:
+    """A Bot API call as the bot makes it: over HTTP, with its token."""
+    url = f"{pg.emulator.base_url}{pg.emulator.token}/{method}"
+    async with aiohttp.ClientSession() as session, session.post(url, json=params) as response:
+        body = await response.json()
+    assert body["ok"], body
+    return body["result"]
+
+
+def checked_launch(pg: Playground, src: str | None, url: str) -> dict[str, Any]:
+    """The launch parameters of the frame's address, its initData checked by Telegram's rule."""
+    assert src is not None
+    launched = launch_parameters(src, url)
+    fields = init_data_fields(launched["tgWebAppData"])
+    assert fields["hash"] == telegram_hash(pg.emulator.token, fields)
+    assert json.loads(fields["user"])["id"] == USER_ID
+    return {**launched, "theme": json.loads(launched["tgWebAppThemeParams"])}
+
+
+async def test_a_web_app_button_opens_the_mini_app_over_the_chat_and_close_tells_it(
+    browser: Browser, pg: Playground, mini_app: MiniApp, tmp_path: Path
+) -> None:
+    shots = shots_folder(tmp_path)
+    problems: list[str] = []
+    page = await open_page(browser, pg, problems)
+    await bot_api(
+        pg,
+        "sendMessage",
+        chat_id=USER_ID,
+        text="Your class is ready. Follow it full screen:",
+        reply_markup={
+            "inline_keyboard": [[{"text": "Open the player", "web_app": {"url": mini_app.url}}]]
+        },
+    )
+    row = bot_row(page, "Your class is ready")
+    await expect(row).to_be_visible()
+    await page.screenshot(path=shots / "webapp-button-light.png")
+    await row.get_by_role("button", name="Open the player").click()
+
+    overlay = page.get_by_role("dialog", name="Yoga Coach")
+    await expect(overlay).to_be_visible()
+    frame = page.locator("#webapp-frame")
+    launched = checked_launch(pg, await frame.get_attribute("src"), mini_app.url)
+    assert (launched["tgWebAppVersion"], launched["tgWebAppPlatform"]) == ("8.0", "weba")
+    assert launched["theme"]["bg_color"] == "#ffffff"
+    # The Mini App got that very address, and draws in its colours.
+    opened = await mini_app.wait_for("opened")
+    assert launch_parameters(mini_app.url + opened["hash"], mini_app.url) == launch_parameters(
+        await frame.get_attribute("src") or "", mini_app.url
+    )
+    inside = page.frame_locator("#webapp-frame")
+    await expect(inside.locator("#who")).to_have_text(f"Hello Friend, user {USER_ID}.")
+    # Over the whole chat column, as on a phone: its bar, then the Mini App to the bottom.
+    assert await overlay.bounding_box() == {"x": 0, "y": 0, "width": 390, "height": 844}
+    box = await frame.bounding_box()
+    assert box is not None
+    assert box["y"] < 60 and box["y"] + box["height"] == 844 and box["width"] == 390
+    await page.screenshot(path=shots / "webapp-open-light.png")
+
+    await page.get_by_role("button", name="Close").click()
+    message = await mini_app.wait_for("message")
+    assert (message["data"], message["from_parent"]) == (HIDDEN, True)
+    await mini_app.wait_for("pagehide")
+    # Told first, then taken away.
+    assert mini_app.kinds() == ["opened", "message", "pagehide"]
+    await expect(overlay).to_be_hidden()
+    await expect(frame).to_have_count(0)
+    await expect(row).to_be_visible()
+    assert problems == []
+
+
+async def test_the_menu_button_opens_the_mini_app_in_dark_mode(
+    browser: Browser, pg: Playground, mini_app: MiniApp, tmp_path: Path
+) -> None:
+    shots = shots_folder(tmp_path)
+    problems: list[str] = []
+    page = await browser.new_page(viewport=PHONE, color_scheme="dark")
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    await page.goto(pg.url)
+    await expect(page.locator("#status")).to_contain_text("online")
+    menu_app = page.locator("#webapp-button")
+    await expect(page.locator("#menu-button")).to_be_visible()
+    await expect(menu_app).to_be_hidden()
+
+    await bot_api(
+        pg,
+        "setChatMenuButton",
+        chat_id=USER_ID,
+        menu_button={"type": "web_app", "text": "Player", "web_app": {"url": mini_app.url}},
+    )
+    # It comes live, beside the commands' Menu button.
+    await expect(menu_app).to_have_text("Player")
+    menu_box, app_box = (
+        await page.locator("#menu-button").bounding_box(),
+        await menu_app.bounding_box(),
+    )
+    assert menu_box is not None and app_box is not None
+    assert app_box["x"] > menu_box["x"] and abs(app_box["y"] - menu_box["y"]) < 2
+    await page.screenshot(path=shots / "webapp-menu-button-dark.png")
+
+    await menu_app.click()
+    overlay = page.locator("#webapp")
+    await expect(overlay).to_be_visible()
+    frame = page.locator("#webapp-frame")
+    launched = checked_launch(pg, await frame.get_attribute("src"), mini_app.url)
+    assert launched["theme"]["bg_color"] == "#212121"
+    assert launched["theme"]["text_color"] == "#ffffff"
+    inside = page.frame_locator("#webapp-frame")
+    await expect(inside.locator("#who")).to_have_text(f"Hello Friend, user {USER_ID}.")
+    await page.screenshot(path=shots / "webapp-open-dark.png")
+
+    # A Mini App may close itself (Telegram.WebApp.close()): the overlay goes the same way.
+    await inside.get_by_role("button", name="Close from inside").click()
+    assert (await mini_app.wait_for("message"))["data"] == HIDDEN
+    await expect(overlay).to_be_hidden()
+    await expect(frame).to_have_count(0)
+    await mini_app.wait_for("pagehide")
     assert problems == []

@@ -6,6 +6,7 @@ import ast
 import asyncio
 import graphlib
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,8 +22,11 @@ from telegram import (
     InlineKeyboardMarkup,
     InputMediaAudio,
     InputMediaPhoto,
+    MenuButtonCommands,
+    MenuButtonWebApp,
     Message,
     Update,
+    WebAppInfo,
 )
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
@@ -32,7 +36,9 @@ from playground.emulator.media import store_file
 from playground.emulator.registry import METHODS, MethodSpec
 from playground.emulator.server import host_name
 from playground.emulator.state import EmulatorState
+from playground.emulator.webapps import launch_url
 from tests.harness.factories import tiny_png, tiny_sound
+from tests.harness.webapps import init_data_fields, launch_parameters, telegram_hash
 
 TOKEN = "123456:TEST-TOKEN"
 NOT_MODIFIED = (
@@ -715,6 +721,314 @@ async def test_commands_and_chat_action(emu: BotApiEmulator, bot: Bot) -> None:
     await emu.user(41).send("hi")
     assert await bot.send_chat_action(41, "typing") is True
     assert emu.state.chats[41].last_action == "typing"
+
+
+# -- Mini Apps ----------------------------------------------------------------------------------
+
+
+def web_app_keyboard(url: str) -> dict[str, Any]:
+    return {"inline_keyboard": [[{"text": "Open the player", "web_app": {"url": url}}]]}
+
+
+def https_only(what: str, url: str) -> str:
+    return f"Bad Request: {what} Web App URL '{url}' is invalid: Only HTTPS links are allowed"
+
+
+async def test_web_app_buttons_need_https_but_loopback_http_is_taken(
+    emu: BotApiEmulator, http: aiohttp.ClientSession
+) -> None:
+    user = emu.user(71, "Ana")
+    await user.send("hi")
+    # The playground serves its Mini App over http on 127.0.0.1: the emulator takes that.
+    for url in (
+        "https://yoga.example.org/app/",
+        "http://127.0.0.1:8081/app/",
+        "http://localhost:9/app/",
+        "http://[::1]:9/app/",
+    ):
+        sent = await ok(
+            http, "sendMessage", chat_id=71, text="Go", reply_markup=web_app_keyboard(url)
+        )
+        assert sent["reply_markup"] == web_app_keyboard(url)
+    refused = {
+        "http://yoga.example.org/app/": https_only(
+            "inline keyboard button", "http://yoga.example.org/app/"
+        ),
+        "http://10.0.0.1/app/": https_only("inline keyboard button", "http://10.0.0.1/app/"),
+        "tg://resolve?domain=x": https_only("inline keyboard button", "tg://resolve?domain=x"),
+        "https://intranet/app/": (
+            "Bad Request: inline keyboard button Web App URL 'https://intranet/app/' is invalid: "
+            "Wrong HTTP URL"
+        ),
+    }
+    for url, description in refused.items():
+        status, body = await api(
+            http, "sendMessage", chat_id=71, text="Go", reply_markup=web_app_keyboard(url)
+        )
+        assert (status, body["description"]) == (400, description)
+    for web_app, error in (
+        ({}, 'Can\'t find field "url"'),
+        ({"url": 5}, 'Field "url" must be of type String'),
+        ("https://yoga.example.org/", 'Field "web_app" must be of type Object'),
+    ):
+        markup = {"inline_keyboard": [[{"text": "Open", "web_app": web_app}]]}
+        status, body = await api(http, "sendMessage", chat_id=71, text="Go", reply_markup=markup)
+        assert (status, body["description"]) == (
+            400,
+            f"Bad Request: can't parse inline keyboard button: {error}",
+        )
+    assert len(user.bot_messages) == 4
+    # An edit is held to the same rule.
+    mid = user.bot_messages[0].message_id
+    bad = web_app_keyboard("http://yoga.example.org/")
+    status, body = await api(
+        http, "editMessageReplyMarkup", chat_id=71, message_id=mid, reply_markup=bad
+    )
+    assert (status, body["description"]) == (
+        400,
+        https_only("inline keyboard button", "http://yoga.example.org/"),
+    )
+
+
+async def test_web_app_buttons_are_refused_outside_private_chats(
+    emu: BotApiEmulator, http: aiohttp.ClientSession
+) -> None:
+    ana = emu.user(72, "Ana")
+    group = emu.group(-720, "Back care")
+    await group.add_bot(by=ana)
+    keyboard = web_app_keyboard("https://yoga.example.org/app/")
+    status, body = await api(http, "sendMessage", chat_id=-720, text="Go", reply_markup=keyboard)
+    assert (status, body["description"]) == (400, "Bad Request: BUTTON_TYPE_INVALID")
+    form = aiohttp.FormData({"chat_id": "-720", "reply_markup": json.dumps(keyboard)})
+    form.add_field("photo", tiny_png(), filename="p.png", content_type="image/png")
+    async with http.post(f"/bot{TOKEN}/sendPhoto", data=form) as response:
+        assert (response.status, (await response.json())["description"]) == (
+            400,
+            "Bad Request: BUTTON_TYPE_INVALID",
+        )
+    assert group.bot_messages == []
+    # A keyboard without a Mini App is fine there, and an edit cannot add one.
+    sent = await ok(http, "sendMessage", chat_id=-720, text="Go", reply_markup=KEYBOARD)
+    for method, extra in (
+        ("editMessageReplyMarkup", {}),
+        ("editMessageText", {"text": "Go now"}),
+    ):
+        status, body = await api(
+            http,
+            method,
+            chat_id=-720,
+            message_id=sent["message_id"],
+            reply_markup=keyboard,
+            **extra,
+        )
+        assert (status, body["description"]) == (400, "Bad Request: BUTTON_TYPE_INVALID")
+    assert group.bot_messages[0].reply_markup == KEYBOARD
+    assert group.bot_messages[0].text == "Go"
+
+
+async def test_menu_button_per_chat_and_by_default(
+    emu: BotApiEmulator, http: aiohttp.ClientSession
+) -> None:
+    ana, bo = emu.user(73, "Ana"), emu.user(74, "Bo")
+    await ana.send("hi")
+    await bo.send("hi")
+    commands, default = {"type": "commands"}, {"type": "default"}
+    assert await ok(http, "getChatMenuButton") == commands
+    assert await ok(http, "getChatMenuButton", chat_id=73) == default
+    assert ana.menu_button == commands
+    assert ana.web_apps == []
+
+    everyone = {
+        "type": "web_app",
+        "text": "Player",
+        "web_app": {"url": "https://yoga.example.org/app/"},
+    }
+    assert await ok(http, "setChatMenuButton", menu_button=everyone) is True
+    assert await ok(http, "getChatMenuButton") == everyone
+    assert emu.default_menu_button == everyone
+    assert await ok(http, "getChatMenuButton", chat_id=73) == default
+    assert (ana.menu_button, bo.menu_button) == (everyone, everyone)
+
+    own = {"type": "web_app", "text": "My class", "web_app": {"url": "http://127.0.0.1:8081/app/"}}
+    assert await ok(http, "setChatMenuButton", chat_id=73, menu_button=own) is True
+    assert await ok(http, "getChatMenuButton", chat_id=73) == own
+    assert (ana.menu_button, bo.menu_button) == (own, everyone)
+    assert ana.web_apps == ["http://127.0.0.1:8081/app/"]
+    # "default" (or no menu_button at all) gives the chat back to the bot's default.
+    await ok(http, "setChatMenuButton", chat_id=73, menu_button={"type": "default"})
+    assert await ok(http, "getChatMenuButton", chat_id=73) == default
+    assert ana.menu_button == everyone
+    await ok(http, "setChatMenuButton", chat_id=74, menu_button=commands)
+    assert (await ok(http, "getChatMenuButton", chat_id=74), bo.menu_button) == (commands, commands)
+    await ok(http, "setChatMenuButton", chat_id=74)
+    assert bo.menu_button == everyone
+    await ok(http, "setChatMenuButton", menu_button=commands)
+    assert await ok(http, "getChatMenuButton") == commands
+    assert ana.menu_button == commands
+
+
+async def test_menu_buttons_telegram_refuses(
+    emu: BotApiEmulator, http: aiohttp.ClientSession
+) -> None:
+    ana = emu.user(75, "Ana")
+    await ana.send("hi")
+    group = emu.group(-750)
+    await group.add_bot(by=ana)
+    good = {"type": "web_app", "text": "Player", "web_app": {"url": "https://yoga.example.org/"}}
+    refused: list[tuple[dict[str, Any], str]] = [
+        (
+            {"menu_button": {**good, "web_app": {"url": "http://yoga.example.org/"}}},
+            https_only("menu button", "http://yoga.example.org/"),
+        ),
+        ({"menu_button": {**good, "text": ""}}, "Bad Request: menu button text must be non-empty"),
+        (
+            {"menu_button": {"type": "web_app", "text": "Player"}},
+            'Bad Request: can\'t parse menu button: Field "web_app" must be of type Object',
+        ),
+        (
+            {"menu_button": {"type": "login"}},
+            "Bad Request: can't parse menu button: MenuButton has unsupported type",
+        ),
+        (
+            {"menu_button": {"text": "Player"}},
+            "Bad Request: can't parse menu button: Can't find field \"type\"",
+        ),
+        # Only a user has a menu button of their own; a group's id is no user id.
+        ({"chat_id": -750, "menu_button": good}, "Bad Request: invalid chat_id specified"),
+        ({"chat_id": 9999, "menu_button": good}, "Bad Request: user not found"),
+    ]
+    for params, description in refused:
+        status, body = await api(http, "setChatMenuButton", **params)
+        assert (status, body["description"]) == (400, description), params
+    status, body = await api(http, "getChatMenuButton", chat_id=-750)
+    assert (status, body["description"]) == (400, "Bad Request: invalid chat_id specified")
+    assert await ok(http, "getChatMenuButton") == {"type": "commands"}
+    assert ana.menu_button == {"type": "commands"}
+
+
+async def test_ptb_sets_and_reads_a_menu_button(emu: BotApiEmulator, bot: Bot) -> None:
+    await emu.user(76, "Ana").send("hi")
+    button = MenuButtonWebApp("Player", WebAppInfo("http://127.0.0.1:8081/app/"))
+    assert await bot.set_chat_menu_button(chat_id=76, menu_button=button) is True
+    assert await bot.get_chat_menu_button(76) == button
+    assert await bot.get_chat_menu_button() == MenuButtonCommands()
+    sent = await bot.send_message(
+        76,
+        "Open it",
+        reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton("Open", web_app=WebAppInfo("https://yoga.example.org/app/"))]]
+        ),
+    )
+    assert sent.reply_markup is not None
+    web_app = sent.reply_markup.inline_keyboard[0][0].web_app
+    assert web_app == WebAppInfo("https://yoga.example.org/app/")
+
+
+async def test_init_data_is_signed_as_telegram_signs_it(emu: BotApiEmulator) -> None:
+    user = emu.user(77, "Ana Maria", last_name="Sá", username="ana", language_code="pt")
+    signed = emu.sign_init_data(user, clock=lambda: 1_700_000_000.9, query_id="AAHdF6IQAAAAAN0X")
+    fields = init_data_fields(signed)
+    assert list(fields) == ["query_id", "user", "auth_date", "hash"]
+    assert fields["query_id"] == "AAHdF6IQAAAAAN0X"
+    assert fields["auth_date"] == "1700000000"
+    assert json.loads(fields["user"]) == {
+        "id": 77,
+        "first_name": "Ana Maria",
+        "last_name": "Sá",
+        "username": "ana",
+        "language_code": "pt",
+        "allows_write_to_pm": True,
+    }
+    # Url-encoded as Telegram writes it: a space is %20, the JSON's braces and quotes escaped.
+    assert "Ana%20Maria" in signed
+    assert "user=%7B%22id%22%3A77%2C" in signed
+    assert re.fullmatch(r"[0-9a-f]{64}", fields["hash"])
+    assert fields["hash"] == telegram_hash(TOKEN, fields)
+    assert fields["hash"] != telegram_hash("123456:OTHER-TOKEN", fields)
+    # Any change of any field breaks the hash.
+    for key in ("query_id", "user", "auth_date"):
+        changed = {**fields, key: fields[key].replace("0", "1").replace("A", "B")}
+        assert changed[key] != fields[key]
+        assert fields["hash"] != telegram_hash(TOKEN, changed), key
+    # Signing is a function of its inputs: the same ones give the same initData.
+    again = emu.sign_init_data(user, clock=lambda: 1_700_000_000, query_id="AAHdF6IQAAAAAN0X")
+    assert again == signed
+    later = emu.sign_init_data(user, clock=lambda: 1_700_000_001, query_id="AAHdF6IQAAAAAN0X")
+    assert init_data_fields(later)["hash"] != fields["hash"]
+    # A launch from a direct link also names the chat; those fields are signed too.
+    linked = init_data_fields(
+        emu.sign_init_data(user, chat_type="sender", chat_instance="-8046372")
+    )
+    assert (linked["chat_type"], linked["chat_instance"]) == ("sender", "-8046372")
+    assert linked["hash"] == telegram_hash(TOKEN, linked)
+    # Without a clock, the emulator's; a fresh query id each time.
+    assert abs(int(linked["auth_date"]) - time.time()) < 60
+    assert linked["query_id"] != init_data_fields(emu.sign_init_data(user))["query_id"]
+
+
+async def test_a_user_opens_only_the_mini_apps_the_chat_offers(
+    emu: BotApiEmulator, http: aiohttp.ClientSession
+) -> None:
+    user = emu.user(78, "Ana")
+    await user.send("hi")
+    url = "http://127.0.0.1:8081/app/"
+    with pytest.raises(LookupError, match="no Mini App"):
+        user.open_web_app(url)
+    sent = await ok(http, "sendMessage", chat_id=78, text="Go", reply_markup=web_app_keyboard(url))
+    assert user.web_apps == [url]
+    launched = launch_parameters(user.open_web_app(url), url)
+    assert set(launched) == {
+        "tgWebAppData",
+        "tgWebAppVersion",
+        "tgWebAppPlatform",
+        "tgWebAppThemeParams",
+    }
+    assert (launched["tgWebAppVersion"], launched["tgWebAppPlatform"]) == ("8.0", "weba")
+    fields = init_data_fields(launched["tgWebAppData"])
+    assert json.loads(fields["user"])["id"] == 78
+    assert fields["hash"] == telegram_hash(TOKEN, fields)
+    theme = json.loads(launched["tgWebAppThemeParams"])
+    assert set(theme) == {
+        "bg_color",
+        "text_color",
+        "hint_color",
+        "link_color",
+        "button_color",
+        "button_text_color",
+        "secondary_bg_color",
+        "header_bg_color",
+        "accent_text_color",
+        "section_bg_color",
+        "section_header_text_color",
+        "subtitle_text_color",
+        "destructive_text_color",
+    }
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) for colour in theme.values())
+    assert (theme["bg_color"], theme["text_color"]) == ("#ffffff", "#000000")
+    dark = launch_parameters(user.open_web_app(url, color_scheme="dark"), url)
+    dark_theme = json.loads(dark["tgWebAppThemeParams"])
+    assert set(dark_theme) == set(theme)
+    assert (dark_theme["bg_color"], dark_theme["text_color"]) == ("#212121", "#ffffff")
+    with pytest.raises(ValueError, match="color_scheme"):
+        user.open_web_app(url, color_scheme="sepia")
+    # An old clock makes old initData, as a Mini App left open for a day has.
+    stale = launch_parameters(user.open_web_app(url, clock=lambda: 1_000_000_000), url)
+    assert init_data_fields(stale["tgWebAppData"])["auth_date"] == "1000000000"
+    # Once the message is gone, so is its button.
+    await ok(http, "deleteMessage", chat_id=78, message_id=sent["message_id"])
+    with pytest.raises(LookupError, match="no Mini App"):
+        user.open_web_app(url)
+
+
+def test_launch_parameters_join_a_fragment_the_url_has_as_telegram_does() -> None:
+    params = launch_url("https://a.example/app/", "q=1", color_scheme="light").partition("#")[2]
+    for url, expected in (
+        ("https://a.example/app/", f"https://a.example/app/#{params}"),
+        ("https://a.example/app/#", f"https://a.example/app/#{params}"),
+        ("https://a.example/app/#/home", f"https://a.example/app/#/home?{params}"),
+        ("https://a.example/app/#page=2", f"https://a.example/app/#page=2&{params}"),
+    ):
+        assert launch_url(url, "q=1", color_scheme="light") == expected
 
 
 # -- fault injection, blocking, webhook --------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import re
@@ -19,7 +20,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaAudio
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaAudio,
+    MenuButtonCommands,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 
 from bot.settings import load_settings
 from playground import Playground
@@ -35,6 +44,7 @@ from tests.harness.playground import (
     button_data,
     running_playground,
 )
+from tests.harness.webapps import init_data_fields, launch_parameters, telegram_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 # What Telegram's tokens look like, and so the playground's: a bot id, then 35 characters.
@@ -294,6 +304,83 @@ async def test_audio_and_voice_messages_play_on_the_page_and_an_edit_swaps_them(
             assert await played.read() == longer
     state = await (await http.get("/api/state")).json()
     assert [m["id"] for m in state["messages"] if "audio" in m] == [audio["id"], voice["id"]]
+
+
+async def test_a_mini_app_opens_with_init_data_signed_for_the_user(
+    pg: Playground, http: aiohttp.ClientSession
+) -> None:
+    bot = pg.application.bot
+    token = pg.emulator.token
+    url = "http://127.0.0.1:9/app/"
+    async with http.get("/api/events") as response:
+        stream = EventStream(response)
+        state = await stream.next(lambda e: e["type"] == "state")
+        assert state["menu_button"] is None
+        # Nothing offers a Mini App yet: the page cannot have one signed.
+        assert await post(http, "/api/webapp", {"url": url}) == (
+            409,
+            {"ok": False, "error": "that Mini App is no longer offered in this chat"},
+        )
+        open_it = InlineKeyboardButton("Open the player", web_app=WebAppInfo(url))
+        await bot.send_message(
+            USER_ID, "Your class", reply_markup=InlineKeyboardMarkup([[open_it]])
+        )
+        message = (await stream.next(bot_message_with("Your class")))["message"]
+        assert message["keyboard"] == [[{"text": "Open the player", "web_app": url}]]
+
+        for scheme, background in (("light", "#ffffff"), ("dark", "#212121")):
+            status, body = await post(http, "/api/webapp", {"url": url, "color_scheme": scheme})
+            assert (status, body["ok"]) == (200, True)
+            launched = launch_parameters(body["url"], url)
+            assert (launched["tgWebAppVersion"], launched["tgWebAppPlatform"]) == ("8.0", "weba")
+            assert json.loads(launched["tgWebAppThemeParams"])["bg_color"] == background
+            fields = init_data_fields(launched["tgWebAppData"])
+            assert json.loads(fields["user"])["id"] == USER_ID
+            assert json.loads(fields["user"])["first_name"] == "Friend"
+            assert abs(int(fields["auth_date"]) - time.time()) < 60
+            assert fields["hash"] == telegram_hash(token, fields)
+
+        # The menu button the bot sets for this chat comes live, and opens as well.
+        menu_url = "http://127.0.0.1:9/app/?from=menu"
+        await bot.set_chat_menu_button(USER_ID, MenuButtonWebApp("Player", WebAppInfo(menu_url)))
+        event = await stream.next(lambda e: e["type"] == "menu_button")
+        assert event["menu_button"] == {"text": "Player", "url": menu_url}
+        status, body = await post(http, "/api/webapp", {"url": menu_url})
+        assert status == 200
+        assert body["url"].startswith(f"{menu_url}#tgWebAppData=")
+        # The bot's default counts once the chat has none of its own.
+        default_url = "http://127.0.0.1:9/app/?from=default"
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp("Class", WebAppInfo(default_url))
+        )
+        event = await stream.next(lambda e: e["type"] == "menu_button")
+        assert event["menu_button"] == {"text": "Player", "url": menu_url}
+        await bot.set_chat_menu_button(USER_ID, MenuButtonDefault())
+        event = await stream.next(lambda e: e["type"] == "menu_button")
+        assert event["menu_button"] == {"text": "Class", "url": default_url}
+        assert (await post(http, "/api/webapp", {"url": menu_url}))[0] == 409
+        await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+        event = await stream.next(lambda e: e["type"] == "menu_button")
+        assert event["menu_button"] is None
+
+        # Once the message is gone, its Mini App is too.
+        await bot.delete_message(USER_ID, message["id"])
+        assert (await post(http, "/api/webapp", {"url": url}))[0] == 409
+    for body in ({}, {"url": 5}, {"url": url, "color_scheme": "sepia"}):
+        status, answer = await post(http, "/api/webapp", body)
+        assert (status, answer["ok"]) == (400, False), body
+
+
+async def test_the_page_may_frame_a_mini_app_on_this_machine_only(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with http.get("/") as response:
+        policy = dict(
+            part.strip().split(" ", 1)
+            for part in response.headers["Content-Security-Policy"].split(";")
+        )
+    assert policy["frame-src"].split() == ["'self'", "http://127.0.0.1:*", "http://localhost:*"]
+    assert policy["frame-ancestors"] == "'none'"
 
 
 async def test_api_errors_are_json_never_a_crash(http: aiohttp.ClientSession) -> None:
