@@ -105,8 +105,9 @@ class PlayerApi:
         prefix = base_path(self._settings.webapp_url or "/")
         if not prefix:
             raise ValueError("WEBAPP_URL needs a path of its own beside the webhook, e.g. /app/")
-        root.add_subapp(prefix, self.make_app())
+        # Before the player's own routes, which would answer the bare path 404.
         root.router.add_get(prefix, _to_slash)
+        root.add_subapp(prefix, self.make_app())
 
     def start(self) -> None:
         self.heartbeats.start()

@@ -334,8 +334,9 @@ async def test_the_player_is_served_beside_the_webhook_on_the_same_server(
     ):
         async with http.get(player_url) as response:
             assert response.status == 200
-            assert "frame-ancestors https://web.telegram.org" in (
-                response.headers["Content-Security-Policy"]
+            assert (
+                "frame-ancestors https://web.telegram.org"
+                in (response.headers["Content-Security-Policy"])
             )
             # Outside the playground the page loads Telegram's script.
             assert "https://telegram.org/js/telegram-web-app.js" in await response.text()
@@ -347,5 +348,5 @@ async def test_the_player_is_served_beside_the_webhook_on_the_same_server(
         update = help_update(user, 1)
         assert await post(webhook_url(port), update, {SECRET_HEADER: SECRET}) == 200
         # The chat's menu button opens the player.
-        menu = await emulator.wait_for(lambda: emulator.state.menu_button(None))
+        menu = await emulator.wait_for(lambda: emulator.state.default_menu_button)
         assert menu == {"type": "web_app", "text": "Player", "web_app": {"url": player_url}}
