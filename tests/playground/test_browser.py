@@ -657,16 +657,17 @@ async def test_the_menu_button_opens_the_mini_app_in_dark_mode(
     await expect(page.locator("#status")).to_contain_text("online")
     menu_app = page.locator("#webapp-button")
     await expect(page.locator("#menu-button")).to_be_visible()
-    await expect(menu_app).to_be_hidden()
+    # The bot's own default: its player.
+    await expect(menu_app).to_have_text("Player")
 
     await bot_api(
         pg,
         "setChatMenuButton",
         chat_id=USER_ID,
-        menu_button={"type": "web_app", "text": "Player", "web_app": {"url": mini_app.url}},
+        menu_button={"type": "web_app", "text": "Test app", "web_app": {"url": mini_app.url}},
     )
-    # It comes live, beside the commands' Menu button.
-    await expect(menu_app).to_have_text("Player")
+    # The chat's own button comes live in its place, beside the commands' Menu button.
+    await expect(menu_app).to_have_text("Test app")
     menu_box, app_box = (
         await page.locator("#menu-button").bounding_box(),
         await menu_app.bounding_box(),
