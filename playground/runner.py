@@ -27,7 +27,7 @@ from bot.pose_pictures import FigurePictures
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import StoreUnavailable
-from bot.uploads import Picture, PictureSource
+from bot.uploads import Picture, PictureSource, SoundSource
 from handlers.app import build_application, running
 from handlers.context import SERVICES, YogaApp
 from playground.emulator import BotApiEmulator, SimulatedUser
@@ -116,10 +116,12 @@ async def playground(
     clock: Clock = utc_now,
     catalog: dict[str, YogaClass] | None = None,
     pictures: PictureSource | None = None,
+    sounds: SoundSource | None = None,
     poll_timeout: int = 10,
 ) -> AsyncIterator[Playground]:
     """Run emulator, page and bot until the block ends; stop them in reverse order.
-    `pictures`: the pose pictures (the figures' by default)."""
+    `pictures`: the pose pictures (the figures' by default); `sounds`: the spoken cues
+    (VOICE_ENGINE's by default)."""
     token = new_token()
     # The chat page's host names only: DNS rebinding cannot reach the bot's API either.
     emulator = BotApiEmulator(
@@ -151,7 +153,7 @@ async def playground(
         player_url = f"http://{HOST}:{player_socket.getsockname()[1]}/app/"
         bot_settings = playground_settings(settings, emulator.api_url, token, player_url)
         application = build_application(
-            bot_settings, clock=clock, catalog=catalog, pictures=pictures
+            bot_settings, clock=clock, catalog=catalog, pictures=pictures, sounds=sounds
         )
         if pictures is None:
             # The bot's own source draws the same files; by now they are in the cache.
