@@ -209,7 +209,10 @@ async function call(name, fields = {}, { retries = 0 } = {}) {
     }
     if (state.fatal) return { seq, failed: true };
     const status = response?.status ?? 0;
-    if (status === 204) return { seq, ok: true };
+    if (status === 204) {
+      hideNotice();
+      return { seq, ok: true };
+    }
     if (response?.ok && payload?.screen) {
       hideNotice();
       return { seq, view: payload };
@@ -360,12 +363,14 @@ function card(name, { title, text = [], actions = [], note = null, variant = "" 
   ui.cardText.replaceChildren(
     ...text.filter(Boolean).map((part) => (typeof part === "string" ? el("p", {}, part) : part)),
   );
-  ui.cardActions.replaceChildren(...(note ? [el("p", { className: "card-note" }, note)] : []), ...actions);
+  const notes = note ? [el("p", { className: "card-note" }, note)] : [];
+  ui.cardActions.replaceChildren(...notes, ...actions);
   ui.card.scrollTop = 0;
 }
 
 function signs(list, className = "") {
-  return el("ul", { className: `signs ${className}`.trim() }, (list || []).map((s) => el("li", {}, s)));
+  const items = (list || []).map((sign) => el("li", {}, sign));
+  return el("ul", { className: `signs ${className}`.trim() }, items);
 }
 
 function plural(n, one, many) {
@@ -373,7 +378,10 @@ function plural(n, one, many) {
 }
 
 function showStart(view) {
-  const about = [view.minutes ? `About ${view.minutes} min` : null, view.poses ? plural(view.poses, "pose", "poses") : null]
+  const about = [
+    view.minutes ? `About ${view.minutes} min` : null,
+    view.poses ? plural(view.poses, "pose", "poses") : null,
+  ]
     .filter(Boolean)
     .join(" · ");
   card("start", {
@@ -383,7 +391,9 @@ function showStart(view) {
       "Lay out your mat, and prop your phone where you can see it.",
       "Move only as far as feels fine. If anything hurts, tap It hurts.",
     ],
-    actions: [button("Start", (b) => begin({ start: true }, b), { id: "btn-start", kind: "primary" })],
+    actions: [
+      button("Start", (b) => begin({ start: true }, b), { id: "btn-start", kind: "primary" }),
+    ],
     variant: "card-start",
   });
 }
@@ -395,9 +405,14 @@ function showSafety(view) {
       signs(view.emergency_signs, "signs-emergency"),
       signs(view.other_signs),
     ],
-    note: "If a clinician has already checked this and said gentle exercise is fine, choose None of these.",
+    note:
+      "If a clinician has already checked this and said gentle exercise is fine, " +
+      "choose None of these.",
     actions: [
-      button("None of these", (b) => begin({ screen: "none" }, b), { id: "btn-none", kind: "primary" }),
+      button("None of these", (b) => begin({ screen: "none" }, b), {
+        id: "btn-none",
+        kind: "primary",
+      }),
       button("I have one of these", () => showSafetyFollowUp(view), { id: "btn-have-one" }),
     ],
     variant: "card-long",
@@ -410,7 +425,10 @@ function showSafetyFollowUp(view) {
     title: "Is it one of these?",
     text: [signs(view.emergency_signs, "signs-emergency")],
     actions: [
-      button("Yes, one of these", (b) => begin({ screen: "emergency" }, b), { id: "btn-yes", kind: "warn" }),
+      button("Yes, one of these", (b) => begin({ screen: "emergency" }, b), {
+        id: "btn-yes",
+        kind: "warn",
+      }),
       button("No, something else", (b) => begin({ screen: "other" }, b), { id: "btn-no" }),
       button("Back", () => showSafety(view), { id: "btn-back", kind: "quiet" }),
     ],
@@ -420,7 +438,9 @@ function showSafetyFollowUp(view) {
 function showNoClass(view) {
   const close = button("Close", closePlayer, { id: "btn-close", kind: "primary" });
   if (view.reason === "urgent") {
-    const call = view.call || "call your local emergency number or go to the nearest emergency department";
+    const call =
+      view.call ||
+      "call your local emergency number or go to the nearest emergency department";
     card("no_class", {
       title: `Please get urgent medical care now: ${call}.`,
       text: ["These signs need a doctor today, so there is no class today. Take care."],
@@ -445,7 +465,10 @@ function showNoClass(view) {
 
 function showCheckin() {
   const scores = Array.from({ length: 11 }, (_, n) =>
-    button(String(n), (b) => begin({ score: n }, b), { kind: "score", dataset: { score: String(n) } }),
+    button(String(n), (b) => begin({ score: n }, b), {
+      kind: "score",
+      dataset: { score: String(n) },
+    }),
   );
   card("checkin", {
     title: "How is your back right now?",
@@ -520,7 +543,9 @@ async function notToday(score, buttonNode) {
 function showInChat(view) {
   card("in_chat", {
     title: "Your class is running in the chat.",
-    text: [el("p", { className: "lead" }, `Pose ${view.step + 1} of ${view.total}: ${view.title}.`)],
+    text: [
+      el("p", { className: "lead" }, `Pose ${view.step + 1} of ${view.total}: ${view.title}.`),
+    ],
     actions: [
       button(
         "Continue in the player",
@@ -535,7 +560,12 @@ function showInChat(view) {
 }
 
 function stat(value, label) {
-  return el("div", { className: "stat" }, el("span", { className: "stat-value" }, value), el("span", { className: "stat-label" }, label));
+  return el(
+    "div",
+    { className: "stat" },
+    el("span", { className: "stat-value" }, value),
+    el("span", { className: "stat-label" }, label),
+  );
 }
 
 function showSummary(view) {
@@ -547,7 +577,8 @@ function showSummary(view) {
     stat(`${view.poses_done}/${view.total_poses}`, "poses held"),
   );
   const easier = view.easier_used
-    ? `You chose the easier way ${plural(view.easier_used, "time", "times")}: that is listening well.`
+    ? `You chose the easier way ${plural(view.easier_used, "time", "times")}: ` +
+      "that is listening well."
     : null;
   const close = button("Close", closePlayer, { id: "btn-close", kind: "primary" });
   if (view.status === "finished") {
@@ -556,7 +587,8 @@ function showSummary(view) {
       text: [
         stats,
         easier,
-        "Stay in your rest as long as you like, then get up slowly. Notice how your back feels now.",
+        "Stay in your rest as long as you like, then get up slowly. " +
+          "Notice how your back feels now.",
       ],
       actions: [close],
       variant: "card-summary",
@@ -566,7 +598,8 @@ function showSummary(view) {
       title: "Ended for today.",
       text: [
         stats,
-        "Rest, and move gently today. If the pain is severe, new or getting worse, please see a GP or physiotherapist.",
+        "Rest, and move gently today. If the pain is severe, new or getting worse, " +
+          "please see a GP or physiotherapist.",
       ],
       actions: [close],
       variant: "card-summary",
@@ -593,7 +626,10 @@ function showFatal(kind) {
       actions: [close],
     });
   } else {
-    card("unauthorized", { title: "Open the player again from the chat.", text: [], actions: [close] });
+    card("unauthorized", {
+      title: "Open the player again from the chat.",
+      actions: [close],
+    });
   }
 }
 
@@ -627,7 +663,11 @@ const QUESTIONS = {
   hurt: (view) => ({
     text: "Let's ease off. How would you like to go on?",
     answers: [
-      [view.easier?.shown ? "Try again, gently" : "Try the easier version", "try_easier", "primary"],
+      [
+        view.easier?.shown ? "Try again, gently" : "Try the easier version",
+        "try_easier",
+        "primary",
+      ],
       ["Skip this pose", "skip", "secondary"],
       ["End for today", "end_for_pain", "quiet"],
     ],
@@ -659,7 +699,8 @@ const QUESTIONS = {
 // Paused (here or by leaving): said large over the picture, for the person on the mat.
 function markPaused() {
   const view = state.view;
-  const paused = view?.screen === "practice" && !view.question && (view.status === "paused" || state.away);
+  const paused =
+    view?.screen === "practice" && !view.question && (view.status === "paused" || state.away);
   ui.practice.classList.toggle("is-paused", paused);
 }
 
@@ -677,7 +718,8 @@ function leftNow() {
 }
 
 function cueLines(view) {
-  return [view.bridge, ...(view.lines || [])].filter((line) => typeof line === "string" && line.trim());
+  const lines = [view.bridge, ...(view.lines || [])];
+  return lines.filter((line) => typeof line === "string" && line.trim());
 }
 
 function showPractice(view, previous) {
@@ -692,7 +734,7 @@ function showPractice(view, previous) {
   ui.progress.textContent = `Pose ${view.step + 1} of ${view.total}`;
   showPicture(view.picture, view.title);
   ui.title.textContent = view.title;
-  ui.title.classList.toggle("is-long", view.title.length > 16);
+  ui.title.classList.toggle("is-long", view.title.length > 20);
   ui.sanskrit.textContent = view.sanskrit || "";
   ui.sanskrit.hidden = !view.sanskrit;
   const easierShown = Boolean(view.easier?.shown);
@@ -706,7 +748,9 @@ function showPractice(view, previous) {
   if (newStep || sized.join("\n") !== lines.join("\n")) {
     state.cueIndex = -1;
     ui.cueStack.replaceChildren(
-      ...lines.map((line) => el("p", { className: "cue-line cue-sizer", "aria-hidden": "true" }, line)),
+      ...lines.map((line) =>
+        el("p", { className: "cue-line cue-sizer", "aria-hidden": "true" }, line),
+      ),
       ui.cue,
     );
   }
@@ -719,12 +763,10 @@ function showPractice(view, previous) {
   // the spoken cue too.
   const chimed = newStep && previous !== null;
   if (chimed) signal();
-  if (newStep || view.sound !== state.voiceSrc) loadVoice(view.sound, chimed);
-  if (running(view)) {
-    if (state.voicePending) playVoice();
-  } else {
-    ui.voice.pause();
-  }
+  if (newStep || view.sound !== state.voiceSrc) loadVoice(view.sound);
+  if (!running(view)) ui.voice.pause();
+  else if (chimed) playVoiceAfterChime();
+  else playVoice();
   holdScreen();
 }
 
@@ -769,9 +811,15 @@ function showQuestion(view) {
   ui.flow.hidden = Boolean(ask);
   if (!ask) {
     ui.answers.replaceChildren();
+    delete ui.question.dataset.key;
     return;
   }
   const { text, advice, answers } = ask(view);
+  // The same question asked again (a poll) keeps its buttons: a tap landing as the answer
+  // arrives must not fall between an old button and a new one.
+  const key = JSON.stringify([view.practice, view.step, view.question, answers]);
+  if (ui.question.dataset.key === key) return;
+  ui.question.dataset.key = key;
   ui.question.dataset.question = view.question;
   ui.questionText.textContent = text;
   ui.questionAdvice.textContent = advice || "";
@@ -810,9 +858,8 @@ function tick() {
   }
 
   if (running(view)) {
-    if (state.lastLeft !== null && state.lastLeft > CHIME_BEFORE_END_S && left <= CHIME_BEFORE_END_S && left > 0) {
-      signal();
-    }
+    const crossed = state.lastLeft > CHIME_BEFORE_END_S && left <= CHIME_BEFORE_END_S;
+    if (crossed && left > 0) signal();
     if (left <= 0 && !state.atZero) askAtZero();
   }
   state.lastLeft = left;
@@ -826,7 +873,8 @@ async function askAtZero() {
     for (let asked = 0; !state.fatal; asked += 1) {
       await refresh({ retries: 0 });
       const view = state.view;
-      const stillHere = view?.screen === "practice" && view.practice === practice && view.step === step;
+      const stillHere =
+        view?.screen === "practice" && view.practice === practice && view.step === step;
       if (!stillHere || !running(view) || leftNow() > 0 || document.hidden) return;
       await sleep(asked < 20 ? AT_ZERO_RETRY_MS : AT_ZERO_SLOW_MS);
     }
@@ -899,8 +947,8 @@ function leave(how) {
   tick();
   const fields = { practice: view.practice };
   if (how === "beacon" && navigator.sendBeacon) {
-    const blob = new Blob([JSON.stringify({ init_data: initData, ...fields })], { type: "application/json" });
-    navigator.sendBeacon(apiUrl("away"), blob);
+    const json = JSON.stringify({ init_data: initData, ...fields });
+    navigator.sendBeacon(apiUrl("away"), new Blob([json], { type: "application/json" }));
     return;
   }
   call("away", fields).then((result) => {
@@ -915,7 +963,8 @@ function comeBack() {
   state.away = false;
   markPaused();
   holdScreen();
-  if (state.view) refresh();
+  // Only what runs on its own may have changed meanwhile; an answer half-given stays.
+  if (["practice", "in_chat"].includes(state.view?.screen)) refresh();
 }
 
 function watchVisibility() {
@@ -966,23 +1015,22 @@ function unlockAudio() {
   if (state.voicePending && running(state.view)) playVoice();
 }
 
-function loadVoice(src, afterChime) {
-  state.voiceSrc = src || null;
+// A new cue to speak: it plays once the practice runs (and sound is allowed).
+function loadVoice(src) {
   if (!src) {
     stopVoice();
     return;
   }
+  state.voiceSrc = src;
   ui.voice.src = new URL(src, document.baseURI).href;
   state.voicePending = true;
-  if (!running(state.view)) return;
-  if (afterChime) {
-    const expected = ui.voice.src;
-    setTimeout(() => {
-      if (ui.voice.src === expected && running(state.view)) playVoice();
-    }, VOICE_AFTER_CHIME_MS);
-  } else {
-    playVoice();
-  }
+}
+
+function playVoiceAfterChime() {
+  const expected = ui.voice.src;
+  setTimeout(() => {
+    if (ui.voice.src === expected && running(state.view)) playVoice();
+  }, VOICE_AFTER_CHIME_MS);
 }
 
 function playVoice() {
@@ -1003,8 +1051,10 @@ function playVoice() {
 function stopVoice() {
   ui.voice.pause();
   state.voicePending = false;
+  if (state.voiceSrc === null && !ui.voice.hasAttribute("src")) return;
   state.voiceSrc = null;
   ui.voice.removeAttribute("src");
+  ui.voice.load(); // let go of the old cue
 }
 
 function chime() {
@@ -1037,7 +1087,8 @@ function signal() {
 // -- the screen stays on -------------------------------------------------------------------------
 
 async function holdScreen() {
-  if (state.view?.screen !== "practice" || document.hidden || state.wakeLock || state.wakePending) return;
+  if (state.view?.screen !== "practice" || document.hidden) return;
+  if (state.wakeLock || state.wakePending) return;
   if (!("wakeLock" in navigator)) {
     ui.wakeNote.hidden = false;
     return;
