@@ -167,8 +167,9 @@ function closePlayer() {
     tg.close();
     return;
   }
+  // Telegram's web client (and the playground) close the frame when asked; a page opened
+  // on its own has nothing to close.
   postToTelegram("web_app_close");
-  window.close();
 }
 
 // -- the API -----------------------------------------------------------------------------------
@@ -687,11 +688,14 @@ const QUESTIONS = {
       ["Keep going", "keep_going", "primary"],
     ],
   }),
+  // The chat asked "continue or start over?" (a new class was asked for there): only the
+  // chat can answer it; pain can always be said.
   restart: () => ({
     text: "Your class is paused.",
+    advice: "Continue or start over in the chat.",
     answers: [
-      ["Resume", "resume", "primary"],
-      ["End practice", "stop", "quiet"],
+      ["Go to the chat", null, "primary"],
+      ["It hurts", "hurt", "hurt"],
     ],
   }),
 };
@@ -826,7 +830,9 @@ function showQuestion(view) {
   ui.questionAdvice.hidden = !advice;
   ui.answers.replaceChildren(
     ...answers.map(([label, action, kind]) =>
-      button(label, (b) => act(action, b), { kind, dataset: { action } }),
+      action
+        ? button(label, (b) => act(action, b), { kind, dataset: { action } })
+        : button(label, closePlayer, { id: "btn-to-chat", kind }),
     ),
   );
 }
