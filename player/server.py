@@ -199,6 +199,8 @@ class PlayerApi:
             way = await services.practice.way_in(user, offer_continue=False)
             if isinstance(way, ReadyToCheckIn):
                 return _json(views.checkin())
+            if isinstance(way, ScreenFirst):
+                return _json(self._screen_first(way))
             return _json(await self._view(user))
         if "screen" in answer:
             choice = SCREEN_ANSWERS.get(answer["screen"])
@@ -323,8 +325,9 @@ class PlayerApi:
         if ended is not None:
             return views.summary(ended)
         way = await practice.way_in(user_id, offer_continue=False)
-        if isinstance(way, ScreenFirst):
+        if isinstance(way, ScreenFirst) and way.status in SIGN_TODAY:
             return self._screen_first(way)
+        # The class first, with Start; the red-flag screen, when due, follows the tap.
         yoga_class, minutes, poses = await practice.class_ahead(user_id)
         return views.start(yoga_class, minutes, poses)
 

@@ -346,10 +346,10 @@ class PracticeCore:
         easier = machine.easier_reason(state, pose) is not None
         return self._pictures.for_step(pose, easier=easier)
 
-    def _sound(self, state: PracticeState, pose: Step) -> Sound | None:
+    def _sound(self, state: PracticeState, pose: Step, *, spoken: bool = False) -> Sound | None:
         """The pose's spoken cue for the version the state shows, when the practice is
-        spoken and the words are rendered by now."""
-        if not state.voice:
+        spoken (or `spoken` anyway) and the words are rendered by now."""
+        if not (state.voice or spoken):
             return None
         easier = machine.easier_reason(state, pose) is not None
         return self._sounds.for_step(pose, easier=easier)

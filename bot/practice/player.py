@@ -6,7 +6,7 @@ goes through `apply`; the rules are machine.py's."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,7 +51,7 @@ class PlayerCue:
 
 
 # A class that ended in the player is shown there as its summary for this long after.
-SUMMARY_SHOWN_FOR = timedelta(minutes=30)
+SUMMARY_SHOWN_FOR = timedelta(minutes=10)
 
 
 class Playing(PracticeCore):
@@ -165,6 +165,9 @@ class Playing(PracticeCore):
         if plan is None or not state.open:
             return None
         cue = self._cue(state, plan)
+        # The player always speaks (it has its own mute): the Voice setting is about sending
+        # the chat's cues as audio messages.
+        cue = replace(cue, sound=self._sound(state, cue.pose, spoken=True))
         hold = plan.clock(machine.hold_seconds(state, plan)).total_seconds()
         return PlayerCue(
             cue=cue,

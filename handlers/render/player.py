@@ -39,15 +39,16 @@ def note(shown: PlayerNote, url: str | None) -> Reply:
             return plain(PLAYING, open_keyboard(url))
         case Note.AWAY:
             here = PracticeButton(PracticeAction.HERE, practice=shown.practice_id, step=shown.step)
-            row = [InlineKeyboardButton(CONTINUE_HERE, callback_data=here.pack())]
+            # One a row: side by side, a phone cuts "Continue in the player" short.
+            rows = [[InlineKeyboardButton(CONTINUE_HERE, callback_data=here.pack())]]
             if url is not None:
-                row.append(open_button(url, CONTINUE_THERE))
+                rows.append([open_button(url, CONTINUE_THERE)])
             text = AWAY.format(
                 number=shown.step + 1,
                 total=shown.total,
                 title=escape(shown.pose_title, quote=False),
             )
-            return html(text, InlineKeyboardMarkup([row]))
+            return html(text, InlineKeyboardMarkup(rows))
         case Note.HERE:
             return plain(HERE)
         case Note.ENDED:

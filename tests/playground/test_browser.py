@@ -23,10 +23,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.settings import load_settings
 from handlers.render.settings import BACK, SETTING_NAMES
-from playground import Playground
+from playground import Playground, playground
 from playground.runner import USER_ID
-from tests.harness.factories import tiny_png, tiny_sound
+from tests.harness.factories import make_class, tiny_png, tiny_sound
 from tests.harness.playground import (
     CHECK_IN_QUESTION,
     SCREEN_QUESTION,
@@ -34,6 +35,7 @@ from tests.harness.playground import (
     running_playground,
 )
 from tests.harness.webapps import init_data_fields, launch_parameters, telegram_hash
+from tests.stories.test_voice_cues import ToneSounds
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 
@@ -41,6 +43,7 @@ from playwright.async_api import (
     Browser,
     ConsoleMessage,
     FloatRect,
+    Frame,
     Page,
     ViewportSize,
     async_playwright,
@@ -693,4 +696,181 @@ async def test_the_menu_button_opens_the_mini_app_in_dark_mode(
     await expect(overlay).to_be_hidden()
     await expect(frame).to_have_count(0)
     await mini_app.wait_for("pagehide")
+    assert problems == []
+
+
+# -- the player (a Telegram Mini App) in the playground's overlay ---------------------------
+# A class from Start to the last button: the countdown falls, the voice plays, Pause stops
+# the clock, +15 s adds to it, Next moves on, Easier swaps the picture, It hurts offers its
+# choices, a reload comes back on the same second, closing pauses the class and the chat
+# offers to continue; and the player in Telegram's dark theme.
+
+PLAYER_CLASS = make_class(holds=(60, 60, 60))
+# Telegram's dark theme, as the playground passes it.
+DARK_BACKGROUND = "rgb(33, 33, 33)"
+
+
+@pytest.fixture
+async def player_pg(database_url: str, tmp_path: Path) -> AsyncIterator[Playground]:
+    settings = load_settings(database_url=database_url, time_scale=1.0, voice_engine="off")
+    sounds = ToneSounds(tmp_path, list(PLAYER_CLASS.steps), frozenset())
+    async with playground(
+        settings,
+        port=0,
+        catalog={PLAYER_CLASS.id: PLAYER_CLASS},
+        pictures=StepPictures(tmp_path, easier_too=True),
+        sounds=sounds,
+        poll_timeout=1,
+    ) as running:
+        yield running
+    assert running.emulator.internal_errors == []
+
+
+def watch_page(page: Page, problems: list[str]) -> None:
+    def on_console(message: Any) -> None:
+        # Chromium logs every answer that is not 2xx as "Failed to load resource"; the
+        # page handles those (a 409 is a button of a step that is over).
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            problems.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+
+def player_frame(page: Page) -> Frame:
+    frame = next((f for f in page.frames if "/app/" in f.url), None)
+    assert frame is not None, [f.url for f in page.frames]
+    return frame
+
+
+async def seconds_shown(frame: Frame) -> int:
+    return int(await frame.locator("#countdown").inner_text())
+
+
+async def test_a_class_in_the_player_with_every_button(
+    browser: Browser, player_pg: Playground, tmp_path: Path
+) -> None:
+    pg = player_pg
+    shots = shots_folder(tmp_path)
+    problems: list[str] = []
+    page = await browser.new_page(viewport=PHONE)
+    watch_page(page, problems)
+    await page.goto(pg.url)
+    await expect(page.locator("#status")).to_contain_text("online")
+
+    # /start offers the player; it opens over the chat, as in Telegram.
+    await send(page, "/start")
+    await page.get_by_role("button", name="Open the player").click()
+    await expect(page.locator("#webapp")).to_be_visible()
+    inside = page.frame_locator("#webapp-frame")
+    screen = inside.locator("#screen")
+
+    # The way in, in the player: Start, the red-flag screen, the check-in.
+    await expect(screen).to_have_attribute("data-screen", "start")
+    await page.screenshot(path=shots / "player-start.png")
+    await inside.locator("#btn-start").click()
+    await expect(screen).to_have_attribute("data-screen", "safety")
+    await expect(inside.locator("#screen")).to_contain_text("bladder or bowels")
+    await inside.locator("#btn-none").click()
+    await expect(screen).to_have_attribute("data-screen", "checkin")
+    await inside.locator('[data-score="2"]').click()
+    await expect(screen).to_have_attribute("data-screen", "practice")
+    frame = player_frame(page)
+    await expect(inside.locator("#pose-title")).to_have_text("Pose 1")
+    await expect(inside.locator("#cue-line")).to_contain_text("pose 1")
+
+    # The countdown falls, and the voice plays (its time goes on).
+    first = await seconds_shown(frame)
+    assert 55 <= first <= 60
+    await frame.wait_for_function(
+        "n => Number(document.querySelector('#countdown').textContent) < n", arg=first
+    )
+    await frame.wait_for_function(
+        "() => { const a = document.querySelector('#voice');"
+        " return a && a.currentSrc.includes('media/') && a.currentTime > 0.2; }"
+    )
+    await page.screenshot(path=shots / "player-practice-light.png")
+    # The chat has one message about it, and no cue.
+    chat_note = page.locator(".row.bot", has_text="playing in the player")
+    await expect(chat_note).to_have_count(1)
+
+    # Pause stops the clock where it was; +15 s adds to it.
+    await inside.locator("#btn-pause").click()
+    await expect(inside.locator("#btn-pause")).to_have_text("Resume")
+    await expect(inside.locator("#ring-label")).to_have_text("paused")
+    held = await seconds_shown(frame)
+    await inside.locator("#btn-more").click()
+    await expect(inside.locator("#countdown")).to_have_text(str(held + 15))
+    await inside.locator("#btn-pause").click()
+    await expect(inside.locator("#btn-pause")).to_have_text("Pause")
+
+    # Next moves on; Easier swaps the picture, and back.
+    usual_picture = await inside.locator("#picture").get_attribute("src")
+    await inside.locator("#btn-next").click()
+    await expect(inside.locator("#pose-title")).to_have_text("Pose 2, right side")
+    pose_two = await inside.locator("#picture").get_attribute("src")
+    assert pose_two != usual_picture
+    await inside.locator("#btn-easier").click()
+    await expect(inside.locator("#btn-easier")).to_have_text("Usual")
+    easier_picture = await inside.locator("#picture").get_attribute("src")
+    assert easier_picture not in (pose_two, None)
+    await expect(inside.locator("#screen")).to_contain_text("Easier pose 2: keep the knees down.")
+    await page.screenshot(path=shots / "player-easier.png")
+
+    # It hurts stops the clock and offers its choices.
+    await inside.locator("#btn-hurt").click()
+    question = inside.locator("#question")
+    await expect(question).to_have_attribute("data-question", "hurt")
+    await expect(inside.locator('[data-action="skip"]')).to_be_visible()
+    await expect(inside.locator('[data-action="end_for_pain"]')).to_be_visible()
+    await expect(inside.locator('[data-action="try_easier"]')).to_be_visible()
+    await page.screenshot(path=shots / "player-hurt.png")
+    await inside.locator('[data-action="try_easier"]').click()
+    await expect(inside.locator("#btn-hurt")).to_be_visible()
+
+    # Paused, then reloaded: back on the same second.
+    await inside.locator("#btn-pause").click()
+    await expect(inside.locator("#btn-pause")).to_have_text("Resume")
+    before_reload = await seconds_shown(frame)
+    await frame.evaluate("location.reload()")
+    await expect(inside.locator("#screen")).to_have_attribute("data-screen", "practice")
+    await expect(inside.locator("#pose-title")).to_have_text("Pose 2, right side")
+    assert await seconds_shown(player_frame(page)) == before_reload
+
+    # Closing the player pauses the class; the chat offers to continue either way.
+    await inside.locator("#btn-pause").click()
+    await expect(inside.locator("#btn-pause")).to_have_text("Pause")
+    await page.locator("#webapp-close").click()
+    await expect(page.locator("#webapp")).to_be_hidden()
+    offer = page.locator(".row.bot", has_text=re.compile("Paused at pose 2 of 3"))
+    await expect(offer).to_have_count(1)
+    await expect(offer.locator(".kbutton")).to_have_text(
+        ["Continue here", "Continue in the player"]
+    )
+    await page.screenshot(path=shots / "player-closed-chat-offer.png")
+    assert problems == []
+
+
+async def test_the_player_in_telegrams_dark_theme_from_the_menu_button(
+    browser: Browser, player_pg: Playground, tmp_path: Path
+) -> None:
+    pg = player_pg
+    shots = shots_folder(tmp_path)
+    problems: list[str] = []
+    page = await browser.new_page(viewport=PHONE, color_scheme="dark")
+    watch_page(page, problems)
+    await page.goto(pg.url)
+    await expect(page.locator("#webapp-button")).to_have_text("Player")
+    await page.locator("#webapp-button").click()
+    inside = page.frame_locator("#webapp-frame")
+    await expect(inside.locator("#screen")).to_have_attribute("data-screen", "start")
+    background = await player_frame(page).evaluate(
+        "getComputedStyle(document.body).backgroundColor"
+    )
+    assert background == DARK_BACKGROUND
+    await inside.locator("#btn-start").click()
+    await inside.locator("#btn-none").click()
+    await inside.locator("#btn-skip").click()
+    await expect(inside.locator("#pose-title")).to_have_text("Pose 1")
+    await page.screenshot(path=shots / "player-practice-dark.png")
     assert problems == []

@@ -19,6 +19,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.settings import load_settings
+from bot.store import StoreUnavailable
 from handlers.app import PLAYER
 from handlers.context import SERVICES
 from handlers.render import player as render_player
@@ -27,6 +28,7 @@ from player.heartbeats import SILENT_AFTER
 from player.limits import BURST
 from player.server import PlayerApi
 from playground import Playground, playground
+from playground.emulator.init_data import sign_init_data
 from playground.emulator.state import EmuMessage
 from tests.harness.factories import make_class
 from tests.harness.playground import StepPictures
@@ -125,8 +127,10 @@ async def test_the_way_in_starts_the_class_in_the_player_and_the_chat_gets_one_n
     player: Player,
 ) -> None:
     first = await player.call("state")
-    assert first["screen"] == "safety"
-    assert "Legs that are quickly getting weaker" in first["emergency_signs"]
+    assert first == {"screen": "start", "class_title": TINY.title, "minutes": 3, "poses": 3}
+    screen = await player.call("begin", answer={"start": True})
+    assert screen["screen"] == "safety"
+    assert "Legs that are quickly getting weaker" in screen["emergency_signs"]
     view = await player.start_class()
     assert (view["step"], view["total"], view["status"]) == (0, 3, "active")
     assert view["title"] == "Pose 1" and view["lines"][0].startswith("Inhale")
@@ -318,6 +322,7 @@ async def test_the_class_runs_in_the_player_while_telegram_refuses_its_note(
 
 async def test_calls_without_valid_init_data_are_refused_with_401(player: Player) -> None:
     good = player.init_data()
+    now = player.clock().timestamp()
     fields = dict(parse_qsl(good))
     forged_user = urlencode({**fields, "user": fields["user"].replace('"id":1', '"id":2')})
     forged_hash = urlencode({**fields, "hash": "0" * 64})
@@ -334,10 +339,12 @@ async def test_calls_without_valid_init_data_are_refused_with_401(player: Player
         }
     async with player.http.post(f"{player.url}api/state", json={}) as response:
         assert response.status == 401
-    # Signed with another bot's token.
-    other = player.pg.emulator.sign_init_data(player.pg.emulator.user(1))
-    assert await player.call("state", init_data=other) != {}
-    assert (await player.call("state", init_data=good))["screen"] == "safety"
+    # Signed as Telegram signs it, but for another bot (another token).
+    other_bot = sign_init_data(
+        "123456:another-bots-token", {"id": 1, "first_name": "Friend"}, clock=lambda: now
+    )
+    assert await player.call("state", init_data=other_bot, status=401) == {"error": "unauthorized"}
+    assert (await player.call("state", init_data=good))["screen"] == "start"
 
 
 async def test_another_users_practice_is_refused_with_403_and_nothing_changes(
@@ -424,3 +431,40 @@ async def test_the_page_is_served_with_a_strict_content_security_policy(player: 
     for missing in ("static/..%2fserver.py", "static/nothing.js", "media/nothing", "media/..%2f"):
         async with player.http.get(player.url + missing) as response:
             assert response.status == 404, missing
+
+
+async def test_pain_typed_in_the_chat_is_asked_about_there_and_the_player_says_where(
+    player: Player,
+) -> None:
+    view = await player.start_class()
+    await until(player.pg, lambda: notes(player.pg) or None)
+    await player.pg.user.send("my back hurts")
+    question = await until(
+        player.pg,
+        lambda: next((m for m in player.pg.user.bot_messages if m.photo), None),
+    )
+    labels = [button["text"] for button in buttons(question)]
+    assert "Skip this pose" in labels and "End for today" in labels
+    shown = await player.call("state")
+    assert shown["screen"] == "in_chat" and shown["practice"] == view["practice"]
+    # Taken back into the player, the question is still asked there.
+    back = await player.call("play", practice=view["practice"])
+    assert back["question"] == "hurt" and back["status"] == "paused"
+
+
+async def test_the_database_not_answering_is_503_and_the_page_asks_again(
+    player: Player, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = await player.start_class()
+    practice = player.pg.application.bot_data[SERVICES].practice
+
+    async def unavailable(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("database is locked")
+
+    monkeypatch.setattr(practice, "open_for_player", unavailable)
+    monkeypatch.setattr(practice, "press_in_player", unavailable)
+    assert await player.call("state", status=503) == {"error": "unavailable"}
+    action = {"practice": view["practice"], "step": 0, "action": "next"}
+    assert await player.call("act", status=503, **action) == {"error": "unavailable"}
+    monkeypatch.undo()
+    assert (await player.call("act", **action))["step"] == 1

@@ -342,7 +342,7 @@ async def test_the_player_is_served_beside_the_webhook_on_the_same_server(
             assert "https://telegram.org/js/telegram-web-app.js" in await response.text()
         init_data = emulator.sign_init_data(user)
         async with http.post(f"{player_url}api/state", json={"init_data": init_data}) as answer:
-            assert answer.status == 200 and (await answer.json())["screen"] == "safety"
+            assert answer.status == 200 and (await answer.json())["screen"] == "start"
         async with http.post(f"{player_url}api/state", json={"init_data": "x"}) as answer:
             assert answer.status == 401
         update = help_update(user, 1)
