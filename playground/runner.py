@@ -248,6 +248,7 @@ def banner(pg: Playground) -> str:
             f"  127.0.0.1. Nothing leaves this machine (the emulator is at {pg.emulator.api_url}).",
             f"  Database: {_shown_database(pg.settings.database_url)} · TIME_SCALE={scale:g}"
             + ("" if scale != 1 else " (TIME_SCALE=0.05 makes every hold 20× shorter)"),
+            "  The player (the class as a Telegram Mini App): the chat's Player button.",
             "  Ctrl-C stops everything.",
             "",
         ]

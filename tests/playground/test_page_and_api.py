@@ -315,8 +315,9 @@ async def test_a_mini_app_opens_with_init_data_signed_for_the_user(
     async with http.get("/api/events") as response:
         stream = EventStream(response)
         state = await stream.next(lambda e: e["type"] == "state")
-        assert state["menu_button"] is None
-        # Nothing offers a Mini App yet: the page cannot have one signed.
+        # The bot's own menu button opens its player from the start.
+        assert state["menu_button"] == {"text": "Player", "url": pg.settings.webapp_url}
+        # Nothing offers this Mini App yet: the page cannot have one signed.
         assert await post(http, "/api/webapp", {"url": url}) == (
             409,
             {"ok": False, "error": "that Mini App is no longer offered in this chat"},
