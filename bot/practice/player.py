@@ -90,7 +90,12 @@ class Playing(PracticeCore):
     async def press_in_player(
         self, user_id: int, practice_id: int, step: int, action: Action
     ) -> PracticeOutcome:
-        return await self.apply(practice_id, Press(action, user_id, step, on=Surface.PLAYER))
+        outcome = await self.apply(practice_id, Press(action, user_id, step, on=Surface.PLAYER))
+        if outcome.note is not None:
+            # Back after it was away: heard from now, before any worker's sweep could take
+            # the heartbeat written before it left for silence.
+            await self.players_seen((practice_id,))
+        return outcome
 
     async def player_away(self, practice_id: int) -> PracticeOutcome | None:
         """The player was closed or hidden: the practice pauses there (once)."""

@@ -468,3 +468,17 @@ async def test_the_database_not_answering_is_503_and_the_page_asks_again(
     assert await player.call("act", status=503, **action) == {"error": "unavailable"}
     monkeypatch.undo()
     assert (await player.call("act", **action))["step"] == 1
+
+
+async def test_a_player_back_from_away_is_not_taken_for_silent_by_another_workers_sweep(
+    player: Player,
+) -> None:
+    """Another worker heard none of this player's heartbeats: the press that brought it
+    back is its sign of life, written at once, not at this worker's next flush."""
+    view = await player.start_class()
+    await player.call("away", practice=view["practice"])
+    player.clock.advance(SILENT_AFTER.total_seconds() * 3)
+    back = await player.call("act", practice=view["practice"], step=0, action="resume")
+    assert back["status"] == "active"
+    practice = player.pg.application.bot_data[SERVICES].practice
+    assert await practice.silent_players(SILENT_AFTER) == []
