@@ -98,5 +98,8 @@ def summary(facts: Summary) -> View:
         "poses_done": facts.poses_done,
         "total_poses": facts.total_poses,
         "easier_used": facts.easier_used,
+        # Finished in well under its holds' time (tapped through), and what it takes.
+        "rushed": facts.rushed,
+        "planned_minutes": facts.planned_minutes,
         "stop_reason": None if facts.stop_reason is None else facts.stop_reason.value,
     }

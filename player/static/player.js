@@ -582,7 +582,20 @@ function showSummary(view) {
       "that is listening well."
     : null;
   const close = button("Close", closePlayer, { id: "btn-close", kind: "primary" });
-  if (view.status === "finished") {
+  if (view.status === "finished" && view.rushed) {
+    // Tapped through well under its holds: said kindly, and as it was.
+    card("summary", {
+      title: "You reached the end",
+      text: [
+        stats,
+        `At your pace the class takes about ${view.planned_minutes} min. ` +
+          "Next time, if it feels fine, stay a few breaths in each pose: " +
+          "the holds are where the back gets stronger.",
+      ],
+      actions: [close],
+      variant: "card-summary",
+    });
+  } else if (view.status === "finished") {
     card("summary", {
       title: "Well done 🌿",
       text: [

@@ -212,6 +212,8 @@ async def test_the_class_ending_in_the_player_turns_its_note_into_the_closing_me
     for step in range(3):
         view = await player.call("act", practice=view["practice"], step=step, action="next")
     assert view["screen"] == "summary" and view["status"] == "finished"
+    # Tapped through in no time: said so, with what the class takes.
+    assert (view["rushed"], view["planned_minutes"], view["poses_done"]) == (True, 3, 0)
     assert view["total_poses"] == 3
 
     def closed() -> EmuMessage | None:
