@@ -261,34 +261,21 @@ class PlayerApi:
         action = next((a for a in PLAYER_ACTIONS if a.value == body.get("action")), None)
         if action is None:
             raise BadRequest(f'"action" must be one of: {", ".join(sorted(PLAYER_ACTIONS))}')
-        refused = await self._not_theirs(launch, practice_id)
-        if refused is not None:
-            return refused
-        services = self._services()
-        async with services.chat_locks.hold(launch.user_id):
-            try:
-                outcome = await services.practice.press_in_player(
-                    launch.user_id, practice_id, step, action
-                )
-            except StaleAction:
-                return await self._stale(launch.user_id)
+        practice = self._services().practice
+
+        async def press() -> PracticeOutcome:
+            # A press is a sign of life too.
             self.heartbeats.beat(practice_id)
-            await self._present(outcome)
-        return _json(await self._view(launch.user_id))
+            return await practice.press_in_player(launch.user_id, practice_id, step, action)
+
+        return await self._change(launch, practice_id, press)
 
     async def _play(self, launch: Launch, body: dict[str, Any]) -> web.Response:
         practice_id = _whole(body, "practice")
-        refused = await self._not_theirs(launch, practice_id)
-        if refused is not None:
-            return refused
-        services = self._services()
-        async with services.chat_locks.hold(launch.user_id):
-            try:
-                outcome = await services.practice.play(launch.user_id, practice_id)
-            except StaleAction:
-                return await self._stale(launch.user_id)
-            await self._present(outcome)
-        return _json(await self._view(launch.user_id))
+        practice = self._services().practice
+        return await self._change(
+            launch, practice_id, lambda: practice.play(launch.user_id, practice_id)
+        )
 
     async def _beat(self, launch: Launch, body: dict[str, Any]) -> web.Response:
         practice_id = _whole(body, "practice")
@@ -300,17 +287,31 @@ class PlayerApi:
 
     async def _away(self, launch: Launch, body: dict[str, Any]) -> web.Response:
         practice_id = _whole(body, "practice")
+        practice = self._services().practice
+        return await self._change(launch, practice_id, lambda: practice.player_away(practice_id))
+
+    # -- what they share -------------------------------------------------------------------
+
+    async def _change(
+        self,
+        launch: Launch,
+        practice_id: int,
+        change: Callable[[], Awaitable[PracticeOutcome | None]],
+    ) -> web.Response:
+        """One change to the user's own practice, under their chat's lock like any update,
+        shown in the chat; answered with what the player shows now (409 if the rules
+        refused it: a step that is over, a practice now in the chat)."""
         refused = await self._not_theirs(launch, practice_id)
         if refused is not None:
             return refused
-        services = self._services()
-        async with services.chat_locks.hold(launch.user_id):
-            outcome = await services.practice.player_away(practice_id)
+        async with self._services().chat_locks.hold(launch.user_id):
+            try:
+                outcome = await change()
+            except StaleAction:
+                return await self._stale(launch.user_id)
             if outcome is not None:
                 await self._present(outcome)
         return _json(await self._view(launch.user_id))
-
-    # -- what they share -------------------------------------------------------------------
 
     async def _view(self, user_id: int) -> views.View:
         """What the player shows the user now."""
