@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # second instead of 30, at a fee per message (allow_paid_broadcast in the Bot API).
     allow_paid_broadcast: bool = False
 
-    @field_validator("bot_token", "webhook_url", "webhook_secret", mode="before")
+    @field_validator("bot_token", "webhook_url", "webhook_secret", "webapp_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -105,11 +105,6 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("webapp_url", mode="before")
-    @classmethod
-    def _blank_webapp(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
     @field_validator("webapp_url")
     @classmethod
     def _webapp_url(cls, value: str | None) -> str | None:
@@ -127,14 +122,6 @@ class Settings(BaseSettings):
             )
         path = parts.path if parts.path.endswith("/") else parts.path + "/"
         return f"{parts.scheme}://{parts.netloc}{path}"
-
-    @field_validator("webapp_listen")
-    @classmethod
-    def _webapp_listen(cls, value: str) -> str:
-        try:
-            return str(ipaddress.ip_address(value.strip()))
-        except ValueError:
-            raise ValueError("expected an IP address to listen on, e.g. 127.0.0.1") from None
 
     @field_validator("webhook_secret")
     @classmethod
@@ -156,7 +143,7 @@ class Settings(BaseSettings):
             raise ValueError("may contain only A-Z a-z 0-9 _ - (what Telegram allows)")
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "webapp_listen")
     @classmethod
     def _listen_address(cls, value: str) -> str:
         try:

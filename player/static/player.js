@@ -95,14 +95,18 @@ function themeParams() {
 }
 
 function applyTheme(params) {
-  if (!params || typeof params !== "object") return;
-  for (const [key, value] of Object.entries(params)) {
-    if (typeof value !== "string" || !/^#[0-9a-f]{3,8}$/i.test(value)) continue;
-    root.style.setProperty(`--tg-theme-${key.replaceAll("_", "-")}`, value);
+  let dark = null;
+  if (params && typeof params === "object") {
+    for (const [key, value] of Object.entries(params)) {
+      if (typeof value !== "string" || !/^#[0-9a-f]{3,8}$/i.test(value)) continue;
+      root.style.setProperty(`--tg-theme-${key.replaceAll("_", "-")}`, value);
+    }
+    // The page's own colours (ring, hurt, pictures) follow Telegram's theme.
+    dark = typeof params.bg_color === "string" ? isDark(params.bg_color) : null;
   }
-  // The page's own colours (ring, hurt, pictures) follow Telegram's theme, not the system's.
-  const dark = typeof params.bg_color === "string" ? isDark(params.bg_color) : null;
-  if (dark !== null) root.dataset.theme = dark ? "dark" : "light";
+  // Without a theme from Telegram, the system's.
+  if (dark === null) dark = window.matchMedia?.("(prefers-color-scheme: dark)").matches ?? false;
+  root.dataset.theme = dark ? "dark" : "light";
 }
 
 function isDark(hex) {
