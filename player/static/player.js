@@ -2,11 +2,11 @@
 //
 // The server owns the practice (its step, its deadline, its pause); this page shows the View
 // it answers, counts the hold down locally between answers, and asks again when the hold is
-// over, every 15 s, and whenever the page comes back into view. No build step, no
+// over, every 30 s, and whenever the page comes back into view. No build step, no
 // dependencies: an ES module served as it is, under a CSP without inline code or styles.
 
 const BEAT_MS = 10_000; // "the player is open and visible"
-const POLL_MS = 15_000; // another device or the chat may have changed the practice
+const POLL_MS = 30_000; // another device or the chat may have changed the practice
 const TICK_MS = 200; // the countdown, the ring and the cue line
 const AT_ZERO_RETRY_MS = 500; // the server moves on at its deadline, a moment after ours
 const AT_ZERO_SLOW_MS = 2_000; // ...and if it has not after a good few asks, less often
@@ -888,7 +888,8 @@ function tick() {
   state.lastLeft = left;
 }
 
-// The hold is over here: the server moves on at its deadline. Ask until it has.
+// The hold is over here: the server moves on at its deadline (or when asked after it). Ask
+// until it has.
 async function askAtZero() {
   const { practice, step } = state.view;
   state.atZero = true;
