@@ -24,7 +24,7 @@ from aiohttp import web
 
 from bot.cues import PracticeOutcome, ReadyToCheckIn, ScreenFirst
 from bot.models import ScreenAnswer, Surface
-from bot.practice.machine import Action, HoldOver
+from bot.practice.machine import Action
 from bot.practice.service import StaleAction
 from bot.practice.way_in import SIGN_TODAY
 from bot.safety import Gate, ScreenStatus
@@ -182,21 +182,6 @@ class PlayerApi:
             return _error(503, "unavailable")
 
     async def _state(self, launch: Launch, body: dict[str, Any]) -> web.Response:
-        """What to show now. Asked as a hold ends (the page counts it down), a practice
-        past its deadline moves on here and now, as its timer would a moment later: the
-        page gets the next pose in one call, even if the worker whose timer it was died."""
-        services = self._services()
-        shown = await services.practice.open_for_player(launch.user_id)
-        if shown is not None and shown.due and shown.surface == Surface.PLAYER:
-            async with services.chat_locks.hold(launch.user_id):
-                try:
-                    outcome = await services.practice.apply(
-                        shown.cue.practice_id, HoldOver(shown.cue.step)
-                    )
-                except StaleAction:
-                    pass  # moved on, or changed, meanwhile
-                else:
-                    await self._present(outcome)
         return _json(await self._view(launch.user_id))
 
     async def _begin(self, launch: Launch, body: dict[str, Any]) -> web.Response:

@@ -49,11 +49,6 @@ class PlayerCue:
     # The usual version may be taken back (an easier version shown, not a gentle practice).
     can_take_back: bool
 
-    @property
-    def due(self) -> bool:
-        """Running, and its hold is over: the rules move it on (HoldOver)."""
-        return self.status == PracticeStatus.ACTIVE and self.left <= 0
-
 
 # A class that ended in the player is shown there as its summary for this long after.
 SUMMARY_SHOWN_FOR = timedelta(minutes=10)

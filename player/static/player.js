@@ -888,8 +888,7 @@ function tick() {
   state.lastLeft = left;
 }
 
-// The hold is over here: the server moves on at its deadline (or when asked after it). Ask
-// until it has.
+// The hold is over here: the server moves on at its deadline. Ask until it has.
 async function askAtZero() {
   const { practice, step } = state.view;
   state.atZero = true;

@@ -484,19 +484,3 @@ async def test_a_player_back_from_away_is_not_taken_for_silent_by_another_worker
     assert back["status"] == "active"
     practice = player.pg.application.bot_data[SERVICES].practice
     assert await practice.silent_players(SILENT_AFTER) == []
-
-
-async def test_a_state_asked_as_the_hold_ends_moves_the_practice_on_at_once(
-    player: Player,
-) -> None:
-    """The page asks as its countdown reaches 0: past the deadline, the answer is the next
-    pose, without waiting for the timer (or for the sweep, were the timer's worker dead)."""
-    view = await player.start_class()
-    # Past the deadline, not yet past the sweep's grace; the timer is a minute away.
-    player.clock.advance(60 + SWEEP_GRACE.total_seconds() / 2)
-    moved = await player.call("state")
-    assert (moved["step"], moved["practice"]) == (1, view["practice"])
-    assert moved["left"] == pytest.approx(60, abs=0.01)
-    # Not a moment before it.
-    player.clock.advance(59)
-    assert (await player.call("state"))["step"] == 1
