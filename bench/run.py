@@ -3,7 +3,8 @@
 The scenarios run in turn, never two at once (the machine has few cores, and each one's
 figures would be the other's noise): taps (bench/taps.py), timer precision
 (bench/timers.py), start-up with a big database (bench/startup.py), a stop with many
-live classes (bench/stopping.py), reminders
+live classes (bench/stopping.py), the player's classes per worker and Bot API calls per
+class (bench/player.py), reminders
 (bench/reminders.py) and the emulator's own ceiling (bench/emulator_ceiling.py). Each
 prints its table when it is done. bench/results.json then holds `machine` (cores, commit,
 quick or not, Python and python-telegram-bot versions), one section per scenario, and
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import telegram
 
-from bench import emulator_ceiling, reminders, startup, stopping, taps, timers
+from bench import emulator_ceiling, player, reminders, startup, stopping, taps, timers
 from bench.common import TELEGRAM_LIMIT, commit
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -51,6 +52,7 @@ class Plan:
     timers: timers.Plan
     startup: tuple[int, int]  # (users, open practices)
     stopping: tuple[int, ...]  # live classes at the SIGINT
+    player: player.Plan
     reminders: reminders.Sizes
     ceiling_seconds: float
     ceiling_concurrency: int = 50
@@ -62,6 +64,7 @@ FULL = Plan(
     timers.FULL,
     startup.FULL,
     stopping.FULL,
+    player.FULL,
     reminders.FULL,
     ceiling_seconds=5.0,
 )
@@ -71,6 +74,7 @@ QUICK = Plan(
     timers.QUICK,
     startup.QUICK,
     stopping.QUICK,
+    player.QUICK,
     reminders.QUICK,
     ceiling_seconds=3.0,
 )
@@ -181,6 +185,11 @@ async def suite(
         "A stop at any load (bench/stopping.py)",
         lambda: stopping.measure(plan.stopping),
         stopping.render,
+    )
+    document["player"] = await _scenario(
+        "The player: classes per worker (bench/player.py)",
+        lambda: player.measure(plan.player),
+        player.render,
     )
     document["reminders"] = await _scenario(
         "Reminders (bench/reminders.py)",
