@@ -40,7 +40,8 @@ class costs in Bot API calls, in the player and in the chat.
     .venv/bin/python bench/player.py --quick         # 500 classes, a shorter window
     .venv/bin/python bench/player.py 2500 4000       # these sizes
 
-`BENCH_PROFILE=<folder>` runs the worker under cProfile (stats written there at its exit).
+`BENCH_PROFILE=<folder>` runs the worker under cProfile (stats written there at its exit);
+`BENCH_LOGS=<folder>` keeps the worker's and the pages' logs there.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -314,10 +316,21 @@ async def capacity_run(classes: int, plan: Plan) -> dict[str, Any]:
                 inside = json.loads(counts.read_text())
                 found = json.loads((workdir / "found.json").read_text())
             paused = await _paused(database_url(workdir))
+        _keep_logs(workdir, f"{classes}")
     figures = _capacity_figures(
         classes, plan, found, inside, cpu, rss_end, rss_peak, window, paused, started_s
     )
     return figures | {"machine": machine}
+
+
+def _keep_logs(workdir: Path, name: str) -> None:
+    """BENCH_LOGS=<folder>: the worker's and the pages' logs are kept there."""
+    folder = os.environ.get("BENCH_LOGS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for log in ("worker.log", "pages.log"):
+            if (workdir / log).exists():
+                shutil.copy(workdir / log, Path(folder) / f"{name}-{log}")
 
 
 async def _written(path: Path, within: float = 30.0) -> None:
@@ -368,6 +381,18 @@ def _capacity_figures(
     beats = len(found["latencies"].get("beat", []))
     server = {name: latency(times) for name, times in sorted(inside["api_seconds"].items())}
     api = latency(every)
+    lag = sorted(inside["loop_lag_seconds"])
+
+    def waits(name: str) -> dict[str, Any]:
+        found = sorted(inside[name])
+        return {
+            "count": len(found),
+            "p50_ms": _ms(found, 0.5),
+            "p99_ms": _ms(found, 0.99),
+            "max_ms": round(found[-1] * 1000, 1) if found else 0.0,
+            "busy_percent": round(sum(found) / seconds * 100, 1),
+        }
+
     return {
         "classes": classes,
         "started": "seeded",
@@ -386,11 +411,24 @@ def _capacity_figures(
         "error_statuses": errors,
         "failures": found["failures"],
         "stale_409": stale,
+        "state_asked": found["state_asked"],
         "pages_off_the_practice": found["pages_off_the_practice"],
         "paused_by_the_server": paused,
         "worker_cpu_percent": round(cpu / seconds * 100, 1),
         "worker_cpu_ms_per_request": round(cpu / len(every) * 1000, 3) if every else None,
         "pages_cpu_percent": round(found["cpu_s"] / seconds * 100, 1),
+        "loop_lag_ms": {
+            "p50": _ms(lag, 0.5),
+            "p99": _ms(lag, 0.99),
+            "max": round(lag[-1] * 1000, 1) if lag else 0.0,
+        },
+        "database_waits": {
+            "pool": waits("pool_wait_seconds"),
+            "writer_turn": waits("writer_turn_wait_seconds"),
+            "writer_turn_held": waits("writer_turn_held_seconds"),
+        },
+        # Every trip to a database connection's thread: the API's, the timers', the sweeps'.
+        "database_thread_calls_per_second": round(inside["thread_calls"] / seconds, 1),
         "worker_rss_mb": round(rss_end, 1),
         "worker_rss_peak_mb": round(rss_peak, 1),
         "sql_statements_per_second": round(sum(statements.values()) / seconds, 1),
@@ -412,6 +450,86 @@ def _capacity_figures(
         "bot_api_calls": len(window),
         "bot_api_calls_by_method": dict(Counter(c[1] for c in window)),
     }
+
+
+# -- where the worker's time goes: each call alone ------------------------------------------
+
+# Part 1b: classes seeded (their deadlines an hour off: nothing moves on by itself), and
+# each call type made COST_CALLS times, one at a time, by one client.
+COST_CLASSES = 200
+COST_CALLS = 600
+
+
+async def call_costs(classes: int = COST_CLASSES, calls: int = COST_CALLS) -> dict[str, Any]:
+    """What each call costs the worker, made one at a time (no queue, no contention): its
+    CPU (the worker's, all threads), SQL statements, trips to a database thread, latency.
+    `act` is `next`: a step moved on, written as a timer's move is (one UPDATE, one
+    INSERT), with the View read after it."""
+    with tempfile.TemporaryDirectory(prefix="yogabot-player-costs-") as folder:
+        workdir = Path(folder)
+        counts = workdir / "counts.json"
+        async with Recorder(max_recorded_calls=2_000) as emulator:
+            for n in range(1, classes + 1):
+                chat = emulator.user(user_of(n)).open_chat()
+                emulator.state.add_message(chat, from_bot=True, text="Your class is in the player.")
+            far = time.time() + 3_600
+            await seed(database_url(workdir), classes, far, far)
+            async with (
+                worker(emulator, workdir, counts, {"TIME_SCALE": "1"}) as (pid, url),
+                aiohttp.ClientSession() as http,
+            ):
+                users = [user_of(n) for n in range(1, classes + 1)]
+                inits = {user: sign_init_data(TOKEN, user) for user in users}
+
+                async def post(name: str, body: dict[str, Any]) -> tuple[int, Any]:
+                    async with http.post(url + "api/" + name, json=body) as response:
+                        raw = await response.read()
+                        return response.status, json.loads(raw) if raw else None
+
+                # Each page's first state, as the ramp does: the worker knows whose each
+                # practice is from then on.
+                views = {u: (await post("state", {"init_data": inits[u]}))[1] for u in users}
+                found = {}
+                for kind in ("beat", "state", "act"):
+                    os.kill(pid, signal.SIGUSR1)
+                    cpu_before, took = cpu_seconds(pid), []
+                    for n in range(calls):
+                        user = users[n % classes]
+                        view = views[user]
+                        body: dict[str, Any] = {"init_data": inits[user]}
+                        if kind != "state":
+                            body["practice"] = view["practice"]
+                        if kind == "act":
+                            body |= {"step": view["step"], "action": "next"}
+                        started = time.perf_counter()
+                        status, answer = await post(kind, body)
+                        took.append(time.perf_counter() - started)
+                        if status not in (200, 204):
+                            raise RuntimeError(f"{kind} answered {status}: {answer}")
+                        if kind == "act":
+                            views[user] = answer
+                    cpu = cpu_seconds(pid) - cpu_before
+                    os.kill(pid, signal.SIGUSR2)
+                    await _written(counts)
+                    inside = json.loads(await asyncio.to_thread(counts.read_text))
+                    counts.unlink()
+                    statements: dict[str, int] = inside["statements"]
+                    writes = sum(
+                        v
+                        for k, v in statements.items()
+                        if k.startswith(("UPDATE", "INSERT", "DELETE"))
+                    )
+                    took.sort()
+                    found[kind] = {
+                        "calls": calls,
+                        "worker_cpu_ms": round(cpu / calls * 1000, 3),
+                        "sql_statements": round(sum(statements.values()) / calls, 2),
+                        "sql_writes": round(writes / calls, 2),
+                        "database_thread_calls": round(inside["thread_calls"] / calls, 2),
+                        "p50_ms": _ms(took, 0.5),
+                        "p99_ms": _ms(took, 0.99),
+                    }
+    return found
 
 
 # -- part 2: one class, in the player and in the chat ------------------------------------------
@@ -604,6 +722,12 @@ async def measure(plan: Plan = FULL) -> dict[str, Any]:
             flush=True,
         )
         runs.append(run)
+    costs = await call_costs()
+    print(
+        "one at a time, worker CPU per call: "
+        + ", ".join(f"{kind} {c['worker_cpu_ms']} ms" for kind, c in costs.items()),
+        flush=True,
+    )
     per_class = await calls_per_class(plan.class_scale)
     print(
         f"a class: {per_class['player']['all']['calls']} Bot API calls in the player, "
@@ -614,6 +738,7 @@ async def measure(plan: Plan = FULL) -> dict[str, Any]:
         "target_p99_ms": TARGET_P99_MS,
         "plan": {"ramp_s": plan.ramp_s, "settle_s": plan.settle_s, "window_s": plan.window_s},
         "capacity": runs,
+        "call_costs": costs,
         "calls_per_class": per_class,
         "ceiling": ceiling(per_class, runs),
     }

@@ -101,6 +101,8 @@ class Record:
     outside: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     screens: Counter[str] = field(default_factory=Counter)
+    # Why each `state` in the window was asked: a poll, the countdown's end, again after it.
+    state_asked: Counter[str] = field(default_factory=Counter)
 
     def add(self, kind: str, began: float, seconds: float, status: str) -> None:
         if self.window[0] <= began < self.window[1]:
@@ -127,7 +129,7 @@ class Page:
     # -- what player.js does -----------------------------------------------------------------
 
     async def open(self) -> None:
-        await self.refresh()
+        await self.refresh("open")
 
     def show(self, view: dict[str, Any]) -> None:
         self.view, self.received = view, self.pages.loop.time()
@@ -180,7 +182,7 @@ class Page:
         try:
             asked = 0
             while not self.stopped:
-                await self.refresh()
+                await self.refresh("at_zero" if asked == 0 else "at_zero_again")
                 now = self.view or {}
                 if (
                     now.get("screen") != "practice"
@@ -197,9 +199,12 @@ class Page:
         finally:
             self.at_zero = False
 
-    async def refresh(self) -> None:
+    async def refresh(self, why: str) -> None:
         if self.polling or self.stopped:
             return
+        window = self.pages.record.window
+        if window[0] <= time.time() < window[1]:
+            self.pages.record.state_asked[why] += 1
         self.polling = True
         try:
             view = await self.call("state", {})
@@ -218,7 +223,7 @@ class Page:
     async def polling_loop(self) -> None:
         while not self.stopped:
             await asyncio.sleep(POLL_S)
-            await self.refresh()
+            await self.refresh("poll")
 
     async def tapping(self) -> None:
         every = self.pages.config.act_every_s
@@ -362,6 +367,7 @@ class Pages:
             "outside_window": dict(record.outside),
             "failures": dict(record.failures),
             "pages_off_the_practice": dict(record.screens),
+            "state_asked": dict(record.state_asked),
         }
 
 

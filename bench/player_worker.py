@@ -12,7 +12,15 @@ line, as JSON):
   and its wall time;
 * each player API call (player/server.py `PlayerApi._api`), by name: its wall time in the
   bot, from the request's handler starting to its answer (not the time the request waited
-  for the event loop before that, which only the load generator sees).
+  for the event loop before that, which only the load generator sees);
+* the calls the event loop hands to aiosqlite's threads (`Connection._execute`: each a
+  trip to a database connection's thread and back, whatever it does: a statement, a
+  fetch, a commit or rollback);
+* the waits for the database: a connection from the pool (SQLAlchemy's `QueuePool._do_get`,
+  every unit of work), and a write unit's turn among the process's writers on SQLite
+  (bot/store/unit_of_work.py `Store._writer_turn`), with how long each turn was held;
+* the event loop's lag: every LAG_EVERY, how late a callback runs after it was due (a busy
+  loop runs everything late, the API's answers and the practices' timers alike).
 
 Kept small on purpose (only stdlib, SQLAlchemy and what the bot imports anyway), so that
 the bot's resident memory is its own: durations go into `array("d")`, 8 bytes each.
@@ -22,6 +30,8 @@ the bot's resident memory is its own: durations go into `array("d")`, 8 bytes ea
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import re
@@ -30,6 +40,7 @@ import sys
 import time
 from array import array
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # UPDATE practice_sessions / INSERT INTO step_events / DELETE FROM ... : the verb and table.
 WRITE = re.compile(r"\s*(UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+LAG_EVERY = 0.05
 HEARTBEATS = re.compile(r"\s*UPDATE\s+practice_sessions\s+SET\s+player_seen_at=", re.IGNORECASE)
 
 
@@ -52,6 +64,11 @@ class Counts:
         self.flushes: list[tuple[int, float]] = []  # (practices written, seconds)
         self.api: dict[str, array[float]] = {}
         self.api_status: Counter[str] = Counter()
+        self.thread_calls = 0
+        self.lag: array[float] = array("d")
+        self.pool_wait: array[float] = array("d")
+        self.turn_wait: array[float] = array("d")
+        self.turn_held: array[float] = array("d")
 
     def start(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -69,6 +86,11 @@ class Counts:
             "flushes": self.flushes,
             "api_seconds": {name: list(found) for name, found in self.api.items()},
             "api_status": dict(self.api_status),
+            "thread_calls": self.thread_calls,
+            "loop_lag_seconds": list(self.lag),
+            "pool_wait_seconds": list(self.pool_wait),
+            "writer_turn_wait_seconds": list(self.turn_wait),
+            "writer_turn_held_seconds": list(self.turn_held),
         }
 
 
@@ -145,8 +167,74 @@ def _wrap_player() -> None:
             COUNTS.api_status[f"{name} {response.status}"] += 1
         return response
 
+    start = server.PlayerApi.start
+
+    @functools.wraps(start)
+    def start_watching(self: server.PlayerApi) -> None:
+        start(self)
+        # Started with the player's listener, inside the bot's event loop.
+        self._lag_watch = asyncio.get_running_loop().create_task(_watch_lag())  # type: ignore[attr-defined]
+
     heartbeats.Heartbeats.flush = timed_flush  # type: ignore[method-assign]
     server.PlayerApi._api = timed_api  # type: ignore[method-assign]
+    server.PlayerApi.start = start_watching  # type: ignore[method-assign]
+
+
+async def _watch_lag() -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + LAG_EVERY
+        await asyncio.sleep(LAG_EVERY)
+        if COUNTS.recording:
+            COUNTS.lag.append(max(0.0, loop.time() - due))
+
+
+def _time_database_waits() -> None:
+    from sqlalchemy.pool import impl
+
+    from bot.store import unit_of_work
+
+    do_get = impl.QueuePool._do_get
+
+    @functools.wraps(do_get)
+    def timed_get(self: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return do_get(self)
+        finally:
+            if COUNTS.recording:
+                COUNTS.pool_wait.append(time.perf_counter() - started)
+
+    turn = unit_of_work.Store._writer_turn
+
+    @contextlib.asynccontextmanager
+    async def timed_turn(self: Any) -> AsyncIterator[None]:
+        asked = time.perf_counter()
+        async with turn(self):
+            given = time.perf_counter()
+            try:
+                yield
+            finally:
+                if COUNTS.recording:
+                    COUNTS.turn_wait.append(given - asked)
+                    COUNTS.turn_held.append(time.perf_counter() - given)
+
+    impl.QueuePool._do_get = timed_get  # type: ignore[method-assign]
+    unit_of_work.Store._writer_turn = timed_turn  # type: ignore[method-assign]
+
+
+def _count_thread_calls() -> None:
+    from aiosqlite import core
+
+    execute = core.Connection._execute
+
+    @functools.wraps(execute)
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if COUNTS.recording:
+            COUNTS.thread_calls += 1
+        return await execute(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    core.Connection._execute = counted  # type: ignore[method-assign]
 
 
 def serve(out: Path) -> int:
@@ -154,6 +242,8 @@ def serve(out: Path) -> int:
 
     _listen()
     _wrap_player()
+    _count_thread_calls()
+    _time_database_waits()
 
     def begin(signum: int, frame: Any) -> None:
         COUNTS.start()
