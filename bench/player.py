@@ -21,7 +21,14 @@ class costs in Bot API calls, in the player and in the chat.
    CPU (the two processes share the machine's cores, and so does this one, lightly: the
    emulator), SQL statements and writing transactions a second, and the heartbeats'
    writes: UPDATE statements against beats received (one batched UPDATE per flush, every
-   10 s, whatever the beats) and each flush's time.
+   10 s, whatever the beats) and each flush's time; and where the worker's time went:
+   its CPU per class, why each `state` was asked, its trips to a database thread, its
+   waits for a pooled connection and for the writers' turn, its event loop's lag and
+   garbage collections, and how long it waited for a core.
+
+   Then each call alone (`call_costs`): COST_CLASSES classes seeded with their deadlines
+   an hour off, and each call type made COST_CALLS times one after another by one
+   client: the worker's CPU, SQL statements and database thread trips per call.
 
 2. **Bot API calls per class** (`calls_per_class`). One whole class at a small TIME_SCALE,
    begun over the API (begin start, screen none, score skipped) and followed as a page
@@ -36,7 +43,7 @@ class costs in Bot API calls, in the player and in the chat.
    player class costs its handful, so Telegram's limit is far off and the worker is the
    bound (part 1).
 
-    .venv/bin/python bench/player.py                 # 1,000 / 2,500 / 5,000 / 10,000 classes
+    .venv/bin/python bench/player.py                 # 1,000 to 10,000 classes
     .venv/bin/python bench/player.py --quick         # 500 classes, a shorter window
     .venv/bin/python bench/player.py 2500 4000       # these sizes
 
@@ -49,6 +56,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -89,6 +97,10 @@ CALL_TYPES = ("beat", "state", "act", "media")
 SEEDED_STEPS = 12
 # Part 2: the class at this TIME_SCALE (30 min in about 18 s); holds of 0.25 to 1.35 s.
 CLASS_SCALE = 0.01
+# Each call alone: classes seeded (their deadlines an hour off: nothing moves on by
+# itself), and each call type made COST_CALLS times, one at a time, by one client.
+COST_CLASSES = 200
+COST_CALLS = 600
 
 
 @dataclass(frozen=True)
@@ -98,11 +110,12 @@ class Plan:
     settle_s: float  # after the ramp, before the window
     window_s: float  # measured
     class_scale: float = CLASS_SCALE  # part 2's TIME_SCALE
+    costs: tuple[int, int] = (COST_CLASSES, COST_CALLS)  # each call alone: (classes, calls)
 
 
 # A ramp of 30 s spreads the pages' 10 s heartbeats and 15 s polls evenly; the window holds
 # six heartbeat flushes.
-FULL = Plan((1_000, 2_500, 5_000, 10_000), ramp_s=30.0, settle_s=15.0, window_s=60.0)
+FULL = Plan((1_000, 2_000, 2_500, 5_000, 10_000), ramp_s=30.0, settle_s=15.0, window_s=60.0)
 QUICK = Plan((500,), ramp_s=10.0, settle_s=5.0, window_s=15.0, class_scale=0.005)
 
 
@@ -416,6 +429,9 @@ def _capacity_figures(
         "paused_by_the_server": paused,
         "worker_cpu_percent": round(cpu / seconds * 100, 1),
         "worker_cpu_ms_per_request": round(cpu / len(every) * 1000, 3) if every else None,
+        # What one class costs the worker a second, all in: its calls, its steps moving on,
+        # the sweeps; one core's 1,000 ms a second over it is what CPU alone allows.
+        "worker_cpu_ms_per_class_second": round(cpu / seconds / classes * 1000, 4),
         "pages_cpu_percent": round(found["cpu_s"] / seconds * 100, 1),
         "loop_lag_ms": {
             "p50": _ms(lag, 0.5),
@@ -426,6 +442,16 @@ def _capacity_figures(
             "pool": waits("pool_wait_seconds"),
             "writer_turn": waits("writer_turn_wait_seconds"),
             "writer_turn_held": waits("writer_turn_held_seconds"),
+            "commit": waits("commit_seconds"),
+        },
+        "garbage_collections": {
+            f"generation {n}": {
+                "count": len(found),
+                "max_ms": round(max(found) * 1000, 1),
+                "total_ms": round(sum(found) * 1000, 1),
+            }
+            for n, found in sorted(inside["gc_seconds"].items())
+            if found
         },
         # Every trip to a database connection's thread: the API's, the timers', the sweeps'.
         "database_thread_calls_per_second": round(inside["thread_calls"] / seconds, 1),
@@ -454,15 +480,11 @@ def _capacity_figures(
 
 # -- where the worker's time goes: each call alone ------------------------------------------
 
-# Part 1b: classes seeded (their deadlines an hour off: nothing moves on by itself), and
-# each call type made COST_CALLS times, one at a time, by one client.
-COST_CLASSES = 200
-COST_CALLS = 600
-
 
 async def call_costs(classes: int = COST_CLASSES, calls: int = COST_CALLS) -> dict[str, Any]:
     """What each call costs the worker, made one at a time (no queue, no contention): its
-    CPU (the worker's, all threads), SQL statements, trips to a database thread, latency.
+    CPU (the worker's, all threads), the SQL statements and trips to a database thread it
+    made itself (the worker tells them apart from its sweeps'), its latency.
     `act` is `next`: a step moved on, written as a timer's move is (one UPDATE, one
     INSERT), with the View read after it."""
     with tempfile.TemporaryDirectory(prefix="yogabot-player-costs-") as folder:
@@ -513,19 +535,24 @@ async def call_costs(classes: int = COST_CLASSES, calls: int = COST_CALLS) -> di
                     await _written(counts)
                     inside = json.loads(await asyncio.to_thread(counts.read_text))
                     counts.unlink()
-                    statements: dict[str, int] = inside["statements"]
+                    # What the calls did themselves (not the sweeps running meanwhile).
+                    own = {
+                        k.split(" ", 1)[1]: v
+                        for k, v in inside["api_statements"].items()
+                        if k.split(" ", 1)[0] == kind
+                    }
                     writes = sum(
-                        v
-                        for k, v in statements.items()
-                        if k.startswith(("UPDATE", "INSERT", "DELETE"))
+                        v for k, v in own.items() if k.startswith(("UPDATE", "INSERT", "DELETE"))
                     )
+                    trips = inside["api_thread_calls"].get(kind, 0)
                     took.sort()
                     found[kind] = {
                         "calls": calls,
                         "worker_cpu_ms": round(cpu / calls * 1000, 3),
-                        "sql_statements": round(sum(statements.values()) / calls, 2),
+                        "sql_statements": round(sum(own.values()) / calls, 2),
+                        "sql_statements_by_kind": own,
                         "sql_writes": round(writes / calls, 2),
-                        "database_thread_calls": round(inside["thread_calls"] / calls, 2),
+                        "database_thread_calls": round(trips / calls, 2),
                         "p50_ms": _ms(took, 0.5),
                         "p99_ms": _ms(took, 0.99),
                     }
@@ -722,7 +749,7 @@ async def measure(plan: Plan = FULL) -> dict[str, Any]:
             flush=True,
         )
         runs.append(run)
-    costs = await call_costs()
+    costs = await call_costs(*plan.costs)
     print(
         "one at a time, worker CPU per call: "
         + ", ".join(f"{kind} {c['worker_cpu_ms']} ms" for kind, c in costs.items()),
@@ -777,6 +804,49 @@ def render(section: dict[str, Any]) -> str:
             f"({beats['flush_p50_ms']} / {beats['flush_max_ms']}) "
             f"| {'yes' if r['api_p99_under_target'] else 'no'} |"
         )
+    lines += [
+        "",
+        "Where the worker's time goes (ms unless said): CPU a class costs it a second; why "
+        "`state` was asked (a 15 s poll / the countdown's end / again after it); trips to a "
+        "database thread a second; waits for a pooled connection and for the writers' turn "
+        "(p99), the turn held (p99); the event loop's lag (p99 / max); the longest full "
+        "garbage collection; the share of the window the worker's loop waited for a core "
+        "(other processes, the pages' among them), and the machine's load average.",
+        "",
+        "| classes | CPU ms per class a second | state asked | database trips/s | pool wait "
+        "| writers' turn wait (held) | loop lag | full GC max | waited for a core % "
+        "| load |",
+        "|---:|---:|---|---:|---:|---|---|---:|---:|---:|",
+    ]
+    for r in section["capacity"]:
+        asked = r["state_asked"]
+        waits = r["database_waits"]
+        full_gc = r["garbage_collections"].get("generation 2", {}).get("max_ms", 0.0)
+        lines.append(
+            f"| {r['classes']} | {r['worker_cpu_ms_per_class_second']} "
+            f"| {asked.get('poll', 0)} / {asked.get('at_zero', 0)} / "
+            f"{asked.get('at_zero_again', 0)} | {r['database_thread_calls_per_second']} "
+            f"| {waits['pool']['p99_ms']} | {waits['writer_turn']['p99_ms']} "
+            f"({waits['writer_turn_held']['p99_ms']}) "
+            f"| {r['loop_lag_ms']['p99']} / {r['loop_lag_ms']['max']} | {full_gc} "
+            f"| {r['machine']['worker_waited_for_a_core_percent']} "
+            f"| {r['machine']['load_average_1min']} |"
+        )
+    lines += [
+        "",
+        "Each call alone, one at a time (the worker's CPU per call, all its threads):",
+        "",
+        "| call | worker CPU ms | SQL statements (writes) | database thread trips "
+        "| latency p50 / p99 ms |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for kind, cost in section["call_costs"].items():
+        name = "act (next)" if kind == "act" else kind
+        lines.append(
+            f"| {name} | {cost['worker_cpu_ms']} | {cost['sql_statements']} "
+            f"({cost['sql_writes']}) | {cost['database_thread_calls']} "
+            f"| {cost['p50_ms']} / {cost['p99_ms']} |"
+        )
     per_class = section["calls_per_class"]
     lines += [
         "",
@@ -814,9 +884,7 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     plan = QUICK if arguments.quick else FULL
     if arguments.classes:
-        plan = Plan(
-            tuple(arguments.classes), plan.ramp_s, plan.settle_s, plan.window_s, plan.class_scale
-        )
+        plan = dataclasses.replace(plan, classes=tuple(arguments.classes))
     result = asyncio.run(measure(plan))
     print()
     print(render(result))

@@ -7,7 +7,8 @@ line, as JSON):
 * every SQL statement, by kind (`UPDATE practice_sessions`, `INSERT step_events`,
   `SELECT`, ...), from SQLAlchemy's `before_cursor_execute` event, with the rows the
   writes touched (`after_cursor_execute`'s rowcount), and the transactions that wrote;
-  the heartbeats' batched UPDATE (`players_seen`) on its own;
+  the heartbeats' batched UPDATE (`players_seen`) on its own; and those an API call made
+  itself (inside its handler, told apart by a context variable), by call;
 * each heartbeat flush (player/heartbeats.py `Heartbeats.flush`): the practices it wrote
   and its wall time;
 * each player API call (player/server.py `PlayerApi._api`), by name: its wall time in the
@@ -19,8 +20,14 @@ line, as JSON):
 * the waits for the database: a connection from the pool (SQLAlchemy's `QueuePool._do_get`,
   every unit of work), and a write unit's turn among the process's writers on SQLite
   (bot/store/unit_of_work.py `Store._writer_turn`), with how long each turn was held;
+* each COMMIT on aiosqlite's thread, timed from the loop (SQLite checkpoints its
+  write-ahead log into the database file inside a commit now and then, fsync included);
+* the garbage collector's passes, by generation (each one stops the event loop);
 * the event loop's lag: every LAG_EVERY, how late a callback runs after it was due (a busy
   loop runs everything late, the API's answers and the practices' timers alike).
+
+`BENCH_GC_FREEZE=1` in the environment: what if the bot called `gc.freeze()` once started
+(its full collections then skip the start-up's objects, some 140,000).
 
 Kept small on purpose (only stdlib, SQLAlchemy and what the bot imports anyway), so that
 the bot's resident memory is its own: durations go into `array("d")`, 8 bytes each.
@@ -32,8 +39,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
+import gc
 import json
+import os
 import re
 import signal
 import sys
@@ -64,11 +74,16 @@ class Counts:
         self.flushes: list[tuple[int, float]] = []  # (practices written, seconds)
         self.api: dict[str, array[float]] = {}
         self.api_status: Counter[str] = Counter()
+        # "<call> <statement kind>" and "<call>": what each API call did itself.
+        self.api_statements: Counter[str] = Counter()
+        self.api_thread_calls: Counter[str] = Counter()
         self.thread_calls = 0
         self.lag: array[float] = array("d")
         self.pool_wait: array[float] = array("d")
         self.turn_wait: array[float] = array("d")
         self.turn_held: array[float] = array("d")
+        self.commits: array[float] = array("d")
+        self.gc: dict[int, array[float]] = {}
 
     def start(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -86,15 +101,22 @@ class Counts:
             "flushes": self.flushes,
             "api_seconds": {name: list(found) for name, found in self.api.items()},
             "api_status": dict(self.api_status),
+            "api_statements": dict(self.api_statements),
+            "api_thread_calls": dict(self.api_thread_calls),
             "thread_calls": self.thread_calls,
             "loop_lag_seconds": list(self.lag),
             "pool_wait_seconds": list(self.pool_wait),
             "writer_turn_wait_seconds": list(self.turn_wait),
             "writer_turn_held_seconds": list(self.turn_held),
+            "commit_seconds": list(self.commits),
+            "gc_seconds": {str(n): list(found) for n, found in self.gc.items()},
         }
 
 
 COUNTS = Counts()
+# The API call whose handler is running (in its task, and the greenlets SQLAlchemy runs
+# its statements in), or None.
+API_CALL: contextvars.ContextVar[str | None] = contextvars.ContextVar("api_call", default=None)
 
 
 def kind_of(statement: str) -> str:
@@ -114,6 +136,9 @@ def _listen() -> None:
         if COUNTS.recording:
             kind = kind_of(statement)
             COUNTS.statements[kind] += 1
+            call = API_CALL.get()
+            if call is not None:
+                COUNTS.api_statements[f"{call} {kind}"] += 1
             if kind.startswith(("UPDATE", "INSERT", "DELETE")):
                 COUNTS._writing.add(id(conn))
 
@@ -160,9 +185,10 @@ def _wrap_player() -> None:
     @functools.wraps(api)
     async def timed_api(self: server.PlayerApi, request: Any) -> Any:
         started = time.perf_counter()
+        name = request.match_info.get("name", "?")
+        API_CALL.set(name)  # the handler's own task: gone with it
         response = await api(self, request)
         if COUNTS.recording:
-            name = request.match_info.get("name", "?")
             COUNTS.api.setdefault(name, array("d")).append(time.perf_counter() - started)
             COUNTS.api_status[f"{name} {response.status}"] += 1
         return response
@@ -172,6 +198,10 @@ def _wrap_player() -> None:
     @functools.wraps(start)
     def start_watching(self: server.PlayerApi) -> None:
         start(self)
+        if os.environ.get("BENCH_GC_FREEZE"):
+            # What if: the objects of the start-up (modules, catalog, settings) moved out of
+            # the collector's reach, so that its full passes look at the live ones only.
+            gc.freeze()
         # Started with the player's listener, inside the bot's event loop.
         self._lag_watch = asyncio.get_running_loop().create_task(_watch_lag())  # type: ignore[attr-defined]
 
@@ -223,6 +253,33 @@ def _time_database_waits() -> None:
     unit_of_work.Store._writer_turn = timed_turn  # type: ignore[method-assign]
 
 
+def _time_commits_and_collections() -> None:
+    from aiosqlite import core
+
+    commit = core.Connection.commit
+
+    @functools.wraps(commit)
+    async def timed_commit(self: Any) -> None:
+        started = time.perf_counter()
+        try:
+            await commit(self)
+        finally:
+            if COUNTS.recording:
+                COUNTS.commits.append(time.perf_counter() - started)
+
+    core.Connection.commit = timed_commit  # type: ignore[method-assign]
+    began: list[float] = [0.0]
+
+    def collected(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        elif COUNTS.recording:
+            found = COUNTS.gc.setdefault(info["generation"], array("d"))
+            found.append(time.perf_counter() - began[0])
+
+    gc.callbacks.append(collected)
+
+
 def _count_thread_calls() -> None:
     from aiosqlite import core
 
@@ -232,6 +289,9 @@ def _count_thread_calls() -> None:
     async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if COUNTS.recording:
             COUNTS.thread_calls += 1
+            call = API_CALL.get()
+            if call is not None:
+                COUNTS.api_thread_calls[call] += 1
         return await execute(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     core.Connection._execute = counted  # type: ignore[method-assign]
@@ -244,6 +304,7 @@ def serve(out: Path) -> int:
     _wrap_player()
     _count_thread_calls()
     _time_database_waits()
+    _time_commits_and_collections()
 
     def begin(signum: int, frame: Any) -> None:
         COUNTS.start()

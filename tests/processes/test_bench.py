@@ -28,7 +28,9 @@ TINY = run.Plan(
     stopping=(20,),
     # 20 pages; a window of 11 s holds at least one heartbeat flush (every 10 s). The whole
     # class of part 2 at TIME_SCALE 0.002: under 4 s in the player, and again in the chat.
-    player=player.Plan((20,), ramp_s=2.0, settle_s=1.0, window_s=11.0, class_scale=0.002),
+    player=player.Plan(
+        (20,), ramp_s=2.0, settle_s=1.0, window_s=11.0, class_scale=0.002, costs=(10, 30)
+    ),
     reminders=reminders.Sizes(
         due=600,
         later=30,
@@ -282,6 +284,15 @@ def test_the_player_benchmark_serves_its_pages_and_batches_their_heartbeats(
     assert 0 < beats["rows_updated"] <= 20 * beats["flushes"]
     # Classes in the player send no cue to the chat: no Bot API call in the window.
     assert run20["bot_api_calls"] == 0
+    # Each call alone: a heartbeat touches no database at all; a state is one query; a
+    # press writes (the practice's row and its step event) and reads the View after.
+    costs = section["call_costs"]
+    assert costs["beat"]["sql_statements"] == 0 == costs["beat"]["database_thread_calls"]
+    assert costs["state"]["sql_statements_by_kind"] == {"SELECT": 30}
+    assert costs["act"]["sql_writes"] == 2.0
+    for cost in costs.values():
+        assert cost["calls"] == 30 and cost["worker_cpu_ms"] > 0
+        assert 0 < cost["p50_ms"] <= cost["p99_ms"]
 
 
 def test_the_player_benchmark_counts_a_class_in_the_player_and_in_the_chat(
