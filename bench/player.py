@@ -13,7 +13,7 @@ class costs in Bot API calls, in the player and in the chat.
    sends its note to the chat, and 10,000 of them at Telegram's 30 a second take over
    five minutes; part 2 begins its classes over the API). Then a second process
    (bench/player_pages.py) opens N pages spread over the ramp, each behaving as
-   player.js does: `beat` every 10 s, `state` every 15 s and when its countdown reaches
+   player.js does: `beat` every 10 s, `state` every 30 s and when its countdown reaches
    0, an `act` (more_time or next) about every 2 minutes, the pose's picture once per
    step. After the ramp and a settling time, over the measured window, per N: requests
    a second, p50/p95/p99 latency per call type as the pages saw it (and the handler's own
@@ -80,7 +80,7 @@ import aiohttp
 from sqlalchemy import insert, select
 
 from bench.common import PROJECT_DIR, TELEGRAM_LIMIT, TOKEN, percentile
-from bench.player_pages import Config, Pages, sign_init_data
+from bench.player_pages import Config, Pages, init_data
 from bench.taps import Recorder, bot_command, cpu_seconds, database_url, rss_mb
 from bot.database import create_engine, migrate
 from bot.models import Practice, PracticeStatus, Surface, User
@@ -113,10 +113,10 @@ class Plan:
     costs: tuple[int, int] = (COST_CLASSES, COST_CALLS)  # each call alone: (classes, calls)
 
 
-# A ramp of 30 s spreads the pages' 10 s heartbeats and 15 s polls evenly; the window holds
+# A ramp of 30 s spreads the pages' 10 s heartbeats and 30 s polls evenly; the window holds
 # six heartbeat flushes.
 FULL = Plan((1_000, 2_000, 2_500, 5_000, 10_000), ramp_s=30.0, settle_s=15.0, window_s=60.0)
-QUICK = Plan((500,), ramp_s=10.0, settle_s=5.0, window_s=15.0, class_scale=0.005)
+QUICK = Plan((500,), ramp_s=10.0, settle_s=3.0, window_s=12.0, class_scale=0.004, costs=(100, 200))
 
 
 def holds() -> list[float]:
@@ -501,7 +501,7 @@ async def call_costs(classes: int = COST_CLASSES, calls: int = COST_CALLS) -> di
                 aiohttp.ClientSession() as http,
             ):
                 users = [user_of(n) for n in range(1, classes + 1)]
-                inits = {user: sign_init_data(TOKEN, user) for user in users}
+                inits = {user: init_data(TOKEN, user) for user in users}
 
                 async def post(name: str, body: dict[str, Any]) -> tuple[int, Any]:
                     async with http.post(url + "api/" + name, json=body) as response:
@@ -628,7 +628,7 @@ async def _player_class(emulator: Recorder, url: str, user_id: int, db: str) -> 
     # not found" to a send to anyone who never started the bot).
     emulator.user(user_id).open_chat()
     first = len(emulator.timeline)
-    init = sign_init_data(TOKEN, user_id)
+    init = init_data(TOKEN, user_id)
     api_calls: Counter[str] = Counter()
     async with aiohttp.ClientSession() as http:
 
@@ -807,7 +807,7 @@ def render(section: dict[str, Any]) -> str:
     lines += [
         "",
         "Where the worker's time goes (ms unless said): CPU a class costs it a second; why "
-        "`state` was asked (a 15 s poll / the countdown's end / again after it); trips to a "
+        "`state` was asked (a 30 s poll / the countdown's end / again after it); trips to a "
         "database thread a second; waits for a pooled connection and for the writers' turn "
         "(p99), the turn held (p99); the event loop's lag (p99 / max); the longest full "
         "garbage collection; the share of the window the worker's loop waited for a core "

@@ -5,7 +5,7 @@ processes (on two cores, they share them: what this process spends is reported t
 A page, once its first View shows a practice (player.js's `schedule`):
 
 * POSTs `beat` at once and then every BEAT_S (10 s) while a practice shows;
-* POSTs `state` every POLL_S (15 s), skipped while a `state` is already on its way;
+* POSTs `state` every POLL_S (30 s), skipped while a `state` is already on its way;
 * counts the hold down from `left` as the View arrived, and when it reaches 0 POSTs
   `state` (the server moves on at its deadline); while the answer still shows the same
   step, running, with nothing left, it asks again after AT_ZERO_RETRY_S (0.5 s), or after
@@ -34,8 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
-import hmac
 import json
 import random
 import sys
@@ -44,12 +42,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 
+from playground.emulator.init_data import sign_init_data
+
 BEAT_S = 10.0
-POLL_S = 15.0
+POLL_S = 30.0
 AT_ZERO_RETRY_S = 0.5
 AT_ZERO_SLOW_S = 2.0
 AT_ZERO_FAST_ASKS = 20
@@ -60,22 +59,6 @@ REQUEST_TIMEOUT_S = 30.0
 # opened as requests are in flight at once (as a reverse proxy in front of the worker would
 # open them), up to MAX_CONNECTIONS.
 MAX_CONNECTIONS = 2_000
-
-
-def sign_init_data(
-    token: str, user_id: int, first_name: str = "Bench", at: float | None = None
-) -> str:
-    """initData as Telegram signs it for the bot with `token` (Telegram's documented
-    HMAC-SHA256: key = HMAC("WebAppData", token), over the sorted `key=value` lines)."""
-    fields = {
-        "auth_date": str(int(time.time() if at is None else at)),
-        "query_id": f"AAH{user_id}",
-        "user": json.dumps({"id": user_id, "first_name": first_name}, separators=(",", ":")),
-    }
-    check = "\n".join(f"{key}={value}" for key, value in sorted(fields.items()))
-    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields)
 
 
 @dataclass
@@ -326,7 +309,7 @@ class Pages:
         config = self.config
         draw = random.Random(config.seed)
         pages = [
-            Page(self, user, sign_init_data(config.token, user), random.Random(draw.random()))
+            Page(self, user, init_data(config.token, user), random.Random(draw.random()))
             for user in config.users
         ]
         every = config.ramp_s / max(1, len(pages))
@@ -369,6 +352,11 @@ class Pages:
             "pages_off_the_practice": dict(record.screens),
             "state_asked": dict(record.state_asked),
         }
+
+
+def init_data(token: str, user_id: int) -> str:
+    """The page's initData, as Telegram signs it for the bot (the emulator's signer)."""
+    return sign_init_data(token, {"id": user_id, "first_name": "Bench"})
 
 
 async def _sleep_until(wall: float) -> None:

@@ -13,8 +13,8 @@ those of them that count towards Telegram's 30 a second (the calls with a chat_i
 the busiest second of counted calls the emulator saw in the tap and timer runs (the target
 is that it never exceeds 30).
 
-    .venv/bin/python bench/run.py            # the full run, about 16 minutes on 2 cores
-    .venv/bin/python bench/run.py --quick    # under 2 minutes (make bench QUICK=1)
+    .venv/bin/python bench/run.py            # the full run, about 26 minutes on 2 cores
+    .venv/bin/python bench/run.py --quick    # about 3 minutes (make bench QUICK=1)
 
 A full run also rewrites the reminders section of bench/REPORT.md; a quick one does not.
 """
@@ -212,7 +212,7 @@ async def suite(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short run, under 2 minutes")
+    parser.add_argument("--quick", action="store_true", help="a short run, about 3 minutes")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
     arguments = parser.parse_args()
     quick = arguments.quick
