@@ -79,10 +79,10 @@ speech:
 	$(call debian_package,speech,command -v espeak-ng >/dev/null 2>&1,espeak-ng,the fallback voice test will be skipped)
 
 # Benchmarks (bench/README.md, BENCHMARKS.md): bench/run.py runs every scenario in turn
-# (taps against the bare framework, timer precision, start-up, reminders, the emulator's
-# ceiling) and writes one bench/results.json; a full run, under 15 minutes on 2 cores, also
-# rewrites the reminders section of bench/REPORT.md. QUICK=1: smaller sizes, under 2
-# minutes, REPORT.md untouched. Not part of `make test`, which runs them once on a tiny
+# (taps against the bare framework, timer precision, start-up, a stop at any load, the
+# player's classes per worker, reminders, the emulator's ceiling) and writes one
+# bench/results.json; a full run, about 26 minutes on 2 cores, also rewrites the reminders
+# section of bench/REPORT.md. QUICK=1: smaller sizes, about 3 minutes, REPORT.md untouched. Not part of `make test`, which runs them once on a tiny
 # load (tests/processes/test_bench.py).
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(QUICK),--quick)

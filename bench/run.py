@@ -3,7 +3,8 @@
 The scenarios run in turn, never two at once (the machine has few cores, and each one's
 figures would be the other's noise): taps (bench/taps.py), timer precision
 (bench/timers.py), start-up with a big database (bench/startup.py), a stop with many
-live classes (bench/stopping.py), reminders
+live classes (bench/stopping.py), the player's classes per worker and Bot API calls per
+class (bench/player.py), reminders
 (bench/reminders.py) and the emulator's own ceiling (bench/emulator_ceiling.py). Each
 prints its table when it is done. bench/results.json then holds `machine` (cores, commit,
 quick or not, Python and python-telegram-bot versions), one section per scenario, and
@@ -12,8 +13,8 @@ those of them that count towards Telegram's 30 a second (the calls with a chat_i
 the busiest second of counted calls the emulator saw in the tap and timer runs (the target
 is that it never exceeds 30).
 
-    .venv/bin/python bench/run.py            # the full run, about 16 minutes on 2 cores
-    .venv/bin/python bench/run.py --quick    # under 2 minutes (make bench QUICK=1)
+    .venv/bin/python bench/run.py            # the full run, about 26 minutes on 2 cores
+    .venv/bin/python bench/run.py --quick    # about 3 minutes (make bench QUICK=1)
 
 A full run also rewrites the reminders section of bench/REPORT.md; a quick one does not.
 """
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import telegram
 
-from bench import emulator_ceiling, reminders, startup, stopping, taps, timers
+from bench import emulator_ceiling, player, reminders, startup, stopping, taps, timers
 from bench.common import TELEGRAM_LIMIT, commit
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -51,6 +52,7 @@ class Plan:
     timers: timers.Plan
     startup: tuple[int, int]  # (users, open practices)
     stopping: tuple[int, ...]  # live classes at the SIGINT
+    player: player.Plan
     reminders: reminders.Sizes
     ceiling_seconds: float
     ceiling_concurrency: int = 50
@@ -62,6 +64,7 @@ FULL = Plan(
     timers.FULL,
     startup.FULL,
     stopping.FULL,
+    player.FULL,
     reminders.FULL,
     ceiling_seconds=5.0,
 )
@@ -71,6 +74,7 @@ QUICK = Plan(
     timers.QUICK,
     startup.QUICK,
     stopping.QUICK,
+    player.QUICK,
     reminders.QUICK,
     ceiling_seconds=3.0,
 )
@@ -182,6 +186,11 @@ async def suite(
         lambda: stopping.measure(plan.stopping),
         stopping.render,
     )
+    document["player"] = await _scenario(
+        "The player: classes per worker (bench/player.py)",
+        lambda: player.measure(plan.player),
+        player.render,
+    )
     document["reminders"] = await _scenario(
         "Reminders (bench/reminders.py)",
         lambda: reminders.measure(plan.reminders, report=not quick if report is None else report),
@@ -203,7 +212,7 @@ async def suite(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short run, under 2 minutes")
+    parser.add_argument("--quick", action="store_true", help="a short run, about 3 minutes")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
     arguments = parser.parse_args()
     quick = arguments.quick

@@ -67,7 +67,7 @@ class Playing(PracticeCore):
 
     async def open_for_player(self, user_id: int) -> PlayerCue | None:
         """The user's open practice (the latest, should there be more), for the player."""
-        async with self._store.read() as uow:
+        async with self._store.peek() as uow:
             opened = await uow.practices.open_states(user_id=user_id)
         for state in reversed(opened):
             shown = self._player_cue(state)

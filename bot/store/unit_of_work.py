@@ -29,6 +29,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.database import POOL_TIMEOUT, checkpoint, create_sessionmaker
@@ -53,9 +54,11 @@ class StoreUnavailable(Exception):
 
 
 # What a database that is busy, locked, read-only or unreachable raises (a PostgreSQL
-# server that refuses or drops the connection raises a plain OSError from the driver); an
-# IntegrityError is an answer (a rule the change broke), not trouble.
-_TROUBLE = (OperationalError, InterfaceError, OSError)
+# server that refuses or drops the connection raises a plain OSError from the driver), and
+# a pool with no connection free within its timeout (a burst of units longer than that);
+# an IntegrityError is an answer (a rule the change broke), not trouble.
+_TROUBLE = (OperationalError, InterfaceError, OSError, PoolTimeout)
+_Trouble = OperationalError | InterfaceError | OSError | PoolTimeout
 
 
 # The task that opened the unit of work now open in this context, and the unit's kind. A
@@ -176,7 +179,7 @@ class Store:
             except _TROUBLE as exc:
                 raise StoreUnavailable(_reason(exc)) from exc
 
-    def _unavailable(self, exc: OperationalError | InterfaceError | OSError) -> StoreUnavailable:
+    def _unavailable(self, exc: _Trouble) -> StoreUnavailable:
         reason = _reason(exc)
         if self._incident is not None:
             self._incident.failed(reason)
@@ -187,8 +190,10 @@ class Store:
             self._incident.answered()
 
 
-def _reason(exc: OperationalError | InterfaceError | OSError) -> str:
+def _reason(exc: _Trouble) -> str:
     # The driver's own words ("database is locked"), without the statement and its values.
     if isinstance(exc, OSError):
         return str(exc) or type(exc).__name__
+    if isinstance(exc, PoolTimeout):
+        return "no database connection free within the pool's timeout"
     return str(exc.orig) if exc.orig is not None else type(exc).__name__

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bench import reminders, run, taps, timers
+from bench import player, reminders, run, taps, timers
 from bot.practice.machine import DUE_TOLERANCE
 
 TINY = run.Plan(
@@ -26,6 +26,11 @@ TINY = run.Plan(
     timers=timers.Plan((3,), warmup_s=1.0, steady_s=3.0),
     startup=(300, 6),
     stopping=(20,),
+    # 20 pages; a window of 11 s holds at least one heartbeat flush (every 10 s). The whole
+    # class of part 2 at TIME_SCALE 0.002: under 4 s in the player, and again in the chat.
+    player=player.Plan(
+        (20,), ramp_s=2.0, settle_s=1.0, window_s=11.0, class_scale=0.002, costs=(10, 30)
+    ),
     reminders=reminders.Sizes(
         due=600,
         later=30,
@@ -73,6 +78,7 @@ def test_the_suite_writes_one_results_file_with_every_section(document: dict[str
         "timers",
         "startup",
         "stopping",
+        "player",
         "reminders",
         "emulator_ceiling",
         "calls",
@@ -250,3 +256,63 @@ def test_the_stop_benchmark_stops_quietly_and_the_restart_sends_what_was_owed(
     assert run20["exit_code"] == 0 and run20["lines_above_info"] == 0
     assert run20["owed_sent_after_restart"] == run20["owed_at_stop"]
     assert run20["duplicate_cues"] == 0
+
+
+def test_the_player_benchmark_serves_its_pages_and_batches_their_heartbeats(
+    document: dict[str, Any],
+) -> None:
+    section = document["player"]
+    (run20,) = section["capacity"]
+    assert run20["classes"] == 20 and run20["started"] == "seeded"
+    # Every page beat and asked for its state in the window, and nothing failed.
+    for kind in ("beat", "state"):
+        figures = run20["latency"][kind]
+        assert figures["calls"] > 0
+        assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert run20["errors"] == 0 and run20["failures"] == {}
+    assert run20["requests"] == sum(f["calls"] for f in run20["latency"].values())
+    assert run20["requests_per_second"] > 0
+    assert run20["paused_by_the_server"] == 0 and run20["pages_off_the_practice"] == {}
+    # The worker's own handler times, read inside it, for the same calls.
+    assert {"beat", "state"} <= set(run20["handler_in_worker"])
+    assert run20["worker_cpu_percent"] > 0 and run20["worker_rss_mb"] > 0
+    assert run20["sql_statements_per_second"] > 0
+    # Heartbeats are written a batch at a time: one UPDATE per flush, however many beats.
+    beats = run20["heartbeats"]
+    assert beats["flushes"] >= 1
+    assert beats["update_statements"] == beats["flushes"] < beats["beats_answered"]
+    assert 0 < beats["rows_updated"] <= 20 * beats["flushes"]
+    # Classes in the player send no cue to the chat: no Bot API call in the window.
+    assert run20["bot_api_calls"] == 0
+    # Each call alone: a heartbeat touches no database at all; a state before the deadline
+    # only reads, in single queries (no BEGIN: no snapshot to take); a press writes the
+    # practice's row and its step event, and reads the View after.
+    costs = section["call_costs"]
+    assert costs["beat"]["sql_statements"] == 0 == costs["beat"]["database_thread_calls"]
+    assert set(costs["state"]["sql_statements_by_kind"]) == {"SELECT"}
+    assert costs["state"]["sql_statements"] >= 1.0
+    assert costs["act"]["sql_writes"] == 2.0
+    for cost in costs.values():
+        assert cost["calls"] == 30 and cost["worker_cpu_ms"] > 0
+        assert 0 < cost["p50_ms"] <= cost["p99_ms"]
+
+
+def test_the_player_benchmark_counts_a_class_in_the_player_and_in_the_chat(
+    document: dict[str, Any],
+) -> None:
+    per_class = document["player"]["calls_per_class"]
+    poses = per_class["poses"]
+    in_player, in_chat = per_class["player"], per_class["chat"]
+    assert in_player["ended_on"] == {"summary": 1}
+    # The chat sends every cue (a photo each: the seed class has a picture for every pose);
+    # the player sends none, only its note and the closing message.
+    assert in_chat["class"]["by_method"].get("sendPhoto", 0) == poses
+    assert "sendPhoto" not in in_player["class"]["by_method"]
+    assert 1 <= in_player["class"]["counted"] < poses < in_chat["class"]["counted"]
+    assert in_player["api_calls"]["state"] >= 1
+    ceiling = document["player"]["ceiling"]
+    below, at_limit = (
+        ceiling["chat_classes_per_bot_below_limit"],
+        ceiling["chat_classes_per_bot_at_limit"],
+    )
+    assert 0 < below <= at_limit < ceiling["player_classes_per_bot_by_telegram"]

@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import database
 from bot.store import Store, StoreUnavailable, unit_of_work
@@ -141,3 +141,23 @@ async def test_a_bot_api_call_inside_a_unit_of_work_is_refused(store: Store) -> 
             await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": 1}, None)
     assert sent == []
     assert await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": 1}, None)
+
+
+async def test_no_pooled_connection_free_within_the_pools_timeout_is_the_database_unavailable(
+    database_url: str,
+) -> None:
+    """A burst that keeps every pooled connection busy past the pool's timeout: the unit
+    that waited is StoreUnavailable (the caller's "try again later", the player's 503), not
+    SQLAlchemy's own TimeoutError escaping as a crash (a 500 and a traceback per request)."""
+    engine = create_async_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    store = Store(engine)
+    try:
+        async with engine.connect() as busy:  # the pool's one connection, held
+            await busy.execute(text("SELECT 1"))
+            with pytest.raises(StoreUnavailable):
+                async with store.peek() as uow:
+                    await uow.users.get(1)
+        async with store.peek() as uow:  # free again: the store answers
+            assert await uow.users.get(1) is None
+    finally:
+        await engine.dispose()
