@@ -76,7 +76,7 @@ class PlayerApi:
         self._services = services
         self._chat = chat
         self._check = InitDataCheck(settings.bot_token.get_secret_value())
-        self._limit = UserRateLimit()
+        self.rate_limit = UserRateLimit()
         self.heartbeats = Heartbeats(lambda: self._services().practice, self._present)
         # Whose each practice is, as read: a heartbeat needs no read to check it.
         self._owners: dict[int, int] = {}
@@ -169,7 +169,7 @@ class PlayerApi:
         except Unauthorized as exc:
             log.info("player: a call was refused: %s", exc)
             return _error(401, "unauthorized")
-        wait = self._limit.wait(launch.user_id)
+        wait = self.rate_limit.wait(launch.user_id)
         if wait > 0:
             response = _error(429, "slow_down")
             response.headers["Retry-After"] = retry_after(wait)
