@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.models import EventKind
+from bot.programme.service import ProgrammeService
 from bot.safety import AfterVerdict, after_verdict
 from bot.store import Store
 
@@ -34,8 +35,10 @@ class AfterCheckin:
 
 
 class CheckinService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, programme: ProgrammeService | None = None) -> None:
         self._store = store
+        # Told of every after-practice score: a plan asks about the next morning.
+        self._programme = programme
 
     async def record_after(self, user_id: int, practice_id: int, score: int) -> AfterCheckin | None:
         """None when refused: a score out of range, someone else's or an unfinished
@@ -47,6 +50,8 @@ class CheckinService:
             hurt = practice is not None and bool(
                 (await uow.practices.event_counts(practice_id)).get(EventKind.HURT)
             )
+            if practice is not None and self._programme is not None:
+                await self._programme.after_recorded(uow, practice)
         if practice is None:
             return None
         return AfterCheckin(practice_id, practice.back_before, score, hurt_during=hurt)

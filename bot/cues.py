@@ -89,6 +89,16 @@ class MessageRef:
 
 
 @dataclass(frozen=True)
+class PlanStage:
+    """Where a practice stands in the user's plan: its stage (0-based) of how many, and
+    whether the plan held the user's own settings back."""
+
+    stage: int
+    stages: int
+    held_back: bool = False
+
+
+@dataclass(frozen=True)
 class Starting:
     """What a practice that has just begun will be, said on the check-in's answer once it
     has decided it: its length and pace (a gentle practice is the short class, every pose
@@ -98,6 +108,8 @@ class Starting:
     pace: Pace
     minutes: int
     gentle: bool = False
+    # The plan's stage it runs at, when the user has a plan (/plan).
+    plan_stage: PlanStage | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ from bot.practice.machine import PracticeQuestion as PracticeQuestion
 from bot.practice.machine import PracticeStatus as PracticeStatus
 from bot.practice.machine import StopReason as StopReason
 from bot.practice.machine import Surface as Surface
+from bot.programme.rules import Goal as Goal
+from bot.programme.rules import NextDay as NextDay
+from bot.programme.rules import PauseWhy as PauseWhy
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -230,6 +233,9 @@ class Practice(Base):
     # When the player last said it is open (its heartbeats, written a batch at a time by
     # whichever worker heard them: player/heartbeats.py); NULL outside the player.
     player_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The plan's stage it ran at (bot/programme/rules.py), or NULL: outside a plan, or easier
+    # than the stage (the user's own settings, or a gentle practice).
+    plan_stage: Mapped[int | None] = mapped_column(Integer, default=None)
     # One more with every change: a change is written only onto the state it was decided
     # from (bot/practice/machine.py decides, one conditional update writes).
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -279,6 +285,68 @@ class Reminder(Base):
     # network error) rather than a new day's; NULL for a regular occurrence.
     repeat_of: Mapped[str | None] = mapped_column(String(10), default=None)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProgrammeEventKind(enum.StrEnum):
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    NEXT_DAY = "next_day"
+
+
+class Plan(Base):
+    """A user's programme over weeks (/plan): one row per user, kept when stopped so a
+    restart is a new start. Its stage is not stored: it is replayed from the practices and
+    events since `started_at` (bot/programme/rules.py)."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        Index("ix_plans_next_day_due", "next_day_due_at"),
+        Index("ix_plans_summary_due", "summary_due_at"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    class_id: Mapped[str] = mapped_column(String(64))
+    goal: Mapped[Goal] = mapped_column(_enum_column(Goal))
+    # An APScheduler day_of_week expression, as reminders keep theirs: "mon,thu", "*".
+    days: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The user's own date it began (YYYY-MM-DD): week 1 is its first seven days, whatever
+    # zone the user moves to later.
+    started_on: Mapped[str] = mapped_column(String(10))
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The weekly summary's day, 0 Monday to 6 Sunday.
+    summary_day: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
+    # The next-day check: when it is due and the practice it asks about; claimed (set to
+    # NULL) before it is sent, so it is sent at most once.
+    next_day_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    next_day_practice_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    summary_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Weeks in a row with no practice, as of the last summary: one kind note, not a nag.
+    quiet_weeks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ProgrammeEvent(Base):
+    """What the plan heard besides practices: a pause, a resume, a next-day answer."""
+
+    __tablename__ = "programme_events"
+    __table_args__ = (
+        Index("ix_programme_events_user_at", "user_id", "at"),
+        # One next-day answer per practice: a second tap on the same question changes nothing.
+        Index("ux_programme_events_practice_kind", "practice_id", "kind", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[ProgrammeEventKind] = mapped_column(_enum_column(ProgrammeEventKind))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    practice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practice_sessions.id", ondelete="CASCADE"), default=None
+    )
+    # The answer (NextDay) or why it paused (PauseWhy).
+    value: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class SendSecond(Base):

@@ -27,6 +27,7 @@ from enum import StrEnum
 from bot.clock import Clock
 from bot.emergency import UNKNOWN, EmergencyNumber, emergency_number
 from bot.models import ScreenAnswer
+from bot.programme.pause import pause_for_sign
 from bot.store import Store
 from bot.timezones import user_zone
 
@@ -195,6 +196,8 @@ class SafetyService:
             )
             await uow.users.save(user_id, chat_id, first_name, now)
             await uow.users.set_screen(user_id, answer, now)
+            # A sign pauses the user's plan over weeks, in the same unit of work.
+            await pause_for_sign(uow, user_id, answer, now)
         status = screen_status(answer, now, now, zone)
         return ScreenState(
             status,

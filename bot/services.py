@@ -17,6 +17,7 @@ from bot.feedback import FeedbackService
 from bot.handled_updates import HandledUpdates
 from bot.incidents import Incidents
 from bot.practice.service import PracticeService, Timers
+from bot.programme.service import ProgrammeService
 from bot.progress import ProgressService
 from bot.reminders import ReminderService
 from bot.safety import SafetyService
@@ -36,6 +37,8 @@ class Services:
     settings: Settings
     catalog: dict[str, YogaClass]
     practice: PracticeService
+    # The plan over weeks (/plan), its next-day check and weekly summary.
+    programme: ProgrammeService
     checkin: CheckinService
     safety: SafetyService
     user_settings: UserSettingsService
@@ -75,6 +78,7 @@ def build_services(
     store = Store(engine, incidents.database)
     url = engine.url.render_as_string(hide_password=False)
     zone = settings.default_timezone
+    programme = ProgrammeService(store, catalog, clock, zone)
     practice = PracticeService(
         store,
         catalog,
@@ -84,13 +88,15 @@ def build_services(
         zone,
         pictures=pictures,
         sounds=sounds,
+        programme=programme,
     )
     reminders = ReminderService(store, clock, zone)
     return Services(
         settings=settings,
         catalog=catalog,
         practice=practice,
-        checkin=CheckinService(store),
+        programme=programme,
+        checkin=CheckinService(store, programme),
         safety=SafetyService(store, clock, zone),
         user_settings=UserSettingsService(store, clock),
         uploads=UploadService(store, clock),

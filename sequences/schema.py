@@ -67,6 +67,107 @@ class Step(BaseModel):
         return f"{self.pose}, {self.side}" if self.side else self.pose
 
 
+# How a stage runs the class; the names are the /settings values they stand for
+# (bot.models.ClassLength, EasierMode, Pace), easiest first in each tuple.
+StageLength = Literal["short", "full"]
+StageEasier = Literal["always", "remembered", "as_asked"]
+StagePace = Literal["slow", "normal", "quick"]
+LENGTHS: tuple[str, ...] = ("short", "full")
+EASIER: tuple[str, ...] = ("always", "remembered", "as_asked")
+PACES: tuple[str, ...] = ("slow", "normal", "quick")
+
+
+class Stage(BaseModel):
+    """One step of a programme: how the class runs at it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Slug
+    # What /plan and the report call it: "Short class, every easier option".
+    title: Annotated[Text, StringConstraints(max_length=60)]
+    length: StageLength
+    easier: StageEasier
+    pace: StagePace
+
+    def harder_than(self, other: Stage) -> bool:
+        """Harder in one way at least, and easier in none."""
+        mine = (LENGTHS.index(self.length), EASIER.index(self.easier), PACES.index(self.pace))
+        theirs = (LENGTHS.index(other.length), EASIER.index(other.easier), PACES.index(other.pace))
+        return mine != theirs and all(a >= b for a, b in zip(mine, theirs, strict=True))
+
+
+class PainRules(BaseModel):
+    """The pain-monitoring model's numbers (bot/programme/rules.py cites its sources): a
+    back at most `good_at_most`/10 after a class is good; up to `acceptable_at_most` it is
+    acceptable; above, or `notable_rise` points up on the class, it is too much."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    good_at_most: StrictInt = Field(default=3, ge=0, le=10)
+    acceptable_at_most: StrictInt = Field(default=5, ge=0, le=10)
+    notable_rise: StrictInt = Field(default=3, ge=1, le=10)
+    # Good practices in a row, each with no flare the next day, that move a stage up.
+    good_in_a_row: StrictInt = Field(default=2, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.good_at_most >= self.acceptable_at_most:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    _problem(
+                        ("good_at_most",),
+                        self.good_at_most,
+                        "good_not_below_acceptable",
+                        "good_at_most must be below acceptable_at_most",
+                    )
+                ],
+            )
+        return self
+
+
+class Programme(BaseModel):
+    """A course over weeks: the stages a class runs at, easiest first, and the rules that
+    move between them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weeks: StrictInt = Field(default=12, ge=1, le=52)
+    stages: list[Stage] = Field(min_length=2, max_length=8)
+    rules: PainRules = PainRules()
+
+    @model_validator(mode="after")
+    def _stages_climb(self) -> Self:
+        problems: list[InitErrorDetails] = []
+        seen: set[str] = set()
+        for i, stage in enumerate(self.stages):
+            if stage.id in seen:
+                problems.append(
+                    _problem(
+                        ("stages", i, "id"),
+                        stage.id,
+                        "duplicate_stage_id",
+                        "stage id '{id}' is used twice",
+                        id=stage.id,
+                    )
+                )
+            seen.add(stage.id)
+            if i and not stage.harder_than(self.stages[i - 1]):
+                problems.append(
+                    _problem(
+                        ("stages", i),
+                        stage.id,
+                        "stage_not_harder",
+                        "stage '{id}' must be harder than the one before it in one way at "
+                        "least (length, easier, pace) and easier in none",
+                        id=stage.id,
+                    )
+                )
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+
 class YogaClass(BaseModel):
     """A whole class: header, safety note and its steps in order."""
 
@@ -84,6 +185,8 @@ class YogaClass(BaseModel):
     block_count: StrictInt = Field(default=0, ge=0, le=4)
     safety_note: Annotated[Text, StringConstraints(max_length=500)]
     steps: list[Step] = Field(min_length=1)
+    # The stages /plan runs this class at over weeks; a class without one has no plan.
+    programme: Programme | None = None
 
     @property
     def total_hold_seconds(self) -> int:

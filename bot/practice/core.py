@@ -34,6 +34,7 @@ from bot.practice.machine import (
     Refused,
     Transition,
 )
+from bot.programme.service import ProgrammeService
 from bot.store import Store, StoreUnavailable, UnitOfWork
 from bot.uploads import NoPictures, NoSounds, Picture, PictureSource, Sound, SoundSource
 from bot.user_settings import paced_hold, settings_in
@@ -101,6 +102,7 @@ class PracticeCore:
         default_timezone: str = "UTC",
         pictures: PictureSource | None = None,
         sounds: SoundSource | None = None,
+        programme: ProgrammeService | None = None,
     ) -> None:
         if not catalog:
             raise ValueError("the catalog has no class")
@@ -112,6 +114,8 @@ class PracticeCore:
         self._default_zone = default_timezone
         self._pictures: PictureSource = pictures or NoPictures()
         self._sounds: SoundSource = sounds or NoSounds()
+        # The user's plan over weeks caps what a practice runs as (way_in.py).
+        self._programme = programme or ProgrammeService(store, catalog, clock, default_timezone)
         self._plans: dict[tuple[str, str, float], Plan] = {}
         # Cues Telegram took while the database could not record it, by (practice, step):
         # recorded when the practice's timer looks again, never sent again meanwhile. Only

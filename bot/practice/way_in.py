@@ -10,6 +10,7 @@ from bot import pose_memory
 from bot.cues import (
     ContinueOffer,
     MessageRef,
+    PlanStage,
     PlayerNote,
     PracticeOutcome,
     ReadyToCheckIn,
@@ -18,7 +19,7 @@ from bot.cues import (
     WayIn,
 )
 from bot.emergency import emergency_number
-from bot.models import ClassLength, Pictures, Practice, User, Voice
+from bot.models import ClassLength, EasierMode, Pace, Pictures, Practice, User, Voice
 from bot.practice import machine
 from bot.practice.core import PracticeCore, StaleAction
 from bot.practice.machine import (
@@ -35,10 +36,12 @@ from bot.practice.machine import (
     Surface,
     Transition,
 )
+from bot.programme.rules import Runs, capped
 from bot.safety import Gate, ScreenStatus, felt_worse, gate, screen_status
+from bot.store import UnitOfWork
 from bot.store.practice import state_of
 from bot.timezones import user_zone
-from bot.user_settings import paced_hold, settings_in
+from bot.user_settings import UserSettings, paced_hold, settings_in
 
 # The red-flag screen's answers that rule out any class for the rest of the day.
 SIGN_TODAY = frozenset({ScreenStatus.SEE_CLINICIAN_TODAY, ScreenStatus.URGENT_TODAY})
@@ -191,6 +194,34 @@ class WaysIn(PracticeCore):
             minutes_ago=machine.minutes_since(state, self._clock()),
         )
 
+    async def _plan_allows(
+        self,
+        uow: UnitOfWork,
+        user_id: int,
+        class_id: str,
+        back_before: int | None,
+        settings: UserSettings,
+        *,
+        gentle: bool,
+    ) -> tuple[UserSettings, int | None, PlanStage | None]:
+        """The settings the practice runs with: the user's own, never harder than their
+        plan's stage allows (bot/programme/rules.py), and the stage it counts for (None
+        when easier than the stage: the user's choice, always allowed)."""
+        allowed = await self._programme.allowed_for_start(uow, user_id, class_id, back_before)
+        if allowed is None:
+            return settings, None, None
+        chosen = Runs(settings.class_length.value, settings.easier_mode.value, settings.pace.value)
+        runs = capped(chosen, allowed.runs)
+        capped_settings = replace(
+            settings,
+            class_length=ClassLength(runs.length),
+            easier_mode=EasierMode(runs.easier),
+            pace=Pace(runs.pace),
+        )
+        at_stage = allowed.stage if runs == allowed.runs and not gentle else None
+        shown = PlanStage(allowed.stage, allowed.stages, held_back=runs != chosen)
+        return capped_settings, at_stage, shown
+
     async def carry_on(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:
         """Continue, from the offer or a stopped practice's closing message (the rules
         are machine.py's). Not on a day a sign was reported: an old Continue button
@@ -221,15 +252,18 @@ class WaysIn(PracticeCore):
         async with self._store.write() as uow:
             await uow.users.save(user_id, chat_id, first_name, now)
             settings = await settings_in(uow, user_id)
+            runs, plan_stage, shown_stage = await self._plan_allows(
+                uow, user_id, yoga_class.id, back_before, settings, gentle=gentle
+            )
             # A gentle practice is the short class, every pose in its easier version.
-            length = ClassLength.SHORT if gentle else settings.class_length
+            length = ClassLength.SHORT if gentle else runs.class_length
             steps = yoga_class.steps_for(length.value)
             remembered = pose_memory.decide(
                 await uow.practices.past_practices(user_id, yoga_class.id),
                 (step.id for step in steps),
-                settings.easier_mode,
+                runs.easier_mode,
             )
-            hold = paced_hold(steps[0].hold_seconds, settings.pace_factor)
+            hold = paced_hold(steps[0].hold_seconds, runs.pace_factor)
             deadline = now + timedelta(seconds=hold * self._scale)
             practice = await uow.practices.create(
                 user_id=user_id,
@@ -242,10 +276,11 @@ class WaysIn(PracticeCore):
                 gentle=gentle,
                 easier_from_start=pose_memory.pack(remembered),
                 class_length=length,
-                pace_factor=settings.pace_factor,
+                pace_factor=runs.pace_factor,
                 pictures=settings.pictures == Pictures.ON,
                 voice=settings.voice == Voice.ON,
                 surface=surface,
+                plan_stage=plan_stage,
             )
             if practice is None:
                 raise StaleAction
@@ -272,7 +307,9 @@ class WaysIn(PracticeCore):
         self._timers.arm(started.id, 0, chat_id, deadline)
         plan = self._plan(started)
         assert plan is not None
-        starting = Starting(length, settings.pace, round(sum(plan.holds) / 60), gentle)
+        starting = Starting(
+            length, runs.pace, round(sum(plan.holds) / 60), gentle, plan_stage=shown_stage
+        )
         note = None
         if started.in_player:
             note = PlayerNote(Note.PLAYING, started.id, 0, len(plan.steps), plan.steps[0].title)

@@ -330,6 +330,7 @@ class PracticeRepository:
         pictures: bool = True,
         voice: bool = False,
         surface: Surface = Surface.CHAT,
+        plan_stage: int | None = None,
     ) -> Practice | None:
         """The new practice, or None when its check-in message already started one."""
         practice = Practice(
@@ -353,6 +354,7 @@ class PracticeRepository:
             voice=voice,
             surface=surface,
             player_seen_at=now if surface == Surface.PLAYER else None,
+            plan_stage=plan_stage,
         )
         try:
             # A savepoint: a refused duplicate leaves the rest of the unit of work intact.

@@ -36,6 +36,7 @@ from bot.database import POOL_TIMEOUT, checkpoint, create_sessionmaker
 from bot.incidents import Incident
 from bot.store.feedback import FeedbackRepository
 from bot.store.handled_updates import HandledUpdateRepository
+from bot.store.plans import PlanRepository
 from bot.store.practice import PracticeRepository
 from bot.store.reminders import ReminderRepository
 from bot.store.uploads import UploadRepository
@@ -98,6 +99,7 @@ class UnitOfWork:
         self.users = UserRepository(db)
         self.practices = PracticeRepository(db)
         self.reminders = ReminderRepository(db)
+        self.plans = PlanRepository(db)
         self.feedback = FeedbackRepository(db)
         self.uploads = UploadRepository(db)
         self.handled_updates = HandledUpdateRepository(db)

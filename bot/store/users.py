@@ -19,8 +19,10 @@ from bot.models import (
     EventKind,
     Feedback,
     Pace,
+    Plan,
     Practice,
     PracticeStatus,
+    ProgrammeEvent,
     Reminder,
     ScreenAnswer,
     StepEvent,
@@ -136,8 +138,14 @@ class UserRepository:
         for model, where, order in (
             (User, User.id == user_id, (User.id,)),
             (Reminder, Reminder.user_id == user_id, (Reminder.user_id,)),
+            (Plan, Plan.user_id == user_id, (Plan.user_id,)),
             (Practice, Practice.user_id == user_id, (Practice.started_at, Practice.id)),
             (StepEvent, StepEvent.practice_id.in_(own_practices), (StepEvent.id,)),
+            (
+                ProgrammeEvent,
+                ProgrammeEvent.user_id == user_id,
+                (ProgrammeEvent.at, ProgrammeEvent.id),
+            ),
             (Feedback, Feedback.user_id == user_id, (Feedback.created_at, Feedback.id)),
         ):
             table = cast(Table, model.__table__)
@@ -166,6 +174,8 @@ class UserRepository:
         await db.execute(delete(StepEvent).where(StepEvent.practice_id.in_(own_practices)))
         await db.execute(delete(Feedback).where(Feedback.user_id == user_id))
         await db.execute(delete(Reminder).where(Reminder.user_id == user_id))
+        await db.execute(delete(ProgrammeEvent).where(ProgrammeEvent.user_id == user_id))
+        await db.execute(delete(Plan).where(Plan.user_id == user_id))
         await db.execute(delete(Practice).where(Practice.user_id == user_id))
         await db.execute(delete(User).where(User.id == user_id))
         # The identity map still holds the deleted user; a later get() must not return it.

@@ -80,7 +80,15 @@ async def test_the_record_holds_practices_poses_and_notes_in_the_users_zone(
     record = await account.record(5)
     assert record is not None
     parts = mydata_parts(record_csv(record))
-    assert list(parts) == ["users", "reminders", "practice_sessions", "step_events", "feedback"]
+    assert list(parts) == [
+        "users",
+        "reminders",
+        "plans",
+        "practice_sessions",
+        "step_events",
+        "programme_events",
+        "feedback",
+    ]
     [you] = parts["users"]
     assert (you["id"], you["timezone"]) == ("5", "Europe/Berlin")
     assert parts["reminders"] == []
