@@ -43,14 +43,26 @@ from bot.settings import Settings
 from bot.spoken_cues import Renderer, StepSounds, spoken_texts
 from bot.uploads import NoSounds, PictureSource, SoundSource
 from bot.voice import installed_engine
-from handlers import account, checkin, commands, feedback, practice, progress, reminders, safety
+from handlers import (
+    account,
+    checkin,
+    commands,
+    feedback,
+    plan,
+    practice,
+    progress,
+    reminders,
+    safety,
+)
 from handlers import settings as user_settings
 from handlers.buttons import (
     CancelFeedback,
     CheckinAfter,
     CheckinBefore,
     ForgetButton,
+    NextDayButton,
     PainGateButton,
+    PlanButton,
     PracticeButton,
     ReminderButton,
     ReminderTime,
@@ -186,6 +198,8 @@ def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
         CommandHandler("remind", reminders.remind),
         CommandHandler("timezone", reminders.timezone),
         CommandHandler("settings", user_settings.settings_command),
+        CommandHandler("plan", plan.plan_command),
+        CommandHandler("report", plan.report_command),
         MessageHandler(filters.LOCATION, reminders.shared_location),
         MessageHandler(filters.COMMAND, commands.unknown_command),
         MessageHandler(filters.TEXT, practice.text_message),
@@ -203,6 +217,8 @@ def handler_list() -> list[BaseHandler[Update, YogaContext, None]]:
         CallbackQueryHandler(safety.screen_button, pattern=SafetyButton.pattern),
         CallbackQueryHandler(user_settings.setting_button, pattern=SettingButton.pattern),
         CallbackQueryHandler(user_settings.settings_view, pattern=SettingsView.pattern),
+        CallbackQueryHandler(plan.plan_button, pattern=PlanButton.pattern),
+        CallbackQueryHandler(plan.next_day_button, pattern=NextDayButton.pattern),
         ChatMemberHandler(account.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
         # Last: a button no scheme matches is still answered, so no spinner keeps turning.
         CallbackQueryHandler(commands.stale_button),

@@ -20,6 +20,7 @@ from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar, get_type_hints
 
+from bot.programme.rules import NextDay
 from bot.user_settings import CHOICES, Setting
 
 MAX_BYTES = 64  # Telegram refuses longer callback data
@@ -248,6 +249,32 @@ class SafetyButton(Button, prefix="sf"):
     start: Annotated[bool, FLAG]
 
 
+class PlanAction(StrEnum):
+    # A goal: two or three practices a week, or a short one daily.
+    TWICE = "2"
+    THRICE = "3"
+    DAILY = "d"
+    # The goals again, to change the plan's.
+    GOALS = "g"
+    STOP = "x"
+    RESUME = "r"
+
+
+@dataclass(frozen=True)
+class PlanButton(Button, prefix="pl"):
+    """A choice under /plan: a goal, change it, stop the plan, resume a paused one."""
+
+    action: Annotated[PlanAction, _choice(PlanAction)]
+
+
+@dataclass(frozen=True)
+class NextDayButton(Button, prefix="nd"):
+    """An answer to the next-day check about a practice: Better, Same or Worse."""
+
+    practice: Annotated[int, ROW_ID]
+    answer: Annotated[NextDay, _choice(NextDay)]
+
+
 # /settings' buttons name the setting by a letter and the value by its stored name, which
 # no two settings share, so a value reads back as the member it was.
 _SETTING_LETTERS = {
@@ -313,4 +340,6 @@ SCHEMES: tuple[type[Button], ...] = (
     SafetyButton,
     SettingButton,
     SettingsView,
+    PlanButton,
+    NextDayButton,
 )

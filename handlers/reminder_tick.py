@@ -27,12 +27,17 @@ from bot.store import StoreUnavailable
 from handlers import messages
 from handlers.context import YogaContext
 from handlers.messages import surely_undelivered
+from handlers.plan import send_plan_message
 from handlers.rate_limit import Priority, sending_as, stoppable
 from handlers.render import reminders as render
 
 log = logging.getLogger(__name__)
 
 TICK_NAME = "reminders"
+# Plan messages claimed at a time, and batches a tick takes at most (the rest wait for the
+# next tick, 20 s later).
+PLAN_BATCH = 30
+PLAN_BATCHES_PER_TICK = 10
 
 
 @dataclass
@@ -95,6 +100,14 @@ async def _tick(
         tick.window,
         keep_claiming=lambda: context.application.running,
     )
+    # Then what the plans owe (next-day checks, weekly summaries): a few a minute at most,
+    # each claimed before it is sent, in batches while a batch comes back full.
+    for _ in range(PLAN_BATCHES_PER_TICK):
+        owed = await services.programme.claim_due(PLAN_BATCH)
+        for message in owed.messages:
+            await send_plan_message(context, services, message)
+        if not owed.more or not context.application.running:
+            break
 
 
 async def send_reminder(

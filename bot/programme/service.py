@@ -27,6 +27,7 @@ from bot.models import (
     ScreenAnswer,
     StopReason,
 )
+from bot.practice.machine import EventKind
 from bot.programme.rules import (
     DEFAULT_DAYS,
     PER_WEEK,
@@ -48,6 +49,7 @@ from bot.programme.rules import (
     week_days,
     week_of,
 )
+from bot.reminders import ReminderInputError, parse_days
 from bot.safety import ScreenStatus, screen_status
 from bot.store import Store, UnitOfWork
 from bot.store.plans import DuePlan
@@ -65,7 +67,65 @@ NEXT_DAY_LATE = timedelta(hours=6)
 SUMMARY_AT = time(18, 0)
 SUMMARY_LATE = timedelta(hours=6)
 DEFAULT_SUMMARY_DAY = 6  # Sunday
+_ONE_MICROSECOND = timedelta(microseconds=1)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PlanInputError(ValueError):
+    """/plan's words cannot be used: the part at fault, or how many days the goal needs."""
+
+    def __init__(self, given: str, days_needed: int | None = None) -> None:
+        super().__init__(given)
+        self.given = given
+        self.days_needed = days_needed
+
+
+@dataclass(frozen=True)
+class StopPlan:
+    pass
+
+
+@dataclass(frozen=True)
+class SetGoal:
+    goal: Goal
+    days: str | None = None
+
+
+_GOAL_WORDS = {
+    "2": Goal.TWICE,
+    "twice": Goal.TWICE,
+    "3": Goal.THRICE,
+    "thrice": Goal.THRICE,
+    "daily": Goal.DAILY,
+    "7": Goal.DAILY,
+    "everyday": Goal.DAILY,
+}
+
+
+def parse_plan(args: Sequence[str]) -> SetGoal | StopPlan | None:
+    """/plan's arguments: None (show the plan), StopPlan, or a goal with its days
+    ("/plan 3 mon,wed,fri"); PlanInputError for anything else."""
+    if not args:
+        return None
+    first, rest = args[0].lower(), list(args[1:])
+    if first in ("off", "stop"):
+        if rest:
+            raise PlanInputError(" ".join(rest))
+        return StopPlan()
+    goal = _GOAL_WORDS.get(first)
+    if goal is None:
+        raise PlanInputError(args[0])
+    if not rest:
+        return SetGoal(goal)
+    if goal == Goal.DAILY:
+        raise PlanInputError(" ".join(rest))
+    try:
+        days = parse_days(rest)
+    except ReminderInputError as exc:
+        raise PlanInputError(exc.given) from exc
+    if len(plan_days(days)) != PER_WEEK[goal]:
+        raise PlanInputError(" ".join(rest), days_needed=PER_WEEK[goal])
+    return SetGoal(goal, days)
 
 
 class NoProgramme(Exception):
@@ -106,6 +166,8 @@ class PlanView:
     reminders_off: bool
     summary_day: int
     today: date
+    # The user's own day the plan paused, while it is paused.
+    paused_on: date | None = None
 
     @property
     def stage_title(self) -> str:
@@ -172,6 +234,13 @@ class QuietWeek:
 
 
 PlanMessage = NextDayCheck | WeeklySummary | QuietWeek
+
+
+@dataclass(frozen=True)
+class PlanClaim:
+    messages: list[PlanMessage]
+    # A batch came back full: more may be due.
+    more: bool
 
 
 def _local_day(moment: datetime, local: tzinfo) -> date:
@@ -432,7 +501,7 @@ class ProgrammeService:
 
     # -- what the plan owes ----------------------------------------------------------------
 
-    async def claim_due(self, limit: int) -> list[PlanMessage]:
+    async def claim_due(self, limit: int) -> PlanClaim:
         """Next-day checks and weekly summaries due now, each claimed before it is returned:
         sent at most once. Some claimed ones are dropped, not sent: a check when reminders
         are off, when a later practice has begun, or when too late; a quiet week's note
@@ -440,12 +509,14 @@ class ProgrammeService:
         now = self._clock()
         messages: list[PlanMessage] = []
         async with self._store.write() as uow:
-            for due in await uow.plans.due_next_days(now, limit):
+            checks = await uow.plans.due_next_days(now, limit)
+            summaries = await uow.plans.due_summaries(now, limit)
+            for due in checks:
                 if not await uow.plans.claim_next_day(due.user_id, due.due_at):
                     continue
                 if due.practice_id is not None and await self._check_wanted(uow, due, now):
                     messages.append(NextDayCheck(due.user_id, due.chat_id, due.practice_id))
-            for due in await uow.plans.due_summaries(now, limit):
+            for due in summaries:
                 plan = await uow.plans.active(due.user_id)
                 if plan is None:
                     continue
@@ -453,7 +524,8 @@ class ProgrammeService:
                 summary = await self._week_ending(uow, plan, zone(zone_name), now)
                 quiet = summary is not None and summary.practices == 0
                 quiet_weeks = plan.quiet_weeks + 1 if quiet else 0
-                next_due = next_summary_at(plan.summary_day, zone_name, now)
+                # The next one after this one (a cron trigger's next time may be now).
+                next_due = next_summary_at(plan.summary_day, zone_name, now + _ONE_MICROSECOND)
                 if not await uow.plans.claim_summary(
                     due.user_id, due.due_at, next_due, quiet_weeks
                 ):
@@ -464,7 +536,7 @@ class ProgrammeService:
                     messages.append(summary)
                 elif quiet_weeks == 1:
                     messages.append(QuietWeek(due.user_id, due.chat_id))
-        return messages
+        return PlanClaim(messages, more=limit in (len(checks), len(summaries)))
 
     async def _check_wanted(self, uow: UnitOfWork, due: DuePlan, now: datetime) -> bool:
         assert due.practice_id is not None
@@ -539,6 +611,92 @@ class ProgrammeService:
             weeks=self._weeks(plan.class_id),
         )
 
+    # -- the clinician report ----------------------------------------------------------------
+
+    async def report_facts(self, user_id: int) -> ReportFacts | None:
+        """Everything the clinician report shows: the plan, its history, and every practice
+        the user made (those before the plan too); None when nothing is stored."""
+        now = self._clock()
+        async with self._store.read() as uow:
+            user = await uow.users.get(user_id)
+            if user is None:
+                return None
+            zone_name = await self._zone_name_in(uow, user_id)
+            local = zone(zone_name)
+            today = _local_day(now, local)
+            plan = await uow.plans.active(user_id)
+            practices = [
+                p
+                for p in await uow.plans.practices_since(user_id, datetime.min.replace(tzinfo=UTC))
+                if p.status in (PracticeStatus.FINISHED, PracticeStatus.STOPPED)
+                and p.stop_reason not in (StopReason.REPLACED, StopReason.UNREACHABLE)
+            ]
+            ids = [p.id for p in practices]
+            answers = await uow.plans.next_day_answers(ids)
+            marks = await uow.plans.steps_marked(ids, (EventKind.HURT, EventKind.EASIER))
+            state = await self.state_in(uow, plan, local) if plan is not None else None
+        class_id = plan.class_id if plan is not None else self._default_class_id
+        yoga_class = self._catalog.get(class_id)
+        programme = self.programme_of(class_id)
+        titles = {s.id: s.title for s in yoga_class.steps} if yoga_class else {}
+        hurt_counts: dict[str, int] = {}
+        easier_counts: dict[str, int] = {}
+        rows: list[PracticeFacts] = []
+        for p in practices:
+            hurt = tuple(titles.get(s, s) for s, k in marks.get(p.id, []) if k == EventKind.HURT)
+            easier = tuple(
+                titles.get(s, s) for s, k in marks.get(p.id, []) if k == EventKind.EASIER
+            )
+            for pose in hurt:
+                hurt_counts[pose] = hurt_counts.get(pose, 0) + 1
+            for pose in easier:
+                easier_counts[pose] = easier_counts.get(pose, 0) + 1
+            rows.append(
+                PracticeFacts(
+                    day=_local_day(p.started_at, local),
+                    minutes=round(p.practised_seconds / 60),
+                    length=p.class_length.value,
+                    gentle=p.gentle,
+                    plan_stage=p.plan_stage,
+                    back_before=p.back_before,
+                    back_after=p.back_after,
+                    next_day=NextDay(answers[p.id]) if p.id in answers else None,
+                    finished=p.status == PracticeStatus.FINISHED,
+                    stop_reason=p.stop_reason,
+                    hurt=hurt,
+                    easier=easier,
+                )
+            )
+        started_on = date.fromisoformat(plan.started_on) if plan is not None else None
+        planned = done = 0
+        if plan is not None and started_on is not None:
+            days = (today - started_on).days + 1
+            planned = max(1, round(PER_WEEK[plan.goal] * days / 7))
+            done = sum(1 for r in rows if r.finished and r.day >= started_on)
+        return ReportFacts(
+            name=user.first_name,
+            made_on=today,
+            zone_name=zone_name,
+            class_title=yoga_class.title if yoga_class else class_id,
+            goal=plan.goal if plan is not None else None,
+            started_on=started_on,
+            week=week_of(started_on, today) if started_on is not None else None,
+            weeks=self._weeks(class_id),
+            stage=state.stage if state is not None else None,
+            stages=tuple(s.title for s in programme.stages) if programme else (),
+            paused=state.paused if state is not None else None,
+            paused_on=_paused_on(state, local) if state is not None else None,
+            history=tuple((_local_day(c.at, local), c) for c in state.history)
+            if state is not None
+            else (),
+            practices=tuple(rows),
+            planned=planned,
+            done=done,
+            hurt_counts=tuple(sorted(hurt_counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+            easier_counts=tuple(sorted(easier_counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+            good_needed=programme.rules.good_in_a_row if programme else 2,
+        )
+
     # -- internals ---------------------------------------------------------------------------
 
     def _weeks(self, class_id: str) -> int:
@@ -598,6 +756,7 @@ class ProgrammeService:
             reminders_off=reminder is not None and not reminder.enabled,
             summary_day=plan.summary_day,
             today=today,
+            paused_on=_paused_on(state, local),
         )
 
     async def _zone_name_in(self, uow: UnitOfWork, user_id: int) -> str:
@@ -613,6 +772,13 @@ def _last_telling(history: Sequence[Change]) -> Change | None:
     return history[-1] if history else None
 
 
+def _paused_on(state: ProgrammeState, local: tzinfo) -> date | None:
+    if state.paused is None:
+        return None
+    paused = [c for c in state.history if c.why == Why.PAUSED]
+    return _local_day(paused[-1].at, local) if paused else None
+
+
 def _sign_today(
     answer: ScreenAnswer | None, answered_at: datetime | None, now: datetime, local: tzinfo
 ) -> bool:
@@ -623,3 +789,48 @@ def _sign_today(
 def _mean(values: Sequence[int | None]) -> float | None:
     known = [v for v in values if v is not None]
     return sum(known) / len(known) if known else None
+
+
+# -- the clinician report's facts ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PracticeFacts:
+    day: date
+    minutes: int
+    length: str
+    gentle: bool
+    plan_stage: int | None
+    back_before: int | None
+    back_after: int | None
+    next_day: NextDay | None
+    finished: bool
+    stop_reason: StopReason | None
+    # Pose titles, each once.
+    hurt: tuple[str, ...]
+    easier: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    name: str
+    made_on: date
+    zone_name: str
+    class_title: str
+    goal: Goal | None
+    started_on: date | None
+    week: int | None
+    weeks: int
+    stage: int | None
+    stages: tuple[str, ...]
+    paused: PauseWhy | None
+    paused_on: date | None
+    # Each change with the user's own day it happened, oldest first.
+    history: tuple[tuple[date, Change], ...]
+    practices: tuple[PracticeFacts, ...]
+    planned: int
+    done: int
+    hurt_counts: tuple[tuple[str, int], ...]
+    easier_counts: tuple[tuple[str, int], ...]
+    # Good practices in a row that move the plan up (the class's rules).
+    good_needed: int = 2

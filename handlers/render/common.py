@@ -21,6 +21,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("mydata", "Download everything I store about you"),
     ("forget_me", "Delete everything I store about you"),
     ("safety", "Signs to see a doctor about first"),
+    ("plan", "A plan for 12 weeks, e.g. /plan 3"),
+    ("report", "A one-page report for your physiotherapist"),
     ("settings", "Class length, pace, easier options, voice"),
     ("help", "What I can do"),
     ("start", "Welcome and safety note"),

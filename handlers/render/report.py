@@ -1,0 +1,78 @@
+"""The clinician report's words: the facts the plan gathered (bot/programme/service.py),
+put as the page says them (bot/programme/report.py), for bot/report_pdf.py to draw."""
+
+from __future__ import annotations
+
+from bot.models import StopReason
+from bot.programme.report import (
+    ClinicianReport,
+    PoseCount,
+    ReportPractice,
+    ReportStageChange,
+)
+from bot.programme.rules import Why
+from bot.programme.service import ReportFacts
+from handlers.render.plan import ANSWER_WORDS, GOAL_WORDS, why_words
+
+LENGTHS = {"short": "Short class", "full": "Full class"}
+STOPPED_WHY = {StopReason.FOR_PAIN: "stopped for pain", StopReason.BY_USER: "stopped"}
+
+
+def _stage(facts: ReportFacts, index: int) -> str:
+    return f"Stage {index + 1}: {facts.stages[index]}" if index < len(facts.stages) else ""
+
+
+def clinician_report(facts: ReportFacts) -> ClinicianReport:
+    changes = tuple(
+        ReportStageChange(
+            day,
+            _stage(facts, change.stage_to),
+            "started" if change.why == Why.STARTED else why_words(change, facts.good_needed) or "",
+        )
+        for day, change in facts.history
+    )
+    practices = tuple(
+        ReportPractice(
+            day=p.day,
+            minutes=p.minutes,
+            practice="Gentle (short, all easier)" if p.gentle else LENGTHS[p.length],
+            stage=_stage(facts, p.plan_stage) if p.plan_stage is not None else None,
+            back_before=p.back_before,
+            back_after=p.back_after,
+            next_day=ANSWER_WORDS[p.next_day] if p.next_day is not None else None,
+            finished=p.finished,
+            stopped_why=STOPPED_WHY.get(p.stop_reason) if p.stop_reason else None,
+            hurt=p.hurt,
+            easier=p.easier,
+        )
+        for p in facts.practices
+    )
+    paused = None
+    if facts.paused is not None:
+        since = f" since {facts.paused_on:%-d %b %Y}" if facts.paused_on else ""
+        paused = f"Paused{since}: a red-flag sign was reported"
+    goal = None
+    if facts.goal is not None:
+        words = GOAL_WORDS[facts.goal]
+        goal = f"{words[0].upper()}{words[1:]} for {facts.weeks} weeks"
+    stage = None
+    if facts.stage is not None and facts.stages:
+        stage = f"Stage {facts.stage + 1} of {len(facts.stages)}: {facts.stages[facts.stage]}"
+    return ClinicianReport(
+        name=facts.name,
+        made_on=facts.made_on,
+        zone=facts.zone_name,
+        class_title=facts.class_title,
+        goal=goal,
+        started_on=facts.started_on,
+        week=facts.week,
+        weeks=facts.weeks,
+        stage=stage,
+        paused=paused,
+        stage_changes=changes,
+        practices=practices,
+        planned=facts.planned,
+        done=facts.done,
+        hurt_poses=tuple(PoseCount(pose, n) for pose, n in facts.hurt_counts),
+        easier_poses=tuple(PoseCount(pose, n) for pose, n in facts.easier_counts),
+    )
