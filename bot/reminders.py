@@ -136,6 +136,8 @@ class DueReminder:
     attempt: int
     # The last practice, lately, left the user's back worse: the reminder says so kindly.
     after_a_hard_day: bool = False
+    # The plan's practice yesterday was missed: today, a free day, takes it (once).
+    make_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,27 @@ def _next_unclaimed(
 
 def _local_day(moment: datetime, zone_name: str) -> date:
     return moment.astimezone(zone(zone_name)).date()
+
+
+# -- the plan's days ----------------------------------------------------------------------
+
+
+def plan_day(plan_days: str, day: date, practised_on: set[date]) -> tuple[bool, bool]:
+    """(a plan day, a make-up day) for a local day. A plan day that passed without a
+    practice moves to the next day when that one is free (not a plan day), once: a day
+    after a free day is never a make-up day, so missed days never stack up."""
+    weekdays = weekdays_of(plan_days)
+    if day.weekday() in weekdays:
+        return True, False
+    yesterday = day - timedelta(days=1)
+    return False, yesterday.weekday() in weekdays and yesterday not in practised_on
+
+
+def weekdays_of(days: str) -> frozenset[int]:
+    """The weekdays (0 Monday) of a day_of_week expression."""
+    if days == EVERY_DAY:
+        return frozenset(range(7))
+    return frozenset(DAY_NAMES.index(name) for name in days.split(","))
 
 
 # -- the service -------------------------------------------------------------------------
@@ -441,9 +464,10 @@ class ReminderService:
             rows = await uow.reminders.due(now, look_at)
             if not rows:
                 return ClaimResult([], more=False)
-            # A practice finished on a reminder's local day: that day is at most ~2 days back.
+            # A practice finished on a reminder's local day, or on the plan day before it:
+            # those days are at most ~3 days back.
             finished = await uow.reminders.finished_since(
-                {row.user_id for row in rows}, now - LATE_LIMIT - timedelta(days=2)
+                {row.user_id for row in rows}, now - LATE_LIMIT - timedelta(days=3)
             )
             decisions = _up_to_sends(
                 (self._decide(row, now, finished.get(row.user_id, [])) for row in rows), limit
@@ -483,7 +507,9 @@ class ReminderService:
 
     def _decide(self, row: DueRow, now: datetime, finished: list[datetime]) -> _Decision:
         zone_name, _ = user_zone_name(row.timezone, self._default_zone)
-        trigger = _trigger(row.hour, row.minute, row.days, zone_name)
+        # With a plan, every day is looked at, and the plan says which get a reminder.
+        days = EVERY_DAY if row.plan_days is not None else row.days
+        trigger = _trigger(row.hour, row.minute, days, zone_name)
         if row.repeat_of is not None:
             # A snooze or a retry: it re-delivers a day already claimed.
             occurrence: datetime | None = row.next_due_at
@@ -498,7 +524,12 @@ class ReminderService:
             day = _local_day(occurrence, zone_name) if occurrence is not None else None
             fresh = day is not None and day.isoformat() != row.claimed_for
         on_time = occurrence is not None and now - occurrence < LATE_LIMIT
-        practised = day is not None and any(_local_day(f, zone_name) == day for f in finished)
+        practised_on = {_local_day(f, zone_name) for f in finished}
+        practised = day is not None and day in practised_on
+        make_up = False
+        if row.plan_days is not None and day is not None and row.repeat_of is None:
+            planned, make_up = plan_day(row.plan_days, day, practised_on)
+            fresh = fresh and (planned or make_up)
         send = on_time and fresh and not practised
         claimed = day.isoformat() if day is not None and (send or practised) else row.claimed_for
         claim = Claim(
@@ -512,7 +543,9 @@ class ReminderService:
         if not send or day is None:
             return _Decision(claim, None)
         attempt = row.failures + 1 if row.repeat_of is not None else 1
-        return _Decision(claim, DueReminder(row.user_id, row.chat_id, day, attempt))
+        return _Decision(
+            claim, DueReminder(row.user_id, row.chat_id, day, attempt, make_up=make_up)
+        )
 
     async def _zone_of(self, uow: UnitOfWork, user_id: int) -> tuple[str, bool]:
         return user_zone_name(await uow.users.timezone_of(user_id), self._default_zone)

@@ -114,7 +114,9 @@ async def send_reminder(
     context: YogaContext, services: Services, reminder: DueReminder, *, paid_broadcast: bool = False
 ) -> None:
     reply = render.reminder(
-        services.practice.default_class, after_a_hard_day=reminder.after_a_hard_day
+        services.practice.default_class,
+        after_a_hard_day=reminder.after_a_hard_day,
+        make_up=reminder.make_up,
     )
     try:
         await messages.send(context.bot, reminder.chat_id, reply, paid_broadcast=paid_broadcast)

@@ -49,7 +49,7 @@ from bot.programme.rules import (
     week_days,
     week_of,
 )
-from bot.reminders import ReminderInputError, parse_days
+from bot.reminders import DAY_NAMES, ReminderInputError, parse_days, weekdays_of
 from bot.safety import ScreenStatus, screen_status
 from bot.store import Store, UnitOfWork
 from bot.store.plans import DuePlan
@@ -68,7 +68,6 @@ SUMMARY_AT = time(18, 0)
 SUMMARY_LATE = timedelta(hours=6)
 DEFAULT_SUMMARY_DAY = 6  # Sunday
 _ONE_MICROSECOND = timedelta(microseconds=1)
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class PlanInputError(ValueError):
@@ -123,7 +122,7 @@ def parse_plan(args: Sequence[str]) -> SetGoal | StopPlan | None:
         days = parse_days(rest)
     except ReminderInputError as exc:
         raise PlanInputError(exc.given) from exc
-    if len(plan_days(days)) != PER_WEEK[goal]:
+    if len(weekdays_of(days)) != PER_WEEK[goal]:
         raise PlanInputError(" ".join(rest), days_needed=PER_WEEK[goal])
     return SetGoal(goal, days)
 
@@ -263,13 +262,6 @@ def next_summary_at(summary_day: int, zone_name: str, after: datetime) -> dateti
     fire: datetime | None = trigger.get_next_fire_time(None, after.astimezone(UTC))
     assert fire is not None  # a cron trigger without an end always has a next time
     return fire.astimezone(UTC)
-
-
-def plan_days(days: str) -> frozenset[int]:
-    """The weekdays (0 Monday) of a day_of_week expression."""
-    if days == "*":
-        return frozenset(range(7))
-    return frozenset(DAY_NAMES.index(name) for name in days.split(","))
 
 
 def facts_of(

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Select, Update, bindparam, select, true, upda
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.database import changed_rows
-from bot.models import Practice, PracticeStatus, Reminder, User
+from bot.models import Plan, Practice, PracticeStatus, Reminder, User
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class DueRow:
     claimed_for: str | None
     repeat_of: str | None
     failures: int
+    # The days of the user's plan over weeks, while one runs: reminders follow them.
+    plan_days: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,10 @@ def due_query(now: datetime, limit: int) -> Select[*tuple[Any, ...]]:
             Reminder.claimed_for,
             Reminder.repeat_of,
             Reminder.failures,
+            Plan.days,
         )
         .join(User, User.id == Reminder.user_id)
+        .outerjoin(Plan, (Plan.user_id == Reminder.user_id) & Plan.stopped_at.is_(None))
         .where(Reminder.enabled == true(), Reminder.next_due_at <= now)
         .order_by(Reminder.next_due_at)
         .limit(limit)

@@ -15,8 +15,8 @@ from bot.programme.service import (
     PlanInputError,
     PlanView,
     WeeklySummary,
-    plan_days,
 )
+from bot.reminders import weekdays_of
 from handlers.buttons import NextDayButton, PlanAction, PlanButton, StartButton
 from handlers.render import Reply, html, plain
 
@@ -91,7 +91,7 @@ def why_words(change: Change | None, good_needed: int) -> str | None:
 
 
 def days_words(days: str) -> str:
-    chosen = sorted(plan_days(days))
+    chosen = sorted(weekdays_of(days))
     if len(chosen) == 7:
         return "every day"
     return ", ".join(DAY_WORDS[d] for d in chosen)

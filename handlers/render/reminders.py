@@ -43,6 +43,9 @@ NO_ZONE_THERE = (
     f"I couldn't find a time zone for that place. Send your city instead, e.g. {ZONE_EXAMPLE}"
 )
 
+# A plan's practice missed yesterday, moved to today (a free day), once.
+MAKE_UP = "Yesterday's practice didn't happen, and that's fine. Today works just as well."
+
 _WEEKDAYS = ",".join(DAY_NAMES[:5])
 _WEEKENDS = ",".join(DAY_NAMES[5:])
 
@@ -296,7 +299,9 @@ AFTER_A_HARD_DAY = (
 )
 
 
-def reminder(yoga_class: YogaClass, *, after_a_hard_day: bool = False) -> Reply:
+def reminder(
+    yoga_class: YogaClass, *, after_a_hard_day: bool = False, make_up: bool = False
+) -> Reply:
     def button(label: str, action: ReminderAction) -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=ReminderButton(action).pack())
 
@@ -309,11 +314,12 @@ def reminder(yoga_class: YogaClass, *, after_a_hard_day: bool = False) -> Reply:
             ],
         ]
     )
-    nudge = (
-        AFTER_A_HARD_DAY
-        if after_a_hard_day
-        else "A few quiet minutes for your back. Start when you're on the mat."
-    )
+    if after_a_hard_day:
+        nudge = AFTER_A_HARD_DAY
+    elif make_up:
+        nudge = MAKE_UP
+    else:
+        nudge = "A few quiet minutes for your back. Start when you're on the mat."
     return html(f"Time for your practice 🌿\n{_class_line(yoga_class)}\n\n{nudge}", keyboard)
 
 

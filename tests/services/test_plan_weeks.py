@@ -14,6 +14,7 @@ import pytest
 
 from bot.checkin import CheckinService
 from bot.clock import ManualClock
+from bot.cues import PracticeOutcome
 from bot.models import ClassLength, Goal, ScreenAnswer
 from bot.practice.machine import Action
 from bot.practice.service import PracticeService
@@ -87,9 +88,8 @@ class Life:
             started = await self.practice.gate_chosen(
                 USER, USER, "Ana", before, gentle=False, checkin_message_id=None
             )
-        practice_id = getattr(started, "practice_id", None)
-        assert practice_id is not None, started
-        show = getattr(started, "show", None)
+        assert isinstance(started, PracticeOutcome), started
+        practice_id, show = started.practice_id, started.show
         assert show is not None
         for step in range(show.total):
             self.clock.advance(60)
