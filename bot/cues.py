@@ -90,12 +90,10 @@ class MessageRef:
 
 @dataclass(frozen=True)
 class PlanStage:
-    """Where a practice stands in the user's plan: its stage (0-based) of how many, and
-    whether the plan held the user's own settings back."""
+    """Where a practice stands in the user's plan: its stage (0-based) of how many."""
 
     stage: int
     stages: int
-    held_back: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ from bot.practice.machine import (
     Surface,
     Transition,
 )
-from bot.programme.rules import Runs, capped
+from bot.programme.rules import capped
+from bot.programme.service import chosen_runs
 from bot.safety import Gate, ScreenStatus, felt_worse, gate, screen_status
 from bot.store import UnitOfWork
 from bot.store.practice import state_of
@@ -210,7 +211,7 @@ class WaysIn(PracticeCore):
         allowed = await self._programme.allowed_for_start(uow, user_id, class_id, back_before)
         if allowed is None:
             return settings, None, None
-        chosen = Runs(settings.class_length.value, settings.easier_mode.value, settings.pace.value)
+        chosen = chosen_runs(settings)
         runs = capped(chosen, allowed.runs)
         capped_settings = replace(
             settings,
@@ -219,7 +220,7 @@ class WaysIn(PracticeCore):
             pace=Pace(runs.pace),
         )
         at_stage = allowed.stage if runs == allowed.runs and not gentle else None
-        shown = PlanStage(allowed.stage, allowed.stages, held_back=runs != chosen)
+        shown = PlanStage(allowed.stage, allowed.stages)
         return capped_settings, at_stage, shown
 
     async def carry_on(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:

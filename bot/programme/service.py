@@ -54,7 +54,7 @@ from bot.safety import ScreenStatus, screen_status
 from bot.store import Store, UnitOfWork
 from bot.store.plans import DuePlan
 from bot.timezones import user_zone, user_zone_name, zone
-from bot.user_settings import settings_in
+from bot.user_settings import UserSettings, settings_in
 from sequences import YogaClass
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,6 @@ class NextPractice:
     """What the next practice runs as, and how it compares with the stage."""
 
     runs: Runs
-    # The user's own settings are harder than the stage: the plan holds them back.
-    held_back: bool
     # The user's own settings are easier than the stage: their choice, always allowed.
     easier_by_choice: bool
 
@@ -300,6 +298,11 @@ def facts_of(
         elif event.kind == ProgrammeEventKind.RESUMED:
             facts.append(Resumed(event.at))
     return facts
+
+
+def chosen_runs(settings: UserSettings) -> Runs:
+    """How the user's own /settings would run a practice."""
+    return Runs(settings.class_length.value, settings.easier_mode.value, settings.pace.value)
 
 
 @dataclass(frozen=True)
@@ -716,7 +719,7 @@ class ProgrammeService:
         stage = 0 if state.paused is not None else state.stage
         allowed = stage_runs(programme.stages[stage], plan.goal)
         settings = await settings_in(uow, plan.user_id)
-        chosen = Runs(settings.class_length.value, settings.easier_mode.value, settings.pace.value)
+        chosen = chosen_runs(settings)
         runs = capped(chosen, allowed)
         user = await uow.users.get(plan.user_id)
         reminder = await uow.reminders.get(plan.user_id)
@@ -731,7 +734,6 @@ class ProgrammeService:
             stages=tuple(s.title for s in programme.stages),
             next=NextPractice(
                 runs,
-                held_back=runs != chosen,
                 easier_by_choice=runs != allowed,
             ),
             last_change=_last_telling(state.history),

@@ -152,9 +152,9 @@ def plan(view: PlanView) -> Reply:
     why = why_words(view.last_change, view.good_needed)
     if why is not None:
         lines.append(f"Why: {why}.")
-    if view.next.held_back:
-        lines.append("Your /settings are more than the plan allows yet.")
-    elif view.next.easier_by_choice:
+    # Settings harder than the stage need no word here: "Next" says what runs, and so
+    # does each practice as it begins ("plan stage 1 of 4").
+    if view.next.easier_by_choice:
         lines.append("Your /settings make it gentler. That's always fine.")
     if view.stage < len(view.stages) - 1:
         left = view.good_needed - view.good_run

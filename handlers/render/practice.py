@@ -99,9 +99,14 @@ def begun(answered: Reply, start: Starting) -> Reply:
     if start.gentle:
         what = f"About {start.minutes} min, at a {PACE_WORDS[start.pace]}."
     else:
+        where = (
+            f"plan stage {start.plan_stage.stage + 1} of {start.plan_stage.stages}, /plan"
+            if start.plan_stage is not None
+            else "/settings"
+        )
         what = (
             f"{LENGTH_WORDS[start.length]} · {PACE_WORDS[start.pace]} · "
-            f"about {start.minutes} min (/settings)"
+            f"about {start.minutes} min ({where})"
         )
     text = f"{answered.text}\n{what}\n\nSet up your mat. The first pose follows."
     return Reply(text, answered.parse_mode)

@@ -111,7 +111,14 @@ async def test_in_a_group_every_command_gets_one_line_inviting_to_a_private_chat
     group = Group(emulator)
     async with bot_running(emulator, database_url, catalog=TINY_CATALOG):
         await group.added_by(ann)
-        for command in ("/mydata@yogabot_test", "/progress", "/start_practice", "/remind 08:00"):
+        for command in (
+            "/mydata@yogabot_test",
+            "/progress",
+            "/start_practice",
+            "/remind 08:00",
+            "/plan 3",
+            "/report",
+        ):
             [invite] = await group.send(ann, command)
             assert invite.plain == render.PRIVATE_ONLY
             assert invite.document is None and invite.photo is None

@@ -1,0 +1,182 @@
+"""The plan over weeks as a user lives it: the real Application over HTTP to the emulator,
+a manual clock, the reminder tick run on demand."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.checkin import CheckinService
+from bot.clock import ManualClock
+from bot.database import create_engine
+from bot.models import Goal
+from bot.programme.service import ProgrammeService
+from bot.reminders import ReminderService
+from bot.store import Store
+from handlers.context import YogaApp
+from handlers.reminder_tick import TICK_NAME
+from handlers.render import plan as render
+from playground.emulator import BotApiEmulator
+from sequences import load_catalog
+from tests.harness.bot import bot_running, button_texts, has_message, screened
+from tests.harness.factories import make_class
+from tests.harness.records import add_session
+
+SHIPPED = next(iter(load_catalog().values()))
+PLANNED = make_class().model_copy(update={"programme": SHIPPED.programme})
+CATALOG = {PLANNED.id: PLANNED}
+LONDON = ZoneInfo("Europe/London")
+MONDAY = date(2027, 2, 1)
+
+
+def london(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=LONDON).astimezone(UTC)
+
+
+async def tick(app: YogaApp) -> None:
+    assert app.job_queue is not None
+    [job] = app.job_queue.get_jobs_by_name(TICK_NAME)
+    await job.run(app)
+
+
+async def seed_plan_and_practice(
+    database_url: str, db_engine: AsyncEngine, clock: ManualClock, user_id: int
+) -> int:
+    """A plan begun on Monday, and a practice that evening scored 3 then 2."""
+    engine = create_engine(database_url)
+    try:
+        store = Store(engine)
+        clock.now = london(MONDAY, time(7, 0))
+        await ReminderService(store, clock).set_timezone(user_id, user_id, "Ana", "Europe/London")
+        programme = ProgrammeService(store, CATALOG, clock, "UTC")
+        await programme.start(user_id, user_id, "Ana", Goal.THRICE)
+        practice_id = await add_session(
+            db_engine, user_id, london(MONDAY, time(18, 0)), back_before=3, minutes=14
+        )
+        clock.now = london(MONDAY, time(18, 30))
+        assert await CheckinService(store, programme).record_after(user_id, practice_id, 2)
+        return practice_id
+    finally:
+        await engine.dispose()
+
+
+async def test_plan_offers_goals_then_shows_the_stage_the_next_practice_and_why(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(2701)
+    clock = ManualClock(london(MONDAY, time(7, 0)))
+    async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG):
+        assert {"plan", "report"} <= {c["command"] for c in emulator.commands}
+        await user.send("/plan")
+        offer = await emulator.wait_for(has_message(user, "A plan for 12 weeks"))
+        assert button_texts(offer) == ["2 a week", "3 a week", "Short, daily"]
+        await user.tap(offer.message_id, text="3 a week")
+        await emulator.wait_for(lambda: "Your plan" in (offer.plain or "") or None)
+        assert offer.plain.splitlines() == [
+            "Your plan · week 1 of 12",
+            "This week: 0 of 3 (Mon, Wed, Fri)",
+            "Stage 1 of 4: Short class, every easier option",
+            "",
+            "Next: Short class, every easier option, slow pace.",
+            "Why: the plan starts gently.",
+            "Two more good practices to move on.",
+            "",
+            "A reminder on plan days? Send /remind 07:30",
+        ]
+        assert button_texts(offer) == ["Start practice", "Change how often", "Stop plan"]
+        # The practice the plan allows: said as it begins.
+        await screened(emulator, user)
+        await user.tap(offer.message_id, text="Start practice")
+        question = await emulator.wait_for(has_message(user, "How does your back feel"))
+        await user.tap(question.message_id, text="2")
+        begun = await emulator.wait_for(has_message(user, "plan stage 1 of 4"))
+        assert "Short class · slow pace" in begun.plain
+        # Change how often: the stage stays.
+        await user.send("/plan")
+        shown = await emulator.wait_for(has_message(user, "This week: 0 of 3"))
+        await user.tap(shown.message_id, text="Change how often")
+        await emulator.wait_for(lambda: "How often from now" in (shown.plain or "") or None)
+        await user.tap(shown.message_id, text="Short, daily")
+        await emulator.wait_for(lambda: "This week: 0 of 7 (every day)" in shown.plain or None)
+        await user.tap(shown.message_id, text="Stop plan")
+        await emulator.wait_for(lambda: shown.plain == render.STOPPED or None)
+
+
+async def test_plan_words_set_the_days_and_a_mistake_gets_one_line_with_an_example(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(2702)
+    async with bot_running(emulator, database_url, catalog=CATALOG):
+        await user.send("/plan 3 mon,wed")
+        error = await emulator.wait_for(has_message(user, "need 3 days"))
+        assert error.plain == "3 practices a week need 3 days, e.g. /plan 3 mon,wed,fri"
+        await user.send("/plan often")
+        error = await emulator.wait_for(has_message(user, "didn't understand"))
+        assert error.plain.count("\n") == 0 and "/plan 3 mon,wed,fri" in error.plain
+        await user.send("/plan 2 tue sat")
+        await emulator.wait_for(has_message(user, "This week: 0 of 2 (Tue, Sat)"))
+        await user.send("/plan off")
+        await emulator.wait_for(has_message(user, render.STOPPED))
+        await user.send("/plan off")
+        await emulator.wait_for(has_message(user, render.NO_PLAN_TO_STOP))
+
+
+async def test_the_next_day_check_comes_at_nine_and_a_worse_answer_eases_the_plan(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user = emulator.user(2703)
+    user.open_chat()
+    clock = ManualClock()
+    practice_id = await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
+        clock.now = london(MONDAY + timedelta(days=1), time(8, 59))
+        await tick(app)
+        assert not user.bot_messages
+        clock.now = london(MONDAY + timedelta(days=1), time(9, 0))
+        await tick(app)
+        question = await emulator.wait_for(has_message(user, render.NEXT_DAY_QUESTION))
+        assert button_texts(question) == ["Better", "Same", "Worse"]
+        await tick(app)  # claimed once: never asked twice
+        assert len([m for m in user.bot_messages if m.plain == render.NEXT_DAY_QUESTION]) == 1
+        await user.tap(question.message_id, text="Worse")
+        await emulator.wait_for(lambda: "Sorry it's worse" in question.plain or None)
+        assert question.plain.splitlines()[0] == f"{render.NEXT_DAY_QUESTION} Worse."
+        assert "Next time the plan eases off: Short class, every easier option." in question.plain
+        assert button_texts(question) == []
+        # An old copy of the buttons, tapped again: answered, nothing changes.
+        tap = await user.tap_data(question.message_id, f"nd:{practice_id}:better")
+        answer = await emulator.wait_for(
+            lambda: next(
+                (a for a in emulator.callback_answers if a["callback_query_id"] == tap), None
+            )
+        )
+        assert answer.get("text") == render.STALE_NEXT_DAY
+        await user.send("/plan")
+        view = await emulator.wait_for(has_message(user, "Your plan"))
+        assert "Why: your back was worse the day after." in view.plain
+
+
+async def test_the_weekly_summary_comes_on_sunday_evening(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user = emulator.user(2704)
+    user.open_chat()
+    clock = ManualClock()
+    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    sunday = MONDAY + timedelta(days=6)
+    async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
+        clock.now = london(sunday, time(17, 59))
+        await tick(app)
+        assert not [m for m in user.bot_messages if "Your week" in (m.plain or "")]
+        clock.now = london(sunday, time(18, 0))
+        await tick(app)
+        summary = await emulator.wait_for(has_message(user, "Your week"))
+    assert summary.plain.splitlines() == [
+        "Your week · week 1 of 12",
+        "Practices: 1 of 3 · 14 min",
+        "Back: 3.0 before, 2.0 after (average, 0-10)",
+        "Stage: Short class, every easier option.",
+        "Next week: two more good practices to move on to Short class.",
+    ]
