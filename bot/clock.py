@@ -24,3 +24,19 @@ class ManualClock:
     def advance(self, seconds: float) -> datetime:
         self.now += timedelta(seconds=seconds)
         return self.now
+
+
+class MovableClock:
+    """Real time, moved forward by hand: the playground's "skip ahead", so the next
+    morning's question or Sunday's summary can be seen without waiting for them. It only
+    ever moves forward, so no deadline already passed comes back."""
+
+    def __init__(self, base: Clock = utc_now) -> None:
+        self._base = base
+        self._ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return self._base() + self._ahead
+
+    def move_to(self, moment: datetime) -> None:
+        self._ahead += max(timedelta(0), moment - self())

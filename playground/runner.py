@@ -21,7 +21,7 @@ from typing import TextIO
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from bot.clock import Clock, utc_now
+from bot.clock import Clock, MovableClock, utc_now
 from bot.logs import RedactSecrets
 from bot.pose_pictures import FigurePictures
 from bot.services import Services
@@ -33,6 +33,7 @@ from handlers.context import SERVICES, YogaApp
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.server import LOCAL_HOSTS
 from playground.server import PlaygroundServer
+from playground.skip_ahead import SkipAhead
 from sequences import YogaClass, load_figures
 
 HOST = "127.0.0.1"
@@ -152,9 +153,12 @@ async def playground(
         player_socket = stack.enter_context(_listening_socket())
         player_url = f"http://{HOST}:{player_socket.getsockname()[1]}/app/"
         bot_settings = playground_settings(settings, emulator.api_url, token, player_url)
+        # The bot's clock can be moved forward from the page, to see a morning or a Sunday.
+        movable = MovableClock(clock)
         application = build_application(
-            bot_settings, clock=clock, catalog=catalog, pictures=pictures, sounds=sounds
+            bot_settings, clock=movable, catalog=catalog, pictures=pictures, sounds=sounds
         )
+        server.skip_ahead = SkipAhead(application, movable, USER_ID)
         if pictures is None:
             # The bot's own source draws the same files; by now they are in the cache.
             pictures = FigurePictures(load_figures(), bot_settings.picture_cache_dir)

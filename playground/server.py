@@ -19,6 +19,7 @@ from aiohttp.typedefs import Handler
 
 from playground.emulator import BotApiEmulator, SimulatedUser
 from playground.emulator.server import LOCAL_HOSTS, host_name
+from playground.skip_ahead import SkipAhead, SkipTo
 from playground.view import menu_button_view, message_view, reply_keyboard_view, state_view
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -106,6 +107,8 @@ class PlaygroundServer:
         self.user = user
         self._streams: set[asyncio.Queue[dict[str, Any]]] = set()
         self._runner: web.AppRunner | None = None
+        # Moves the bot's clock forward (playground/skip_ahead.py), once the bot runs.
+        self.skip_ahead: SkipAhead | None = None
         self._url: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -123,6 +126,7 @@ class PlaygroundServer:
         app.router.add_post("/api/location", self.location)
         app.router.add_post("/api/webapp", self.webapp)
         app.router.add_get("/api/files/{file_id}", self.file)
+        app.router.add_post("/api/skip", self.skip)
         app.on_shutdown.append(self._close_streams)
         return app
 
@@ -249,6 +253,24 @@ class PlaygroundServer:
             return fail(400, f"text is too long ({MAX_TEXT} characters at most)")
         sent = await self.user.send(text.strip())
         return web.json_response({"ok": True, "message_id": sent["message_id"]})
+
+    async def skip(self, request: web.Request) -> web.Response:
+        """Skip ahead to the next morning (09:00) or Sunday evening (18:00), the user's time."""
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            where = SkipTo(str(body.get("to")))
+        except ValueError:
+            return fail(400, f"to: one of {', '.join(SkipTo)}")
+        if self.skip_ahead is None:
+            return fail(503, "the bot is not running yet")
+        skipped = await self.skip_ahead.to(where)
+        if isinstance(skipped, str):
+            return fail(409, skipped)
+        now = skipped.now
+        shown = f"{now:%a} {now.day} {now:%b}, {now:%H:%M} ({skipped.zone})"
+        return web.json_response({"ok": True, "now": shown})
 
     async def location(self, request: web.Request) -> web.Response:
         body = await _json_body(request)

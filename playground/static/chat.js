@@ -373,6 +373,31 @@
     if (!menu.hidden && !menu.contains(e.target) && e.target !== menuButton) showMenu(false);
   });
 
+  // -- skip ahead: the bot's clock moved forward (a morning, a Sunday evening) -------------
+
+  const skipButton = $("skip-button");
+  const skipMenu = $("skip-menu");
+
+  function showSkipMenu(open) {
+    skipMenu.hidden = !open;
+    skipButton.setAttribute("aria-expanded", String(open));
+  }
+  skipButton.addEventListener("click", () => showSkipMenu(skipMenu.hidden));
+  document.addEventListener("click", (e) => {
+    if (!skipMenu.hidden && !skipMenu.contains(e.target) && e.target !== skipButton) {
+      showSkipMenu(false);
+    }
+  });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") showSkipMenu(false); });
+  for (const choice of skipMenu.querySelectorAll("button[data-skip]")) {
+    choice.addEventListener("click", async () => {
+      showSkipMenu(false);
+      stickToBottom = true;
+      const answer = await post("/api/skip", { to: choice.dataset.skip });
+      if (answer.ok) showToast(`Bot time: ${answer.now}`, true);
+    });
+  }
+
   // -- Mini Apps ------------------------------------------------------------------------
   // Opened over the chat as Telegram opens them on a phone: a thin bar with the bot's name
   // and Close, and a frame of the Mini App's launch address (its URL, then #tgWebAppData=

@@ -14,7 +14,7 @@ import aiohttp
 from bot.settings import load_settings
 from bot.uploads import Picture, PictureSource
 from playground import Playground, playground
-from sequences import Step
+from sequences import Step, YogaClass
 from tests.harness.factories import make_class, tiny_png
 
 TINY = make_class()
@@ -46,12 +46,18 @@ SCREEN_QUESTION = "do any of these apply to you"
 
 @contextlib.asynccontextmanager
 async def running_playground(
-    database_url: str, pictures: PictureSource | None = None
+    database_url: str,
+    pictures: PictureSource | None = None,
+    catalog: dict[str, YogaClass] | None = None,
 ) -> AsyncIterator[Playground]:
     # One-minute holds at TIME_SCALE=1: no cue advances by itself during a test.
     settings = load_settings(database_url=database_url, time_scale=1.0)
     async with playground(
-        settings, port=0, catalog={TINY.id: TINY}, pictures=pictures, poll_timeout=1
+        settings,
+        port=0,
+        catalog=catalog or {TINY.id: TINY},
+        pictures=pictures,
+        poll_timeout=1,
     ) as pg:
         yield pg
 
