@@ -109,6 +109,8 @@ class ReminderStatus:
     next_at: datetime | None  # local; a pending snooze counts as the next reminder
     # A time was chosen before the user's zone was known: it starts once the zone is set.
     waiting_for_zone: bool = False
+    # A plan runs: the schedule's days are the plan's (/plan).
+    follows_plan: bool = False
 
     @property
     def zone_is_fixed(self) -> bool:
@@ -573,4 +575,13 @@ class ReminderService:
         next_at = reminder.next_due_at.astimezone(local) if reminder.next_due_at else None
         schedule = Schedule(reminder.hour, reminder.minute, reminder.days)
         waiting = reminder.next_due_at is None and reminder.repeat_of is None
-        return ReminderStatus(schedule, zone_name, is_default, now, next_at, waiting)
+        plan = await uow.plans.active(user_id)
+        if plan is not None:
+            # The plan's days, not the reminder's own: the next one is on a plan day (or,
+            # after a missed one, the free day after it, which cannot be known ahead).
+            schedule = Schedule(reminder.hour, reminder.minute, plan.days)
+            if next_at is not None and reminder.repeat_of is None:
+                next_at = next_due(schedule, zone_name, next_at).astimezone(local)
+        return ReminderStatus(
+            schedule, zone_name, is_default, now, next_at, waiting, follows_plan=plan is not None
+        )

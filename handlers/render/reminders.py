@@ -83,6 +83,13 @@ def schedule_phrase(schedule: Schedule) -> str:
     return f"{days_phrase(schedule.days)} at {schedule.hour:02d}:{schedule.minute:02d}"
 
 
+def _schedule_of(status: ReminderStatus) -> str:
+    """The schedule in words; with a plan, its days are the plan's, and it says so."""
+    assert status.schedule is not None
+    phrase = schedule_phrase(status.schedule)
+    return f"{phrase}, your plan's days" if status.follows_plan else phrase
+
+
 def next_line(status: ReminderStatus) -> str:
     if status.schedule is not None and status.waiting_for_zone:
         return "It starts once I know your time zone."
@@ -132,7 +139,7 @@ def input_error(error: ReminderInputError) -> Reply:
 
 def reminder_set(status: ReminderStatus) -> Reply:
     assert status.schedule is not None
-    lines = [f"Done. I'll remind you {schedule_phrase(status.schedule)}.", next_line(status)]
+    lines = [f"Done. I'll remind you {_schedule_of(status)}.", next_line(status)]
     if status.zone_is_default:
         lines += ["", _default_zone_note(status)]
     return plain("\n".join(lines))
@@ -145,7 +152,7 @@ def reminders_off() -> Reply:
 def reminder_status(status: ReminderStatus) -> Reply:
     if status.schedule is not None and status.waiting_for_zone:
         lines = [
-            f"Your reminder: {schedule_phrase(status.schedule)}, once I know your time zone.",
+            f"Your reminder: {_schedule_of(status)}, once I know your time zone.",
             ASK_ZONE,
             "",
             f"Tap a time to change it, or send your own, e.g. {DAYS_EXAMPLE}.",
@@ -159,7 +166,7 @@ def reminder_status(status: ReminderStatus) -> Reply:
         ]
     else:
         lines = [
-            f"Your reminder: {schedule_phrase(status.schedule)} ({status.zone}).",
+            f"Your reminder: {_schedule_of(status)} ({status.zone}).",
             next_line(status),
             "",
             f"Tap a time to change it, or send your own, e.g. {DAYS_EXAMPLE}.",
@@ -178,7 +185,7 @@ def waiting_for_zone(status: ReminderStatus) -> Reply:
     """A time tapped before the user's zone is known: the reminder waits for the zone."""
     assert status.schedule is not None
     return plain(
-        f"I'll remind you {schedule_phrase(status.schedule)} as soon as I know your time zone."
+        f"I'll remind you {_schedule_of(status)} as soon as I know your time zone."
     )
 
 

@@ -23,6 +23,7 @@ from bot.programme.service import (
 )
 from bot.reminders import ReminderService, Schedule, plan_day
 from bot.store import Store
+from handlers.render.reminders import reminder_status
 from sequences import YogaClass, load_catalog
 from tests.harness.factories import make_class
 from tests.harness.records import add_session
@@ -191,3 +192,20 @@ async def test_the_next_day_check_is_dropped_when_it_no_longer_fits(
     # Claimed all the same: it never comes later.
     clock.now += timedelta(hours=1)
     assert (await programme.claim_due(10)).messages == []
+
+
+async def test_the_reminder_says_it_follows_the_plans_days_and_when_the_next_one_is(
+    programme: ProgrammeService, reminders: ReminderService, clock: ManualClock
+) -> None:
+    clock.now = london(MONDAY, time(8, 0))  # after Monday's 07:30
+    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
+    await reminders.set_schedule(ANA, ANA, "Ana", Schedule(7, 30))
+    await programme.start(ANA, ANA, "Ana", Goal.TWICE)
+    status = await reminders.status(ANA)
+    assert status.follows_plan and status.schedule == Schedule(7, 30, "mon,thu")
+    # Not Tuesday, the reminder's own next day: Thursday, the plan's.
+    assert status.next_at == london(MONDAY + timedelta(days=3), time(7, 30)).astimezone(LONDON)
+    reply = reminder_status(status)
+    assert "Your reminder: on Mon and Thu at 07:30, your plan's days (Europe/London)." in (
+        reply.text
+    )
