@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.checkin import CheckinService
@@ -180,3 +181,27 @@ async def test_the_weekly_summary_comes_on_sunday_evening(
         "Stage: Short class, every easier option.",
         "Next week: two more good practices to move on to Short class.",
     ]
+
+
+async def test_a_next_day_check_that_failed_to_send_is_not_sent_again(
+    emulator: BotApiEmulator,
+    database_url: str,
+    db_engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At most once: a question for one morning, never repeated (a failed send may still
+    have arrived)."""
+    user = emulator.user(2705)
+    user.open_chat()
+    clock = ManualClock()
+    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
+        clock.now = london(MONDAY + timedelta(days=1), time(9, 0))
+        emulator.fail_next("sendMessage", error_code=502, chat_id=user.id)
+        await tick(app)
+        for minutes in (1, 20, 60):
+            clock.advance(minutes * 60)
+            await tick(app)
+    assert not [m for m in user.bot_messages if m.plain == render.NEXT_DAY_QUESTION]
+    [failed] = [r for r in caplog.records if "NextDayCheck to chat 2705" in r.getMessage()]
+    assert "not retrying" in failed.getMessage()
