@@ -24,10 +24,13 @@ for different documents (the pypdfium2 docs: "doing so would crash or corrupt th
 process"), so the one lock in this module, PDFIUM, is held while it runs; everything
 else is made afresh by each call.
 
-CPU-bound, about a tenth of a second; callers run it in a worker thread, and import this
-module only when a report is asked for. One render in a fresh process raises its peak
-resident memory by about 20 MB, most of it the code of reportlab and PDFium, which stay
-loaded (for comparison, matplotlib kept some 38 MB for the /progress chart, bot/chart.py).
+CPU-bound, 0.13 to 0.2 s on the 2-core machine of BENCHMARKS.md; callers run it in a
+worker thread. Importing this module loads neither library: the first render does. In a
+fresh process with the bot's malloc settings (bot/malloc.py) the first render leaves some
+12 MB resident for good, reportlab's and PDFium's code; each later one about 0.3 MB more
+at most (20 renders: 12.9 MB in all), and the peak during a render is some 25 MB above
+idle, mostly the page's bitmap (905 × 1280 × 4 bytes) and its copies. For comparison,
+matplotlib kept some 38 MB resident for the /progress chart (bot/chart.py).
 """
 
 from __future__ import annotations
