@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: postgres nginx speech run playground test stress-test browser lint format check-sequences bench soak clean
+.PHONY: postgres nginx speech poppler run playground test stress-test browser lint format check-sequences bench soak clean
 
 # pytest-xdist workers. Most tests wait on sockets and subprocesses rather than compute, so
 # four keep two cores busy; each worker has its own PostgreSQL server and free ports.
@@ -21,7 +21,7 @@ run: $(STAMP)
 playground: $(STAMP)
 	$(VENV)/bin/yogabot playground
 
-test: $(STAMP) browser postgres nginx speech
+test: $(STAMP) browser postgres nginx speech poppler
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	@# mypy beside `sequences check`, which speaks every step into .cache/voice (about a
@@ -35,7 +35,7 @@ test: $(STAMP) browser postgres nginx speech
 # order each run, every other run with every core kept busy beside it. A line per run with
 # its seed; the logs stay in the folder it names. STRESS_ARGS go to pytest.
 RUNS ?= 10
-stress-test: $(STAMP) browser postgres nginx speech
+stress-test: $(STAMP) browser postgres nginx speech poppler
 	$(PY) -m tests.stress --runs $(RUNS) --workers $(TEST_WORKERS) -- $(STRESS_ARGS)
 
 # $(call debian_package,TARGET,PRESENT-TEST,PACKAGE,WITHOUT-IT): install Debian's PACKAGE
@@ -77,6 +77,13 @@ nginx:
 # the tests exercise it (tests/rules/test_voice.py), skipping and saying why without it.
 speech:
 	$(call debian_package,speech,command -v espeak-ng >/dev/null 2>&1,espeak-ng,the fallback voice test will be skipped)
+
+# The clinician report's tests (tests/rules/test_report_pdf.py) read the page back as a
+# physiotherapist's PDF viewer would: its text with pdftotext, its page count with pdfinfo,
+# the page as an image with pdftoppm, all from Debian's poppler-utils; without them the
+# tests skip and say why (and fail under CI=true).
+poppler:
+	$(call debian_package,poppler,command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1,poppler-utils,the report's read-back tests will be skipped)
 
 # Benchmarks (bench/README.md, BENCHMARKS.md): bench/run.py runs every scenario in turn
 # (taps against the bare framework, timer precision, start-up, a stop at any load, the
