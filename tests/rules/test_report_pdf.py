@@ -6,9 +6,7 @@ much it holds, is one page; what does not fit is counted on it."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -29,10 +27,7 @@ from bot.programme.report import (
     ReportStageChange,
 )
 from bot.report_pdf import ReportFiles, render
-
-POPPLER = ("pdftotext", "pdfinfo", "pdftoppm")
-# Each poppler call takes a few hundredths of a second; a busy machine, far more.
-TOOL_TIMEOUT = 30.0
+from tests.harness.poppler import TOOL_TIMEOUT, require_poppler
 
 START = date(2026, 3, 2)  # a Monday: week 1 of the plan
 MADE_ON = START + timedelta(weeks=6, days=2)  # Wednesday of week 7
@@ -246,15 +241,7 @@ REPORTS = ("twelve weeks", "overfull", "empty", "without plan")
 
 @pytest.fixture(scope="module")
 def poppler() -> None:
-    missing = [tool for tool in POPPLER if shutil.which(tool) is None]
-    if not missing:
-        return
-    reason = f"{', '.join(missing)} missing (Debian's poppler-utils; `make poppler` installs it)"
-    # CI must read the page back; only a developer's machine may go without the tools.
-    if os.environ.get("CI"):
-        pytest.fail(f"the report's read-back tests cannot run in CI: {reason}")
-    print(f"\nreport read-back skipped: {reason}")
-    pytest.skip(reason)
+    require_poppler()
 
 
 @pytest.fixture

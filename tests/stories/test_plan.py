@@ -3,10 +3,12 @@ a manual clock, the reminder tick run on demand."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.checkin import CheckinService
@@ -23,6 +25,7 @@ from playground.emulator import BotApiEmulator
 from sequences import load_catalog
 from tests.harness.bot import bot_running, button_texts, has_message, screened
 from tests.harness.factories import make_class
+from tests.harness.poppler import pdf_text, require_poppler
 from tests.harness.records import add_session
 
 SHIPPED = next(iter(load_catalog().values()))
@@ -205,3 +208,53 @@ async def test_a_next_day_check_that_failed_to_send_is_not_sent_again(
     assert not [m for m in user.bot_messages if m.plain == render.NEXT_DAY_QUESTION]
     [failed] = [r for r in caplog.records if "NextDayCheck to chat 2705" in r.getMessage()]
     assert "not retrying" in failed.getMessage()
+
+
+async def test_report_sends_a_one_page_pdf_then_the_same_page_as_a_picture(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    require_poppler()
+    user = emulator.user(2706)
+    user.open_chat()
+    clock = ManualClock()
+    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    await add_session(
+        db_engine,
+        user.id,
+        london(MONDAY + timedelta(days=2), time(18, 0)),
+        back_before=2,
+        back_after=1,
+        minutes=14,
+        easier_steps=("pose-2",),
+    )
+    clock.now = london(MONDAY + timedelta(days=3), time(12, 0))
+    async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
+        await user.send("/report")
+        document = await emulator.wait_for(
+            lambda: next((m for m in user.bot_messages if m.document), None)
+        )
+        photo = await emulator.wait_for(
+            lambda: next((m for m in user.bot_messages if m.photo), None)
+        )
+        assert document.document is not None and photo.photo is not None
+        assert document.document["file_name"] == "yogabot-report-2027-02-04.pdf"
+        assert document.caption == render.REPORT_CAPTION
+        pdf = await (await app.bot.get_file(document.document["file_id"])).download_as_bytearray()
+        png = await (await app.bot.get_file(photo.photo[-1]["file_id"])).download_as_bytearray()
+    text = pdf_text(bytes(pdf))
+    assert "Ana" in text and "3 practices a week for 12 weeks" in text
+    assert "Week 1 of 12" in text and "Stage 1 of 4: Short class, every easier option" in text
+    assert "Pose 2, right side" in text  # the easier version chosen, by its title
+    assert "2 of 2 planned practices done" in text
+    assert Image.open(io.BytesIO(bytes(png))).size == (905, 1280)
+
+
+async def test_report_with_nothing_stored_says_so_in_one_line(
+    emulator: BotApiEmulator, database_url: str
+) -> None:
+    user = emulator.user(2707)
+    async with bot_running(emulator, database_url, catalog=CATALOG):
+        await user.send("/report")
+        reply = await emulator.wait_for(has_message(user, "Nothing to report yet"))
+    assert reply.plain == render.NOTHING_TO_REPORT
+    assert not [m for m in user.bot_messages if m.document]
