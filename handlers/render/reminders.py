@@ -184,9 +184,7 @@ ASK_ZONE = (
 def waiting_for_zone(status: ReminderStatus) -> Reply:
     """A time tapped before the user's zone is known: the reminder waits for the zone."""
     assert status.schedule is not None
-    return plain(
-        f"I'll remind you {_schedule_of(status)} as soon as I know your time zone."
-    )
+    return plain(f"I'll remind you {_schedule_of(status)} as soon as I know your time zone.")
 
 
 def ask_zone() -> Reply:
