@@ -17,6 +17,7 @@ from bot.programme.service import (
     PlanInputError,
     PlanMessage,
     QuietWeek,
+    SetSummaryDay,
     StopPlan,
     WeeklySummary,
     parse_plan,
@@ -47,6 +48,9 @@ async def plan_command(update: Update, context: YogaContext) -> None:
     elif isinstance(request, StopPlan):
         stopped = await service.stop(user.id)
         reply = plain(render.STOPPED if stopped else render.NO_PLAN_TO_STOP)
+    elif isinstance(request, SetSummaryDay):
+        moved = await service.set_summary_day(user.id, request.day)
+        reply = render.no_plan(moved) if isinstance(moved, NoPlan) else render.plan(moved)
     else:
         try:
             started = await service.start(

@@ -73,15 +73,25 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 class PlanInputError(ValueError):
     """/plan's words cannot be used: the part at fault, or how many days the goal needs."""
 
-    def __init__(self, given: str, days_needed: int | None = None) -> None:
+    def __init__(
+        self, given: str, days_needed: int | None = None, *, summary_day: bool = False
+    ) -> None:
         super().__init__(given)
         self.given = given
         self.days_needed = days_needed
+        # The summary's day was asked for, and not one day was named.
+        self.summary_day = summary_day
 
 
 @dataclass(frozen=True)
 class StopPlan:
     pass
+
+
+@dataclass(frozen=True)
+class SetSummaryDay:
+    # 0 Monday to 6 Sunday.
+    day: int
 
 
 @dataclass(frozen=True)
@@ -101,12 +111,21 @@ _GOAL_WORDS = {
 }
 
 
-def parse_plan(args: Sequence[str]) -> SetGoal | StopPlan | None:
-    """/plan's arguments: None (show the plan), StopPlan, or a goal with its days
-    ("/plan 3 mon,wed,fri"); PlanInputError for anything else."""
+def parse_plan(args: Sequence[str]) -> SetGoal | SetSummaryDay | StopPlan | None:
+    """/plan's arguments: None (show the plan), StopPlan, the weekly summary's day
+    ("/plan summary fri"), or a goal with its days ("/plan 3 mon,wed,fri");
+    PlanInputError for anything else."""
     if not args:
         return None
     first, rest = args[0].lower(), list(args[1:])
+    if first == "summary":
+        try:
+            named = weekdays_of(parse_days(rest)) if rest else frozenset()
+        except ReminderInputError as exc:
+            raise PlanInputError(exc.given) from exc
+        if len(named) != 1:
+            raise PlanInputError(" ".join(rest) or first, summary_day=True)
+        return SetSummaryDay(next(iter(named)))
     if first in ("off", "stop"):
         if rest:
             raise PlanInputError(" ".join(rest))
@@ -559,16 +578,18 @@ class ProgrammeService:
     async def _week_ending(
         self, uow: UnitOfWork, plan: Plan, local: tzinfo, now: datetime
     ) -> WeeklySummary | None:
-        """The seven days ending today (those since the plan began); None when the plan is
-        under three days old: too soon for a summary."""
+        """The week up to now: since the last summary was due (a week before this one), or
+        since the plan began if that is later; None when that is under two days: too soon
+        for a summary."""
         programme = self.programme_of(plan.class_id)
         if programme is None:
             return None
         today = _local_day(now, local)
         started_on = date.fromisoformat(plan.started_on)
-        first_day = max(started_on, today - timedelta(days=6))
-        if (today - first_day).days < 2:
+        since = max(plan.started_at, now - timedelta(days=7))
+        if now - since < timedelta(days=2):
             return None
+        first_day = _local_day(since, local)
         state = await self.state_in(uow, plan, local)
         assert state is not None
         practices = [
@@ -576,13 +597,11 @@ class ProgrammeService:
             for p in await uow.plans.practices_since(plan.user_id, plan.started_at)
             if p.status in (PracticeStatus.FINISHED, PracticeStatus.STOPPED)
             and p.stop_reason not in (StopReason.REPLACED, StopReason.UNREACHABLE)
-            and first_day <= _local_day(p.started_at, local) <= today
+            and since <= p.started_at <= now
         ]
         scored = [p for p in practices if p.back_before is not None and p.back_after is not None]
-        first_moment = _at(first_day, time(0, 0), local)
-        changes = tuple(c for c in state.history if c.at >= first_moment and c.why != Why.STARTED)
-        days = (today - first_day).days + 1
-        planned = round(PER_WEEK[plan.goal] * days / 7)
+        changes = tuple(c for c in state.history if c.at >= since and c.why != Why.STARTED)
+        planned = round(PER_WEEK[plan.goal] * (now - since) / timedelta(days=7))
         top = programme.top
         return WeeklySummary(
             user_id=plan.user_id,

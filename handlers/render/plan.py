@@ -21,6 +21,7 @@ from handlers.buttons import NextDayButton, PlanAction, PlanButton, StartButton
 from handlers.render import Reply, html, plain
 
 PLAN_EXAMPLE = "/plan 3 mon,wed,fri"
+SUMMARY_EXAMPLE = "/plan summary fri"
 GOAL_WORDS = {
     Goal.TWICE: "2 practices a week",
     Goal.THRICE: "3 practices a week",
@@ -40,6 +41,7 @@ LENGTH_WORDS = {"short": "Short class", "full": "Full class"}
 EASIER_WORDS = {"always": "every easier option", "remembered": "easier where it hurt"}
 PACE_WORDS = {"slow": "slow pace", "quick": "quick pace"}
 DAY_WORDS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+FULL_DAY_WORDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ANSWER_WORDS = {NextDay.BETTER: "Better", NextDay.SAME: "Same", NextDay.WORSE: "Worse"}
 
 STOPPED = "Plan stopped. Your practices stay in /progress. Send /plan to start a new one."
@@ -166,7 +168,7 @@ def plan(view: PlanView) -> Reply:
             [InlineKeyboardButton("Start practice", callback_data=StartButton().pack())],
             [
                 InlineKeyboardButton(
-                    "Change how often", callback_data=PlanButton(PlanAction.GOALS).pack()
+                    "How often", callback_data=PlanButton(PlanAction.GOALS).pack()
                 ),
                 InlineKeyboardButton("Stop plan", callback_data=PlanButton(PlanAction.STOP).pack()),
             ],
@@ -176,11 +178,12 @@ def plan(view: PlanView) -> Reply:
 
 
 def _reminder_line(view: PlanView) -> str:
+    summary = f"Weekly summary on {FULL_DAY_WORDS[view.summary_day]}s ({SUMMARY_EXAMPLE})."
     if view.reminders_off:
-        return "Reminders are off (/remind to turn them on)."
+        return f"Reminders are off (/remind to turn them on).\n{summary}"
     if view.reminder_at is None:
-        return "A reminder on plan days? Send /remind 07:30"
-    return f"Reminder at {_clock(view.reminder_at)} on plan days."
+        return f"A reminder on plan days? Send /remind 07:30\n{summary}"
+    return f"Reminder at {_clock(view.reminder_at)} on plan days.\n{summary}"
 
 
 def _clock(at: time) -> str:
@@ -220,6 +223,8 @@ def _plan_button(label: str, action: PlanAction) -> InlineKeyboardButton:
 
 
 def plan_input_error(error: PlanInputError) -> Reply:
+    if error.summary_day:
+        return plain(f"Name one day for the weekly summary, e.g. {SUMMARY_EXAMPLE}")
     if error.days_needed is not None:
         return plain(
             f"{error.days_needed} practices a week need {error.days_needed} days, "

@@ -18,7 +18,9 @@ from bot.programme.service import (
     PlanInputError,
     ProgrammeService,
     SetGoal,
+    SetSummaryDay,
     StopPlan,
+    WeeklySummary,
     parse_plan,
 )
 from bot.reminders import ReminderService, Schedule, plan_day
@@ -70,6 +72,8 @@ async def sent_on(
         (["daily"], SetGoal(Goal.DAILY)),
         (["3", "mon,wed,fri"], SetGoal(Goal.THRICE, "mon,wed,fri")),
         (["2", "Tue", "Sat"], SetGoal(Goal.TWICE, "tue,sat")),
+        (["summary", "fri"], SetSummaryDay(4)),
+        (["summary", "Sunday"], SetSummaryDay(6)),
     ],
 )
 def test_plan_arguments(args: list[str], expected: object) -> None:
@@ -84,6 +88,8 @@ def test_plan_arguments(args: list[str], expected: object) -> None:
         (["2", "someday"], "someday", None),
         (["off", "now"], "now", None),
         (["daily", "mon"], "mon", None),
+        (["summary"], "summary", None),
+        (["summary", "sat,sun"], "sat,sun", None),
     ],
 )
 def test_bad_plan_arguments_say_what_was_wrong(
@@ -209,3 +215,26 @@ async def test_the_reminder_says_it_follows_the_plans_days_and_when_the_next_one
     assert "Your reminder: on Mon and Thu at 07:30, your plan's days (Europe/London)." in (
         reply.text
     )
+
+
+async def test_the_weekly_summary_comes_on_the_day_the_user_chose(
+    programme: ProgrammeService,
+    reminders: ReminderService,
+    clock: ManualClock,
+    db_engine: AsyncEngine,
+) -> None:
+    clock.now = london(MONDAY, time(6, 0))
+    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
+    await programme.start(ANA, ANA, "Ana", Goal.TWICE)
+    await programme.set_summary_day(ANA, 4)  # Friday
+    await add_session(db_engine, ANA, london(MONDAY, time(18, 0)), back_before=3, back_after=2)
+    sunday = MONDAY + timedelta(days=6)
+    friday = MONDAY + timedelta(days=4)
+    clock.now = london(friday, time(17, 59))
+    assert (await programme.claim_due(10)).messages == []
+    clock.now = london(friday, time(18, 0))
+    [summary] = (await programme.claim_due(10)).messages
+    assert isinstance(summary, WeeklySummary)
+    assert (summary.last_day, summary.practices) == (friday, 1)
+    clock.now = london(sunday, time(18, 0))
+    assert (await programme.claim_due(10)).messages == []

@@ -88,8 +88,9 @@ async def test_plan_offers_goals_then_shows_the_stage_the_next_practice_and_why(
             "Two more good practices to move on.",
             "",
             "A reminder on plan days? Send /remind 07:30",
+            "Weekly summary on Sundays (/plan summary fri).",
         ]
-        assert button_texts(offer) == ["Start practice", "Change how often", "Stop plan"]
+        assert button_texts(offer) == ["Start practice", "How often", "Stop plan"]
         # The practice the plan allows: said as it begins.
         await screened(emulator, user)
         await user.tap(offer.message_id, text="Start practice")
@@ -97,10 +98,10 @@ async def test_plan_offers_goals_then_shows_the_stage_the_next_practice_and_why(
         await user.tap(question.message_id, text="2")
         begun = await emulator.wait_for(has_message(user, "plan stage 1 of 4"))
         assert "Short class · slow pace" in begun.plain
-        # Change how often: the stage stays.
+        # How often: a new goal, the stage stays.
         await user.send("/plan")
         shown = await emulator.wait_for(has_message(user, "This week: 0 of 3"))
-        await user.tap(shown.message_id, text="Change how often")
+        await user.tap(shown.message_id, text="How often")
         await emulator.wait_for(lambda: "How often from now" in (shown.plain or "") or None)
         await user.tap(shown.message_id, text="Short, daily")
         await emulator.wait_for(lambda: "This week: 0 of 7 (every day)" in shown.plain or None)
@@ -121,6 +122,10 @@ async def test_plan_words_set_the_days_and_a_mistake_gets_one_line_with_an_examp
         assert error.plain.count("\n") == 0 and "/plan 3 mon,wed,fri" in error.plain
         await user.send("/plan 2 tue sat")
         await emulator.wait_for(has_message(user, "This week: 0 of 2 (Tue, Sat)"))
+        await user.send("/plan summary fri")
+        await emulator.wait_for(has_message(user, "Weekly summary on Fridays"))
+        await user.send("/plan summary")
+        await emulator.wait_for(has_message(user, "Name one day for the weekly summary"))
         await user.send("/plan off")
         await emulator.wait_for(has_message(user, render.STOPPED))
         await user.send("/plan off")
