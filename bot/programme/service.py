@@ -621,7 +621,9 @@ class ProgrammeService:
             good_run=len(state.good_run),
             good_needed=programme.rules.good_in_a_row,
             paused=state.paused,
-            week=week_of(started_on, today),
+            # The plan week the most of this one falls in (a summary's week need not
+            # start on the plan's first weekday).
+            week=week_of(started_on, _local_day(since + (now - since) / 2, local)),
             weeks=self._weeks(plan.class_id),
         )
 

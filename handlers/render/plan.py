@@ -275,8 +275,7 @@ def weekly_summary(summary: WeeklySummary) -> Reply:
     ]
     if summary.back_before is not None and summary.back_after is not None:
         lines.append(
-            f"Back: {summary.back_before:.1f} before, {summary.back_after:.1f} after "
-            "(average, 0-10)"
+            f"Back: {summary.back_before:.1f} before, {summary.back_after:.1f} after, on average"
         )
     ups = [c for c in summary.changes if c.stage_to > c.stage_from]
     downs = [c for c in summary.changes if c.stage_to < c.stage_from]

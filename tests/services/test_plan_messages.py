@@ -238,3 +238,21 @@ async def test_the_weekly_summary_comes_on_the_day_the_user_chose(
     assert (summary.last_day, summary.practices) == (friday, 1)
     clock.now = london(sunday, time(18, 0))
     assert (await programme.claim_due(10)).messages == []
+
+
+async def test_a_plan_begun_on_sunday_night_has_its_first_week_summed_up_a_week_later(
+    programme: ProgrammeService,
+    reminders: ReminderService,
+    clock: ManualClock,
+    db_engine: AsyncEngine,
+) -> None:
+    sunday = MONDAY - timedelta(days=1)
+    clock.now = london(sunday, time(22, 0))
+    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
+    await programme.start(ANA, ANA, "Ana", Goal.THRICE)
+    await add_session(db_engine, ANA, london(sunday, time(22, 5)), back_before=3, back_after=2)
+    clock.now = london(sunday + timedelta(days=7), time(18, 0))
+    [summary] = (await programme.claim_due(10)).messages
+    # The practice that night counts, and it is the plan's first week, not its second.
+    assert isinstance(summary, WeeklySummary)
+    assert (summary.week, summary.practices, summary.first_day) == (1, 1, sunday)

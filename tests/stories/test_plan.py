@@ -185,7 +185,7 @@ async def test_the_weekly_summary_comes_on_sunday_evening(
     assert summary.plain.splitlines() == [
         "Your week · week 1 of 12",
         "Practices: 1 of 3 · 14 min",
-        "Back: 3.0 before, 2.0 after (average, 0-10)",
+        "Back: 3.0 before, 2.0 after, on average",
         "Stage: Short class, every easier option.",
         "Next week: two more good practices to move on to Short class.",
     ]
