@@ -10,9 +10,9 @@ from bot.programme.report import (
     ReportPractice,
     ReportStageChange,
 )
-from bot.programme.rules import Why
+from bot.programme.rules import Change, Why
 from bot.programme.service import ReportFacts
-from handlers.render.plan import ANSWER_WORDS, GOAL_WORDS, why_words
+from handlers.render.plan import ANSWER_WORDS, GOAL_WORDS
 
 LENGTHS = {"short": "Short class", "full": "Full class"}
 STOPPED_WHY = {StopReason.FOR_PAIN: "stopped for pain", StopReason.BY_USER: "stopped"}
@@ -22,12 +22,34 @@ def _stage(facts: ReportFacts, index: int) -> str:
     return f"Stage {index + 1}: {facts.stages[index]}" if index < len(facts.stages) else ""
 
 
+def _why(change: Change, good_needed: int) -> str:
+    """A stage change's reason, as a clinician reads the history (the chat's own words
+    speak to the user about "last time")."""
+    match change.why:
+        case Why.STARTED:
+            return "started"
+        case Why.GOOD_RUN:
+            return f"{good_needed} good practices in a row, no flare the next day"
+        case Why.HIGH_AFTER:
+            return f"back {change.score}/10 after the class"
+        case Why.ROSE:
+            return f"back rose {change.score} points in the class"
+        case Why.STOPPED_FOR_PAIN:
+            return "class stopped for pain"
+        case Why.WORSE_NEXT_DAY:
+            return "back worse the next day"
+        case Why.PAUSED:
+            return "paused: a red-flag sign was reported"
+        case Why.RESUMED:
+            return "resumed, one stage gentler"
+
+
 def clinician_report(facts: ReportFacts) -> ClinicianReport:
     changes = tuple(
         ReportStageChange(
             day,
             _stage(facts, change.stage_to),
-            "started" if change.why == Why.STARTED else why_words(change, facts.good_needed) or "",
+            _why(change, facts.good_needed),
         )
         for day, change in facts.history
     )

@@ -18,18 +18,20 @@ from bot.cues import PracticeOutcome
 from bot.models import ClassLength, Goal, ScreenAnswer
 from bot.practice.machine import Action
 from bot.practice.service import PracticeService
-from bot.programme.rules import NextDay, PauseWhy, Why
+from bot.programme.rules import Change, NextDay, PauseWhy, Why
 from bot.programme.service import (
     NextDayCheck,
     PlanMessage,
     PlanView,
     ProgrammeService,
     QuietWeek,
+    ReportFacts,
     WeeklySummary,
 )
 from bot.reminders import ReminderService
 from bot.safety import Gate, SafetyService
 from bot.store import Store
+from handlers.render.report import clinician_report
 from sequences import YogaClass, load_catalog
 from tests.harness.factories import make_class
 from tests.harness.fakes import FakeTimers
@@ -272,3 +274,44 @@ async def test_twelve_weeks_move_through_the_stages_by_the_pain_monitoring_rules
     sent = [m for m in life.owed if isinstance(m, WeeklySummary)]
     assert [s.last_day.weekday() for s in sent] == [SUN] * len(sent)
     assert [s.week for s in sent] == [1, 2, 3, 4, 5, 9, 10, 11]
+
+
+def test_the_reports_stage_history_says_each_reason_as_a_clinician_reads_it() -> None:
+    at = datetime(2027, 2, 3, 18, 0, tzinfo=UTC)
+    reasons = {
+        Why.GOOD_RUN: "2 good practices in a row, no flare the next day",
+        Why.HIGH_AFTER: "back 7/10 after the class",
+        Why.ROSE: "back rose 3 points in the class",
+        Why.STOPPED_FOR_PAIN: "class stopped for pain",
+        Why.WORSE_NEXT_DAY: "back worse the next day",
+        Why.PAUSED: "paused: a red-flag sign was reported",
+        Why.RESUMED: "resumed, one stage gentler",
+    }
+    scores = {Why.HIGH_AFTER: 7, Why.ROSE: 3}
+    history = tuple((at.date(), Change(at, 1, 0, why, 5, scores.get(why))) for why in reasons)
+    shipped = planned_class().programme
+    assert shipped is not None
+    facts = ReportFacts(
+        name="Ana",
+        made_on=at.date(),
+        zone_name="Europe/London",
+        class_title="Tiny Class",
+        goal=Goal.THRICE,
+        started_on=at.date(),
+        week=1,
+        weeks=12,
+        stage=0,
+        stages=tuple(s.title for s in shipped.stages),
+        paused=None,
+        paused_on=None,
+        history=history,
+        practices=(),
+        planned=1,
+        done=0,
+        hurt_counts=(),
+        easier_counts=(),
+    )
+    report = clinician_report(facts)
+    assert [c.why for c in report.stage_changes] == list(reasons.values())
+    assert report.goal == "3 practices a week for 12 weeks"
+    assert report.stage == "Stage 1 of 4: Short class, every easier option"
