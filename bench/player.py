@@ -229,7 +229,7 @@ def _alive(pid: int, workdir: Path) -> None:
     except ProcessLookupError:
         _keep_logs(workdir, "died")
         tail = (workdir / "worker.log").read_text(errors="replace")[-3_000:]
-        raise RuntimeError(f"the worker ended before the window:\n{tail}") from None
+        raise RuntimeError(f"the worker ended before the window's end:\n{tail}") from None
 
 
 async def _ready(emulator: Recorder, url: str) -> None:
@@ -335,6 +335,7 @@ async def capacity_run(classes: int, plan: Plan) -> dict[str, Any]:
                     rss_peak = rss_mb(pid)
                     while time.time() < window_end:
                         await asyncio.sleep(min(2.0, max(0.0, window_end - time.time())))
+                        _alive(pid, workdir)
                         rss_peak = max(rss_peak, rss_mb(pid))
                     cpu = cpu_seconds(pid) - cpu_before
                     waited = waited_for_a_core(pid) - waited_before
