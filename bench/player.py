@@ -770,6 +770,14 @@ def ceiling(per_class: dict[str, Any], capacity: list[dict[str, Any]]) -> dict[s
 
 
 async def measure(plan: Plan = FULL) -> dict[str, Any]:
+    # Each call alone first: on this 2-core virtual machine the same calls, measured right
+    # after ten minutes of loaded runs, cost the worker 35-60 % more CPU than before them.
+    costs = await call_costs(*plan.costs)
+    print(
+        "one at a time, worker CPU per call: "
+        + ", ".join(f"{kind} {c['worker_cpu_ms']} ms" for kind, c in costs.items()),
+        flush=True,
+    )
     runs = []
     for classes in plan.classes:
         run = await capacity_run(classes, plan)
@@ -782,12 +790,6 @@ async def measure(plan: Plan = FULL) -> dict[str, Any]:
             flush=True,
         )
         runs.append(run)
-    costs = await call_costs(*plan.costs)
-    print(
-        "one at a time, worker CPU per call: "
-        + ", ".join(f"{kind} {c['worker_cpu_ms']} ms" for kind, c in costs.items()),
-        flush=True,
-    )
     per_class = await calls_per_class(plan.class_scale)
     print(
         f"a class: {per_class['player']['all']['calls']} Bot API calls in the player, "
