@@ -115,7 +115,7 @@ class Plan:
 
 # A ramp of 30 s spreads the pages' 10 s heartbeats and 30 s polls evenly; the window holds
 # six heartbeat flushes.
-FULL = Plan((1_000, 1_500, 2_000, 2_500, 5_000, 10_000), ramp_s=30.0, settle_s=15.0, window_s=60.0)
+FULL = Plan((1_000, 2_000, 3_000, 4_000, 10_000), ramp_s=30.0, settle_s=15.0, window_s=60.0)
 QUICK = Plan((500,), ramp_s=10.0, settle_s=3.0, window_s=12.0, class_scale=0.004, costs=(100, 200))
 
 
