@@ -88,9 +88,9 @@ poppler:
 # Benchmarks (bench/README.md, BENCHMARKS.md): bench/run.py runs every scenario in turn
 # (taps against the bare framework, timer precision, start-up, a stop at any load, the
 # player's classes per worker, reminders, the emulator's ceiling) and writes one
-# bench/results.json; a full run, about 26 minutes on 2 cores, also rewrites the reminders
-# section of bench/REPORT.md. QUICK=1: smaller sizes, about 3 minutes, REPORT.md untouched. Not part of `make test`, which runs them once on a tiny
-# load (tests/processes/test_bench.py).
+# bench/results.json; a full run, about 30 minutes on 2 cores, also rewrites the reminders
+# section of bench/REPORT.md. QUICK=1: smaller sizes, about 3 minutes, REPORT.md untouched.
+# Not part of `make test`, which runs them once on a tiny load (tests/processes/test_bench.py).
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(QUICK),--quick)
 

@@ -115,7 +115,7 @@ class Plan:
 
 # A ramp of 30 s spreads the pages' 10 s heartbeats and 30 s polls evenly; the window holds
 # six heartbeat flushes.
-FULL = Plan((1_000, 2_000, 2_500, 5_000, 10_000), ramp_s=30.0, settle_s=15.0, window_s=60.0)
+FULL = Plan((1_000, 2_000, 3_000, 4_000, 10_000), ramp_s=30.0, settle_s=15.0, window_s=60.0)
 QUICK = Plan((500,), ramp_s=10.0, settle_s=3.0, window_s=12.0, class_scale=0.004, costs=(100, 200))
 
 
@@ -198,17 +198,44 @@ async def worker(
         *command, env=environment, cwd=workdir, stdout=log, stderr=log
     )
     try:
-        await asyncio.wait_for(emulator.polling.wait(), timeout=180)
-        await asyncio.wait_for(_answering(url), timeout=60)
+        ready = asyncio.create_task(_ready(emulator, url))
+        ended = asyncio.create_task(process.wait())
+        await asyncio.wait({ready, ended}, timeout=240, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            ended.cancel()
+            tail = (workdir / "worker.log").read_text(errors="replace")[-2_000:]
+            raise RuntimeError(f"the worker did not start (exit {process.returncode}):\n{tail}")
+        ended.cancel()
+        ready.result()
         yield process.pid, url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(process.wait(), timeout=30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        else:
+            log.write(f"[bench] the worker ended by itself: {process.returncode}\n".encode())
         log.close()
+
+
+def _alive(pid: int, workdir: Path) -> None:
+    """The worker still runs; else what its log said last."""
+    try:
+        os.kill(pid, 0)  # asyncio's child watcher reaps it as it ends
+    except ProcessLookupError:
+        _keep_logs(workdir, "died")
+        tail = (workdir / "worker.log").read_text(errors="replace")[-3_000:]
+        raise RuntimeError(f"the worker ended before the window's end:\n{tail}") from None
+
+
+async def _ready(emulator: Recorder, url: str) -> None:
+    """Polling, and its player answering."""
+    await emulator.polling.wait()
+    await _answering(url)
 
 
 async def _answering(url: str) -> None:
@@ -261,75 +288,81 @@ async def capacity_run(classes: int, plan: Plan) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="yogabot-player-") as folder:
         workdir = Path(folder)
         counts = workdir / "counts.json"
-        async with Recorder(max_recorded_calls=2_000) as emulator:
-            for n in range(1, classes + 1):
-                chat = emulator.user(user_of(n)).open_chat()
-                emulator.state.add_message(chat, from_bot=True, text="Your class is in the player.")
-            # The worker starts in a few seconds (some 10 s with 10,000 classes to arm):
-            # the first deadlines fall as the pages open, and the players count as heard
-            # from then, so no silence is swept before their first beats.
-            lead = 5.0 + classes / 1_000
-            seeded_at = time.time()
-            await seed(database_url(workdir), classes, seeded_at + lead, seeded_at + lead)
-            async with worker(emulator, workdir, counts, {"TIME_SCALE": "1"}) as (pid, url):
-                started_s = time.time() - seeded_at
-                ramp_start = time.time() + 0.5
-                window_start = ramp_start + plan.ramp_s + plan.settle_s
-                window_end = window_start + plan.window_s
-                config = Config(
-                    url=url,
-                    token=TOKEN,
-                    users=[user_of(n) for n in range(1, classes + 1)],
-                    ramp_start=ramp_start,
-                    ramp_s=plan.ramp_s,
-                    window_start=window_start,
-                    window_end=window_end,
-                )
-                (workdir / "pages.json").write_text(json.dumps(config.__dict__))
-                pages_log = (workdir / "pages.log").open("ab")
-                pages = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    str(PROJECT_DIR / "bench" / "player_pages.py"),
-                    str(workdir / "pages.json"),
-                    str(workdir / "found.json"),
-                    env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
-                    stdout=pages_log,
-                    stderr=pages_log,
-                )
-                await asyncio.sleep(max(0.0, window_start - time.time()))
-                os.kill(pid, signal.SIGUSR1)
-                cpu_before = cpu_seconds(pid)
-                waited_before, pressure_before = waited_for_a_core(pid), cpu_pressure()
-                calls_before = len(emulator.timeline)
-                rss_peak = rss_mb(pid)
-                while time.time() < window_end:
-                    await asyncio.sleep(min(2.0, max(0.0, window_end - time.time())))
-                    rss_peak = max(rss_peak, rss_mb(pid))
-                cpu = cpu_seconds(pid) - cpu_before
-                waited = waited_for_a_core(pid) - waited_before
-                pressure_after = cpu_pressure()
-                pressure = (
-                    None
-                    if pressure_before is None or pressure_after is None
-                    else pressure_after - pressure_before
-                )
-                machine = {
-                    "load_average_1min": load_average(),
-                    "worker_waited_for_a_core_percent": round(waited / plan.window_s * 100, 1),
-                    "cpu_pressure_some_percent": None
-                    if pressure is None
-                    else round(pressure / plan.window_s * 100, 1),
-                }
-                rss_end = rss_mb(pid)
-                window = [c for c in emulator.timeline[calls_before:] if c[1] != "getUpdates"]
-                os.kill(pid, signal.SIGUSR2)
-                await asyncio.wait_for(pages.wait(), timeout=120)
-                pages_log.close()
-                await _written(counts)
-                inside = json.loads(counts.read_text())
-                found = json.loads((workdir / "found.json").read_text())
-            paused = await _paused(database_url(workdir))
-        _keep_logs(workdir, f"{classes}")
+        try:
+            async with Recorder(max_recorded_calls=2_000) as emulator:
+                for n in range(1, classes + 1):
+                    chat = emulator.user(user_of(n)).open_chat()
+                    emulator.state.add_message(
+                        chat, from_bot=True, text="Your class is in the player."
+                    )
+                # The worker starts in a few seconds (some 10 s with 10,000 classes to arm):
+                # the first deadlines fall as the pages open, and the players count as heard
+                # from then, so no silence is swept before their first beats.
+                lead = 5.0 + classes / 1_000
+                seeded_at = time.time()
+                await seed(database_url(workdir), classes, seeded_at + lead, seeded_at + lead)
+                async with worker(emulator, workdir, counts, {"TIME_SCALE": "1"}) as (pid, url):
+                    started_s = time.time() - seeded_at
+                    ramp_start = time.time() + 0.5
+                    window_start = ramp_start + plan.ramp_s + plan.settle_s
+                    window_end = window_start + plan.window_s
+                    config = Config(
+                        url=url,
+                        token=TOKEN,
+                        users=[user_of(n) for n in range(1, classes + 1)],
+                        ramp_start=ramp_start,
+                        ramp_s=plan.ramp_s,
+                        window_start=window_start,
+                        window_end=window_end,
+                    )
+                    (workdir / "pages.json").write_text(json.dumps(config.__dict__))
+                    pages_log = (workdir / "pages.log").open("ab")
+                    pages = await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        str(PROJECT_DIR / "bench" / "player_pages.py"),
+                        str(workdir / "pages.json"),
+                        str(workdir / "found.json"),
+                        env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+                        stdout=pages_log,
+                        stderr=pages_log,
+                    )
+                    await asyncio.sleep(max(0.0, window_start - time.time()))
+                    _alive(pid, workdir)
+                    os.kill(pid, signal.SIGUSR1)
+                    cpu_before = cpu_seconds(pid)
+                    waited_before, pressure_before = waited_for_a_core(pid), cpu_pressure()
+                    calls_before = len(emulator.timeline)
+                    rss_peak = rss_mb(pid)
+                    while time.time() < window_end:
+                        await asyncio.sleep(min(2.0, max(0.0, window_end - time.time())))
+                        _alive(pid, workdir)
+                        rss_peak = max(rss_peak, rss_mb(pid))
+                    cpu = cpu_seconds(pid) - cpu_before
+                    waited = waited_for_a_core(pid) - waited_before
+                    pressure_after = cpu_pressure()
+                    pressure = (
+                        None
+                        if pressure_before is None or pressure_after is None
+                        else pressure_after - pressure_before
+                    )
+                    machine = {
+                        "load_average_1min": load_average(),
+                        "worker_waited_for_a_core_percent": round(waited / plan.window_s * 100, 1),
+                        "cpu_pressure_some_percent": None
+                        if pressure is None
+                        else round(pressure / plan.window_s * 100, 1),
+                    }
+                    rss_end = rss_mb(pid)
+                    window = [c for c in emulator.timeline[calls_before:] if c[1] != "getUpdates"]
+                    os.kill(pid, signal.SIGUSR2)
+                    await asyncio.wait_for(pages.wait(), timeout=120)
+                    pages_log.close()
+                    await _written(counts)
+                    inside = json.loads(counts.read_text())
+                    found = json.loads((workdir / "found.json").read_text())
+                paused = await _paused(database_url(workdir))
+        finally:
+            _keep_logs(workdir, f"{classes}")
     figures = _capacity_figures(
         classes, plan, found, inside, cpu, rss_end, rss_peak, window, paused, started_s
     )
@@ -737,6 +770,14 @@ def ceiling(per_class: dict[str, Any], capacity: list[dict[str, Any]]) -> dict[s
 
 
 async def measure(plan: Plan = FULL) -> dict[str, Any]:
+    # Each call alone first: on this 2-core virtual machine the same calls, measured right
+    # after ten minutes of loaded runs, cost the worker 35-60 % more CPU than before them.
+    costs = await call_costs(*plan.costs)
+    print(
+        "one at a time, worker CPU per call: "
+        + ", ".join(f"{kind} {c['worker_cpu_ms']} ms" for kind, c in costs.items()),
+        flush=True,
+    )
     runs = []
     for classes in plan.classes:
         run = await capacity_run(classes, plan)
@@ -749,12 +790,6 @@ async def measure(plan: Plan = FULL) -> dict[str, Any]:
             flush=True,
         )
         runs.append(run)
-    costs = await call_costs(*plan.costs)
-    print(
-        "one at a time, worker CPU per call: "
-        + ", ".join(f"{kind} {c['worker_cpu_ms']} ms" for kind, c in costs.items()),
-        flush=True,
-    )
     per_class = await calls_per_class(plan.class_scale)
     print(
         f"a class: {per_class['player']['all']['calls']} Bot API calls in the player, "

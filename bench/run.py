@@ -13,7 +13,7 @@ those of them that count towards Telegram's 30 a second (the calls with a chat_i
 the busiest second of counted calls the emulator saw in the tap and timer runs (the target
 is that it never exceeds 30).
 
-    .venv/bin/python bench/run.py            # the full run, about 26 minutes on 2 cores
+    .venv/bin/python bench/run.py            # the full run, about 30 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # about 3 minutes (make bench QUICK=1)
 
 A full run also rewrites the reminders section of bench/REPORT.md; a quick one does not.
