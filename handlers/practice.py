@@ -10,6 +10,7 @@ from bot.cues import ContinueOffer, Heard, ReadyToCheckIn, ScreenFirst, WayIn
 from bot.models import Pace
 from bot.practice.machine import Action, Press
 from bot.practice.service import MessageRef, PracticeOutcome, PracticePaused, StaleAction
+from bot.programme.service import next_day_in
 from bot.safety import ScreenStatus
 from bot.user_settings import Setting
 from handlers import messages
@@ -19,6 +20,7 @@ from handlers.present import Redraws, present
 from handlers.render import Reply
 from handlers.render import checkin as render_checkin
 from handlers.render import common as render_common
+from handlers.render import plan as render_plan
 from handlers.render import practice as render
 from handlers.render import safety as render_safety
 
@@ -156,6 +158,13 @@ async def text_message(update: Update, context: YogaContext) -> None:
     if isinstance(heard, PracticeOutcome):
         await present(context.bot, context.services, heard)
         return
+    answer = next_day_in(message.text or "") if heard == Heard.CHAT else None
+    if answer is not None:
+        # "Better", typed instead of tapped under the morning's question.
+        noted = await context.services.programme.answer_typed(user.id, answer)
+        if noted is not None:
+            await messages.send(context.bot, message.chat_id, render_plan.next_day_heard(noted))
+            return
     reply = {
         Heard.CHAT: render_common.plain_text,
         Heard.DURING_PRACTICE: render.during_practice,

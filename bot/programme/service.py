@@ -319,6 +319,14 @@ def facts_of(
     return facts
 
 
+_TYPED_ANSWERS = {"better": NextDay.BETTER, "same": NextDay.SAME, "worse": NextDay.WORSE}
+
+
+def next_day_in(text: str) -> NextDay | None:
+    """The next-day answer typed as one word ("Better", "same.", "WORSE!"), or None."""
+    return _TYPED_ANSWERS.get(text.strip().strip(".!").strip().lower())
+
+
 def chosen_runs(settings: UserSettings) -> Runs:
     """How the user's own /settings would run a practice."""
     return Runs(settings.class_length.value, settings.easier_mode.value, settings.pace.value)
@@ -512,6 +520,22 @@ class ProgrammeService:
         programme = self.programme_of(plan.class_id)
         assert programme is not None
         return NextDayHeard(answer, change, programme.stages[after.stage].title)
+
+    async def answer_typed(self, user_id: int, answer: NextDay) -> NextDayHeard | None:
+        """The next-day answer typed rather than tapped: it answers the last check asked,
+        while that is still about yesterday or today; None when no such check waits."""
+        async with self._store.read() as uow:
+            plan = await uow.plans.active(user_id)
+            if plan is None or plan.next_day_practice_id is None or plan.next_day_due_at:
+                return None  # no check asked, or the one asked for is not due yet
+            practice = await uow.practices.get(plan.next_day_practice_id)
+            local = await self._zone_in(uow, user_id)
+        if practice is None or practice.finished_at is None:
+            return None
+        days_ago = (_local_day(self._clock(), local) - _local_day(practice.finished_at, local)).days
+        if days_ago > 2:
+            return None  # long past: a word now says nothing of that morning
+        return await self.answer_next_day(user_id, practice.id, answer)
 
     # -- what the plan owes ----------------------------------------------------------------
 

@@ -263,3 +263,36 @@ async def test_report_with_nothing_stored_says_so_in_one_line(
         reply = await emulator.wait_for(has_message(user, "Nothing to report yet"))
     assert reply.plain == render.NOTHING_TO_REPORT
     assert not [m for m in user.bot_messages if m.document]
+
+
+async def test_a_next_day_answer_typed_instead_of_tapped_is_heard_once(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user = emulator.user(2708)
+    user.open_chat()
+    clock = ManualClock()
+    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
+        # Before the question is asked, "better" is only chat.
+        await user.send("better")
+        await emulator.wait_for(has_message(user, "I follow commands"))
+        clock.now = london(MONDAY + timedelta(days=1), time(9, 0))
+        await tick(app)
+        question = await emulator.wait_for(has_message(user, render.NEXT_DAY_QUESTION))
+        await user.send("Worse.")
+        heard = await emulator.wait_for(has_message(user, "Sorry it's worse"))
+        assert heard.message_id != question.message_id
+        # Typed again, or tapped after: already noted, nothing changes.
+        await user.send("better")
+        await emulator.wait_for(
+            lambda: (
+                len([m for m in user.bot_messages if "I follow commands" in m.plain]) == 2 or None
+            )
+        )
+        tap = await user.tap(question.message_id, text="Better")
+        answer = await emulator.wait_for(
+            lambda: next(
+                (a for a in emulator.callback_answers if a["callback_query_id"] == tap), None
+            )
+        )
+        assert answer.get("text") == render.STALE_NEXT_DAY
