@@ -286,7 +286,8 @@ async def test_a_next_day_answer_typed_instead_of_tapped_is_heard_once(
         await user.send("better")
         await emulator.wait_for(
             lambda: (
-                len([m for m in user.bot_messages if "I follow commands" in m.plain]) == 2 or None
+                len([m for m in user.bot_messages if "I follow commands" in (m.plain or "")]) == 2
+                or None
             )
         )
         tap = await user.tap(question.message_id, text="Better")
