@@ -101,6 +101,7 @@ def welcome(yoga_class: YogaClass, first_name: str, player_url: str | None = Non
         "when the hold is over; tap <b>Easier option</b> for a gentler version, "
         "<b>Next</b> to move on, and <b>It hurts</b> whenever something does.\n\n"
         f"{_props_paragraph(yoga_class)}\n\n"
+        "For steady progress, /plan sets out 12 weeks that step up as your back allows.\n\n"
         f"<b>Safety:</b> {escape(yoga_class.safety_note)} /safety lists the signs that need "
         "a doctor first.",
         start_keyboard(player_url),
