@@ -117,7 +117,9 @@ POSE_ROWS = 5
 # The stage history below both, a line a change: the day, the stage, why.
 STAGE_DATE_WIDTH = 54.0
 STAGE_NAME_WIDTH = 245.0
-STAGE_CHANGES_SHOWN = 8  # the most recent; any earlier are counted
+# The most recent changes shown however full the table; any earlier are counted, unless
+# the table leaves room for them.
+STAGE_CHANGES_SHOWN = 8
 
 # The practice table: (heading, width in points, alignment); Notes takes the rest.
 COLUMNS: tuple[tuple[str, float, str], ...] = (
@@ -377,8 +379,10 @@ def _draw(page: _Page, report: ClinicianReport) -> None:
     left_bottom = _draw_poses(page, report, left_bottom + 6)
     _draw_chart(page, report, top)
     top = max(left_bottom, top + CHART_HEIGHT) + 6
-    top = _draw_stage_history(page, report, top)
     footer_top = PAGE_HEIGHT - MARGIN - 2 * TINY_SIZE * LEADING
+    # The stage history takes the room the practice table leaves over, beyond its own.
+    spare = _spare_lines(page, report, footer_top - 4 - top)
+    top = _draw_stage_history(page, report, top, STAGE_CHANGES_SHOWN + spare)
     _draw_practices(page, report, top + 6, footer_top - 4)
     _draw_footer(page, report, footer_top)
 
@@ -435,8 +439,24 @@ def _draw_plan(page: _Page, report: ClinicianReport, top: float) -> float:
     return top + 2
 
 
-def _draw_stage_history(page: _Page, report: ClinicianReport, top: float) -> float:
-    """A line a change, oldest first: the day, the stage, why."""
+def _spare_lines(page: _Page, report: ClinicianReport, height: float) -> int:
+    """Lines of stage history that fit beyond STAGE_CHANGES_SHOWN once every practice has
+    its row (none when the table needs the whole page)."""
+    line = SMALL_SIZE * LEADING
+    history = HEADING_SIZE + 3 + (STAGE_CHANGES_SHOWN + 1) * line + 2
+    table = HEADING_SIZE + 3 + ROW_LINE + 2 * ROW_PAD + 1 + 6
+    for practice in report.practices:
+        notes = _notes(page, practice)
+        lines = page.wrap(notes, SMALL_SIZE, _notes_width(), NOTE_LINES) if notes else []
+        table += _Row(practice, lines).height
+    return max(0, int((height - history - table) // line))
+
+
+def _draw_stage_history(
+    page: _Page, report: ClinicianReport, top: float, most: int = STAGE_CHANGES_SHOWN
+) -> float:
+    """A line a change, oldest first: the day, the stage, why; at most `most` lines, the
+    most recent, with a count of any earlier."""
     top = _heading(page, MARGIN, top, "Stage history", CONTENT_WIDTH)
     changes: list[ReportStageChange] = sorted(report.stage_changes, key=lambda c: c.day)
     if not changes:
@@ -444,9 +464,9 @@ def _draw_stage_history(page: _Page, report: ClinicianReport, top: float) -> flo
         none = "No plan, so no stages" if report.goal is None else "No changes yet"
         page.text(MARGIN, top, none, SMALL_SIZE, colour=MUTED)
         return top + 2
-    shown = changes[-STAGE_CHANGES_SHOWN:]
+    shown = changes[-most:]
     if len(changes) > len(shown):
-        shown = changes[-(STAGE_CHANGES_SHOWN - 1) :]
+        shown = changes[-(most - 1) :]
         top += SMALL_SIZE * LEADING
         left_out = left_out_text(len(changes) - len(shown), "change")
         page.text(MARGIN, top, left_out, SMALL_SIZE, bold=True, colour=MUTED)

@@ -487,3 +487,16 @@ def test_pdfium_is_called_only_under_its_lock(monkeypatch: pytest.MonkeyPatch) -
     assert {"PdfDocument.close", "PdfPage.close", "PdfBitmap.close"} <= names
     assert all(locked for _, locked in calls), calls
     assert not report_pdf.PDFIUM.locked()
+
+
+def test_the_stage_history_takes_the_room_a_short_table_leaves(poppler: None, folder: Path) -> None:
+    """Fourteen changes and a few practices: every change is shown, none counted away;
+    the same changes beside 120 practices: the most recent 8, the rest counted."""
+    changes = overfull().stage_changes
+    few = replace(twelve_weeks(), stage_changes=changes, practices=twelve_weeks().practices[:8])
+    words = page_words(folder, render(few).pdf)
+    assert "earlier changes not shown" not in words
+    assert all(f"reason number {i}," in words for i in range(14))
+    crowded = page_words(folder, files("overfull").pdf)
+    assert "7 earlier changes not shown" in crowded
+    assert "reason number 6," not in crowded and "reason number 7," in crowded
