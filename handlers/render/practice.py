@@ -129,6 +129,13 @@ def cue(cue: Cue) -> Reply:
     if pose.sanskrit:
         lines.append(f"<i>{escape(pose.sanskrit)}</i>")
     lines.append("")
+    if cue.easier is not None:
+        # The version to do comes first: a glance up from the mat reads the top lines.
+        lines.append(f"<b>Easier:</b> {escape(pose.easier)}")
+        because = EASIER_BECAUSE.get(cue.easier)
+        if because:
+            lines.append(f"<i>{because}</i>")
+        lines.append("")
     if cue.bridge is not None:
         lines.append(escape(cue.bridge))
     lines.extend(escape(line) for line in pose.cues)
@@ -136,11 +143,6 @@ def cue(cue: Cue) -> Reply:
     hold = f"Hold {duration(cue.hold_seconds)}"
     # The last pose rests for its hold; the closing message then invites staying on.
     lines.append(f"{hold}. Then the class ends." if cue.last else hold)
-    if cue.easier is not None:
-        lines += ["", f"<b>Easier:</b> {escape(pose.easier)}"]
-        because = EASIER_BECAUSE.get(cue.easier)
-        if because:
-            lines.append(f"<i>{because}</i>")
     if cue.following is not None:
         lines += ["", next_line(pose, cue.following)]
     if cue.over:

@@ -102,6 +102,15 @@ def test_a_remembered_easier_version_says_so_in_one_line() -> None:
     assert render.EASIER_BECAUSE[EasierReason.REMEMBERED] in lines
 
 
+def test_an_easier_version_comes_before_the_usual_cues() -> None:
+    """Read at a glance from the mat, the top of a cue says which version to do."""
+    lines = plain_lines(3, easier=EasierReason.REMEMBERED)
+    easier = lines.index(f"Easier: {SEED.steps[3].easier}")
+    first_cue = lines.index(SEED.steps[3].cues[0])
+    assert easier < first_cue
+    assert f"Easier: {SEED.steps[3].easier}" not in plain_lines(3)
+
+
 def test_added_time_shows_as_the_new_hold() -> None:
     pose = SEED.steps[0]
     lines = plain_lines(0, hold_seconds=pose.hold_seconds + 30)
