@@ -4,6 +4,7 @@ an outcome of every change, and the ways into a new practice. Facts only, no sen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from bot.emergency import UNKNOWN, EmergencyNumber
@@ -169,6 +170,9 @@ class ScreenFirst:
 
     status: ScreenStatus
     emergency: EmergencyNumber = UNKNOWN
+    # The screen is due again after a sign was reported on an earlier day: that day (the
+    # user's own), so the screen can say so before it asks again.
+    sign_reported_on: date | None = None
 
 
 @dataclass(frozen=True)

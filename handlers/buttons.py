@@ -256,13 +256,19 @@ class PlanAction(StrEnum):
     DAILY = "d"
     # The goals again, to change the plan's.
     GOALS = "g"
+    # Stop and Resume each ask first; the answer is its own button.
     STOP = "x"
+    STOP_SURE = "z"
     RESUME = "r"
+    RESUME_SURE = "y"
+    # "Not yet" to resuming, "Keep it" to stopping: the plan as it was.
+    BACK = "b"
 
 
 @dataclass(frozen=True)
 class PlanButton(Button, prefix="pl"):
-    """A choice under /plan: a goal, change it, stop the plan, resume a paused one."""
+    """A choice under /plan: a goal, change it, stop the plan, resume a paused one (each
+    of the last two asked first)."""
 
     action: Annotated[PlanAction, _choice(PlanAction)]
 

@@ -79,13 +79,18 @@ async def plan_button(update: Update, context: YogaContext) -> None:
         await messages.answer(query)
         await messages.edit_pressed(context.bot, query, render.plan(view))
         return
-    if press.action == PlanAction.STOP:
+    if press.action in (PlanAction.STOP, PlanAction.RESUME):
+        await messages.answer(query)
+        ask = render.ask_stop() if press.action == PlanAction.STOP else render.ask_resume()
+        await messages.edit_pressed(context.bot, query, ask)
+        return
+    if press.action == PlanAction.STOP_SURE:
         stopped = await service.stop(user.id)
         await messages.answer(query)
         text = render.STOPPED if stopped else render.NO_PLAN_TO_STOP
         await messages.edit_pressed(context.bot, query, plain(text))
         return
-    if press.action == PlanAction.RESUME:
+    if press.action == PlanAction.RESUME_SURE:
         resumed = await service.resume(user.id)
         if resumed is None:
             await messages.answer(query, render.RESUME_TOMORROW)
@@ -94,10 +99,16 @@ async def plan_button(update: Update, context: YogaContext) -> None:
         reply = render.no_plan(resumed) if isinstance(resumed, NoPlan) else render.plan(resumed)
         await messages.edit_pressed(context.bot, query, reply)
         return
+    if press.action == PlanAction.BACK:
+        shown = await service.view(user.id)
+        await messages.answer(query)
+        back = render.no_plan(shown) if isinstance(shown, NoPlan) else render.plan(shown)
+        await messages.edit_pressed(context.bot, query, back)
+        return
     # PlanAction.GOALS: the goals again, the plan's own named.
-    shown = await service.view(user.id)
+    current = await service.view(user.id)
     await messages.answer(query)
-    reply = render.no_plan(shown) if isinstance(shown, NoPlan) else render.choose_goal(shown)
+    reply = render.no_plan(current) if isinstance(current, NoPlan) else render.choose_goal(current)
     await messages.edit_pressed(context.bot, query, reply)
 
 

@@ -70,7 +70,7 @@ async def show_way_in(context: YogaContext, chat_id: int, way_in: WayIn) -> None
 def screen_first(way_in: ScreenFirst) -> Reply:
     """The red-flag screen, when it is due; the advice for today, when a sign was reported."""
     if way_in.status == ScreenStatus.DUE:
-        return render_safety.screen(start=True)
+        return render_safety.screen(start=True, sign_reported_on=way_in.sign_reported_on)
     return render_safety.rest_today(way_in.status, way_in.emergency)
 
 

@@ -19,7 +19,16 @@ from bot.cues import (
     WayIn,
 )
 from bot.emergency import emergency_number
-from bot.models import ClassLength, EasierMode, Pace, Pictures, Practice, User, Voice
+from bot.models import (
+    ClassLength,
+    EasierMode,
+    Pace,
+    Pictures,
+    Practice,
+    ScreenAnswer,
+    User,
+    Voice,
+)
 from bot.practice import machine
 from bot.practice.core import PracticeCore, StaleAction
 from bot.practice.machine import (
@@ -63,13 +72,13 @@ class WaysIn(PracticeCore):
         status = self._screen_status(user)
         # A sign reported today comes before any offer to continue: no class today.
         if status in SIGN_TODAY:
-            return ScreenFirst(status, emergency_number(user.timezone if user else None))
+            return self._screen_first(status, user)
         if offer_continue:
             offer = await self._continue_offer(user_id)
             if offer is not None:
                 return offer
         if status != ScreenStatus.CLEAR:
-            return ScreenFirst(status, emergency_number(user.timezone if user else None))
+            return self._screen_first(status, user)
         # What runs is said once the check-in has decided it (`Starting`, from `start`).
         return ReadyToCheckIn(self.default_class)
 
@@ -145,8 +154,25 @@ class WaysIn(PracticeCore):
             worse = felt_worse_after(await uow.practices.latest_of(user_id))
         status = self._screen_status(user)
         if status != ScreenStatus.CLEAR:
-            return ScreenFirst(status, emergency_number(user.timezone if user else None))
+            return self._screen_first(status, user)
         return gate(score, felt_worse_last_time=worse)
+
+    def _screen_first(self, status: ScreenStatus, user: User | None) -> ScreenFirst:
+        """The screen first, saying so when it is asked again after a sign reported on an
+        earlier day (NICE NG59 1.1.1: reassess; a clinician may have seen them since)."""
+        earlier = None
+        if (
+            status == ScreenStatus.DUE
+            and user is not None
+            and user.screened_at is not None
+            and user.screen_answer in (ScreenAnswer.SEE_CLINICIAN, ScreenAnswer.URGENT)
+        ):
+            earlier = user.screened_at.astimezone(user_zone(user.timezone, self._default_zone))
+        return ScreenFirst(
+            status,
+            emergency_number(user.timezone if user else None),
+            sign_reported_on=earlier.date() if earlier is not None else None,
+        )
 
     def _screen_status(self, user: User | None) -> ScreenStatus:
         zone = user_zone(user.timezone if user else None, self._default_zone)

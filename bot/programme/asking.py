@@ -184,7 +184,7 @@ class Asking(ProgrammeCore):
         change = after.last_change if len(after.history) > len(before.history) else None
         programme = self.programme_of(plan.class_id)
         assert programme is not None
-        return NextDayHeard(answer, change, programme.stages[after.stage].title)
+        return NextDayHeard(answer, change, programme.stages[after.stage].title, stage=after.stage)
 
     async def answer_typed(self, user_id: int, answer: NextDay) -> NextDayHeard | None:
         """The next-day answer typed rather than tapped: it answers the last check asked,
@@ -243,6 +243,8 @@ class Asking(ProgrammeCore):
             last_change=last_telling(state.history),
             good_run=len(state.good_run),
             good_needed=programme.rules.good_in_a_row,
+            waiting=state.pending is not None,
+            good_at_most=programme.rules.good_at_most,
             paused=state.paused,
             sign_today=user is not None
             and sign_today(user.screen_answer, user.screened_at, now, local),

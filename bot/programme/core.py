@@ -95,6 +95,10 @@ class PlanView:
     last_change: Change | None
     good_run: int
     good_needed: int
+    # A good practice waits for the next-day check (or the next check-in) to count.
+    waiting: bool
+    # The class's "good" (at most this after a class, out of 10).
+    good_at_most: int
     paused: PauseWhy | None
     # A sign reported today: the plan cannot resume before tomorrow.
     sign_today: bool
@@ -129,6 +133,8 @@ class NextDayHeard:
     # The stage change the answer made, if any.
     change: Change | None
     stage_title: str
+    # The stage now (0 the gentlest).
+    stage: int = 0
 
 
 def local_day(moment: datetime, local: tzinfo) -> date:

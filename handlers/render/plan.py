@@ -46,7 +46,15 @@ ANSWER_WORDS = {NextDay.BETTER: "Better", NextDay.SAME: "Same", NextDay.WORSE: "
 
 STOPPED = "Plan stopped. Your practices stay in /progress. Send /plan to start a new one."
 NO_PLAN_TO_STOP = "You have no plan running. Send /plan to start one."
-RESUME_TOMORROW = "You reported a sign today. The plan can resume tomorrow."
+RESUME_TOMORROW = "You reported a sign today. The plan can resume tomorrow at the earliest."
+RESUME_WHEN = (
+    "Resume it only once a doctor or physiotherapist has checked you and said exercise is OK."
+)
+RESUME_QUESTION = (
+    "Has a doctor or physiotherapist checked you since, and said exercise is OK?\n"
+    "The plan then starts again one stage gentler."
+)
+STOP_QUESTION = "Stop your plan? Your practices stay in /progress; /plan starts a new one."
 NEXT_DAY_QUESTION = "How's your back today, compared with usual?"
 STALE_NEXT_DAY = "Already noted, thank you."
 QUIET_WEEK = (
@@ -87,7 +95,9 @@ def why_words(change: Change | None, good_needed: int) -> str | None:
         case Why.WORSE_NEXT_DAY:
             return "your back was worse the day after"
         case Why.RESUMED:
-            return "back from a pause, one stage gentler"
+            if change.stage_to < change.stage_from:
+                return "back from a pause, one stage gentler"
+            return "back from a pause"
         case Why.PAUSED:
             return "the plan is paused"
 
@@ -136,7 +146,9 @@ def choose_goal(view: PlanView) -> Reply:
     )
 
 
-def plan(view: PlanView) -> Reply:
+def plan(view: PlanView, note: str | None = None) -> Reply:
+    """/plan: the week, the stage, the next practice and why, what moves it on; `note`, a
+    line first (what the user just changed)."""
     if view.paused is not None:
         return _paused(view)
     week = (
@@ -144,9 +156,11 @@ def plan(view: PlanView) -> Reply:
         if not view.complete
         else f"{view.weeks} weeks done, keep going"
     )
-    lines = [
+    lines = [f"{note}\n"] if note else []
+    lines += [
         f"<b>Your plan · {week}</b>",
-        f"This week: {view.done_this_week} of {view.planned_this_week} ({days_words(view.days)})",
+        f"This week: {done_of(view.done_this_week, view.planned_this_week)} "
+        f"({days_words(view.days)})",
         f"Stage {view.stage + 1} of {len(view.stages)}: {view.stage_title}",
         "",
         f"<b>Next:</b> {runs_words(view.next.runs)}.",
@@ -158,27 +172,38 @@ def plan(view: PlanView) -> Reply:
     # does each practice as it begins ("plan stage 1 of 4").
     if view.next.easier_by_choice:
         lines.append("Your /settings make it gentler. That's always fine.")
-    if view.stage < len(view.stages) - 1:
-        left = view.good_needed - view.good_run
-        practices = "practice" if left == 1 else "practices"
-        lines.append(f"{_count_words(left).capitalize()} more good {practices} to move on.")
+    lines.append(_moves_on(view))
     lines += ["", _reminder_line(view)]
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton("Start practice", callback_data=StartButton().pack())],
             [
-                InlineKeyboardButton(
-                    "How often", callback_data=PlanButton(PlanAction.GOALS).pack()
-                ),
-                InlineKeyboardButton("Stop plan", callback_data=PlanButton(PlanAction.STOP).pack()),
+                _plan_button("How often", PlanAction.GOALS),
+                _plan_button("Stop plan", PlanAction.STOP),
             ],
         ]
     )
     return html("\n".join(lines), keyboard)
 
 
+def done_of(done: int, planned: int) -> str:
+    """ "1 of 3", or past the goal "4 done (goal 2)"."""
+    return f"{done} of {planned}" if done <= planned else f"{done} done (goal {planned})"
+
+
+def _moves_on(view: PlanView) -> str:
+    """What moves the plan on, with the count so far: the rule said once, in numbers."""
+    if view.stage == len(view.stages) - 1:
+        return "This is the last stage: keep it steady."
+    rule = f"{view.good_at_most}/10 or less after, no worse the next day"
+    line = f"Good practices: {view.good_run} of {view.good_needed} to move on ({rule})."
+    if view.waiting:
+        line += " Your last one counts once the next day's check is in."
+    return line
+
+
 def _reminder_line(view: PlanView) -> str:
-    summary = f"Weekly summary on {FULL_DAY_WORDS[view.summary_day]}s ({SUMMARY_EXAMPLE})."
+    summary = f"Weekly summary on {FULL_DAY_WORDS[view.summary_day]}s. To change: {SUMMARY_EXAMPLE}"
     if view.reminders_off:
         return f"Reminders are off (/remind to turn them on).\n{summary}"
     if view.reminder_at is None:
@@ -192,30 +217,49 @@ def _clock(at: time) -> str:
 
 def _paused(view: PlanView) -> Reply:
     since = f" since {_on(view.paused_on)}" if view.paused_on is not None else ""
-    reason = (
-        "you reported an emergency sign"
-        if view.paused == PauseWhy.URGENT
-        else "you reported a sign to see a clinician about"
-    )
+    # Resuming needs a clinician's word: a sign is not for the user to clear themselves.
+    if view.paused == PauseWhy.URGENT:
+        reason = "you reported an emergency sign"
+    else:
+        reason = "you reported a sign to see a clinician about"
     lines = [
         f"<b>Your plan · paused{since}</b>",
         f"It paused because {reason}.",
-        "Once a clinician has seen you, or the sign has passed, resume one stage gentler.",
+        RESUME_WHEN,
+        f"Plan: {GOAL_WORDS[view.goal]} ({days_words(view.days)}).",
     ]
     if view.sign_today:
         lines.append(RESUME_TOMORROW)
         return html("\n".join(lines))
     keyboard = InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton(
-                    "Resume plan", callback_data=PlanButton(PlanAction.RESUME).pack()
-                )
-            ],
-            [InlineKeyboardButton("Stop plan", callback_data=PlanButton(PlanAction.STOP).pack())],
+            [_plan_button("Resume plan", PlanAction.RESUME)],
+            [_plan_button("Stop plan", PlanAction.STOP)],
         ]
     )
     return html("\n".join(lines), keyboard)
+
+
+def ask_resume() -> Reply:
+    keyboard = InlineKeyboardMarkup(
+        [
+            [_plan_button("Yes, resume the plan", PlanAction.RESUME_SURE)],
+            [_plan_button("Not yet", PlanAction.BACK)],
+        ]
+    )
+    return plain(RESUME_QUESTION, keyboard)
+
+
+def ask_stop() -> Reply:
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                _plan_button("Stop plan", PlanAction.STOP_SURE),
+                _plan_button("Keep it", PlanAction.BACK),
+            ]
+        ]
+    )
+    return plain(STOP_QUESTION, keyboard)
 
 
 def _plan_button(label: str, action: PlanAction) -> InlineKeyboardButton:
@@ -252,9 +296,12 @@ def next_day_heard(heard: NextDayHeard) -> Reply:
     lines = [f"{NEXT_DAY_QUESTION} {ANSWER_WORDS[heard.answer]}."]
     change = heard.change
     if heard.answer == NextDay.WORSE:
+        eased = change is not None and change.stage_to < change.stage_from
         lines += [
-            "Sorry it's worse. Rest today; gentle walking helps more than lying still.",
-            f"Next time the plan eases off: {heard.stage_title}.",
+            "Sorry it's worse. Take it easy today: gentle walking helps more than lying still.",
+            f"Next time the plan eases off: {heard.stage_title}."
+            if eased
+            else "You're already at the gentlest stage: go gently next time.",
             "If it keeps getting worse, or you feel numbness or weakness, see a clinician. /safety",
         ]
     elif change is not None and change.why == Why.GOOD_RUN:
@@ -271,7 +318,7 @@ def weekly_summary(summary: WeeklySummary) -> Reply:
     week = f"week {summary.week} of {summary.weeks}" if summary.week <= summary.weeks else "week"
     lines = [
         f"<b>Your week · {week}</b>",
-        f"Practices: {summary.practices} of {summary.planned} · {summary.minutes} min",
+        f"Practices: {done_of(summary.practices, summary.planned)} · {summary.minutes} min",
     ]
     if summary.back_before is not None and summary.back_after is not None:
         lines.append(

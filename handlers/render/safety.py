@@ -7,6 +7,8 @@ says what they mean. Each message is read on a mat, in a few seconds.
 
 from __future__ import annotations
 
+from datetime import date
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.emergency import UNKNOWN, EmergencyNumber, whom_to_call
@@ -23,6 +25,11 @@ ALREADY_CHECKED = (
     "choose None of these."
 )
 NOT_ADVICE = "I'm not a clinician, and this is not medical advice."
+# The screen asked again on a later day, after a sign was reported.
+SIGN_REPORTED = (
+    "On {day} you told me about a sign that needs a doctor. Only if a doctor or "
+    "physiotherapist has checked you since, and said exercise is OK, choose None of these."
+)
 FOLLOW_UP = "Is it one of these?"
 
 NONE_OF_THESE = "None of these"
@@ -33,7 +40,7 @@ ANSWER_AGAIN = "Answer again"
 
 URGENT = (
     "Please get urgent medical care now: {call}.\n\n"
-    "These signs need a doctor today, so there is no class today. Take care."
+    "These signs need a doctor now, so there is no class today. Take care."
 )
 SEE_CLINICIAN = (
     "Thank you for telling me. Please see a doctor or physiotherapist before you start "
@@ -70,11 +77,16 @@ def _keyboard(start: bool, *labelled: tuple[str, SafetyChoice]) -> InlineKeyboar
     )
 
 
-def screen(start: bool) -> Reply:
-    """The screen; with `start`, answering None of these goes on to the class."""
+def screen(start: bool, sign_reported_on: date | None = None) -> Reply:
+    """The screen; with `start`, answering None of these goes on to the class. Asked
+    again after a sign reported on an earlier day, it says so first."""
     signs = _bullets(EMERGENCY_SIGNS + OTHER_SIGNS)
     question = QUESTION if start else ASKED_AGAIN
-    text = "\n".join([question, *signs, "", ALREADY_CHECKED, NOT_ADVICE])
+    earlier = []
+    if sign_reported_on is not None:
+        day = f"{sign_reported_on.day} {sign_reported_on:%b}"
+        earlier = [SIGN_REPORTED.format(day=day), ""]
+    text = "\n".join([*earlier, question, *signs, "", ALREADY_CHECKED, NOT_ADVICE])
     keyboard = _keyboard(start, (NONE_OF_THESE, SafetyChoice.NONE), (I_HAVE_ONE, SafetyChoice.SOME))
     return plain(text, keyboard)
 

@@ -69,5 +69,5 @@ def test_only_the_uk_hears_of_a_and_e_and_an_unknown_country_hears_no_number() -
     # Whatever the country, the advice itself is the same.
     for text in (uk, us, unknown):
         assert text.endswith(
-            "These signs need a doctor today, so there is no class today. Take care."
+            "These signs need a doctor now, so there is no class today. Take care."
         )

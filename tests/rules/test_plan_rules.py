@@ -304,8 +304,8 @@ def test_the_shipped_class_brings_its_plan() -> None:
     ("old", "new", "expected"),
     [
         (
-            "      title: Short class\n      length: short\n      easier: remembered",
-            "      title: Short class\n      length: short\n      easier: always",
+            "where it hurt\n      length: short\n      easier: remembered",
+            "where it hurt\n      length: short\n      easier: always",
             "field 'programme.stages[2]': stage 'short' must be harder than the one before",
         ),
         (

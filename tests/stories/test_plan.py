@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +24,7 @@ from handlers.reminder_tick import TICK_NAME
 from handlers.render import plan as render
 from playground.emulator import BotApiEmulator
 from sequences import load_catalog
-from tests.harness.bot import bot_running, button_texts, has_message, screened
+from tests.harness.bot import Worded, bot_running, button_texts, has_message, screened
 from tests.harness.factories import make_class
 from tests.harness.poppler import pdf_text, require_poppler
 from tests.harness.records import add_session
@@ -85,10 +86,10 @@ async def test_plan_offers_goals_then_shows_the_stage_the_next_practice_and_why(
             "",
             "Next: Short class, every easier option, slow pace.",
             "Why: the plan starts gently.",
-            "Two more good practices to move on.",
+            "Good practices: 0 of 2 to move on (3/10 or less after, no worse the next day).",
             "",
             "A reminder on plan days? Send /remind 07:30",
-            "Weekly summary on Sundays (/plan summary fri).",
+            "Weekly summary on Sundays. To change: /plan summary fri",
         ]
         assert button_texts(offer) == ["Start practice", "How often", "Stop plan"]
         # The practice the plan allows: said as it begins.
@@ -105,6 +106,13 @@ async def test_plan_offers_goals_then_shows_the_stage_the_next_practice_and_why(
         await emulator.wait_for(lambda: "How often from now" in (shown.plain or "") or None)
         await user.tap(shown.message_id, text="Short, daily")
         await emulator.wait_for(lambda: "This week: 0 of 7 (every day)" in shown.plain or None)
+        # Stopping asks first; Keep it leaves the plan as it was.
+        await user.tap(shown.message_id, text="Stop plan")
+        await emulator.wait_for(lambda: shown.plain == render.STOP_QUESTION or None)
+        await user.tap(shown.message_id, text="Keep it")
+        await emulator.wait_for(lambda: "Your plan" in shown.plain or None)
+        await user.tap(shown.message_id, text="Stop plan")
+        await emulator.wait_for(lambda: shown.plain == render.STOP_QUESTION or None)
         await user.tap(shown.message_id, text="Stop plan")
         await emulator.wait_for(lambda: shown.plain == render.STOPPED or None)
 
@@ -152,7 +160,8 @@ async def test_the_next_day_check_comes_at_nine_and_a_worse_answer_eases_the_pla
         await user.tap(question.message_id, text="Worse")
         await emulator.wait_for(lambda: "Sorry it's worse" in question.plain or None)
         assert question.plain.splitlines()[0] == f"{render.NEXT_DAY_QUESTION} Worse."
-        assert "Next time the plan eases off: Short class, every easier option." in question.plain
+        # At the first stage already: nothing gentler to go to, and it says so.
+        assert "You're already at the gentlest stage" in question.plain
         assert button_texts(question) == []
         # An old copy of the buttons, tapped again: answered, nothing changes.
         tap = await user.tap_data(question.message_id, f"nd:{practice_id}:better")
@@ -187,7 +196,7 @@ async def test_the_weekly_summary_comes_on_sunday_evening(
         "Practices: 1 of 3 · 14 min",
         "Back: 3.0 before, 2.0 after, on average",
         "Stage: Short class, every easier option.",
-        "Next week: two more good practices to move on to Short class.",
+        "Next week: two more good practices to move on to Short class, easier where it hurt.",
     ]
 
 
@@ -297,3 +306,48 @@ async def test_a_next_day_answer_typed_instead_of_tapped_is_heard_once(
             )
         )
         assert answer.get("text") == render.STALE_NEXT_DAY
+
+
+async def test_a_sign_pauses_the_plan_and_only_a_clinicians_word_resumes_it(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
+) -> None:
+    user = emulator.user(2709)
+    user.open_chat()
+    clock = ManualClock()
+    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    tuesday = MONDAY + timedelta(days=1)
+    clock.now = london(tuesday, time(8, 0))
+    async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG):
+        await user.send("/safety")
+        screen = await emulator.wait_for(has_message(user, "Do any of these apply"))
+        await user.tap(screen.message_id, text="I have one of these")
+        await emulator.wait_for(lambda: "No, something else" in button_texts(screen) or None)
+        await user.tap(screen.message_id, text="No, something else")
+        await emulator.wait_for(has_message(user, "Please see a doctor or physiotherapist"))
+        await user.send("/plan")
+        paused = await emulator.wait_for(has_message(user, "Your plan · paused since Tue 2 Feb"))
+        assert render.RESUME_WHEN in paused.plain and render.RESUME_TOMORROW in paused.plain
+        assert button_texts(paused) == []  # not on the day of the sign
+        # The next day: Resume asks for a clinician's word first.
+        clock.now = london(tuesday + timedelta(days=1), time(8, 0))
+        await user.send("/plan")
+        resumable = await emulator.wait_for(
+            lambda: next(
+                (m for m in reversed(user.bot_messages) if "Resume plan" in button_texts(m)),
+                None,
+            )
+        )
+        paused = cast("Worded", resumable)
+        await user.tap(paused.message_id, text="Resume plan")
+        await emulator.wait_for(lambda: paused.plain == render.RESUME_QUESTION or None)
+        await user.tap(paused.message_id, text="Not yet")
+        await emulator.wait_for(lambda: "paused" in paused.plain or None)
+        await user.tap(paused.message_id, text="Resume plan")
+        await emulator.wait_for(lambda: paused.plain == render.RESUME_QUESTION or None)
+        await user.tap(paused.message_id, text="Yes, resume the plan")
+        await emulator.wait_for(lambda: "Your plan · week 1 of 12" in paused.plain or None)
+        assert "Why: back from a pause" in paused.plain
+        # The red-flag screen, asked again on the way into a class, says a sign was told.
+        await user.send("/start_practice")
+        again = await emulator.wait_for(has_message(user, "On 2 Feb you told me about a sign"))
+        assert "Before we start: do any of these apply to you?" in again.plain

@@ -307,7 +307,7 @@ async def test_a_forged_usual_choice_at_ten_gets_the_gate_again_not_a_class(
 
 
 URGENT_CARE = "Please get urgent medical care now: "
-AFTER = "\n\nThese signs need a doctor today, so there is no class today. Take care."
+AFTER = "\n\nThese signs need a doctor now, so there is no class today. Take care."
 
 
 @pytest.mark.parametrize(
