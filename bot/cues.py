@@ -95,6 +95,8 @@ class PlanStage:
 
     stage: int
     stages: int
+    # The plan is paused (a sign was reported): the practice runs as its first stage.
+    paused: bool = False
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,10 @@ async def plan_command(update: Update, context: YogaContext) -> None:
         reply = plain(render.STOPPED if stopped else render.NO_PLAN_TO_STOP)
     elif isinstance(request, SetSummaryDay):
         moved = await service.set_summary_day(user.id, request.day)
-        reply = render.no_plan(moved) if isinstance(moved, NoPlan) else render.plan(moved)
+        if isinstance(moved, NoPlan):
+            reply = render.no_plan(moved)
+        else:
+            reply = render.plan(moved, note=render.summary_moved(moved.summary_day))
     else:
         try:
             started = await service.start(

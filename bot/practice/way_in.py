@@ -246,7 +246,7 @@ class WaysIn(PracticeCore):
             pace=Pace(runs.pace),
         )
         at_stage = allowed.stage if runs == allowed.runs and not gentle else None
-        shown = PlanStage(allowed.stage, allowed.stages)
+        shown = PlanStage(allowed.stage, allowed.stages, paused=allowed.paused)
         return capped_settings, at_stage, shown
 
     async def carry_on(self, user_id: int, practice_id: int, step: int) -> PracticeOutcome:

@@ -66,7 +66,10 @@ class Asking(ProgrammeCore):
         assert state is not None
         stage = 0 if state.paused is not None else state.stage
         return StageAllowed(
-            stage, stage_runs(programme.stages[stage], plan.goal), len(programme.stages)
+            stage,
+            stage_runs(programme.stages[stage], plan.goal),
+            len(programme.stages),
+            paused=state.paused is not None,
         )
 
     async def view(self, user_id: int) -> PlanView | NoPlan:

@@ -209,6 +209,7 @@ class StageAllowed:
     stage: int
     runs: Runs
     stages: int
+    paused: bool = False
 
 
 def last_telling(history: Sequence[Change]) -> Change | None:

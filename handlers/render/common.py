@@ -14,15 +14,15 @@ from sequences import Prop, YogaClass
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start_practice", "Begin today's class"),
+    ("plan", "A plan for 12 weeks, stepping up as your back allows"),
     ("progress", "Your practice so far, with a chart"),
+    ("report", "A one-page report for your physiotherapist"),
     ("remind", "Daily reminder, e.g. /remind 07:30 or /remind off"),
     ("timezone", "Your time zone for reminders"),
     ("feedback", "Tell the people who run me something"),
     ("mydata", "Download everything I store about you"),
     ("forget_me", "Delete everything I store about you"),
     ("safety", "Signs to see a doctor about first"),
-    ("plan", "A plan for 12 weeks, e.g. /plan 3"),
-    ("report", "A one-page report for your physiotherapist"),
     ("settings", "Class length, pace, easier options, voice"),
     ("help", "What I can do"),
     ("start", "Welcome and safety note"),

@@ -202,6 +202,10 @@ def _moves_on(view: PlanView) -> str:
     return line
 
 
+def summary_moved(day: int) -> str:
+    return f"Done: the weekly summary comes on {FULL_DAY_WORDS[day]}s now."
+
+
 def _reminder_line(view: PlanView) -> str:
     summary = f"Weekly summary on {FULL_DAY_WORDS[view.summary_day]}s. To change: {SUMMARY_EXAMPLE}"
     if view.reminders_off:

@@ -99,11 +99,13 @@ def begun(answered: Reply, start: Starting) -> Reply:
     if start.gentle:
         what = f"About {start.minutes} min, at a {PACE_WORDS[start.pace]}."
     else:
-        where = (
-            f"plan stage {start.plan_stage.stage + 1} of {start.plan_stage.stages}, /plan"
-            if start.plan_stage is not None
-            else "/settings"
-        )
+        stage = start.plan_stage
+        if stage is None:
+            where = "/settings"
+        elif stage.paused:
+            where = "plan paused: its first stage only, /plan"
+        else:
+            where = f"plan stage {stage.stage + 1} of {stage.stages}, /plan"
         what = (
             f"{LENGTH_WORDS[start.length]} · {PACE_WORDS[start.pace]} · "
             f"about {start.minutes} min ({where})"

@@ -131,7 +131,8 @@ async def test_plan_words_set_the_days_and_a_mistake_gets_one_line_with_an_examp
         await user.send("/plan 2 tue sat")
         await emulator.wait_for(has_message(user, "This week: 0 of 2 (Tue, Sat)"))
         await user.send("/plan summary fri")
-        await emulator.wait_for(has_message(user, "Weekly summary on Fridays"))
+        moved = await emulator.wait_for(has_message(user, "Weekly summary on Fridays"))
+        assert moved.plain.startswith("Done: the weekly summary comes on Fridays now.\n")
         await user.send("/plan summary")
         await emulator.wait_for(has_message(user, "Name one day for the weekly summary"))
         await user.send("/plan off")
@@ -328,8 +329,17 @@ async def test_a_sign_pauses_the_plan_and_only_a_clinicians_word_resumes_it(
         paused = await emulator.wait_for(has_message(user, "Your plan · paused since Tue 2 Feb"))
         assert render.RESUME_WHEN in paused.plain and render.RESUME_TOMORROW in paused.plain
         assert button_texts(paused) == []  # not on the day of the sign
-        # The next day: Resume asks for a clinician's word first.
+        # The next day the red-flag screen, asked again on the way into a class, says a
+        # sign was told; cleared, the class runs as the plan's first stage, and says so.
         clock.now = london(tuesday + timedelta(days=1), time(8, 0))
+        await user.send("/start_practice")
+        again = await emulator.wait_for(has_message(user, "On 2 Feb you told me about a sign"))
+        assert "Before we start: do any of these apply to you?" in again.plain
+        await user.tap(again.message_id, text="None of these")
+        question = await emulator.wait_for(has_message(user, "How does your back feel"))
+        await user.tap(question.message_id, text="2")
+        await emulator.wait_for(has_message(user, "plan paused: its first stage only"))
+        # Resume asks for a clinician's word first.
         await user.send("/plan")
         resumable = await emulator.wait_for(
             lambda: next(
@@ -346,8 +356,4 @@ async def test_a_sign_pauses_the_plan_and_only_a_clinicians_word_resumes_it(
         await emulator.wait_for(lambda: paused.plain == render.RESUME_QUESTION or None)
         await user.tap(paused.message_id, text="Yes, resume the plan")
         await emulator.wait_for(lambda: "Your plan · week 1 of 12" in paused.plain or None)
-        assert "Why: back from a pause" in paused.plain
-        # The red-flag screen, asked again on the way into a class, says a sign was told.
-        await user.send("/start_practice")
-        again = await emulator.wait_for(has_message(user, "On 2 Feb you told me about a sign"))
-        assert "Before we start: do any of these apply to you?" in again.plain
+        assert "Why: back from a pause." in paused.plain
