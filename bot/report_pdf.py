@@ -230,6 +230,9 @@ def practices_text(count: int) -> str:
 def adherence_text(report: ClinicianReport) -> str:
     if report.planned <= 0:
         return f"{report.done} done; none planned yet"
+    if report.done > report.planned:
+        # More than the plan asked for: a count, not a share over 100 %.
+        return f"{report.done} practices done; {report.planned} planned so far"
     percent = round(100 * report.done / report.planned)
     return f"{report.done} of {report.planned} planned practices done, {percent} %"
 
@@ -631,7 +634,7 @@ def _draw_poses(page: _Page, report: ClinicianReport, top: float) -> float:
     bottoms = []
     for x, title, poses, none in (
         (MARGIN, "Poses that hurt", report.hurt_poses, "None reported"),
-        (MARGIN + width + GUTTER, "Easier versions chosen", report.easier_poses, "None chosen"),
+        (MARGIN + width + GUTTER, "Easier versions tapped", report.easier_poses, "None tapped"),
     ):
         bottoms.append(_pose_list(page, x, top, width, title, poses, none))
     return max(bottoms)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from bot import pose_memory
 from bot.models import (
     Goal,
     PracticeStatus,
@@ -42,6 +43,8 @@ class PracticeFacts:
     # Pose titles, each once.
     hurt: tuple[str, ...]
     easier: tuple[str, ...]
+    # Every pose in its easier version (a gentle practice, or the plan's first stage).
+    all_easier: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ class Reporting(ProgrammeCore):
             ]
             ids = [p.id for p in practices]
             answers = await uow.plans.next_day_answers(ids)
-            marks = await uow.plans.steps_marked(ids, (EventKind.HURT, EventKind.EASIER))
+            marks = await uow.plans.steps_marked(
+                ids, (EventKind.HURT, EventKind.EASIER, EventKind.USUAL)
+            )
             state = await self.state_in(uow, plan, local) if plan is not None else None
         class_id = plan.class_id if plan is not None else self._default_class_id
         yoga_class = self._catalog.get(class_id)
@@ -100,14 +105,22 @@ class Reporting(ProgrammeCore):
         easier_counts: dict[str, int] = {}
         rows: list[PracticeFacts] = []
         for p in practices:
-            hurt = tuple(titles.get(s, s) for s, k in marks.get(p.id, []) if k == EventKind.HURT)
-            easier = tuple(
-                titles.get(s, s) for s, k in marks.get(p.id, []) if k == EventKind.EASIER
-            )
+            marked = marks.get(p.id, [])
+            hurt = tuple(titles.get(s, s) for s, k in marked if k == EventKind.HURT)
+            tapped = [s for s, k in marked if k == EventKind.EASIER]
+            for pose in tapped:
+                easier_counts[titles.get(pose, pose)] = (
+                    easier_counts.get(titles.get(pose, pose), 0) + 1
+                )
             for pose in hurt:
                 hurt_counts[pose] = hurt_counts.get(pose, 0) + 1
-            for pose in easier:
-                easier_counts[pose] = easier_counts.get(pose, 0) + 1
+            # The poses done in their easier version: chosen with a tap, or shown so from
+            # the start (the plan's stage, the pose memory), unless taken back.
+            taken_back = {s for s, k in marked if k == EventKind.USUAL}
+            from_start = [s for s in pose_memory.unpack(p.easier_from_start) if s not in taken_back]
+            steps = [s.id for s in yoga_class.steps_for(p.class_length.value)] if yoga_class else []
+            all_easier = p.gentle or (bool(steps) and set(steps) <= set(from_start))
+            easier = tuple(titles.get(s, s) for s in dict.fromkeys([*from_start, *tapped]))
             rows.append(
                 PracticeFacts(
                     day=local_day(p.started_at, local),
@@ -121,7 +134,8 @@ class Reporting(ProgrammeCore):
                     finished=p.status == PracticeStatus.FINISHED,
                     stop_reason=p.stop_reason,
                     hurt=hurt,
-                    easier=easier,
+                    easier=() if all_easier else easier,
+                    all_easier=all_easier,
                 )
             )
         started_on = date.fromisoformat(plan.started_on) if plan is not None else None

@@ -10,7 +10,7 @@ from bot.programme.report import (
     ReportPractice,
     ReportStageChange,
 )
-from bot.programme.rules import Change, Why
+from bot.programme.rules import Change, PauseWhy, Why
 from bot.programme.service import ReportFacts
 from handlers.render.plan import ANSWER_WORDS, GOAL_WORDS
 
@@ -24,24 +24,29 @@ def _stage(facts: ReportFacts, index: int) -> str:
 
 def _why(change: Change, good_needed: int) -> str:
     """A stage change's reason, as a clinician reads the history (the chat's own words
-    speak to the user about "last time")."""
+    speak to the user about "last time"); a step back at the first stage says it stayed."""
     match change.why:
         case Why.STARTED:
             return "started"
         case Why.GOOD_RUN:
             return f"{good_needed} good practices in a row, no flare the next day"
-        case Why.HIGH_AFTER:
-            return f"back {change.score}/10 after the class"
-        case Why.ROSE:
-            return f"back rose {change.score} points in the class"
-        case Why.STOPPED_FOR_PAIN:
-            return "class stopped for pain"
-        case Why.WORSE_NEXT_DAY:
-            return "back worse the next day"
         case Why.PAUSED:
-            return "paused: a red-flag sign was reported"
+            sign = "an emergency sign" if change.paused == PauseWhy.URGENT else "a sign"
+            return f"paused: {sign} to see a clinician about"
         case Why.RESUMED:
-            return "resumed, one stage gentler"
+            stayed = change.stage_to == change.stage_from
+            return "resumed" if stayed else "resumed, one stage gentler"
+    reason = STEP_BACK_WHY[change.why].format(score=change.score)
+    return reason if change.stage_to < change.stage_from else f"{reason}; stays at the first"
+
+
+# Why the plan stepped back, for the history.
+STEP_BACK_WHY = {
+    Why.HIGH_AFTER: "back {score}/10 after the class",
+    Why.ROSE: "back rose {score} points in the class",
+    Why.STOPPED_FOR_PAIN: "class stopped for pain",
+    Why.WORSE_NEXT_DAY: "back worse the next day",
+}
 
 
 def clinician_report(facts: ReportFacts) -> ClinicianReport:
@@ -65,7 +70,7 @@ def clinician_report(facts: ReportFacts) -> ClinicianReport:
             finished=p.finished,
             stopped_why=STOPPED_WHY.get(p.stop_reason) if p.stop_reason else None,
             hurt=p.hurt,
-            easier=p.easier,
+            easier=("all poses",) if p.all_easier else p.easier,
         )
         for p in facts.practices
     )

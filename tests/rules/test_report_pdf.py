@@ -312,7 +312,7 @@ def test_a_twelve_week_plan_reads_back_from_the_page(poppler: None, folder: Path
     )
     assert "hurt: Cobra, Locust; easier: Bridge" in words
     # The poses, with their counts, most first.
-    assert row(text, "Poses that hurt", "Easier versions chosen")
+    assert row(text, "Poses that hurt", "Easier versions tapped")
     assert row(text, "Cobra", "3", "Cobra", "9")
     assert row(text, "Locust", "1", "Bridge", "7")
 
@@ -382,7 +382,7 @@ def test_with_no_practices_the_page_says_so(poppler: None, folder: Path) -> None
     words = page_words(folder, files("empty").pdf)
     assert "No practices yet." in words
     assert "No plan" in words
-    assert "None reported" in words and "None chosen" in words
+    assert "None reported" in words and "None tapped" in words
 
 
 def test_the_png_is_the_pdfs_page_at_telegrams_photo_size(poppler: None, folder: Path) -> None:
@@ -500,3 +500,12 @@ def test_the_stage_history_takes_the_room_a_short_table_leaves(poppler: None, fo
     crowded = page_words(folder, files("overfull").pdf)
     assert "7 earlier changes not shown" in crowded
     assert "reason number 6," not in crowded and "reason number 7," in crowded
+
+
+def test_adherence_past_the_plan_is_a_count_not_a_share_over_a_hundred() -> None:
+    assert report_pdf.adherence_text(replace(twelve_weeks(), done=22, planned=30)) == (
+        "22 of 30 planned practices done, 73 %"
+    )
+    assert report_pdf.adherence_text(replace(twelve_weeks(), done=4, planned=2)) == (
+        "4 practices done; 2 planned so far"
+    )

@@ -6,7 +6,7 @@ is checked against the rules (bot/programme/rules.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -270,6 +270,9 @@ async def test_twelve_weeks_move_through_the_stages_by_the_pain_monitoring_rules
         if change.why != Why.STARTED
     ]
     assert changes == expected
+    # The first stage ran every pose easier; the last runs them as cued.
+    assert facts.practices[0].all_easier and not facts.practices[0].easier
+    assert not facts.practices[-1].all_easier
     # Every week with practice had its summary, on Sunday at 18:00 London time.
     sent = [m for m in life.owed if isinstance(m, WeeklySummary)]
     assert [s.last_day.weekday() for s in sent] == [SUN] * len(sent)
@@ -284,8 +287,12 @@ def test_the_reports_stage_history_says_each_reason_as_a_clinician_reads_it() ->
         Why.ROSE: "back rose 3 points in the class",
         Why.STOPPED_FOR_PAIN: "class stopped for pain",
         Why.WORSE_NEXT_DAY: "back worse the next day",
-        Why.PAUSED: "paused: a red-flag sign was reported",
+        Why.PAUSED: "paused: a sign to see a clinician about",
         Why.RESUMED: "resumed, one stage gentler",
+    }
+    stays = {
+        Why.HIGH_AFTER: "back 7/10 after the class; stays at the first",
+        Why.RESUMED: "resumed",
     }
     scores = {Why.HIGH_AFTER: 7, Why.ROSE: 3}
     history = tuple((at.date(), Change(at, 1, 0, why, 5, scores.get(why))) for why in reasons)
@@ -313,5 +320,12 @@ def test_the_reports_stage_history_says_each_reason_as_a_clinician_reads_it() ->
     )
     report = clinician_report(facts)
     assert [c.why for c in report.stage_changes] == list(reasons.values())
+    # At the first stage already, a step back and a resume change nothing, and say so.
+    stayed = tuple((at.date(), Change(at, 0, 0, why, 5, scores.get(why))) for why in stays)
+    at_first = clinician_report(replace(facts, history=stayed))
+    assert [c.why for c in at_first.stage_changes] == list(stays.values())
+    urgent = Change(at, 1, 1, Why.PAUSED, paused=PauseWhy.URGENT)
+    paused = clinician_report(replace(facts, history=((at.date(), urgent),)))
+    assert paused.stage_changes[0].why == "paused: an emergency sign to see a clinician about"
     assert report.goal == "3 practices a week for 12 weeks"
     assert report.stage == "Stage 1 of 4: Short class, every easier option"
