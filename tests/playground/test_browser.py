@@ -27,6 +27,7 @@ from bot.settings import load_settings
 from handlers.render.settings import BACK, SETTING_NAMES
 from playground import Playground, playground
 from playground.runner import USER_ID
+from sequences import load_catalog
 from tests.harness.factories import make_class, tiny_png, tiny_sound
 from tests.harness.playground import (
     CHECK_IN_QUESTION,
@@ -874,3 +875,29 @@ async def test_the_player_in_telegrams_dark_theme_from_the_menu_button(
     await expect(inside.locator("#pose-title")).to_have_text("Pose 1")
     await page.screenshot(path=shots / "player-practice-dark.png")
     assert problems == []
+
+
+async def test_a_plan_in_the_browser_and_skipping_ahead_to_its_sunday(
+    browser: Browser, database_url: str
+) -> None:
+    shipped = next(iter(load_catalog().values()))
+    planned = make_class().model_copy(update={"programme": shipped.programme})
+    async with running_playground(database_url, catalog={planned.id: planned}) as pg:
+        problems: list[str] = []
+        page = await open_page(browser, pg, problems)
+        await send(page, "/plan")
+        offer = bot_row(page, "A plan for 12 weeks")
+        await offer.get_by_role("button", name="3 a week").click()
+        plan = bot_row(page, "Your plan · week 1 of 12")
+        await expect(plan).to_be_visible()
+        await expect(plan.locator(".kbutton")).to_have_text(
+            ["Start practice", "How often", "Stop plan"]
+        )
+        assert await cut_short(plan) == []
+        # Skip ahead, from the header's menu, to the plan's Sunday evening.
+        await page.locator("#skip-button").click()
+        await expect(page.locator("#skip-menu")).to_be_visible()
+        await page.get_by_role("button", name="Sunday, 18:00").click()
+        await expect(page.locator("#skip-menu")).to_be_hidden()
+        await expect(page.locator("#toast")).to_contain_text(re.compile(r"^Bot time: Sun "))
+        assert problems == []
