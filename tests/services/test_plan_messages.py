@@ -55,6 +55,24 @@ def london(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=LONDON).astimezone(UTC)
 
 
+async def ana_in_london(
+    reminders: ReminderService,
+    programme: ProgrammeService,
+    clock: ManualClock,
+    at: datetime,
+    goal: Goal,
+    *,
+    remind: bool = False,
+) -> None:
+    """Ana, in London, with a plan begun at `at`; with `remind`, a reminder every day at
+    07:30 of her own (the plan's days then decide)."""
+    clock.now = at
+    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
+    if remind:
+        await reminders.set_schedule(ANA, ANA, "Ana", Schedule(7, 30))
+    await programme.start(ANA, ANA, "Ana", goal)
+
+
 async def sent_on(
     reminders: ReminderService, clock: ManualClock, day: date
 ) -> list[tuple[date, bool]]:
@@ -118,10 +136,9 @@ async def test_reminders_follow_the_plans_days_with_one_make_up_day(
     clock: ManualClock,
     db_engine: AsyncEngine,
 ) -> None:
-    clock.now = london(MONDAY, time(6, 0))
-    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
-    await reminders.set_schedule(ANA, ANA, "Ana", Schedule(7, 30))  # every day, by itself
-    await programme.start(ANA, ANA, "Ana", Goal.TWICE)  # Mon and Thu
+    await ana_in_london(
+        reminders, programme, clock, london(MONDAY, time(6, 0)), Goal.TWICE, remind=True
+    )
     week = [MONDAY + timedelta(days=n) for n in range(7)]
     assert await sent_on(reminders, clock, week[0]) == [(week[0], False)]
     # Monday missed: Tuesday, a free day, takes it; Wednesday does not.
@@ -149,9 +166,7 @@ async def test_the_next_day_check_is_asked_once_and_answered_once(
     clock: ManualClock,
     db_engine: AsyncEngine,
 ) -> None:
-    clock.now = london(MONDAY, time(6, 0))
-    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
-    await programme.start(ANA, ANA, "Ana", Goal.THRICE)
+    await ana_in_london(reminders, programme, clock, london(MONDAY, time(6, 0)), Goal.THRICE)
     practice_id = await add_session(
         db_engine, ANA, london(MONDAY, time(18, 0)), back_before=3, back_after=None
     )
@@ -178,10 +193,9 @@ async def test_the_next_day_check_is_dropped_when_it_no_longer_fits(
     db_engine: AsyncEngine,
     why: str,
 ) -> None:
-    clock.now = london(MONDAY, time(6, 0))
-    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
-    await reminders.set_schedule(ANA, ANA, "Ana", Schedule(7, 30))
-    await programme.start(ANA, ANA, "Ana", Goal.THRICE)
+    await ana_in_london(
+        reminders, programme, clock, london(MONDAY, time(6, 0)), Goal.THRICE, remind=True
+    )
     practice_id = await add_session(db_engine, ANA, london(MONDAY, time(18, 0)), back_before=3)
     clock.now = london(MONDAY, time(18, 30))
     assert await CheckinService(store, programme).record_after(ANA, practice_id, 2) is not None
@@ -203,10 +217,9 @@ async def test_the_next_day_check_is_dropped_when_it_no_longer_fits(
 async def test_the_reminder_says_it_follows_the_plans_days_and_when_the_next_one_is(
     programme: ProgrammeService, reminders: ReminderService, clock: ManualClock
 ) -> None:
-    clock.now = london(MONDAY, time(8, 0))  # after Monday's 07:30
-    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
-    await reminders.set_schedule(ANA, ANA, "Ana", Schedule(7, 30))
-    await programme.start(ANA, ANA, "Ana", Goal.TWICE)
+    await ana_in_london(
+        reminders, programme, clock, london(MONDAY, time(8, 0)), Goal.TWICE, remind=True
+    )  # after Monday's 07:30
     status = await reminders.status(ANA)
     assert status.follows_plan and status.schedule == Schedule(7, 30, "mon,thu")
     # Not Tuesday, the reminder's own next day: Thursday, the plan's.
@@ -223,9 +236,7 @@ async def test_the_weekly_summary_comes_on_the_day_the_user_chose(
     clock: ManualClock,
     db_engine: AsyncEngine,
 ) -> None:
-    clock.now = london(MONDAY, time(6, 0))
-    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
-    await programme.start(ANA, ANA, "Ana", Goal.TWICE)
+    await ana_in_london(reminders, programme, clock, london(MONDAY, time(6, 0)), Goal.TWICE)
     await programme.set_summary_day(ANA, 4)  # Friday
     await add_session(db_engine, ANA, london(MONDAY, time(18, 0)), back_before=3, back_after=2)
     sunday = MONDAY + timedelta(days=6)
@@ -247,9 +258,7 @@ async def test_a_plan_begun_on_sunday_night_has_its_first_week_summed_up_a_week_
     db_engine: AsyncEngine,
 ) -> None:
     sunday = MONDAY - timedelta(days=1)
-    clock.now = london(sunday, time(22, 0))
-    await reminders.set_timezone(ANA, ANA, "Ana", "Europe/London")
-    await programme.start(ANA, ANA, "Ana", Goal.THRICE)
+    await ana_in_london(reminders, programme, clock, london(sunday, time(22, 0)), Goal.THRICE)
     await add_session(db_engine, ANA, london(sunday, time(22, 5)), back_before=3, back_after=2)
     clock.now = london(sunday + timedelta(days=7), time(18, 0))
     [summary] = (await programme.claim_due(10)).messages

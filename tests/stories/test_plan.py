@@ -4,6 +4,7 @@ a manual clock, the reminder tick run on demand."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ from bot.store import Store
 from handlers.context import YogaApp
 from handlers.reminder_tick import TICK_NAME
 from handlers.render import plan as render
-from playground.emulator import BotApiEmulator
+from playground.emulator import BotApiEmulator, SimulatedUser
 from sequences import load_catalog
 from tests.harness.bot import Worded, bot_running, button_texts, has_message, screened
 from tests.harness.factories import make_class
@@ -44,6 +45,25 @@ async def tick(app: YogaApp) -> None:
     assert app.job_queue is not None
     [job] = app.job_queue.get_jobs_by_name(TICK_NAME)
     await job.run(app)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    user: SimulatedUser
+    clock: ManualClock
+    practice_id: int
+
+
+async def planned_user(
+    emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine, user_id: int
+) -> Seeded:
+    """A user whose chat exists, with a plan begun on Monday and a practice that evening
+    scored 3 then 2; the clock stands just after it."""
+    user = emulator.user(user_id)
+    user.open_chat()
+    clock = ManualClock()
+    practice_id = await seed_plan_and_practice(database_url, db_engine, clock, user_id)
+    return Seeded(user, clock, practice_id)
 
 
 async def seed_plan_and_practice(
@@ -144,10 +164,9 @@ async def test_plan_words_set_the_days_and_a_mistake_gets_one_line_with_an_examp
 async def test_the_next_day_check_comes_at_nine_and_a_worse_answer_eases_the_plan(
     emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
 ) -> None:
-    user = emulator.user(2703)
-    user.open_chat()
-    clock = ManualClock()
-    practice_id = await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    seeded = await planned_user(emulator, database_url, db_engine, 2703)
+    user, clock = seeded.user, seeded.clock
+    practice_id = seeded.practice_id
     async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
         clock.now = london(MONDAY + timedelta(days=1), time(8, 59))
         await tick(app)
@@ -180,10 +199,8 @@ async def test_the_next_day_check_comes_at_nine_and_a_worse_answer_eases_the_pla
 async def test_the_weekly_summary_comes_on_sunday_evening(
     emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
 ) -> None:
-    user = emulator.user(2704)
-    user.open_chat()
-    clock = ManualClock()
-    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    seeded = await planned_user(emulator, database_url, db_engine, 2704)
+    user, clock = seeded.user, seeded.clock
     sunday = MONDAY + timedelta(days=6)
     async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
         clock.now = london(sunday, time(17, 59))
@@ -209,10 +226,8 @@ async def test_a_next_day_check_that_failed_to_send_is_not_sent_again(
 ) -> None:
     """At most once: a question for one morning, never repeated (a failed send may still
     have arrived)."""
-    user = emulator.user(2705)
-    user.open_chat()
-    clock = ManualClock()
-    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    seeded = await planned_user(emulator, database_url, db_engine, 2705)
+    user, clock = seeded.user, seeded.clock
     async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
         clock.now = london(MONDAY + timedelta(days=1), time(9, 0))
         emulator.fail_next("sendMessage", error_code=502, chat_id=user.id)
@@ -229,10 +244,8 @@ async def test_report_sends_a_one_page_pdf_then_the_same_page_as_a_picture(
     emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
 ) -> None:
     require_poppler()
-    user = emulator.user(2706)
-    user.open_chat()
-    clock = ManualClock()
-    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    seeded = await planned_user(emulator, database_url, db_engine, 2706)
+    user, clock = seeded.user, seeded.clock
     await add_session(
         db_engine,
         user.id,
@@ -278,10 +291,8 @@ async def test_report_with_nothing_stored_says_so_in_one_line(
 async def test_a_next_day_answer_typed_instead_of_tapped_is_heard_once(
     emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
 ) -> None:
-    user = emulator.user(2708)
-    user.open_chat()
-    clock = ManualClock()
-    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    seeded = await planned_user(emulator, database_url, db_engine, 2708)
+    user, clock = seeded.user, seeded.clock
     async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG) as app:
         # Before the question is asked, "better" is only chat.
         await user.send("better")
@@ -312,10 +323,8 @@ async def test_a_next_day_answer_typed_instead_of_tapped_is_heard_once(
 async def test_a_sign_pauses_the_plan_and_only_a_clinicians_word_resumes_it(
     emulator: BotApiEmulator, database_url: str, db_engine: AsyncEngine
 ) -> None:
-    user = emulator.user(2709)
-    user.open_chat()
-    clock = ManualClock()
-    await seed_plan_and_practice(database_url, db_engine, clock, user.id)
+    seeded = await planned_user(emulator, database_url, db_engine, 2709)
+    user, clock = seeded.user, seeded.clock
     tuesday = MONDAY + timedelta(days=1)
     clock.now = london(tuesday, time(8, 0))
     async with bot_running(emulator, database_url, clock=clock, catalog=CATALOG):
