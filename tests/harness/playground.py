@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.clock import Clock, utc_now
 from bot.settings import load_settings
 from bot.uploads import Picture, PictureSource
 from playground import Playground, playground
@@ -49,12 +50,14 @@ async def running_playground(
     database_url: str,
     pictures: PictureSource | None = None,
     catalog: dict[str, YogaClass] | None = None,
+    clock: Clock = utc_now,
 ) -> AsyncIterator[Playground]:
     # One-minute holds at TIME_SCALE=1: no cue advances by itself during a test.
     settings = load_settings(database_url=database_url, time_scale=1.0)
     async with playground(
         settings,
         port=0,
+        clock=clock,
         catalog=catalog or {TINY.id: TINY},
         pictures=pictures,
         poll_timeout=1,
