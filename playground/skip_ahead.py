@@ -44,13 +44,16 @@ class SkipAhead:
         return Skipped(self._clock().astimezone(ZoneInfo(zone)), zone)
 
     async def to(self, where: SkipTo) -> Skipped | str:
-        """Move to the next such moment (strictly later), run the tick; the refusal's words
-        when a class is open."""
+        """Move to tomorrow's 09:00, or the next Sunday's 18:00 (strictly later), and run the
+        tick; the refusal's words when a class is open."""
         services = self._services
         if await services.practice.open_for_player(self._user_id) is not None:
             return CLASS_OPEN
         local = (await self.now()).now
-        target = datetime.combine(local.date(), LANDS_AT[where], tzinfo=local.tzinfo)
+        # Tomorrow's morning, even from just after midnight: the next-day check comes the
+        # calendar day after a practice, so "this morning" would show nothing.
+        first = local.date() + timedelta(days=1 if where == SkipTo.MORNING else 0)
+        target = datetime.combine(first, LANDS_AT[where], tzinfo=local.tzinfo)
         while target <= local or (where == SkipTo.SUNDAY and target.weekday() != 6):
             target = datetime.combine(
                 target.date() + timedelta(days=1), LANDS_AT[where], tzinfo=local.tzinfo

@@ -113,3 +113,23 @@ async def test_skipping_ahead_brings_the_next_day_check_and_the_weekly_note(
         assert (status, body["now"]) == (200, "Sun 7 Feb, 18:00 (UTC)")
         summary = (await stream.next(bot_says("Your week")))["message"]
         assert "Practices: 1 of 3" in summary["html"]
+
+
+async def test_tomorrow_morning_is_the_next_calendar_day_even_just_after_midnight(
+    database_url: str,
+) -> None:
+    """A practice at 00:20 is that day's: its next-day check comes the day after, so
+    "Tomorrow, 09:00" from 00:20 goes to the next day's 09:00, not this morning's."""
+    late = ManualClock(datetime(2027, 2, 2, 0, 20, tzinfo=UTC))
+    async with (
+        running_playground(database_url, catalog={PLANNED.id: PLANNED}, clock=late) as pg,
+        aiohttp.ClientSession(base_url=pg.url) as http,
+    ):
+        assert await post(http, "/api/skip", {"to": "morning"}) == (
+            200,
+            {"ok": True, "now": "Wed 3 Feb, 09:00 (UTC)"},
+        )
+        assert await post(http, "/api/skip", {"to": "sunday"}) == (
+            200,
+            {"ok": True, "now": "Sun 7 Feb, 18:00 (UTC)"},
+        )
